@@ -1,0 +1,121 @@
+//! When to try a failed delivery again, and when to give up.
+//!
+//! The schedule follows Standard Webhooks / Svix (seconds, then minutes, then hours), with
+//! jitter so that many alerts failing together do not retry in lockstep.
+
+use sha2::{Digest, Sha256};
+
+/// Delay before attempt n+1 after n failed attempts (index n-1), in seconds.
+const SCHEDULE: &[i64] = &[
+    5,
+    5 * 60,
+    30 * 60,
+    2 * 3600,
+    5 * 3600,
+    10 * 3600,
+    14 * 3600,
+    20 * 3600,
+    24 * 3600,
+];
+
+/// After this long since the alert was created, a delivery that still fails is dead.
+pub const GIVE_UP_AFTER_SECS: i64 = 3 * 24 * 3600;
+
+/// A 4xx other than 408/429 is probably our request or the receiver's config: retry a few
+/// times in case it is a deploy in progress, then stop annoying it.
+pub const MAX_ATTEMPTS_ON_CLIENT_ERROR: u32 = 3;
+
+/// How a failed attempt should be treated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Failure {
+    /// Timeouts, connection errors, 5xx, 408, 429: the receiver may recover.
+    Transient,
+    /// Other 4xx and 3xx.
+    Client,
+    /// 410 Gone: the receiver says this hook no longer exists.
+    Gone,
+}
+
+/// When to retry after `attempts` failed attempts (counting the one that just failed), or
+/// `None` to give up. `retry_after` is the receiver's own hint, in seconds.
+pub fn next_attempt(
+    key: &str,
+    failure: Failure,
+    attempts: u32,
+    created_at: i64,
+    now: i64,
+    retry_after: Option<i64>,
+) -> Option<i64> {
+    match failure {
+        Failure::Gone => return None,
+        Failure::Client if attempts >= MAX_ATTEMPTS_ON_CLIENT_ERROR => return None,
+        _ => {}
+    }
+    let index = (attempts.max(1) as usize - 1).min(SCHEDULE.len() - 1);
+    let base = SCHEDULE[index];
+    let delay = (base + jitter(key, attempts, base)).max(1);
+    // The receiver knows its own limits better than our schedule does.
+    let delay = retry_after.map_or(delay, |hint| delay.max(hint.clamp(0, 24 * 3600)));
+    let at = now + delay;
+    if at - created_at > GIVE_UP_AFTER_SECS {
+        return None;
+    }
+    Some(at)
+}
+
+/// ±10% of `base`, derived from the alert and attempt so it needs no random source and a
+/// given alert's schedule is reproducible in tests.
+fn jitter(key: &str, attempts: u32, base: i64) -> i64 {
+    let spread = base / 10;
+    if spread == 0 {
+        return 0;
+    }
+    let digest = Sha256::new()
+        .chain_update(key.as_bytes())
+        .chain_update(attempts.to_le_bytes())
+        .finalize();
+    let mut bytes = [0u8; 8];
+    bytes.copy_from_slice(&digest[..8]);
+    let r = u64::from_le_bytes(bytes) % (2 * spread as u64 + 1);
+    r as i64 - spread
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn schedule_grows_and_stays_within_jitter() {
+        let mut previous = 0;
+        for attempts in 1..=9 {
+            let at = next_attempt("ww_a", Failure::Transient, attempts, 0, 0, None)
+                .expect("within three days");
+            let base = SCHEDULE[attempts as usize - 1];
+            assert!((at - base).abs() <= base / 10, "attempt {attempts}: {at}");
+            assert!(at > previous);
+            previous = at;
+        }
+    }
+
+    #[test]
+    fn gives_up_after_three_days() {
+        let now = GIVE_UP_AFTER_SECS - 10;
+        assert_eq!(
+            next_attempt("ww_a", Failure::Transient, 5, 0, now, None),
+            None
+        );
+    }
+
+    #[test]
+    fn client_errors_stop_early_and_gone_stops_at_once() {
+        assert!(next_attempt("ww_a", Failure::Client, 1, 0, 0, None).is_some());
+        assert_eq!(next_attempt("ww_a", Failure::Client, 3, 0, 0, None), None);
+        assert_eq!(next_attempt("ww_a", Failure::Gone, 1, 0, 0, None), None);
+    }
+
+    #[test]
+    fn retry_after_is_honoured() {
+        let at = next_attempt("ww_a", Failure::Transient, 1, 0, 100, Some(120)).expect("retry");
+        assert_eq!(at, 220);
+    }
+}

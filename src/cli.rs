@@ -1,0 +1,226 @@
+//! The command line: thin wrappers that load the config, open the store and call the daemon.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use tokio::sync::watch;
+use tracing::{error, info, warn};
+use tracing_subscriber::EnvFilter;
+
+use crate::config::{Config, SinkKind};
+use crate::daemon::Pipeline;
+use crate::feed::redact_url;
+use crate::store::Store;
+
+/// Where a packaged install keeps its config.
+pub const DEFAULT_CONFIG: &str = "/etc/watchword/watchword.toml";
+
+/// Exit codes, documented in the README.
+const EXIT_CONFIG: u8 = 2;
+const EXIT_RUNTIME: u8 = 1;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "watchword",
+    version,
+    about = "Watches news feeds for the events you care about and alerts once per story",
+    long_about = None
+)]
+struct Cli {
+    /// The config file.
+    #[arg(long, short, global = true, env = "WATCHWORD_CONFIG", default_value = DEFAULT_CONFIG)]
+    config: PathBuf,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the daemon: poll every feed on its interval until SIGINT or SIGTERM.
+    Run,
+    /// Poll every feed once, deliver what is owed, and exit.
+    Once,
+    /// Validate the config and print a summary of feeds, rules and sinks.
+    Check,
+}
+
+/// Parses the command line, runs the command, and maps failures to exit codes.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging();
+    let config = match Config::load(&cli.config) {
+        Ok(config) => Arc::new(config),
+        Err(e) => {
+            eprintln!("error: invalid configuration\n{e}");
+            return ExitCode::from(EXIT_CONFIG);
+        }
+    };
+    let result = match cli.command {
+        Command::Check => {
+            print_summary(&config);
+            Ok(())
+        }
+        Command::Once => with_runtime(once(config)),
+        Command::Run => with_runtime(run(config)),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            error!("{e:#}");
+            eprintln!("error: {e:#}");
+            ExitCode::from(EXIT_RUNTIME)
+        }
+    }
+}
+
+fn init_logging() {
+    // WATCHWORD_LOG wins so that watchword's verbosity can be set without touching other
+    // Rust programs sharing the environment.
+    let filter = std::env::var("WATCHWORD_LOG")
+        .or_else(|_| std::env::var("RUST_LOG"))
+        .ok()
+        .and_then(|spec| EnvFilter::try_new(spec).ok())
+        .unwrap_or_else(|| EnvFilter::new("info"));
+    // Logs go to stderr: stdout belongs to the stdout sink's JSON lines.
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_target(false)
+        .try_init();
+}
+
+fn with_runtime(work: impl std::future::Future<Output = anyhow::Result<()>>) -> anyhow::Result<()> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?
+        .block_on(work)
+}
+
+async fn open_store(config: &Config) -> anyhow::Result<Store> {
+    let path = config.daemon.database.clone();
+    let store = tokio::task::spawn_blocking(move || Store::open(&path))
+        .await
+        .context("database task failed")??;
+    Ok(store)
+}
+
+async fn once(config: Arc<Config>) -> anyhow::Result<()> {
+    let store = open_store(&config).await?;
+    let pipeline = Arc::new(Pipeline::new(Arc::clone(&config), store)?);
+    let (report, delivered) = pipeline.run_once().await?;
+    info!(
+        feeds_ok = report.feeds_ok,
+        feeds_failed = report.feeds_failed,
+        new_items = report.new_items,
+        new_alerts = report.new_alerts,
+        delivered = delivered.delivered,
+        retrying = delivered.retrying + delivered.skipped,
+        dead = delivered.dead,
+        "pass complete"
+    );
+    if report.store_errors > 0 {
+        anyhow::bail!(
+            "{} feed(s) could not be recorded in {}; check the disk and the file's permissions",
+            report.store_errors,
+            config.daemon.database.display()
+        );
+    }
+    Ok(())
+}
+
+async fn run(config: Arc<Config>) -> anyhow::Result<()> {
+    let store = open_store(&config).await?;
+    let pipeline = Arc::new(Pipeline::new(Arc::clone(&config), store)?);
+    let (stop, stopped) = watch::channel(false);
+    tokio::spawn(async move {
+        wait_for_signal().await;
+        info!("shutting down: finishing work in flight (send the signal again to stop at once)");
+        let _ = stop.send(true);
+        wait_for_signal().await;
+        warn!("second signal: exiting without waiting");
+        std::process::exit(130);
+    });
+    pipeline.run(stopped).await?;
+    Ok(())
+}
+
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(e) => {
+                warn!("cannot listen for SIGTERM ({e}); only Ctrl-C will stop watchword");
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+fn print_summary(config: &Config) {
+    let d = &config.daemon;
+    println!("{}: OK", config.path.display());
+    println!("database: {}", d.database.display());
+    println!(
+        "defaults: poll every {}, alert on items newer than {}, {} fetches at a time",
+        humantime::format_duration(d.poll_interval),
+        humantime::format_duration(d.max_age),
+        d.concurrency
+    );
+    println!();
+    println!("{} feed(s):", config.feeds.len());
+    for feed in &config.feeds {
+        let tags = if feed.tags.is_empty() {
+            String::new()
+        } else {
+            format!("  [{}]", feed.tags.join(", "))
+        };
+        println!(
+            "  {:<24} every {:<8} {}{tags}",
+            feed.name,
+            humantime::format_duration(feed.interval).to_string(),
+            redact_url(&feed.url)
+        );
+    }
+    println!();
+    println!("{} rule(s):", config.rules.len());
+    for rule in &config.rules {
+        println!("  {:<24} {}  → {}", rule.name, rule.query, rule.notify.join(", "));
+    }
+    println!();
+    println!("{} sink(s):", config.sinks.len());
+    for sink in &config.sinks {
+        let target = match (sink.kind, sink.url.as_deref()) {
+            (SinkKind::Webhook, Some(url)) => redact_url(url),
+            _ => String::new(),
+        };
+        println!("  {:<24} {:<8} {target}", sink.name, sink.kind.to_string());
+    }
+    let unused: Vec<&str> = config
+        .sinks
+        .iter()
+        .filter(|s| !config.rules.iter().any(|r| r.notify.contains(&s.name)))
+        .map(|s| s.name.as_str())
+        .collect();
+    if !unused.is_empty() {
+        println!();
+        println!("note: no rule notifies sink(s) {}", unused.join(", "));
+    }
+}

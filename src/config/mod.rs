@@ -1,0 +1,533 @@
+//! The configuration: TOML schema, loading, `${ENV}` expansion, validation.
+//!
+//! Every problem is reported as `file:line:col: message`, so a user can jump to it. Loading
+//! collects all the problems it can find rather than stopping at the first, because fixing a
+//! config one error per run is tedious.
+
+mod raw;
+
+use std::collections::{BTreeMap, HashSet};
+use std::fmt;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use toml::Spanned;
+
+pub use raw::{SinkFormat, SinkKind};
+use raw::{RawConfig, RawDaemon};
+
+use crate::rules::{RuleError, RuleSet, RuleSpec};
+
+const DEFAULT_POLL_INTERVAL: Duration = Duration::from_secs(5 * 60);
+const DEFAULT_MAX_AGE: Duration = Duration::from_secs(48 * 3600);
+const DEFAULT_FETCH_TIMEOUT: Duration = Duration::from_secs(30);
+const DEFAULT_DELIVERY_TIMEOUT: Duration = Duration::from_secs(15);
+const DEFAULT_MAX_BODY_SIZE: u64 = 10 << 20;
+const DEFAULT_CONCURRENCY: usize = 16;
+/// Polling faster than this is rude to publishers and never needed for news.
+const MIN_POLL_INTERVAL: Duration = Duration::from_secs(10);
+
+#[derive(Debug)]
+pub struct Config {
+    /// The file this was loaded from.
+    pub path: PathBuf,
+    pub daemon: DaemonConfig,
+    pub feeds: Vec<FeedConfig>,
+    pub groups: BTreeMap<String, Vec<String>>,
+    pub rules: Vec<RuleConfig>,
+    pub sinks: Vec<SinkConfig>,
+    /// All rules compiled once; shared by every fetch task.
+    pub ruleset: Arc<RuleSet>,
+}
+
+#[derive(Debug, Clone)]
+pub struct DaemonConfig {
+    pub database: PathBuf,
+    pub poll_interval: Duration,
+    pub user_agent: String,
+    /// Items published longer ago than this are recorded as seen without alerting, so a new
+    /// feed's back catalogue does not flood the sinks.
+    pub max_age: Duration,
+    pub fetch_timeout: Duration,
+    pub delivery_timeout: Duration,
+    pub max_body_size: u64,
+    pub concurrency: usize,
+}
+
+#[derive(Debug, Clone)]
+pub struct FeedConfig {
+    pub name: String,
+    /// `http(s)://…` as written, or `file:///absolute/path` (relative paths resolved against the
+    /// config file's directory).
+    pub url: String,
+    pub interval: Duration,
+    pub tags: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct RuleConfig {
+    pub name: String,
+    pub query: String,
+    pub notify: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct SinkConfig {
+    pub name: String,
+    pub kind: SinkKind,
+    /// A secret: Slack and Discord URLs carry their token. Log it only through `redact_url`.
+    pub url: Option<String>,
+    pub format: SinkFormat,
+}
+
+/// One located problem in a config file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Diagnostic {
+    pub path: PathBuf,
+    pub line: usize,
+    pub column: usize,
+    pub message: String,
+}
+
+impl fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}:{}:{}: {}",
+            self.path.display(),
+            self.line,
+            self.column,
+            self.message
+        )
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {}: {source} (pass --config PATH or set WATCHWORD_CONFIG)", path.display())]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{}", render_diagnostics(.0))]
+    Invalid(Vec<Diagnostic>),
+}
+
+fn render_diagnostics(diagnostics: &[Diagnostic]) -> String {
+    let mut out = String::new();
+    for (i, d) in diagnostics.iter().enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        out.push_str(&d.to_string());
+    }
+    out
+}
+
+impl Config {
+    /// Reads, parses and validates the config at `path`, compiling every rule.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let source = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Config::from_source(path, &source)
+    }
+
+    /// Parses and validates `source` as if it had been read from `path`.
+    pub fn from_source(path: &Path, source: &str) -> Result<Config, ConfigError> {
+        let locator = Locator { path, source };
+        let raw: RawConfig = toml::from_str(source).map_err(|e| {
+            let offset = e.span().map(|s| s.start).unwrap_or(0);
+            ConfigError::Invalid(vec![locator.at(offset, e.message().trim().to_string())])
+        })?;
+        let mut problems = Vec::new();
+        let config = validate(raw, &locator, &mut problems);
+        match config {
+            Some(config) if problems.is_empty() => Ok(config),
+            _ => Err(ConfigError::Invalid(problems)),
+        }
+    }
+
+    pub fn sink(&self, name: &str) -> Option<&SinkConfig> {
+        self.sinks.iter().find(|s| s.name == name)
+    }
+
+    pub fn rule(&self, name: &str) -> Option<&RuleConfig> {
+        self.rules.iter().find(|r| r.name == name)
+    }
+}
+
+/// Turns byte offsets in the config source into `file:line:col` diagnostics.
+struct Locator<'a> {
+    path: &'a Path,
+    source: &'a str,
+}
+
+impl Locator<'_> {
+    fn at(&self, offset: usize, message: String) -> Diagnostic {
+        let offset = offset.min(self.source.len());
+        let before = self.source.get(..offset).unwrap_or(self.source);
+        let line = before.matches('\n').count() + 1;
+        let line_start = before.rfind('\n').map(|i| i + 1).unwrap_or(0);
+        let column = before[line_start..].chars().count() + 1;
+        Diagnostic {
+            path: self.path.to_path_buf(),
+            line,
+            column,
+            message,
+        }
+    }
+
+    fn span(&self, span: Range<usize>, message: String) -> Diagnostic {
+        self.at(span.start, message)
+    }
+
+    /// The offset of the first character inside a string value whose span (quotes included)
+    /// is `span`, so that an offset into the string's content maps onto the file.
+    fn string_content_start(&self, span: &Range<usize>) -> usize {
+        let text = self.source.get(span.clone()).unwrap_or("");
+        if text.starts_with("'''") || text.starts_with("\"\"\"") {
+            span.start + 3
+        } else {
+            span.start + 1
+        }
+    }
+
+    fn directory(&self) -> PathBuf {
+        match self.path.parent() {
+            Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
+            _ => PathBuf::from("."),
+        }
+    }
+}
+
+fn validate(raw: RawConfig, at: &Locator<'_>, problems: &mut Vec<Diagnostic>) -> Option<Config> {
+    let daemon = validate_daemon(raw.daemon, at, problems);
+
+    let mut feeds = Vec::new();
+    let mut feed_names = HashSet::new();
+    for feed in raw.feeds {
+        let name = feed.name.get_ref().trim().to_string();
+        if name.is_empty() {
+            problems.push(at.span(feed.name.span(), "feed name is empty".into()));
+        } else if !feed_names.insert(name.clone()) {
+            problems.push(at.span(
+                feed.name.span(),
+                format!("duplicate feed name {name:?}; every feed needs its own name"),
+            ));
+        }
+        let url = match resolve_feed_url(feed.url.get_ref(), &at.directory()) {
+            Ok(url) => url,
+            Err(message) => {
+                problems.push(at.span(feed.url.span(), format!("feed {name:?}: {message}")));
+                continue;
+            }
+        };
+        let interval = feed.interval.map(|d| d.0).unwrap_or(daemon.poll_interval);
+        feeds.push(FeedConfig {
+            name,
+            url,
+            interval: interval.max(MIN_POLL_INTERVAL),
+            tags: feed.tags,
+        });
+    }
+
+    let mut sinks = Vec::new();
+    let mut sink_names = HashSet::new();
+    for sink in raw.sinks {
+        let name = sink.name.get_ref().trim().to_string();
+        if name.is_empty() {
+            problems.push(at.span(sink.name.span(), "sink name is empty".into()));
+        } else if !sink_names.insert(name.clone()) {
+            problems.push(at.span(sink.name.span(), format!("duplicate sink name {name:?}")));
+        }
+        let url = match (sink.kind, sink.url) {
+            (SinkKind::Webhook, None) => {
+                problems.push(at.span(
+                    sink.name.span(),
+                    format!("sink {name:?} is a webhook but has no url; add url = \"https://…\""),
+                ));
+                None
+            }
+            (SinkKind::Webhook, Some(url)) => match expand_env(url.get_ref()) {
+                Ok(expanded) => match check_webhook_url(&expanded) {
+                    Ok(()) => Some(expanded),
+                    Err(message) => {
+                        problems.push(at.span(url.span(), format!("sink {name:?}: {message}")));
+                        None
+                    }
+                },
+                Err(message) => {
+                    problems.push(at.span(url.span(), format!("sink {name:?}: {message}")));
+                    None
+                }
+            },
+            (SinkKind::Stdout, Some(url)) => {
+                problems.push(at.span(
+                    url.span(),
+                    format!("sink {name:?} writes to stdout and takes no url; remove it"),
+                ));
+                None
+            }
+            (SinkKind::Stdout, None) => None,
+        };
+        sinks.push(SinkConfig {
+            name,
+            kind: sink.kind,
+            url,
+            format: sink.format,
+        });
+    }
+
+    let mut groups = BTreeMap::new();
+    let mut group_spans = BTreeMap::new();
+    for (name, members) in raw.groups {
+        group_spans.insert(name.clone(), members.span());
+        groups.insert(name, members.into_inner());
+    }
+
+    let mut rules = Vec::new();
+    let mut rule_names = HashSet::new();
+    let mut query_spans = Vec::new();
+    for rule in raw.rules {
+        let name = rule.name.get_ref().trim().to_string();
+        if name.is_empty() {
+            problems.push(at.span(rule.name.span(), "rule name is empty".into()));
+        } else if !rule_names.insert(name.clone()) {
+            problems.push(at.span(rule.name.span(), format!("duplicate rule name {name:?}")));
+        }
+        if rule.notify.get_ref().is_empty() {
+            problems.push(at.span(
+                rule.notify.span(),
+                format!("rule {name:?} notifies no sink; list at least one sink name"),
+            ));
+        }
+        let mut notify = Vec::new();
+        for sink in rule.notify.into_inner() {
+            if !sink_names.contains(sink.get_ref()) {
+                let known = join_names(sink_names.iter());
+                problems.push(at.span(
+                    sink.span(),
+                    format!(
+                        "rule {name:?} notifies unknown sink {:?} (defined sinks: {known})",
+                        sink.get_ref()
+                    ),
+                ));
+            }
+            notify.push(sink.into_inner());
+        }
+        query_spans.push(rule.query.span());
+        rules.push(RuleConfig {
+            name,
+            query: rule.query.into_inner(),
+            notify,
+        });
+    }
+
+    let specs: Vec<RuleSpec<'_>> = rules
+        .iter()
+        .map(|r| RuleSpec {
+            name: &r.name,
+            query: &r.query,
+        })
+        .collect();
+    let ruleset = match RuleSet::compile(&groups, &specs) {
+        Ok(ruleset) => Some(ruleset),
+        Err(error) => {
+            problems.push(locate_rule_error(
+                &error,
+                &rules,
+                &query_spans,
+                &group_spans,
+                at,
+            ));
+            None
+        }
+    };
+
+    if feeds.is_empty() && problems.is_empty() {
+        problems.push(at.at(
+            0,
+            "no feeds configured; add a [[feed]] table with a name and a url".into(),
+        ));
+    }
+
+    Some(Config {
+        path: at.path.to_path_buf(),
+        daemon,
+        feeds,
+        groups,
+        rules,
+        sinks,
+        ruleset: Arc::new(ruleset?),
+    })
+}
+
+fn validate_daemon(
+    raw: RawDaemon,
+    at: &Locator<'_>,
+    problems: &mut Vec<Diagnostic>,
+) -> DaemonConfig {
+    let database = match raw.database {
+        Some(path) => match expand_env(path.get_ref()) {
+            Ok(expanded) => at.directory().join(expanded),
+            Err(message) => {
+                problems.push(at.span(path.span(), message));
+                PathBuf::new()
+            }
+        },
+        // Under systemd, StateDirectory= tells us where state belongs.
+        None => match std::env::var_os("STATE_DIRECTORY") {
+            Some(dir) => PathBuf::from(dir).join("watchword.db"),
+            None => at.directory().join("watchword.db"),
+        },
+    };
+    let concurrency = match raw.concurrency {
+        Some(n) if *n.get_ref() == 0 => {
+            problems.push(at.span(n.span(), "concurrency must be at least 1".into()));
+            DEFAULT_CONCURRENCY
+        }
+        Some(n) => *n.get_ref(),
+        None => DEFAULT_CONCURRENCY,
+    };
+    DaemonConfig {
+        database,
+        poll_interval: raw
+            .poll_interval
+            .map(|d| d.0)
+            .unwrap_or(DEFAULT_POLL_INTERVAL)
+            .max(MIN_POLL_INTERVAL),
+        user_agent: raw.user_agent.unwrap_or_else(default_user_agent),
+        max_age: raw.max_age.map(|d| d.0).unwrap_or(DEFAULT_MAX_AGE),
+        fetch_timeout: raw
+            .fetch_timeout
+            .map(|d| d.0)
+            .unwrap_or(DEFAULT_FETCH_TIMEOUT),
+        delivery_timeout: raw
+            .delivery_timeout
+            .map(|d| d.0)
+            .unwrap_or(DEFAULT_DELIVERY_TIMEOUT),
+        max_body_size: raw.max_body_size.map(|b| b.0).unwrap_or(DEFAULT_MAX_BODY_SIZE),
+        concurrency,
+    }
+}
+
+pub fn default_user_agent() -> String {
+    format!(
+        "watchword/{} (+https://github.com/watchword/watchword)",
+        env!("CARGO_PKG_VERSION")
+    )
+}
+
+fn locate_rule_error(
+    error: &RuleError,
+    rules: &[RuleConfig],
+    query_spans: &[Range<usize>],
+    group_spans: &BTreeMap<String, Range<usize>>,
+    at: &Locator<'_>,
+) -> Diagnostic {
+    let message = error.to_string();
+    if let Some(group) = error.group() {
+        if let Some(span) = group_spans.get(group) {
+            return at.span(span.clone(), message);
+        }
+    }
+    let index = rules.iter().position(|r| r.name == error.rule());
+    match index.and_then(|i| query_spans.get(i)) {
+        Some(span) => {
+            let start = at.string_content_start(span);
+            at.at(start + error.offset().unwrap_or(0), message)
+        }
+        None => at.at(0, message),
+    }
+}
+
+fn join_names<'a>(names: impl Iterator<Item = &'a String>) -> String {
+    let mut names: Vec<&str> = names.map(String::as_str).collect();
+    if names.is_empty() {
+        return "none".into();
+    }
+    names.sort_unstable();
+    names.join(", ")
+}
+
+/// Resolves `file://` paths relative to the config's directory so that a config and its bundled
+/// feed files can move together; http(s) URLs pass through.
+fn resolve_feed_url(url: &str, config_dir: &Path) -> Result<String, String> {
+    let url = url.trim();
+    if let Some(path) = url.strip_prefix("file://") {
+        if path.is_empty() {
+            return Err("file:// URL has no path".into());
+        }
+        let path = Path::new(path);
+        let absolute = if path.is_absolute() {
+            path.to_path_buf()
+        } else {
+            let joined = config_dir.join(path);
+            std::path::absolute(&joined).unwrap_or(joined)
+        };
+        return Ok(format!("file://{}", absolute.display()));
+    }
+    match url::Url::parse(url) {
+        Ok(parsed) if matches!(parsed.scheme(), "http" | "https") && parsed.host().is_some() => {
+            Ok(url.to_string())
+        }
+        Ok(parsed) => Err(format!(
+            "unsupported URL scheme {:?}; use http://, https:// or file://",
+            parsed.scheme()
+        )),
+        Err(e) => Err(format!("invalid URL {url:?}: {e}")),
+    }
+}
+
+fn check_webhook_url(url: &str) -> Result<(), String> {
+    match url::Url::parse(url) {
+        Ok(parsed) if matches!(parsed.scheme(), "http" | "https") && parsed.host().is_some() => {
+            Ok(())
+        }
+        // The URL may hold a token: say what is wrong without echoing it.
+        Ok(parsed) => Err(format!(
+            "webhook url must be http:// or https://, not {}://",
+            parsed.scheme()
+        )),
+        Err(e) => Err(format!("webhook url is not a valid URL ({e})")),
+    }
+}
+
+/// Expands `${NAME}` from the environment, so secrets such as webhook URLs can stay out of the
+/// config file (systemd `Environment=`/`EnvironmentFile=`). `$${` escapes a literal `${`.
+fn expand_env(value: &str) -> Result<String, String> {
+    let mut out = String::with_capacity(value.len());
+    let mut rest = value;
+    while let Some(start) = rest.find("${") {
+        if rest[..start].ends_with('$') {
+            out.push_str(&rest[..start - 1]);
+            out.push_str("${");
+            rest = &rest[start + 2..];
+            continue;
+        }
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 2..];
+        let Some(end) = after.find('}') else {
+            return Err("unterminated ${…} reference; write ${NAME}".into());
+        };
+        let name = &after[..end];
+        match std::env::var(name) {
+            Ok(v) => out.push_str(&v),
+            Err(_) => {
+                return Err(format!(
+                    "environment variable {name} is not set (referenced as ${{{name}}})"
+                ));
+            }
+        }
+        rest = &after[end + 1..];
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,166 @@
+//! The TOML schema exactly as users write it. Field spans are kept so that the checks in
+//! `validate` can point at `file:line:col`, not just at a name.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::time::Duration;
+
+use serde::{Deserialize, Deserializer};
+use toml::Spanned;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawConfig {
+    #[serde(default)]
+    pub daemon: RawDaemon,
+    #[serde(default, rename = "feed")]
+    pub feeds: Vec<RawFeed>,
+    #[serde(default)]
+    pub groups: BTreeMap<String, Spanned<Vec<String>>>,
+    #[serde(default, rename = "rule")]
+    pub rules: Vec<RawRule>,
+    #[serde(default, rename = "sink")]
+    pub sinks: Vec<RawSink>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDaemon {
+    pub database: Option<Spanned<String>>,
+    pub poll_interval: Option<HumanDuration>,
+    pub user_agent: Option<String>,
+    pub max_age: Option<HumanDuration>,
+    pub fetch_timeout: Option<HumanDuration>,
+    pub delivery_timeout: Option<HumanDuration>,
+    pub max_body_size: Option<ByteSize>,
+    pub concurrency: Option<Spanned<usize>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawFeed {
+    pub name: Spanned<String>,
+    pub url: Spanned<String>,
+    pub interval: Option<HumanDuration>,
+    #[serde(default)]
+    pub tags: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRule {
+    pub name: Spanned<String>,
+    pub query: Spanned<String>,
+    pub notify: Spanned<Vec<Spanned<String>>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSink {
+    pub name: Spanned<String>,
+    pub kind: SinkKind,
+    pub url: Option<Spanned<String>>,
+    #[serde(default)]
+    pub format: SinkFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SinkKind {
+    /// HTTP POST of the alert to `url`.
+    Webhook,
+    /// One JSON line per alert on standard output.
+    Stdout,
+}
+
+impl fmt::Display for SinkKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            SinkKind::Webhook => "webhook",
+            SinkKind::Stdout => "stdout",
+        })
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SinkFormat {
+    /// The versioned watchword JSON payload (docs/payload.md).
+    #[default]
+    Json,
+}
+
+/// A duration written the way people write them: `"90s"`, `"5m"`, `"1h 30m"`, `"2d"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HumanDuration(pub Duration);
+
+impl<'de> Deserialize<'de> for HumanDuration {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        humantime::parse_duration(text.trim())
+            .map(HumanDuration)
+            .map_err(|e| {
+                serde::de::Error::custom(format!(
+                    "invalid duration {text:?} ({e}); write it like \"90s\", \"5m\", \"2h\" or \"3d\""
+                ))
+            })
+    }
+}
+
+/// A size in bytes, written as an integer or as `"10 MiB"`, `"512KiB"`, `"2MB"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ByteSize(pub u64);
+
+impl<'de> Deserialize<'de> for ByteSize {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Either {
+            Number(u64),
+            Text(String),
+        }
+        match Either::deserialize(deserializer)? {
+            Either::Number(n) => Ok(ByteSize(n)),
+            Either::Text(text) => parse_byte_size(&text).map(ByteSize).ok_or_else(|| {
+                serde::de::Error::custom(format!(
+                    "invalid size {text:?}; write it like \"10 MiB\", \"512 KiB\" or a number of bytes"
+                ))
+            }),
+        }
+    }
+}
+
+fn parse_byte_size(text: &str) -> Option<u64> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let number: u64 = number.parse().ok()?;
+    let multiplier: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "kb" => 1_000,
+        "kib" | "k" => 1 << 10,
+        "mb" => 1_000_000,
+        "mib" | "m" => 1 << 20,
+        "gb" => 1_000_000_000,
+        "gib" | "g" => 1 << 30,
+        _ => return None,
+    };
+    number.checked_mul(multiplier)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_byte_size;
+
+    #[test]
+    fn byte_sizes() {
+        assert_eq!(parse_byte_size("10 MiB"), Some(10 << 20));
+        assert_eq!(parse_byte_size("512KiB"), Some(512 << 10));
+        assert_eq!(parse_byte_size("2MB"), Some(2_000_000));
+        assert_eq!(parse_byte_size("42"), Some(42));
+        assert_eq!(parse_byte_size("ten"), None);
+        assert_eq!(parse_byte_size("10 parsecs"), None);
+    }
+}

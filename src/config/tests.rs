@@ -1,0 +1,167 @@
+use std::path::Path;
+use std::time::Duration;
+
+use super::*;
+
+const GOOD: &str = r#"
+[daemon]
+database = "state/watchword.db"
+poll_interval = "90s"
+max_age = "3d"
+
+[groups]
+central_asia = ["Kazakhstan", "Kazakh*", "Uzbekistan"]
+abraham_accords = ['"Abraham Accords"']
+
+[[feed]]
+name = "wire"
+url = "https://news.example.org/rss.xml"
+tags = ["world"]
+
+[[feed]]
+name = "local"
+url = "file://demo/feed.xml"
+interval = "1h"
+
+[[rule]]
+name = "ca-aa"
+query = "@central_asia AND @abraham_accords"
+notify = ["out"]
+
+[[sink]]
+name = "out"
+kind = "stdout"
+"#;
+
+fn load(source: &str) -> Result<Config, ConfigError> {
+    Config::from_source(Path::new("/etc/watchword/test.toml"), source)
+}
+
+fn problems(source: &str) -> Vec<String> {
+    match load(source) {
+        Ok(_) => panic!("config should have been rejected"),
+        Err(ConfigError::Invalid(d)) => d.iter().map(|d| d.to_string()).collect(),
+        Err(other) => panic!("unexpected error {other}"),
+    }
+}
+
+#[test]
+fn loads_a_complete_config() {
+    let config = load(GOOD).expect("valid config");
+    assert_eq!(
+        config.daemon.database,
+        Path::new("/etc/watchword/state/watchword.db")
+    );
+    assert_eq!(config.daemon.poll_interval, Duration::from_secs(90));
+    assert_eq!(config.daemon.max_age, Duration::from_secs(3 * 86400));
+    assert_eq!(config.feeds.len(), 2);
+    assert_eq!(config.feeds[0].interval, Duration::from_secs(90));
+    assert_eq!(config.feeds[1].interval, Duration::from_secs(3600));
+    assert_eq!(config.feeds[1].url, "file:///etc/watchword/demo/feed.xml");
+    assert_eq!(config.rules[0].notify, vec!["out".to_string()]);
+    assert_eq!(config.ruleset.len(), 1);
+}
+
+#[test]
+fn unknown_key_is_located() {
+    let source = GOOD.replace("tags = [\"world\"]", "tgas = [\"world\"]");
+    let p = problems(&source);
+    assert_eq!(p.len(), 1, "{p:?}");
+    assert!(p[0].starts_with("/etc/watchword/test.toml:14:1: "), "{p:?}");
+    assert!(p[0].contains("tgas"), "{p:?}");
+}
+
+#[test]
+fn syntax_error_is_located() {
+    let source = GOOD.replace("name = \"wire\"", "name = \"wire");
+    let p = problems(&source);
+    assert!(p[0].starts_with("/etc/watchword/test.toml:12:"), "{p:?}");
+}
+
+#[test]
+fn bad_duration_names_the_value() {
+    let source = GOOD.replace("\"90s\"", "\"ninety\"");
+    let p = problems(&source);
+    assert!(p[0].starts_with("/etc/watchword/test.toml:4:"), "{p:?}");
+    assert!(p[0].contains("invalid duration \"ninety\""), "{p:?}");
+}
+
+#[test]
+fn unknown_sink_and_unknown_group_are_reported_together() {
+    let source = GOOD
+        .replace("notify = [\"out\"]", "notify = [\"slack\"]")
+        .replace("@abraham_accords", "@abraham");
+    let p = problems(&source);
+    assert_eq!(p.len(), 2, "{p:?}");
+    assert!(
+        p.iter()
+            .any(|m| m.contains(":24:11: ") && m.contains("unknown sink \"slack\"")),
+        "{p:?}"
+    );
+    assert!(
+        p.iter()
+            .any(|m| m.contains("ca-aa") && m.contains("abraham")),
+        "{p:?}"
+    );
+}
+
+#[test]
+fn rule_syntax_error_points_into_the_query() {
+    let source = GOOD.replace(
+        "query = \"@central_asia AND @abraham_accords\"",
+        "query = \"@central_asia AND (\"",
+    );
+    let p = problems(&source);
+    assert_eq!(p.len(), 1, "{p:?}");
+    // Line 23 is the query; the column points past the parenthesis, inside the string.
+    assert!(p[0].starts_with("/etc/watchword/test.toml:23:"), "{p:?}");
+    assert!(p[0].contains("ca-aa"), "{p:?}");
+}
+
+#[test]
+fn webhook_needs_a_url_and_stdout_takes_none() {
+    let source = GOOD.replace("kind = \"stdout\"", "kind = \"webhook\"");
+    assert!(problems(&source)[0].contains("has no url"));
+    let source = GOOD.replace(
+        "kind = \"stdout\"",
+        "kind = \"stdout\"\nurl = \"https://example.org/hook\"",
+    );
+    assert!(problems(&source)[0].contains("takes no url"));
+}
+
+#[test]
+fn env_references_expand_and_missing_ones_are_errors() {
+    // SAFETY (test-only): the variable name is unique to this test.
+    unsafe { std::env::set_var("WATCHWORD_TEST_HOOK_URL", "https://hooks.example.org/T/B/X") };
+    let source = GOOD.replace(
+        "kind = \"stdout\"",
+        "kind = \"webhook\"\nurl = \"${WATCHWORD_TEST_HOOK_URL}\"",
+    );
+    let config = load(&source).expect("valid");
+    assert_eq!(
+        config.sinks[0].url.as_deref(),
+        Some("https://hooks.example.org/T/B/X")
+    );
+    let source = GOOD.replace(
+        "kind = \"stdout\"",
+        "kind = \"webhook\"\nurl = \"${WATCHWORD_TEST_UNSET_VARIABLE}\"",
+    );
+    assert!(problems(&source)[0].contains("WATCHWORD_TEST_UNSET_VARIABLE is not set"));
+}
+
+#[test]
+fn duplicate_names_and_bad_schemes() {
+    let source = GOOD.replace("name = \"local\"", "name = \"wire\"");
+    assert!(problems(&source)[0].contains("duplicate feed name \"wire\""));
+    let source = GOOD.replace(
+        "https://news.example.org/rss.xml",
+        "ftp://news.example.org/rss.xml",
+    );
+    assert!(problems(&source)[0].contains("unsupported URL scheme \"ftp\""));
+}
+
+#[test]
+fn env_expansion_escapes() {
+    assert_eq!(expand_env("a$${b}c").as_deref(), Ok("a${b}c"));
+    assert!(expand_env("${unterminated").is_err());
+}

@@ -1,0 +1,22 @@
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+/// One entry of a feed, normalized: everything downstream of the parser sees only this type.
+///
+/// Text fields are plain text (HTML stripped, entities decoded, whitespace folded); `link` is
+/// canonical (see `feed::canonical`). `id` is stable across title edits: the feed's guid/id,
+/// else the canonical link, else a hash of the title and the publication date.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Item {
+    /// The configured name of the feed the item came from.
+    pub feed: String,
+    pub id: String,
+    pub link: Option<String>,
+    pub title: String,
+    pub summary: String,
+    pub content: String,
+    /// Publication time, else the last update time the feed gave.
+    pub published: Option<DateTime<Utc>>,
+    pub authors: Vec<String>,
+    pub categories: Vec<String>,
+}

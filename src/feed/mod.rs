@@ -1,0 +1,2 @@
+pub mod item;
+pub use item::Item;

@@ -1,0 +1,173 @@
+//! Compile errors for watch rules.
+//!
+//! Messages are meant to be shown to the person editing the config as is, so syntax errors
+//! carry the query text and render a caret under the offending position.
+
+use std::fmt::Write as _;
+
+/// Why a rule set failed to compile. Every variant except [`RuleError::TooLarge`] names the rule.
+#[derive(thiserror::Error, Debug, Clone, PartialEq, Eq)]
+pub enum RuleError {
+    #[error("rule \"{rule}\": query is empty")]
+    Empty { rule: String },
+
+    /// `offset` is a byte offset into `query`.
+    #[error("rule \"{rule}\": expected {expected} {}", locate(query, *offset))]
+    Syntax {
+        rule: String,
+        query: String,
+        offset: usize,
+        expected: String,
+    },
+
+    /// `offset` is where the rule's query mentions the group (directly or via `via`).
+    #[error(
+        "rule \"{rule}\": unknown group @{group}{} ({})",
+        via.as_ref().map(|v| format!(" in group @{v}")).unwrap_or_default(),
+        defined_groups(defined)
+    )]
+    UnknownGroup {
+        rule: String,
+        group: String,
+        /// The group whose member names the unknown one, if it is not named by the query itself.
+        via: Option<String>,
+        defined: Vec<String>,
+        offset: usize,
+    },
+
+    /// `member_offset` is a byte offset into `member`; `offset` is where the query uses the group.
+    #[error(
+        "rule \"{rule}\": group @{group} member \"{member}\": expected {expected} {}",
+        locate(member, *member_offset)
+    )]
+    GroupMember {
+        rule: String,
+        group: String,
+        member: String,
+        member_offset: usize,
+        expected: String,
+        offset: usize,
+    },
+
+    /// `cycle` starts and ends with the same group.
+    #[error(
+        "rule \"{rule}\": groups reference each other in a cycle: {}",
+        cycle.iter().map(|g| format!("@{g}")).collect::<Vec<_>>().join(" -> ")
+    )]
+    GroupCycle {
+        rule: String,
+        cycle: Vec<String>,
+        offset: usize,
+    },
+
+    #[error(
+        "rule \"{rule}\": no term that must occur; a query made only of NOT terms is rejected \
+         because it would match nearly every item (add a positive term, e.g. `ukraine AND NOT football`)"
+    )]
+    NoPositiveTerm { rule: String },
+
+    #[error("rule \"{rule}\": another rule already has this name")]
+    DuplicateRule { rule: String },
+
+    /// The combined term dictionary exceeded the automaton's limits.
+    #[error("rule set too large to compile: {message}")]
+    TooLarge { message: String },
+}
+
+impl RuleError {
+    /// The name of the rule at fault (empty for [`RuleError::TooLarge`]).
+    pub fn rule(&self) -> &str {
+        match self {
+            RuleError::Empty { rule }
+            | RuleError::Syntax { rule, .. }
+            | RuleError::UnknownGroup { rule, .. }
+            | RuleError::GroupMember { rule, .. }
+            | RuleError::GroupCycle { rule, .. }
+            | RuleError::NoPositiveTerm { rule }
+            | RuleError::DuplicateRule { rule } => rule,
+            RuleError::TooLarge { .. } => "",
+        }
+    }
+
+    /// Byte offset into the rule's query that the error is about, when there is one.
+    pub fn offset(&self) -> Option<usize> {
+        match self {
+            RuleError::Syntax { offset, .. }
+            | RuleError::UnknownGroup { offset, .. }
+            | RuleError::GroupMember { offset, .. }
+            | RuleError::GroupCycle { offset, .. } => Some(*offset),
+            RuleError::Empty { .. }
+            | RuleError::NoPositiveTerm { .. }
+            | RuleError::DuplicateRule { .. }
+            | RuleError::TooLarge { .. } => None,
+        }
+    }
+}
+
+fn defined_groups(defined: &[String]) -> String {
+    if defined.is_empty() {
+        "no groups are defined".to_owned()
+    } else {
+        format!("defined groups: {}", defined.join(", "))
+    }
+}
+
+/// Renders `at column N` (or `at line L, column N` for multi-line text) followed by the line and
+/// a caret under the position. Columns count chars, 1-based, as editors do.
+fn locate(text: &str, offset: usize) -> String {
+    // Offsets come from our own lexer, but clamp and snap to a char boundary so a bad offset
+    // can never panic while formatting an error.
+    let mut offset = offset.min(text.len());
+    while !text.is_char_boundary(offset) {
+        offset -= 1;
+    }
+    let line_start = text[..offset].rfind('\n').map_or(0, |i| i + 1);
+    let line_end = text[offset..].find('\n').map_or(text.len(), |i| offset + i);
+    let line = text[line_start..line_end].trim_end_matches('\r');
+    let before = &text[line_start..offset];
+    let column = before.chars().count() + 1;
+
+    let mut out = String::new();
+    if line_start == 0 && line_end == text.len() {
+        let _ = write!(out, "at column {column}");
+    } else {
+        let line_no = text[..line_start].matches('\n').count() + 1;
+        let _ = write!(out, "at line {line_no}, column {column}");
+    }
+    out.push_str("\n  ");
+    out.push_str(line);
+    out.push_str("\n  ");
+    // Keep tabs so the caret lines up under tab-indented text.
+    for c in before.chars() {
+        out.push(if c == '\t' { '\t' } else { ' ' });
+    }
+    out.push('^');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::locate;
+
+    #[test]
+    fn locate_single_line() {
+        assert_eq!(locate("a OR (b", 7), "at column 8\n  a OR (b\n         ^");
+        assert_eq!(locate("abc", 0), "at column 1\n  abc\n  ^");
+    }
+
+    #[test]
+    fn locate_counts_chars_not_bytes() {
+        assert_eq!(locate("Türkiye )", 9), "at column 9\n  Türkiye )\n          ^");
+    }
+
+    #[test]
+    fn locate_multi_line_and_bad_offsets() {
+        assert_eq!(
+            locate("a AND\n  (b", 10),
+            "at line 2, column 5\n    (b\n      ^"
+        );
+        // Past the end and inside a multi-byte char: clamped, no panic.
+        assert_eq!(locate("ab", 99), "at column 3\n  ab\n    ^");
+        assert_eq!(locate("ü", 1), "at column 1\n  ü\n  ^");
+    }
+}

@@ -1,0 +1,216 @@
+//! The one normalizer shared by rule terms and item text.
+//!
+//! Matching is correct only because both sides go through exactly this code: a rule term is
+//! compiled to the same canonical token string that an item field is turned into, so a term
+//! occurs in a field iff its canonical string occurs there at token boundaries.
+//!
+//! Canonical form: tokens separated by a single ASCII space, no leading or trailing space. A
+//! token is a maximal run of letters/digits of any script; every other character separates
+//! tokens. Ideographic and kana characters are one token each because those scripts do not put
+//! spaces between words, so a phrase of ideographs matches inside a longer run.
+
+use unicode_normalization::UnicodeNormalization;
+use unicode_normalization::char::is_combining_mark;
+
+/// Normalizes `text` into its canonical token string (see the module docs).
+///
+/// Steps: NFKC, full lowercase, diacritics folded (NFD with combining marks dropped),
+/// typographic apostrophes/quotes/dashes mapped to ASCII, then tokenization. A possessive `'s`
+/// is dropped so that `Kazakhstan's` yields the token `kazakhstan`.
+pub fn normalize(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    normalize_into(text, &mut out);
+    out
+}
+
+/// Like [`normalize`] but appends to a reused buffer (cleared first) to spare an allocation
+/// per item field on the hot path.
+pub(crate) fn normalize_into(text: &str, out: &mut String) {
+    out.clear();
+    if text.is_ascii() {
+        // Most feed text is ASCII; folding is pointless there and the Unicode path is ~25x slower.
+        tokenize(text.bytes().map(|b| char::from(b.to_ascii_lowercase())), out);
+    } else {
+        let folded = fold(text);
+        tokenize(folded.chars(), out);
+    }
+}
+
+/// The Unicode half of normalization: everything except tokenization.
+fn fold(text: &str) -> String {
+    text.nfkc()
+        .flat_map(char::to_lowercase)
+        // Lowercasing can produce decomposable sequences (İ → i + U+0307), so decompose after it.
+        .nfd()
+        .filter(|c| !is_combining_mark(*c))
+        .flat_map(fold_char)
+        .collect()
+}
+
+/// Per-character mappings that lowercasing and NFKC leave alone but that writers use
+/// interchangeably.
+fn fold_char(c: char) -> FoldChar {
+    match c {
+        // Typographic and modifier apostrophes; U+02BC is a *letter*, so without this it would
+        // glue a possessive onto the word.
+        '\u{2018}' | '\u{2019}' | '\u{201A}' | '\u{201B}' | '\u{2032}' | '\u{02BC}' | '\u{02B9}' => {
+            FoldChar::One('\'')
+        }
+        '\u{201C}' | '\u{201D}' | '\u{201E}' | '\u{201F}' | '\u{2033}' | '\u{00AB}' | '\u{00BB}' => {
+            FoldChar::One('"')
+        }
+        '\u{2010}'..='\u{2015}' | '\u{2212}' | '\u{FE58}' | '\u{FE63}' => FoldChar::One('-'),
+        // Full case folding, which `to_lowercase` does not do: German sharp s and Greek final sigma
+        // have a second spelling in lowercase text.
+        'ß' => FoldChar::Two('s', 's'),
+        'ς' => FoldChar::One('σ'),
+        _ => FoldChar::One(c),
+    }
+}
+
+/// A one- or two-char replacement without allocating.
+enum FoldChar {
+    One(char),
+    Two(char, char),
+    Done,
+}
+
+impl Iterator for FoldChar {
+    type Item = char;
+    fn next(&mut self) -> Option<char> {
+        match std::mem::replace(self, FoldChar::Done) {
+            FoldChar::One(c) => Some(c),
+            FoldChar::Two(a, b) => {
+                *self = FoldChar::One(b);
+                Some(a)
+            }
+            FoldChar::Done => None,
+        }
+    }
+}
+
+/// Scripts written without spaces between words: each character is its own token so that a
+/// term can be found inside a run (the same choice UAX#29 makes for ideographs).
+fn is_unspaced_script(c: char) -> bool {
+    matches!(c,
+        '\u{3040}'..='\u{30FF}'     // Hiragana, Katakana
+        | '\u{3400}'..='\u{4DBF}'   // CJK Extension A
+        | '\u{4E00}'..='\u{9FFF}'   // CJK Unified Ideographs
+        | '\u{F900}'..='\u{FAFF}'   // CJK Compatibility Ideographs
+        | '\u{20000}'..='\u{3FFFF}' // CJK Extensions B and later
+    )
+}
+
+/// Splits already-folded characters into tokens and writes them space-separated.
+fn tokenize(chars: impl Iterator<Item = char> + Clone, out: &mut String) {
+    let mut chars = chars.peekable();
+    // True while the last thing written is a word character, i.e. we are inside a token.
+    let mut in_word = false;
+    while let Some(c) = chars.next() {
+        if c.is_alphanumeric() {
+            if is_unspaced_script(c) {
+                push_separator(out);
+                out.push(c);
+                // Eagerly end the token so the next character starts a new one.
+                out.push(' ');
+                in_word = false;
+                continue;
+            }
+            if !in_word {
+                push_separator(out);
+            }
+            out.push(c);
+            in_word = true;
+            continue;
+        }
+        if c == '\'' && in_word && chars.peek() == Some(&'s') {
+            // Possessive: drop "'s" when it ends the word, so "Kazakhstan's" → "kazakhstan".
+            // Other inner apostrophes ("O'Brien", "don't") just split, on both sides alike.
+            let mut look = chars.clone();
+            look.next();
+            if look.peek().is_none_or(|n| !n.is_alphanumeric()) {
+                chars.next();
+                in_word = false;
+                continue;
+            }
+        }
+        in_word = false;
+    }
+    // An ideograph at the very end leaves its eager separator behind.
+    if out.ends_with(' ') {
+        out.pop();
+    }
+}
+
+/// Starts a new token: a space unless this is the first token.
+fn push_separator(out: &mut String) {
+    if !out.is_empty() && !out.ends_with(' ') {
+        out.push(' ');
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::normalize;
+
+    #[test]
+    fn ascii_lowercases_and_splits_on_punctuation() {
+        assert_eq!(normalize("  Hello, World!  "), "hello world");
+        assert_eq!(normalize("F-16 jets; U.S.-made"), "f 16 jets u s made");
+        assert_eq!(normalize(""), "");
+        assert_eq!(normalize("!!! ..."), "");
+    }
+
+    #[test]
+    fn possessives_are_dropped_but_other_apostrophes_split() {
+        assert_eq!(normalize("Kazakhstan's grain"), "kazakhstan grain");
+        assert_eq!(normalize("Kazakhstan\u{2019}s grain"), "kazakhstan grain");
+        assert_eq!(normalize("Kazakhstan\u{02BC}s grain"), "kazakhstan grain");
+        assert_eq!(normalize("the states' rights"), "the states rights");
+        assert_eq!(normalize("O'Brien's"), "o brien");
+        assert_eq!(normalize("it'sy"), "it sy");
+        assert_eq!(normalize("'s-Hertogenbosch"), "s hertogenbosch");
+    }
+
+    #[test]
+    fn hyphens_and_dashes_split() {
+        assert_eq!(normalize("Kazakh-Israeli"), "kazakh israeli");
+        assert_eq!(normalize("Kazakh\u{2013}Israeli\u{2014}talks"), "kazakh israeli talks");
+    }
+
+    #[test]
+    fn unicode_case_diacritics_and_compatibility_forms() {
+        assert_eq!(normalize("TÜRKİYE"), "turkiye");
+        assert_eq!(normalize("Türkiye"), "turkiye");
+        assert_eq!(normalize("Cafe\u{0301} crème brûlée"), "cafe creme brulee");
+        assert_eq!(normalize("ﬁnance ＡＢＣ１２"), "finance abc12");
+        assert_eq!(normalize("Straße STRASSE"), "strasse strasse");
+        assert_eq!(normalize("ΟΔΟΣ οδος"), "οδοσ οδοσ");
+    }
+
+    #[test]
+    fn other_scripts_keep_their_letters() {
+        assert_eq!(normalize("Казахстан и Израиль"), "казахстан и израиль");
+        assert_eq!(normalize("КАЗАХСТАНА,"), "казахстана");
+        assert_eq!(normalize("إسرائيل والمغرب"), "إسرائيل والمغرب");
+        // Arabic short-vowel marks are combining marks and fold away.
+        assert_eq!(normalize("إِسْرَائِيل"), "إسرائيل");
+        assert_eq!(normalize("我在北京。"), "我 在 北 京");
+        assert_eq!(normalize("東京abc"), "東 京 abc");
+        assert_eq!(normalize("abc東京"), "abc 東 京");
+    }
+
+    #[test]
+    fn normalization_is_idempotent() {
+        for s in [
+            "Kazakhstan's Türkiye",
+            "ΟΔΟΣ Straße",
+            "我在北京 abc",
+            "إِسْرَائِيل",
+            "a - b",
+        ] {
+            let once = normalize(s);
+            assert_eq!(normalize(&once), once, "{s}");
+        }
+    }
+}

@@ -1,0 +1,602 @@
+//! Lexer and recursive-descent parser for the query language, producing an AST whose term
+//! leaves are already normalized (so the compiler only interns them).
+//!
+//! Grammar (NOT binds tighter than AND, AND tighter than OR; juxtaposition is AND):
+//!
+//! ```text
+//! query   := or EOF
+//! or      := and ( "OR" and )*
+//! and     := unary ( "AND"? unary )*
+//! unary   := "NOT" unary | "-" unary | "(" or ")" | term
+//! term    := word | word"*" | '"' phrase '"' "*"? | "@" group
+//! ```
+//!
+//! Keywords are uppercase only, so `and`/`or`/`not` in lowercase are ordinary words.
+
+use super::normalize::normalize;
+
+/// A search term after normalization: consecutive tokens, the last one optionally a prefix.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Term {
+    /// Normalized tokens; never empty.
+    pub tokens: Vec<String>,
+    pub prefix: bool,
+    /// The term as the user wrote it, for reporting which terms matched.
+    pub label: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Node {
+    Term(Term),
+    /// `offset` is the byte offset of the `@` in the query.
+    Group {
+        name: String,
+        offset: usize,
+    },
+    And(Vec<Node>),
+    Or(Vec<Node>),
+    Not(Box<Node>),
+}
+
+/// A group member: members are single terms or phrases, or references to other groups.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Member {
+    Term(Term),
+    Group(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct SyntaxError {
+    pub offset: usize,
+    pub expected: String,
+}
+
+impl SyntaxError {
+    fn new(offset: usize, expected: impl Into<String>) -> Self {
+        SyntaxError {
+            offset,
+            expected: expected.into(),
+        }
+    }
+}
+
+/// Beyond this, deeply nested input would only serve to overflow the stack.
+const MAX_DEPTH: usize = 64;
+
+/// Field names reserved for scoped terms (`title:word`). They are not supported yet, and
+/// silently treating `title:football` as the phrase "title football" would be worse than an error.
+const FIELDS: [&str; 7] = [
+    "title", "summary", "content", "link", "category", "author", "feed",
+];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Tok<'q> {
+    LParen,
+    RParen,
+    And,
+    Or,
+    Not,
+    Minus,
+    Word(&'q str),
+    Phrase { inner: &'q str, prefix: bool },
+    Group(&'q str),
+    Eof,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Lexed<'q> {
+    tok: Tok<'q>,
+    offset: usize,
+}
+
+fn is_delimiter(c: char) -> bool {
+    c.is_whitespace() || matches!(c, '(' | ')' | '"')
+}
+
+/// 1-based char column of a byte offset, for messages that refer to another position.
+fn column(text: &str, offset: usize) -> usize {
+    text.get(..offset).map_or(0, |s| s.chars().count()) + 1
+}
+
+fn lex(query: &str) -> Result<Vec<Lexed<'_>>, SyntaxError> {
+    let mut out = Vec::new();
+    let mut rest = query.char_indices().peekable();
+    while let Some(&(i, c)) = rest.peek() {
+        if c.is_whitespace() {
+            rest.next();
+            continue;
+        }
+        let tok = match c {
+            '(' => {
+                rest.next();
+                Tok::LParen
+            }
+            ')' => {
+                rest.next();
+                Tok::RParen
+            }
+            '"' => {
+                let start = i + 1;
+                let Some(len) = query[start..].find('"') else {
+                    return Err(SyntaxError::new(
+                        query.len(),
+                        format!(
+                            "`\"` to close the phrase opened at column {}",
+                            column(query, i)
+                        ),
+                    ));
+                };
+                let end = start + len;
+                // Skip past the closing quote (and a prefix star right after it).
+                while rest.peek().is_some_and(|&(j, _)| j <= end) {
+                    rest.next();
+                }
+                let prefix = rest.peek().is_some_and(|&(_, c)| c == '*');
+                if prefix {
+                    rest.next();
+                }
+                Tok::Phrase {
+                    inner: &query[start..end],
+                    prefix,
+                }
+            }
+            '-' if query[i + 1..]
+                .chars()
+                .next()
+                .is_some_and(|n| !n.is_whitespace() && n != ')') =>
+            {
+                rest.next();
+                Tok::Minus
+            }
+            _ => {
+                let at_group = c == '@';
+                if at_group {
+                    rest.next();
+                }
+                let start = if at_group { i + 1 } else { i };
+                let mut end = start;
+                while let Some(&(j, c)) = rest.peek() {
+                    if is_delimiter(c) {
+                        break;
+                    }
+                    end = j + c.len_utf8();
+                    rest.next();
+                }
+                let text = &query[start..end];
+                if at_group {
+                    if text.is_empty() {
+                        return Err(SyntaxError::new(start, "a group name after `@`"));
+                    }
+                    Tok::Group(text)
+                } else {
+                    match text {
+                        "AND" => Tok::And,
+                        "OR" => Tok::Or,
+                        "NOT" => Tok::Not,
+                        _ => Tok::Word(text),
+                    }
+                }
+            }
+        };
+        out.push(Lexed { tok, offset: i });
+    }
+    out.push(Lexed {
+        tok: Tok::Eof,
+        offset: query.len(),
+    });
+    Ok(out)
+}
+
+/// Turns a bare word (which may normalize to several tokens, e.g. `Kazakh-Israeli`) into a term.
+fn word_term(raw: &str, offset: usize) -> Result<Term, SyntaxError> {
+    if let Some((field, _)) = raw.split_once(':')
+        && FIELDS.iter().any(|f| f.eq_ignore_ascii_case(field))
+    {
+        return Err(SyntaxError::new(
+            offset,
+            format!("a term (field scopes such as `{field}:` are not supported yet)"),
+        ));
+    }
+    let (stem, prefix) = match raw.strip_suffix('*') {
+        Some(stem) => (stem, true),
+        None => (raw, false),
+    };
+    if let Some(star) = stem.find('*') {
+        let expected = if star == 0 {
+            "a word before `*` (leading wildcards are not supported)"
+        } else {
+            "the end of the word after `*` (a wildcard is only allowed at the end of a word)"
+        };
+        return Err(SyntaxError::new(offset + star, expected));
+    }
+    let tokens = tokens_of(stem);
+    if tokens.is_empty() {
+        let expected = if prefix && stem.is_empty() {
+            "a word before `*` (leading wildcards are not supported)"
+        } else {
+            "a word (letters or digits)"
+        };
+        return Err(SyntaxError::new(offset, expected));
+    }
+    Ok(Term {
+        tokens,
+        prefix,
+        label: raw.to_owned(),
+    })
+}
+
+/// `offset` is that of the opening quote.
+fn phrase_term(inner: &str, prefix_after: bool, offset: usize) -> Result<Term, SyntaxError> {
+    let trimmed = inner.trim();
+    // `"central asia*"` reads naturally as a prefix on the last word too.
+    let (text, prefix_inside) = match trimmed.strip_suffix('*') {
+        Some(t) => (t, true),
+        None => (trimmed, false),
+    };
+    let tokens = tokens_of(text);
+    if tokens.is_empty() {
+        return Err(SyntaxError::new(offset + 1, "a word inside the quotes"));
+    }
+    let mut label = trimmed.to_owned();
+    if prefix_after {
+        label.push('*');
+    }
+    Ok(Term {
+        tokens,
+        prefix: prefix_inside || prefix_after,
+        label,
+    })
+}
+
+fn tokens_of(text: &str) -> Vec<String> {
+    normalize(text)
+        .split(' ')
+        .filter(|t| !t.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Parses a whole query. An all-whitespace query is reported by the caller as empty.
+pub(crate) fn parse_query(query: &str) -> Result<Node, SyntaxError> {
+    let mut p = Parser {
+        query,
+        toks: lex(query)?,
+        pos: 0,
+        depth: 0,
+    };
+    let node = p.or("")?;
+    let end = p.peek();
+    match end.tok {
+        Tok::Eof => Ok(node),
+        // `and` stops only before OR/`)`/EOF, and `or` consumes every OR, so this is a `)`.
+        _ => Err(SyntaxError::new(
+            end.offset,
+            "the end of the query (this `)` has no matching `(`)",
+        )),
+    }
+}
+
+/// Parses one group member: a single word, prefix, quoted phrase or `@group`; unquoted
+/// multi-word text (`Central Asia`) is taken as a phrase.
+pub(crate) fn parse_member(member: &str) -> Result<Member, SyntaxError> {
+    let toks = lex(member)?;
+    const NOT_ALLOWED: &str = "a single term or phrase (operators, parentheses and `-` are not allowed in group members)";
+    match toks.as_slice() {
+        [eof] => Err(SyntaxError::new(eof.offset, "a term or phrase")),
+        [
+            Lexed {
+                tok: Tok::Group(name),
+                ..
+            },
+            _,
+        ] => Ok(Member::Group((*name).to_owned())),
+        [
+            Lexed {
+                tok: Tok::Phrase { inner, prefix },
+                offset,
+            },
+            _,
+        ] => Ok(Member::Term(phrase_term(inner, *prefix, *offset)?)),
+        [words @ .., _] => {
+            let mut tokens = Vec::new();
+            let mut prefix = false;
+            for (i, lexed) in words.iter().enumerate() {
+                let Tok::Word(raw) = lexed.tok else {
+                    return Err(SyntaxError::new(lexed.offset, NOT_ALLOWED));
+                };
+                let term = word_term(raw, lexed.offset)?;
+                if term.prefix && i + 1 < words.len() {
+                    return Err(SyntaxError::new(
+                        lexed.offset + raw.len() - 1,
+                        "the end of the member after `*` (a wildcard is only allowed on the last word)",
+                    ));
+                }
+                prefix = term.prefix;
+                tokens.extend(term.tokens);
+            }
+            Ok(Member::Term(Term {
+                tokens,
+                prefix,
+                label: member.trim().to_owned(),
+            }))
+        }
+        [] => Err(SyntaxError::new(0, "a term or phrase")),
+    }
+}
+
+struct Parser<'q> {
+    query: &'q str,
+    toks: Vec<Lexed<'q>>,
+    pos: usize,
+    depth: usize,
+}
+
+impl<'q> Parser<'q> {
+    fn peek(&self) -> Lexed<'q> {
+        // The lexer always ends the stream with Eof and we never advance past it.
+        self.toks.get(self.pos).copied().unwrap_or(Lexed {
+            tok: Tok::Eof,
+            offset: 0,
+        })
+    }
+
+    fn bump(&mut self) -> Lexed<'q> {
+        let t = self.peek();
+        if !matches!(t.tok, Tok::Eof) {
+            self.pos += 1;
+        }
+        t
+    }
+
+    /// `after` describes what precedes, for the "expected a term …" message.
+    fn or(&mut self, after: &str) -> Result<Node, SyntaxError> {
+        let mut parts = vec![self.and(after)?];
+        while matches!(self.peek().tok, Tok::Or) {
+            self.bump();
+            parts.push(self.and(" after OR")?);
+        }
+        Ok(flatten(parts, true))
+    }
+
+    fn and(&mut self, after: &str) -> Result<Node, SyntaxError> {
+        let mut parts = vec![self.unary(after)?];
+        loop {
+            match self.peek().tok {
+                Tok::And => {
+                    self.bump();
+                    parts.push(self.unary(" after AND")?);
+                }
+                Tok::Not
+                | Tok::Minus
+                | Tok::LParen
+                | Tok::Word(_)
+                | Tok::Phrase { .. }
+                | Tok::Group(_) => parts.push(self.unary("")?),
+                Tok::Or | Tok::RParen | Tok::Eof => break,
+            }
+        }
+        Ok(flatten(parts, false))
+    }
+
+    fn unary(&mut self, after: &str) -> Result<Node, SyntaxError> {
+        let next = self.bump();
+        match next.tok {
+            Tok::Not | Tok::Minus => {
+                let after = if matches!(next.tok, Tok::Not) {
+                    " after NOT"
+                } else {
+                    " after `-`"
+                };
+                self.descend(next.offset)?;
+                let inner = self.unary(after)?;
+                self.depth -= 1;
+                Ok(Node::Not(Box::new(inner)))
+            }
+            Tok::LParen => {
+                self.descend(next.offset)?;
+                let inner = self.or(" after `(`")?;
+                self.depth -= 1;
+                let close = self.peek();
+                if !matches!(close.tok, Tok::RParen) {
+                    // Only EOF can get here: `or` stops only before `)` or EOF.
+                    return Err(SyntaxError::new(
+                        close.offset,
+                        format!(
+                            "`)` to close the `(` at column {}",
+                            column(self.query, next.offset)
+                        ),
+                    ));
+                }
+                self.bump();
+                Ok(inner)
+            }
+            Tok::Word(raw) => Ok(Node::Term(word_term(raw, next.offset)?)),
+            Tok::Phrase { inner, prefix } => {
+                Ok(Node::Term(phrase_term(inner, prefix, next.offset)?))
+            }
+            Tok::Group(name) => Ok(Node::Group {
+                name: name.to_owned(),
+                offset: next.offset,
+            }),
+            Tok::And | Tok::Or | Tok::RParen | Tok::Eof => Err(SyntaxError::new(
+                next.offset,
+                format!("a term, phrase, @group or `(`{after}"),
+            )),
+        }
+    }
+
+    fn descend(&mut self, offset: usize) -> Result<(), SyntaxError> {
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            return Err(SyntaxError::new(
+                offset,
+                format!("less nesting (at most {MAX_DEPTH} levels of parentheses and NOT)"),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Builds an n-ary AND/OR, merging nested ones of the same kind so evaluation stays shallow.
+fn flatten(parts: Vec<Node>, is_or: bool) -> Node {
+    if parts.len() == 1 {
+        return parts.into_iter().next().unwrap_or(Node::Or(Vec::new()));
+    }
+    let mut flat = Vec::with_capacity(parts.len());
+    for part in parts {
+        match (part, is_or) {
+            (Node::Or(inner), true) | (Node::And(inner), false) => flat.extend(inner),
+            (other, _) => flat.push(other),
+        }
+    }
+    if is_or { Node::Or(flat) } else { Node::And(flat) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(tokens: &[&str], prefix: bool, label: &str) -> Node {
+        Node::Term(Term {
+            tokens: tokens.iter().map(|s| s.to_string()).collect(),
+            prefix,
+            label: label.to_owned(),
+        })
+    }
+
+    fn w(word: &str) -> Node {
+        t(&[&word.to_lowercase()], false, word)
+    }
+
+    fn err(q: &str) -> SyntaxError {
+        match parse_query(q) {
+            Err(e) => e,
+            Ok(n) => panic!("{q:?} parsed as {n:?}"),
+        }
+    }
+
+    #[test]
+    fn precedence_not_and_or() {
+        assert_eq!(
+            parse_query("a OR b AND c").unwrap(),
+            Node::Or(vec![w("a"), Node::And(vec![w("b"), w("c")])])
+        );
+        assert_eq!(
+            parse_query("a b OR NOT c d").unwrap(),
+            Node::Or(vec![
+                Node::And(vec![w("a"), w("b")]),
+                Node::And(vec![Node::Not(Box::new(w("c"))), w("d")]),
+            ])
+        );
+        assert_eq!(
+            parse_query("(a OR b) c").unwrap(),
+            Node::And(vec![Node::Or(vec![w("a"), w("b")]), w("c")])
+        );
+    }
+
+    #[test]
+    fn nested_same_operators_are_flattened() {
+        assert_eq!(
+            parse_query("a AND (b AND c) AND d").unwrap(),
+            Node::And(vec![w("a"), w("b"), w("c"), w("d")])
+        );
+        assert_eq!(
+            parse_query("((a OR b)) OR c").unwrap(),
+            Node::Or(vec![w("a"), w("b"), w("c")])
+        );
+    }
+
+    #[test]
+    fn lowercase_keywords_are_words_and_minus_is_not() {
+        assert_eq!(
+            parse_query("war and peace").unwrap(),
+            Node::And(vec![w("war"), w("and"), w("peace")])
+        );
+        assert_eq!(
+            parse_query("a -b").unwrap(),
+            Node::And(vec![w("a"), Node::Not(Box::new(w("b")))])
+        );
+        // A hyphen inside a word is punctuation, not negation.
+        assert_eq!(
+            parse_query("Kazakh-Israeli").unwrap(),
+            t(&["kazakh", "israeli"], false, "Kazakh-Israeli")
+        );
+    }
+
+    #[test]
+    fn terms_phrases_prefixes_groups() {
+        assert_eq!(
+            parse_query("Kazakh* \"Abraham  Accords\" \"central asia\"* @g").unwrap(),
+            Node::And(vec![
+                t(&["kazakh"], true, "Kazakh*"),
+                t(&["abraham", "accords"], false, "Abraham  Accords"),
+                t(&["central", "asia"], true, "central asia*"),
+                Node::Group {
+                    name: "g".into(),
+                    offset: 47
+                },
+            ])
+        );
+        assert_eq!(
+            parse_query("Kazakhstan's").unwrap(),
+            t(&["kazakhstan"], false, "Kazakhstan's")
+        );
+    }
+
+    #[test]
+    fn syntax_errors_point_at_the_problem() {
+        let e = err("a AND");
+        assert_eq!((e.offset, e.expected.as_str()), (5, "a term, phrase, @group or `(` after AND"));
+        let e = err("a OR OR b");
+        assert_eq!((e.offset, e.expected.as_str()), (5, "a term, phrase, @group or `(` after OR"));
+        let e = err("(a OR b");
+        assert_eq!((e.offset, e.expected.as_str()), (7, "`)` to close the `(` at column 1"));
+        let e = err("a) b");
+        assert_eq!(e.offset, 1);
+        let e = err("x \"abc");
+        assert_eq!((e.offset, e.expected.as_str()), (6, "`\"` to close the phrase opened at column 3"));
+        assert_eq!(err("ka*zakh").offset, 2);
+        assert_eq!(err("*zakh").offset, 0);
+        assert_eq!(err("a @ b").offset, 3);
+        assert_eq!(err("a \"  \"").offset, 3);
+        assert_eq!(err("a & b").expected, "a word (letters or digits)");
+        assert_eq!(err("NOT title:football").offset, 4);
+        assert_eq!(err("()").expected, "a term, phrase, @group or `(` after `(`");
+    }
+
+    #[test]
+    fn deep_nesting_is_an_error_not_a_stack_overflow() {
+        let q = "(".repeat(10_000) + "a" + &")".repeat(10_000);
+        assert!(err(&q).expected.starts_with("less nesting"));
+        let q = "NOT ".repeat(10_000) + "a";
+        assert!(err(&q).expected.starts_with("less nesting"));
+        let q = "(".repeat(MAX_DEPTH) + "a" + &")".repeat(MAX_DEPTH);
+        assert!(parse_query(&q).is_ok());
+    }
+
+    #[test]
+    fn members() {
+        assert_eq!(
+            parse_member("Central Asia").unwrap(),
+            Member::Term(Term {
+                tokens: vec!["central".into(), "asia".into()],
+                prefix: false,
+                label: "Central Asia".into()
+            })
+        );
+        assert_eq!(
+            parse_member(" \"Abraham Accords\" ").unwrap(),
+            Member::Term(Term {
+                tokens: vec!["abraham".into(), "accords".into()],
+                prefix: false,
+                label: "Abraham Accords".into()
+            })
+        );
+        assert_eq!(parse_member("@other").unwrap(), Member::Group("other".into()));
+        assert!(matches!(parse_member("Kazakh*"), Ok(Member::Term(Term { prefix: true, .. }))));
+        assert_eq!(parse_member("a OR b").unwrap_err().offset, 2);
+        assert_eq!(parse_member("-football").unwrap_err().offset, 0);
+        assert_eq!(parse_member("Kaz* stan").unwrap_err().offset, 3);
+        assert_eq!(parse_member("  ").unwrap_err().expected, "a term or phrase");
+    }
+}

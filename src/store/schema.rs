@@ -1,0 +1,72 @@
+//! The schema, as an append-only list of migrations. Never edit a migration that has shipped:
+//! add a new one. `PRAGMA user_version` records how far a database has come.
+
+use rusqlite_migration::{M, Migrations};
+
+const MIGRATIONS: &[M<'static>] = &[M::up(
+    r#"
+-- One row per configured feed that has been fetched at least once: its health.
+CREATE TABLE feeds (
+    name                 TEXT PRIMARY KEY,
+    url                  TEXT NOT NULL,
+    last_fetch_at        INTEGER,
+    last_success_at      INTEGER,
+    last_error           TEXT,
+    consecutive_failures INTEGER NOT NULL DEFAULT 0,
+    items_seen           INTEGER NOT NULL DEFAULT 0
+);
+
+-- Every item ever recorded, keyed by the feed's own identity for it.
+CREATE TABLE items (
+    feed          TEXT NOT NULL,
+    item_id       TEXT NOT NULL,
+    link          TEXT,
+    title         TEXT NOT NULL,
+    published     INTEGER,
+    first_seen_at INTEGER NOT NULL,
+    -- 'new' (was eligible to alert) or 'old' (older than max_age at first sight).
+    status        TEXT NOT NULL CHECK (status IN ('new', 'old')),
+    PRIMARY KEY (feed, item_id)
+) WITHOUT ROWID;
+
+-- The outbox: one alert per rule and item, its payload rendered once so that every retry
+-- sends the same bytes.
+CREATE TABLE alerts (
+    id         TEXT PRIMARY KEY,
+    rule       TEXT NOT NULL,
+    feed       TEXT NOT NULL,
+    item_id    TEXT NOT NULL,
+    title      TEXT NOT NULL,
+    link       TEXT,
+    payload    TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    UNIQUE (rule, feed, item_id)
+);
+
+-- One delivery per alert and sink; its retry schedule lives here so it survives restarts.
+CREATE TABLE deliveries (
+    alert_id        TEXT NOT NULL REFERENCES alerts (id) ON DELETE CASCADE,
+    sink            TEXT NOT NULL,
+    state           TEXT NOT NULL CHECK (state IN ('pending', 'delivered', 'dead')),
+    attempts        INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at INTEGER NOT NULL,
+    last_status     INTEGER,
+    last_error      TEXT,
+    delivered_at    INTEGER,
+    PRIMARY KEY (alert_id, sink)
+);
+CREATE INDEX deliveries_due ON deliveries (state, next_attempt_at);
+"#,
+)];
+
+pub fn migrations() -> Migrations<'static> {
+    Migrations::from_slice(MIGRATIONS)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn migrations_are_valid() {
+        assert!(super::migrations().validate().is_ok());
+    }
+}

@@ -1,0 +1,177 @@
+use super::*;
+
+fn item(id: &str, too_old: bool, rules: &[&str]) -> NewItem {
+    NewItem {
+        id: id.into(),
+        link: Some(format!("https://news.example.org/{id}")),
+        title: format!("Story {id}"),
+        published: Some(1_800_000_000),
+        too_old,
+        alerts: rules
+            .iter()
+            .map(|rule| NewAlert {
+                id: format!("ww_{rule}_{id}"),
+                rule: (*rule).into(),
+                payload: format!("{{\"rule\":\"{rule}\",\"item\":\"{id}\"}}"),
+                sinks: vec!["hook".into(), "out".into()],
+            })
+            .collect(),
+    }
+}
+
+fn fetch(items: Vec<NewItem>, at: i64) -> FetchRecord {
+    FetchRecord {
+        feed: "wire".into(),
+        url: "https://news.example.org/rss".into(),
+        at,
+        error: None,
+        items,
+    }
+}
+
+fn open() -> (tempfile::TempDir, Store) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = Store::open(&dir.path().join("nested/dir/watchword.db")).expect("open");
+    (dir, store)
+}
+
+#[test]
+fn records_items_and_alerts_once() {
+    let (_dir, store) = open();
+    let record = fetch(vec![item("a", false, &["r1"]), item("b", false, &[])], 100);
+    let summary = store.record_fetch(&record).expect("record");
+    assert_eq!(
+        summary,
+        RecordSummary {
+            new_items: 2,
+            new_alerts: 1
+        }
+    );
+    // The same fetch recorded again (a crash-retry or a race) adds nothing.
+    let again = store.record_fetch(&record).expect("record again");
+    assert_eq!(again, RecordSummary::default());
+    assert_eq!(store.due_deliveries(100, false, 100).expect("due").len(), 2);
+    let unseen = store
+        .unseen("wire", &["a".into(), "b".into(), "c".into()])
+        .expect("unseen");
+    assert_eq!(unseen, HashSet::from(["c".to_string()]));
+    // Identity is per feed.
+    assert_eq!(store.unseen("other", &["a".into()]).expect("unseen").len(), 1);
+}
+
+#[test]
+fn old_items_are_seen_without_alerts() {
+    let (_dir, store) = open();
+    let summary = store
+        .record_fetch(&fetch(vec![item("old", true, &["r1"])], 100))
+        .expect("record");
+    assert_eq!(summary.new_items, 1);
+    assert_eq!(summary.new_alerts, 0);
+    assert!(store.due_deliveries(100, true, 100).expect("due").is_empty());
+}
+
+#[test]
+fn delivery_lifecycle_survives_reopen() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("watchword.db");
+    {
+        let store = Store::open(&path).expect("open");
+        store
+            .record_fetch(&fetch(vec![item("a", false, &["r1"])], 100))
+            .expect("record");
+        store
+            .record_attempt(
+                "ww_r1_a",
+                "hook",
+                101,
+                &AttemptOutcome::Retry {
+                    status: Some(500),
+                    error: "HTTP 500".into(),
+                    next_attempt_at: 200,
+                },
+            )
+            .expect("attempt");
+        store
+            .record_attempt(
+                "ww_r1_a",
+                "out",
+                101,
+                &AttemptOutcome::Delivered { status: None },
+            )
+            .expect("attempt");
+    }
+    let store = Store::open(&path).expect("reopen");
+    assert!(store.due_deliveries(150, false, 10).expect("due").is_empty());
+    let forced = store.due_deliveries(150, true, 10).expect("due");
+    assert_eq!(forced.len(), 1);
+    assert_eq!(forced[0].sink, "hook");
+    assert_eq!(forced[0].attempts, 1);
+    assert_eq!(store.next_delivery_at().expect("next"), Some(200));
+    let due = store.due_deliveries(200, false, 10).expect("due");
+    assert_eq!(due.len(), 1);
+    store
+        .record_attempt(
+            "ww_r1_a",
+            "hook",
+            201,
+            &AttemptOutcome::Dead {
+                status: Some(404),
+                error: "HTTP 404".into(),
+            },
+        )
+        .expect("attempt");
+    assert_eq!(
+        store.outbox_counts().expect("counts"),
+        OutboxCounts {
+            pending: 0,
+            delivered: 1,
+            dead: 1
+        }
+    );
+    assert_eq!(store.next_delivery_at().expect("next"), None);
+}
+
+#[test]
+fn failures_are_counted_per_feed() {
+    let (_dir, store) = open();
+    let mut failed = fetch(vec![], 100);
+    failed.error = Some("HTTP 404 Not Found".into());
+    store.record_fetch(&failed).expect("record");
+    store.record_fetch(&failed).expect("record");
+    let conn = store.lock().expect("lock");
+    let (failures, error): (i64, Option<String>) = conn
+        .query_row(
+            "SELECT consecutive_failures, last_error FROM feeds WHERE name = 'wire'",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .expect("row");
+    assert_eq!(failures, 2);
+    assert_eq!(error.as_deref(), Some("HTTP 404 Not Found"));
+    drop(conn);
+    store
+        .record_fetch(&fetch(vec![item("a", false, &[])], 200))
+        .expect("record");
+    let conn = store.lock().expect("lock");
+    let failures: i64 = conn
+        .query_row(
+            "SELECT consecutive_failures FROM feeds WHERE name = 'wire'",
+            [],
+            |r| r.get(0),
+        )
+        .expect("row");
+    assert_eq!(failures, 0);
+}
+
+#[test]
+fn a_newer_schema_is_refused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("watchword.db");
+    drop(Store::open(&path).expect("open"));
+    {
+        let conn = Connection::open(&path).expect("raw open");
+        conn.pragma_update(None, "user_version", 99).expect("bump");
+    }
+    let err = Store::open(&path).err().expect("must refuse");
+    assert!(err.to_string().contains("cannot migrate"), "{err}");
+}

@@ -1,0 +1,301 @@
+//! Test fixtures: a feed server and a webhook receiver on 127.0.0.1, a temp dir with a config
+//! and a SQLite file, and the real `watchword` binary. Nothing here reaches beyond loopback.
+
+#![allow(dead_code)] // each test binary uses a different part of this module
+
+use std::collections::{HashMap, VecDeque};
+use std::io::Read;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+
+/// A response the feed server gives for one path.
+#[derive(Clone)]
+pub struct Page {
+    pub status: u16,
+    pub content_type: String,
+    pub body: String,
+}
+
+/// Serves whatever pages the test put at each path; 404 for the rest.
+pub struct FeedServer {
+    pub base: String,
+    pages: Arc<Mutex<HashMap<String, Page>>>,
+    server: Arc<tiny_http::Server>,
+}
+
+impl FeedServer {
+    pub fn start() -> FeedServer {
+        let server = Arc::new(tiny_http::Server::http("127.0.0.1:0").expect("bind feed server"));
+        let base = format!("http://{}", server.server_addr());
+        let pages: Arc<Mutex<HashMap<String, Page>>> = Arc::default();
+        let (srv, map) = (Arc::clone(&server), Arc::clone(&pages));
+        thread::spawn(move || {
+            for request in srv.incoming_requests() {
+                let page = map.lock().expect("pages").get(request.url()).cloned();
+                let response = match page {
+                    Some(page) => tiny_http::Response::from_string(page.body)
+                        .with_status_code(page.status)
+                        .with_header(header("Content-Type", &page.content_type)),
+                    None => tiny_http::Response::from_string("not found").with_status_code(404),
+                };
+                let _ = request.respond(response);
+            }
+        });
+        FeedServer {
+            base,
+            pages,
+            server,
+        }
+    }
+
+    pub fn put(&self, path: &str, status: u16, content_type: &str, body: &str) {
+        self.pages.lock().expect("pages").insert(
+            path.to_string(),
+            Page {
+                status,
+                content_type: content_type.to_string(),
+                body: body.to_string(),
+            },
+        );
+    }
+
+    pub fn put_rss(&self, path: &str, body: &str) {
+        self.put(path, 200, "application/rss+xml; charset=utf-8", body);
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+}
+
+impl Drop for FeedServer {
+    fn drop(&mut self) {
+        self.server.unblock();
+    }
+}
+
+/// A request the receiver got.
+#[derive(Clone, Debug)]
+pub struct Received {
+    pub path: String,
+    pub headers: HashMap<String, String>,
+    pub body: String,
+    pub status_sent: u16,
+}
+
+impl Received {
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.body).expect("webhook body is JSON")
+    }
+}
+
+/// Records every request and answers with the scripted statuses, then 200.
+pub struct Receiver {
+    pub url: String,
+    log: Arc<Mutex<Vec<Received>>>,
+    script: Arc<Mutex<VecDeque<u16>>>,
+    server: Arc<tiny_http::Server>,
+}
+
+impl Receiver {
+    pub fn start() -> Receiver {
+        let server = Arc::new(tiny_http::Server::http("127.0.0.1:0").expect("bind receiver"));
+        let url = format!("http://{}/hook/secret-token", server.server_addr());
+        let log: Arc<Mutex<Vec<Received>>> = Arc::default();
+        let script: Arc<Mutex<VecDeque<u16>>> = Arc::default();
+        let (srv, l, s) = (Arc::clone(&server), Arc::clone(&log), Arc::clone(&script));
+        thread::spawn(move || {
+            for mut request in srv.incoming_requests() {
+                let mut body = String::new();
+                let _ = request.as_reader().read_to_string(&mut body);
+                let headers = request
+                    .headers()
+                    .iter()
+                    .map(|h| {
+                        (
+                            h.field.as_str().as_str().to_ascii_lowercase(),
+                            h.value.as_str().to_string(),
+                        )
+                    })
+                    .collect();
+                let status = s.lock().expect("script").pop_front().unwrap_or(200);
+                l.lock().expect("log").push(Received {
+                    path: request.url().to_string(),
+                    headers,
+                    body,
+                    status_sent: status,
+                });
+                let _ = request.respond(tiny_http::Response::from_string("ok").with_status_code(status));
+            }
+        });
+        Receiver {
+            url,
+            log,
+            script,
+            server,
+        }
+    }
+
+    /// The next `statuses.len()` requests get these statuses.
+    pub fn script(&self, statuses: &[u16]) {
+        self.script.lock().expect("script").extend(statuses);
+    }
+
+    pub fn all(&self) -> Vec<Received> {
+        self.log.lock().expect("log").clone()
+    }
+
+    /// Requests answered with a 2xx: what the receiver's user actually got.
+    pub fn accepted(&self) -> Vec<Received> {
+        self.all()
+            .into_iter()
+            .filter(|r| (200..300).contains(&r.status_sent))
+            .collect()
+    }
+}
+
+impl Drop for Receiver {
+    fn drop(&mut self) {
+        self.server.unblock();
+    }
+}
+
+/// A server that accepts connections and closes them without a word.
+pub fn start_closing_server() -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    thread::spawn(move || {
+        for stream in listener.incoming() {
+            drop(stream);
+        }
+    });
+    format!("http://{addr}/feed.xml")
+}
+
+fn header(name: &str, value: &str) -> tiny_http::Header {
+    tiny_http::Header::from_bytes(name.as_bytes(), value.as_bytes()).expect("header")
+}
+
+/// One RSS item, written by the tests.
+pub struct Entry<'a> {
+    pub guid: &'a str,
+    pub title: &'a str,
+    pub description: &'a str,
+    pub link: &'a str,
+    pub published: DateTime<Utc>,
+}
+
+pub fn rss(entries: &[Entry<'_>]) -> String {
+    let mut xml = String::from(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<rss version=\"2.0\"><channel>\
+         <title>Test Wire</title><link>https://wire.example.org/</link>\
+         <description>Invented news for tests</description>\n",
+    );
+    for e in entries {
+        xml.push_str(&format!(
+            "<item><guid isPermaLink=\"false\">{}</guid><title>{}</title>\
+             <link>{}</link><description><![CDATA[{}]]></description>\
+             <pubDate>{}</pubDate></item>\n",
+            e.guid,
+            e.title,
+            e.link,
+            e.description,
+            e.published.to_rfc2822()
+        ));
+    }
+    xml.push_str("</channel></rss>\n");
+    xml
+}
+
+pub fn minutes_ago(minutes: i64) -> DateTime<Utc> {
+    Utc::now() - chrono::Duration::minutes(minutes)
+}
+
+/// A temp dir holding `watchword.toml` and the database.
+pub struct Workspace {
+    pub dir: tempfile::TempDir,
+}
+
+impl Workspace {
+    pub fn new() -> Workspace {
+        Workspace {
+            dir: tempfile::tempdir().expect("tempdir"),
+        }
+    }
+
+    pub fn config_path(&self) -> PathBuf {
+        self.dir.path().join("watchword.toml")
+    }
+
+    pub fn database(&self) -> PathBuf {
+        self.dir.path().join("state.db")
+    }
+
+    pub fn write_config(&self, toml: &str) -> PathBuf {
+        let path = self.config_path();
+        std::fs::write(&path, toml).expect("write config");
+        path
+    }
+
+    pub fn watchword(&self, args: &[&str]) -> Output {
+        run_watchword(&self.config_path(), args)
+    }
+}
+
+pub fn watchword_command(config: &Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_watchword"));
+    cmd.arg("--config")
+        .arg(config)
+        .env_remove("WATCHWORD_CONFIG")
+        .env_remove("RUST_LOG")
+        .env_remove("STATE_DIRECTORY")
+        .env("WATCHWORD_LOG", "info");
+    cmd
+}
+
+pub fn run_watchword(config: &Path, args: &[&str]) -> Output {
+    let output = watchword_command(config)
+        .args(args)
+        .output()
+        .expect("run watchword");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        !stderr.contains("panicked"),
+        "watchword panicked:\n{stderr}"
+    );
+    output
+}
+
+pub fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+pub fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// The groups of DESIGN.md §3, shared by the tests' configs.
+pub const GROUPS: &str = r#"
+[groups]
+central_asia    = ["Kazakhstan", "Kazakh*", "Qazaqstan", "Uzbekistan", "Uzbek*", "Kyrgyzstan",
+                   "Kyrgyz*", "Tajikistan", "Tajik*", "Turkmenistan", "Turkmen*", '"Central Asia"']
+abraham_accords = ['"Abraham Accords"', '"Abraham Accord"']
+"#;
+
+/// Polls until `check` is true or `timeout` passes.
+pub fn wait_for(timeout: Duration, mut check: impl FnMut() -> bool) -> bool {
+    let deadline = std::time::Instant::now() + timeout;
+    while std::time::Instant::now() < deadline {
+        if check() {
+            return true;
+        }
+        thread::sleep(Duration::from_millis(50));
+    }
+    check()
+}

@@ -1,0 +1,402 @@
+//! End to end: a feed server, a webhook receiver, a real SQLite file and the real binary.
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+
+const KAZAKH_LINK: &str = "https://wire.example.org/world/kazakhstan-accords";
+
+fn kazakhstan_entry() -> Entry<'static> {
+    Entry {
+        guid: "wire-1001",
+        title: "Kazakhstan says it will sign on to the Abraham Accords",
+        description: "<p>Officials in Astana said on Monday that the country intends to \
+                      join the Abraham Accords, the normalisation framework first signed in 2020.</p>",
+        link: "https://wire.example.org/world/kazakhstan-accords?utm_source=rss&amp;utm_medium=feed",
+        published: minutes_ago(30),
+    }
+}
+
+fn morocco_entry() -> Entry<'static> {
+    Entry {
+        guid: "wire-1002",
+        title: "Morocco marks five years in the Abraham Accords",
+        description: "Rabat hosted a trade forum on the anniversary of its accession.",
+        link: "https://wire.example.org/world/morocco-anniversary",
+        published: minutes_ago(40),
+    }
+}
+
+fn grain_entry() -> Entry<'static> {
+    Entry {
+        guid: "wire-1003",
+        title: "Kazakh grain exports reach a record",
+        description: "Wheat shipments through the Caspian ports rose by a fifth this season.",
+        link: "https://wire.example.org/markets/kazakh-grain",
+        published: minutes_ago(50),
+    }
+}
+
+fn config(feed_url: &str, hook_url: &str, ws: &Workspace) -> String {
+    format!(
+        r#"
+[daemon]
+database = "{db}"
+poll_interval = "1m"
+
+{GROUPS}
+
+[[feed]]
+name = "wire"
+url = "{feed_url}"
+tags = ["world"]
+
+[[rule]]
+name = "central-asia-joins-abraham-accords"
+query = "@central_asia AND @abraham_accords"
+notify = ["receiver"]
+
+[[sink]]
+name = "receiver"
+kind = "webhook"
+url = "{hook_url}"
+format = "json"
+"#,
+        db = ws.database().display()
+    )
+}
+
+#[test]
+fn one_alert_for_the_matching_item_then_only_new_ones() {
+    let feeds = FeedServer::start();
+    let receiver = Receiver::start();
+    feeds.put_rss(
+        "/world.xml",
+        &rss(&[kazakhstan_entry(), morocco_entry(), grain_entry()]),
+    );
+    let ws = Workspace::new();
+    ws.write_config(&config(&feeds.url("/world.xml"), &receiver.url, &ws));
+
+    let out = ws.watchword(&["once"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let got = receiver.all();
+    assert_eq!(got.len(), 1, "exactly one alert: {got:?}");
+    let alert = got[0].json();
+    assert_eq!(alert["rule"], "central-asia-joins-abraham-accords");
+    assert_eq!(alert["item"]["link"], KAZAKH_LINK, "canonical link, tracking removed");
+    assert_eq!(
+        alert["item"]["title"],
+        "Kazakhstan says it will sign on to the Abraham Accords"
+    );
+    assert_eq!(alert["feed"]["name"], "wire");
+    assert_eq!(alert["type"], "watchword.alert");
+    assert_eq!(alert["version"], 1);
+    let terms: Vec<String> = alert["matched_terms"]
+        .as_array()
+        .expect("matched_terms")
+        .iter()
+        .map(|t| t.as_str().unwrap_or_default().to_lowercase())
+        .collect();
+    assert!(terms.iter().any(|t| t.contains("kazakhstan")), "{terms:?}");
+    assert!(terms.iter().any(|t| t.contains("abraham accord")), "{terms:?}");
+    assert!(!got[0].body.contains("<p>"), "HTML stripped: {}", got[0].body);
+    assert_eq!(
+        got[0].headers.get("webhook-id").map(String::as_str),
+        alert["id"].as_str()
+    );
+    assert!(got[0].path.ends_with("/hook/secret-token"));
+    // The webhook URL is a secret: its token must not appear in the logs.
+    assert!(!stderr(&out).contains("secret-token"), "{}", stderr(&out));
+
+    // Nothing new: nothing sent.
+    let out = ws.watchword(&["once"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(receiver.all().len(), 1);
+
+    // A new matching item (Uzbekistan, via a prefix term) appears: exactly one more alert.
+    let uzbek = Entry {
+        guid: "wire-1004",
+        title: "Uzbek delegation to attend Abraham Accords summit",
+        description: "Tashkent confirmed the trip on Wednesday.",
+        link: "https://wire.example.org/world/uzbek-delegation",
+        published: minutes_ago(5),
+    };
+    feeds.put_rss(
+        "/world.xml",
+        &rss(&[uzbek, kazakhstan_entry(), morocco_entry(), grain_entry()]),
+    );
+    let out = ws.watchword(&["once"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let got = receiver.all();
+    assert_eq!(got.len(), 2, "{got:?}");
+    assert_eq!(
+        got[1].json()["item"]["link"],
+        "https://wire.example.org/world/uzbek-delegation"
+    );
+    assert_ne!(got[0].json()["id"], got[1].json()["id"]);
+}
+
+#[test]
+fn a_receiver_that_fails_gets_the_alert_on_the_next_pass_once() {
+    let feeds = FeedServer::start();
+    let receiver = Receiver::start();
+    receiver.script(&[500]);
+    feeds.put_rss("/world.xml", &rss(&[kazakhstan_entry(), grain_entry()]));
+    let ws = Workspace::new();
+    ws.write_config(&config(&feeds.url("/world.xml"), &receiver.url, &ws));
+
+    let out = ws.watchword(&["once"]);
+    assert!(out.status.success(), "a failed delivery is not a failed pass: {}", stderr(&out));
+    assert_eq!(receiver.all().len(), 1);
+    assert!(receiver.accepted().is_empty());
+    assert!(stderr(&out).contains("500"), "the failure is logged: {}", stderr(&out));
+
+    let out = ws.watchword(&["once"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let all = receiver.all();
+    assert_eq!(all.len(), 2, "one retry: {all:?}");
+    assert_eq!(receiver.accepted().len(), 1);
+    assert_eq!(
+        all[0].headers.get("webhook-id"),
+        all[1].headers.get("webhook-id"),
+        "the retry carries the same webhook-id"
+    );
+    assert_eq!(all[0].body, all[1].body, "the retry sends the same bytes");
+
+    let out = ws.watchword(&["once"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(receiver.all().len(), 2, "delivered alerts are not sent again");
+}
+
+#[test]
+fn a_receiver_that_is_down_loses_nothing() {
+    let feeds = FeedServer::start();
+    feeds.put_rss("/world.xml", &rss(&[kazakhstan_entry()]));
+    let ws = Workspace::new();
+    // Nothing listens on this port: bind one, note it, and let it go.
+    let dead_port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("port")
+        .port();
+    let dead_url = format!("http://127.0.0.1:{dead_port}/hook");
+    ws.write_config(&config(&feeds.url("/world.xml"), &dead_url, &ws));
+    let out = ws.watchword(&["once"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+
+    // The receiver comes back (same config, a live URL): the pending alert arrives.
+    let receiver = Receiver::start();
+    ws.write_config(&config(&feeds.url("/world.xml"), &receiver.url, &ws));
+    let out = ws.watchword(&["once"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(receiver.accepted().len(), 1);
+}
+
+#[test]
+fn old_items_are_recorded_without_alerting() {
+    let feeds = FeedServer::start();
+    let receiver = Receiver::start();
+    let mut old = kazakhstan_entry();
+    old.published = minutes_ago(60 * 24 * 5);
+    feeds.put_rss("/world.xml", &rss(&[old]));
+    let ws = Workspace::new();
+    ws.write_config(&config(&feeds.url("/world.xml"), &receiver.url, &ws));
+    let out = ws.watchword(&["once"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(receiver.all().is_empty(), "a five-day-old item must not alert");
+
+    // With max_age raised, the item is still not alerted: it was seen already.
+    let raised = config(&feeds.url("/world.xml"), &receiver.url, &ws)
+        .replace("poll_interval = \"1m\"", "poll_interval = \"1m\"\nmax_age = \"30d\"");
+    ws.write_config(&raised);
+    let out = ws.watchword(&["once"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(receiver.all().is_empty());
+}
+
+#[test]
+fn broken_feeds_do_not_stop_the_others() {
+    let feeds = FeedServer::start();
+    let receiver = Receiver::start();
+    feeds.put_rss("/good.xml", &rss(&[kazakhstan_entry()]));
+    feeds.put("/html.xml", 200, "text/html", "<html><body>Sorry, we moved</body></html>");
+    let closing = start_closing_server();
+    let ws = Workspace::new();
+    let toml = format!(
+        r#"
+[daemon]
+database = "{db}"
+fetch_timeout = "5s"
+{GROUPS}
+[[feed]]
+name = "not-xml"
+url = "{html}"
+[[feed]]
+name = "missing"
+url = "{missing}"
+[[feed]]
+name = "hangs-up"
+url = "{closing}"
+[[feed]]
+name = "good"
+url = "{good}"
+[[rule]]
+name = "ca-aa"
+query = "@central_asia AND @abraham_accords"
+notify = ["receiver"]
+[[sink]]
+name = "receiver"
+kind = "webhook"
+url = "{hook}"
+"#,
+        db = ws.database().display(),
+        html = feeds.url("/html.xml"),
+        missing = feeds.url("/missing.xml"),
+        good = feeds.url("/good.xml"),
+        hook = receiver.url,
+    );
+    ws.write_config(&toml);
+    let out = ws.watchword(&["once"]);
+    let log = stderr(&out);
+    assert!(out.status.success(), "{log}");
+    assert_eq!(receiver.accepted().len(), 1, "the good feed still alerted");
+    for (feed, why) in [
+        ("not-xml", ""),
+        ("missing", "404"),
+        ("hangs-up", ""),
+    ] {
+        let line = log
+            .lines()
+            .find(|l| l.contains(&format!("feed \"{feed}\" failed")))
+            .unwrap_or_else(|| panic!("no failure logged for {feed}:\n{log}"));
+        assert!(line.contains(why), "{line}");
+    }
+}
+
+#[test]
+fn stdout_sink_prints_one_json_line_per_alert() {
+    let feeds = FeedServer::start();
+    feeds.put_rss(
+        "/world.xml",
+        &rss(&[kazakhstan_entry(), morocco_entry(), grain_entry()]),
+    );
+    let ws = Workspace::new();
+    let toml = format!(
+        r#"
+[daemon]
+database = "{db}"
+{GROUPS}
+[[feed]]
+name = "wire"
+url = "{url}"
+[[rule]]
+name = "accords-any"
+query = '@abraham_accords'
+notify = ["console"]
+[[rule]]
+name = "ca-aa"
+query = '@central_asia AND @abraham_accords AND NOT (football OR "grain exports")'
+notify = ["console"]
+[[sink]]
+name = "console"
+kind = "stdout"
+"#,
+        db = ws.database().display(),
+        url = feeds.url("/world.xml"),
+    );
+    ws.write_config(&toml);
+    let out = ws.watchword(&["once"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let lines: Vec<serde_json::Value> = stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("each stdout line is a JSON alert"))
+        .collect();
+    let mut pairs: Vec<(String, String)> = lines
+        .iter()
+        .map(|v| {
+            (
+                v["rule"].as_str().unwrap_or_default().to_string(),
+                v["item"]["id"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect();
+    pairs.sort();
+    assert_eq!(
+        pairs,
+        vec![
+            ("accords-any".to_string(), "wire-1001".to_string()),
+            ("accords-any".to_string(), "wire-1002".to_string()),
+            ("ca-aa".to_string(), "wire-1001".to_string()),
+        ]
+    );
+}
+
+#[test]
+fn run_polls_until_sigterm_and_exits_cleanly() {
+    let feeds = FeedServer::start();
+    let receiver = Receiver::start();
+    feeds.put_rss("/world.xml", &rss(&[kazakhstan_entry()]));
+    let ws = Workspace::new();
+    let toml = config(&feeds.url("/world.xml"), &receiver.url, &ws)
+        .replace("poll_interval = \"1m\"", "poll_interval = \"10s\"");
+    ws.write_config(&toml);
+    let mut child = watchword_command(&ws.config_path())
+        .arg("run")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn run");
+    assert!(
+        wait_for(Duration::from_secs(20), || receiver.accepted().len() == 1),
+        "run delivered the alert"
+    );
+    // A new item appears; the next poll (10 s ± 10%) picks it up.
+    let uzbek = Entry {
+        guid: "wire-2001",
+        title: "Uzbekistan weighs Abraham Accords membership",
+        description: "Tashkent is said to be studying the terms.",
+        link: "https://wire.example.org/world/uzbekistan-weighs",
+        published: minutes_ago(1),
+    };
+    feeds.put_rss("/world.xml", &rss(&[uzbek, kazakhstan_entry()]));
+    assert!(
+        wait_for(Duration::from_secs(30), || receiver.accepted().len() == 2),
+        "run polled again on its interval"
+    );
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(status.success());
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let exit = loop {
+        if let Some(exit) = child.try_wait().expect("wait") {
+            break exit;
+        }
+        assert!(std::time::Instant::now() < deadline, "run did not stop on SIGTERM");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let mut log = String::new();
+    if let Some(mut err) = child.stderr.take() {
+        use std::io::Read;
+        let _ = err.read_to_string(&mut log);
+    }
+    assert!(exit.success(), "exit {exit:?}: {log}");
+    assert!(!log.contains("panicked"), "{log}");
+    assert_eq!(receiver.accepted().len(), 2, "nothing doubled");
+}
+
+#[test]
+fn an_unusable_database_is_an_error() {
+    let feeds = FeedServer::start();
+    feeds.put_rss("/world.xml", &rss(&[kazakhstan_entry()]));
+    let ws = Workspace::new();
+    // The database path is a directory: SQLite cannot open it.
+    std::fs::create_dir_all(ws.database()).expect("mkdir");
+    ws.write_config(&config(&feeds.url("/world.xml"), "http://127.0.0.1:9/hook", &ws));
+    let out = ws.watchword(&["once"]);
+    assert!(!out.status.success());
+    let log = stderr(&out);
+    assert!(log.contains(&ws.database().display().to_string()), "names the file: {log}");
+}
