@@ -180,8 +180,8 @@ fn print_summary(config: &Config) {
     println!("database: {}", d.database.display());
     println!(
         "defaults: poll every {}, alert on items newer than {}, {} fetches at a time",
-        humantime::format_duration(d.poll_interval),
-        humantime::format_duration(d.max_age),
+        short_duration(d.poll_interval),
+        short_duration(d.max_age),
         d.concurrency
     );
     println!();
@@ -195,14 +195,19 @@ fn print_summary(config: &Config) {
         println!(
             "  {:<24} every {:<8} {}{tags}",
             feed.name,
-            humantime::format_duration(feed.interval).to_string(),
+            short_duration(feed.interval),
             redact_url(&feed.url)
         );
     }
     println!();
     println!("{} rule(s):", config.rules.len());
     for rule in &config.rules {
-        println!("  {:<24} {}  → {}", rule.name, rule.query, rule.notify.join(", "));
+        println!(
+            "  {:<24} {}  → {}",
+            rule.name,
+            rule.query,
+            rule.notify.join(", ")
+        );
     }
     println!();
     println!("{} sink(s):", config.sinks.len());
@@ -222,5 +227,18 @@ fn print_summary(config: &Config) {
     if !unused.is_empty() {
         println!();
         println!("note: no rule notifies sink(s) {}", unused.join(", "));
+    }
+}
+
+/// `5m`, `48h`, `3650d`: the unit the user most likely wrote, not humantime's breakdown into
+/// years and months.
+fn short_duration(d: std::time::Duration) -> String {
+    let secs = d.as_secs();
+    match secs {
+        0 => "0s".into(),
+        s if s % 86_400 == 0 => format!("{}d", s / 86_400),
+        s if s % 3_600 == 0 => format!("{}h", s / 3_600),
+        s if s % 60 == 0 => format!("{}m", s / 60),
+        s => format!("{s}s"),
     }
 }

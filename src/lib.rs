@@ -3,5 +3,10 @@
 //! Data flows one way: `config` → `daemon` (scheduler) → `feed` (fetch, parse) → `rules`
 //! (match) → `store` (one SQLite transaction: seen items + alert outbox) → `alert` (sinks).
 
+pub mod alert;
+pub mod cli;
+pub mod config;
+pub mod daemon;
 pub mod feed;
 pub mod rules;
+pub mod store;

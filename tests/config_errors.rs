@@ -37,7 +37,10 @@ fn assert_rejected(toml: &str, expected: &[&str]) {
         assert_eq!(out.status.code(), Some(2), "{command}: {err}");
         for needle in expected {
             let needle = needle.replace("{path}", &path.display().to_string());
-            assert!(err.contains(&needle), "{command}: expected {needle:?} in:\n{err}");
+            assert!(
+                err.contains(&needle),
+                "{command}: expected {needle:?} in:\n{err}"
+            );
         }
     }
     assert!(!ws.database().exists(), "a bad config touches no database");

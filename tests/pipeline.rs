@@ -85,7 +85,10 @@ fn one_alert_for_the_matching_item_then_only_new_ones() {
     assert_eq!(got.len(), 1, "exactly one alert: {got:?}");
     let alert = got[0].json();
     assert_eq!(alert["rule"], "central-asia-joins-abraham-accords");
-    assert_eq!(alert["item"]["link"], KAZAKH_LINK, "canonical link, tracking removed");
+    assert_eq!(
+        alert["item"]["link"], KAZAKH_LINK,
+        "canonical link, tracking removed"
+    );
     assert_eq!(
         alert["item"]["title"],
         "Kazakhstan says it will sign on to the Abraham Accords"
@@ -100,8 +103,15 @@ fn one_alert_for_the_matching_item_then_only_new_ones() {
         .map(|t| t.as_str().unwrap_or_default().to_lowercase())
         .collect();
     assert!(terms.iter().any(|t| t.contains("kazakhstan")), "{terms:?}");
-    assert!(terms.iter().any(|t| t.contains("abraham accord")), "{terms:?}");
-    assert!(!got[0].body.contains("<p>"), "HTML stripped: {}", got[0].body);
+    assert!(
+        terms.iter().any(|t| t.contains("abraham accord")),
+        "{terms:?}"
+    );
+    assert!(
+        !got[0].body.contains("<p>"),
+        "HTML stripped: {}",
+        got[0].body
+    );
     assert_eq!(
         got[0].headers.get("webhook-id").map(String::as_str),
         alert["id"].as_str()
@@ -148,10 +158,18 @@ fn a_receiver_that_fails_gets_the_alert_on_the_next_pass_once() {
     ws.write_config(&config(&feeds.url("/world.xml"), &receiver.url, &ws));
 
     let out = ws.watchword(&["once"]);
-    assert!(out.status.success(), "a failed delivery is not a failed pass: {}", stderr(&out));
+    assert!(
+        out.status.success(),
+        "a failed delivery is not a failed pass: {}",
+        stderr(&out)
+    );
     assert_eq!(receiver.all().len(), 1);
     assert!(receiver.accepted().is_empty());
-    assert!(stderr(&out).contains("500"), "the failure is logged: {}", stderr(&out));
+    assert!(
+        stderr(&out).contains("500"),
+        "the failure is logged: {}",
+        stderr(&out)
+    );
 
     let out = ws.watchword(&["once"]);
     assert!(out.status.success(), "{}", stderr(&out));
@@ -167,7 +185,11 @@ fn a_receiver_that_fails_gets_the_alert_on_the_next_pass_once() {
 
     let out = ws.watchword(&["once"]);
     assert!(out.status.success(), "{}", stderr(&out));
-    assert_eq!(receiver.all().len(), 2, "delivered alerts are not sent again");
+    assert_eq!(
+        receiver.all().len(),
+        2,
+        "delivered alerts are not sent again"
+    );
 }
 
 #[test]
@@ -204,11 +226,16 @@ fn old_items_are_recorded_without_alerting() {
     ws.write_config(&config(&feeds.url("/world.xml"), &receiver.url, &ws));
     let out = ws.watchword(&["once"]);
     assert!(out.status.success(), "{}", stderr(&out));
-    assert!(receiver.all().is_empty(), "a five-day-old item must not alert");
+    assert!(
+        receiver.all().is_empty(),
+        "a five-day-old item must not alert"
+    );
 
     // With max_age raised, the item is still not alerted: it was seen already.
-    let raised = config(&feeds.url("/world.xml"), &receiver.url, &ws)
-        .replace("poll_interval = \"1m\"", "poll_interval = \"1m\"\nmax_age = \"30d\"");
+    let raised = config(&feeds.url("/world.xml"), &receiver.url, &ws).replace(
+        "poll_interval = \"1m\"",
+        "poll_interval = \"1m\"\nmax_age = \"30d\"",
+    );
     ws.write_config(&raised);
     let out = ws.watchword(&["once"]);
     assert!(out.status.success(), "{}", stderr(&out));
@@ -220,7 +247,12 @@ fn broken_feeds_do_not_stop_the_others() {
     let feeds = FeedServer::start();
     let receiver = Receiver::start();
     feeds.put_rss("/good.xml", &rss(&[kazakhstan_entry()]));
-    feeds.put("/html.xml", 200, "text/html", "<html><body>Sorry, we moved</body></html>");
+    feeds.put(
+        "/html.xml",
+        200,
+        "text/html",
+        "<html><body>Sorry, we moved</body></html>",
+    );
     let closing = start_closing_server();
     let ws = Workspace::new();
     let toml = format!(
@@ -261,11 +293,7 @@ url = "{hook}"
     let log = stderr(&out);
     assert!(out.status.success(), "{log}");
     assert_eq!(receiver.accepted().len(), 1, "the good feed still alerted");
-    for (feed, why) in [
-        ("not-xml", ""),
-        ("missing", "404"),
-        ("hangs-up", ""),
-    ] {
+    for (feed, why) in [("not-xml", ""), ("missing", "404"), ("hangs-up", "")] {
         let line = log
             .lines()
             .find(|l| l.contains(&format!("feed \"{feed}\" failed")))
@@ -374,7 +402,10 @@ fn run_polls_until_sigterm_and_exits_cleanly() {
         if let Some(exit) = child.try_wait().expect("wait") {
             break exit;
         }
-        assert!(std::time::Instant::now() < deadline, "run did not stop on SIGTERM");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "run did not stop on SIGTERM"
+        );
         std::thread::sleep(Duration::from_millis(50));
     };
     let mut log = String::new();
@@ -394,9 +425,54 @@ fn an_unusable_database_is_an_error() {
     let ws = Workspace::new();
     // The database path is a directory: SQLite cannot open it.
     std::fs::create_dir_all(ws.database()).expect("mkdir");
-    ws.write_config(&config(&feeds.url("/world.xml"), "http://127.0.0.1:9/hook", &ws));
+    ws.write_config(&config(
+        &feeds.url("/world.xml"),
+        "http://127.0.0.1:9/hook",
+        &ws,
+    ));
     let out = ws.watchword(&["once"]);
     assert!(!out.status.success());
     let log = stderr(&out);
-    assert!(log.contains(&ws.database().display().to_string()), "names the file: {log}");
+    assert!(
+        log.contains(&ws.database().display().to_string()),
+        "names the file: {log}"
+    );
+}
+
+#[test]
+fn kill_9_during_delivery_loses_nothing() {
+    let feeds = FeedServer::start();
+    let receiver = Receiver::start();
+    // The first delivery attempt hangs, as a receiver stuck behind a load balancer would.
+    receiver.script(&[HOLD]);
+    feeds.put_rss("/world.xml", &rss(&[kazakhstan_entry(), grain_entry()]));
+    let ws = Workspace::new();
+    ws.write_config(&config(&feeds.url("/world.xml"), &receiver.url, &ws));
+    let mut child = watchword_command(&ws.config_path())
+        .arg("run")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn run");
+    assert!(
+        wait_for(Duration::from_secs(20), || receiver.all().len() == 1),
+        "the alert was committed and its delivery started"
+    );
+    child.kill().expect("kill -9");
+    let _ = child.wait();
+    assert!(receiver.accepted().is_empty());
+
+    // After the crash, the next pass delivers the committed alert, with the same id.
+    let out = ws.watchword(&["once"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let all = receiver.all();
+    assert_eq!(receiver.accepted().len(), 1, "{all:?}");
+    assert_eq!(
+        all[0].headers.get("webhook-id"),
+        all[1].headers.get("webhook-id")
+    );
+    // And the item is not alerted again.
+    let out = ws.watchword(&["once"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(receiver.accepted().len(), 1);
 }

@@ -137,7 +137,7 @@ impl Deliverer {
         let failure = match status.as_u16() {
             410 => Failure::Gone,
             408 | 429 => Failure::Transient,
-            400..=499 | 300..=399 => Failure::Client,
+            300..=499 => Failure::Client,
             _ => Failure::Transient,
         };
         Err(AttemptError {

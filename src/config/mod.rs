@@ -13,10 +13,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use toml::Spanned;
-
-pub use raw::{SinkFormat, SinkKind};
 use raw::{RawConfig, RawDaemon};
+pub use raw::{SinkFormat, SinkKind};
 
 use crate::rules::{RuleError, RuleSet, RuleSpec};
 
@@ -410,7 +408,10 @@ fn validate_daemon(
             .delivery_timeout
             .map(|d| d.0)
             .unwrap_or(DEFAULT_DELIVERY_TIMEOUT),
-        max_body_size: raw.max_body_size.map(|b| b.0).unwrap_or(DEFAULT_MAX_BODY_SIZE),
+        max_body_size: raw
+            .max_body_size
+            .map(|b| b.0)
+            .unwrap_or(DEFAULT_MAX_BODY_SIZE),
         concurrency,
     }
 }
@@ -430,10 +431,8 @@ fn locate_rule_error(
     at: &Locator<'_>,
 ) -> Diagnostic {
     let message = error.to_string();
-    if let Some(group) = error.group() {
-        if let Some(span) = group_spans.get(group) {
-            return at.span(span.clone(), message);
-        }
+    if let Some(span) = error.group().and_then(|group| group_spans.get(group)) {
+        return at.span(span.clone(), message);
     }
     let index = rules.iter().position(|r| r.name == error.rule());
     match index.and_then(|i| query_spans.get(i)) {

@@ -17,7 +17,9 @@ use tracing::{debug, error, info, warn};
 use crate::alert::{self, AlertError, Deliverer};
 use crate::config::{Config, FeedConfig};
 use crate::feed::{self, FetchError, FetchLimits, Fetcher, Item};
-use crate::store::{AttemptOutcome, FetchRecord, NewAlert, NewItem, RecordSummary, Store, StoreError};
+use crate::store::{
+    AttemptOutcome, FetchRecord, NewAlert, NewItem, RecordSummary, Store, StoreError,
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum DaemonError {
@@ -81,11 +83,7 @@ impl Pipeline {
             },
         )
         .map_err(DaemonError::Fetcher)?;
-        let deliverer = Deliverer::new(
-            &config.sinks,
-            &daemon.user_agent,
-            daemon.delivery_timeout,
-        )?;
+        let deliverer = Deliverer::new(&config.sinks, &daemon.user_agent, daemon.delivery_timeout)?;
         Ok(Pipeline {
             config,
             store,
@@ -108,26 +106,37 @@ impl Pipeline {
             .fetch(&feed.url)
             .await
             .map_err(|e| e.to_string())
-            .and_then(|body| feed::parse(&feed.name, &body).map_err(|e| e.to_string()));
+            .and_then(|body| {
+                // Relative item links resolve against the feed's own URL.
+                let base = feed.url.starts_with("http").then_some(feed.url.as_str());
+                feed::parse_with_base(&feed.name, base, &body).map_err(|e| e.to_string())
+            });
         let now = Utc::now();
         match fetched {
             Ok(items) => {
                 let store = self.store.clone();
                 let config = Arc::clone(&self.config);
-                let feed = feed.clone();
+                let feed_config = feed.clone();
                 let item_count = items.len();
                 let summary = tokio::task::spawn_blocking(move || {
-                    record_items(&store, &config, &feed, items, now)
+                    record_items(&store, &config, &feed_config, items, now)
                 })
                 .await??;
-                info!(
-                    feed = %feed.name,
-                    items = item_count,
-                    new_items = summary.new_items,
-                    new_alerts = summary.new_alerts,
-                    elapsed_ms = started.elapsed().as_millis() as u64,
-                    "feed polled"
-                );
+                let elapsed_ms = started.elapsed().as_millis() as u64;
+                // Quiet when nothing changed: with thousands of feeds, one line per poll
+                // would drown the lines that matter.
+                if summary.new_items > 0 {
+                    info!(
+                        feed = %feed.name,
+                        items = item_count,
+                        new_items = summary.new_items,
+                        new_alerts = summary.new_alerts,
+                        elapsed_ms,
+                        "feed polled"
+                    );
+                } else {
+                    debug!(feed = %feed.name, items = item_count, elapsed_ms, "feed polled: nothing new");
+                }
                 Ok(FeedOutcome::Recorded(summary))
             }
             Err(reason) => {
@@ -334,9 +343,9 @@ fn jittered(interval: Duration, feed: &str) -> Duration {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.subsec_nanos())
         .unwrap_or(0);
-    let seed = feed
-        .bytes()
-        .fold(u64::from(nanos), |h, b| h.wrapping_mul(31).wrapping_add(u64::from(b)));
+    let seed = feed.bytes().fold(u64::from(nanos), |h, b| {
+        h.wrapping_mul(31).wrapping_add(u64::from(b))
+    });
     let spread = interval.as_millis() as u64 / 10;
     if spread == 0 {
         return interval;

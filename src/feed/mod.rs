@@ -1,2 +1,19 @@
+//! Feeds: fetching bytes ([`Fetcher`]) and turning them into normalized [`Item`]s ([`parse`]).
+//!
+//! Knows nothing of rules or storage. The pieces:
+//! - `fetch`: http(s) with timeouts, redirect and size limits, conditional GET; `file://`;
+//! - `parse`: feed-rs → [`Item`], with our own stable id rule;
+//! - `canonical`: canonical article links and log-safe URL redaction;
+//! - `text`: HTML → plain text.
+
+pub mod canonical;
+pub mod fetch;
 pub mod item;
+pub mod parse;
+pub mod text;
+
+pub use canonical::{canonical_link, redact_url};
+pub use fetch::{FetchError, FetchLimits, FetchOutcome, Fetcher, Validators};
 pub use item::Item;
+pub use parse::{ParseError, parse, parse_with_base};
+pub use text::html_to_text;

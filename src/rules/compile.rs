@@ -88,10 +88,7 @@ impl Expr {
                 }
                 Some(all)
             }
-            Expr::And(parts) => parts
-                .iter()
-                .filter_map(Expr::anchors)
-                .min_by_key(Vec::len),
+            Expr::And(parts) => parts.iter().filter_map(Expr::anchors).min_by_key(Vec::len),
             Expr::Not(_) => None,
         }
     }
@@ -136,14 +133,15 @@ impl<'g> Compiler<'g> {
                 rule: name.to_owned(),
             });
         }
-        let node = super::parse::parse_query(query).map_err(|SyntaxError { offset, expected }| {
-            RuleError::Syntax {
-                rule: name.to_owned(),
-                query: query.to_owned(),
-                offset,
-                expected,
-            }
-        })?;
+        let node =
+            super::parse::parse_query(query).map_err(|SyntaxError { offset, expected }| {
+                RuleError::Syntax {
+                    rule: name.to_owned(),
+                    query: query.to_owned(),
+                    offset,
+                    expected,
+                }
+            })?;
         let ctx = Ctx { rule: name };
         let mut labels = Vec::new();
         let expr = self.lower(&ctx, &node, true, &mut labels)?;

@@ -89,6 +89,22 @@ impl RuleError {
         }
     }
 
+    /// The group whose *definition* is at fault, when the fix belongs there rather than in the
+    /// rule's query: the group with the bad member, the group naming an unknown group, or the
+    /// group whose member closes a cycle.
+    pub fn group(&self) -> Option<&str> {
+        match self {
+            RuleError::GroupMember { group, .. } => Some(group),
+            RuleError::UnknownGroup { via, .. } => via.as_deref(),
+            RuleError::GroupCycle { cycle, .. } => cycle
+                .len()
+                .checked_sub(2)
+                .and_then(|i| cycle.get(i))
+                .map(String::as_str),
+            _ => None,
+        }
+    }
+
     /// Byte offset into the rule's query that the error is about, when there is one.
     pub fn offset(&self) -> Option<usize> {
         match self {
@@ -157,7 +173,10 @@ mod tests {
 
     #[test]
     fn locate_counts_chars_not_bytes() {
-        assert_eq!(locate("Türkiye )", 9), "at column 9\n  Türkiye )\n          ^");
+        assert_eq!(
+            locate("Türkiye )", 9),
+            "at column 9\n  Türkiye )\n          ^"
+        );
     }
 
     #[test]

@@ -118,10 +118,12 @@ fn lex(query: &str) -> Result<Vec<Lexed<'_>>, SyntaxError> {
             '"' => {
                 let start = i + 1;
                 let Some(len) = query[start..].find('"') else {
+                    // The caret goes at the end, where the quote is missing; the message says
+                    // which quote is open since the end may be far from it.
                     return Err(SyntaxError::new(
                         query.len(),
                         format!(
-                            "`\"` to close the phrase opened at column {}",
+                            "a closing `\"` for the phrase opened in column {}",
                             column(query, i)
                         ),
                     ));
@@ -280,7 +282,8 @@ pub(crate) fn parse_query(query: &str) -> Result<Node, SyntaxError> {
 /// multi-word text (`Central Asia`) is taken as a phrase.
 pub(crate) fn parse_member(member: &str) -> Result<Member, SyntaxError> {
     let toks = lex(member)?;
-    const NOT_ALLOWED: &str = "a single term or phrase (operators, parentheses and `-` are not allowed in group members)";
+    const NOT_ALLOWED: &str =
+        "a single term or phrase (operators, parentheses and `-` are not allowed in group members)";
     match toks.as_slice() {
         [eof] => Err(SyntaxError::new(eof.offset, "a term or phrase")),
         [
@@ -298,11 +301,15 @@ pub(crate) fn parse_member(member: &str) -> Result<Member, SyntaxError> {
             _,
         ] => Ok(Member::Term(phrase_term(inner, *prefix, *offset)?)),
         [words @ .., _] => {
+            // Reject operators first: for `Uzbek* OR Tajik*` that is the real mistake, not the `*`.
+            if let Some(bad) = words.iter().find(|l| !matches!(l.tok, Tok::Word(_))) {
+                return Err(SyntaxError::new(bad.offset, NOT_ALLOWED));
+            }
             let mut tokens = Vec::new();
             let mut prefix = false;
             for (i, lexed) in words.iter().enumerate() {
                 let Tok::Word(raw) = lexed.tok else {
-                    return Err(SyntaxError::new(lexed.offset, NOT_ALLOWED));
+                    continue;
                 };
                 let term = word_term(raw, lexed.offset)?;
                 if term.prefix && i + 1 < words.len() {
@@ -402,7 +409,7 @@ impl<'q> Parser<'q> {
                     return Err(SyntaxError::new(
                         close.offset,
                         format!(
-                            "`)` to close the `(` at column {}",
+                            "a `)` matching the `(` in column {}",
                             column(self.query, next.offset)
                         ),
                     ));
@@ -449,7 +456,11 @@ fn flatten(parts: Vec<Node>, is_or: bool) -> Node {
             (other, _) => flat.push(other),
         }
     }
-    if is_or { Node::Or(flat) } else { Node::And(flat) }
+    if is_or {
+        Node::Or(flat)
+    } else {
+        Node::And(flat)
+    }
 }
 
 #[cfg(test)]
@@ -533,7 +544,7 @@ mod tests {
                 t(&["central", "asia"], true, "central asia*"),
                 Node::Group {
                     name: "g".into(),
-                    offset: 47
+                    offset: 43
                 },
             ])
         );
@@ -546,22 +557,37 @@ mod tests {
     #[test]
     fn syntax_errors_point_at_the_problem() {
         let e = err("a AND");
-        assert_eq!((e.offset, e.expected.as_str()), (5, "a term, phrase, @group or `(` after AND"));
+        assert_eq!(
+            (e.offset, e.expected.as_str()),
+            (5, "a term, phrase, @group or `(` after AND")
+        );
         let e = err("a OR OR b");
-        assert_eq!((e.offset, e.expected.as_str()), (5, "a term, phrase, @group or `(` after OR"));
+        assert_eq!(
+            (e.offset, e.expected.as_str()),
+            (5, "a term, phrase, @group or `(` after OR")
+        );
         let e = err("(a OR b");
-        assert_eq!((e.offset, e.expected.as_str()), (7, "`)` to close the `(` at column 1"));
+        assert_eq!(
+            (e.offset, e.expected.as_str()),
+            (7, "a `)` matching the `(` in column 1")
+        );
         let e = err("a) b");
         assert_eq!(e.offset, 1);
         let e = err("x \"abc");
-        assert_eq!((e.offset, e.expected.as_str()), (6, "`\"` to close the phrase opened at column 3"));
+        assert_eq!(
+            (e.offset, e.expected.as_str()),
+            (6, "a closing `\"` for the phrase opened in column 3")
+        );
         assert_eq!(err("ka*zakh").offset, 2);
         assert_eq!(err("*zakh").offset, 0);
         assert_eq!(err("a @ b").offset, 3);
         assert_eq!(err("a \"  \"").offset, 3);
         assert_eq!(err("a & b").expected, "a word (letters or digits)");
         assert_eq!(err("NOT title:football").offset, 4);
-        assert_eq!(err("()").expected, "a term, phrase, @group or `(` after `(`");
+        assert_eq!(
+            err("()").expected,
+            "a term, phrase, @group or `(` after `(`"
+        );
     }
 
     #[test]
@@ -592,8 +618,14 @@ mod tests {
                 label: "Abraham Accords".into()
             })
         );
-        assert_eq!(parse_member("@other").unwrap(), Member::Group("other".into()));
-        assert!(matches!(parse_member("Kazakh*"), Ok(Member::Term(Term { prefix: true, .. }))));
+        assert_eq!(
+            parse_member("@other").unwrap(),
+            Member::Group("other".into())
+        );
+        assert!(matches!(
+            parse_member("Kazakh*"),
+            Ok(Member::Term(Term { prefix: true, .. }))
+        ));
         assert_eq!(parse_member("a OR b").unwrap_err().offset, 2);
         assert_eq!(parse_member("-football").unwrap_err().offset, 0);
         assert_eq!(parse_member("Kaz* stan").unwrap_err().offset, 3);

@@ -341,11 +341,15 @@ impl Store {
 
     pub fn outbox_counts(&self) -> Result<OutboxCounts> {
         let conn = self.lock()?;
-        let mut stmt = conn.prepare_cached("SELECT state, COUNT(*) FROM deliveries GROUP BY state")?;
+        let mut stmt =
+            conn.prepare_cached("SELECT state, COUNT(*) FROM deliveries GROUP BY state")?;
         let mut counts = OutboxCounts::default();
-        let rows = stmt.query_map([], |row| Ok((row.get::<_, String>(0)?, row.get::<_, u64>(1)?)))?;
+        let rows = stmt.query_map([], |row| {
+            Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?))
+        })?;
         for row in rows {
             let (state, n) = row?;
+            let n = n.max(0) as u64;
             match state.as_str() {
                 "pending" => counts.pending = n,
                 "delivered" => counts.delivered = n,

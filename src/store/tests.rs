@@ -56,7 +56,10 @@ fn records_items_and_alerts_once() {
         .expect("unseen");
     assert_eq!(unseen, HashSet::from(["c".to_string()]));
     // Identity is per feed.
-    assert_eq!(store.unseen("other", &["a".into()]).expect("unseen").len(), 1);
+    assert_eq!(
+        store.unseen("other", &["a".into()]).expect("unseen").len(),
+        1
+    );
 }
 
 #[test]
@@ -67,7 +70,12 @@ fn old_items_are_seen_without_alerts() {
         .expect("record");
     assert_eq!(summary.new_items, 1);
     assert_eq!(summary.new_alerts, 0);
-    assert!(store.due_deliveries(100, true, 100).expect("due").is_empty());
+    assert!(
+        store
+            .due_deliveries(100, true, 100)
+            .expect("due")
+            .is_empty()
+    );
 }
 
 #[test]
@@ -101,7 +109,12 @@ fn delivery_lifecycle_survives_reopen() {
             .expect("attempt");
     }
     let store = Store::open(&path).expect("reopen");
-    assert!(store.due_deliveries(150, false, 10).expect("due").is_empty());
+    assert!(
+        store
+            .due_deliveries(150, false, 10)
+            .expect("due")
+            .is_empty()
+    );
     let forced = store.due_deliveries(150, true, 10).expect("due");
     assert_eq!(forced.len(), 1);
     assert_eq!(forced[0].sink, "hook");

@@ -4,7 +4,6 @@
 #![allow(dead_code)] // each test binary uses a different part of this module
 
 use std::collections::{HashMap, VecDeque};
-use std::io::Read;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -95,6 +94,9 @@ impl Received {
     }
 }
 
+/// A scripted "status" that makes the receiver hold the request without ever answering.
+pub const HOLD: u16 = 0;
+
 /// Records every request and answers with the scripted statuses, then 200.
 pub struct Receiver {
     pub url: String,
@@ -112,26 +114,36 @@ impl Receiver {
         let (srv, l, s) = (Arc::clone(&server), Arc::clone(&log), Arc::clone(&script));
         thread::spawn(move || {
             for mut request in srv.incoming_requests() {
-                let mut body = String::new();
-                let _ = request.as_reader().read_to_string(&mut body);
-                let headers = request
-                    .headers()
-                    .iter()
-                    .map(|h| {
-                        (
-                            h.field.as_str().as_str().to_ascii_lowercase(),
-                            h.value.as_str().to_string(),
-                        )
-                    })
-                    .collect();
-                let status = s.lock().expect("script").pop_front().unwrap_or(200);
-                l.lock().expect("log").push(Received {
-                    path: request.url().to_string(),
-                    headers,
-                    body,
-                    status_sent: status,
+                let (l, s) = (Arc::clone(&l), Arc::clone(&s));
+                // One thread per request, so a held request does not block the next one.
+                thread::spawn(move || {
+                    let mut body = String::new();
+                    let _ = request.as_reader().read_to_string(&mut body);
+                    let headers = request
+                        .headers()
+                        .iter()
+                        .map(|h| {
+                            (
+                                h.field.as_str().as_str().to_ascii_lowercase(),
+                                h.value.as_str().to_string(),
+                            )
+                        })
+                        .collect();
+                    let status = s.lock().expect("script").pop_front().unwrap_or(200);
+                    l.lock().expect("log").push(Received {
+                        path: request.url().to_string(),
+                        headers,
+                        body,
+                        status_sent: status,
+                    });
+                    if status == HOLD {
+                        // Never answer: the sender is left waiting until it gives up or dies.
+                        thread::sleep(Duration::from_secs(120));
+                        return;
+                    }
+                    let _ = request
+                        .respond(tiny_http::Response::from_string("ok").with_status_code(status));
                 });
-                let _ = request.respond(tiny_http::Response::from_string("ok").with_status_code(status));
             }
         });
         Receiver {

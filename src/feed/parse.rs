@@ -1,0 +1,535 @@
+//! Feed bytes → normalized [`Item`]s, through feed-rs (RSS 0.9x/1.0/2.0, Atom, JSON Feed).
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+
+use chrono::{DateTime, Utc};
+use feed_rs::model::{Entry, Link};
+use feed_rs::parser::{Builder, ParseErrorKind, ParseFeedError};
+use sha2::{Digest, Sha256};
+
+use super::canonical::canonical_link;
+use super::item::Item;
+use super::text::{fold_whitespace, html_to_text};
+
+/// Why a body could not be read as a feed. Display is one line, meant for the user.
+#[derive(thiserror::Error, Debug)]
+pub enum ParseError {
+    /// No RSS, Atom or JSON Feed root: typically an HTML page, an error page or an empty body.
+    #[error("not a feed: content starts with {found} (expected RSS, Atom or JSON Feed)")]
+    NotAFeed { found: String },
+    #[error("malformed XML: {message}")]
+    Xml { message: String },
+    #[error("malformed JSON Feed: {message}")]
+    Json { message: String },
+    #[error("unsupported JSON Feed version {version:?}")]
+    UnsupportedVersion { version: String },
+    #[error("invalid feed: {message}")]
+    Invalid { message: String },
+    /// feed-rs panicked: a bug on its side, but one bad feed must not take the poller down.
+    #[error("the feed parser crashed on this content")]
+    ParserPanic,
+}
+
+/// Parses a feed body into items. `feed_name` is copied into every [`Item::feed`].
+///
+/// Relative links are left unresolved (and so dropped); use [`parse_with_base`] when the feed's
+/// URL is known.
+pub fn parse(feed_name: &str, body: &[u8]) -> Result<Vec<Item>, ParseError> {
+    parse_with_base(feed_name, None, body)
+}
+
+/// Like [`parse`], resolving relative links against `base_url` (the URL the feed came from).
+pub fn parse_with_base(
+    feed_name: &str,
+    base_url: Option<&str>,
+    body: &[u8],
+) -> Result<Vec<Item>, ParseError> {
+    // An empty id from the generator marks "the feed gave no guid/id"; `to_item` then applies
+    // our own rule, which (unlike feed-rs's default) does not depend on the title.
+    let parser = Builder::new()
+        .base_uri(base_url)
+        .id_generator(|_links, _title, _base| String::new())
+        .build();
+    let feed = match catch_unwind(AssertUnwindSafe(|| parser.parse(body))) {
+        Ok(Ok(feed)) => feed,
+        Ok(Err(e)) => return Err(convert_error(e, body)),
+        Err(_) => return Err(ParseError::ParserPanic),
+    };
+    Ok(feed
+        .entries
+        .iter()
+        .map(|entry| to_item(feed_name, entry))
+        .collect())
+}
+
+fn to_item(feed_name: &str, entry: &Entry) -> Item {
+    let title = entry
+        .title
+        .as_ref()
+        .map(|t| html_to_text(&t.content))
+        .unwrap_or_default();
+    let summary = entry
+        .summary
+        .as_ref()
+        .map(|t| html_to_text(&t.content))
+        .unwrap_or_default();
+    let content = entry
+        .content
+        .as_ref()
+        .filter(|c| is_textual(c.content_type.as_ref()))
+        .and_then(|c| c.body.as_deref())
+        .map(html_to_text)
+        .unwrap_or_default();
+    let published = entry.published.or(entry.updated);
+    let link = pick_link(&entry.links);
+    let id = item_id(&entry.id, link.as_deref(), &title, published);
+    let authors = entry
+        .authors
+        .iter()
+        .filter_map(|p| p.name.as_deref())
+        .map(fold_whitespace)
+        .filter(|name| !name.is_empty())
+        .collect();
+    let categories = entry
+        .categories
+        .iter()
+        .map(|c| {
+            let term = fold_whitespace(&c.term);
+            if term.is_empty() {
+                c.label.as_deref().map(fold_whitespace).unwrap_or_default()
+            } else {
+                term
+            }
+        })
+        .filter(|term| !term.is_empty())
+        .collect();
+
+    Item {
+        feed: feed_name.to_owned(),
+        id,
+        link,
+        title,
+        summary,
+        content,
+        published,
+        authors,
+        categories,
+    }
+}
+
+/// Content can be an image or audio file in some feeds; only text is worth matching.
+/// (feed-rs labels Atom `type="xhtml"` content `application/xhtml`, without `+xml`.)
+fn is_textual(media_type: &str) -> bool {
+    let media_type = media_type.to_ascii_lowercase();
+    media_type.starts_with("text/") || media_type.contains("html") || media_type.contains("xml")
+}
+
+/// The article link: the first `alternate` (or rel-less) link, else any link; the first one that
+/// canonicalizes wins, so an enclosure or a broken href cannot displace a good link.
+fn pick_link(links: &[Link]) -> Option<String> {
+    let is_alternate = |l: &&Link| l.rel.as_deref().is_none_or(|rel| rel == "alternate");
+    links
+        .iter()
+        .filter(is_alternate)
+        .chain(links.iter().filter(|l| !is_alternate(l)))
+        .find_map(|l| canonical_link(&l.href))
+}
+
+/// Our id rule (see `Item::id`): the feed's guid/id, else the canonical link, else a hash of the
+/// normalized title and the publication time. Only the last depends on the title, so an edited
+/// headline does not make an item look new whenever the feed gives a guid or a link.
+fn item_id(
+    feed_id: &str,
+    link: Option<&str>,
+    title: &str,
+    published: Option<DateTime<Utc>>,
+) -> String {
+    let feed_id = feed_id.trim();
+    if !feed_id.is_empty() {
+        return feed_id.to_owned();
+    }
+    if let Some(link) = link {
+        return link.to_owned();
+    }
+    let mut hasher = Sha256::new();
+    hasher.update(fold_whitespace(title).to_lowercase().as_bytes());
+    hasher.update(b"\n");
+    if let Some(published) = published {
+        hasher.update(published.to_rfc3339().as_bytes());
+    }
+    let mut id = String::from("sha256:");
+    for byte in hasher.finalize().iter() {
+        id.push_str(&format!("{byte:02x}"));
+    }
+    id
+}
+
+fn convert_error(error: ParseFeedError, body: &[u8]) -> ParseError {
+    match error {
+        ParseFeedError::ParseError(ParseErrorKind::NoFeedRoot) => ParseError::NotAFeed {
+            found: describe_start(body),
+        },
+        ParseFeedError::ParseError(kind) => ParseError::Invalid {
+            message: one_line(&kind.to_string()),
+        },
+        ParseFeedError::XmlReader(e) => ParseError::Xml {
+            message: one_line(&e.to_string()),
+        },
+        ParseFeedError::JsonSerde(e) => ParseError::Json {
+            message: one_line(&e.to_string()),
+        },
+        ParseFeedError::JsonUnsupportedVersion(version) => ParseError::UnsupportedVersion {
+            version: one_line(&version),
+        },
+        // Reading from a byte slice cannot fail, but the variant exists.
+        ParseFeedError::IoError(e) => ParseError::Invalid {
+            message: one_line(&e.to_string()),
+        },
+    }
+}
+
+/// How the body begins, quoted and short: usually enough to recognise an HTML error page or a
+/// login wall without dumping the body into the log.
+fn describe_start(body: &[u8]) -> String {
+    const SHOWN: usize = 40;
+    let text = String::from_utf8_lossy(&body[..body.len().min(4 * SHOWN)]);
+    let text = fold_whitespace(text.trim_start_matches('\u{feff}'));
+    if text.is_empty() {
+        return "nothing (empty body)".to_owned();
+    }
+    let mut shown: String = text
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(SHOWN)
+        .collect();
+    if text.chars().count() > SHOWN {
+        shown.push('…');
+    }
+    format!("{shown:?}")
+}
+
+fn one_line(message: &str) -> String {
+    fold_whitespace(message)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse_ok(body: &str) -> Vec<Item> {
+        match parse("test-feed", body.as_bytes()) {
+            Ok(items) => items,
+            Err(e) => panic!("parse failed: {e}"),
+        }
+    }
+
+    const RSS2: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
+<rss version="2.0" xmlns:content="http://purl.org/rss/1.0/modules/content/"
+     xmlns:dc="http://purl.org/dc/elements/1.1/">
+  <channel>
+    <title>Valley Gazette</title>
+    <link>https://gazette.example.com/</link>
+    <description>Local news</description>
+    <item>
+      <title>Ferry service to resume after storm</title>
+      <link>https://gazette.example.com/ferry-resumes?utm_source=rss&amp;id=7#comments</link>
+      <guid isPermaLink="false">  gazette-2024-0042  </guid>
+      <pubDate>Tue, 05 Mar 2024 08:30:00 +0100</pubDate>
+      <dc:creator>Ana Ruiz</dc:creator>
+      <category>Transport</category>
+      <category>Weather</category>
+      <description><![CDATA[<p>The harbour master&#8217;s office said boats <a href="https://x.example/">will run</a> from <b>Monday</b>.</p>]]></description>
+      <content:encoded><![CDATA[<p>Full story:&nbsp;crews   repaired the <em>pier</em> &amp; the ramp.</p>]]></content:encoded>
+    </item>
+    <item>
+      <title>Library extends opening hours</title>
+      <link>https://gazette.example.com/library-hours</link>
+      <pubDate>Wed, 06 Mar 2024 10:00:00 GMT</pubDate>
+      <description>Open until 9 pm &amp;amp; on Sundays</description>
+    </item>
+    <item>
+      <title>Bake sale &lt;b&gt;raises&lt;/b&gt; &amp;pound;400</title>
+      <pubDate>Thu, 07 Mar 2024 12:00:00 GMT</pubDate>
+      <description>No link, no guid.</description>
+    </item>
+  </channel>
+</rss>"#;
+
+    #[test]
+    fn rss2_with_guid() {
+        let items = parse_ok(RSS2);
+        assert_eq!(items.len(), 3);
+        let first = &items[0];
+        assert_eq!(first.feed, "test-feed");
+        assert_eq!(first.id, "gazette-2024-0042");
+        assert_eq!(
+            first.link.as_deref(),
+            Some("https://gazette.example.com/ferry-resumes?id=7")
+        );
+        assert_eq!(first.title, "Ferry service to resume after storm");
+        assert_eq!(
+            first.summary,
+            "The harbour master\u{2019}s office said boats will run from Monday."
+        );
+        assert_eq!(
+            first.content,
+            "Full story: crews repaired the pier & the ramp."
+        );
+        assert_eq!(
+            first.published.map(|d| d.to_rfc3339()).as_deref(),
+            Some("2024-03-05T07:30:00+00:00")
+        );
+        assert_eq!(first.authors, vec!["Ana Ruiz"]);
+        assert_eq!(first.categories, vec!["Transport", "Weather"]);
+    }
+
+    #[test]
+    fn rss2_without_guid_uses_canonical_link() {
+        let items = parse_ok(RSS2);
+        assert_eq!(items[1].id, "https://gazette.example.com/library-hours");
+        // Double-escaped in the XML: decoded once by XML, once as HTML.
+        assert_eq!(items[1].summary, "Open until 9 pm & on Sundays");
+    }
+
+    #[test]
+    fn item_without_guid_or_link_gets_a_title_hash() {
+        let items = parse_ok(RSS2);
+        let item = &items[2];
+        assert_eq!(item.link, None);
+        assert_eq!(item.title, "Bake sale raises \u{a3}400");
+        let expected = {
+            let mut h = Sha256::new();
+            h.update("bake sale raises \u{a3}400\n2024-03-07T12:00:00+00:00".as_bytes());
+            let hex: String = h.finalize().iter().map(|b| format!("{b:02x}")).collect();
+            format!("sha256:{hex}")
+        };
+        assert_eq!(item.id, expected);
+        // Deterministic across parses.
+        assert_eq!(parse_ok(RSS2)[2].id, item.id);
+    }
+
+    #[test]
+    fn title_edit_keeps_id() {
+        let edited = RSS2
+            .replace("Ferry service to resume", "UPDATED: Ferry service resumes")
+            .replace("Library extends", "Library lengthens");
+        let (before, after) = (parse_ok(RSS2), parse_ok(&edited));
+        assert_ne!(before[0].title, after[0].title);
+        assert_eq!(before[0].id, after[0].id);
+        assert_ne!(before[1].title, after[1].title);
+        assert_eq!(before[1].id, after[1].id);
+    }
+
+    #[test]
+    fn rss1_rdf() {
+        let body = r#"<?xml version="1.0"?>
+<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" xmlns="http://purl.org/rss/1.0/"
+         xmlns:dc="http://purl.org/dc/elements/1.1/">
+  <channel rdf:about="https://wire.example.org/">
+    <title>Example Wire</title>
+    <link>https://wire.example.org/</link>
+    <description>Wire</description>
+  </channel>
+  <item rdf:about="https://wire.example.org/2024/harvest">
+    <title>Record apple harvest in the north</title>
+    <link>https://wire.example.org/2024/harvest</link>
+    <description>Growers report &lt;i&gt;record&lt;/i&gt; yields.</description>
+    <dc:date>2024-09-01T06:00:00Z</dc:date>
+    <dc:creator>Wire Staff</dc:creator>
+  </item>
+</rdf:RDF>"#;
+        let items = parse_ok(body);
+        assert_eq!(items.len(), 1);
+        assert_eq!(items[0].id, "https://wire.example.org/2024/harvest");
+        assert_eq!(items[0].title, "Record apple harvest in the north");
+        assert_eq!(items[0].summary, "Growers report record yields.");
+    }
+
+    #[test]
+    fn rss091() {
+        let body = r#"<?xml version="1.0"?>
+<rss version="0.91">
+  <channel>
+    <title>Old Town Crier</title>
+    <link>http://crier.example.net/</link>
+    <description>Since 1999</description>
+    <language>en-us</language>
+    <item>
+      <title>Bridge repainted green</title>
+      <link>HTTP://Crier.Example.NET:80/bridge.html</link>
+      <description>Residents voted for the colour.</description>
+    </item>
+  </channel>
+</rss>"#;
+        let items = parse_ok(body);
+        assert_eq!(items.len(), 1);
+        assert_eq!(items[0].id, "http://crier.example.net/bridge.html");
+        assert_eq!(
+            items[0].link.as_deref(),
+            Some("http://crier.example.net/bridge.html")
+        );
+        assert_eq!(items[0].summary, "Residents voted for the colour.");
+    }
+
+    #[test]
+    fn atom() {
+        let body = r#"<?xml version="1.0" encoding="utf-8"?>
+<feed xmlns="http://www.w3.org/2005/Atom">
+  <title>Harbour Blog</title>
+  <id>urn:uuid:60a76c80-d399-11d9-b93C-0003939e0af6</id>
+  <updated>2024-05-02T10:00:00Z</updated>
+  <entry>
+    <title type="html">Tides &amp;amp; &lt;em&gt;times&lt;/em&gt;</title>
+    <id> tag:harbour.example.com,2024:tides </id>
+    <link rel="enclosure" href="https://cdn.example.com/tides.mp3"/>
+    <link rel="alternate" href="https://harbour.example.com/tides?fbclid=zzz"/>
+    <updated>2024-05-02T10:00:00Z</updated>
+    <author><name>Lee Park</name></author>
+    <category term="sea" label="The Sea"/>
+    <summary type="text">Spring tides this week.</summary>
+    <content type="xhtml"><div xmlns="http://www.w3.org/1999/xhtml"><p>Expect <strong>high</strong> water.</p></div></content>
+  </entry>
+</feed>"#;
+        let items = parse_ok(body);
+        assert_eq!(items.len(), 1);
+        let item = &items[0];
+        assert_eq!(item.id, "tag:harbour.example.com,2024:tides");
+        assert_eq!(
+            item.link.as_deref(),
+            Some("https://harbour.example.com/tides")
+        );
+        assert_eq!(item.title, "Tides & times");
+        assert_eq!(item.summary, "Spring tides this week.");
+        assert_eq!(item.content, "Expect high water.");
+        // No `published`: falls back to `updated`.
+        assert_eq!(
+            item.published.map(|d| d.to_rfc3339()).as_deref(),
+            Some("2024-05-02T10:00:00+00:00")
+        );
+        assert_eq!(item.authors, vec!["Lee Park"]);
+        assert_eq!(item.categories, vec!["sea"]);
+    }
+
+    #[test]
+    fn json_feed_1_1() {
+        let body = r#"{
+  "version": "https://jsonfeed.org/version/1.1",
+  "title": "Quarry News",
+  "items": [
+    {
+      "id": "q-17",
+      "url": "https://quarry.example.com/17?utm_medium=json",
+      "title": "Quarry &amp; lake reopen",
+      "content_html": "<p>Swimming allowed again &mdash; with lifeguards.</p>",
+      "summary": "Reopening",
+      "date_published": "2024-06-10T09:00:00+02:00",
+      "authors": [{"name": "Mo Chen"}],
+      "tags": ["leisure", "summer"]
+    },
+    {
+      "id": "",
+      "url": "https://quarry.example.com/18",
+      "content_text": "Plain text only."
+    }
+  ]
+}"#;
+        let items = parse_ok(body);
+        assert_eq!(items.len(), 2);
+        assert_eq!(items[0].id, "q-17");
+        assert_eq!(
+            items[0].link.as_deref(),
+            Some("https://quarry.example.com/17")
+        );
+        assert_eq!(items[0].title, "Quarry & lake reopen");
+        assert_eq!(
+            items[0].content,
+            "Swimming allowed again \u{2014} with lifeguards."
+        );
+        assert_eq!(items[0].summary, "Reopening");
+        assert_eq!(
+            items[0].published.map(|d| d.to_rfc3339()).as_deref(),
+            Some("2024-06-10T07:00:00+00:00")
+        );
+        assert_eq!(items[0].authors, vec!["Mo Chen"]);
+        assert_eq!(items[0].categories, vec!["leisure", "summer"]);
+        assert_eq!(items[1].id, "https://quarry.example.com/18");
+        assert_eq!(
+            format!("{} {}", items[1].summary, items[1].content).trim(),
+            "Plain text only."
+        );
+    }
+
+    #[test]
+    fn relative_links_resolve_against_base() {
+        let body = r#"<rss version="2.0"><channel><title>t</title>
+            <item><title>a</title><link>/news/a?gclid=1</link></item></channel></rss>"#;
+        let items = parse_with_base(
+            "f",
+            Some("https://site.example.com/feed.xml"),
+            body.as_bytes(),
+        )
+        .unwrap_or_default();
+        assert_eq!(
+            items[0].link.as_deref(),
+            Some("https://site.example.com/news/a")
+        );
+    }
+
+    #[test]
+    fn empty_feed_is_ok_and_empty() {
+        let body = r#"<rss version="2.0"><channel><title>Quiet</title></channel></rss>"#;
+        assert_eq!(parse_ok(body), vec![]);
+        assert_eq!(
+            parse_ok(r#"{"version":"https://jsonfeed.org/version/1.1","title":"q","items":[]}"#),
+            vec![]
+        );
+    }
+
+    #[test]
+    fn garbage_is_an_error_not_a_panic() {
+        let cases: &[&[u8]] = &[
+            b"",
+            b"hello world",
+            b"<!DOCTYPE html><html><body>Sign in</body></html>",
+            b"<rss version=\"2.0\"><channel><item><title>unclosed",
+            b"{\"version\": 3",
+            b"{\"version\":\"https://jsonfeed.org/version/9\",\"items\":[]}",
+            b"\xff\xfe\x00<\x00r\x00",
+            b"<feed xmlns=\"http://www.w3.org/2005/Atom\"><entry><link href=\"::\"/></entry>",
+            b"<<<<&&&&>>>>",
+        ];
+        for body in cases {
+            match parse("f", body) {
+                Err(e) => {
+                    let msg = e.to_string();
+                    assert!(!msg.contains('\n'), "multi-line error: {msg}");
+                }
+                Ok(items) => assert!(items.iter().all(|i| !i.id.is_empty())),
+            }
+        }
+    }
+
+    #[test]
+    fn not_a_feed_message_names_the_content() {
+        let err = parse(
+            "f",
+            b"\n  <!DOCTYPE html>\n<html><head><title>Login required</title>",
+        )
+        .err()
+        .map(|e| e.to_string());
+        assert_eq!(
+            err.as_deref(),
+            Some(
+                "not a feed: content starts with \"<!DOCTYPE html> <html><head><title>Login…\" \
+                 (expected RSS, Atom or JSON Feed)"
+            )
+        );
+        let err = parse("f", b"").err().map(|e| e.to_string());
+        assert_eq!(
+            err.as_deref(),
+            Some(
+                "not a feed: content starts with nothing (empty body) (expected RSS, Atom or JSON Feed)"
+            )
+        );
+    }
+}
