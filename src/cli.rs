@@ -81,11 +81,20 @@ pub fn main() -> ExitCode {
 fn init_logging() {
     // WATCHWORD_LOG wins so that watchword's verbosity can be set without touching other
     // Rust programs sharing the environment.
-    let filter = std::env::var("WATCHWORD_LOG")
+    let spec = std::env::var("WATCHWORD_LOG")
         .or_else(|_| std::env::var("RUST_LOG"))
-        .ok()
-        .and_then(|spec| EnvFilter::try_new(spec).ok())
-        .unwrap_or_else(|| EnvFilter::new("info"));
+        .ok();
+    let filter = match spec.as_deref().map(EnvFilter::try_new) {
+        None => EnvFilter::new("info"),
+        Some(Ok(filter)) => filter,
+        Some(Err(e)) => {
+            eprintln!(
+                "warning: ignoring the log filter {:?} ({e}); logging at info",
+                spec.unwrap_or_default()
+            );
+            EnvFilter::new("info")
+        }
+    };
     // Logs go to stderr: stdout belongs to the stdout sink's JSON lines.
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)

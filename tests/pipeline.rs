@@ -293,13 +293,27 @@ url = "{hook}"
     let log = stderr(&out);
     assert!(out.status.success(), "{log}");
     assert_eq!(receiver.accepted().len(), 1, "the good feed still alerted");
-    for (feed, why) in [("not-xml", ""), ("missing", "404"), ("hangs-up", "")] {
+    for (feed, why) in [
+        ("not-xml", "not a feed"),
+        ("missing", "HTTP 404"),
+        ("hangs-up", "connection closed"),
+    ] {
         let line = log
             .lines()
             .find(|l| l.contains(&format!("feed \"{feed}\" failed")))
             .unwrap_or_else(|| panic!("no failure logged for {feed}:\n{log}"));
         assert!(line.contains(why), "{line}");
     }
+    // The failures are recorded against their feeds, and the next pass tries them again.
+    let out = ws.watchword(&["once"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        stderr(&out).matches("will retry on the next poll").count(),
+        3,
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(receiver.accepted().len(), 1);
 }
 
 #[test]
