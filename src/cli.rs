@@ -8,13 +8,13 @@ use std::sync::Arc;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use tokio::sync::watch;
-use tracing::{error, info, warn};
+use tracing::{info, warn};
 use tracing_subscriber::EnvFilter;
 
 use crate::config::{Config, SinkKind};
 use crate::daemon::Pipeline;
-use crate::feed::redact_url;
-use crate::store::Store;
+use crate::feed::{redact_url, url_origin};
+use crate::store::{Store, WriterLock};
 
 /// Where a packaged install keeps its config.
 pub const DEFAULT_CONFIG: &str = "/etc/watchword/watchword.toml";
@@ -71,8 +71,8 @@ pub fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            error!("{e:#}");
-            eprintln!("error: {e:#}");
+            // Our errors carry their cause in their own message; `{:#}` would repeat it.
+            eprintln!("error: {e}");
             ExitCode::from(EXIT_RUNTIME)
         }
     }
@@ -112,16 +112,21 @@ fn with_runtime(work: impl std::future::Future<Output = anyhow::Result<()>>) -> 
         .block_on(work)
 }
 
-async fn open_store(config: &Config) -> anyhow::Result<Store> {
+/// Opens the database for writing: takes the writer lock first, so that a `once` started
+/// while the service runs refuses instead of sending the same pending alerts a second time.
+async fn open_store(config: &Config) -> anyhow::Result<(Store, WriterLock)> {
     let path = config.daemon.database.clone();
-    let store = tokio::task::spawn_blocking(move || Store::open(&path))
-        .await
-        .context("database task failed")??;
-    Ok(store)
+    let opened = tokio::task::spawn_blocking(move || {
+        let lock = WriterLock::acquire(&path)?;
+        Store::open(&path).map(|store| (store, lock))
+    })
+    .await
+    .context("database task failed")??;
+    Ok(opened)
 }
 
 async fn once(config: Arc<Config>) -> anyhow::Result<()> {
-    let store = open_store(&config).await?;
+    let (store, _lock) = open_store(&config).await?;
     let pipeline = Arc::new(Pipeline::new(Arc::clone(&config), store)?);
     let (report, delivered) = pipeline.run_once().await?;
     info!(
@@ -145,7 +150,7 @@ async fn once(config: Arc<Config>) -> anyhow::Result<()> {
 }
 
 async fn run(config: Arc<Config>) -> anyhow::Result<()> {
-    let store = open_store(&config).await?;
+    let (store, _lock) = open_store(&config).await?;
     let pipeline = Arc::new(Pipeline::new(Arc::clone(&config), store)?);
     let (stop, stopped) = watch::channel(false);
     tokio::spawn(async move {
@@ -164,6 +169,17 @@ async fn wait_for_signal() {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};
+        // SIGHUP's default action would kill the daemon mid-write; until config reload exists,
+        // catch it and say so.
+        if let Ok(mut hangup) = signal(SignalKind::hangup()) {
+            tokio::spawn(async move {
+                while hangup.recv().await.is_some() {
+                    warn!(
+                        "SIGHUP: reloading the config is not supported yet; restart watchword to apply changes"
+                    );
+                }
+            });
+        }
         match signal(SignalKind::terminate()) {
             Ok(mut term) => {
                 tokio::select! {
@@ -184,48 +200,58 @@ async fn wait_for_signal() {
 }
 
 fn print_summary(config: &Config) {
+    use std::fmt::Write as _;
+    let mut out = String::new();
     let d = &config.daemon;
-    println!("{}: OK", config.path.display());
-    println!("database: {}", d.database.display());
-    println!(
+    let _ = writeln!(out, "{}: OK", config.path.display());
+    let _ = writeln!(out, "database: {}", d.database.display());
+    let _ = writeln!(
+        out,
         "defaults: poll every {}, alert on items newer than {}, {} fetches at a time",
         short_duration(d.poll_interval),
         short_duration(d.max_age),
         d.concurrency
     );
-    println!();
-    println!("{} feed(s):", config.feeds.len());
+    let _ = writeln!(out);
+    let _ = writeln!(out, "{} feed(s):", config.feeds.len());
     for feed in &config.feeds {
         let tags = if feed.tags.is_empty() {
             String::new()
         } else {
             format!("  [{}]", feed.tags.join(", "))
         };
-        println!(
+        let _ = writeln!(
+            out,
             "  {:<24} every {:<8} {}{tags}",
             feed.name,
             short_duration(feed.interval),
             redact_url(&feed.url)
         );
     }
-    println!();
-    println!("{} rule(s):", config.rules.len());
+    let _ = writeln!(out);
+    let _ = writeln!(out, "{} rule(s):", config.rules.len());
     for rule in &config.rules {
-        println!(
+        let _ = writeln!(
+            out,
             "  {:<24} {}  → {}",
             rule.name,
             rule.query,
             rule.notify.join(", ")
         );
     }
-    println!();
-    println!("{} sink(s):", config.sinks.len());
+    let _ = writeln!(out);
+    let _ = writeln!(out, "{} sink(s):", config.sinks.len());
     for sink in &config.sinks {
         let target = match (sink.kind, sink.url.as_deref()) {
-            (SinkKind::Webhook, Some(url)) => redact_url(url),
+            (SinkKind::Webhook, Some(url)) => url_origin(url),
             _ => String::new(),
         };
-        println!("  {:<24} {:<8} {target}", sink.name, sink.kind.to_string());
+        let _ = writeln!(
+            out,
+            "  {:<24} {:<8} {target}",
+            sink.name,
+            sink.kind.to_string()
+        );
     }
     let unused: Vec<&str> = config
         .sinks
@@ -234,9 +260,11 @@ fn print_summary(config: &Config) {
         .map(|s| s.name.as_str())
         .collect();
     if !unused.is_empty() {
-        println!();
-        println!("note: no rule notifies sink(s) {}", unused.join(", "));
+        let _ = writeln!(out);
+        let _ = writeln!(out, "note: no rule notifies sink(s) {}", unused.join(", "));
     }
+    // `watchword check | head` closes the pipe early; that is not an error worth a panic.
+    let _ = std::io::Write::write_all(&mut std::io::stdout().lock(), out.as_bytes());
 }
 
 /// `5m`, `48h`, `3650d`: the unit the user most likely wrote, not humantime's breakdown into

@@ -11,7 +11,7 @@ use std::io::Write;
 use std::time::Duration;
 
 use crate::config::{SinkConfig, SinkKind};
-use crate::feed::redact_url;
+use crate::feed::url_origin;
 use crate::store::{AttemptOutcome, Delivery};
 
 pub use payload::{alert_id, render};
@@ -50,14 +50,18 @@ impl Deliverer {
         })
     }
 
-    pub fn has_sink(&self, name: &str) -> bool {
-        self.sinks.contains_key(name)
+    /// The configured sinks' names, sorted.
+    pub fn sink_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = self.sinks.keys().cloned().collect();
+        names.sort_unstable();
+        names
     }
 
-    /// A loggable name for a sink: its name and, for webhooks, the redacted URL.
+    /// A loggable name for a sink: its name and, for webhooks, only the URL's origin (the rest
+    /// of a webhook URL is as good as a password).
     pub fn describe(&self, name: &str) -> String {
         match self.sinks.get(name).and_then(|s| s.url.as_deref()) {
-            Some(url) => format!("{name} ({})", redact_url(url)),
+            Some(url) => format!("{name} ({})", url_origin(url)),
             None => name.to_string(),
         }
     }
@@ -67,7 +71,20 @@ impl Deliverer {
     pub async fn attempt(&self, delivery: &Delivery, now: i64) -> Option<AttemptOutcome> {
         let sink = self.sinks.get(&delivery.sink)?;
         let result = match sink.kind {
-            SinkKind::Stdout => write_stdout(&delivery.payload),
+            SinkKind::Stdout => {
+                // A slow pipe or a stalled journal must not stall a runtime worker.
+                let payload = delivery.payload.clone();
+                tokio::task::spawn_blocking(move || write_stdout(&payload))
+                    .await
+                    .unwrap_or_else(|e| {
+                        Err(AttemptError {
+                            status: None,
+                            failure: Failure::Transient,
+                            message: format!("stdout writer failed: {e}"),
+                            retry_after: None,
+                        })
+                    })
+            }
             SinkKind::Webhook => match sink.url.as_deref() {
                 Some(url) => self.post(url, delivery).await,
                 None => Err(AttemptError {

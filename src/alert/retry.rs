@@ -21,9 +21,12 @@ const SCHEDULE: &[i64] = &[
 /// After this long since the alert was created, a delivery that still fails is dead.
 pub const GIVE_UP_AFTER_SECS: i64 = 3 * 24 * 3600;
 
-/// A 4xx other than 408/429 is probably our request or the receiver's config: retry a few
-/// times in case it is a deploy in progress, then stop annoying it.
-pub const MAX_ATTEMPTS_ON_CLIENT_ERROR: u32 = 3;
+/// A 4xx other than 408/429 is probably the receiver's config, but a proxy answering 404 or
+/// 403 during a deploy looks the same: keep trying for a while before giving up on it.
+pub const MAX_ATTEMPTS_ON_CLIENT_ERROR: u32 = 5;
+/// ... and never give up on a client error sooner than this after the alert was created, so
+/// that a few quick manual passes (`watchword once`) cannot exhaust the attempts.
+pub const MIN_AGE_BEFORE_GIVING_UP_SECS: i64 = 3600;
 
 /// How a failed attempt should be treated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,7 +51,12 @@ pub fn next_attempt(
 ) -> Option<i64> {
     match failure {
         Failure::Gone => return None,
-        Failure::Client if attempts >= MAX_ATTEMPTS_ON_CLIENT_ERROR => return None,
+        Failure::Client
+            if attempts >= MAX_ATTEMPTS_ON_CLIENT_ERROR
+                && now - created_at >= MIN_AGE_BEFORE_GIVING_UP_SECS =>
+        {
+            return None;
+        }
         _ => {}
     }
     let index = (attempts.max(1) as usize - 1).min(SCHEDULE.len() - 1);
@@ -109,7 +117,13 @@ mod tests {
     #[test]
     fn client_errors_stop_early_and_gone_stops_at_once() {
         assert!(next_attempt("ww_a", Failure::Client, 1, 0, 0, None).is_some());
-        assert_eq!(next_attempt("ww_a", Failure::Client, 3, 0, 0, None), None);
+        // Five quick failures within the first hour are not enough to give up...
+        assert!(next_attempt("ww_a", Failure::Client, 5, 0, 60, None).is_some());
+        // ... five failures over more than an hour are.
+        assert_eq!(
+            next_attempt("ww_a", Failure::Client, 5, 0, 3600, None),
+            None
+        );
         assert_eq!(next_attempt("ww_a", Failure::Gone, 1, 0, 0, None), None);
     }
 

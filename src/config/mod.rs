@@ -188,7 +188,14 @@ impl Locator<'_> {
     fn string_content_start(&self, span: &Range<usize>) -> usize {
         let text = self.source.get(span.clone()).unwrap_or("");
         if text.starts_with("'''") || text.starts_with("\"\"\"") {
-            span.start + 3
+            // TOML drops a newline right after the opening delimiter.
+            let after = &text[3..];
+            let newline = if after.starts_with("\r\n") {
+                2
+            } else {
+                usize::from(after.starts_with('\n'))
+            };
+            span.start + 3 + newline
         } else {
             span.start + 1
         }
@@ -391,6 +398,52 @@ fn validate_daemon(
         Some(n) => *n.get_ref(),
         None => DEFAULT_CONCURRENCY,
     };
+    // Relative to the working directory at start-up is surprising in logs and under systemd.
+    let database = std::path::absolute(&database).unwrap_or(database);
+    let user_agent = match raw.user_agent {
+        // Checked here, not when the HTTP client is built, so `check` catches it with a line.
+        Some(ua) if ua.get_ref().trim().is_empty() => {
+            problems.push(at.span(ua.span(), "user_agent is empty".into()));
+            default_user_agent()
+        }
+        Some(ua)
+            if !ua
+                .get_ref()
+                .chars()
+                .all(|c| c == '\t' || (' '..='~').contains(&c)) =>
+        {
+            problems.push(at.span(
+                ua.span(),
+                "user_agent must be printable ASCII (it is sent as an HTTP header)".into(),
+            ));
+            default_user_agent()
+        }
+        Some(ua) => ua.into_inner(),
+        None => default_user_agent(),
+    };
+    let positive = |value: Option<toml::Spanned<raw::HumanDuration>>,
+                    default: Duration,
+                    key: &str,
+                    problems: &mut Vec<Diagnostic>| match value {
+        Some(d) if d.get_ref().0.is_zero() => {
+            problems.push(at.span(d.span(), format!("{key} must be longer than 0s")));
+            default
+        }
+        Some(d) => d.get_ref().0,
+        None => default,
+    };
+    let fetch_timeout = positive(
+        raw.fetch_timeout,
+        DEFAULT_FETCH_TIMEOUT,
+        "fetch_timeout",
+        problems,
+    );
+    let delivery_timeout = positive(
+        raw.delivery_timeout,
+        DEFAULT_DELIVERY_TIMEOUT,
+        "delivery_timeout",
+        problems,
+    );
     DaemonConfig {
         database,
         poll_interval: raw
@@ -398,16 +451,10 @@ fn validate_daemon(
             .map(|d| d.0)
             .unwrap_or(DEFAULT_POLL_INTERVAL)
             .max(MIN_POLL_INTERVAL),
-        user_agent: raw.user_agent.unwrap_or_else(default_user_agent),
+        user_agent,
         max_age: raw.max_age.map(|d| d.0).unwrap_or(DEFAULT_MAX_AGE),
-        fetch_timeout: raw
-            .fetch_timeout
-            .map(|d| d.0)
-            .unwrap_or(DEFAULT_FETCH_TIMEOUT),
-        delivery_timeout: raw
-            .delivery_timeout
-            .map(|d| d.0)
-            .unwrap_or(DEFAULT_DELIVERY_TIMEOUT),
+        fetch_timeout,
+        delivery_timeout,
         max_body_size: raw
             .max_body_size
             .map(|b| b.0)

@@ -28,10 +28,10 @@ pub struct RawConfig {
 pub struct RawDaemon {
     pub database: Option<Spanned<String>>,
     pub poll_interval: Option<HumanDuration>,
-    pub user_agent: Option<String>,
+    pub user_agent: Option<Spanned<String>>,
     pub max_age: Option<HumanDuration>,
-    pub fetch_timeout: Option<HumanDuration>,
-    pub delivery_timeout: Option<HumanDuration>,
+    pub fetch_timeout: Option<Spanned<HumanDuration>>,
+    pub delivery_timeout: Option<Spanned<HumanDuration>>,
     pub max_body_size: Option<ByteSize>,
     pub concurrency: Option<Spanned<usize>>,
 }

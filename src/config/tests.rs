@@ -165,3 +165,39 @@ fn env_expansion_escapes() {
     assert_eq!(expand_env("a$${b}c").as_deref(), Ok("a${b}c"));
     assert!(expand_env("${unterminated").is_err());
 }
+
+#[test]
+fn daemon_values_are_checked_where_they_are_written() {
+    let source = GOOD.replace(
+        "max_age = \"3d\"",
+        "max_age = \"3d\"\nfetch_timeout = \"0s\"",
+    );
+    let p = problems(&source);
+    assert!(
+        p[0].starts_with("/etc/watchword/test.toml:6:17: fetch_timeout must be longer than 0s"),
+        "{p:?}"
+    );
+    let source = GOOD.replace(
+        "max_age = \"3d\"",
+        "max_age = \"3d\"\nuser_agent = \"w\u{f8}tchword\"",
+    );
+    let p = problems(&source);
+    assert!(
+        p[0].starts_with("/etc/watchword/test.toml:6:14: user_agent must be printable ASCII"),
+        "{p:?}"
+    );
+}
+
+#[test]
+fn multiline_query_errors_point_at_the_right_column() {
+    let source = GOOD.replace(
+        "query = \"@central_asia AND @abraham_accords\"",
+        "query = \"\"\"\n@central_asia AND )\"\"\"",
+    );
+    let p = problems(&source);
+    // The `)` is on the line after the opening quotes, column 19.
+    assert!(
+        p[0].starts_with("/etc/watchword/test.toml:24:19: "),
+        "{p:?}"
+    );
+}

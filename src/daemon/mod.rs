@@ -4,12 +4,12 @@
 //! SQLite work and matching run on the blocking pool (`spawn_blocking`) so they never stall
 //! the runtime's network tasks.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use tokio::sync::{Semaphore, watch};
+use tokio::sync::{Notify, Semaphore, watch};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 use tracing::{debug, error, info, warn};
@@ -37,6 +37,9 @@ pub enum DaemonError {
 const DELIVERY_BATCH: usize = 1000;
 /// The longest the scheduler sleeps, so a clock jump or a missed wake-up costs little.
 const MAX_IDLE: Duration = Duration::from_secs(60);
+
+/// A finished poll task: the feed's index in the config and what happened.
+type PollResult = (usize, Result<FeedOutcome, DaemonError>);
 
 /// Everything one pass needs, shared by the fetch tasks.
 pub struct Pipeline {
@@ -101,41 +104,57 @@ impl Pipeline {
     /// a database failure is an `Err`.
     pub async fn poll_feed(&self, feed: &FeedConfig) -> Result<FeedOutcome, DaemonError> {
         let started = std::time::Instant::now();
-        let fetched = self
-            .fetcher
-            .fetch(&feed.url)
-            .await
-            .map_err(|e| e.to_string())
-            .and_then(|body| {
+        let body = self.fetcher.fetch(&feed.url).await;
+        let store = self.store.clone();
+        let config = Arc::clone(&self.config);
+        let feed_config = feed.clone();
+        // Parsing (HTML to text of up to max_body_size bytes), matching and SQLite are CPU or
+        // disk work: off the runtime, in one go.
+        let (items, result) = tokio::task::spawn_blocking(move || {
+            let now = Utc::now();
+            let parsed = body.map_err(|e| e.to_string()).and_then(|body| {
                 // Relative item links resolve against the feed's own URL.
-                let base = feed.url.starts_with("http").then_some(feed.url.as_str());
-                feed::parse_with_base(&feed.name, base, &body).map_err(|e| e.to_string())
+                let base = feed_config
+                    .url
+                    .starts_with("http")
+                    .then_some(feed_config.url.as_str());
+                feed::parse_with_base(&feed_config.name, base, &body).map_err(|e| e.to_string())
             });
-        let now = Utc::now();
-        match fetched {
-            Ok(items) => {
-                let store = self.store.clone();
-                let config = Arc::clone(&self.config);
-                let feed_config = feed.clone();
-                let item_count = items.len();
-                let summary = tokio::task::spawn_blocking(move || {
-                    record_items(&store, &config, &feed_config, items, now)
-                })
-                .await??;
-                let elapsed_ms = started.elapsed().as_millis() as u64;
+            match parsed {
+                Ok(items) => {
+                    let count = items.len();
+                    let recorded = record_items(&store, &config, &feed_config, items, now);
+                    (count, recorded.map(Ok))
+                }
+                Err(reason) => {
+                    let record = FetchRecord {
+                        feed: feed_config.name.clone(),
+                        url: feed_config.url.clone(),
+                        at: now.timestamp(),
+                        error: Some(reason.clone()),
+                        items: Vec::new(),
+                    };
+                    (0, store.record_fetch(&record).map(|_| Err(reason)))
+                }
+            }
+        })
+        .await?;
+        let elapsed_ms = started.elapsed().as_millis() as u64;
+        match result? {
+            Ok(summary) => {
                 // Quiet when nothing changed: with thousands of feeds, one line per poll
                 // would drown the lines that matter.
                 if summary.new_items > 0 {
                     info!(
                         feed = %feed.name,
-                        items = item_count,
+                        items,
                         new_items = summary.new_items,
                         new_alerts = summary.new_alerts,
                         elapsed_ms,
                         "feed polled"
                     );
                 } else {
-                    debug!(feed = %feed.name, items = item_count, elapsed_ms, "feed polled: nothing new");
+                    debug!(feed = %feed.name, items, elapsed_ms, "feed polled: nothing new");
                 }
                 Ok(FeedOutcome::Recorded(summary))
             }
@@ -146,21 +165,12 @@ impl Pipeline {
                     "feed {:?} failed: {reason}; will retry on the next poll",
                     feed.name
                 );
-                let record = FetchRecord {
-                    feed: feed.name.clone(),
-                    url: feed.url.clone(),
-                    at: now.timestamp(),
-                    error: Some(reason.clone()),
-                    items: Vec::new(),
-                };
-                let store = self.store.clone();
-                tokio::task::spawn_blocking(move || store.record_fetch(&record)).await??;
                 Ok(FeedOutcome::Failed(reason))
             }
         }
     }
 
-    /// Polls `feeds` concurrently, at most `daemon.concurrency` at a time.
+    /// Polls `feeds` concurrently, at most `daemon.concurrency` at a time, and waits for all.
     pub async fn poll_feeds(self: &Arc<Self>, feeds: &[FeedConfig]) -> PassReport {
         let permits = Arc::new(Semaphore::new(self.config.daemon.concurrency));
         let mut tasks = JoinSet::new();
@@ -178,16 +188,7 @@ impl Pipeline {
         let mut report = PassReport::default();
         while let Some(joined) = tasks.join_next().await {
             match joined {
-                Ok((_, Ok(FeedOutcome::Recorded(summary)))) => {
-                    report.feeds_ok += 1;
-                    report.new_items += summary.new_items;
-                    report.new_alerts += summary.new_alerts;
-                }
-                Ok((_, Ok(FeedOutcome::Failed(_)))) => report.feeds_failed += 1,
-                Ok((name, Err(e))) => {
-                    error!(feed = %name, "cannot record feed {name:?}: {e}; its new items will be seen again on the next poll");
-                    report.store_errors += 1;
-                }
+                Ok((name, outcome)) => report.add(&name, outcome),
                 Err(e) => {
                     error!("a feed task panicked or was cancelled: {e}");
                     report.feeds_failed += 1;
@@ -197,143 +198,284 @@ impl Pipeline {
         report
     }
 
-    /// Sends due deliveries. A sink that fails is not tried again in the same pass, so one
-    /// receiver that is down does not cost a timeout per pending alert.
-    pub async fn deliver_due(&self, include_future: bool) -> Result<DeliveryReport, DaemonError> {
-        let store = self.store.clone();
-        let now = Utc::now().timestamp();
-        let due = tokio::task::spawn_blocking(move || {
-            store.due_deliveries(now, include_future, DELIVERY_BATCH)
-        })
-        .await??;
+    /// Sends what is owed to the configured sinks, oldest first, until nothing due is left
+    /// or `stop` turns true (checked between deliveries, so shutdown waits for one request at
+    /// most). With `include_future` the retry schedule is ignored (`watchword once`).
+    ///
+    /// When a sink fails, its remaining deliveries are deferred to the same retry time and it
+    /// is not tried again in this pass: a receiver that is down costs one timeout per retry,
+    /// not one per pending alert.
+    pub async fn deliver_due(
+        &self,
+        include_future: bool,
+        stop: &watch::Receiver<bool>,
+    ) -> Result<DeliveryReport, DaemonError> {
         let mut report = DeliveryReport::default();
-        let mut failing_sinks: HashSet<String> = HashSet::new();
-        for delivery in due {
-            if failing_sinks.contains(&delivery.sink) {
-                report.skipped += 1;
-                continue;
-            }
-            let now = Utc::now().timestamp();
-            let Some(outcome) = self.deliverer.attempt(&delivery, now).await else {
-                warn!(
-                    sink = %delivery.sink,
-                    alert_id = %delivery.alert_id,
-                    "alert {} waits for sink {:?}, which is no longer configured",
-                    delivery.alert_id,
-                    delivery.sink
-                );
-                failing_sinks.insert(delivery.sink.clone());
-                report.skipped += 1;
-                continue;
-            };
-            let sink = self.deliverer.describe(&delivery.sink);
-            match &outcome {
-                AttemptOutcome::Delivered { .. } => {
-                    report.delivered += 1;
-                    info!(sink = %delivery.sink, alert_id = %delivery.alert_id, rule = %delivery.rule, "alert delivered to {sink}");
-                }
-                AttemptOutcome::Retry {
-                    error,
-                    next_attempt_at,
-                    ..
-                } => {
-                    report.retrying += 1;
-                    failing_sinks.insert(delivery.sink.clone());
-                    let when = DateTime::<Utc>::from_timestamp(*next_attempt_at, 0)
-                        .map(|t| t.to_rfc3339())
-                        .unwrap_or_default();
-                    warn!(sink = %delivery.sink, alert_id = %delivery.alert_id, "delivery to {sink} failed: {error}; retrying at {when}");
-                }
-                AttemptOutcome::Dead { error, .. } => {
-                    report.dead += 1;
-                    error!(sink = %delivery.sink, alert_id = %delivery.alert_id, "delivery to {sink} failed: {error}; giving up (dead letter)");
-                }
+        let mut active = self.deliverer.sink_names();
+        loop {
+            if active.is_empty() || *stop.borrow() {
+                return Ok(report);
             }
             let store = self.store.clone();
-            let (alert_id, sink_name) = (delivery.alert_id.clone(), delivery.sink.clone());
-            tokio::task::spawn_blocking(move || {
-                store.record_attempt(&alert_id, &sink_name, now, &outcome)
+            let now = Utc::now().timestamp();
+            let sinks = active.clone();
+            let due = tokio::task::spawn_blocking(move || {
+                store.due_deliveries(now, include_future, DELIVERY_BATCH, &sinks)
             })
             .await??;
+            let full_batch = due.len() == DELIVERY_BATCH;
+            if due.is_empty() {
+                return Ok(report);
+            }
+            for delivery in due {
+                if *stop.borrow() {
+                    return Ok(report);
+                }
+                if !active.contains(&delivery.sink) {
+                    report.skipped += 1;
+                    continue;
+                }
+                let now = Utc::now().timestamp();
+                let Some(outcome) = self.deliverer.attempt(&delivery, now).await else {
+                    // Unreachable in practice: `active` holds configured sinks only.
+                    active.retain(|s| s != &delivery.sink);
+                    report.skipped += 1;
+                    continue;
+                };
+                let sink = self.deliverer.describe(&delivery.sink);
+                let mut defer_until = None;
+                match &outcome {
+                    AttemptOutcome::Delivered { .. } => {
+                        report.delivered += 1;
+                        info!(sink = %delivery.sink, alert_id = %delivery.alert_id, rule = %delivery.rule, "alert delivered to {sink}");
+                    }
+                    AttemptOutcome::Retry {
+                        error,
+                        next_attempt_at,
+                        ..
+                    } => {
+                        report.retrying += 1;
+                        active.retain(|s| s != &delivery.sink);
+                        defer_until = Some(*next_attempt_at);
+                        let when = DateTime::<Utc>::from_timestamp(*next_attempt_at, 0)
+                            .map(|t| t.to_rfc3339())
+                            .unwrap_or_default();
+                        warn!(sink = %delivery.sink, alert_id = %delivery.alert_id, "delivery to {sink} failed: {error}; retrying at {when}");
+                    }
+                    AttemptOutcome::Dead { error, .. } => {
+                        report.dead += 1;
+                        error!(sink = %delivery.sink, alert_id = %delivery.alert_id, "delivery to {sink} failed: {error}; giving up (dead letter)");
+                    }
+                }
+                let store = self.store.clone();
+                let (alert_id, sink_name) = (delivery.alert_id, delivery.sink);
+                tokio::task::spawn_blocking(move || {
+                    store.record_attempt(&alert_id, &sink_name, now, &outcome)?;
+                    match defer_until {
+                        Some(until) => store.defer_sink(&sink_name, until),
+                        None => Ok(()),
+                    }
+                })
+                .await??;
+            }
+            // Every row of the batch is now delivered, dead, or behind a sink we stopped
+            // trying, so the next query returns only rows not seen yet.
+            if !full_batch {
+                return Ok(report);
+            }
         }
-        if report != DeliveryReport::default() {
-            debug!(?report, "delivery pass done");
+    }
+
+    /// Logs, once, the alerts that wait for sinks no longer in the config.
+    pub async fn warn_orphaned_deliveries(&self) -> Result<(), DaemonError> {
+        let store = self.store.clone();
+        let configured = self.deliverer.sink_names();
+        let orphans =
+            tokio::task::spawn_blocking(move || store.orphaned_deliveries(&configured)).await??;
+        for (sink, count) in orphans {
+            warn!(
+                sink = %sink,
+                "{count} alert(s) wait for sink {sink:?}, which is no longer in the config; \
+                 add it back to deliver them"
+            );
         }
-        Ok(report)
+        Ok(())
     }
 
     /// One pass over every feed, then delivery of everything owed (`watchword once`).
     pub async fn run_once(self: &Arc<Self>) -> Result<(PassReport, DeliveryReport), DaemonError> {
+        self.warn_orphaned_deliveries().await?;
         let feeds = self.config.feeds.clone();
         let report = self.poll_feeds(&feeds).await;
-        let delivered = self.deliver_due(true).await?;
+        let (_keep_open, never) = watch::channel(false);
+        let delivered = self.deliver_due(true, &never).await?;
         Ok((report, delivered))
     }
 
     /// Polls every feed on its interval and delivers alerts until `shutdown` turns true.
-    /// Work in flight when the signal arrives is finished and committed before returning.
-    pub async fn run(
-        self: &Arc<Self>,
-        mut shutdown: watch::Receiver<bool>,
-    ) -> Result<(), DaemonError> {
-        let feeds = self.config.feeds.clone();
-        let start = Instant::now();
-        let mut next_due: Vec<Instant> = vec![start; feeds.len()];
+    ///
+    /// Feeds are polled as independent tasks, so a slow feed delays only itself; deliveries
+    /// run in their own task, woken when a poll records new alerts. On shutdown no new poll
+    /// starts, polls in flight finish and commit, the delivery in flight completes, and then
+    /// this returns.
+    pub async fn run(self: &Arc<Self>, shutdown: watch::Receiver<bool>) -> Result<(), DaemonError> {
+        self.warn_orphaned_deliveries().await?;
         info!(
-            feeds = feeds.len(),
+            feeds = self.config.feeds.len(),
             rules = self.config.rules.len(),
             sinks = self.config.sinks.len(),
             "watching {} feeds with {} rules",
-            feeds.len(),
+            self.config.feeds.len(),
             self.config.rules.len()
         );
+        let new_alerts = Arc::new(Notify::new());
+        let deliverer = tokio::spawn({
+            let pipeline = Arc::clone(self);
+            let shutdown = shutdown.clone();
+            let new_alerts = Arc::clone(&new_alerts);
+            async move { pipeline.delivery_loop(shutdown, new_alerts).await }
+        });
+        self.schedule_loop(shutdown, &new_alerts).await;
+        deliverer.await?;
+        info!("stopped: in-flight work finished and committed");
+        Ok(())
+    }
+
+    async fn schedule_loop(
+        self: &Arc<Self>,
+        mut shutdown: watch::Receiver<bool>,
+        new_alerts: &Notify,
+    ) {
+        let feeds = self.config.feeds.clone();
+        let permits = Arc::new(Semaphore::new(self.config.daemon.concurrency));
+        let mut next_due: Vec<Instant> = vec![Instant::now(); feeds.len()];
+        let mut in_flight = vec![false; feeds.len()];
+        let mut tasks: JoinSet<PollResult> = JoinSet::new();
+        let mut task_feed: HashMap<tokio::task::Id, usize> = HashMap::new();
         loop {
             if *shutdown.borrow() {
                 break;
             }
             let now = Instant::now();
-            let due: Vec<usize> = (0..feeds.len()).filter(|&i| next_due[i] <= now).collect();
-            if !due.is_empty() {
-                let batch: Vec<FeedConfig> = due.iter().map(|&i| feeds[i].clone()).collect();
-                let report = self.poll_feeds(&batch).await;
-                if report.store_errors > 0 {
-                    error!(
-                        "{} feed results could not be written to {}",
-                        report.store_errors,
-                        self.store.path().display()
-                    );
+            for (index, feed) in feeds.iter().enumerate() {
+                if in_flight[index] || next_due[index] > now {
+                    continue;
                 }
-                let done = Instant::now();
-                for &i in &due {
-                    next_due[i] = done + jittered(feeds[i].interval, &feeds[i].name);
-                }
-            }
-            if let Err(e) = self.deliver_due(false).await {
-                error!("delivery pass failed: {e}");
-            }
-            let next_feed = next_due.iter().min().copied().unwrap_or(now + MAX_IDLE);
-            let store = self.store.clone();
-            let next_delivery = tokio::task::spawn_blocking(move || store.next_delivery_at())
-                .await?
-                .unwrap_or_else(|e| {
-                    error!("cannot read the outbox schedule: {e}");
-                    None
-                })
-                .map(|at| {
-                    let wait = (at - Utc::now().timestamp()).max(0) as u64;
-                    Instant::now() + Duration::from_secs(wait)
+                in_flight[index] = true;
+                let pipeline = Arc::clone(self);
+                let permits = Arc::clone(&permits);
+                let feed = feed.clone();
+                let handle = tasks.spawn(async move {
+                    let _permit = permits.acquire_owned().await.ok();
+                    (index, pipeline.poll_feed(&feed).await)
                 });
-            let mut wake = next_feed.min(Instant::now() + MAX_IDLE);
-            if let Some(at) = next_delivery {
-                wake = wake.min(at);
+                task_feed.insert(handle.id(), index);
             }
+            let wake = (0..feeds.len())
+                .filter(|&i| !in_flight[i])
+                .map(|i| next_due[i])
+                .min()
+                .unwrap_or(now + MAX_IDLE)
+                .min(now + MAX_IDLE);
             tokio::select! {
+                Some(joined) = tasks.join_next_with_id(), if !tasks.is_empty() => {
+                    let index = self.finish_poll(joined, &mut task_feed, &feeds, new_alerts);
+                    if let Some(index) = index {
+                        in_flight[index] = false;
+                        next_due[index] = Instant::now() + jittered(feeds[index].interval, &feeds[index].name);
+                    }
+                }
                 _ = tokio::time::sleep_until(wake) => {}
                 _ = shutdown.changed() => {}
             }
         }
-        info!("stopped: in-flight work finished and committed");
-        Ok(())
+        if !tasks.is_empty() {
+            info!("waiting for {} feed poll(s) in flight", tasks.len());
+        }
+        while let Some(joined) = tasks.join_next_with_id().await {
+            self.finish_poll(joined, &mut task_feed, &feeds, new_alerts);
+        }
+    }
+
+    /// Books a finished poll task; returns the index of its feed.
+    fn finish_poll(
+        &self,
+        joined: Result<(tokio::task::Id, PollResult), tokio::task::JoinError>,
+        task_feed: &mut HashMap<tokio::task::Id, usize>,
+        feeds: &[FeedConfig],
+        new_alerts: &Notify,
+    ) -> Option<usize> {
+        match joined {
+            Ok((id, (index, outcome))) => {
+                task_feed.remove(&id);
+                let mut report = PassReport::default();
+                report.add(&feeds[index].name, outcome);
+                if report.new_alerts > 0 {
+                    new_alerts.notify_one();
+                }
+                Some(index)
+            }
+            Err(e) => {
+                let index = task_feed.remove(&e.id());
+                let name = index.map(|i| feeds[i].name.as_str()).unwrap_or("?");
+                error!(feed = %name, "polling feed {name:?} panicked: {e}; it will be polled again on its interval");
+                index
+            }
+        }
+    }
+
+    async fn delivery_loop(&self, mut shutdown: watch::Receiver<bool>, new_alerts: Arc<Notify>) {
+        let sinks = self.deliverer.sink_names();
+        loop {
+            if *shutdown.borrow() {
+                return;
+            }
+            if let Err(e) = self.deliver_due(false, &shutdown).await {
+                error!("delivery pass failed: {e}; retrying in a minute");
+            }
+            let store = self.store.clone();
+            let sinks = sinks.clone();
+            let next =
+                match tokio::task::spawn_blocking(move || store.next_delivery_at(&sinks)).await {
+                    Ok(Ok(next)) => next,
+                    Ok(Err(e)) => {
+                        error!("cannot read the outbox schedule: {e}");
+                        None
+                    }
+                    Err(e) => {
+                        error!("outbox task failed: {e}");
+                        None
+                    }
+                };
+            let mut wake = Instant::now() + MAX_IDLE;
+            if let Some(at) = next {
+                let wait = (at - Utc::now().timestamp()).max(0) as u64;
+                // Never spin: a due row that could not be sent waits at least a second.
+                wake = wake.min(Instant::now() + Duration::from_secs(wait.max(1)));
+            }
+            tokio::select! {
+                _ = tokio::time::sleep_until(wake) => {}
+                _ = new_alerts.notified() => {}
+                _ = shutdown.changed() => {}
+            }
+        }
+    }
+}
+
+impl PassReport {
+    fn add(&mut self, feed: &str, outcome: Result<FeedOutcome, DaemonError>) {
+        match outcome {
+            Ok(FeedOutcome::Recorded(summary)) => {
+                self.feeds_ok += 1;
+                self.new_items += summary.new_items;
+                self.new_alerts += summary.new_alerts;
+            }
+            Ok(FeedOutcome::Failed(_)) => self.feeds_failed += 1,
+            Err(e) => {
+                error!(feed = %feed, "cannot record feed {feed:?}: {e}; its new items will be seen again on the next poll");
+                self.store_errors += 1;
+            }
+        }
     }
 }
 
@@ -354,6 +496,31 @@ fn jittered(interval: Duration, feed: &str) -> Duration {
     Duration::from_millis(interval.as_millis() as u64 - spread + offset)
 }
 
+/// Whether a newly seen item is back catalogue, to be recorded without alerting.
+///
+/// On a feed's first successful fetch (`last_success` is `None`) everything older than
+/// `max_age` is, and so is everything undated: the point is not to flood the sinks with a new
+/// feed's archive. After that, an item is back catalogue only if it is older than `max_age`
+/// *and* older than the previous successful fetch: an old item that only now appears (a
+/// re-shuffled archive). A new item dated 60 hours ago after a 3-day outage still alerts.
+fn is_back_catalogue(
+    published: Option<i64>,
+    age_cutoff: Option<i64>,
+    last_success: Option<i64>,
+) -> bool {
+    /// Publishers' clocks and time zones are sloppy; don't call an item old by a hair.
+    const CLOCK_SLACK_SECS: i64 = 3600;
+    match (last_success, published) {
+        (None, None) => true,
+        (None, Some(published)) => age_cutoff.is_some_and(|cutoff| published < cutoff),
+        (Some(_), None) => false,
+        (Some(last), Some(published)) => {
+            age_cutoff.is_some_and(|cutoff| published < cutoff)
+                && published < last - CLOCK_SLACK_SECS
+        }
+    }
+}
+
 /// Decides, for the items of one fetch, which are new, which are too old to alert on and which
 /// rules they match, then records it all in one transaction.
 fn record_items(
@@ -365,16 +532,18 @@ fn record_items(
 ) -> Result<RecordSummary, StoreError> {
     let ids: Vec<String> = items.iter().map(|i| i.id.clone()).collect();
     let unseen = store.unseen(&feed.name, &ids)?;
-    let oldest_alertable = chrono::Duration::from_std(config.daemon.max_age)
+    let last_success = store.last_success_at(&feed.name)?;
+    let age_cutoff = chrono::Duration::from_std(config.daemon.max_age)
         .ok()
-        .and_then(|age| now.checked_sub_signed(age));
+        .and_then(|age| now.checked_sub_signed(age))
+        .map(|t| t.timestamp());
     let mut new_items = Vec::with_capacity(unseen.len());
     for item in items.iter().filter(|i| unseen.contains(&i.id)) {
-        // An undated item is treated as new: better one alert too many than a missed story.
-        let too_old = match (item.published, oldest_alertable) {
-            (Some(published), Some(oldest)) => published < oldest,
-            _ => false,
-        };
+        let too_old = is_back_catalogue(
+            item.published.map(|p| p.timestamp()),
+            age_cutoff,
+            last_success,
+        );
         let alerts = if too_old {
             Vec::new()
         } else {
@@ -414,4 +583,39 @@ fn record_items(
         error: None,
         items: new_items,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_back_catalogue;
+
+    const HOUR: i64 = 3600;
+
+    #[test]
+    fn first_sight_skips_old_and_undated_items() {
+        let now = 1000 * HOUR;
+        let cutoff = Some(now - 48 * HOUR);
+        assert!(is_back_catalogue(Some(now - 49 * HOUR), cutoff, None));
+        assert!(!is_back_catalogue(Some(now - 47 * HOUR), cutoff, None));
+        assert!(is_back_catalogue(None, cutoff, None));
+    }
+
+    #[test]
+    fn after_first_sight_only_old_news_that_predates_the_last_fetch_is_skipped() {
+        let now = 1000 * HOUR;
+        let cutoff = Some(now - 48 * HOUR);
+        // Back from a three-day outage: a 60-hour-old item is still news to the user.
+        let last = Some(now - 72 * HOUR);
+        assert!(!is_back_catalogue(Some(now - 60 * HOUR), cutoff, last));
+        // An archive item from last month surfacing now is not.
+        assert!(is_back_catalogue(Some(now - 30 * 24 * HOUR), cutoff, last));
+        // Undated items after first sight alert.
+        assert!(!is_back_catalogue(None, cutoff, last));
+        // Recent items always alert.
+        assert!(!is_back_catalogue(
+            Some(now - HOUR),
+            cutoff,
+            Some(now - 5 * 60)
+        ));
+    }
 }

@@ -90,6 +90,25 @@ pub fn redact_url(url: &str) -> String {
     }
 }
 
+/// The most of a secret-bearing URL (a webhook) that is safe to show: `scheme://host[:port]/…`.
+/// Webhook tokens live in the path (Slack, Discord, ntfy topics) or the query (Teams `sig=`),
+/// so none of either is kept.
+pub fn url_origin(url: &str) -> String {
+    match Url::parse(url.trim()) {
+        Ok(parsed) if parsed.host_str().is_some() => {
+            let mut out = format!("{}://{}", parsed.scheme(), parsed.host_str().unwrap_or(""));
+            if let Some(port) = parsed.port() {
+                out.push_str(&format!(":{port}"));
+            }
+            if parsed.path() != "/" || parsed.query().is_some() {
+                out.push_str("/…");
+            }
+            out
+        }
+        _ => "(unparsable URL)".to_string(),
+    }
+}
+
 fn elide_path(path: &str) -> String {
     let segments: Vec<&str> = path.split('/').skip(1).collect();
     let mut out = String::new();
@@ -231,6 +250,20 @@ mod tests {
             redact_url("https://example.com/rss.xml"),
             "https://example.com/rss.xml"
         );
+    }
+
+    #[test]
+    fn origin_shows_no_path_or_query() {
+        assert_eq!(
+            url_origin("https://ntfy.sh/ww-alerts-7Hq2xZp9"),
+            "https://ntfy.sh/…"
+        );
+        assert_eq!(
+            url_origin("http://user:pw@127.0.0.1:8080/hook?sig=abc"),
+            "http://127.0.0.1:8080/…"
+        );
+        assert_eq!(url_origin("https://example.org/"), "https://example.org");
+        assert_eq!(url_origin("not a url"), "(unparsable URL)");
     }
 
     #[test]

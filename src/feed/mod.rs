@@ -12,7 +12,7 @@ pub mod item;
 pub mod parse;
 pub mod text;
 
-pub use canonical::{canonical_link, redact_url};
+pub use canonical::{canonical_link, redact_url, url_origin};
 pub use fetch::{FetchError, FetchLimits, FetchOutcome, Fetcher, Validators};
 pub use item::Item;
 pub use parse::{ParseError, parse, parse_with_base};

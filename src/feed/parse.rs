@@ -1,8 +1,9 @@
 //! Feed bytes → normalized [`Item`]s, through feed-rs (RSS 0.9x/1.0/2.0, Atom, JSON Feed).
 
+use std::collections::HashMap;
+use std::fmt::Write as _;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
-use chrono::{DateTime, Utc};
 use feed_rs::model::{Entry, Link};
 use feed_rs::parser::{Builder, ParseErrorKind, ParseFeedError};
 use sha2::{Digest, Sha256};
@@ -55,11 +56,42 @@ pub fn parse_with_base(
         Ok(Err(e)) => return Err(convert_error(e, body)),
         Err(_) => return Err(ParseError::ParserPanic),
     };
-    Ok(feed
+    let mut items: Vec<Item> = feed
         .entries
         .iter()
         .map(|entry| to_item(feed_name, entry))
-        .collect())
+        .collect();
+    assign_ids(&feed.entries, &mut items);
+    Ok(items)
+}
+
+/// Fills in every [`Item::id`] by our id rule; see [`item_id`].
+///
+/// `entries` and `items` are parallel. Needs the whole document, because a link shared by
+/// several guid-less entries does not identify any of them.
+fn assign_ids(entries: &[Entry], items: &mut [Item]) {
+    let mut guidless_links: HashMap<&str, usize> = HashMap::new();
+    for (entry, item) in entries.iter().zip(items.iter()) {
+        if entry.id.trim().is_empty()
+            && let Some(link) = item.link.as_deref()
+        {
+            *guidless_links.entry(link).or_default() += 1;
+        }
+    }
+    let ids: Vec<String> = entries
+        .iter()
+        .zip(items.iter())
+        .map(|(entry, item)| {
+            let link_is_unique = item
+                .link
+                .as_deref()
+                .is_some_and(|link| guidless_links.get(link).copied().unwrap_or(0) < 2);
+            item_id(&entry.id, link_is_unique, item)
+        })
+        .collect();
+    for (item, id) in items.iter_mut().zip(ids) {
+        item.id = id;
+    }
 }
 
 fn to_item(feed_name: &str, entry: &Entry) -> Item {
@@ -82,7 +114,6 @@ fn to_item(feed_name: &str, entry: &Entry) -> Item {
         .unwrap_or_default();
     let published = entry.published.or(entry.updated);
     let link = pick_link(&entry.links);
-    let id = item_id(&entry.id, link.as_deref(), &title, published);
     let authors = entry
         .authors
         .iter()
@@ -106,7 +137,8 @@ fn to_item(feed_name: &str, entry: &Entry) -> Item {
 
     Item {
         feed: feed_name.to_owned(),
-        id,
+        // Set by `assign_ids`, which needs the whole document.
+        id: String::new(),
         link,
         title,
         summary,
@@ -135,31 +167,46 @@ fn pick_link(links: &[Link]) -> Option<String> {
         .find_map(|l| canonical_link(&l.href))
 }
 
-/// Our id rule (see `Item::id`): the feed's guid/id, else the canonical link, else a hash of the
-/// normalized title and the publication time. Only the last depends on the title, so an edited
-/// headline does not make an item look new whenever the feed gives a guid or a link.
-fn item_id(
-    feed_id: &str,
-    link: Option<&str>,
-    title: &str,
-    published: Option<DateTime<Utc>>,
-) -> String {
+/// How many chars of the summary, content or title go into a hashed id.
+const HASHED_TEXT_CHARS: usize = 200;
+
+/// Our id rule (see `Item::id`), first match wins:
+///
+/// 1. the feed's guid/id (trimmed), when it gives one;
+/// 2. else the item's canonical link — unless two or more guid-less entries *of the same
+///    document* share that canonical link (typically all pointing at the homepage), in which case
+///    the link identifies none of them (`link_is_unique` is false) and they fall through to 3;
+/// 3. else `"sha256:"` + lowercase hex SHA-256 of: the publication time as RFC 3339 (empty when
+///    unknown), a `\n`, then the first 200 chars of the normalized (whitespace-folded,
+///    lowercased) summary — or, when the summary is empty, of the content, or, when both are
+///    empty, of the title.
+///
+/// So the title counts only for an item with no guid, no usable link and no body: an edited
+/// headline does not make an item look new whenever the feed gives a guid, a link or a body.
+fn item_id(feed_id: &str, link_is_unique: bool, item: &Item) -> String {
     let feed_id = feed_id.trim();
     if !feed_id.is_empty() {
         return feed_id.to_owned();
     }
-    if let Some(link) = link {
+    if let Some(link) = item.link.as_deref().filter(|_| link_is_unique) {
         return link.to_owned();
     }
+    let text = [&item.summary, &item.content, &item.title]
+        .into_iter()
+        .map(|t| fold_whitespace(t))
+        .find(|t| !t.is_empty())
+        .unwrap_or_default()
+        .to_lowercase();
+    let text: String = text.chars().take(HASHED_TEXT_CHARS).collect();
     let mut hasher = Sha256::new();
-    hasher.update(fold_whitespace(title).to_lowercase().as_bytes());
-    hasher.update(b"\n");
-    if let Some(published) = published {
+    if let Some(published) = item.published {
         hasher.update(published.to_rfc3339().as_bytes());
     }
+    hasher.update(b"\n");
+    hasher.update(text.as_bytes());
     let mut id = String::from("sha256:");
     for byte in hasher.finalize().iter() {
-        id.push_str(&format!("{byte:02x}"));
+        let _ = write!(id, "{byte:02x}");
     }
     id
 }
@@ -291,21 +338,114 @@ mod tests {
         assert_eq!(items[1].summary, "Open until 9 pm & on Sundays");
     }
 
+    fn sha_id(input: &str) -> String {
+        let mut h = Sha256::new();
+        h.update(input.as_bytes());
+        let hex: String = h.finalize().iter().map(|b| format!("{b:02x}")).collect();
+        format!("sha256:{hex}")
+    }
+
     #[test]
-    fn item_without_guid_or_link_gets_a_title_hash() {
+    fn item_without_guid_or_link_gets_a_date_and_summary_hash() {
         let items = parse_ok(RSS2);
         let item = &items[2];
         assert_eq!(item.link, None);
         assert_eq!(item.title, "Bake sale raises \u{a3}400");
-        let expected = {
-            let mut h = Sha256::new();
-            h.update("bake sale raises \u{a3}400\n2024-03-07T12:00:00+00:00".as_bytes());
-            let hex: String = h.finalize().iter().map(|b| format!("{b:02x}")).collect();
-            format!("sha256:{hex}")
-        };
-        assert_eq!(item.id, expected);
+        assert_eq!(
+            item.id,
+            sha_id("2024-03-07T12:00:00+00:00\nno link, no guid.")
+        );
         // Deterministic across parses.
         assert_eq!(parse_ok(RSS2)[2].id, item.id);
+    }
+
+    #[test]
+    fn hash_uses_summary_else_content_else_title() {
+        let body = r#"{"version":"https://jsonfeed.org/version/1.1","title":"q","items":[
+            {"id":"","title":"T1","summary":"  The   SUMMARY ","content_text":"body"},
+            {"id":"","title":"T2","content_text":"Only  Content"},
+            {"id":"","title":"Only  Title","date_published":"2024-06-10T09:00:00Z"},
+            {"id":""}
+        ]}"#;
+        let items = parse_ok(body);
+        assert_eq!(items[0].id, sha_id("\nthe summary"));
+        assert_eq!(items[1].id, sha_id("\nonly content"));
+        assert_eq!(items[2].id, sha_id("2024-06-10T09:00:00+00:00\nonly title"));
+        assert_eq!(items[3].id, sha_id("\n"));
+    }
+
+    #[test]
+    fn hash_uses_only_the_first_200_chars() {
+        let long = "a".repeat(HASHED_TEXT_CHARS);
+        let feed = |tail: &str| {
+            format!(
+                r#"<rss version="2.0"><channel><title>t</title>
+                <item><title>x</title><description>{long}{tail}</description></item>
+                </channel></rss>"#
+            )
+        };
+        let (one, two) = (parse_ok(&feed(" one")), parse_ok(&feed(" two")));
+        assert_eq!(one[0].id, sha_id(&format!("\n{long}")));
+        assert_eq!(one[0].id, two[0].id);
+    }
+
+    #[test]
+    fn title_edit_keeps_id_without_guid_or_link_when_there_is_a_summary() {
+        let edited = RSS2.replace("Bake sale", "UPDATED: Bake sale");
+        let (before, after) = (parse_ok(RSS2), parse_ok(&edited));
+        assert_eq!(before[2].link, None);
+        assert_ne!(before[2].title, after[2].title);
+        assert_eq!(before[2].id, after[2].id);
+    }
+
+    const SHARED_LINK: &str = r#"<rss version="2.0"><channel><title>Notices</title>
+        <link>https://notices.example.com/</link>
+        <item><title>Water off Tuesday</title><link>https://notices.example.com/</link>
+          <pubDate>Mon, 04 Mar 2024 09:00:00 GMT</pubDate><description>Mains work.</description></item>
+        <item><title>Road closed</title><link>https://notices.example.com/?utm_source=rss</link>
+          <pubDate>Tue, 05 Mar 2024 09:00:00 GMT</pubDate><description>Resurfacing.</description></item>
+        <item><title>Fete</title><link>https://notices.example.com/</link>
+          <guid isPermaLink="false">fete-2024</guid><description>Sat.</description></item>
+        <item><title>Own page</title><link>https://notices.example.com/own</link></item>
+        </channel></rss>"#;
+
+    #[test]
+    fn guidless_items_sharing_a_link_get_distinct_stable_ids() {
+        let items = parse_ok(SHARED_LINK);
+        assert_eq!(items.len(), 4);
+        // Both canonicalize to the homepage, so the link identifies neither.
+        assert_eq!(items[0].link, items[1].link);
+        assert!(items[0].id.starts_with("sha256:"), "{}", items[0].id);
+        assert!(items[1].id.starts_with("sha256:"), "{}", items[1].id);
+        assert_ne!(items[0].id, items[1].id);
+        assert_eq!(
+            items[0].id,
+            sha_id("2024-03-04T09:00:00+00:00\nmains work.")
+        );
+        // The link is still reported as the item's link.
+        assert_eq!(
+            items[0].link.as_deref(),
+            Some("https://notices.example.com/")
+        );
+        // An item with a guid is unaffected, even though it shares the link.
+        assert_eq!(items[2].id, "fete-2024");
+        // A link used by one guid-less entry only still identifies it.
+        assert_eq!(items[3].id, "https://notices.example.com/own");
+        // Stable across re-parse, and across a title edit.
+        let again = parse_ok(&SHARED_LINK.replace("Road closed", "Road closed all week"));
+        let ids = |items: &[Item]| items.iter().map(|i| i.id.clone()).collect::<Vec<_>>();
+        assert_eq!(ids(&again), ids(&items));
+    }
+
+    #[test]
+    fn a_lone_guidless_item_keeps_its_link_as_id() {
+        let body = r#"<rss version="2.0"><channel><title>t</title>
+            <item><title>a</title><link>https://one.example.com/</link></item>
+            <item><title>b</title><guid>b-1</guid><link>https://one.example.com/</link></item>
+            </channel></rss>"#;
+        let items = parse_ok(body);
+        assert_eq!(items[0].id, "https://one.example.com/");
+        assert_eq!(items[1].id, "b-1");
     }
 
     #[test]

@@ -21,20 +21,30 @@ pub enum StoreError {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("cannot open database {}: {source}", path.display())]
+    #[error("cannot open database {}: {cause}", path.display())]
     Open {
         path: PathBuf,
-        source: rusqlite::Error,
+        cause: rusqlite::Error,
     },
-    #[error("cannot migrate database {} to the current schema: {source}", path.display())]
+    #[error("cannot migrate database {} to the current schema: {cause}", path.display())]
     Migrate {
         path: PathBuf,
-        source: rusqlite_migration::Error,
+        cause: rusqlite_migration::Error,
     },
     #[error("database error: {0}")]
     Sqlite(#[from] rusqlite::Error),
     #[error("the database lock was poisoned by a panic in another thread")]
     Poisoned,
+    #[error(
+        "another watchword process is using {}; stop it first (or give this one its own database)",
+        path.display()
+    )]
+    Busy { path: PathBuf },
+    #[error("cannot lock {}: {cause}", path.display())]
+    Lock {
+        path: PathBuf,
+        cause: std::io::Error,
+    },
 }
 
 pub type Result<T> = std::result::Result<T, StoreError>;
@@ -128,9 +138,9 @@ impl Store {
                 source,
             })?;
         }
-        let open_err = |source| StoreError::Open {
+        let open_err = |cause| StoreError::Open {
             path: path.to_path_buf(),
-            source,
+            cause,
         };
         let mut conn = Connection::open(path).map_err(open_err)?;
         conn.busy_timeout(Duration::from_secs(10))
@@ -145,9 +155,9 @@ impl Store {
             .map_err(open_err)?;
         schema::migrations()
             .to_latest(&mut conn)
-            .map_err(|source| StoreError::Migrate {
+            .map_err(|cause| StoreError::Migrate {
                 path: path.to_path_buf(),
-                source,
+                cause,
             })?;
         Ok(Store {
             conn: Arc::new(Mutex::new(conn)),
@@ -263,21 +273,27 @@ impl Store {
 
     /// Pending deliveries in creation order. With `include_future` the retry schedule is
     /// ignored: `watchword once` is a manual pass and should try everything still owed.
+    ///
+    /// Only deliveries to `sinks` are returned: rows for a sink that left the config wait,
+    /// untouched, and must not crowd out the sinks that can be served.
     pub fn due_deliveries(
         &self,
         now: i64,
         include_future: bool,
         limit: usize,
+        sinks: &[String],
     ) -> Result<Vec<Delivery>> {
         let conn = self.lock()?;
         let mut stmt = conn.prepare_cached(
             "SELECT d.alert_id, d.sink, a.rule, d.attempts, a.created_at, a.payload
              FROM deliveries d JOIN alerts a ON a.id = d.alert_id
              WHERE d.state = 'pending' AND (?2 OR d.next_attempt_at <= ?1)
+               AND d.sink IN (SELECT value FROM json_each(?4))
              ORDER BY a.created_at, a.rowid
              LIMIT ?3",
         )?;
-        let rows = stmt.query_map(params![now, include_future, limit as i64], |row| {
+        let sinks = sink_list(sinks);
+        let rows = stmt.query_map(params![now, include_future, limit as i64, sinks], |row| {
             Ok(Delivery {
                 alert_id: row.get(0)?,
                 sink: row.get(1)?,
@@ -326,13 +342,58 @@ impl Store {
         Ok(())
     }
 
-    /// When the earliest pending delivery is due (unix seconds), if any is pending.
-    pub fn next_delivery_at(&self) -> Result<Option<i64>> {
+    /// When the earliest pending delivery to one of `sinks` is due (unix seconds), if any.
+    pub fn next_delivery_at(&self, sinks: &[String]) -> Result<Option<i64>> {
         let conn = self.lock()?;
         Ok(conn
             .query_row(
-                "SELECT MIN(next_attempt_at) FROM deliveries WHERE state = 'pending'",
-                [],
+                "SELECT MIN(next_attempt_at) FROM deliveries
+                 WHERE state = 'pending' AND sink IN (SELECT value FROM json_each(?1))",
+                params![sink_list(sinks)],
+                |row| row.get::<_, Option<i64>>(0),
+            )
+            .optional()?
+            .flatten())
+    }
+
+    /// Holds back every pending delivery to `sink` until at least `until`: when a receiver
+    /// fails, its other alerts wait for the same retry instead of hammering it one by one.
+    pub fn defer_sink(&self, sink: &str, until: i64) -> Result<()> {
+        let conn = self.lock()?;
+        conn.execute(
+            "UPDATE deliveries SET next_attempt_at = ?2
+             WHERE sink = ?1 AND state = 'pending' AND next_attempt_at < ?2",
+            params![sink, until],
+        )?;
+        Ok(())
+    }
+
+    /// Pending deliveries per sink, for sinks not in `configured`: alerts that cannot go
+    /// anywhere until the user puts the sink back.
+    pub fn orphaned_deliveries(&self, configured: &[String]) -> Result<Vec<(String, u64)>> {
+        let conn = self.lock()?;
+        let mut stmt = conn.prepare_cached(
+            "SELECT sink, COUNT(*) FROM deliveries
+             WHERE state = 'pending' AND sink NOT IN (SELECT value FROM json_each(?1))
+             GROUP BY sink ORDER BY sink",
+        )?;
+        let rows = stmt.query_map(params![sink_list(configured)], |row| {
+            Ok((
+                row.get::<_, String>(0)?,
+                row.get::<_, i64>(1)?.max(0) as u64,
+            ))
+        })?;
+        Ok(rows.collect::<std::result::Result<_, _>>()?)
+    }
+
+    /// When `feed` was last fetched successfully, or `None` if never: before that, the feed
+    /// is on its first sight and its back catalogue must not alert.
+    pub fn last_success_at(&self, feed: &str) -> Result<Option<i64>> {
+        let conn = self.lock()?;
+        Ok(conn
+            .query_row(
+                "SELECT last_success_at FROM feeds WHERE name = ?1",
+                params![feed],
                 |row| row.get::<_, Option<i64>>(0),
             )
             .optional()?
@@ -358,6 +419,48 @@ impl Store {
             }
         }
         Ok(counts)
+    }
+}
+
+/// Sink names as a JSON array, for `json_each`: one bound parameter for any number of names.
+fn sink_list(sinks: &[String]) -> String {
+    serde_json::to_string(sinks).unwrap_or_else(|_| "[]".to_string())
+}
+
+/// An exclusive lock on the database for the processes that write it (`run`, `once`), so two
+/// of them never send the same pending alert at the same time. Released when dropped (or when
+/// the process dies: the kernel drops the lock with the file descriptor).
+pub struct WriterLock {
+    _file: std::fs::File,
+}
+
+impl WriterLock {
+    pub fn acquire(database: &Path) -> Result<WriterLock> {
+        let mut path = database.as_os_str().to_owned();
+        path.push(".lock");
+        let path = PathBuf::from(path);
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|source| StoreError::CreateDir {
+                path: dir.to_path_buf(),
+                source,
+            })?;
+        }
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(|cause| StoreError::Lock {
+                path: path.clone(),
+                cause,
+            })?;
+        match file.try_lock() {
+            Ok(()) => Ok(WriterLock { _file: file }),
+            Err(std::fs::TryLockError::WouldBlock) => Err(StoreError::Busy {
+                path: database.to_path_buf(),
+            }),
+            Err(std::fs::TryLockError::Error(cause)) => Err(StoreError::Lock { path, cause }),
+        }
     }
 }
 

@@ -29,6 +29,10 @@ fn fetch(items: Vec<NewItem>, at: i64) -> FetchRecord {
     }
 }
 
+fn sinks() -> Vec<String> {
+    vec!["hook".into(), "out".into()]
+}
+
 fn open() -> (tempfile::TempDir, Store) {
     let dir = tempfile::tempdir().expect("tempdir");
     let store = Store::open(&dir.path().join("nested/dir/watchword.db")).expect("open");
@@ -50,7 +54,13 @@ fn records_items_and_alerts_once() {
     // The same fetch recorded again (a crash-retry or a race) adds nothing.
     let again = store.record_fetch(&record).expect("record again");
     assert_eq!(again, RecordSummary::default());
-    assert_eq!(store.due_deliveries(100, false, 100).expect("due").len(), 2);
+    assert_eq!(
+        store
+            .due_deliveries(100, false, 100, &sinks())
+            .expect("due")
+            .len(),
+        2
+    );
     let unseen = store
         .unseen("wire", &["a".into(), "b".into(), "c".into()])
         .expect("unseen");
@@ -72,7 +82,7 @@ fn old_items_are_seen_without_alerts() {
     assert_eq!(summary.new_alerts, 0);
     assert!(
         store
-            .due_deliveries(100, true, 100)
+            .due_deliveries(100, true, 100, &sinks())
             .expect("due")
             .is_empty()
     );
@@ -111,16 +121,16 @@ fn delivery_lifecycle_survives_reopen() {
     let store = Store::open(&path).expect("reopen");
     assert!(
         store
-            .due_deliveries(150, false, 10)
+            .due_deliveries(150, false, 10, &sinks())
             .expect("due")
             .is_empty()
     );
-    let forced = store.due_deliveries(150, true, 10).expect("due");
+    let forced = store.due_deliveries(150, true, 10, &sinks()).expect("due");
     assert_eq!(forced.len(), 1);
     assert_eq!(forced[0].sink, "hook");
     assert_eq!(forced[0].attempts, 1);
-    assert_eq!(store.next_delivery_at().expect("next"), Some(200));
-    let due = store.due_deliveries(200, false, 10).expect("due");
+    assert_eq!(store.next_delivery_at(&sinks()).expect("next"), Some(200));
+    let due = store.due_deliveries(200, false, 10, &sinks()).expect("due");
     assert_eq!(due.len(), 1);
     store
         .record_attempt(
@@ -141,7 +151,7 @@ fn delivery_lifecycle_survives_reopen() {
             dead: 1
         }
     );
-    assert_eq!(store.next_delivery_at().expect("next"), None);
+    assert_eq!(store.next_delivery_at(&sinks()).expect("next"), None);
 }
 
 #[test]
@@ -187,4 +197,85 @@ fn a_newer_schema_is_refused() {
     }
     let err = Store::open(&path).err().expect("must refuse");
     assert!(err.to_string().contains("cannot migrate"), "{err}");
+}
+
+#[test]
+fn removed_sinks_neither_block_nor_wake_the_others() {
+    let (_dir, store) = open();
+    store
+        .record_fetch(&fetch(vec![item("a", false, &["r1"])], 100))
+        .expect("record");
+    let only_out = vec!["out".to_string()];
+    let due = store.due_deliveries(100, true, 10, &only_out).expect("due");
+    assert_eq!(due.len(), 1);
+    assert_eq!(due[0].sink, "out");
+    store
+        .record_attempt(
+            "ww_r1_a",
+            "out",
+            101,
+            &AttemptOutcome::Delivered { status: None },
+        )
+        .expect("attempt");
+    assert_eq!(store.next_delivery_at(&only_out).expect("next"), None);
+    assert_eq!(
+        store.orphaned_deliveries(&only_out).expect("orphans"),
+        vec![("hook".to_string(), 1)]
+    );
+}
+
+#[test]
+fn a_failing_sink_defers_all_its_pending_deliveries() {
+    let (_dir, store) = open();
+    store
+        .record_fetch(&fetch(
+            vec![item("a", false, &["r1"]), item("b", false, &["r1"])],
+            100,
+        ))
+        .expect("record");
+    store.defer_sink("hook", 500).expect("defer");
+    let due = store.due_deliveries(499, false, 10, &sinks()).expect("due");
+    assert!(due.iter().all(|d| d.sink == "out"), "{due:?}");
+    assert_eq!(
+        store
+            .due_deliveries(500, false, 10, &sinks())
+            .expect("due")
+            .len(),
+        4
+    );
+    // Deferring never pulls a later retry earlier.
+    store.defer_sink("hook", 300).expect("defer");
+    assert_eq!(
+        store
+            .due_deliveries(499, false, 10, &sinks())
+            .expect("due")
+            .len(),
+        2
+    );
+}
+
+#[test]
+fn first_sight_is_known_per_feed() {
+    let (_dir, store) = open();
+    assert_eq!(store.last_success_at("wire").expect("read"), None);
+    let mut failed = fetch(vec![], 50);
+    failed.error = Some("HTTP 500".into());
+    store.record_fetch(&failed).expect("record");
+    assert_eq!(store.last_success_at("wire").expect("read"), None);
+    store.record_fetch(&fetch(vec![], 100)).expect("record");
+    assert_eq!(store.last_success_at("wire").expect("read"), Some(100));
+}
+
+#[test]
+fn only_one_writer_at_a_time() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("watchword.db");
+    let first = WriterLock::acquire(&db).expect("first lock");
+    let err = WriterLock::acquire(&db).err().expect("second must fail");
+    assert!(
+        err.to_string().contains("another watchword process"),
+        "{err}"
+    );
+    drop(first);
+    WriterLock::acquire(&db).expect("free again");
 }
