@@ -1,0 +1,349 @@
+//! Delivery under trouble: receivers that fail, hang or disappear from the config, a second
+//! process on the same database, and the back-catalogue rule after a feed's first sight.
+
+mod common;
+
+use std::process::{Child, Stdio};
+use std::time::Duration;
+
+use common::*;
+
+fn entry(n: usize) -> (String, String, String) {
+    (
+        format!("ca-{n}"),
+        format!("Kazakhstan and the Abraham Accords, update {n}"),
+        format!("https://wire.example.org/world/update-{n}"),
+    )
+}
+
+fn feed_xml(entries: &[(String, String, String)], minutes_old: &[Option<i64>]) -> String {
+    // Undated items need hand-written XML: `rss()` always writes a pubDate.
+    let mut xml = String::from(
+        "<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>T</title>\
+         <link>https://wire.example.org/</link><description>d</description>\n",
+    );
+    for ((guid, title, link), age) in entries.iter().zip(minutes_old) {
+        xml.push_str(&format!(
+            "<item><guid>{guid}</guid><title>{title}</title><link>{link}</link>"
+        ));
+        if let Some(age) = age {
+            xml.push_str(&format!(
+                "<pubDate>{}</pubDate>",
+                minutes_ago(*age).to_rfc2822()
+            ));
+        }
+        xml.push_str("</item>\n");
+    }
+    xml.push_str("</channel></rss>");
+    xml
+}
+
+fn config(ws: &Workspace, feed_url: &str, sinks: &[(&str, &str)], extra_daemon: &str) -> String {
+    let mut toml = format!(
+        r#"
+[daemon]
+database = "{db}"
+poll_interval = "1h"
+{extra_daemon}
+{GROUPS}
+[[feed]]
+name = "wire"
+url = "{feed_url}"
+
+[[rule]]
+name = "ca-aa"
+query = "@central_asia AND @abraham_accords"
+notify = [{notify}]
+"#,
+        db = ws.database().display(),
+        notify = sinks
+            .iter()
+            .map(|(name, _)| format!("\"{name}\""))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    for (name, url) in sinks {
+        toml.push_str(&format!(
+            "\n[[sink]]\nname = \"{name}\"\nkind = \"webhook\"\nurl = \"{url}\"\n"
+        ));
+    }
+    toml
+}
+
+fn spawn_run(ws: &Workspace) -> Child {
+    watchword_command(&ws.config_path())
+        .arg("run")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn run")
+}
+
+/// SIGTERM, wait, and return the stderr log.
+fn stop(mut child: Child) -> String {
+    let _ = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let output = child.wait_with_output().expect("wait");
+    let log = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert!(
+        output.status.success(),
+        "run exited {:?}:\n{log}",
+        output.status
+    );
+    assert!(!log.contains("panicked"), "{log}");
+    log
+}
+
+#[test]
+fn run_backs_off_a_failing_receiver_instead_of_hammering_it() {
+    let feeds = FeedServer::start();
+    let receiver = Receiver::start();
+    receiver.script(&[500]);
+    let entries: Vec<_> = (1..=5).map(|n| entry(n)).collect();
+    feeds.put_rss("/f.xml", &feed_xml(&entries, &[Some(10); 5]));
+    let ws = Workspace::new();
+    ws.write_config(&config(
+        &ws,
+        &feeds.url("/f.xml"),
+        &[("hook", &receiver.url)],
+        "",
+    ));
+    let child = spawn_run(&ws);
+
+    assert!(wait_for(Duration::from_secs(10), || !receiver
+        .all()
+        .is_empty()));
+    // The first attempt failed; the other four alerts wait for the same retry (about 5 s).
+    std::thread::sleep(Duration::from_secs(3));
+    assert_eq!(
+        receiver.all().len(),
+        1,
+        "no retry storm: {:?}",
+        receiver.all()
+    );
+    assert!(
+        wait_for(Duration::from_secs(15), || receiver.accepted().len() == 5),
+        "all five delivered after the backoff: {:?}",
+        receiver.all()
+    );
+    std::thread::sleep(Duration::from_secs(1));
+    stop(child);
+    let all = receiver.all();
+    assert_eq!(all.len(), 6, "one failure, five successes: {all:?}");
+    let mut ids: Vec<_> = receiver
+        .accepted()
+        .iter()
+        .map(|r| r.headers["webhook-id"].clone())
+        .collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 5, "each alert delivered once");
+}
+
+#[test]
+fn alerts_for_a_removed_sink_wait_without_blocking_the_others() {
+    let feeds = FeedServer::start();
+    let dead_port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("port")
+        .port();
+    let old_hook = format!("http://127.0.0.1:{dead_port}/old");
+    let entries: Vec<_> = (1..=3).map(|n| entry(n)).collect();
+    feeds.put_rss("/f.xml", &feed_xml(&entries[..2], &[Some(10); 2]));
+    let ws = Workspace::new();
+    ws.write_config(&config(
+        &ws,
+        &feeds.url("/f.xml"),
+        &[("old", &old_hook)],
+        "",
+    ));
+    let out = ws.watchword(&["once"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+
+    // The user replaces the dead sink with a new one; the two old alerts stay owed to "old".
+    let receiver = Receiver::start();
+    ws.write_config(&config(
+        &ws,
+        &feeds.url("/f.xml"),
+        &[("new", &receiver.url)],
+        "",
+    ));
+    feeds.put_rss("/f.xml", &feed_xml(&entries, &[Some(10); 3]));
+    let child = spawn_run(&ws);
+    assert!(wait_for(Duration::from_secs(10), || receiver
+        .accepted()
+        .len()
+        == 1));
+    std::thread::sleep(Duration::from_secs(2));
+    let log = stop(child);
+    assert_eq!(receiver.all().len(), 1, "{:?}", receiver.all());
+    assert_eq!(
+        log.matches("wait for sink \"old\"").count(),
+        1,
+        "warned once, no busy loop:\n{log}"
+    );
+    assert!(log.contains("2 alert(s) wait for sink \"old\""), "{log}");
+}
+
+#[test]
+fn a_second_writer_on_the_same_database_is_refused() {
+    let feeds = FeedServer::start();
+    let receiver = Receiver::start();
+    feeds.put_rss("/f.xml", &feed_xml(&[entry(1)], &[Some(10)]));
+    let ws = Workspace::new();
+    ws.write_config(&config(
+        &ws,
+        &feeds.url("/f.xml"),
+        &[("hook", &receiver.url)],
+        "",
+    ));
+    let child = spawn_run(&ws);
+    assert!(wait_for(Duration::from_secs(10), || receiver
+        .accepted()
+        .len()
+        == 1));
+    let out = ws.watchword(&["once"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("another watchword process is using"),
+        "{}",
+        stderr(&out)
+    );
+    stop(child);
+    assert_eq!(receiver.all().len(), 1);
+    // With the daemon gone, `once` works again.
+    let out = ws.watchword(&["once"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+}
+
+#[test]
+fn one_failing_sink_does_not_hold_back_another() {
+    let feeds = FeedServer::start();
+    let good = Receiver::start();
+    let flaky = Receiver::start();
+    flaky.script(&[503]);
+    feeds.put_rss("/f.xml", &feed_xml(&[entry(1)], &[Some(10)]));
+    let ws = Workspace::new();
+    ws.write_config(&config(
+        &ws,
+        &feeds.url("/f.xml"),
+        &[("good", &good.url), ("flaky", &flaky.url)],
+        "",
+    ));
+    let out = ws.watchword(&["once"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(good.accepted().len(), 1);
+    assert!(flaky.accepted().is_empty());
+    let out = ws.watchword(&["once"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(good.all().len(), 1, "the good sink is not sent it again");
+    assert_eq!(flaky.accepted().len(), 1);
+    assert_eq!(
+        good.all()[0].headers["webhook-id"],
+        flaky.accepted()[0].headers["webhook-id"],
+        "one alert, one id, whatever the sink"
+    );
+}
+
+#[test]
+fn a_receiver_that_times_out_gets_the_same_alert_again() {
+    let feeds = FeedServer::start();
+    let receiver = Receiver::start();
+    receiver.script(&[HOLD]);
+    feeds.put_rss("/f.xml", &feed_xml(&[entry(1)], &[Some(10)]));
+    let ws = Workspace::new();
+    ws.write_config(&config(
+        &ws,
+        &feeds.url("/f.xml"),
+        &[("hook", &receiver.url)],
+        "delivery_timeout = \"1s\"",
+    ));
+    let out = ws.watchword(&["once"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains("timed out"), "{}", stderr(&out));
+    let out = ws.watchword(&["once"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let all = receiver.all();
+    assert_eq!(all.len(), 2);
+    assert_eq!(receiver.accepted().len(), 1);
+    // At least once: the receiver may have seen it twice, but with one id to dedupe on.
+    assert_eq!(all[0].headers["webhook-id"], all[1].headers["webhook-id"]);
+}
+
+#[test]
+fn back_catalogue_is_skipped_only_on_first_sight() {
+    let feeds = FeedServer::start();
+    let receiver = Receiver::start();
+    let entries: Vec<_> = (1..=4).map(|n| entry(n)).collect();
+    // First sight: one recent item, one 3 days old, one undated.
+    feeds.put_rss(
+        "/f.xml",
+        &feed_xml(&entries[..3], &[Some(10), Some(3 * 24 * 60), None]),
+    );
+    let ws = Workspace::new();
+    ws.write_config(&config(
+        &ws,
+        &feeds.url("/f.xml"),
+        &[("hook", &receiver.url)],
+        "",
+    ));
+    let out = ws.watchword(&["once"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let links: Vec<String> = receiver
+        .accepted()
+        .iter()
+        .map(|r| {
+            r.json()["item"]["id"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string()
+        })
+        .collect();
+    assert_eq!(
+        links,
+        vec!["ca-1"],
+        "only the recent item alerts on first sight"
+    );
+
+    // The daemon is down for three days. When it is back, an undated item and one dated 60
+    // hours ago are in the feed: both are new to the user and alert.
+    {
+        let db = rusqlite::Connection::open(ws.database()).expect("open db");
+        db.execute(
+            "UPDATE feeds SET last_success_at = last_success_at - 3 * 86400",
+            [],
+        )
+        .expect("age the last fetch");
+    }
+    let later = vec![entries[3].clone(), entry(5)];
+    feeds.put_rss("/f.xml", &feed_xml(&later, &[None, Some(60 * 60)]));
+    let out = ws.watchword(&["once"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(receiver.accepted().len(), 3, "{:?}", receiver.all());
+}
+
+#[test]
+fn archive_items_surfacing_later_do_not_alert() {
+    let feeds = FeedServer::start();
+    let receiver = Receiver::start();
+    feeds.put_rss("/f.xml", &feed_xml(&[entry(1)], &[Some(10)]));
+    let ws = Workspace::new();
+    ws.write_config(&config(
+        &ws,
+        &feeds.url("/f.xml"),
+        &[("hook", &receiver.url)],
+        "",
+    ));
+    let out = ws.watchword(&["once"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(receiver.accepted().len(), 1);
+    // A month-old item shows up in the feed (the publisher re-shuffled its archive).
+    feeds.put_rss(
+        "/f.xml",
+        &feed_xml(&[entry(1), entry(2)], &[Some(10), Some(30 * 24 * 60)]),
+    );
+    let out = ws.watchword(&["once"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(receiver.accepted().len(), 1, "{:?}", receiver.all());
+}
