@@ -80,7 +80,7 @@ fn spawn_run(ws: &Workspace) -> Child {
 }
 
 /// SIGTERM, wait, and return the stderr log.
-fn stop(mut child: Child) -> String {
+fn stop(child: Child) -> String {
     let _ = std::process::Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status();
@@ -100,7 +100,7 @@ fn run_backs_off_a_failing_receiver_instead_of_hammering_it() {
     let feeds = FeedServer::start();
     let receiver = Receiver::start();
     receiver.script(&[500]);
-    let entries: Vec<_> = (1..=5).map(|n| entry(n)).collect();
+    let entries: Vec<_> = (1..=5).map(entry).collect();
     feeds.put_rss("/f.xml", &feed_xml(&entries, &[Some(10); 5]));
     let ws = Workspace::new();
     ws.write_config(&config(
@@ -149,7 +149,7 @@ fn alerts_for_a_removed_sink_wait_without_blocking_the_others() {
         .expect("port")
         .port();
     let old_hook = format!("http://127.0.0.1:{dead_port}/old");
-    let entries: Vec<_> = (1..=3).map(|n| entry(n)).collect();
+    let entries: Vec<_> = (1..=3).map(entry).collect();
     feeds.put_rss("/f.xml", &feed_xml(&entries[..2], &[Some(10); 2]));
     let ws = Workspace::new();
     ws.write_config(&config(
@@ -275,7 +275,7 @@ fn a_receiver_that_times_out_gets_the_same_alert_again() {
 fn back_catalogue_is_skipped_only_on_first_sight() {
     let feeds = FeedServer::start();
     let receiver = Receiver::start();
-    let entries: Vec<_> = (1..=4).map(|n| entry(n)).collect();
+    let entries: Vec<_> = (1..=4).map(entry).collect();
     // First sight: one recent item, one 3 days old, one undated.
     feeds.put_rss(
         "/f.xml",

@@ -2,7 +2,7 @@
 //! into a shared dictionary, and each rule lowered to a boolean expression over term ids plus
 //! the presearch anchors that decide when it needs evaluating at all.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::rc::Rc;
 
 use super::RuleError;
@@ -239,6 +239,13 @@ impl<'g> Compiler<'g> {
                 offset,
             });
         };
+        if members.is_empty() {
+            return Err(RuleError::EmptyGroup {
+                rule: ctx.rule.to_owned(),
+                group: name.to_owned(),
+                offset,
+            });
+        }
         stack.push(name.to_owned());
         let mut terms = Vec::with_capacity(members.len());
         for member in members {
@@ -267,4 +274,81 @@ impl<'g> Compiler<'g> {
         self.resolved.insert(name.to_owned(), Rc::clone(&terms));
         Ok(terms)
     }
+}
+
+/// See [`super::validate_groups`]. Errors come in group order (each group's own problems in
+/// member order), then the cycles.
+pub(crate) fn validate_groups(groups: &BTreeMap<String, Vec<String>>) -> Vec<RuleError> {
+    let mut errors = Vec::new();
+    // Group → the groups its members name, for the cycle search.
+    let mut edges: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+    for (group, members) in groups {
+        if members.is_empty() {
+            errors.push(RuleError::EmptyGroup {
+                rule: String::new(),
+                group: group.clone(),
+                offset: 0,
+            });
+        }
+        let out = edges.entry(group.as_str()).or_default();
+        for member in members {
+            match parse_member(member) {
+                Ok(Member::Term(_)) => {}
+                Ok(Member::Group(inner)) if groups.contains_key(&inner) => out.push(inner),
+                Ok(Member::Group(inner)) => errors.push(RuleError::UnknownGroup {
+                    rule: String::new(),
+                    group: inner,
+                    via: Some(group.clone()),
+                    defined: groups.keys().cloned().collect(),
+                    offset: 0,
+                }),
+                Err(SyntaxError {
+                    offset: member_offset,
+                    expected,
+                }) => errors.push(RuleError::GroupMember {
+                    rule: String::new(),
+                    group: group.clone(),
+                    member: member.clone(),
+                    member_offset,
+                    expected,
+                    offset: 0,
+                }),
+            }
+        }
+    }
+
+    // Depth-first search; every edge back into the current path closes one cycle, reported
+    // once, as the path from the group it re-enters.
+    fn visit<'a>(
+        group: &'a str,
+        edges: &'a BTreeMap<&str, Vec<String>>,
+        path: &mut Vec<&'a str>,
+        done: &mut HashSet<&'a str>,
+        errors: &mut Vec<RuleError>,
+    ) {
+        path.push(group);
+        for next in edges.get(group).into_iter().flatten() {
+            if let Some(start) = path.iter().position(|g| g == next) {
+                let mut cycle: Vec<String> =
+                    path[start..].iter().map(|g| (*g).to_owned()).collect();
+                cycle.push(next.clone());
+                errors.push(RuleError::GroupCycle {
+                    rule: String::new(),
+                    cycle,
+                    offset: 0,
+                });
+            } else if !done.contains(next.as_str()) {
+                visit(next, edges, path, done, errors);
+            }
+        }
+        path.pop();
+        done.insert(group);
+    }
+    let mut done = HashSet::new();
+    for &group in edges.keys() {
+        if !done.contains(group) {
+            visit(group, &edges, &mut Vec::new(), &mut done, &mut errors);
+        }
+    }
+    errors
 }

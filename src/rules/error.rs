@@ -5,7 +5,11 @@
 
 use std::fmt::Write as _;
 
-/// Why a rule set failed to compile. Every variant except [`RuleError::TooLarge`] names the rule.
+/// Why a rule set failed to compile, or why a group definition is bad.
+///
+/// Every variant except [`RuleError::TooLarge`] names the rule, except that errors from
+/// [`validate_groups`](super::validate_groups) have an empty `rule` (and an `offset` of 0): they
+/// are about a group definition alone, and their message then leaves out the `rule "…": ` prefix.
 #[derive(thiserror::Error, Debug, Clone, PartialEq, Eq)]
 pub enum RuleError {
     #[error("rule \"{rule}\": query is empty")]
@@ -22,7 +26,8 @@ pub enum RuleError {
 
     /// `offset` is where the rule's query mentions the group (directly or via `via`).
     #[error(
-        "rule \"{rule}\": unknown group @{group}{} ({})",
+        "{}unknown group @{group}{} ({})",
+        rule_prefix(rule),
         via.as_ref().map(|v| format!(" in group @{v}")).unwrap_or_default(),
         defined_groups(defined)
     )]
@@ -37,7 +42,8 @@ pub enum RuleError {
 
     /// `member_offset` is a byte offset into `member`; `offset` is where the query uses the group.
     #[error(
-        "rule \"{rule}\": group @{group} member \"{member}\": expected {expected} {}",
+        "{}group @{group} member \"{member}\": expected {expected} {}",
+        rule_prefix(rule),
         locate(member, *member_offset)
     )]
     GroupMember {
@@ -51,12 +57,25 @@ pub enum RuleError {
 
     /// `cycle` starts and ends with the same group.
     #[error(
-        "rule \"{rule}\": groups reference each other in a cycle: {}",
+        "{}groups reference each other in a cycle: {}",
+        rule_prefix(rule),
         cycle.iter().map(|g| format!("@{g}")).collect::<Vec<_>>().join(" -> ")
     )]
     GroupCycle {
         rule: String,
         cycle: Vec<String>,
+        offset: usize,
+    },
+
+    /// A group with no members, which could never match. `offset` is where the rule's query uses
+    /// the group (directly or through other groups).
+    #[error(
+        "{}group @{group} is empty; list at least one term or remove it",
+        rule_prefix(rule)
+    )]
+    EmptyGroup {
+        rule: String,
+        group: String,
         offset: usize,
     },
 
@@ -75,7 +94,8 @@ pub enum RuleError {
 }
 
 impl RuleError {
-    /// The name of the rule at fault (empty for [`RuleError::TooLarge`]).
+    /// The name of the rule at fault (empty for [`RuleError::TooLarge`] and for errors from
+    /// [`validate_groups`](super::validate_groups)).
     pub fn rule(&self) -> &str {
         match self {
             RuleError::Empty { rule }
@@ -83,6 +103,7 @@ impl RuleError {
             | RuleError::UnknownGroup { rule, .. }
             | RuleError::GroupMember { rule, .. }
             | RuleError::GroupCycle { rule, .. }
+            | RuleError::EmptyGroup { rule, .. }
             | RuleError::NoPositiveTerm { rule }
             | RuleError::DuplicateRule { rule } => rule,
             RuleError::TooLarge { .. } => "",
@@ -91,10 +112,12 @@ impl RuleError {
 
     /// The group whose *definition* is at fault, when the fix belongs there rather than in the
     /// rule's query: the group with the bad member, the group naming an unknown group, or the
-    /// group whose member closes a cycle.
+    /// group whose member closes a cycle, or the empty group.
     pub fn group(&self) -> Option<&str> {
         match self {
-            RuleError::GroupMember { group, .. } => Some(group),
+            RuleError::GroupMember { group, .. } | RuleError::EmptyGroup { group, .. } => {
+                Some(group)
+            }
             RuleError::UnknownGroup { via, .. } => via.as_deref(),
             RuleError::GroupCycle { cycle, .. } => cycle
                 .len()
@@ -111,12 +134,22 @@ impl RuleError {
             RuleError::Syntax { offset, .. }
             | RuleError::UnknownGroup { offset, .. }
             | RuleError::GroupMember { offset, .. }
-            | RuleError::GroupCycle { offset, .. } => Some(*offset),
+            | RuleError::GroupCycle { offset, .. }
+            | RuleError::EmptyGroup { offset, .. } => Some(*offset),
             RuleError::Empty { .. }
             | RuleError::NoPositiveTerm { .. }
             | RuleError::DuplicateRule { .. }
             | RuleError::TooLarge { .. } => None,
         }
+    }
+}
+
+/// `rule "NAME": `, or nothing for an error about a group definition alone.
+fn rule_prefix(rule: &str) -> String {
+    if rule.is_empty() {
+        String::new()
+    } else {
+        format!("rule \"{rule}\": ")
     }
 }
 

@@ -56,10 +56,29 @@ pub struct RuleSet {
     rules_by_term: Vec<Vec<u32>>,
 }
 
+/// Checks every group definition, whether or not a rule uses it, and returns every problem found
+/// (not just the first): a member that does not parse ([`RuleError::GroupMember`]), a member
+/// naming an undefined group ([`RuleError::UnknownGroup`] with `via` set), an empty group
+/// ([`RuleError::EmptyGroup`]) and groups referencing each other in a cycle
+/// ([`RuleError::GroupCycle`]).
+///
+/// These errors are about group definitions only: [`RuleError::group`] names the group to fix,
+/// [`RuleError::rule`] is empty and [`RuleError::offset`] is `Some(0)`.
+pub fn validate_groups(groups: &BTreeMap<String, Vec<String>>) -> Result<(), Vec<RuleError>> {
+    let errors = compile::validate_groups(groups);
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(errors)
+    }
+}
+
 impl RuleSet {
     /// Compiles `rules`, expanding `@name` references from `groups`.
     ///
-    /// Fails on the first bad rule. Groups are checked only as far as some rule uses them.
+    /// Fails on the first bad rule. Groups are checked only as far as some rule uses them (a
+    /// rule using an empty group fails with [`RuleError::EmptyGroup`]); call [`validate_groups`]
+    /// to check every group.
     pub fn compile(
         groups: &BTreeMap<String, Vec<String>>,
         rules: &[RuleSpec],
