@@ -490,3 +490,53 @@ fn kill_9_during_delivery_loses_nothing() {
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(receiver.accepted().len(), 1);
 }
+
+#[test]
+fn sigterm_lets_a_poll_in_flight_finish_and_commit() {
+    let feeds = FeedServer::start();
+    let receiver = Receiver::start();
+    // The publisher takes 3 s to answer; SIGTERM arrives while the fetch is in flight.
+    feeds.put_slow_rss(
+        "/world.xml",
+        &rss(&[kazakhstan_entry()]),
+        Duration::from_secs(3),
+    );
+    let ws = Workspace::new();
+    ws.write_config(&config(&feeds.url("/world.xml"), &receiver.url, &ws));
+    let mut child = watchword_command(&ws.config_path())
+        .arg("run")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn run");
+    std::thread::sleep(Duration::from_secs(1));
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(status.success());
+    let started = std::time::Instant::now();
+    let exit = child.wait().expect("wait");
+    let mut log = String::new();
+    if let Some(mut err) = child.stderr.take() {
+        use std::io::Read;
+        let _ = err.read_to_string(&mut log);
+    }
+    assert!(exit.success(), "{log}");
+    assert!(
+        started.elapsed() >= Duration::from_millis(1500),
+        "it waited for the fetch in flight:\n{log}"
+    );
+    assert!(
+        log.contains("new_alerts=1"),
+        "the poll was recorded:\n{log}"
+    );
+
+    // The alert committed during shutdown is delivered by the next run, once; the item is
+    // not recorded twice.
+    feeds.put_rss("/world.xml", &rss(&[kazakhstan_entry()]));
+    let out = ws.watchword(&["once"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(receiver.accepted().len(), 1, "{:?}", receiver.all());
+    assert!(stderr(&out).contains("new_items=0") || !stderr(&out).contains("new_items="));
+}

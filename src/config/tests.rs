@@ -100,7 +100,7 @@ fn unknown_sink_and_unknown_group_are_reported_together() {
     );
     assert!(
         p.iter()
-            .any(|m| m.contains("ca-aa") && m.contains("abraham")),
+            .any(|m| m.contains(":23:") && m.contains("rule \"ca-aa\": unknown group @abraham")),
         "{p:?}"
     );
 }

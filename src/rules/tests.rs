@@ -629,3 +629,135 @@ fn parser_never_panics_on_arbitrary_input() {
         "fuzz inputs should not all be errors: {compiled}"
     );
 }
+
+#[test]
+fn error_empty_group_in_a_rule() {
+    let g = groups(&[("stans", &[]), ("outer", &["x", "@stans"])]);
+    let e = compile_err(&g, "grain @stans");
+    assert_eq!(
+        e,
+        RuleError::EmptyGroup {
+            rule: "r".into(),
+            group: "stans".into(),
+            offset: 6,
+        }
+    );
+    assert_eq!(
+        e.to_string(),
+        "rule \"r\": group @stans is empty; list at least one term or remove it"
+    );
+    assert_eq!(
+        (e.rule(), e.offset(), e.group()),
+        ("r", Some(6), Some("stans"))
+    );
+    // Also when reached through another group; the empty one is at fault.
+    let e = compile_err(&g, "grain @outer");
+    assert_eq!(e.group(), Some("stans"));
+    assert!(matches!(e, RuleError::EmptyGroup { offset: 6, .. }));
+    // An unused empty group does not stop compiling.
+    assert!(hit_item_with(&g, "grain", "grain"));
+}
+
+#[test]
+fn validate_groups_accepts_good_groups() {
+    assert_eq!(validate_groups(&BTreeMap::new()), Ok(()));
+    let g = groups(&[
+        (
+            "a",
+            &["@b", "@c", "Central Asia", "\"Abraham Accords\"", "Uzbek*"],
+        ),
+        ("b", &["@d"]),
+        ("c", &["@d"]),
+        ("d", &["x"]),
+        ("unused", &["y"]),
+    ]);
+    assert_eq!(validate_groups(&g), Ok(()));
+}
+
+#[test]
+fn validate_groups_reports_every_problem_even_in_unused_groups() {
+    let g = groups(&[
+        ("bad", &["ok", "Uzbek* OR Tajik*", ""]),
+        ("empty", &[]),
+        ("fine", &["x"]),
+        ("loop_a", &["@loop_b"]),
+        ("loop_b", &["y", "@loop_a"]),
+        ("myself", &["@myself"]),
+        ("typo", &["@fien"]),
+    ]);
+    let errors = match validate_groups(&g) {
+        Ok(()) => panic!("bad groups validated"),
+        Err(errors) => errors,
+    };
+    let shown: Vec<(Option<&str>, String)> =
+        errors.iter().map(|e| (e.group(), e.to_string())).collect();
+    assert_eq!(
+        shown,
+        vec![
+            (
+                Some("bad"),
+                "group @bad member \"Uzbek* OR Tajik*\": expected a single term or phrase \
+                 (operators, parentheses and `-` are not allowed in group members) at column 8\n  \
+                 Uzbek* OR Tajik*\n         ^"
+                    .to_owned()
+            ),
+            (
+                Some("bad"),
+                "group @bad member \"\": expected a term or phrase at column 1\n  \n  ^".to_owned()
+            ),
+            (
+                Some("empty"),
+                "group @empty is empty; list at least one term or remove it".to_owned()
+            ),
+            (
+                Some("typo"),
+                "unknown group @fien in group @typo (defined groups: bad, empty, fine, loop_a, \
+                 loop_b, myself, typo)"
+                    .to_owned()
+            ),
+            (
+                Some("loop_b"),
+                "groups reference each other in a cycle: @loop_a -> @loop_b -> @loop_a".to_owned()
+            ),
+            (
+                Some("myself"),
+                "groups reference each other in a cycle: @myself -> @myself".to_owned()
+            ),
+        ]
+    );
+    for e in &errors {
+        assert_eq!((e.rule(), e.offset()), ("", Some(0)), "{e}");
+    }
+    assert!(matches!(
+        &errors[2],
+        RuleError::EmptyGroup { rule, group, offset: 0 } if rule.is_empty() && group == "empty"
+    ));
+}
+
+#[test]
+fn validate_groups_reports_each_cycle_once() {
+    // Two cycles sharing a group; each is reported once however the search enters it.
+    let g = groups(&[
+        ("a", &["@b"]),
+        ("b", &["@a", "@c"]),
+        ("c", &["@b"]),
+        ("z", &["@a"]),
+    ]);
+    let cycles: Vec<Vec<String>> = match validate_groups(&g) {
+        Ok(()) => panic!("cycles validated"),
+        Err(errors) => errors
+            .into_iter()
+            .map(|e| match e {
+                RuleError::GroupCycle { cycle, .. } => cycle,
+                other => panic!("unexpected {other}"),
+            })
+            .collect(),
+    };
+    assert_eq!(
+        cycles,
+        vec![
+            vec!["a".to_owned(), "b".into(), "a".into()],
+            vec!["b".to_owned(), "c".into(), "b".into()],
+        ]
+    );
+}

@@ -19,6 +19,8 @@ pub struct Page {
     pub status: u16,
     pub content_type: String,
     pub body: String,
+    /// Wait this long before answering (a slow publisher).
+    pub delay: Duration,
 }
 
 /// Serves whatever pages the test put at each path; 404 for the rest.
@@ -37,6 +39,9 @@ impl FeedServer {
         thread::spawn(move || {
             for request in srv.incoming_requests() {
                 let page = map.lock().expect("pages").get(request.url()).cloned();
+                if let Some(page) = &page {
+                    thread::sleep(page.delay);
+                }
                 let response = match page {
                     Some(page) => tiny_http::Response::from_string(page.body)
                         .with_status_code(page.status)
@@ -60,8 +65,17 @@ impl FeedServer {
                 status,
                 content_type: content_type.to_string(),
                 body: body.to_string(),
+                delay: Duration::ZERO,
             },
         );
+    }
+
+    /// Like `put_rss`, but the answer takes `delay`.
+    pub fn put_slow_rss(&self, path: &str, body: &str, delay: Duration) {
+        self.put_rss(path, body);
+        if let Some(page) = self.pages.lock().expect("pages").get_mut(path) {
+            page.delay = delay;
+        }
     }
 
     pub fn put_rss(&self, path: &str, body: &str) {
