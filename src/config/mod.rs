@@ -339,9 +339,27 @@ fn validate(raw: RawConfig, at: &Locator<'_>, problems: &mut Vec<Diagnostic>) ->
             query: &r.query,
         })
         .collect();
-    let ruleset = match RuleSet::compile(&groups, &specs) {
-        Ok(ruleset) => Some(ruleset),
-        Err(error) => {
+    // Every group is checked, used or not, so a typo waits for no rule to reveal it. When a
+    // group is broken, compiling the rules would only report it again under a rule's name.
+    let group_problems = crate::rules::validate_groups(&groups)
+        .err()
+        .unwrap_or_default();
+    for error in &group_problems {
+        problems.push(locate_rule_error(
+            error,
+            &rules,
+            &query_spans,
+            &group_spans,
+            at,
+        ));
+    }
+    let compiled = group_problems
+        .is_empty()
+        .then(|| RuleSet::compile(&groups, &specs));
+    let ruleset = match compiled {
+        None => None,
+        Some(Ok(ruleset)) => Some(ruleset),
+        Some(Err(error)) => {
             problems.push(locate_rule_error(
                 &error,
                 &rules,

@@ -201,3 +201,22 @@ fn multiline_query_errors_point_at_the_right_column() {
         "{p:?}"
     );
 }
+
+#[test]
+fn unused_groups_are_checked_too() {
+    let source = GOOD.replace(
+        "abraham_accords = ['\"Abraham Accords\"']",
+        "abraham_accords = ['\"Abraham Accords\"']\nunused = []\nbroken = ['(']",
+    );
+    let p = problems(&source);
+    assert_eq!(p.len(), 2, "{p:?}");
+    assert!(
+        p.iter()
+            .any(|m| m.contains(":10:") && m.contains("group @unused is empty")),
+        "{p:?}"
+    );
+    assert!(
+        p.iter().any(|m| m.contains(":11:") && m.contains("broken")),
+        "{p:?}"
+    );
+}

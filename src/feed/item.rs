@@ -5,7 +5,8 @@ use serde::Serialize;
 ///
 /// Text fields are plain text (HTML stripped, entities decoded, whitespace folded); `link` is
 /// canonical (see `feed::canonical`). `id` is stable across title edits: the feed's guid/id,
-/// else the canonical link, else a hash of the title and the publication date.
+/// else the canonical link (when no other guid-less entry of the feed shares it), else a hash
+/// of the publication date and the start of the summary or content (see `feed::parse`).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Item {
     /// The configured name of the feed the item came from.
