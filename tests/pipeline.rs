@@ -509,7 +509,10 @@ fn sigterm_lets_a_poll_in_flight_finish_and_commit() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .expect("spawn run");
-    std::thread::sleep(Duration::from_secs(1));
+    assert!(
+        wait_for(Duration::from_secs(20), || feeds.hits("/world.xml") == 1),
+        "the fetch started"
+    );
     let status = std::process::Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()
@@ -524,7 +527,7 @@ fn sigterm_lets_a_poll_in_flight_finish_and_commit() {
     }
     assert!(exit.success(), "{log}");
     assert!(
-        started.elapsed() >= Duration::from_millis(1500),
+        started.elapsed() >= Duration::from_millis(1000),
         "it waited for the fetch in flight:\n{log}"
     );
     assert!(

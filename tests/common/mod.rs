@@ -27,6 +27,7 @@ pub struct Page {
 pub struct FeedServer {
     pub base: String,
     pages: Arc<Mutex<HashMap<String, Page>>>,
+    hits: Arc<Mutex<HashMap<String, usize>>>,
     server: Arc<tiny_http::Server>,
 }
 
@@ -35,9 +36,15 @@ impl FeedServer {
         let server = Arc::new(tiny_http::Server::http("127.0.0.1:0").expect("bind feed server"));
         let base = format!("http://{}", server.server_addr());
         let pages: Arc<Mutex<HashMap<String, Page>>> = Arc::default();
-        let (srv, map) = (Arc::clone(&server), Arc::clone(&pages));
+        let hits: Arc<Mutex<HashMap<String, usize>>> = Arc::default();
+        let (srv, map, counts) = (Arc::clone(&server), Arc::clone(&pages), Arc::clone(&hits));
         thread::spawn(move || {
             for request in srv.incoming_requests() {
+                *counts
+                    .lock()
+                    .expect("hits")
+                    .entry(request.url().to_string())
+                    .or_default() += 1;
                 let page = map.lock().expect("pages").get(request.url()).cloned();
                 if let Some(page) = &page {
                     thread::sleep(page.delay);
@@ -54,6 +61,7 @@ impl FeedServer {
         FeedServer {
             base,
             pages,
+            hits,
             server,
         }
     }
@@ -80,6 +88,16 @@ impl FeedServer {
 
     pub fn put_rss(&self, path: &str, body: &str) {
         self.put(path, 200, "application/rss+xml; charset=utf-8", body);
+    }
+
+    /// How many requests `path` has received so far (counted before any delay).
+    pub fn hits(&self, path: &str) -> usize {
+        self.hits
+            .lock()
+            .expect("hits")
+            .get(path)
+            .copied()
+            .unwrap_or(0)
     }
 
     pub fn url(&self, path: &str) -> String {
