@@ -3,7 +3,6 @@
 
 mod common;
 
-use std::process::{Child, Stdio};
 use std::time::Duration;
 
 use common::*;
@@ -70,31 +69,6 @@ notify = [{notify}]
     toml
 }
 
-fn spawn_run(ws: &Workspace) -> Child {
-    watchword_command(&ws.config_path())
-        .arg("run")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn run")
-}
-
-/// SIGTERM, wait, and return the stderr log.
-fn stop(child: Child) -> String {
-    let _ = std::process::Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status();
-    let output = child.wait_with_output().expect("wait");
-    let log = String::from_utf8_lossy(&output.stderr).into_owned();
-    assert!(
-        output.status.success(),
-        "run exited {:?}:\n{log}",
-        output.status
-    );
-    assert!(!log.contains("panicked"), "{log}");
-    log
-}
-
 #[test]
 fn run_backs_off_a_failing_receiver_instead_of_hammering_it() {
     let feeds = FeedServer::start();
@@ -109,7 +83,7 @@ fn run_backs_off_a_failing_receiver_instead_of_hammering_it() {
         &[("hook", &receiver.url)],
         "",
     ));
-    let child = spawn_run(&ws);
+    let child = ws.spawn_run();
 
     assert!(wait_for(Duration::from_secs(10), || !receiver
         .all()
@@ -128,7 +102,7 @@ fn run_backs_off_a_failing_receiver_instead_of_hammering_it() {
         receiver.all()
     );
     std::thread::sleep(Duration::from_secs(1));
-    stop(child);
+    terminate(child);
     let all = receiver.all();
     assert_eq!(all.len(), 6, "one failure, five successes: {all:?}");
     let mut ids: Vec<_> = receiver
@@ -144,11 +118,7 @@ fn run_backs_off_a_failing_receiver_instead_of_hammering_it() {
 #[test]
 fn alerts_for_a_removed_sink_wait_without_blocking_the_others() {
     let feeds = FeedServer::start();
-    let dead_port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("port")
-        .port();
-    let old_hook = format!("http://127.0.0.1:{dead_port}/old");
+    let old_hook = unused_local_url("/old");
     let entries: Vec<_> = (1..=3).map(entry).collect();
     feeds.put_rss("/f.xml", &feed_xml(&entries[..2], &[Some(10); 2]));
     let ws = Workspace::new();
@@ -170,13 +140,13 @@ fn alerts_for_a_removed_sink_wait_without_blocking_the_others() {
         "",
     ));
     feeds.put_rss("/f.xml", &feed_xml(&entries, &[Some(10); 3]));
-    let child = spawn_run(&ws);
+    let child = ws.spawn_run();
     assert!(wait_for(Duration::from_secs(10), || receiver
         .accepted()
         .len()
         == 1));
     std::thread::sleep(Duration::from_secs(2));
-    let log = stop(child);
+    let log = terminate(child);
     assert_eq!(receiver.all().len(), 1, "{:?}", receiver.all());
     assert_eq!(
         log.matches("wait for sink \"old\"").count(),
@@ -198,7 +168,7 @@ fn a_second_writer_on_the_same_database_is_refused() {
         &[("hook", &receiver.url)],
         "",
     ));
-    let child = spawn_run(&ws);
+    let child = ws.spawn_run();
     assert!(wait_for(Duration::from_secs(10), || receiver
         .accepted()
         .len()
@@ -210,7 +180,7 @@ fn a_second_writer_on_the_same_database_is_refused() {
         "{}",
         stderr(&out)
     );
-    stop(child);
+    terminate(child);
     assert_eq!(receiver.all().len(), 1);
     // With the daemon gone, `once` works again.
     let out = ws.watchword(&["once"]);

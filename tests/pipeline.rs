@@ -197,12 +197,7 @@ fn a_receiver_that_is_down_loses_nothing() {
     let feeds = FeedServer::start();
     feeds.put_rss("/world.xml", &rss(&[kazakhstan_entry()]));
     let ws = Workspace::new();
-    // Nothing listens on this port: bind one, note it, and let it go.
-    let dead_port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("port")
-        .port();
-    let dead_url = format!("http://127.0.0.1:{dead_port}/hook");
+    let dead_url = unused_local_url("/hook");
     ws.write_config(&config(&feeds.url("/world.xml"), &dead_url, &ws));
     let out = ws.watchword(&["once"]);
     assert!(out.status.success(), "{}", stderr(&out));
@@ -383,12 +378,7 @@ fn run_polls_until_sigterm_and_exits_cleanly() {
     let toml = config(&feeds.url("/world.xml"), &receiver.url, &ws)
         .replace("poll_interval = \"1m\"", "poll_interval = \"10s\"");
     ws.write_config(&toml);
-    let mut child = watchword_command(&ws.config_path())
-        .arg("run")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("spawn run");
+    let child = ws.spawn_run();
     assert!(
         wait_for(Duration::from_secs(20), || receiver.accepted().len() == 1),
         "run delivered the alert"
@@ -406,29 +396,7 @@ fn run_polls_until_sigterm_and_exits_cleanly() {
         wait_for(Duration::from_secs(30), || receiver.accepted().len() == 2),
         "run polled again on its interval"
     );
-    let status = std::process::Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .expect("kill");
-    assert!(status.success());
-    let deadline = std::time::Instant::now() + Duration::from_secs(20);
-    let exit = loop {
-        if let Some(exit) = child.try_wait().expect("wait") {
-            break exit;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "run did not stop on SIGTERM"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    let mut log = String::new();
-    if let Some(mut err) = child.stderr.take() {
-        use std::io::Read;
-        let _ = err.read_to_string(&mut log);
-    }
-    assert!(exit.success(), "exit {exit:?}: {log}");
-    assert!(!log.contains("panicked"), "{log}");
+    terminate(child);
     assert_eq!(receiver.accepted().len(), 2, "nothing doubled");
 }
 
@@ -462,12 +430,7 @@ fn kill_9_during_delivery_loses_nothing() {
     feeds.put_rss("/world.xml", &rss(&[kazakhstan_entry(), grain_entry()]));
     let ws = Workspace::new();
     ws.write_config(&config(&feeds.url("/world.xml"), &receiver.url, &ws));
-    let mut child = watchword_command(&ws.config_path())
-        .arg("run")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("spawn run");
+    let mut child = ws.spawn_run();
     assert!(
         wait_for(Duration::from_secs(20), || receiver.all().len() == 1),
         "the alert was committed and its delivery started"
@@ -503,29 +466,13 @@ fn sigterm_lets_a_poll_in_flight_finish_and_commit() {
     );
     let ws = Workspace::new();
     ws.write_config(&config(&feeds.url("/world.xml"), &receiver.url, &ws));
-    let mut child = watchword_command(&ws.config_path())
-        .arg("run")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("spawn run");
+    let child = ws.spawn_run();
     assert!(
         wait_for(Duration::from_secs(20), || feeds.hits("/world.xml") == 1),
         "the fetch started"
     );
-    let status = std::process::Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .expect("kill");
-    assert!(status.success());
     let started = std::time::Instant::now();
-    let exit = child.wait().expect("wait");
-    let mut log = String::new();
-    if let Some(mut err) = child.stderr.take() {
-        use std::io::Read;
-        let _ = err.read_to_string(&mut log);
-    }
-    assert!(exit.success(), "{log}");
+    let log = terminate(child);
     assert!(
         started.elapsed() >= Duration::from_millis(1000),
         "it waited for the fetch in flight:\n{log}"

@@ -6,7 +6,7 @@
 use std::collections::{HashMap, VecDeque};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Child, Command, Output, Stdio};
 use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::Duration;
@@ -290,6 +290,58 @@ impl Workspace {
     pub fn watchword(&self, args: &[&str]) -> Output {
         run_watchword(&self.config_path(), args)
     }
+
+    /// Starts `watchword run` on this workspace's config; stop it with [`terminate`].
+    pub fn spawn_run(&self) -> Child {
+        watchword_command(&self.config_path())
+            .arg("run")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn watchword run")
+    }
+}
+
+/// Sends SIGTERM, waits (at most 30 s) for a clean exit, and returns what it logged.
+pub fn terminate(mut child: Child) -> String {
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(status.success(), "kill -TERM failed");
+    let reader = child.stderr.take().map(|mut err| {
+        thread::spawn(move || {
+            let mut log = String::new();
+            let _ = std::io::Read::read_to_string(&mut err, &mut log);
+            log
+        })
+    });
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let exit = loop {
+        if let Some(exit) = child.try_wait().expect("wait") {
+            break exit;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("watchword run did not stop within 30 s of SIGTERM");
+        }
+        thread::sleep(Duration::from_millis(50));
+    };
+    let log = reader
+        .map(|r| r.join().unwrap_or_default())
+        .unwrap_or_default();
+    assert!(exit.success(), "run exited {exit:?}:\n{log}");
+    assert!(!log.contains("panicked"), "{log}");
+    log
+}
+
+/// A URL on 127.0.0.1 where nothing listens: a receiver that is down.
+pub fn unused_local_url(path: &str) -> String {
+    let port = TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("port")
+        .port();
+    format!("http://127.0.0.1:{port}{path}")
 }
 
 pub fn watchword_command(config: &Path) -> Command {
