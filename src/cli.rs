@@ -150,14 +150,17 @@ async fn once(config: Arc<Config>) -> anyhow::Result<()> {
 }
 
 async fn run(config: Arc<Config>) -> anyhow::Result<()> {
+    // Before anything slow: a SIGTERM during start-up must stop us cleanly, not by default
+    // action halfway through opening the database.
+    let mut signals = StopSignals::install()?;
     let (store, _lock) = open_store(&config).await?;
     let pipeline = Arc::new(Pipeline::new(Arc::clone(&config), store)?);
     let (stop, stopped) = watch::channel(false);
     tokio::spawn(async move {
-        wait_for_signal().await;
+        signals.next().await;
         info!("shutting down: finishing work in flight (send the signal again to stop at once)");
         let _ = stop.send(true);
-        wait_for_signal().await;
+        signals.next().await;
         warn!("second signal: exiting without waiting");
         std::process::exit(130);
     });
@@ -165,13 +168,22 @@ async fn run(config: Arc<Config>) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn wait_for_signal() {
+/// SIGINT and SIGTERM stop the daemon; SIGHUP is caught (its default action would kill the
+/// daemon mid-write) and logged until config reload exists.
+struct StopSignals {
     #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        // SIGHUP's default action would kill the daemon mid-write; until config reload exists,
-        // catch it and say so.
-        if let Ok(mut hangup) = signal(SignalKind::hangup()) {
+    interrupt: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    terminate: tokio::signal::unix::Signal,
+}
+
+impl StopSignals {
+    fn install() -> anyhow::Result<StopSignals> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            let mut hangup =
+                signal(SignalKind::hangup()).context("cannot install the SIGHUP handler")?;
             tokio::spawn(async move {
                 while hangup.recv().await.is_some() {
                     warn!(
@@ -179,23 +191,31 @@ async fn wait_for_signal() {
                     );
                 }
             });
+            Ok(StopSignals {
+                interrupt: signal(SignalKind::interrupt())
+                    .context("cannot install the SIGINT handler")?,
+                terminate: signal(SignalKind::terminate())
+                    .context("cannot install the SIGTERM handler")?,
+            })
         }
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = term.recv() => {}
-                }
-            }
-            Err(e) => {
-                warn!("cannot listen for SIGTERM ({e}); only Ctrl-C will stop watchword");
-                let _ = tokio::signal::ctrl_c().await;
-            }
+        #[cfg(not(unix))]
+        {
+            Ok(StopSignals {})
         }
     }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
+
+    async fn next(&mut self) {
+        #[cfg(unix)]
+        {
+            tokio::select! {
+                _ = self.interrupt.recv() => {}
+                _ = self.terminate.recv() => {}
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+        }
     }
 }
 

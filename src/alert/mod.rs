@@ -68,7 +68,7 @@ impl Deliverer {
 
     /// Makes one attempt at `delivery`. Returns `None` when the sink is no longer configured:
     /// the delivery stays pending, untouched, until the sink comes back or the user removes it.
-    pub async fn attempt(&self, delivery: &Delivery, now: i64) -> Option<AttemptOutcome> {
+    pub async fn attempt(&self, delivery: &Delivery) -> Option<AttemptOutcome> {
         let sink = self.sinks.get(&delivery.sink)?;
         let result = match sink.kind {
             SinkKind::Stdout => {
@@ -95,6 +95,9 @@ impl Deliverer {
                 }),
             },
         };
+        // The retry is timed from the end of the attempt: a request that took the whole
+        // timeout must not make its first retry due before it is even recorded.
+        let now = chrono::Utc::now().timestamp();
         Some(match result {
             Ok(status) => AttemptOutcome::Delivered { status },
             Err(error) => {

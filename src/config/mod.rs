@@ -24,6 +24,8 @@ const DEFAULT_FETCH_TIMEOUT: Duration = Duration::from_secs(30);
 const DEFAULT_DELIVERY_TIMEOUT: Duration = Duration::from_secs(15);
 const DEFAULT_MAX_BODY_SIZE: u64 = 10 << 20;
 const DEFAULT_CONCURRENCY: usize = 16;
+/// More simultaneous fetches than this exhausts file descriptors before it speeds anything up.
+const MAX_CONCURRENCY: usize = 1024;
 /// Polling faster than this is rude to publishers and never needed for news.
 const MIN_POLL_INTERVAL: Duration = Duration::from_secs(10);
 
@@ -411,6 +413,13 @@ fn validate_daemon(
     let concurrency = match raw.concurrency {
         Some(n) if *n.get_ref() == 0 => {
             problems.push(at.span(n.span(), "concurrency must be at least 1".into()));
+            DEFAULT_CONCURRENCY
+        }
+        Some(n) if *n.get_ref() > MAX_CONCURRENCY => {
+            problems.push(at.span(
+                n.span(),
+                format!("concurrency must be at most {MAX_CONCURRENCY}"),
+            ));
             DEFAULT_CONCURRENCY
         }
         Some(n) => *n.get_ref(),

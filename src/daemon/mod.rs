@@ -4,7 +4,7 @@
 //! SQLite work and matching run on the blocking pool (`spawn_blocking`) so they never stall
 //! the runtime's network tasks.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -55,6 +55,8 @@ pub enum FeedOutcome {
     Recorded(RecordSummary),
     /// Fetch or parse failed; the reason is in the store and the log.
     Failed(String),
+    /// Shutdown began before the poll could start.
+    NotStarted,
 }
 
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -212,6 +214,18 @@ impl Pipeline {
     ) -> Result<DeliveryReport, DaemonError> {
         let mut report = DeliveryReport::default();
         let mut active = self.deliverer.sink_names();
+        let mut released: HashSet<String> = HashSet::new();
+        let store = self.store.clone();
+        let expired = tokio::task::spawn_blocking(move || {
+            store.expire_deliveries(Utc::now().timestamp() - alert::retry::GIVE_UP_AFTER_SECS)
+        })
+        .await??;
+        if expired > 0 {
+            report.dead += expired;
+            error!(
+                "{expired} delivery(ies) gave up: their receivers failed for the whole retry window"
+            );
+        }
         loop {
             if active.is_empty() || *stop.borrow() {
                 return Ok(report);
@@ -224,6 +238,7 @@ impl Pipeline {
             })
             .await??;
             let full_batch = due.len() == DELIVERY_BATCH;
+            let released_before = released.len();
             if due.is_empty() {
                 return Ok(report);
             }
@@ -235,18 +250,20 @@ impl Pipeline {
                     report.skipped += 1;
                     continue;
                 }
-                let now = Utc::now().timestamp();
-                let Some(outcome) = self.deliverer.attempt(&delivery, now).await else {
+                let Some(outcome) = self.deliverer.attempt(&delivery).await else {
                     // Unreachable in practice: `active` holds configured sinks only.
                     active.retain(|s| s != &delivery.sink);
                     report.skipped += 1;
                     continue;
                 };
+                let now = Utc::now().timestamp();
                 let sink = self.deliverer.describe(&delivery.sink);
                 let mut defer_until = None;
+                let mut release = false;
                 match &outcome {
                     AttemptOutcome::Delivered { .. } => {
                         report.delivered += 1;
+                        release = released.insert(delivery.sink.clone());
                         info!(sink = %delivery.sink, alert_id = %delivery.alert_id, rule = %delivery.rule, "alert delivered to {sink}");
                     }
                     AttemptOutcome::Retry {
@@ -264,6 +281,9 @@ impl Pipeline {
                     }
                     AttemptOutcome::Dead { error, .. } => {
                         report.dead += 1;
+                        // Whatever made it give up (410, a receiver down for days) is likely
+                        // to hold for the sink's next alert too: leave those for a later pass.
+                        active.retain(|s| s != &delivery.sink);
                         error!(sink = %delivery.sink, alert_id = %delivery.alert_id, "delivery to {sink} failed: {error}; giving up (dead letter)");
                     }
                 }
@@ -271,16 +291,22 @@ impl Pipeline {
                 let (alert_id, sink_name) = (delivery.alert_id, delivery.sink);
                 tokio::task::spawn_blocking(move || {
                     store.record_attempt(&alert_id, &sink_name, now, &outcome)?;
-                    match defer_until {
-                        Some(until) => store.defer_sink(&sink_name, until),
-                        None => Ok(()),
+                    if let Some(until) = defer_until {
+                        store.defer_sink(&sink_name, until)?;
                     }
+                    if release {
+                        // The receiver is back: what was deferred while it failed goes now.
+                        store.release_sink(&sink_name, now)?;
+                    }
+                    Ok::<(), StoreError>(())
                 })
                 .await??;
             }
+            let released_this_batch = released.len() > released_before;
             // Every row of the batch is now delivered, dead, or behind a sink we stopped
-            // trying, so the next query returns only rows not seen yet.
-            if !full_batch {
+            // trying, so the next query returns only rows not seen yet (including rows a
+            // recovered sink just released).
+            if !full_batch && !released_this_batch {
                 return Ok(report);
             }
         }
@@ -365,8 +391,13 @@ impl Pipeline {
                 let pipeline = Arc::clone(self);
                 let permits = Arc::clone(&permits);
                 let feed = feed.clone();
+                let stopping = shutdown.clone();
                 let handle = tasks.spawn(async move {
                     let _permit = permits.acquire_owned().await.ok();
+                    // Queued behind the concurrency limit when the stop came: don't start.
+                    if *stopping.borrow() {
+                        return (index, Ok(FeedOutcome::NotStarted));
+                    }
                     (index, pipeline.poll_feed(&feed).await)
                 });
                 task_feed.insert(handle.id(), index);
@@ -426,13 +457,27 @@ impl Pipeline {
 
     async fn delivery_loop(&self, mut shutdown: watch::Receiver<bool>, new_alerts: Arc<Notify>) {
         let sinks = self.deliverer.sink_names();
+        let mut failures: u32 = 0;
         loop {
             if *shutdown.borrow() {
                 return;
             }
             if let Err(e) = self.deliver_due(false, &shutdown).await {
-                error!("delivery pass failed: {e}; retrying in a minute");
+                // Most likely the database cannot be written: a sent alert may not have been
+                // marked delivered, so sending again at once would double it. Back off hard.
+                failures = failures.saturating_add(1);
+                let pause = Duration::from_secs(60 * u64::from(failures.min(10)));
+                error!(
+                    "delivery pass failed: {e}; pausing deliveries for {}s",
+                    pause.as_secs()
+                );
+                tokio::select! {
+                    _ = tokio::time::sleep(pause) => {}
+                    _ = shutdown.changed() => {}
+                }
+                continue;
             }
+            failures = 0;
             let store = self.store.clone();
             let sinks = sinks.clone();
             let next =
@@ -471,6 +516,7 @@ impl PassReport {
                 self.new_alerts += summary.new_alerts;
             }
             Ok(FeedOutcome::Failed(_)) => self.feeds_failed += 1,
+            Ok(FeedOutcome::NotStarted) => {}
             Err(e) => {
                 error!(feed = %feed, "cannot record feed {feed:?}: {e}; its new items will be seen again on the next poll");
                 self.store_errors += 1;

@@ -287,7 +287,8 @@ impl Store {
         let mut stmt = conn.prepare_cached(
             "SELECT d.alert_id, d.sink, a.rule, d.attempts, a.created_at, a.payload
              FROM deliveries d JOIN alerts a ON a.id = d.alert_id
-             WHERE d.state = 'pending' AND (?2 OR d.next_attempt_at <= ?1)
+             WHERE d.state = 'pending'
+               AND d.next_attempt_at <= CASE WHEN ?2 THEN 9223372036854775807 ELSE ?1 END
                AND d.sink IN (SELECT value FROM json_each(?4))
              ORDER BY a.created_at, a.rowid
              LIMIT ?3",
@@ -366,6 +367,33 @@ impl Store {
             params![sink, until],
         )?;
         Ok(())
+    }
+
+    /// Makes every pending delivery to `sink` due at `now`: the receiver has just accepted an
+    /// alert, so the ones deferred while it was failing need not wait for their retry time.
+    pub fn release_sink(&self, sink: &str, now: i64) -> Result<()> {
+        let conn = self.lock()?;
+        conn.execute(
+            "UPDATE deliveries SET next_attempt_at = ?2
+             WHERE sink = ?1 AND state = 'pending' AND next_attempt_at > ?2",
+            params![sink, now],
+        )?;
+        Ok(())
+    }
+
+    /// Marks as dead every pending delivery of an alert created before `created_before`:
+    /// past the retry window, in one statement, instead of one timeout per alert.
+    pub fn expire_deliveries(&self, created_before: i64) -> Result<usize> {
+        let conn = self.lock()?;
+        Ok(conn.execute(
+            "UPDATE deliveries SET state = 'dead',
+                last_error = COALESCE(last_error || '; ', '') || 'gave up: retry window expired'
+             WHERE state = 'pending'
+               AND alert_id IN (
+                   SELECT d.alert_id FROM deliveries d JOIN alerts a ON a.id = d.alert_id
+                   WHERE d.state = 'pending' AND a.created_at < ?1)",
+            params![created_before],
+        )?)
     }
 
     /// Pending deliveries per sink, for sinks not in `configured`: alerts that cannot go

@@ -118,6 +118,7 @@ pub struct Received {
     pub headers: HashMap<String, String>,
     pub body: String,
     pub status_sent: u16,
+    pub at: std::time::Instant,
 }
 
 impl Received {
@@ -167,14 +168,20 @@ impl Receiver {
                         headers,
                         body,
                         status_sent: status,
+                        at: std::time::Instant::now(),
                     });
                     if status == HOLD {
                         // Never answer: the sender is left waiting until it gives up or dies.
                         thread::sleep(Duration::from_secs(120));
                         return;
                     }
-                    let _ = request
-                        .respond(tiny_http::Response::from_string("ok").with_status_code(status));
+                    let mut response =
+                        tiny_http::Response::from_string("ok").with_status_code(status);
+                    if status == 503 {
+                        // "Come back in an hour": long enough that only a recovery releases it.
+                        response = response.with_header(header("Retry-After", "3600"));
+                    }
+                    let _ = request.respond(response);
                 });
             }
         });
