@@ -69,6 +69,22 @@ notify = [{notify}]
     toml
 }
 
+/// The common fixture: a feed with one fresh matching story, one webhook receiver, and a
+/// workspace whose config joins them.
+fn one_story_one_hook() -> (FeedServer, Receiver, Workspace) {
+    let feeds = FeedServer::start();
+    let receiver = Receiver::start();
+    feeds.put_rss("/f.xml", &feed_xml(&[entry(1)], &[Some(10)]));
+    let ws = Workspace::new();
+    ws.write_config(&config(
+        &ws,
+        &feeds.url("/f.xml"),
+        &[("hook", &receiver.url)],
+        "",
+    ));
+    (feeds, receiver, ws)
+}
+
 #[test]
 fn run_backs_off_a_failing_receiver_instead_of_hammering_it() {
     let feeds = FeedServer::start();
@@ -160,16 +176,7 @@ fn alerts_for_a_removed_sink_wait_without_blocking_the_others() {
 
 #[test]
 fn a_second_writer_on_the_same_database_is_refused() {
-    let feeds = FeedServer::start();
-    let receiver = Receiver::start();
-    feeds.put_rss("/f.xml", &feed_xml(&[entry(1)], &[Some(10)]));
-    let ws = Workspace::new();
-    ws.write_config(&config(
-        &ws,
-        &feeds.url("/f.xml"),
-        &[("hook", &receiver.url)],
-        "",
-    ));
+    let (_feeds, receiver, ws) = one_story_one_hook();
     let child = ws.spawn_run();
     assert!(wait_for(Duration::from_secs(10), || receiver
         .accepted()
@@ -297,16 +304,7 @@ fn back_catalogue_is_skipped_only_on_first_sight() {
 
 #[test]
 fn archive_items_surfacing_later_do_not_alert() {
-    let feeds = FeedServer::start();
-    let receiver = Receiver::start();
-    feeds.put_rss("/f.xml", &feed_xml(&[entry(1)], &[Some(10)]));
-    let ws = Workspace::new();
-    ws.write_config(&config(
-        &ws,
-        &feeds.url("/f.xml"),
-        &[("hook", &receiver.url)],
-        "",
-    ));
+    let (feeds, receiver, ws) = one_story_one_hook();
     let out = ws.watchword(&["once"]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(receiver.accepted().len(), 1);
