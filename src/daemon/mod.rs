@@ -4,22 +4,21 @@
 //! SQLite work and matching run on the blocking pool (`spawn_blocking`) so they never stall
 //! the runtime's network tasks.
 
-use std::collections::{HashMap, HashSet};
+mod deliver;
+mod schedule;
+
 use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use tokio::sync::{Notify, Semaphore, watch};
 use tokio::task::JoinSet;
-use tokio::time::Instant;
 use tracing::{debug, error, info, warn};
 
 use crate::alert::{self, AlertError, Deliverer};
 use crate::config::{Config, FeedConfig};
 use crate::feed::{self, FetchError, FetchLimits, Fetcher, Item};
-use crate::store::{
-    AttemptOutcome, FetchRecord, NewAlert, NewItem, RecordSummary, Store, StoreError,
-};
+use crate::store::{FetchRecord, NewAlert, NewItem, RecordSummary, Store, StoreError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum DaemonError {
@@ -33,13 +32,8 @@ pub enum DaemonError {
     Task(#[from] tokio::task::JoinError),
 }
 
-/// Deliveries handled per delivery pass; the rest wait for the next pass.
-const DELIVERY_BATCH: usize = 1000;
 /// The longest the scheduler sleeps, so a clock jump or a missed wake-up costs little.
 const MAX_IDLE: Duration = Duration::from_secs(60);
-
-/// A finished poll task: the feed's index in the config and what happened.
-type PollResult = (usize, Result<FeedOutcome, DaemonError>);
 
 /// Everything one pass needs, shared by the fetch tasks.
 pub struct Pipeline {
@@ -200,134 +194,6 @@ impl Pipeline {
         report
     }
 
-    /// Sends what is owed to the configured sinks, oldest first, until nothing due is left
-    /// or `stop` turns true (checked between deliveries, so shutdown waits for one request at
-    /// most). With `include_future` the retry schedule is ignored (`watchword once`).
-    ///
-    /// When a sink fails, its remaining deliveries are deferred to the same retry time and it
-    /// is not tried again in this pass: a receiver that is down costs one timeout per retry,
-    /// not one per pending alert.
-    pub async fn deliver_due(
-        &self,
-        include_future: bool,
-        stop: &watch::Receiver<bool>,
-    ) -> Result<DeliveryReport, DaemonError> {
-        let mut report = DeliveryReport::default();
-        let mut active = self.deliverer.sink_names();
-        let mut released: HashSet<String> = HashSet::new();
-        let store = self.store.clone();
-        let expired = tokio::task::spawn_blocking(move || {
-            store.expire_deliveries(Utc::now().timestamp() - alert::retry::GIVE_UP_AFTER_SECS)
-        })
-        .await??;
-        if expired > 0 {
-            report.dead += expired;
-            error!(
-                "{expired} delivery(ies) gave up: their receivers failed for the whole retry window"
-            );
-        }
-        loop {
-            if active.is_empty() || *stop.borrow() {
-                return Ok(report);
-            }
-            let store = self.store.clone();
-            let now = Utc::now().timestamp();
-            let sinks = active.clone();
-            let due = tokio::task::spawn_blocking(move || {
-                store.due_deliveries(now, include_future, DELIVERY_BATCH, &sinks)
-            })
-            .await??;
-            let full_batch = due.len() == DELIVERY_BATCH;
-            let released_before = released.len();
-            if due.is_empty() {
-                return Ok(report);
-            }
-            for delivery in due {
-                if *stop.borrow() {
-                    return Ok(report);
-                }
-                if !active.contains(&delivery.sink) {
-                    report.skipped += 1;
-                    continue;
-                }
-                let Some(outcome) = self.deliverer.attempt(&delivery).await else {
-                    // Unreachable in practice: `active` holds configured sinks only.
-                    active.retain(|s| s != &delivery.sink);
-                    report.skipped += 1;
-                    continue;
-                };
-                let now = Utc::now().timestamp();
-                let sink = self.deliverer.describe(&delivery.sink);
-                let mut defer_until = None;
-                let mut release = false;
-                match &outcome {
-                    AttemptOutcome::Delivered { .. } => {
-                        report.delivered += 1;
-                        release = released.insert(delivery.sink.clone());
-                        info!(sink = %delivery.sink, alert_id = %delivery.alert_id, rule = %delivery.rule, "alert delivered to {sink}");
-                    }
-                    AttemptOutcome::Retry {
-                        error,
-                        next_attempt_at,
-                        ..
-                    } => {
-                        report.retrying += 1;
-                        active.retain(|s| s != &delivery.sink);
-                        defer_until = Some(*next_attempt_at);
-                        let when = DateTime::<Utc>::from_timestamp(*next_attempt_at, 0)
-                            .map(|t| t.to_rfc3339())
-                            .unwrap_or_default();
-                        warn!(sink = %delivery.sink, alert_id = %delivery.alert_id, "delivery to {sink} failed: {error}; retrying at {when}");
-                    }
-                    AttemptOutcome::Dead { error, .. } => {
-                        report.dead += 1;
-                        // Whatever made it give up (410, a receiver down for days) is likely
-                        // to hold for the sink's next alert too: leave those for a later pass.
-                        active.retain(|s| s != &delivery.sink);
-                        error!(sink = %delivery.sink, alert_id = %delivery.alert_id, "delivery to {sink} failed: {error}; giving up (dead letter)");
-                    }
-                }
-                let store = self.store.clone();
-                let (alert_id, sink_name) = (delivery.alert_id, delivery.sink);
-                tokio::task::spawn_blocking(move || {
-                    store.record_attempt(&alert_id, &sink_name, now, &outcome)?;
-                    if let Some(until) = defer_until {
-                        store.defer_sink(&sink_name, until)?;
-                    }
-                    if release {
-                        // The receiver is back: what was deferred while it failed goes now.
-                        store.release_sink(&sink_name, now)?;
-                    }
-                    Ok::<(), StoreError>(())
-                })
-                .await??;
-            }
-            let released_this_batch = released.len() > released_before;
-            // Every row of the batch is now delivered, dead, or behind a sink we stopped
-            // trying, so the next query returns only rows not seen yet (including rows a
-            // recovered sink just released).
-            if !full_batch && !released_this_batch {
-                return Ok(report);
-            }
-        }
-    }
-
-    /// Logs, once, the alerts that wait for sinks no longer in the config.
-    pub async fn warn_orphaned_deliveries(&self) -> Result<(), DaemonError> {
-        let store = self.store.clone();
-        let configured = self.deliverer.sink_names();
-        let orphans =
-            tokio::task::spawn_blocking(move || store.orphaned_deliveries(&configured)).await??;
-        for (sink, count) in orphans {
-            warn!(
-                sink = %sink,
-                "{count} alert(s) wait for sink {sink:?}, which is no longer in the config; \
-                 add it back to deliver them"
-            );
-        }
-        Ok(())
-    }
-
     /// One pass over every feed, then delivery of everything owed (`watchword once`).
     pub async fn run_once(self: &Arc<Self>) -> Result<(PassReport, DeliveryReport), DaemonError> {
         self.warn_orphaned_deliveries().await?;
@@ -366,145 +232,6 @@ impl Pipeline {
         info!("stopped: in-flight work finished and committed");
         Ok(())
     }
-
-    async fn schedule_loop(
-        self: &Arc<Self>,
-        mut shutdown: watch::Receiver<bool>,
-        new_alerts: &Notify,
-    ) {
-        let feeds = self.config.feeds.clone();
-        let permits = Arc::new(Semaphore::new(self.config.daemon.concurrency));
-        let mut next_due: Vec<Instant> = vec![Instant::now(); feeds.len()];
-        let mut in_flight = vec![false; feeds.len()];
-        let mut tasks: JoinSet<PollResult> = JoinSet::new();
-        let mut task_feed: HashMap<tokio::task::Id, usize> = HashMap::new();
-        loop {
-            if *shutdown.borrow() {
-                break;
-            }
-            let now = Instant::now();
-            for (index, feed) in feeds.iter().enumerate() {
-                if in_flight[index] || next_due[index] > now {
-                    continue;
-                }
-                in_flight[index] = true;
-                let pipeline = Arc::clone(self);
-                let permits = Arc::clone(&permits);
-                let feed = feed.clone();
-                let stopping = shutdown.clone();
-                let handle = tasks.spawn(async move {
-                    let _permit = permits.acquire_owned().await.ok();
-                    // Queued behind the concurrency limit when the stop came: don't start.
-                    if *stopping.borrow() {
-                        return (index, Ok(FeedOutcome::NotStarted));
-                    }
-                    (index, pipeline.poll_feed(&feed).await)
-                });
-                task_feed.insert(handle.id(), index);
-            }
-            let wake = (0..feeds.len())
-                .filter(|&i| !in_flight[i])
-                .map(|i| next_due[i])
-                .min()
-                .unwrap_or(now + MAX_IDLE)
-                .min(now + MAX_IDLE);
-            tokio::select! {
-                Some(joined) = tasks.join_next_with_id(), if !tasks.is_empty() => {
-                    let index = self.finish_poll(joined, &mut task_feed, &feeds, new_alerts);
-                    if let Some(index) = index {
-                        in_flight[index] = false;
-                        next_due[index] = Instant::now() + jittered(feeds[index].interval, &feeds[index].name);
-                    }
-                }
-                _ = tokio::time::sleep_until(wake) => {}
-                _ = shutdown.changed() => {}
-            }
-        }
-        if !tasks.is_empty() {
-            info!("waiting for {} feed poll(s) in flight", tasks.len());
-        }
-        while let Some(joined) = tasks.join_next_with_id().await {
-            self.finish_poll(joined, &mut task_feed, &feeds, new_alerts);
-        }
-    }
-
-    /// Books a finished poll task; returns the index of its feed.
-    fn finish_poll(
-        &self,
-        joined: Result<(tokio::task::Id, PollResult), tokio::task::JoinError>,
-        task_feed: &mut HashMap<tokio::task::Id, usize>,
-        feeds: &[FeedConfig],
-        new_alerts: &Notify,
-    ) -> Option<usize> {
-        match joined {
-            Ok((id, (index, outcome))) => {
-                task_feed.remove(&id);
-                let mut report = PassReport::default();
-                report.add(&feeds[index].name, outcome);
-                if report.new_alerts > 0 {
-                    new_alerts.notify_one();
-                }
-                Some(index)
-            }
-            Err(e) => {
-                let index = task_feed.remove(&e.id());
-                let name = index.map(|i| feeds[i].name.as_str()).unwrap_or("?");
-                error!(feed = %name, "polling feed {name:?} panicked: {e}; it will be polled again on its interval");
-                index
-            }
-        }
-    }
-
-    async fn delivery_loop(&self, mut shutdown: watch::Receiver<bool>, new_alerts: Arc<Notify>) {
-        let sinks = self.deliverer.sink_names();
-        let mut failures: u32 = 0;
-        loop {
-            if *shutdown.borrow() {
-                return;
-            }
-            if let Err(e) = self.deliver_due(false, &shutdown).await {
-                // Most likely the database cannot be written: a sent alert may not have been
-                // marked delivered, so sending again at once would double it. Back off hard.
-                failures = failures.saturating_add(1);
-                let pause = Duration::from_secs(60 * u64::from(failures.min(10)));
-                error!(
-                    "delivery pass failed: {e}; pausing deliveries for {}s",
-                    pause.as_secs()
-                );
-                tokio::select! {
-                    _ = tokio::time::sleep(pause) => {}
-                    _ = shutdown.changed() => {}
-                }
-                continue;
-            }
-            failures = 0;
-            let store = self.store.clone();
-            let sinks = sinks.clone();
-            let next =
-                match tokio::task::spawn_blocking(move || store.next_delivery_at(&sinks)).await {
-                    Ok(Ok(next)) => next,
-                    Ok(Err(e)) => {
-                        error!("cannot read the outbox schedule: {e}");
-                        None
-                    }
-                    Err(e) => {
-                        error!("outbox task failed: {e}");
-                        None
-                    }
-                };
-            let mut wake = Instant::now() + MAX_IDLE;
-            if let Some(at) = next {
-                let wait = (at - Utc::now().timestamp()).max(0) as u64;
-                // Never spin: a due row that could not be sent waits at least a second.
-                wake = wake.min(Instant::now() + Duration::from_secs(wait.max(1)));
-            }
-            tokio::select! {
-                _ = tokio::time::sleep_until(wake) => {}
-                _ = new_alerts.notified() => {}
-                _ = shutdown.changed() => {}
-            }
-        }
-    }
 }
 
 impl PassReport {
@@ -523,23 +250,6 @@ impl PassReport {
             }
         }
     }
-}
-
-/// `interval` ± 10%, so feeds added together do not stay in lockstep forever.
-fn jittered(interval: Duration, feed: &str) -> Duration {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.subsec_nanos())
-        .unwrap_or(0);
-    let seed = feed.bytes().fold(u64::from(nanos), |h, b| {
-        h.wrapping_mul(31).wrapping_add(u64::from(b))
-    });
-    let spread = interval.as_millis() as u64 / 10;
-    if spread == 0 {
-        return interval;
-    }
-    let offset = seed % (2 * spread + 1);
-    Duration::from_millis(interval.as_millis() as u64 - spread + offset)
 }
 
 /// Whether a newly seen item is back catalogue, to be recorded without alerting.
