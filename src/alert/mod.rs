@@ -3,19 +3,27 @@
 //! The deliverer makes one attempt at one delivery and says what should happen next; the
 //! `daemon` records that in the store. Nothing here knows about feeds' fetching or rule syntax.
 
+pub mod format;
+pub mod message;
 pub mod payload;
 pub mod retry;
+pub mod sign;
 
 use std::collections::HashMap;
 use std::io::Write;
+use std::num::NonZeroU32;
+use std::sync::Arc;
 use std::time::Duration;
+
+use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 
 use crate::config::{SinkConfig, SinkKind};
 use crate::feed::url_origin;
-use crate::store::{AttemptOutcome, Delivery};
+use crate::store::AttemptOutcome;
 
+pub use format::{Batch, Method, Request};
 pub use payload::{alert_id, render};
-use retry::Failure;
+use retry::{Failure, Policy};
 
 #[derive(Debug, thiserror::Error)]
 pub enum AlertError {
@@ -23,10 +31,39 @@ pub enum AlertError {
     Client(#[source] reqwest::Error),
 }
 
+/// The most of an error response read (for a JSON `retry_after`); the rest is not needed.
+const MAX_ERROR_BODY: usize = 64 * 1024;
+
 /// Sends deliveries to the configured sinks.
 pub struct Deliverer {
     client: reqwest::Client,
-    sinks: HashMap<String, SinkConfig>,
+    sinks: HashMap<String, Sink>,
+}
+
+struct Sink {
+    config: SinkConfig,
+    /// The sink's own pace (`rate_limit`), shared by everything that sends to it.
+    limiter: Option<Arc<DefaultDirectRateLimiter>>,
+}
+
+/// One attempt's result, and whether the receiver said the hook is gone (410).
+#[derive(Debug, Clone)]
+pub struct Attempted {
+    pub outcome: AttemptOutcome,
+    pub gone: bool,
+}
+
+/// What is being delivered: one alert, or a digest of several to one sink.
+#[derive(Debug, Clone)]
+pub struct Outgoing<'a> {
+    pub sink: &'a str,
+    /// The stable `webhook-id`.
+    pub id: &'a str,
+    pub payloads: Vec<&'a str>,
+    /// Failed attempts so far.
+    pub attempts: u32,
+    /// When the retry window started (the alert's creation, or its re-queueing).
+    pub queued_at: i64,
 }
 
 impl Deliverer {
@@ -46,7 +83,24 @@ impl Deliverer {
             .map_err(AlertError::Client)?;
         Ok(Deliverer {
             client,
-            sinks: sinks.iter().map(|s| (s.name.clone(), s.clone())).collect(),
+            sinks: sinks
+                .iter()
+                .map(|s| {
+                    let limiter = s.rate_limit.and_then(|limit| {
+                        let count = NonZeroU32::new(limit.count)?;
+                        let quota =
+                            Quota::with_period(limit.period / limit.count)?.allow_burst(count);
+                        Some(Arc::new(RateLimiter::direct(quota)))
+                    });
+                    (
+                        s.name.clone(),
+                        Sink {
+                            config: s.clone(),
+                            limiter,
+                        },
+                    )
+                })
+                .collect(),
         })
     }
 
@@ -57,56 +111,75 @@ impl Deliverer {
         names
     }
 
+    pub fn sink(&self, name: &str) -> Option<&SinkConfig> {
+        self.sinks.get(name).map(|s| &s.config)
+    }
+
     /// A loggable name for a sink: its name and, for webhooks, only the URL's origin (the rest
     /// of a webhook URL is as good as a password).
     pub fn describe(&self, name: &str) -> String {
-        match self.sinks.get(name).and_then(|s| s.url.as_deref()) {
+        match self.sink(name).and_then(|s| s.url.as_deref()) {
             Some(url) => format!("{name} ({})", url_origin(url)),
             None => name.to_string(),
         }
     }
 
-    /// Makes one attempt at `delivery`. Returns `None` when the sink is no longer configured:
+    /// Waits until the sink's rate limit allows one more request.
+    pub async fn pace(&self, sink: &str) {
+        if let Some(limiter) = self.sinks.get(sink).and_then(|s| s.limiter.as_ref()) {
+            limiter.until_ready().await;
+        }
+    }
+
+    /// Makes one attempt at `out`. Returns `None` when the sink is no longer configured:
     /// the delivery stays pending, untouched, until the sink comes back or the user removes it.
-    pub async fn attempt(&self, delivery: &Delivery) -> Option<AttemptOutcome> {
-        let sink = self.sinks.get(&delivery.sink)?;
+    pub async fn attempt(&self, out: &Outgoing<'_>) -> Option<Attempted> {
+        let sink = &self.sinks.get(out.sink)?.config;
         let result = match sink.kind {
             SinkKind::Stdout => {
                 // A slow pipe or a stalled journal must not stall a runtime worker.
-                let payload = delivery.payload.clone();
-                tokio::task::spawn_blocking(move || write_stdout(&payload))
+                let lines: Vec<String> = out.payloads.iter().map(|p| p.to_string()).collect();
+                tokio::task::spawn_blocking(move || write_stdout(&lines))
                     .await
                     .unwrap_or_else(|e| {
-                        Err(AttemptError {
-                            status: None,
-                            failure: Failure::Transient,
-                            message: format!("stdout writer failed: {e}"),
-                            retry_after: None,
-                        })
+                        Err(AttemptError::transient(format!(
+                            "stdout writer failed: {e}"
+                        )))
                     })
             }
-            SinkKind::Webhook => match sink.url.as_deref() {
-                Some(url) => self.post(url, delivery).await,
-                None => Err(AttemptError {
-                    status: None,
-                    failure: Failure::Client,
-                    message: "webhook sink has no url".into(),
-                    retry_after: None,
-                }),
-            },
+            SinkKind::Webhook => {
+                let batch = Batch {
+                    id: out.id,
+                    payloads: out.payloads.clone(),
+                };
+                match format::render(sink, &batch) {
+                    Ok(request) => self.send(sink, out.id, request).await,
+                    Err(e) => Err(AttemptError {
+                        status: None,
+                        failure: Failure::Client,
+                        message: sink.scrub(&e.to_string()),
+                        retry_after: None,
+                    }),
+                }
+            }
         };
         // The retry is timed from the end of the attempt: a request that took the whole
         // timeout must not make its first retry due before it is even recorded.
         let now = chrono::Utc::now().timestamp();
         Some(match result {
-            Ok(status) => AttemptOutcome::Delivered { status },
+            Ok(status) => Attempted {
+                outcome: AttemptOutcome::Delivered { status },
+                gone: false,
+            },
             Err(error) => {
-                let attempts = delivery.attempts + 1;
-                match retry::next_attempt(
-                    &delivery.alert_id,
+                let attempts = out.attempts + 1;
+                let gone = error.failure == Failure::Gone;
+                let outcome = match retry::next_attempt(
+                    &Policy::of(sink),
+                    out.id,
                     error.failure,
                     attempts,
-                    delivery.created_at,
+                    out.queued_at,
                     now,
                     error.retry_after,
                 ) {
@@ -119,37 +192,45 @@ impl Deliverer {
                         status: error.status,
                         error: error.message,
                     },
-                }
+                };
+                Attempted { outcome, gone }
             }
         })
     }
 
-    async fn post(&self, url: &str, delivery: &Delivery) -> Result<Option<u16>, AttemptError> {
-        let response = self
-            .client
-            .post(url)
-            .header(reqwest::header::CONTENT_TYPE, "application/json")
-            // The same id on every attempt lets the receiver drop duplicates.
-            .header("webhook-id", &delivery.alert_id)
-            .header(
-                "webhook-timestamp",
-                chrono::Utc::now().timestamp().to_string(),
-            )
-            .body(delivery.payload.clone())
-            .send()
-            .await
-            .map_err(|e| AttemptError {
-                status: None,
-                failure: Failure::Transient,
-                // reqwest's error text includes the URL; keep only the cause.
-                message: describe_request_error(&e),
-                retry_after: None,
-            })?;
+    async fn send(
+        &self,
+        sink: &SinkConfig,
+        id: &str,
+        request: Request,
+    ) -> Result<Option<u16>, AttemptError> {
+        let timestamp = chrono::Utc::now().timestamp();
+        let mut builder = match request.method {
+            Method::Post => self.client.post(&request.url),
+            Method::Put => self.client.put(&request.url),
+        }
+        .header(reqwest::header::CONTENT_TYPE, &request.content_type)
+        // The same id on every attempt lets the receiver drop duplicates.
+        .header("webhook-id", id)
+        .header("webhook-timestamp", timestamp.to_string());
+        if let Some(key) = &sink.signing_key {
+            builder = builder.header(
+                "webhook-signature",
+                sign::signature(key, id, timestamp, request.body.as_bytes()),
+            );
+        }
+        for (name, value) in &request.headers {
+            builder = builder.header(name, value);
+        }
+        let response = builder.body(request.body).send().await.map_err(|e| {
+            // reqwest's error text includes the URL; keep only the cause.
+            AttemptError::transient(sink.scrub(&describe_request_error(&e)))
+        })?;
         let status = response.status();
         if status.is_success() {
             return Ok(Some(status.as_u16()));
         }
-        let retry_after = response
+        let header_hint = response
             .headers()
             .get(reqwest::header::RETRY_AFTER)
             .and_then(|v| v.to_str().ok())
@@ -160,13 +241,52 @@ impl Deliverer {
             300..=499 => Failure::Client,
             _ => Failure::Transient,
         };
+        let body_hint = if status.as_u16() == 429 {
+            read_limited(response, MAX_ERROR_BODY)
+                .await
+                .and_then(|body| retry_after_in_body(&body))
+        } else {
+            None
+        };
+        let retry_after = match (header_hint, body_hint) {
+            (Some(a), Some(b)) => Some(a.max(b)),
+            (a, b) => a.or(b),
+        };
+        let mut message = format!("HTTP {status}");
+        if failure == Failure::Gone {
+            message.push_str(": the receiver says this hook no longer exists");
+        }
         Err(AttemptError {
             status: Some(status.as_u16()),
             failure,
-            message: format!("HTTP {status}"),
+            message,
             retry_after,
         })
     }
+}
+
+/// Reads at most `limit` bytes of a response body.
+async fn read_limited(mut response: reqwest::Response, limit: usize) -> Option<Vec<u8>> {
+    let mut body = Vec::new();
+    while let Ok(Some(chunk)) = response.chunk().await {
+        body.extend_from_slice(&chunk);
+        if body.len() >= limit {
+            break;
+        }
+    }
+    Some(body)
+}
+
+/// The retry hint in a 429's JSON body, in whole seconds (rounded up): Discord's
+/// `retry_after` (float seconds), Telegram's `parameters.retry_after`, Matrix's
+/// `retry_after_ms`.
+fn retry_after_in_body(body: &[u8]) -> Option<i64> {
+    let v: serde_json::Value = serde_json::from_slice(body).ok()?;
+    let secs = v["retry_after"]
+        .as_f64()
+        .or_else(|| v["parameters"]["retry_after"].as_f64())
+        .or_else(|| v["retry_after_ms"].as_f64().map(|ms| ms / 1000.0))?;
+    (secs.is_finite() && secs >= 0.0).then(|| secs.ceil().min(86_400.0) as i64)
 }
 
 struct AttemptError {
@@ -176,18 +296,29 @@ struct AttemptError {
     retry_after: Option<i64>,
 }
 
-fn write_stdout(payload: &str) -> Result<Option<u16>, AttemptError> {
-    let mut out = std::io::stdout().lock();
-    out.write_all(payload.as_bytes())
-        .and_then(|()| out.write_all(b"\n"))
-        .and_then(|()| out.flush())
-        .map(|()| None)
-        .map_err(|e| AttemptError {
+impl AttemptError {
+    fn transient(message: String) -> AttemptError {
+        AttemptError {
             status: None,
             failure: Failure::Transient,
-            message: format!("cannot write to stdout: {e}"),
+            message,
             retry_after: None,
-        })
+        }
+    }
+}
+
+fn write_stdout(lines: &[String]) -> Result<Option<u16>, AttemptError> {
+    let mut out = std::io::stdout().lock();
+    let mut write = || -> std::io::Result<()> {
+        for line in lines {
+            out.write_all(line.as_bytes())?;
+            out.write_all(b"\n")?;
+        }
+        out.flush()
+    };
+    write()
+        .map(|()| None)
+        .map_err(|e| AttemptError::transient(format!("cannot write to stdout: {e}")))
 }
 
 /// `Retry-After` is either seconds or an HTTP date.
@@ -222,7 +353,26 @@ pub fn describe_request_error(e: &reqwest::Error) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::parse_retry_after;
+    use super::{parse_retry_after, retry_after_in_body};
+
+    #[test]
+    fn retry_after_in_json_bodies() {
+        assert_eq!(
+            retry_after_in_body(
+                br#"{"message":"You are being rate limited.","retry_after":1.2,"global":false}"#
+            ),
+            Some(2)
+        );
+        assert_eq!(
+            retry_after_in_body(br#"{"ok":false,"error_code":429,"parameters":{"retry_after":7}}"#),
+            Some(7)
+        );
+        assert_eq!(
+            retry_after_in_body(br#"{"errcode":"M_LIMIT_EXCEEDED","retry_after_ms":2500}"#),
+            Some(3)
+        );
+        assert_eq!(retry_after_in_body(b"slow down"), None);
+    }
 
     #[test]
     fn retry_after_forms() {

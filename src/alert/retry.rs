@@ -18,15 +18,42 @@ const SCHEDULE: &[i64] = &[
     24 * 3600,
 ];
 
-/// After this long since the alert was created, a delivery that still fails is dead.
+/// After this long since the alert was queued, a delivery that still fails is dead (the
+/// default of a sink's `give_up_after`).
 pub const GIVE_UP_AFTER_SECS: i64 = 3 * 24 * 3600;
 
-/// A 4xx other than 408/429 is probably the receiver's config, but a proxy answering 404 or
-/// 403 during a deploy looks the same: keep trying for a while before giving up on it.
-pub const MAX_ATTEMPTS_ON_CLIENT_ERROR: u32 = 5;
-/// ... and never give up on a client error sooner than this after the alert was created, so
-/// that a few quick manual passes (`watchword once`) cannot exhaust the attempts.
-pub const MIN_AGE_BEFORE_GIVING_UP_SECS: i64 = 3600;
+/// When to give up, per sink (`give_up_after`, `client_error_attempts`, `client_error_grace`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Policy {
+    pub give_up_after_secs: i64,
+    /// A 4xx other than 408/410/429 is probably the receiver's config, but a proxy answering
+    /// 404 or 403 during a deploy looks the same: keep trying this many times...
+    pub client_error_attempts: u32,
+    /// ... and never give up on a client error sooner than this after the alert was queued,
+    /// so that a few quick manual passes (`watchword once`) cannot exhaust the attempts.
+    pub client_error_grace_secs: i64,
+}
+
+impl Default for Policy {
+    fn default() -> Policy {
+        Policy {
+            give_up_after_secs: GIVE_UP_AFTER_SECS,
+            client_error_attempts: 5,
+            client_error_grace_secs: 3600,
+        }
+    }
+}
+
+impl Policy {
+    pub fn of(sink: &crate::config::SinkConfig) -> Policy {
+        let secs = |d: std::time::Duration| i64::try_from(d.as_secs()).unwrap_or(i64::MAX);
+        Policy {
+            give_up_after_secs: secs(sink.give_up_after),
+            client_error_attempts: sink.client_error_attempts,
+            client_error_grace_secs: secs(sink.client_error_grace),
+        }
+    }
+}
 
 /// How a failed attempt should be treated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,6 +69,7 @@ pub enum Failure {
 /// When to retry after `attempts` failed attempts (counting the one that just failed), or
 /// `None` to give up. `retry_after` is the receiver's own hint, in seconds.
 pub fn next_attempt(
+    policy: &Policy,
     key: &str,
     failure: Failure,
     attempts: u32,
@@ -52,8 +80,8 @@ pub fn next_attempt(
     match failure {
         Failure::Gone => return None,
         Failure::Client
-            if attempts >= MAX_ATTEMPTS_ON_CLIENT_ERROR
-                && now - created_at >= MIN_AGE_BEFORE_GIVING_UP_SECS =>
+            if attempts >= policy.client_error_attempts
+                && now - created_at >= policy.client_error_grace_secs =>
         {
             return None;
         }
@@ -65,7 +93,7 @@ pub fn next_attempt(
     // The receiver knows its own limits better than our schedule does.
     let delay = retry_after.map_or(delay, |hint| delay.max(hint.clamp(0, 24 * 3600)));
     let at = now + delay;
-    if at - created_at > GIVE_UP_AFTER_SECS {
+    if at - created_at > policy.give_up_after_secs {
         return None;
     }
     Some(at)
@@ -96,8 +124,16 @@ mod tests {
     fn schedule_grows_and_stays_within_jitter() {
         let mut previous = 0;
         for attempts in 1..=9 {
-            let at = next_attempt("ww_a", Failure::Transient, attempts, 0, 0, None)
-                .expect("within three days");
+            let at = next_attempt(
+                &Policy::default(),
+                "ww_a",
+                Failure::Transient,
+                attempts,
+                0,
+                0,
+                None,
+            )
+            .expect("within three days");
             let base = SCHEDULE[attempts as usize - 1];
             assert!((at - base).abs() <= base / 10, "attempt {attempts}: {at}");
             assert!(at > previous);
@@ -109,27 +145,57 @@ mod tests {
     fn gives_up_after_three_days() {
         let now = GIVE_UP_AFTER_SECS - 10;
         assert_eq!(
-            next_attempt("ww_a", Failure::Transient, 5, 0, now, None),
+            next_attempt(
+                &Policy::default(),
+                "ww_a",
+                Failure::Transient,
+                5,
+                0,
+                now,
+                None
+            ),
             None
         );
     }
 
     #[test]
     fn client_errors_stop_early_and_gone_stops_at_once() {
-        assert!(next_attempt("ww_a", Failure::Client, 1, 0, 0, None).is_some());
+        assert!(next_attempt(&Policy::default(), "ww_a", Failure::Client, 1, 0, 0, None).is_some());
         // Five quick failures within the first hour are not enough to give up...
-        assert!(next_attempt("ww_a", Failure::Client, 5, 0, 60, None).is_some());
+        assert!(
+            next_attempt(&Policy::default(), "ww_a", Failure::Client, 5, 0, 60, None).is_some()
+        );
         // ... five failures over more than an hour are.
         assert_eq!(
-            next_attempt("ww_a", Failure::Client, 5, 0, 3600, None),
+            next_attempt(
+                &Policy::default(),
+                "ww_a",
+                Failure::Client,
+                5,
+                0,
+                3600,
+                None
+            ),
             None
         );
-        assert_eq!(next_attempt("ww_a", Failure::Gone, 1, 0, 0, None), None);
+        assert_eq!(
+            next_attempt(&Policy::default(), "ww_a", Failure::Gone, 1, 0, 0, None),
+            None
+        );
     }
 
     #[test]
     fn retry_after_is_honoured() {
-        let at = next_attempt("ww_a", Failure::Transient, 1, 0, 100, Some(120)).expect("retry");
+        let at = next_attempt(
+            &Policy::default(),
+            "ww_a",
+            Failure::Transient,
+            1,
+            0,
+            100,
+            Some(120),
+        )
+        .expect("retry");
         assert_eq!(at, 220);
     }
 }

@@ -5,6 +5,8 @@
 //! config one error per run is tedious.
 
 mod raw;
+mod secret;
+mod sink;
 
 use std::collections::{BTreeMap, HashSet};
 use std::fmt;
@@ -15,6 +17,7 @@ use std::time::Duration;
 
 use raw::{RawConfig, RawDaemon};
 pub use raw::{SinkFormat, SinkKind};
+pub use sink::{RateLimit, SinkConfig};
 
 use crate::rules::{RuleError, RuleSet, RuleSpec};
 
@@ -71,15 +74,6 @@ pub struct RuleConfig {
     pub name: String,
     pub query: String,
     pub notify: Vec<String>,
-}
-
-#[derive(Debug, Clone)]
-pub struct SinkConfig {
-    pub name: String,
-    pub kind: SinkKind,
-    /// A secret: Slack and Discord URLs carry their token. Log it only through `redact_url`.
-    pub url: Option<String>,
-    pub format: SinkFormat,
 }
 
 /// One located problem in a config file.
@@ -251,42 +245,7 @@ fn validate(raw: RawConfig, at: &Locator<'_>, problems: &mut Vec<Diagnostic>) ->
         } else if !sink_names.insert(name.clone()) {
             problems.push(at.span(sink.name.span(), format!("duplicate sink name {name:?}")));
         }
-        let url = match (sink.kind, sink.url) {
-            (SinkKind::Webhook, None) => {
-                problems.push(at.span(
-                    sink.name.span(),
-                    format!("sink {name:?} is a webhook but has no url; add url = \"https://…\""),
-                ));
-                None
-            }
-            (SinkKind::Webhook, Some(url)) => match expand_env(url.get_ref()) {
-                Ok(expanded) => match check_webhook_url(&expanded) {
-                    Ok(()) => Some(expanded),
-                    Err(message) => {
-                        problems.push(at.span(url.span(), format!("sink {name:?}: {message}")));
-                        None
-                    }
-                },
-                Err(message) => {
-                    problems.push(at.span(url.span(), format!("sink {name:?}: {message}")));
-                    None
-                }
-            },
-            (SinkKind::Stdout, Some(url)) => {
-                problems.push(at.span(
-                    url.span(),
-                    format!("sink {name:?} writes to stdout and takes no url; remove it"),
-                ));
-                None
-            }
-            (SinkKind::Stdout, None) => None,
-        };
-        sinks.push(SinkConfig {
-            name,
-            kind: sink.kind,
-            url,
-            format: sink.format,
-        });
+        sinks.push(sink::validate_sink(sink, name, at, problems));
     }
 
     let mut groups = BTreeMap::new();
@@ -570,36 +529,12 @@ fn check_webhook_url(url: &str) -> Result<(), String> {
     }
 }
 
-/// Expands `${NAME}` from the environment, so secrets such as webhook URLs can stay out of the
-/// config file (systemd `Environment=`/`EnvironmentFile=`). `$${` escapes a literal `${`.
+/// Expands `${NAME}`, `${file:PATH}` and `${credential:NAME}` (see `secret`), so secrets such
+/// as webhook URLs can stay out of the config file. `$${` escapes a literal `${`.
 fn expand_env(value: &str) -> Result<String, String> {
-    let mut out = String::with_capacity(value.len());
-    let mut rest = value;
-    while let Some(start) = rest.find("${") {
-        if rest[..start].ends_with('$') {
-            out.push_str(&rest[..start - 1]);
-            out.push_str("${");
-            rest = &rest[start + 2..];
-            continue;
-        }
-        out.push_str(&rest[..start]);
-        let after = &rest[start + 2..];
-        let Some(end) = after.find('}') else {
-            return Err("unterminated ${…} reference; write ${NAME}".into());
-        };
-        let name = &after[..end];
-        match std::env::var(name) {
-            Ok(v) => out.push_str(&v),
-            Err(_) => {
-                return Err(format!(
-                    "environment variable {name} is not set (referenced as ${{{name}}})"
-                ));
-            }
-        }
-        rest = &after[end + 1..];
-    }
-    out.push_str(rest);
-    Ok(out)
+    // Relative `${file:…}` paths here resolve against the working directory; sink fields go
+    // through `sink::validate_sink`, which resolves them against the config's directory.
+    secret::expand(value, Path::new(".")).map(|e| e.value)
 }
 
 #[cfg(test)]

@@ -62,6 +62,32 @@ pub struct RawSink {
     pub url: Option<Spanned<String>>,
     #[serde(default)]
     pub format: SinkFormat,
+    // Issue 6: signing, chat targets, templates, pacing and retry policy. See docs/sinks.md.
+    /// `whsec_…`: sign `json`/`template` bodies per Standard Webhooks.
+    pub secret: Option<Spanned<String>>,
+    /// Extra request headers (e.g. `Authorization`); values may hold secrets.
+    #[serde(default)]
+    pub headers: BTreeMap<String, Spanned<String>>,
+    /// `template` format: the minijinja body template.
+    pub template: Option<Spanned<String>>,
+    /// `template` format: the body's content type (default `application/json`).
+    pub content_type: Option<Spanned<String>>,
+    /// Telegram: the chat to post to.
+    pub chat_id: Option<Spanned<String>>,
+    /// Matrix: the room id (`!abc:example.org`).
+    pub room: Option<Spanned<String>>,
+    /// Matrix and ntfy: the access token, sent as `Authorization: Bearer …`.
+    pub token: Option<Spanned<String>>,
+    /// `"30/min"`, `"1/s"`, `"none"`; the default depends on the format.
+    pub rate_limit: Option<Spanned<String>>,
+    /// Send the matches of this window as one message.
+    pub digest: Option<Spanned<HumanDuration>>,
+    /// A delivery still failing this long after the alert was queued is dead.
+    pub give_up_after: Option<Spanned<HumanDuration>>,
+    /// A 4xx other than 408/410/429 is dead after this many attempts...
+    pub client_error_attempts: Option<Spanned<u32>>,
+    /// ... and no sooner than this after the alert was queued.
+    pub client_error_grace: Option<Spanned<HumanDuration>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -88,6 +114,44 @@ pub enum SinkFormat {
     /// The versioned watchword JSON payload (docs/payload.md).
     #[default]
     Json,
+    /// Slack incoming webhook: blocks plus a text fallback.
+    Slack,
+    /// Discord webhook: embeds, no mentions, `?wait=true`.
+    Discord,
+    /// Microsoft Teams Workflows webhook: an Adaptive Card.
+    Teams,
+    /// ntfy topic URL: the text as body, title/tags/priority/click as headers.
+    Ntfy,
+    /// Telegram Bot API `sendMessage`, HTML parse mode.
+    Telegram,
+    /// Mattermost incoming webhook: Markdown text.
+    Mattermost,
+    /// Matrix client-server API: `PUT …/send/m.room.message/{alert id}`.
+    Matrix,
+    /// A user-supplied minijinja body template.
+    Template,
+}
+
+impl SinkFormat {
+    pub fn name(self) -> &'static str {
+        match self {
+            SinkFormat::Json => "json",
+            SinkFormat::Slack => "slack",
+            SinkFormat::Discord => "discord",
+            SinkFormat::Teams => "teams",
+            SinkFormat::Ntfy => "ntfy",
+            SinkFormat::Telegram => "telegram",
+            SinkFormat::Mattermost => "mattermost",
+            SinkFormat::Matrix => "matrix",
+            SinkFormat::Template => "template",
+        }
+    }
+}
+
+impl fmt::Display for SinkFormat {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
 }
 
 /// A duration written the way people write them: `"90s"`, `"5m"`, `"1h 30m"`, `"2d"`.

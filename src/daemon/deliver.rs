@@ -1,140 +1,404 @@
-//! Delivery: hands the outbox to the sinks, records every attempt, and backs off per sink.
+//! Delivery: one deliverer per sink hands that sink's share of the outbox to its receiver, in
+//! order, records every attempt, and backs off, paces, digests or gives up per sink. A slow
+//! or failing sink only ever delays itself.
 
-use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use sha2::{Digest, Sha256};
 use tokio::sync::{Notify, watch};
+use tokio::task::JoinSet;
 use tokio::time::Instant;
 use tracing::{error, info, warn};
 
 use super::{DaemonError, DeliveryReport, MAX_IDLE, Pipeline};
-use crate::alert;
-use crate::store::{AttemptOutcome, StoreError};
+use crate::alert::{Attempted, Outgoing};
+use crate::store::{AttemptOutcome, Store, StoreError};
 
-/// Deliveries handled per delivery pass; the rest wait for the next pass.
+/// Deliveries handled per query; a full batch is followed by another.
 const DELIVERY_BATCH: usize = 1000;
+/// The most alerts one digest message carries; more go in the next message.
+const DIGEST_MAX: usize = 100;
+
+/// Whether to go on with a sink after an attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Flow {
+    Continue { released: bool },
+    Stop,
+}
+
+/// How one sink's pass ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SinkPass {
+    Done,
+    /// The receiver disabled the sink (410 Gone): nothing is sent until its URL changes or
+    /// `watchword redeliver`.
+    Disabled,
+}
+
+/// A short, stable fingerprint of a sink's URL: a corrected URL re-enables a disabled sink,
+/// and the URL itself (a secret) is never stored.
+pub fn url_fingerprint(url: &str) -> String {
+    let digest = Sha256::digest(url.trim().as_bytes());
+    digest[..8].iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The `webhook-id` of a digest: derived from its alerts, so a retry of the same digest
+/// carries the same id.
+fn digest_id(alert_ids: &[String]) -> String {
+    let mut hasher = Sha256::new();
+    for id in alert_ids {
+        hasher.update(id.as_bytes());
+        hasher.update([0u8]);
+    }
+    let digest = hasher.finalize();
+    let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
+    format!("ww_digest_{hex}")
+}
 
 impl Pipeline {
-    /// Sends what is owed to the configured sinks, oldest first, until nothing due is left
-    /// or `stop` turns true (checked between deliveries, so shutdown waits for one request at
-    /// most). With `include_future` the retry schedule is ignored (`watchword once`).
-    ///
-    /// When a sink fails, its remaining deliveries are deferred to the same retry time and it
-    /// is not tried again in this pass: a receiver that is down costs one timeout per retry,
-    /// not one per pending alert.
-    pub async fn deliver_due(
+    /// Runs `f` against the store on the blocking pool.
+    async fn with_store<T: Send + 'static>(
         &self,
+        f: impl FnOnce(&Store) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, DaemonError> {
+        let store = self.store.clone();
+        Ok(tokio::task::spawn_blocking(move || f(&store)).await??)
+    }
+
+    /// Sends what is owed to every configured sink, the sinks side by side, each until
+    /// nothing due is left or `stop` turns true. With `include_future` the retry schedule and
+    /// digest windows are ignored (`watchword once`).
+    pub async fn deliver_due(
+        self: &Arc<Self>,
         include_future: bool,
         stop: &watch::Receiver<bool>,
     ) -> Result<DeliveryReport, DaemonError> {
+        let mut tasks = JoinSet::new();
+        for sink in self.deliverer.sink_names() {
+            let pipeline = Arc::clone(self);
+            let stop = stop.clone();
+            tasks.spawn(async move {
+                let result = pipeline.deliver_sink(&sink, include_future, &stop).await;
+                (sink, result)
+            });
+        }
         let mut report = DeliveryReport::default();
-        let mut active = self.deliverer.sink_names();
-        let mut released: HashSet<String> = HashSet::new();
-        let store = self.store.clone();
-        let expired = tokio::task::spawn_blocking(move || {
-            store.expire_deliveries(Utc::now().timestamp() - alert::retry::GIVE_UP_AFTER_SECS)
-        })
-        .await??;
+        let mut failed = None;
+        while let Some(joined) = tasks.join_next().await {
+            match joined? {
+                (_, Ok((r, _))) => {
+                    report.delivered += r.delivered;
+                    report.retrying += r.retrying;
+                    report.dead += r.dead;
+                    report.skipped += r.skipped;
+                }
+                (sink, Err(e)) => {
+                    error!(sink = %sink, "delivery to sink {sink:?} failed: {e}");
+                    failed.get_or_insert(e);
+                }
+            }
+        }
+        match failed {
+            Some(e) => Err(e),
+            None => Ok(report),
+        }
+    }
+
+    /// Whether `sink` is disabled; a sink disabled for a URL it no longer has is re-enabled.
+    async fn sink_disabled(&self, sink: &str) -> Result<bool, DaemonError> {
+        let Some(url) = self.deliverer.sink(sink).and_then(|s| s.url.clone()) else {
+            return Ok(false);
+        };
+        let name = sink.to_string();
+        let disabled = self
+            .with_store(move |store| {
+                Ok(store.disabled_sinks()?.into_iter().find(|d| d.sink == name))
+            })
+            .await?;
+        let Some(disabled) = disabled else {
+            return Ok(false);
+        };
+        if disabled.url_fingerprint == url_fingerprint(&url) {
+            return Ok(true);
+        }
+        let name = sink.to_string();
+        self.with_store(move |store| store.enable_sink(&name))
+            .await?;
+        info!(sink = %sink, "sink {sink:?} has a new url: enabled again after it was disabled ({})", disabled.reason);
+        Ok(false)
+    }
+
+    /// One sink's pass: everything due, in order, until a failure defers the rest.
+    async fn deliver_sink(
+        &self,
+        sink: &str,
+        include_future: bool,
+        stop: &watch::Receiver<bool>,
+    ) -> Result<(DeliveryReport, SinkPass), DaemonError> {
+        let mut report = DeliveryReport::default();
+        let Some(config) = self.deliverer.sink(sink).cloned() else {
+            return Ok((report, SinkPass::Done));
+        };
+        if self.sink_disabled(sink).await? {
+            if include_future {
+                error!(sink = %sink, "sink {sink:?} is disabled: its receiver answered 410 Gone. \
+                       Fix its url (or run `watchword redeliver --dead` once it is back)");
+            }
+            return Ok((report, SinkPass::Disabled));
+        }
+        let give_up = i64::try_from(config.give_up_after.as_secs()).unwrap_or(i64::MAX);
+        let name = sink.to_string();
+        let cutoff = Utc::now().timestamp().saturating_sub(give_up);
+        let expired = self
+            .with_store(move |store| store.expire_sink_deliveries(&name, cutoff))
+            .await?;
         if expired > 0 {
             report.dead += expired;
             error!(
-                "{expired} delivery(ies) gave up: their receivers failed for the whole retry window"
+                sink = %sink,
+                "{expired} delivery(ies) to {} gave up: the receiver failed for the whole retry window ({})",
+                self.deliverer.describe(sink),
+                humantime::format_duration(config.give_up_after)
             );
         }
+        if let Some(window) = config.digest {
+            return self
+                .deliver_digests(sink, window, include_future, stop, report)
+                .await;
+        }
+        let mut released_once = false;
         loop {
-            if active.is_empty() || *stop.borrow() {
-                return Ok(report);
+            if *stop.borrow() {
+                return Ok((report, SinkPass::Done));
             }
-            let store = self.store.clone();
             let now = Utc::now().timestamp();
-            let sinks = active.clone();
-            let due = tokio::task::spawn_blocking(move || {
-                store.due_deliveries(now, include_future, DELIVERY_BATCH, &sinks)
-            })
-            .await??;
-            let full_batch = due.len() == DELIVERY_BATCH;
-            let released_before = released.len();
-            if due.is_empty() {
-                return Ok(report);
-            }
-            for delivery in due {
-                if *stop.borrow() {
-                    return Ok(report);
-                }
-                if !active.contains(&delivery.sink) {
-                    report.skipped += 1;
-                    continue;
-                }
-                let Some(outcome) = self.deliverer.attempt(&delivery).await else {
-                    // Unreachable in practice: `active` holds configured sinks only.
-                    active.retain(|s| s != &delivery.sink);
-                    report.skipped += 1;
-                    continue;
-                };
-                let now = Utc::now().timestamp();
-                let sink = self.deliverer.describe(&delivery.sink);
-                let mut defer_until = None;
-                let mut release = false;
-                match &outcome {
-                    AttemptOutcome::Delivered { .. } => {
-                        report.delivered += 1;
-                        release = released.insert(delivery.sink.clone());
-                        info!(sink = %delivery.sink, alert_id = %delivery.alert_id, rule = %delivery.rule, "alert delivered to {sink}");
-                    }
-                    AttemptOutcome::Retry {
-                        error,
-                        next_attempt_at,
-                        ..
-                    } => {
-                        report.retrying += 1;
-                        active.retain(|s| s != &delivery.sink);
-                        defer_until = Some(*next_attempt_at);
-                        let when = DateTime::<Utc>::from_timestamp(*next_attempt_at, 0)
-                            .map(|t| t.to_rfc3339())
-                            .unwrap_or_default();
-                        warn!(sink = %delivery.sink, alert_id = %delivery.alert_id, "delivery to {sink} failed: {error}; retrying at {when}");
-                    }
-                    AttemptOutcome::Dead { error, .. } => {
-                        report.dead += 1;
-                        // Whatever made it give up (410, a receiver down for days) is likely
-                        // to hold for the sink's next alert too: leave those for a later pass.
-                        active.retain(|s| s != &delivery.sink);
-                        error!(sink = %delivery.sink, alert_id = %delivery.alert_id, "delivery to {sink} failed: {error}; giving up (dead letter)");
-                    }
-                }
-                let store = self.store.clone();
-                let (alert_id, sink_name) = (delivery.alert_id, delivery.sink);
-                tokio::task::spawn_blocking(move || {
-                    store.record_attempt(&alert_id, &sink_name, now, &outcome)?;
-                    if let Some(until) = defer_until {
-                        store.defer_sink(&sink_name, until)?;
-                    }
-                    if release {
-                        // The receiver is back: what was deferred while it failed goes now.
-                        store.release_sink(&sink_name, now)?;
-                    }
-                    Ok::<(), StoreError>(())
+            let sinks = vec![sink.to_string()];
+            let due = self
+                .with_store(move |store| {
+                    store.due_deliveries(now, include_future, DELIVERY_BATCH, &sinks)
                 })
-                .await??;
+                .await?;
+            if due.is_empty() {
+                return Ok((report, SinkPass::Done));
             }
-            let released_this_batch = released.len() > released_before;
-            // Every row of the batch is now delivered, dead, or behind a sink we stopped
-            // trying, so the next query returns only rows not seen yet (including rows a
-            // recovered sink just released).
-            if !full_batch && !released_this_batch {
-                return Ok(report);
+            let full_batch = due.len() == DELIVERY_BATCH;
+            let mut released_now = false;
+            for delivery in due {
+                if !self.pace(sink, stop).await {
+                    return Ok((report, SinkPass::Done));
+                }
+                let out = Outgoing {
+                    sink,
+                    id: &delivery.alert_id,
+                    payloads: vec![delivery.payload.as_str()],
+                    attempts: delivery.attempts,
+                    queued_at: delivery.queued_at,
+                };
+                let Some(attempted) = self.deliverer.attempt(&out).await else {
+                    return Ok((report, SinkPass::Done));
+                };
+                let ids = vec![delivery.alert_id.clone()];
+                match self
+                    .record(
+                        sink,
+                        &ids,
+                        &delivery.rule,
+                        attempted,
+                        !released_once,
+                        &mut report,
+                    )
+                    .await?
+                {
+                    Flow::Continue { released } => {
+                        released_once |= released;
+                        released_now |= released;
+                    }
+                    Flow::Stop => return Ok((report, self.pass_state(sink).await?)),
+                }
+            }
+            // Every row of the batch is now delivered, or the sink stopped above, so the next
+            // query returns only rows not seen yet (including rows a recovered sink released).
+            if !full_batch && !released_now {
+                return Ok((report, SinkPass::Done));
             }
         }
     }
 
+    async fn pass_state(&self, sink: &str) -> Result<SinkPass, DaemonError> {
+        Ok(if self.sink_disabled(sink).await? {
+            SinkPass::Disabled
+        } else {
+            SinkPass::Done
+        })
+    }
+
+    /// Waits for the sink's rate limit; false if `stop` turned true meanwhile.
+    async fn pace(&self, sink: &str, stop: &watch::Receiver<bool>) -> bool {
+        if *stop.borrow() {
+            return false;
+        }
+        let mut stopping = stop.clone();
+        tokio::select! {
+            _ = self.deliverer.pace(sink) => !*stop.borrow(),
+            _ = stopping.wait_for(|s| *s) => false,
+        }
+    }
+
+    /// A digest sink's pass: when the window that opened with the oldest pending alert has
+    /// closed, its alerts go as one message.
+    async fn deliver_digests(
+        &self,
+        sink: &str,
+        window: Duration,
+        include_future: bool,
+        stop: &watch::Receiver<bool>,
+        mut report: DeliveryReport,
+    ) -> Result<(DeliveryReport, SinkPass), DaemonError> {
+        let window = i64::try_from(window.as_secs()).unwrap_or(i64::MAX / 2);
+        loop {
+            if *stop.borrow() {
+                return Ok((report, SinkPass::Done));
+            }
+            let name = sink.to_string();
+            let due_at = self
+                .with_store(move |store| store.digest_due_at(&name, window))
+                .await?;
+            let now = Utc::now().timestamp();
+            match due_at {
+                None => return Ok((report, SinkPass::Done)),
+                Some(at) if at > now && !include_future => return Ok((report, SinkPass::Done)),
+                Some(_) => {}
+            }
+            let sinks = vec![sink.to_string()];
+            let rows = self
+                .with_store(move |store| store.due_deliveries(now, true, DIGEST_MAX, &sinks))
+                .await?;
+            if rows.is_empty() {
+                return Ok((report, SinkPass::Done));
+            }
+            let ids: Vec<String> = rows.iter().map(|r| r.alert_id.clone()).collect();
+            let id = if ids.len() == 1 {
+                ids[0].clone()
+            } else {
+                digest_id(&ids)
+            };
+            if !self.pace(sink, stop).await {
+                return Ok((report, SinkPass::Done));
+            }
+            let out = Outgoing {
+                sink,
+                id: &id,
+                payloads: rows.iter().map(|r| r.payload.as_str()).collect(),
+                attempts: rows.iter().map(|r| r.attempts).max().unwrap_or(0),
+                queued_at: rows.iter().map(|r| r.queued_at).min().unwrap_or(now),
+            };
+            let Some(attempted) = self.deliverer.attempt(&out).await else {
+                return Ok((report, SinkPass::Done));
+            };
+            let rule = if ids.len() == 1 {
+                rows[0].rule.clone()
+            } else {
+                format!("digest of {}", ids.len())
+            };
+            match self
+                .record(sink, &ids, &rule, attempted, false, &mut report)
+                .await?
+            {
+                Flow::Continue { .. } if rows.len() == DIGEST_MAX => continue,
+                Flow::Continue { .. } => return Ok((report, SinkPass::Done)),
+                Flow::Stop => return Ok((report, self.pass_state(sink).await?)),
+            }
+        }
+    }
+
+    /// Records an attempt at `ids` (one alert, or a digest) and decides what the sink does
+    /// next. On the first success of a pass (`release`) the rows deferred while the receiver
+    /// was failing are made due at once.
+    async fn record(
+        &self,
+        sink: &str,
+        ids: &[String],
+        rule: &str,
+        attempted: Attempted,
+        release: bool,
+        report: &mut DeliveryReport,
+    ) -> Result<Flow, DaemonError> {
+        let now = Utc::now().timestamp();
+        let described = self.deliverer.describe(sink);
+        let first = ids.first().cloned().unwrap_or_default();
+        let n = ids.len();
+        let mut defer_until = None;
+        let mut disable = None;
+        let flow = match &attempted.outcome {
+            AttemptOutcome::Delivered { .. } => {
+                report.delivered += n;
+                info!(sink = %sink, alert_id = %first, rule = %rule, alerts = n, "alert delivered to {described}");
+                Flow::Continue { released: release }
+            }
+            AttemptOutcome::Retry {
+                error,
+                next_attempt_at,
+                ..
+            } => {
+                report.retrying += n;
+                defer_until = Some(*next_attempt_at);
+                let when = DateTime::<Utc>::from_timestamp(*next_attempt_at, 0)
+                    .map(|t| t.to_rfc3339())
+                    .unwrap_or_default();
+                warn!(sink = %sink, alert_id = %first, "delivery to {described} failed: {error}; retrying at {when}");
+                Flow::Stop
+            }
+            AttemptOutcome::Dead { error, .. } => {
+                report.dead += n;
+                if attempted.gone {
+                    let url = self
+                        .deliverer
+                        .sink(sink)
+                        .and_then(|s| s.url.clone())
+                        .unwrap_or_default();
+                    disable = Some((error.clone(), url_fingerprint(&url)));
+                    error!(sink = %sink, alert_id = %first, "delivery to {described} failed: {error}; \
+                           the sink is now DISABLED (see `watchword alerts`); fix its url, then \
+                           `watchword redeliver --dead`");
+                } else {
+                    // Whatever made it give up (a receiver down for days, a 404 that never
+                    // went away) is likely to hold for the sink's next alert too: leave those
+                    // for a later pass.
+                    error!(sink = %sink, alert_id = %first, "delivery to {described} failed: {error}; \
+                           giving up (dead letter; `watchword redeliver {first}` re-queues it)");
+                }
+                Flow::Stop
+            }
+        };
+        let sink_name = sink.to_string();
+        let ids = ids.to_vec();
+        let released = matches!(flow, Flow::Continue { released: true });
+        self.with_store(move |store| {
+            store.record_attempts(&ids, &sink_name, now, &attempted.outcome)?;
+            if let Some(until) = defer_until {
+                store.defer_sink(&sink_name, until)?;
+            }
+            if let Some((reason, fingerprint)) = disable {
+                store.disable_sink(&sink_name, now, &reason, &fingerprint)?;
+            }
+            if released {
+                // The receiver is back: what was deferred while it failed goes now.
+                store.release_sink(&sink_name, now)?;
+            }
+            Ok(())
+        })
+        .await?;
+        Ok(flow)
+    }
+
     /// Logs, once, the alerts that wait for sinks no longer in the config.
     pub async fn warn_orphaned_deliveries(&self) -> Result<(), DaemonError> {
-        let store = self.store.clone();
         let configured = self.deliverer.sink_names();
-        let orphans =
-            tokio::task::spawn_blocking(move || store.orphaned_deliveries(&configured)).await??;
+        let orphans = self
+            .with_store(move |store| store.orphaned_deliveries(&configured))
+            .await?;
         for (sink, count) in orphans {
             warn!(
                 sink = %sink,
@@ -145,47 +409,92 @@ impl Pipeline {
         Ok(())
     }
 
+    /// Runs one deliverer task per sink until `shutdown`; each is woken when a poll records
+    /// new alerts, when its next retry or digest is due, or at least every `MAX_IDLE`.
     pub(super) async fn delivery_loop(
-        &self,
-        mut shutdown: watch::Receiver<bool>,
+        self: &Arc<Self>,
+        shutdown: watch::Receiver<bool>,
         new_alerts: Arc<Notify>,
     ) {
-        let sinks = self.deliverer.sink_names();
+        // `Notify` wakes one waiter; a watch counter wakes every sink, and a sink busy
+        // sending when it changes still sees the change afterwards.
+        let (wake, woken) = watch::channel(0u64);
+        let fan_out = tokio::spawn({
+            let mut shutdown = shutdown.clone();
+            async move {
+                loop {
+                    tokio::select! {
+                        _ = new_alerts.notified() => wake.send_modify(|n| *n = n.wrapping_add(1)),
+                        changed = shutdown.changed() => {
+                            if changed.is_err() || *shutdown.borrow() {
+                                return;
+                            }
+                        }
+                    }
+                }
+            }
+        });
+        let mut tasks = JoinSet::new();
+        for sink in self.deliverer.sink_names() {
+            let pipeline = Arc::clone(self);
+            let (shutdown, woken) = (shutdown.clone(), woken.clone());
+            tasks.spawn(async move { pipeline.sink_loop(sink, shutdown, woken).await });
+        }
+        while let Some(joined) = tasks.join_next().await {
+            if let Err(e) = joined {
+                error!("a sink's deliverer task failed: {e}");
+            }
+        }
+        let _ = fan_out.await;
+    }
+
+    async fn sink_loop(
+        &self,
+        sink: String,
+        mut shutdown: watch::Receiver<bool>,
+        mut woken: watch::Receiver<u64>,
+    ) {
         let mut failures: u32 = 0;
+        let mut disabled = false;
         loop {
             if *shutdown.borrow() {
                 return;
             }
-            if let Err(e) = self.deliver_due(false, &shutdown).await {
-                // Most likely the database cannot be written: a sent alert may not have been
-                // marked delivered, so sending again at once would double it. Back off hard.
-                failures = failures.saturating_add(1);
-                let pause = Duration::from_secs(60 * u64::from(failures.min(10)));
-                error!(
-                    "delivery pass failed: {e}; pausing deliveries for {}s",
-                    pause.as_secs()
-                );
-                tokio::select! {
-                    _ = tokio::time::sleep(pause) => {}
-                    _ = shutdown.changed() => {}
+            match self.deliver_sink(&sink, false, &shutdown).await {
+                Err(e) => {
+                    // Most likely the database cannot be written: a sent alert may not have
+                    // been marked delivered, so sending again at once would double it.
+                    failures = failures.saturating_add(1);
+                    let pause = Duration::from_secs(60 * u64::from(failures.min(10)));
+                    error!(
+                        sink = %sink,
+                        "delivery pass for sink {sink:?} failed: {e}; pausing deliveries for {}s",
+                        pause.as_secs()
+                    );
+                    tokio::select! {
+                        _ = tokio::time::sleep(pause) => {}
+                        _ = shutdown.changed() => {}
+                    }
+                    continue;
                 }
-                continue;
+                Ok((_, state)) => {
+                    failures = 0;
+                    let now_disabled = state == SinkPass::Disabled;
+                    if now_disabled && !disabled {
+                        warn!(sink = %sink, "sink {sink:?} is disabled (its receiver answered 410 Gone); \
+                              its alerts wait until its url changes or `watchword redeliver`");
+                    }
+                    disabled = now_disabled;
+                }
             }
-            failures = 0;
-            let store = self.store.clone();
-            let sinks = sinks.clone();
-            let next =
-                match tokio::task::spawn_blocking(move || store.next_delivery_at(&sinks)).await {
-                    Ok(Ok(next)) => next,
-                    Ok(Err(e)) => {
-                        error!("cannot read the outbox schedule: {e}");
-                        None
-                    }
-                    Err(e) => {
-                        error!("outbox task failed: {e}");
-                        None
-                    }
-                };
+            let next = if disabled {
+                None
+            } else {
+                self.next_due(&sink).await.unwrap_or_else(|e| {
+                    error!(sink = %sink, "cannot read the outbox schedule: {e}");
+                    None
+                })
+            };
             let mut wake = Instant::now() + MAX_IDLE;
             if let Some(at) = next {
                 let wait = (at - Utc::now().timestamp()).max(0) as u64;
@@ -194,9 +503,38 @@ impl Pipeline {
             }
             tokio::select! {
                 _ = tokio::time::sleep_until(wake) => {}
-                _ = new_alerts.notified() => {}
+                _ = woken.changed() => {}
                 _ = shutdown.changed() => {}
             }
         }
+    }
+
+    /// When `sink` next has something to send (unix seconds).
+    async fn next_due(&self, sink: &str) -> Result<Option<i64>, DaemonError> {
+        let digest = self.deliverer.sink(sink).and_then(|s| s.digest);
+        let name = sink.to_string();
+        self.with_store(move |store| match digest {
+            Some(window) => store.digest_due_at(
+                &name,
+                i64::try_from(window.as_secs()).unwrap_or(i64::MAX / 2),
+            ),
+            None => store.next_delivery_at(&[name]),
+        })
+        .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn digest_ids_are_stable_and_fingerprints_hide_the_url() {
+        let ids = vec!["ww_a".to_string(), "ww_b".to_string()];
+        assert_eq!(digest_id(&ids), digest_id(&ids.clone()));
+        assert_ne!(digest_id(&ids), digest_id(&ids[..1]));
+        let fp = url_fingerprint("https://h.example/hook/secret-token");
+        assert_eq!(fp.len(), 16);
+        assert!(!fp.contains("secret"));
     }
 }

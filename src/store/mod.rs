@@ -8,7 +8,7 @@
 mod outbox;
 mod schema;
 
-pub use outbox::{AttemptOutcome, Delivery, OutboxCounts};
+pub use outbox::{AlertFilter, AttemptOutcome, Delivery, DeliveryRow, DisabledSink, OutboxCounts};
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};

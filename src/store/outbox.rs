@@ -12,6 +12,9 @@ pub struct Delivery {
     pub rule: String,
     pub attempts: u32,
     pub created_at: i64,
+    /// When the retry window started: the alert's creation, or its re-queueing by
+    /// `watchword redeliver`.
+    pub queued_at: i64,
     pub payload: String,
 }
 
@@ -32,6 +35,45 @@ pub enum AttemptOutcome {
         status: Option<u16>,
         error: String,
     },
+}
+
+/// A sink the receiver disabled with 410 Gone.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DisabledSink {
+    pub sink: String,
+    pub disabled_at: i64,
+    pub reason: String,
+    pub url_fingerprint: String,
+}
+
+/// Which deliveries `watchword alerts` lists.
+#[derive(Debug, Clone, Default)]
+pub struct AlertFilter {
+    /// `pending`, `delivered` or `dead`.
+    pub state: Option<String>,
+    pub rule: Option<String>,
+    /// Alerts created at or after (unix seconds).
+    pub since: Option<i64>,
+    pub limit: usize,
+}
+
+/// One delivery of one alert, for listing.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct DeliveryRow {
+    pub alert_id: String,
+    pub rule: String,
+    pub feed: String,
+    pub title: String,
+    pub link: Option<String>,
+    pub created_at: i64,
+    pub sink: String,
+    pub state: String,
+    pub attempts: u32,
+    pub last_status: Option<u16>,
+    pub last_error: Option<String>,
+    pub next_attempt_at: i64,
+    pub last_attempt_at: Option<i64>,
+    pub delivered_at: Option<i64>,
 }
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -56,7 +98,8 @@ impl Store {
     ) -> Result<Vec<Delivery>> {
         let conn = self.lock()?;
         let mut stmt = conn.prepare_cached(
-            "SELECT d.alert_id, d.sink, a.rule, d.attempts, a.created_at, a.payload
+            "SELECT d.alert_id, d.sink, a.rule, d.attempts, a.created_at, a.payload,
+                    COALESCE(d.queued_at, a.created_at)
              FROM deliveries d JOIN alerts a ON a.id = d.alert_id
              WHERE d.state = 'pending'
                AND d.next_attempt_at <= CASE WHEN ?2 THEN 9223372036854775807 ELSE ?1 END
@@ -73,6 +116,7 @@ impl Store {
                 attempts: row.get(3)?,
                 created_at: row.get(4)?,
                 payload: row.get(5)?,
+                queued_at: row.get(6)?,
             })
         })?;
         Ok(rows.collect::<std::result::Result<_, _>>()?)
@@ -87,31 +131,7 @@ impl Store {
         outcome: &AttemptOutcome,
     ) -> Result<()> {
         let conn = self.lock()?;
-        match outcome {
-            AttemptOutcome::Delivered { status } => conn.execute(
-                "UPDATE deliveries SET state = 'delivered', attempts = attempts + 1,
-                    last_status = ?3, last_error = NULL, delivered_at = ?4
-                 WHERE alert_id = ?1 AND sink = ?2",
-                params![alert_id, sink, status, at],
-            )?,
-            AttemptOutcome::Retry {
-                status,
-                error,
-                next_attempt_at,
-            } => conn.execute(
-                "UPDATE deliveries SET attempts = attempts + 1, last_status = ?3,
-                    last_error = ?4, next_attempt_at = ?5
-                 WHERE alert_id = ?1 AND sink = ?2",
-                params![alert_id, sink, status, error, next_attempt_at],
-            )?,
-            AttemptOutcome::Dead { status, error } => conn.execute(
-                "UPDATE deliveries SET state = 'dead', attempts = attempts + 1,
-                    last_status = ?3, last_error = ?4
-                 WHERE alert_id = ?1 AND sink = ?2",
-                params![alert_id, sink, status, error],
-            )?,
-        };
-        Ok(())
+        record_on(&conn, alert_id, sink, at, outcome)
     }
 
     /// When the earliest pending delivery to one of `sinks` is due (unix seconds), if any.
@@ -150,6 +170,190 @@ impl Store {
             params![sink, now],
         )?;
         Ok(())
+    }
+
+    /// Records one outcome for several deliveries to `sink` (a digest), in one transaction.
+    pub fn record_attempts(
+        &self,
+        alert_ids: &[String],
+        sink: &str,
+        at: i64,
+        outcome: &AttemptOutcome,
+    ) -> Result<()> {
+        let mut conn = self.lock()?;
+        let tx = conn.transaction()?;
+        for id in alert_ids {
+            record_on(&tx, id, sink, at, outcome)?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Marks as dead the pending deliveries to `sink` whose retry window started before
+    /// `queued_before`: past `give_up_after`, in one statement, instead of one timeout each.
+    pub fn expire_sink_deliveries(&self, sink: &str, queued_before: i64) -> Result<usize> {
+        let conn = self.lock()?;
+        Ok(conn.execute(
+            "UPDATE deliveries SET state = 'dead',
+                last_error = COALESCE(last_error || '; ', '') || 'gave up: retry window expired'
+             WHERE state = 'pending' AND sink = ?1
+               AND alert_id IN (
+                   SELECT d.alert_id FROM deliveries d JOIN alerts a ON a.id = d.alert_id
+                   WHERE d.state = 'pending' AND d.sink = ?1
+                     AND COALESCE(d.queued_at, a.created_at) < ?2)",
+            params![sink, queued_before],
+        )?)
+    }
+
+    /// For a digest sink: when its next message is due. A window opens with the oldest
+    /// fresh alert and closes `window` seconds later; a digest that failed waits for its
+    /// retry time instead.
+    pub fn digest_due_at(&self, sink: &str, window: i64) -> Result<Option<i64>> {
+        let conn = self.lock()?;
+        Ok(conn
+            .query_row(
+                "SELECT MIN(CASE WHEN attempts = 0 THEN next_attempt_at + ?2
+                                 ELSE next_attempt_at END)
+                 FROM deliveries WHERE state = 'pending' AND sink = ?1",
+                params![sink, window],
+                |row| row.get::<_, Option<i64>>(0),
+            )
+            .optional()?
+            .flatten())
+    }
+
+    /// Remembers that `sink`'s receiver answered 410 Gone for the URL with `fingerprint`.
+    pub fn disable_sink(&self, sink: &str, at: i64, reason: &str, fingerprint: &str) -> Result<()> {
+        let conn = self.lock()?;
+        conn.execute(
+            "INSERT INTO sink_state (sink, disabled_at, reason, url_fingerprint)
+             VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (sink) DO UPDATE SET disabled_at = ?2, reason = ?3, url_fingerprint = ?4",
+            params![sink, at, reason, fingerprint],
+        )?;
+        Ok(())
+    }
+
+    pub fn enable_sink(&self, sink: &str) -> Result<bool> {
+        let conn = self.lock()?;
+        Ok(conn.execute("DELETE FROM sink_state WHERE sink = ?1", params![sink])? > 0)
+    }
+
+    /// Every disabled sink, by name.
+    pub fn disabled_sinks(&self) -> Result<Vec<DisabledSink>> {
+        let conn = self.lock()?;
+        let mut stmt = conn.prepare_cached(
+            "SELECT sink, disabled_at, reason, url_fingerprint FROM sink_state ORDER BY sink",
+        )?;
+        let rows = stmt.query_map([], |row| {
+            Ok(DisabledSink {
+                sink: row.get(0)?,
+                disabled_at: row.get(1)?,
+                reason: row.get(2)?,
+                url_fingerprint: row.get(3)?,
+            })
+        })?;
+        Ok(rows.collect::<std::result::Result<_, _>>()?)
+    }
+
+    /// Deliveries with their alerts, newest first, for `watchword alerts`.
+    pub fn list_deliveries(&self, filter: &AlertFilter) -> Result<Vec<DeliveryRow>> {
+        let conn = self.lock()?;
+        let mut stmt = conn.prepare_cached(
+            "SELECT a.id, a.rule, a.feed, a.title, a.link, a.created_at, d.sink, d.state,
+                    d.attempts, d.last_status, d.last_error, d.next_attempt_at,
+                    d.last_attempt_at, d.delivered_at
+             FROM deliveries d JOIN alerts a ON a.id = d.alert_id
+             WHERE (?1 IS NULL OR d.state = ?1)
+               AND (?2 IS NULL OR a.rule = ?2)
+               AND (?3 IS NULL OR a.created_at >= ?3)
+             ORDER BY a.created_at DESC, a.rowid DESC, d.sink
+             LIMIT ?4",
+        )?;
+        let rows = stmt.query_map(
+            params![
+                filter.state,
+                filter.rule,
+                filter.since,
+                filter.limit.min(i64::MAX as usize) as i64
+            ],
+            |row| {
+                Ok(DeliveryRow {
+                    alert_id: row.get(0)?,
+                    rule: row.get(1)?,
+                    feed: row.get(2)?,
+                    title: row.get(3)?,
+                    link: row.get(4)?,
+                    created_at: row.get(5)?,
+                    sink: row.get(6)?,
+                    state: row.get(7)?,
+                    attempts: row.get(8)?,
+                    last_status: row.get(9)?,
+                    last_error: row.get(10)?,
+                    next_attempt_at: row.get(11)?,
+                    last_attempt_at: row.get(12)?,
+                    delivered_at: row.get(13)?,
+                })
+            },
+        )?;
+        Ok(rows.collect::<std::result::Result<_, _>>()?)
+    }
+
+    /// Puts deliveries back in the queue, due now, with a fresh retry window and attempt
+    /// count: the given alerts' dead deliveries (all their deliveries when `include_delivered`),
+    /// or with `alert_ids` empty every dead delivery. Re-enables the sinks involved. Returns
+    /// how many deliveries were re-queued, and the alert ids that matched nothing.
+    pub fn requeue(
+        &self,
+        alert_ids: &[String],
+        include_delivered: bool,
+        now: i64,
+    ) -> Result<(usize, Vec<String>)> {
+        let mut conn = self.lock()?;
+        let tx = conn.transaction()?;
+        let mut count = 0;
+        let mut unknown = Vec::new();
+        let mut sinks: Vec<String> = Vec::new();
+        {
+            let mut select = tx.prepare_cached(
+                "SELECT sink FROM deliveries
+                 WHERE (?1 IS NULL OR alert_id = ?1)
+                   AND (state = 'dead' OR (?2 AND state = 'delivered'))",
+            )?;
+            let mut update = tx.prepare_cached(
+                "UPDATE deliveries SET state = 'pending', attempts = 0, next_attempt_at = ?3,
+                    queued_at = ?3, delivered_at = NULL,
+                    last_error = CASE WHEN last_error IS NULL THEN NULL
+                                      ELSE 'requeued after: ' || last_error END
+                 WHERE (?1 IS NULL OR alert_id = ?1)
+                   AND (state = 'dead' OR (?2 AND state = 'delivered'))",
+            )?;
+            let targets: Vec<Option<&str>> = if alert_ids.is_empty() {
+                vec![None]
+            } else {
+                alert_ids.iter().map(|id| Some(id.as_str())).collect()
+            };
+            for id in targets {
+                let found: Vec<String> = select
+                    .query_map(params![id, include_delivered], |row| row.get(0))?
+                    .collect::<std::result::Result<_, _>>()?;
+                let n = update.execute(params![id, include_delivered, now])?;
+                if n == 0
+                    && let Some(id) = id
+                {
+                    unknown.push(id.to_string());
+                }
+                count += n;
+                sinks.extend(found);
+            }
+            sinks.sort();
+            sinks.dedup();
+            for sink in &sinks {
+                tx.execute("DELETE FROM sink_state WHERE sink = ?1", params![sink])?;
+            }
+        }
+        tx.commit()?;
+        Ok((count, unknown))
     }
 
     /// Marks as dead every pending delivery of an alert created before `created_before`:
@@ -205,6 +409,41 @@ impl Store {
         }
         Ok(counts)
     }
+}
+
+/// `record_attempt` on a connection (or a transaction) the caller holds.
+fn record_on(
+    conn: &rusqlite::Connection,
+    alert_id: &str,
+    sink: &str,
+    at: i64,
+    outcome: &AttemptOutcome,
+) -> Result<()> {
+    match outcome {
+        AttemptOutcome::Delivered { status } => conn.execute(
+            "UPDATE deliveries SET state = 'delivered', attempts = attempts + 1,
+                last_status = ?3, last_error = NULL, delivered_at = ?4, last_attempt_at = ?4
+             WHERE alert_id = ?1 AND sink = ?2",
+            params![alert_id, sink, status, at],
+        )?,
+        AttemptOutcome::Retry {
+            status,
+            error,
+            next_attempt_at,
+        } => conn.execute(
+            "UPDATE deliveries SET attempts = attempts + 1, last_status = ?3,
+                last_error = ?4, next_attempt_at = ?5, last_attempt_at = ?6
+             WHERE alert_id = ?1 AND sink = ?2",
+            params![alert_id, sink, status, error, next_attempt_at, at],
+        )?,
+        AttemptOutcome::Dead { status, error } => conn.execute(
+            "UPDATE deliveries SET state = 'dead', attempts = attempts + 1,
+                last_status = ?3, last_error = ?4, last_attempt_at = ?5
+             WHERE alert_id = ?1 AND sink = ?2",
+            params![alert_id, sink, status, error, at],
+        )?,
+    };
+    Ok(())
 }
 
 /// Sink names as a JSON array, for `json_each`: one bound parameter for any number of names.

@@ -3,8 +3,9 @@
 
 use rusqlite_migration::{M, Migrations};
 
-const MIGRATIONS: &[M<'static>] = &[M::up(
-    r#"
+const MIGRATIONS: &[M<'static>] = &[
+    M::up(
+        r#"
 -- One row per configured feed that has been fetched at least once: its health.
 CREATE TABLE feeds (
     name                 TEXT PRIMARY KEY,
@@ -57,7 +58,26 @@ CREATE TABLE deliveries (
 );
 CREATE INDEX deliveries_due ON deliveries (state, next_attempt_at);
 "#,
-)];
+    ),
+    // Issue 6 (delivery you can trust).
+    M::up(
+        r#"
+-- Sinks whose receiver said 410 Gone: not sent to until their URL changes or `redeliver`.
+CREATE TABLE sink_state (
+    sink            TEXT PRIMARY KEY,
+    disabled_at     INTEGER NOT NULL,
+    reason          TEXT NOT NULL,
+    -- A hash of the URL that answered 410, so a corrected URL re-enables the sink.
+    url_fingerprint TEXT NOT NULL
+);
+-- When a delivery was last tried, and when its retry window restarted (`redeliver`).
+ALTER TABLE deliveries ADD COLUMN last_attempt_at INTEGER;
+ALTER TABLE deliveries ADD COLUMN queued_at INTEGER;
+-- One deliverer per sink asks for its own due rows.
+CREATE INDEX deliveries_sink_due ON deliveries (sink, state, next_attempt_at);
+"#,
+    ),
+];
 
 pub fn migrations() -> Migrations<'static> {
     Migrations::from_slice(MIGRATIONS)

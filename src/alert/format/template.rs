@@ -1,0 +1,129 @@
+//! The `template` format: a user-supplied minijinja body.
+//!
+//! Values are escaped for the body's content type by minijinja's auto-escaping: for a JSON
+//! content type `{{ title }}` renders as a quoted, escaped JSON string, so feed text cannot
+//! break out of the document; for HTML/XML it is HTML-escaped; for anything else it is
+//! inserted as is.
+
+use minijinja::{AutoEscape, Environment, Value};
+use serde_json::json;
+
+use super::{Batch, cut, one_line};
+use crate::alert::message::Message;
+
+/// The template's file name decides minijinja's auto-escaping.
+fn template_name(content_type: &str) -> &'static str {
+    let ct = content_type.to_ascii_lowercase();
+    if ct.contains("json") {
+        "body.json"
+    } else if ct.contains("html") || ct.contains("xml") {
+        "body.html"
+    } else {
+        "body.txt"
+    }
+}
+
+fn environment() -> Environment<'static> {
+    let mut env = Environment::new();
+    env.set_auto_escape_callback(|name| match name.rsplit('.').next() {
+        Some("json") => AutoEscape::Json,
+        Some("html") => AutoEscape::Html,
+        _ => AutoEscape::None,
+    });
+    env
+}
+
+/// What a template sees. Feed text is cut to generous limits: the target is unknown.
+fn context(batch: &Batch<'_>, messages: &[Message]) -> Value {
+    let alerts: Vec<serde_json::Value> = messages
+        .iter()
+        .zip(&batch.payloads)
+        .map(|(m, payload)| {
+            json!({
+                "id": m.id,
+                "type": m.kind,
+                "rule": m.rule,
+                "priority": m.priority.as_ref().map(|p| p.label.clone()),
+                "terms": m.terms,
+                "feed": m.feed,
+                "title": cut(&one_line(&m.title), 1000),
+                "link": m.link,
+                "text": cut(&m.text, 4000),
+                "published": m.published,
+                "payload": serde_json::from_str::<serde_json::Value>(payload).unwrap_or_default(),
+            })
+        })
+        .collect();
+    let mut ctx = alerts.first().cloned().unwrap_or_else(|| json!({}));
+    ctx["id"] = json!(batch.id);
+    ctx["count"] = json!(alerts.len());
+    ctx["alerts"] = json!(alerts);
+    Value::from(minijinja::value::Serde(ctx))
+}
+
+pub(super) fn render(
+    template: &str,
+    content_type: &str,
+    batch: &Batch<'_>,
+    messages: &[Message],
+) -> Result<String, String> {
+    environment()
+        .render_named_str(
+            template_name(content_type),
+            template,
+            context(batch, messages),
+        )
+        .map_err(|e| e.to_string())
+}
+
+/// Compiles `template` and renders it against a sample alert, so `watchword check` reports a
+/// broken template (or one that does not give valid JSON for a JSON content type).
+pub fn check_template(template: &str, content_type: &str) -> Result<(), String> {
+    let sample = json!({
+        "type": "watchword.alert", "version": 1, "id": "ww_sample", "rule": "sample-rule",
+        "matched_terms": ["sample"], "feed": {"name": "sample-feed"},
+        "item": {"id": "1", "title": "A \"quoted\" <title> & more", "link": "https://example.org/a",
+                 "summary": "Line one\nline two"}
+    })
+    .to_string();
+    let batch = Batch {
+        id: "ww_sample",
+        payloads: vec![&sample],
+    };
+    let messages = vec![Message::from_payload(&sample)];
+    let body = render(template, content_type, &batch, &messages)?;
+    if template_name(content_type) == "body.json"
+        && let Err(e) = serde_json::from_str::<serde_json::Value>(&body)
+    {
+        return Err(format!(
+            "with content type {content_type} the body must be JSON, but a sample alert renders \
+             invalid JSON ({e}); write values as {{{{ title }}}} without quotes around them: \
+             they are JSON-escaped and quoted for you"
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_bodies_escape_values_and_broken_templates_are_reported() {
+        assert!(
+            check_template(
+                r#"{"text": {{ title }}, "n": {{ count }}}"#,
+                "application/json"
+            )
+            .is_ok()
+        );
+        let err = check_template(r#"{"text": "{{ title }}"}"#, "application/json")
+            .err()
+            .unwrap_or_default();
+        assert!(err.contains("without quotes"), "{err}");
+        let err = check_template("{{ title ", "text/plain")
+            .err()
+            .unwrap_or_default();
+        assert!(!err.is_empty());
+    }
+}

@@ -1,0 +1,169 @@
+//! What a chat message shows, read back from a stored payload.
+//!
+//! The outbox stores the `json` payload (rendered once, so every retry of a `json` sink sends
+//! the same bytes). Chat formats are rendered from it at send time, which is deterministic,
+//! so their retries send the same bytes too. Reading is lenient: a payload of another type
+//! (say `watchword.feed_event`) or a newer version still gives a title and a text.
+
+use serde_json::Value;
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Message {
+    /// The payload's `type`, e.g. `watchword.alert`.
+    pub kind: String,
+    pub id: String,
+    pub rule: Option<String>,
+    pub priority: Option<Priority>,
+    pub terms: Vec<String>,
+    pub feed: Option<String>,
+    pub title: String,
+    /// Only http(s) links: a `javascript:` link in a feed must not become a button.
+    pub link: Option<String>,
+    pub text: String,
+    pub published: Option<String>,
+}
+
+/// A rule's priority, as the payload has it: a number (1 lowest … 5 highest, ntfy's scale) or
+/// a word (`low`, `high`, `urgent`, …).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Priority {
+    pub label: String,
+    /// 1–5 when the value maps onto that scale.
+    pub level: Option<u8>,
+}
+
+impl Priority {
+    fn from_value(value: &Value) -> Option<Priority> {
+        match value {
+            Value::Number(n) => {
+                let n = n.as_i64()?;
+                Some(Priority {
+                    label: n.to_string(),
+                    level: u8::try_from(n).ok().filter(|l| (1..=5).contains(l)),
+                })
+            }
+            Value::String(s) if !s.trim().is_empty() => {
+                let label = s.trim().to_string();
+                let level = match label.to_ascii_lowercase().as_str() {
+                    "min" | "lowest" => Some(1),
+                    "low" => Some(2),
+                    "default" | "normal" | "medium" => Some(3),
+                    "high" => Some(4),
+                    "max" | "urgent" | "critical" | "highest" => Some(5),
+                    other => other.parse::<u8>().ok().filter(|l| (1..=5).contains(l)),
+                };
+                Some(Priority { label, level })
+            }
+            _ => None,
+        }
+    }
+
+    /// High enough to shout about (4 or 5).
+    pub fn is_high(&self) -> bool {
+        self.level.is_some_and(|l| l >= 4)
+    }
+}
+
+impl Message {
+    pub fn from_payload(payload: &str) -> Message {
+        let value: Value = serde_json::from_str(payload).unwrap_or(Value::Null);
+        Message::from_value(&value)
+    }
+
+    pub fn from_value(v: &Value) -> Message {
+        let s = |value: &Value| {
+            value
+                .as_str()
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+        };
+        let item = &v["item"];
+        let kind = s(&v["type"]).unwrap_or_else(|| "watchword.message".into());
+        let feed = s(&v["feed"]["name"]).or_else(|| s(&v["feed"]));
+        let title = s(&item["title"])
+            .or_else(|| s(&v["title"]))
+            .or_else(|| s(&v["message"]))
+            .unwrap_or_else(|| match &feed {
+                Some(feed) => format!("{kind} from {feed}"),
+                None => kind.clone(),
+            });
+        let link = s(&item["link"])
+            .or_else(|| s(&v["link"]))
+            .or_else(|| s(&v["url"]))
+            .filter(|l| is_web_link(l));
+        let text = s(&item["summary"])
+            .or_else(|| s(&v["text"]))
+            .or_else(|| s(&v["summary"]))
+            .or_else(|| s(&v["error"]))
+            .unwrap_or_default();
+        let terms = v["matched_terms"]
+            .as_array()
+            .map(|a| a.iter().filter_map(&s).collect())
+            .unwrap_or_default();
+        Message {
+            id: s(&v["id"]).unwrap_or_default(),
+            kind,
+            rule: s(&v["rule"]),
+            priority: Priority::from_value(&v["priority"]),
+            terms,
+            feed,
+            title,
+            link,
+            text,
+            published: s(&item["published"]),
+        }
+    }
+
+    pub fn is_alert(&self) -> bool {
+        self.kind == "watchword.alert"
+    }
+
+    /// A short line of context: `rule · feed · matched: a, b`.
+    pub fn context_line(&self) -> String {
+        let mut parts = Vec::new();
+        if let Some(rule) = &self.rule {
+            parts.push(format!("rule {rule}"));
+        } else if !self.is_alert() {
+            parts.push(self.kind.clone());
+        }
+        if let Some(feed) = &self.feed {
+            parts.push(format!("feed {feed}"));
+        }
+        if let Some(p) = &self.priority {
+            parts.push(format!("priority {}", p.label));
+        }
+        if !self.terms.is_empty() {
+            parts.push(format!("matched: {}", self.terms.join(", ")));
+        }
+        parts.join(" · ")
+    }
+}
+
+fn is_web_link(link: &str) -> bool {
+    url::Url::parse(link).is_ok_and(|u| matches!(u.scheme(), "http" | "https"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_an_alert_and_degrades_for_other_types() {
+        let m = Message::from_payload(
+            r#"{"type":"watchword.alert","id":"ww_1","rule":"r","priority":"high",
+                "matched_terms":["a"],"feed":{"name":"wire"},
+                "item":{"title":"T","link":"javascript:alert(1)","summary":"S"}}"#,
+        );
+        assert_eq!(m.title, "T");
+        assert_eq!(m.link, None);
+        assert_eq!(m.priority.as_ref().and_then(|p| p.level), Some(4));
+        let m = Message::from_payload(
+            r#"{"type":"watchword.feed_event","id":"ev_1","feed":"wire","text":"failing for 2h"}"#,
+        );
+        assert_eq!(m.title, "watchword.feed_event from wire");
+        assert_eq!(m.text, "failing for 2h");
+        assert_eq!(m.context_line(), "watchword.feed_event · feed wire");
+        assert_eq!(Message::from_payload("not json").title, "watchword.message");
+    }
+}
