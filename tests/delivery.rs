@@ -434,3 +434,444 @@ fn a_database_that_cannot_record_a_delivery_pauses_sending() {
     );
     assert!(log.contains("pausing deliveries"), "{log}");
 }
+
+// ---- Issue 6: delivery you can trust ----
+
+/// A config with one feed, one rule notifying `notify`, and the sink tables as written.
+fn config_with_sinks(ws: &Workspace, feed_url: &str, notify: &[&str], sinks: &str) -> String {
+    format!(
+        r#"
+[daemon]
+database = "{db}"
+poll_interval = "1h"
+{GROUPS}
+[[feed]]
+name = "wire"
+url = "{feed_url}"
+
+[[rule]]
+name = "ca-aa"
+query = "@central_asia AND @abraham_accords"
+notify = [{notify}]
+
+{sinks}
+"#,
+        db = ws.database().display(),
+        notify = notify
+            .iter()
+            .map(|n| format!("\"{n}\""))
+            .collect::<Vec<_>>()
+            .join(", ")
+    )
+}
+
+fn ok(out: &std::process::Output) {
+    assert!(out.status.success(), "{}", stderr(out));
+}
+
+#[test]
+fn three_500s_then_200_delivers_once_with_one_webhook_id() {
+    let feeds = FeedServer::start();
+    feeds.put_rss("/f.xml", &feed_xml(&[entry(1)], &[Some(10)]));
+    let receiver = ReplyReceiver::start();
+    receiver.script(vec![
+        Reply::status(500),
+        Reply::status(500),
+        Reply::status(500),
+    ]);
+    let ws = Workspace::new();
+    ws.write_config(&config_with_sinks(
+        &ws,
+        &feeds.url("/f.xml"),
+        &["hook"],
+        &format!(
+            "[[sink]]\nname = \"hook\"\nkind = \"webhook\"\nurl = \"{}\"\nretry_schedule = [\"1s\"]\n",
+            receiver.url("/hook")
+        ),
+    ));
+    let child = ws.spawn_run();
+    assert!(
+        wait_for(Duration::from_secs(30), || receiver.accepted().len() == 1),
+        "{:?}",
+        receiver.all()
+    );
+    std::thread::sleep(Duration::from_secs(2));
+    terminate(child);
+    let all = receiver.all();
+    assert_eq!(all.len(), 4, "three failures and one success: {all:?}");
+    let id = all[0].id();
+    assert!(id.starts_with("ww_"), "{id}");
+    assert!(
+        all.iter().all(|h| h.id() == id),
+        "one id on every attempt: {all:?}"
+    );
+    // Each attempt has its own timestamp header (Standard Webhooks).
+    assert!(
+        all.iter()
+            .all(|h| h.headers.contains_key("webhook-timestamp"))
+    );
+    let out = ws.watchword(&["alerts", "--json"]);
+    ok(&out);
+    let listed: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("json");
+    assert_eq!(listed["deliveries"][0]["state"], "delivered");
+    assert_eq!(listed["deliveries"][0]["attempts"], 4);
+}
+
+#[test]
+fn a_receiver_down_for_the_first_10_s_gets_every_alert_once() {
+    let feeds = FeedServer::start();
+    let entries: Vec<_> = (1..=4).map(entry).collect();
+    feeds.put_rss("/f.xml", &feed_xml(&entries, &[Some(10); 4]));
+    let down = unused_local_url("/hook");
+    let addr = down
+        .trim_start_matches("http://")
+        .trim_end_matches("/hook")
+        .to_string();
+    let ws = Workspace::new();
+    ws.write_config(&config_with_sinks(
+        &ws,
+        &feeds.url("/f.xml"),
+        &["hook"],
+        &format!(
+            "[[sink]]\nname = \"hook\"\nkind = \"webhook\"\nurl = \"{down}\"\nretry_schedule = [\"2s\"]\n"
+        ),
+    ));
+    let child = ws.spawn_run();
+    let started = std::time::Instant::now();
+    // The alerts are committed while nobody listens.
+    let db = ws.database();
+    assert!(wait_for(Duration::from_secs(20), || {
+        rusqlite::Connection::open(&db)
+            .and_then(|c| {
+                c.query_row(
+                    "SELECT COUNT(*) FROM deliveries WHERE attempts > 0",
+                    [],
+                    |r| r.get::<_, i64>(0),
+                )
+            })
+            .unwrap_or(0)
+            > 0
+    }));
+    std::thread::sleep(Duration::from_secs(10).saturating_sub(started.elapsed()));
+    let receiver = ReplyReceiver::start_on(&addr);
+    assert!(
+        wait_for(Duration::from_secs(30), || receiver.accepted().len() >= 4),
+        "{:?}",
+        receiver.all()
+    );
+    std::thread::sleep(Duration::from_secs(3));
+    terminate(child);
+    let mut ids: Vec<String> = receiver.all().iter().map(Hit::id).collect();
+    assert_eq!(ids.len(), 4, "none twice: {ids:?}");
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 4, "every alert: {ids:?}");
+}
+
+#[test]
+fn retry_after_and_discord_retry_after_are_honoured() {
+    let feeds = FeedServer::start();
+    feeds.put_rss(
+        "/f.xml",
+        &feed_xml(&[entry(1), entry(2)], &[Some(10), Some(11)]),
+    );
+    let receiver = ReplyReceiver::start();
+    receiver.script(vec![
+        Reply::status(429).header("Retry-After", "2"),
+        // Discord puts its hint in the JSON body, as float seconds.
+        Reply::status(429)
+            .header("Content-Type", "application/json")
+            .body(r#"{"message": "You are being rate limited.", "retry_after": 3.2, "global": false}"#),
+    ]);
+    let ws = Workspace::new();
+    ws.write_config(&config_with_sinks(
+        &ws,
+        &feeds.url("/f.xml"),
+        &["hook"],
+        &format!(
+            "[[sink]]\nname = \"hook\"\nkind = \"webhook\"\nurl = \"{}\"\nretry_schedule = [\"1s\"]\n",
+            receiver.url("/hook")
+        ),
+    ));
+    let child = ws.spawn_run();
+    assert!(
+        wait_for(Duration::from_secs(40), || receiver.accepted().len() == 2),
+        "{:?}",
+        receiver.all()
+    );
+    terminate(child);
+    let all = receiver.all();
+    assert_eq!(all.len(), 4, "{all:?}");
+    let gap1 = all[1].at.duration_since(all[0].at);
+    let gap2 = all[2].at.duration_since(all[1].at);
+    assert!(
+        gap1 >= Duration::from_secs(2),
+        "Retry-After: 2 waited only {gap1:?}"
+    );
+    assert!(
+        gap2 >= Duration::from_secs(4),
+        "retry_after 3.2 (rounded up) waited only {gap2:?}"
+    );
+    assert_eq!(all[0].id(), all[1].id());
+    assert_eq!(all[1].id(), all[2].id());
+}
+
+#[test]
+fn kill_9_while_delivering_then_restart_delivers_everything() {
+    let feeds = FeedServer::start();
+    let entries: Vec<_> = (1..=20).map(entry).collect();
+    feeds.put_rss("/f.xml", &feed_xml(&entries, &[Some(10); 20]));
+    let receiver = ReplyReceiver::start();
+    let ws = Workspace::new();
+    // Paced at 5 a second, so the kill lands while deliveries are in flight.
+    ws.write_config(&config_with_sinks(
+        &ws,
+        &feeds.url("/f.xml"),
+        &["hook"],
+        &format!(
+            "[[sink]]\nname = \"hook\"\nkind = \"webhook\"\nurl = \"{}\"\nrate_limit = \"5/s\"\n",
+            receiver.url("/hook")
+        ),
+    ));
+    let mut child = ws.spawn_run();
+    assert!(wait_for(Duration::from_secs(20), || receiver.all().len() >= 5));
+    child.kill().expect("kill -9");
+    let _ = child.wait();
+    let before = receiver.all().len();
+    assert!(before < 20, "killed mid-way, not after the end ({before})");
+
+    let child = ws.spawn_run();
+    let distinct = || {
+        let mut ids: Vec<String> = receiver.accepted().iter().map(Hit::id).collect();
+        ids.sort();
+        ids.dedup();
+        ids.len()
+    };
+    assert!(
+        wait_for(Duration::from_secs(30), || distinct() == 20),
+        "{}",
+        distinct()
+    );
+    std::thread::sleep(Duration::from_secs(1));
+    terminate(child);
+    let all = receiver.all();
+    // At most the one request in flight at the kill is repeated, and with its own id.
+    assert!(all.len() <= 21, "{} requests for 20 alerts", all.len());
+    let ids: Vec<String> = all.iter().map(Hit::id).collect();
+    let mut sorted = ids.clone();
+    sorted.sort();
+    sorted.dedup();
+    assert_eq!(sorted.len(), 20);
+    for id in &sorted {
+        assert!(id.starts_with("ww_") && id.len() == 35, "{id}");
+    }
+}
+
+#[test]
+fn gone_disables_the_sink_until_its_url_changes() {
+    let feeds = FeedServer::start();
+    feeds.put_rss("/f.xml", &feed_xml(&[entry(1)], &[Some(10)]));
+    let receiver = ReplyReceiver::start();
+    receiver.script(vec![Reply::status(410)]);
+    let ws = Workspace::new();
+    let sink =
+        |url: &str| format!("[[sink]]\nname = \"hook\"\nkind = \"webhook\"\nurl = \"{url}\"\n");
+    ws.write_config(&config_with_sinks(
+        &ws,
+        &feeds.url("/f.xml"),
+        &["hook"],
+        &sink(&receiver.url("/old")),
+    ));
+    let out = ws.watchword(&["once"]);
+    ok(&out);
+    assert!(stderr(&out).contains("DISABLED"), "{}", stderr(&out));
+    let out = ws.watchword(&["alerts"]);
+    ok(&out);
+    let listing = stdout(&out);
+    assert!(listing.contains("sink \"hook\" is DISABLED"), "{listing}");
+    assert!(listing.contains("410"), "{listing}");
+    assert!(listing.contains("dead"), "{listing}");
+    let out = ws.watchword(&["alerts", "--dead", "--json"]);
+    ok(&out);
+    let listed: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("json");
+    assert_eq!(listed["disabled_sinks"][0]["sink"], "hook");
+    assert_eq!(listed["deliveries"].as_array().map(Vec::len), Some(1));
+
+    // A new story: nothing is sent to a disabled sink.
+    feeds.put_rss(
+        "/f.xml",
+        &feed_xml(&[entry(2), entry(1)], &[Some(1), Some(10)]),
+    );
+    let out = ws.watchword(&["once"]);
+    ok(&out);
+    assert_eq!(receiver.all().len(), 1, "{:?}", receiver.all());
+    assert!(stderr(&out).contains("is disabled"), "{}", stderr(&out));
+
+    // The user fixes the URL: the pending alert goes; the dead one waits for `redeliver`.
+    ws.write_config(&config_with_sinks(
+        &ws,
+        &feeds.url("/f.xml"),
+        &["hook"],
+        &sink(&receiver.url("/new")),
+    ));
+    let out = ws.watchword(&["once"]);
+    ok(&out);
+    assert_eq!(receiver.accepted().len(), 1, "{:?}", receiver.all());
+    let out = ws.watchword(&["redeliver", "--dead"]);
+    ok(&out);
+    assert!(stdout(&out).contains("re-queued 1"), "{}", stdout(&out));
+    let out = ws.watchword(&["once"]);
+    ok(&out);
+    let accepted = receiver.accepted();
+    assert_eq!(accepted.len(), 2, "{accepted:?}");
+    assert_eq!(
+        accepted[1].id(),
+        receiver.all()[0].id(),
+        "the 410'd alert, same id"
+    );
+    assert!(accepted.iter().all(|h| h.path == "/new"));
+}
+
+#[test]
+fn a_404_forever_goes_dead_after_the_configured_attempts_and_can_be_redelivered() {
+    let feeds = FeedServer::start();
+    feeds.put_rss("/f.xml", &feed_xml(&[entry(1)], &[Some(10)]));
+    let receiver = ReplyReceiver::start();
+    receiver.always(Reply::status(404));
+    let ws = Workspace::new();
+    ws.write_config(&config_with_sinks(
+        &ws,
+        &feeds.url("/f.xml"),
+        &["hook"],
+        &format!(
+            "[[sink]]\nname = \"hook\"\nkind = \"webhook\"\nurl = \"{}\"\n\
+             client_error_attempts = 3\nclient_error_grace = \"0s\"\n",
+            receiver.url("/hook")
+        ),
+    ));
+    for _ in 0..2 {
+        ok(&ws.watchword(&["once"]));
+    }
+    let out = ws.watchword(&["alerts", "--dead"]);
+    ok(&out);
+    assert!(stdout(&out).contains("no alerts match"), "{}", stdout(&out));
+    let out = ws.watchword(&["alerts", "--pending"]);
+    assert!(stdout(&out).contains("HTTP 404"), "{}", stdout(&out));
+    let out = ws.watchword(&["once"]);
+    ok(&out);
+    assert!(stderr(&out).contains("giving up"), "{}", stderr(&out));
+    assert_eq!(receiver.all().len(), 3);
+    // Dead: further passes leave it alone.
+    ok(&ws.watchword(&["once"]));
+    assert_eq!(receiver.all().len(), 3);
+
+    let out = ws.watchword(&["alerts", "--dead", "--json"]);
+    ok(&out);
+    let listed: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("json");
+    let row = &listed["deliveries"][0];
+    assert_eq!(row["state"], "dead");
+    assert_eq!(row["attempts"], 3);
+    assert_eq!(row["last_status"], 404);
+    let id = row["alert_id"].as_str().expect("id").to_string();
+    let out = ws.watchword(&["alerts", "--dead", "--rule", "other-rule"]);
+    assert!(stdout(&out).contains("no alerts match"), "{}", stdout(&out));
+    let out = ws.watchword(&["alerts", "--since", "1h"]);
+    assert!(stdout(&out).contains(&id), "{}", stdout(&out));
+
+    // The receiver is fixed; the user re-queues the alert by id.
+    receiver.always(Reply::status(200));
+    let out = ws.watchword(&["redeliver", "ww_unknown"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stderr(&out).contains("ww_unknown"), "{}", stderr(&out));
+    ok(&ws.watchword(&["redeliver", &id]));
+    ok(&ws.watchword(&["once"]));
+    let accepted = receiver.accepted();
+    assert_eq!(accepted.len(), 1);
+    assert_eq!(accepted[0].id(), id);
+    let out = ws.watchword(&["alerts", "--json"]);
+    let listed: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("json");
+    assert_eq!(listed["deliveries"][0]["state"], "delivered");
+}
+
+#[test]
+fn a_burst_of_matches_is_paced_to_the_sink_rate_limit() {
+    let feeds = FeedServer::start();
+    let entries: Vec<_> = (1..=12).map(entry).collect();
+    feeds.put_rss("/f.xml", &feed_xml(&entries, &[Some(10); 12]));
+    let slow = ReplyReceiver::start();
+    let fast = ReplyReceiver::start();
+    let ws = Workspace::new();
+    ws.write_config(&config_with_sinks(
+        &ws,
+        &feeds.url("/f.xml"),
+        &["slow", "fast"],
+        &format!(
+            "[[sink]]\nname = \"slow\"\nkind = \"webhook\"\nurl = \"{}\"\nrate_limit = \"4/s\"\n\
+             [[sink]]\nname = \"fast\"\nkind = \"webhook\"\nurl = \"{}\"\n",
+            slow.url("/hook"),
+            fast.url("/hook")
+        ),
+    ));
+    let started = std::time::Instant::now();
+    ok(&ws.watchword(&["once"]));
+    let hits = slow.all();
+    assert_eq!(hits.len(), 12);
+    for pair in hits.windows(2) {
+        let gap = pair[1].at.duration_since(pair[0].at);
+        // 4/s = one every 250 ms; a little slack for the receiver's own clock reading.
+        assert!(
+            gap >= Duration::from_millis(200),
+            "requests {gap:?} apart: {:?}",
+            hits.iter()
+                .map(|h| h.at.duration_since(hits[0].at))
+                .collect::<Vec<_>>()
+        );
+    }
+    // The paced sink did not hold back the other one: it was done long before.
+    let fast_done = fast.all().last().map(|h| h.at).expect("fast hits");
+    let slow_done = hits.last().map(|h| h.at).expect("slow hits");
+    assert!(fast_done + Duration::from_secs(1) < slow_done);
+    assert_eq!(fast.all().len(), 12);
+    assert!(started.elapsed() >= Duration::from_millis(2500));
+}
+
+#[test]
+fn a_digest_sink_sends_the_window_as_one_message() {
+    let feeds = FeedServer::start();
+    let entries: Vec<_> = (1..=5).map(entry).collect();
+    feeds.put_rss("/f.xml", &feed_xml(&entries, &[Some(10); 5]));
+    let receiver = ReplyReceiver::start();
+    let ws = Workspace::new();
+    ws.write_config(&config_with_sinks(
+        &ws,
+        &feeds.url("/f.xml"),
+        &["hook"],
+        &format!(
+            "[[sink]]\nname = \"hook\"\nkind = \"webhook\"\nurl = \"{}\"\ndigest = \"3s\"\n",
+            receiver.url("/hook")
+        ),
+    ));
+    let child = ws.spawn_run();
+    let started = std::time::Instant::now();
+    assert!(wait_for(Duration::from_secs(30), || !receiver
+        .all()
+        .is_empty()));
+    assert!(
+        started.elapsed() >= Duration::from_secs(2),
+        "waited for the window"
+    );
+    std::thread::sleep(Duration::from_secs(2));
+    terminate(child);
+    let all = receiver.all();
+    assert_eq!(all.len(), 1, "{all:?}");
+    let body = all[0].json();
+    assert_eq!(body["type"], "watchword.digest");
+    assert_eq!(body["count"], 5);
+    assert_eq!(body["alerts"][4]["type"], "watchword.alert");
+    assert!(all[0].id().starts_with("ww_digest_"));
+    let out = ws.watchword(&["alerts", "--json"]);
+    let listed: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("json");
+    let rows = listed["deliveries"].as_array().expect("rows");
+    assert_eq!(rows.len(), 5);
+    assert!(rows.iter().all(|r| r["state"] == "delivered"));
+}

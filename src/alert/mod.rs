@@ -87,9 +87,10 @@ impl Deliverer {
                 .iter()
                 .map(|s| {
                     let limiter = s.rate_limit.and_then(|limit| {
-                        let count = NonZeroU32::new(limit.count)?;
-                        let quota =
-                            Quota::with_period(limit.period / limit.count)?.allow_burst(count);
+                        // Evenly spaced, burst of one: no window of `period` ever holds more
+                        // than `count` requests, whichever way the receiver counts.
+                        NonZeroU32::new(limit.count)?;
+                        let quota = Quota::with_period(limit.period / limit.count)?;
                         Some(Arc::new(RateLimiter::direct(quota)))
                     });
                     (
@@ -164,8 +165,9 @@ impl Deliverer {
             }
         };
         // The retry is timed from the end of the attempt: a request that took the whole
-        // timeout must not make its first retry due before it is even recorded.
-        let now = chrono::Utc::now().timestamp();
+        // timeout must not make its first retry due before it is even recorded. Rounded up to
+        // the next whole second, so "Retry-After: 2" never comes back after 1.1 s.
+        let now = (chrono::Utc::now().timestamp_millis() + 999).div_euclid(1000);
         Some(match result {
             Ok(status) => Attempted {
                 outcome: AttemptOutcome::Delivered { status },

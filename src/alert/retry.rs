@@ -23,8 +23,10 @@ const SCHEDULE: &[i64] = &[
 pub const GIVE_UP_AFTER_SECS: i64 = 3 * 24 * 3600;
 
 /// When to give up, per sink (`give_up_after`, `client_error_attempts`, `client_error_grace`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Policy {
+    /// Delays between attempts, in seconds; the last repeats.
+    pub schedule: Vec<i64>,
     pub give_up_after_secs: i64,
     /// A 4xx other than 408/410/429 is probably the receiver's config, but a proxy answering
     /// 404 or 403 during a deploy looks the same: keep trying this many times...
@@ -37,6 +39,7 @@ pub struct Policy {
 impl Default for Policy {
     fn default() -> Policy {
         Policy {
+            schedule: SCHEDULE.to_vec(),
             give_up_after_secs: GIVE_UP_AFTER_SECS,
             client_error_attempts: 5,
             client_error_grace_secs: 3600,
@@ -47,7 +50,17 @@ impl Default for Policy {
 impl Policy {
     pub fn of(sink: &crate::config::SinkConfig) -> Policy {
         let secs = |d: std::time::Duration| i64::try_from(d.as_secs()).unwrap_or(i64::MAX);
+        let schedule: Vec<i64> = sink
+            .retry_schedule
+            .iter()
+            .map(|d| secs(*d).max(1))
+            .collect();
         Policy {
+            schedule: if schedule.is_empty() {
+                SCHEDULE.to_vec()
+            } else {
+                schedule
+            },
             give_up_after_secs: secs(sink.give_up_after),
             client_error_attempts: sink.client_error_attempts,
             client_error_grace_secs: secs(sink.client_error_grace),
@@ -87,8 +100,13 @@ pub fn next_attempt(
         }
         _ => {}
     }
-    let index = (attempts.max(1) as usize - 1).min(SCHEDULE.len() - 1);
-    let base = SCHEDULE[index];
+    let schedule = if policy.schedule.is_empty() {
+        SCHEDULE
+    } else {
+        &policy.schedule[..]
+    };
+    let index = (attempts.max(1) as usize - 1).min(schedule.len() - 1);
+    let base = schedule[index];
     let delay = (base + jitter(key, attempts, base)).max(1);
     // The receiver knows its own limits better than our schedule does.
     let delay = retry_after.map_or(delay, |hint| delay.max(hint.clamp(0, 24 * 3600)));

@@ -1,5 +1,8 @@
 //! The command line: thin wrappers that load the config, open the store and call the daemon.
 
+mod alerts;
+mod redeliver;
+
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -47,6 +50,10 @@ enum Command {
     Once,
     /// Validate the config and print a summary of feeds, rules and sinks.
     Check,
+    /// List alerts and their deliveries: pending, delivered, dead; and disabled sinks.
+    Alerts(alerts::AlertsArgs),
+    /// Re-queue alerts (by id) or every dead letter for delivery.
+    Redeliver(redeliver::RedeliverArgs),
 }
 
 /// Parses the command line, runs the command, and maps failures to exit codes.
@@ -67,6 +74,8 @@ pub fn main() -> ExitCode {
         }
         Command::Once => with_runtime(once(config)),
         Command::Run => with_runtime(run(config)),
+        Command::Alerts(args) => alerts::run(&config, &args),
+        Command::Redeliver(args) => redeliver::run(&config, &args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -266,11 +275,28 @@ fn print_summary(config: &Config) {
             (SinkKind::Webhook, Some(url)) => url_origin(url),
             _ => String::new(),
         };
+        // Secrets (URL paths, keys, tokens, header values) are never printed: only whether
+        // they are set.
+        let mut extras = vec![format!("format {}", sink.format)];
+        if sink.signing_key.is_some() {
+            extras.push("signed".into());
+        }
+        if let Some(limit) = sink.rate_limit {
+            extras.push(format!("at most {limit}"));
+        }
+        if let Some(digest) = sink.digest {
+            extras.push(format!("digest every {}", short_duration(digest)));
+        }
+        if !sink.headers.is_empty() {
+            let names: Vec<&str> = sink.headers.iter().map(|(k, _)| k.as_str()).collect();
+            extras.push(format!("headers {}", names.join(", ")));
+        }
         let _ = writeln!(
             out,
-            "  {:<24} {:<8} {target}",
+            "  {:<24} {:<8} {target}  ({})",
             sink.name,
-            sink.kind.to_string()
+            sink.kind.to_string(),
+            extras.join(", ")
         );
     }
     let unused: Vec<&str> = config

@@ -82,6 +82,8 @@ pub struct RawSink {
     pub rate_limit: Option<Spanned<String>>,
     /// Send the matches of this window as one message.
     pub digest: Option<Spanned<HumanDuration>>,
+    /// Delays between attempts (the last repeats); default: the Standard Webhooks schedule.
+    pub retry_schedule: Option<Spanned<Vec<HumanDuration>>>,
     /// A delivery still failing this long after the alert was queued is dead.
     pub give_up_after: Option<Spanned<HumanDuration>>,
     /// A 4xx other than 408/410/429 is dead after this many attempts...

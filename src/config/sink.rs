@@ -32,6 +32,8 @@ pub struct SinkConfig {
     /// `None`: no limit of our own (the receiver's 429s still apply).
     pub rate_limit: Option<RateLimit>,
     pub digest: Option<Duration>,
+    /// Delays between attempts; the last one repeats. Empty: the built-in schedule.
+    pub retry_schedule: Vec<Duration>,
     pub give_up_after: Duration,
     pub client_error_attempts: u32,
     pub client_error_grace: Duration,
@@ -87,6 +89,7 @@ impl SinkConfig {
             token: None,
             rate_limit: RateLimit::default_for(format),
             digest: None,
+            retry_schedule: Vec::new(),
             give_up_after: DEFAULT_GIVE_UP_AFTER,
             client_error_attempts: DEFAULT_CLIENT_ERROR_ATTEMPTS,
             client_error_grace: DEFAULT_CLIENT_ERROR_GRACE,
@@ -95,7 +98,8 @@ impl SinkConfig {
     }
 }
 
-/// At most `count` requests per `period`, in bursts of up to `count`.
+/// At most `count` requests per `period`, evenly spaced (`30/min` = one every 2 s): spacing
+/// guarantees that no window of `period` ever holds more than the service allows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RateLimit {
     pub count: u32,
@@ -399,6 +403,19 @@ pub(super) fn validate_sink(
             format!("sink {name:?}: digest is for webhooks; stdout writes one line per alert"),
         ));
     }
+    let retry_schedule = match &sink.retry_schedule {
+        Some(list) if list.get_ref().is_empty() || list.get_ref().iter().any(|d| d.0.is_zero()) => {
+            problems.push(at.span(
+                list.span(),
+                format!(
+                    "sink {name:?}: retry_schedule needs at least one delay, each longer than 0s"
+                ),
+            ));
+            Vec::new()
+        }
+        Some(list) => list.get_ref().iter().map(|d| d.0).collect(),
+        None => Vec::new(),
+    };
     let give_up_after =
         positive(&sink.give_up_after, "give_up_after", problems).unwrap_or(DEFAULT_GIVE_UP_AFTER);
     let client_error_attempts = match &sink.client_error_attempts {
@@ -434,6 +451,7 @@ pub(super) fn validate_sink(
         token,
         rate_limit,
         digest,
+        retry_schedule,
         give_up_after,
         client_error_attempts,
         client_error_grace,

@@ -7,6 +7,8 @@
 mod deliver;
 mod schedule;
 
+pub use deliver::url_fingerprint;
+
 use std::sync::Arc;
 use std::time::Duration;
 

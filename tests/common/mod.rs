@@ -402,3 +402,157 @@ pub fn wait_for(timeout: Duration, mut check: impl FnMut() -> bool) -> bool {
     }
     check()
 }
+
+// ---- Issue 6: a receiver with scripted full replies, on a port of the test's choosing ----
+
+/// A reply the [`ReplyReceiver`] gives: status, headers and body.
+#[derive(Clone, Debug)]
+pub struct Reply {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+}
+
+impl Reply {
+    pub fn status(status: u16) -> Reply {
+        Reply {
+            status,
+            headers: Vec::new(),
+            body: String::new(),
+        }
+    }
+
+    pub fn header(mut self, name: &str, value: &str) -> Reply {
+        self.headers.push((name.to_string(), value.to_string()));
+        self
+    }
+
+    pub fn body(mut self, body: &str) -> Reply {
+        self.body = body.to_string();
+        self
+    }
+}
+
+/// A request the [`ReplyReceiver`] got, with its method.
+#[derive(Clone, Debug)]
+pub struct Hit {
+    pub method: String,
+    pub path: String,
+    pub headers: HashMap<String, String>,
+    pub body: String,
+    pub status_sent: u16,
+    pub at: std::time::Instant,
+}
+
+impl Hit {
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.body).expect("body is JSON")
+    }
+
+    pub fn id(&self) -> String {
+        self.headers.get("webhook-id").cloned().unwrap_or_default()
+    }
+}
+
+/// Records every request; answers with the scripted replies in order, then with `fallback`
+/// (200 unless changed).
+pub struct ReplyReceiver {
+    pub base: String,
+    log: Arc<Mutex<Vec<Hit>>>,
+    script: Arc<Mutex<VecDeque<Reply>>>,
+    fallback: Arc<Mutex<Reply>>,
+    server: Arc<tiny_http::Server>,
+}
+
+impl ReplyReceiver {
+    pub fn start() -> ReplyReceiver {
+        ReplyReceiver::start_on("127.0.0.1:0")
+    }
+
+    /// Listens on `addr` (e.g. the port of an [`unused_local_url`] that was down so far).
+    pub fn start_on(addr: &str) -> ReplyReceiver {
+        let server = Arc::new(tiny_http::Server::http(addr).expect("bind reply receiver"));
+        let base = format!("http://{}", server.server_addr());
+        let log: Arc<Mutex<Vec<Hit>>> = Arc::default();
+        let script: Arc<Mutex<VecDeque<Reply>>> = Arc::default();
+        let fallback = Arc::new(Mutex::new(Reply::status(200)));
+        let (srv, l, s, f) = (
+            Arc::clone(&server),
+            Arc::clone(&log),
+            Arc::clone(&script),
+            Arc::clone(&fallback),
+        );
+        thread::spawn(move || {
+            for mut request in srv.incoming_requests() {
+                let mut body = String::new();
+                let _ = request.as_reader().read_to_string(&mut body);
+                let headers = request
+                    .headers()
+                    .iter()
+                    .map(|h| {
+                        (
+                            h.field.as_str().as_str().to_ascii_lowercase(),
+                            h.value.as_str().to_string(),
+                        )
+                    })
+                    .collect();
+                let reply = s
+                    .lock()
+                    .expect("script")
+                    .pop_front()
+                    .unwrap_or_else(|| f.lock().expect("fallback").clone());
+                l.lock().expect("log").push(Hit {
+                    method: request.method().as_str().to_string(),
+                    path: request.url().to_string(),
+                    headers,
+                    body,
+                    status_sent: reply.status,
+                    at: std::time::Instant::now(),
+                });
+                let mut response =
+                    tiny_http::Response::from_string(reply.body).with_status_code(reply.status);
+                for (name, value) in &reply.headers {
+                    response = response.with_header(header(name, value));
+                }
+                let _ = request.respond(response);
+            }
+        });
+        ReplyReceiver {
+            base,
+            log,
+            script,
+            fallback,
+            server,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub fn script(&self, replies: Vec<Reply>) {
+        self.script.lock().expect("script").extend(replies);
+    }
+
+    /// What every request gets once the script is used up.
+    pub fn always(&self, reply: Reply) {
+        *self.fallback.lock().expect("fallback") = reply;
+    }
+
+    pub fn all(&self) -> Vec<Hit> {
+        self.log.lock().expect("log").clone()
+    }
+
+    pub fn accepted(&self) -> Vec<Hit> {
+        self.all()
+            .into_iter()
+            .filter(|r| (200..300).contains(&r.status_sent))
+            .collect()
+    }
+}
+
+impl Drop for ReplyReceiver {
+    fn drop(&mut self) {
+        self.server.unblock();
+    }
+}

@@ -1,0 +1,211 @@
+//! `watchword alerts`: what was matched and what became of each delivery, including sinks
+//! that their receiver disabled. Reads the database only; safe while the daemon runs.
+
+use std::fmt::Write as _;
+
+use anyhow::Context;
+use chrono::{DateTime, Utc};
+use clap::Args;
+
+use crate::config::Config;
+use crate::daemon::url_fingerprint;
+use crate::store::{AlertFilter, DeliveryRow, DisabledSink, Store};
+
+#[derive(Debug, Args)]
+pub struct AlertsArgs {
+    /// Only deliveries still owed (waiting for their first attempt or a retry).
+    #[arg(long, conflicts_with_all = ["dead", "delivered"])]
+    pending: bool,
+    /// Only dead letters: deliveries that gave up (`watchword redeliver` re-queues them).
+    #[arg(long, conflicts_with = "delivered")]
+    dead: bool,
+    /// Only deliveries that reached their receiver.
+    #[arg(long)]
+    delivered: bool,
+    /// Only alerts raised by this rule.
+    #[arg(long, value_name = "RULE")]
+    rule: Option<String>,
+    /// Only alerts raised since T: a duration ago ("2h", "3d") or a time ("2026-11-27",
+    /// "2026-11-27T08:00:00Z").
+    #[arg(long, value_name = "T")]
+    since: Option<String>,
+    /// At most this many deliveries, newest first.
+    #[arg(long, default_value_t = 100)]
+    limit: usize,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn run(config: &Config, args: &AlertsArgs) -> anyhow::Result<()> {
+    let since = args
+        .since
+        .as_deref()
+        .map(|t| parse_since(t, Utc::now()))
+        .transpose()?;
+    let state = if args.pending {
+        Some("pending")
+    } else if args.dead {
+        Some("dead")
+    } else if args.delivered {
+        Some("delivered")
+    } else {
+        None
+    };
+    let filter = AlertFilter {
+        state: state.map(str::to_string),
+        rule: args.rule.clone(),
+        since,
+        limit: args.limit,
+    };
+    let store = Store::open(&config.daemon.database)?;
+    let rows = store.list_deliveries(&filter)?;
+    let disabled = store.disabled_sinks()?;
+    let out = if args.json {
+        render_json(config, &rows, &disabled)
+    } else {
+        render_table(config, &rows, &disabled)
+    };
+    // `watchword alerts | head` closes the pipe early; that is not an error worth a panic.
+    let _ = std::io::Write::write_all(&mut std::io::stdout().lock(), out.as_bytes());
+    Ok(())
+}
+
+/// `2h` (ago), `2026-11-27`, or an RFC 3339 time, as unix seconds.
+fn parse_since(text: &str, now: DateTime<Utc>) -> anyhow::Result<i64> {
+    let text = text.trim();
+    if let Ok(ago) = humantime::parse_duration(text) {
+        let ago = chrono::Duration::from_std(ago).context("--since is too far back")?;
+        return Ok((now - ago).timestamp());
+    }
+    if let Ok(t) = DateTime::parse_from_rfc3339(text) {
+        return Ok(t.timestamp());
+    }
+    if let Ok(day) = chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d") {
+        return Ok(day
+            .and_hms_opt(0, 0, 0)
+            .unwrap_or_default()
+            .and_utc()
+            .timestamp());
+    }
+    anyhow::bail!(
+        "--since {text:?}: write a duration ago (\"2h\", \"3d\"), a date (\"2026-11-27\") or an \
+         RFC 3339 time (\"2026-11-27T08:00:00Z\")"
+    )
+}
+
+/// Whether a disabled sink is still disabled for the URL the config has now.
+fn still_disabled(config: &Config, d: &DisabledSink) -> bool {
+    config
+        .sink(&d.sink)
+        .and_then(|s| s.url.as_deref())
+        .is_none_or(|url| url_fingerprint(url) == d.url_fingerprint)
+}
+
+fn time(t: i64) -> String {
+    DateTime::<Utc>::from_timestamp(t, 0)
+        .map(|t| t.format("%Y-%m-%d %H:%MZ").to_string())
+        .unwrap_or_default()
+}
+
+fn render_table(config: &Config, rows: &[DeliveryRow], disabled: &[DisabledSink]) -> String {
+    let mut out = String::new();
+    for d in disabled {
+        let _ = write!(
+            out,
+            "sink {:?} is DISABLED since {}: {}",
+            d.sink,
+            time(d.disabled_at),
+            d.reason
+        );
+        if still_disabled(config, d) {
+            let _ = writeln!(
+                out,
+                "\n  fix its url in the config, then `watchword redeliver --dead`"
+            );
+        } else {
+            let _ = writeln!(
+                out,
+                "\n  its url has changed since: it is enabled again when the daemon next starts"
+            );
+        }
+    }
+    if !disabled.is_empty() {
+        out.push('\n');
+    }
+    if rows.is_empty() {
+        out.push_str("no alerts match\n");
+        return out;
+    }
+    let _ = writeln!(
+        out,
+        "{:<18} {:<9} {:<14} {:<20} {:>3}  {:<28} {:<35} TITLE",
+        "CREATED", "STATE", "SINK", "RULE", "TRY", "LAST RESULT", "ALERT ID"
+    );
+    for r in rows {
+        let result = match (r.state.as_str(), &r.last_error, r.last_status) {
+            ("delivered", _, Some(status)) => format!("HTTP {status}"),
+            ("delivered", _, None) => "written".to_string(),
+            ("pending", None, _) if r.attempts == 0 => "not tried yet".to_string(),
+            (_, Some(error), _) => error.clone(),
+            (_, None, Some(status)) => format!("HTTP {status}"),
+            _ => String::new(),
+        };
+        let state = match r.state.as_str() {
+            "pending" if r.attempts > 0 => format!("retry {}", time(r.next_attempt_at)),
+            other => other.to_string(),
+        };
+        let _ = writeln!(
+            out,
+            "{:<18} {:<9} {:<14} {:<20} {:>3}  {:<28} {:<35} {}",
+            time(r.created_at),
+            state,
+            clip(&r.sink, 14),
+            clip(&r.rule, 20),
+            r.attempts,
+            clip(&result, 28),
+            r.alert_id,
+            clip(&r.title, 80)
+        );
+    }
+    out
+}
+
+fn clip(text: &str, max: usize) -> String {
+    crate::alert::payload::truncate_chars(&text.replace(['\n', '\r', '\t'], " "), max)
+}
+
+fn render_json(config: &Config, rows: &[DeliveryRow], disabled: &[DisabledSink]) -> String {
+    let disabled: Vec<serde_json::Value> = disabled
+        .iter()
+        .map(|d| {
+            serde_json::json!({
+                "sink": d.sink,
+                "disabled_at": d.disabled_at,
+                "reason": d.reason,
+                "still_disabled": still_disabled(config, d),
+            })
+        })
+        .collect();
+    let body = serde_json::json!({"disabled_sinks": disabled, "deliveries": rows});
+    let mut text = serde_json::to_string_pretty(&body).unwrap_or_else(|_| "{}".into());
+    text.push('\n');
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_since;
+
+    #[test]
+    fn since_forms() {
+        let now = chrono::DateTime::from_timestamp(1_800_000_000, 0).unwrap_or_default();
+        assert_eq!(parse_since("2h", now).ok(), Some(1_800_000_000 - 7200));
+        assert_eq!(
+            parse_since("2027-01-15T08:00:00Z", now).ok(),
+            Some(1_800_000_000)
+        );
+        assert_eq!(parse_since("2027-01-15", now).ok(), Some(1_799_971_200));
+        assert!(parse_since("yesterday-ish", now).is_err());
+    }
+}

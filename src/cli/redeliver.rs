@@ -1,0 +1,41 @@
+//! `watchword redeliver`: put alerts back in the queue. Works while the daemon runs (it picks
+//! them up within a minute) and re-enables the sinks involved if their receiver had disabled
+//! them.
+
+use clap::Args;
+
+use crate::config::Config;
+use crate::store::Store;
+
+#[derive(Debug, Args)]
+#[command(group = clap::ArgGroup::new("what").required(true).multiple(false))]
+pub struct RedeliverArgs {
+    /// Alert ids (as `watchword alerts` shows them): their dead and delivered deliveries are
+    /// sent again, with the same webhook-id.
+    #[arg(group = "what", value_name = "ID")]
+    ids: Vec<String>,
+    /// Every dead letter.
+    #[arg(long, group = "what")]
+    dead: bool,
+}
+
+pub fn run(config: &Config, args: &RedeliverArgs) -> anyhow::Result<()> {
+    let store = Store::open(&config.daemon.database)?;
+    let now = chrono::Utc::now().timestamp();
+    let (count, unknown) = if args.dead {
+        store.requeue(&[], false, now)?
+    } else {
+        store.requeue(&args.ids, true, now)?
+    };
+    println!(
+        "re-queued {count} delivery(ies); a running daemon sends them within a minute \
+         (or run `watchword once`)"
+    );
+    if !unknown.is_empty() {
+        anyhow::bail!(
+            "no dead or delivered delivery for alert id(s) {} (see `watchword alerts`)",
+            unknown.join(", ")
+        );
+    }
+    Ok(())
+}
