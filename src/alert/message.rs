@@ -7,6 +7,10 @@
 
 use serde_json::Value;
 
+/// Links longer than this are dropped from messages (browsers and chat services cap URLs
+/// around 2 KB).
+const MAX_LINK_BYTES: usize = 2000;
+
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Message {
     /// The payload's `type`, e.g. `watchword.alert`.
@@ -91,7 +95,7 @@ impl Message {
         let link = s(&item["link"])
             .or_else(|| s(&v["link"]))
             .or_else(|| s(&v["url"]))
-            .filter(|l| is_web_link(l));
+            .and_then(|l| web_link(&l));
         let text = s(&item["summary"])
             .or_else(|| s(&v["text"]))
             .or_else(|| s(&v["summary"]))
@@ -140,8 +144,13 @@ impl Message {
     }
 }
 
-fn is_web_link(link: &str) -> bool {
-    url::Url::parse(link).is_ok_and(|u| matches!(u.scheme(), "http" | "https"))
+/// An http(s) link in its normalised, percent-encoded form (`<`, `>`, spaces and non-ASCII
+/// encoded), which every target accepts. A link too long to be real cannot be cut without
+/// breaking it: it is left out.
+fn web_link(link: &str) -> Option<String> {
+    let parsed = url::Url::parse(link).ok()?;
+    let text = parsed.to_string();
+    (matches!(parsed.scheme(), "http" | "https") && text.len() <= MAX_LINK_BYTES).then_some(text)
 }
 
 #[cfg(test)]

@@ -13,6 +13,8 @@ pub const PAYLOAD_VERSION: u32 = 1;
 /// Feed text beyond this many characters is cut: receivers (and chat services) choke on huge
 /// bodies, and the link is there for the full story.
 const MAX_SUMMARY_CHARS: usize = 2000;
+/// Titles too: a 10 KB "title" is a broken or hostile feed, not a headline.
+const MAX_TITLE_CHARS: usize = 1000;
 
 /// A stable id for the alert that `rule` raised for an item. Derived, not random, so that even
 /// a database rebuilt from scratch gives a receiver the same `webhook-id` to deduplicate on.
@@ -52,7 +54,7 @@ struct FeedRef<'a> {
 #[derive(Serialize)]
 struct ItemRef<'a> {
     id: &'a str,
-    title: &'a str,
+    title: String,
     link: Option<&'a str>,
     summary: String,
     published: Option<String>,
@@ -83,7 +85,7 @@ pub fn render(
         feed: FeedRef { name: &item.feed },
         item: ItemRef {
             id: &item.id,
-            title: &item.title,
+            title: truncate_chars(&item.title, MAX_TITLE_CHARS),
             link: item.link.as_deref(),
             summary: truncate_chars(summary_source, MAX_SUMMARY_CHARS),
             published: item

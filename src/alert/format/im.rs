@@ -108,19 +108,20 @@ pub(super) fn telegram(chat_id: &str, messages: &[Message]) -> Value {
             text.push_str(&format!("\n<i>{}</i>", fit(&context, 300, html_escape)));
         }
     } else {
-        let shown = messages.len().min(20);
         text.push_str(&format!("<b>{} new alerts</b>", messages.len()));
-        for m in &messages[..shown] {
+        let mut shown = 0;
+        for m in messages.iter().take(20) {
             let title = fit(&one_line(&m.title), 150, html_escape);
-            match &m.link {
-                Some(link) => {
-                    text.push_str(&format!(
-                        "\n• <a href=\"{}\">{title}</a>",
-                        html_escape(link)
-                    ));
-                }
-                None => text.push_str(&format!("\n• {title}")),
+            let line = match &m.link {
+                Some(link) => format!("\n• <a href=\"{}\">{title}</a>", html_escape(link)),
+                None => format!("\n• {title}"),
+            };
+            // Telegram counts 4096 after parsing entities; stay under it even before.
+            if text.chars().count() + line.chars().count() > 3900 {
+                break;
             }
+            text.push_str(&line);
+            shown += 1;
         }
         if let Some(note) = more_note(shown, messages.len()) {
             text.push_str(&format!("\n{note}"));

@@ -1,0 +1,529 @@
+//! Sink formats: golden requests for every format (snapshots in tests/snapshots/), limits and
+//! escaping under hostile feed text, and Standard Webhooks signatures checked by an
+//! independent verifier (the `standardwebhooks` crate) against the real binary.
+
+mod common;
+
+use base64::Engine as _;
+use chrono::DateTime;
+use serde_json::{Value, json};
+use watchword::alert::format::{Batch, Request, render};
+use watchword::config::{SinkConfig, SinkFormat};
+use watchword::feed::Item;
+
+use common::*;
+
+const FORMATS: &[SinkFormat] = &[
+    SinkFormat::Json,
+    SinkFormat::Slack,
+    SinkFormat::Discord,
+    SinkFormat::Teams,
+    SinkFormat::Ntfy,
+    SinkFormat::Telegram,
+    SinkFormat::Mattermost,
+    SinkFormat::Matrix,
+    SinkFormat::Template,
+];
+
+fn sink(format: SinkFormat) -> SinkConfig {
+    let url = match format {
+        SinkFormat::Matrix => "https://matrix.example.org",
+        SinkFormat::Ntfy => "https://ntfy.example.org/world-news",
+        SinkFormat::Telegram => "https://api.telegram.org/bot123:SECRET/sendMessage",
+        _ => "https://hooks.example.org/services/T000/B000/SECRET",
+    };
+    let mut sink = SinkConfig::webhook("s", url, format);
+    match format {
+        SinkFormat::Telegram => sink.chat_id = Some("-1001234567890".into()),
+        SinkFormat::Matrix => {
+            sink.room = Some("!news:example.org".into());
+            sink.token = Some("syt_SECRET".into());
+        }
+        SinkFormat::Template => {
+            sink.template = Some(
+                r#"{"msg": {{ title }}, "url": {{ link }}, "rule": {{ rule }}, "n": {{ count }}, "items": [{% for a in alerts %}{{ a.title }}{% if not loop.last %}, {% endif %}{% endfor %}]}"#
+                    .into(),
+            );
+            sink.headers = vec![("X-Team".into(), "newsroom".into())];
+        }
+        _ => {}
+    }
+    sink
+}
+
+fn item(title: &str, summary: &str, link: &str) -> Item {
+    Item {
+        feed: "wire".into(),
+        id: "guid-1".into(),
+        link: Some(link.into()),
+        title: title.into(),
+        summary: summary.into(),
+        content: String::new(),
+        published: DateTime::from_timestamp(1_800_000_000, 0),
+        authors: vec!["Desk".into()],
+        categories: vec!["World".into()],
+    }
+}
+
+fn alert_payload(item: &Item, priority: Option<Value>) -> String {
+    let created = DateTime::from_timestamp(1_800_000_100, 0).unwrap_or_default();
+    let id = watchword::alert::alert_id("ca-aa", &item.feed, &item.id);
+    let body = watchword::alert::render(
+        &id,
+        "ca-aa",
+        &["Kazakhstan".into(), "Abraham Accords".into()],
+        item,
+        created,
+    );
+    match priority {
+        None => body,
+        Some(p) => {
+            let mut v: Value = serde_json::from_str(&body).expect("payload");
+            v["priority"] = p;
+            v.to_string()
+        }
+    }
+}
+
+fn plain() -> String {
+    alert_payload(
+        &item(
+            "Kazakhstan to join the Abraham Accords",
+            "Astana confirmed on Tuesday that it will sign the accords.",
+            "https://news.example.org/world/kazakhstan-accords",
+        ),
+        Some(json!("high")),
+    )
+}
+
+/// Markup, mentions, a masked link, quotes and a 10 KB title.
+fn hostile() -> String {
+    let mut title = String::from(
+        "<!channel> @everyone @here **BREAKING** <script>alert(1)</script> & [click](javascript:x) \"q\" ",
+    );
+    while title.len() < 10 * 1024 {
+        title.push_str("Kazakhstan Abraham Accords <b>spam</b> @all ");
+    }
+    let summary = "Hi <@U123> and @channel: <a href=\"https://evil.example\">win</a> ||spoiler|| \
+                   # heading\n> quote\n```code``` _it_ ~strike~ &amp; 5 < 6 > 4";
+    alert_payload(
+        &item(&title, summary, "https://news.example.org/a?x=<b>&y=|>(1)"),
+        None,
+    )
+}
+
+fn feed_event() -> String {
+    json!({
+        "type": "watchword.feed_event",
+        "version": 1,
+        "id": "ev_0123",
+        "created_at": "2027-01-15T08:00:00Z",
+        "feed": {"name": "wire"},
+        "title": "Feed wire is failing",
+        "text": "HTTP 503 for 2 hours; last success 2027-01-15T06:00:00Z",
+    })
+    .to_string()
+}
+
+fn show(request: &Request) -> String {
+    let body = match serde_json::from_str::<Value>(&request.body) {
+        Ok(v) => serde_json::to_string_pretty(&v).unwrap_or_default(),
+        Err(_) => request.body.clone(),
+    };
+    let mut out = format!(
+        "{:?} {}\ncontent-type: {}\n",
+        request.method, request.url, request.content_type
+    );
+    for (k, v) in &request.headers {
+        out.push_str(&format!("{k}: {v}\n"));
+    }
+    out.push('\n');
+    out.push_str(&body);
+    out
+}
+
+fn rendered(format: SinkFormat, id: &str, payloads: &[&str]) -> Request {
+    let batch = Batch {
+        id,
+        payloads: payloads.to_vec(),
+    };
+    render(&sink(format), &batch).expect("renders")
+}
+
+#[test]
+fn golden_requests_for_every_format() {
+    let (plain, hostile, event) = (plain(), hostile(), feed_event());
+    let mut settings = insta::Settings::clone_current();
+    settings.set_prepend_module_to_snapshot(false);
+    settings.bind(|| {
+        for &format in FORMATS {
+            let single = rendered(format, "ww_plain", &[&plain]);
+            insta::assert_snapshot!(format!("{format}_alert"), show(&single));
+            let request = rendered(format, "ww_hostile", &[&hostile]);
+            insta::assert_snapshot!(format!("{format}_hostile"), show(&request));
+            let request = rendered(format, "ev_0123", &[&event]);
+            insta::assert_snapshot!(format!("{format}_feed_event"), show(&request));
+            let digest = rendered(format, "ww_digest_1", &[&plain, &hostile_short(), &event]);
+            insta::assert_snapshot!(format!("{format}_digest"), show(&digest));
+        }
+    });
+}
+
+/// The hostile alert without the 10 KB title, so the digest snapshots stay readable.
+fn hostile_short() -> String {
+    let mut v: Value = serde_json::from_str(&hostile()).expect("json");
+    v["item"]["title"] =
+        json!("<!channel> @everyone **BREAKING** <script>x</script> & [c](javascript:x)");
+    v.to_string()
+}
+
+fn chars(v: &Value) -> usize {
+    v.as_str().map(|s| s.chars().count()).unwrap_or(0)
+}
+
+#[test]
+fn hostile_text_stays_within_limits_and_cannot_mention_or_inject() {
+    let hostile = hostile();
+    // Digests of 30 hostile alerts must respect the limits as well.
+    let many: Vec<String> = (0..30).map(|_| hostile.clone()).collect();
+    let many: Vec<&str> = many.iter().map(String::as_str).collect();
+    for payloads in [vec![hostile.as_str()], many] {
+        let slack: Value =
+            serde_json::from_str(&rendered(SinkFormat::Slack, "ww_h", &payloads).body)
+                .expect("json");
+        let text = slack.to_string();
+        assert!(
+            !text.contains("<!channel>") && !text.contains("<@U123>"),
+            "{text}"
+        );
+        assert!(!text.contains("<script>"));
+        let blocks = slack["blocks"].as_array().expect("blocks");
+        assert!(blocks.len() <= 50);
+        for b in blocks {
+            assert!(chars(&b["text"]["text"]) <= 3000);
+        }
+        assert!(chars(&slack["text"]) <= 3000);
+
+        let discord: Value =
+            serde_json::from_str(&rendered(SinkFormat::Discord, "ww_h", &payloads).body)
+                .expect("json");
+        assert_eq!(discord["allowed_mentions"], json!({"parse": []}));
+        let embeds = discord["embeds"].as_array().expect("embeds");
+        assert!(embeds.len() <= 10);
+        let mut total = 0;
+        for e in embeds {
+            assert!(chars(&e["title"]) <= 256);
+            assert!(chars(&e["description"]) <= 4096);
+            assert!(chars(&e["footer"]["text"]) <= 2048);
+            total += chars(&e["title"]) + chars(&e["description"]) + chars(&e["footer"]["text"]);
+        }
+        assert!(total <= 6000, "{total} characters across embeds");
+        assert!(chars(&discord["content"]) <= 2000);
+
+        let teams = rendered(SinkFormat::Teams, "ww_h", &payloads).body;
+        assert!(teams.len() < 28 * 1024, "{} bytes", teams.len());
+
+        let telegram: Value =
+            serde_json::from_str(&rendered(SinkFormat::Telegram, "ww_h", &payloads).body)
+                .expect("json");
+        assert!(chars(&telegram["text"]) <= 4096);
+        let html = telegram["text"].as_str().unwrap_or_default();
+        assert!(
+            !html.contains("<script") && !html.contains("<a href=\"https://evil"),
+            "{html}"
+        );
+
+        let ntfy = rendered(SinkFormat::Ntfy, "ww_h", &payloads);
+        assert!(ntfy.body.len() <= 4096);
+        for (name, value) in &ntfy.headers {
+            assert!(value.is_ascii() && !value.contains('\n'), "{name}: {value}");
+            assert!(value.len() < 1024, "{name} is {} bytes", value.len());
+        }
+
+        let mattermost: Value =
+            serde_json::from_str(&rendered(SinkFormat::Mattermost, "ww_h", &payloads).body)
+                .expect("json");
+        let text = mattermost["text"].as_str().unwrap_or_default();
+        assert!(text.chars().count() <= 16383);
+        assert!(
+            !text.contains("@channel") && !text.contains("@everyone"),
+            "{text}"
+        );
+
+        let matrix: Value =
+            serde_json::from_str(&rendered(SinkFormat::Matrix, "ww_h", &payloads).body)
+                .expect("json");
+        assert_eq!(matrix["m.mentions"], json!({}));
+        assert!(
+            !matrix["formatted_body"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("<script")
+        );
+        assert!(
+            !matrix["body"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("@everyone")
+        );
+
+        // Template bodies with a JSON content type stay valid JSON whatever the feed says.
+        let template: Value =
+            serde_json::from_str(&rendered(SinkFormat::Template, "ww_h", &payloads).body)
+                .expect("template renders valid JSON");
+        assert!(
+            template["msg"]
+                .as_str()
+                .is_some_and(|t| t.contains("<!channel>"))
+        );
+    }
+}
+
+#[test]
+fn matrix_uses_the_alert_id_as_txn_id_and_discord_waits() {
+    let plain = plain();
+    let matrix = rendered(SinkFormat::Matrix, "ww_0123", &[&plain]);
+    assert_eq!(matrix.method, watchword::alert::Method::Put);
+    assert!(
+        matrix.url.ends_with("/send/m.room.message/ww_0123"),
+        "{}",
+        matrix.url
+    );
+    assert!(
+        matrix
+            .headers
+            .contains(&("Authorization".into(), "Bearer syt_SECRET".into()))
+    );
+    let discord = rendered(SinkFormat::Discord, "ww_0123", &[&plain]);
+    assert!(discord.url.ends_with("?wait=true"), "{}", discord.url);
+}
+
+// ---- end to end through the binary ----
+
+fn whsec() -> String {
+    let key: Vec<u8> = (0u8..32)
+        .map(|b| b.wrapping_mul(37).wrapping_add(11))
+        .collect();
+    format!(
+        "whsec_{}",
+        base64::engine::general_purpose::STANDARD.encode(key)
+    )
+}
+
+fn story_config(ws: &Workspace, feed_url: &str, sink: &str) -> String {
+    format!(
+        r#"
+[daemon]
+database = "{db}"
+{GROUPS}
+[[feed]]
+name = "wire"
+url = "{feed_url}"
+
+[[rule]]
+name = "ca-aa"
+query = "@central_asia AND @abraham_accords"
+notify = ["hook"]
+
+{sink}
+"#,
+        db = ws.database().display()
+    )
+}
+
+fn one_story() -> FeedServer {
+    let feeds = FeedServer::start();
+    feeds.put_rss(
+        "/f.xml",
+        &rss(&[Entry {
+            guid: "ca-1",
+            title: "Kazakhstan joins the Abraham Accords — «официально»",
+            description: "Astana <b>confirmed</b> it.",
+            link: "https://wire.example.org/ca-1",
+            published: minutes_ago(5),
+        }]),
+    );
+    feeds
+}
+
+fn header_map(hit: &Hit) -> http::HeaderMap {
+    let mut map = http::HeaderMap::new();
+    for (k, v) in &hit.headers {
+        if let (Ok(name), Ok(value)) = (
+            http::header::HeaderName::from_bytes(k.as_bytes()),
+            http::header::HeaderValue::from_str(v),
+        ) {
+            map.insert(name, value);
+        }
+    }
+    map
+}
+
+#[test]
+fn signatures_verify_with_an_independent_implementation() {
+    let feeds = one_story();
+    let receiver = ReplyReceiver::start();
+    let ws = Workspace::new();
+    let secret = whsec();
+    ws.write_config(&story_config(
+        &ws,
+        &feeds.url("/f.xml"),
+        &format!(
+            "[[sink]]\nname = \"hook\"\nkind = \"webhook\"\nurl = \"{}\"\nsecret = \"${{WW_TEST_SECRET}}\"\n",
+            receiver.url("/hook")
+        ),
+    ));
+    let out = watchword_command(&ws.config_path())
+        .arg("once")
+        .env("WW_TEST_SECRET", &secret)
+        .output()
+        .expect("run");
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(!stderr(&out).contains(&secret));
+    let hit = receiver.accepted().pop().expect("delivered");
+    assert!(hit.headers["webhook-signature"].starts_with("v1,"));
+    let verifier = standardwebhooks::Webhook::new(&secret).expect("verifier");
+    let headers = header_map(&hit);
+    verifier
+        .verify(hit.body.as_bytes(), &headers)
+        .expect("our signature verifies");
+    // A tampered body, another id, or another key must not.
+    let tampered = hit.body.replace("Kazakhstan", "Kazakhztan");
+    assert!(verifier.verify(tampered.as_bytes(), &headers).is_err());
+    let mut other_id = headers.clone();
+    other_id.insert("webhook-id", http::HeaderValue::from_static("ww_other"));
+    assert!(verifier.verify(hit.body.as_bytes(), &other_id).is_err());
+    let other_key =
+        standardwebhooks::Webhook::new("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw").expect("verifier");
+    assert!(other_key.verify(hit.body.as_bytes(), &headers).is_err());
+}
+
+#[test]
+fn template_sink_sends_custom_headers_and_a_signed_json_body() {
+    let feeds = one_story();
+    let receiver = ReplyReceiver::start();
+    let ws = Workspace::new();
+    let secret = whsec();
+    ws.write_config(&story_config(
+        &ws,
+        &feeds.url("/f.xml"),
+        &format!(
+            r#"[[sink]]
+name = "hook"
+kind = "webhook"
+url = "{}"
+format = "template"
+content_type = "application/vnd.example+json"
+template = '{{"headline": {{{{ title }}}}, "rule": {{{{ rule }}}}, "terms": {{{{ terms }}}}}}'
+secret = "{secret}"
+headers = {{ X-Team = "newsroom" }}
+"#,
+            receiver.url("/hook")
+        ),
+    ));
+    let out = ws.watchword(&["once"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let hit = receiver.accepted().pop().expect("delivered");
+    assert_eq!(hit.headers["content-type"], "application/vnd.example+json");
+    assert_eq!(hit.headers["x-team"], "newsroom");
+    let body = hit.json();
+    assert_eq!(
+        body["headline"],
+        "Kazakhstan joins the Abraham Accords — «официально»"
+    );
+    assert_eq!(body["terms"][0], "Kazakhstan");
+    standardwebhooks::Webhook::new(&secret)
+        .expect("verifier")
+        .verify(hit.body.as_bytes(), &header_map(&hit))
+        .expect("template bodies are signed too");
+}
+
+#[test]
+fn secrets_from_files_and_credentials_never_show_in_logs_check_or_alerts() {
+    let feeds = one_story();
+    let receiver = ReplyReceiver::start();
+    receiver.always(Reply::status(500));
+    let ws = Workspace::new();
+    let creds = ws.dir.path().join("credentials");
+    std::fs::create_dir(&creds).expect("mkdir");
+    let url = receiver.url("/hook/credential-token-4242");
+    std::fs::write(creds.join("hook-url"), format!("{url}\n")).expect("write");
+    let secret = whsec();
+    std::fs::write(ws.dir.path().join("hook.secret"), &secret).expect("write");
+    ws.write_config(&story_config(
+        &ws,
+        &feeds.url("/f.xml"),
+        "[[sink]]\nname = \"hook\"\nkind = \"webhook\"\nurl = \"${credential:hook-url}\"\n\
+         secret = \"${file:hook.secret}\"\nheaders = { Authorization = \"Bearer tk_${file:hook.secret}\" }\n",
+    ));
+    let with_creds = |args: &[&str]| {
+        let out = watchword_command(&ws.config_path())
+            .args(args)
+            .env("CREDENTIALS_DIRECTORY", &creds)
+            .output()
+            .expect("run");
+        (out.status.success(), stdout(&out), stderr(&out))
+    };
+    let key = secret.trim_start_matches("whsec_");
+    for args in [
+        &["check"][..],
+        &["once"],
+        &["alerts"],
+        &["alerts", "--json"],
+    ] {
+        let (success, out, err) = with_creds(args);
+        assert!(success, "{args:?}: {err}");
+        for text in [&out, &err] {
+            assert!(!text.contains("credential-token-4242"), "{args:?}: {text}");
+            assert!(!text.contains(key), "{args:?}: {text}");
+        }
+    }
+    // The secrets did arrive where they belong.
+    let hit = receiver.all().pop().expect("attempted");
+    assert_eq!(hit.path, "/hook/credential-token-4242");
+    assert_eq!(hit.headers["authorization"], format!("Bearer tk_{secret}"));
+    // Without the credentials directory, `check` says what is missing, not the value.
+    let out = watchword_command(&ws.config_path())
+        .arg("check")
+        .env_remove("CREDENTIALS_DIRECTORY")
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("LoadCredential=hook-url"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn a_matrix_sink_puts_with_the_alert_id_so_a_retry_cannot_post_twice() {
+    let feeds = one_story();
+    let receiver = ReplyReceiver::start();
+    receiver.script(vec![Reply::status(502)]);
+    let ws = Workspace::new();
+    ws.write_config(&story_config(
+        &ws,
+        &feeds.url("/f.xml"),
+        &format!(
+            "[[sink]]\nname = \"hook\"\nkind = \"webhook\"\nformat = \"matrix\"\nurl = \"{}\"\n\
+             room = \"!news:example.org\"\ntoken = \"syt_token\"\n",
+            receiver.base
+        ),
+    ));
+    assert!(ws.watchword(&["once"]).status.success());
+    assert!(ws.watchword(&["once"]).status.success());
+    let all = receiver.all();
+    assert_eq!(all.len(), 2);
+    assert!(all.iter().all(|h| h.method == "PUT"));
+    assert_eq!(all[0].path, all[1].path, "same txnId on the retry");
+    assert!(
+        all[0]
+            .path
+            .starts_with("/_matrix/client/v3/rooms/%21news%3Aexample.org/send/m.room.message/ww_"),
+        "{}",
+        all[0].path
+    );
+    assert_eq!(all[0].headers["authorization"], "Bearer syt_token");
+    assert_eq!(all[1].json()["msgtype"], "m.notice");
+}
