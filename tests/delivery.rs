@@ -875,3 +875,35 @@ fn a_digest_sink_sends_the_window_as_one_message() {
     assert_eq!(rows.len(), 5);
     assert!(rows.iter().all(|r| r["state"] == "delivered"));
 }
+
+#[test]
+fn a_hanging_sink_does_not_delay_another_in_run() {
+    let feeds = FeedServer::start();
+    let entries: Vec<_> = (1..=3).map(entry).collect();
+    feeds.put_rss("/f.xml", &feed_xml(&entries, &[Some(10); 3]));
+    let stuck = Receiver::start();
+    stuck.script(&[HOLD, HOLD, HOLD]);
+    let good = ReplyReceiver::start();
+    let ws = Workspace::new();
+    ws.write_config(&config(
+        &ws,
+        &feeds.url("/f.xml"),
+        &[("a-stuck", &stuck.url), ("b-good", &good.url("/hook"))],
+        "delivery_timeout = \"8s\"",
+    ));
+    let child = ws.spawn_run();
+    assert!(wait_for(Duration::from_secs(20), || stuck.all().len() == 1));
+    let held_since = std::time::Instant::now();
+    assert!(
+        wait_for(Duration::from_secs(20), || good.accepted().len() == 3),
+        "{:?}",
+        good.all()
+    );
+    assert!(
+        held_since.elapsed() < Duration::from_secs(6),
+        "the good sink waited for the stuck one: {:?}",
+        held_since.elapsed()
+    );
+    assert_eq!(stuck.all().len(), 1, "still holding the first request");
+    terminate(child);
+}
