@@ -58,6 +58,14 @@ pub fn run(config: &Config, args: &AlertsArgs) -> anyhow::Result<()> {
         since,
         limit: args.limit,
     };
+    if !config.daemon.database.exists() {
+        // Do not create an empty database just to list nothing.
+        println!(
+            "no alerts yet: {} does not exist (run `watchword once` or `watchword run`)",
+            config.daemon.database.display()
+        );
+        return Ok(());
+    }
     let store = Store::open(&config.daemon.database)?;
     let rows = store.list_deliveries(&filter)?;
     let disabled = store.disabled_sinks()?;

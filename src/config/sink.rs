@@ -165,12 +165,17 @@ impl RateLimit {
 
 impl fmt::Display for RateLimit {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{}/{}",
-            self.count,
-            humantime::format_duration(self.period)
-        )
+        match self.period.as_secs() {
+            1 => write!(f, "{}/s", self.count),
+            60 => write!(f, "{}/min", self.count),
+            3600 => write!(f, "{}/h", self.count),
+            _ => write!(
+                f,
+                "{}/{}",
+                self.count,
+                humantime::format_duration(self.period)
+            ),
+        }
     }
 }
 
@@ -513,7 +518,7 @@ mod tests {
         assert_eq!(sink.format, SinkFormat::Slack);
         assert_eq!(
             sink.rate_limit.map(|r| r.to_string()).as_deref(),
-            Some("1/1s")
+            Some("1/s")
         );
         assert_eq!(sink.digest, Some(std::time::Duration::from_secs(900)));
         assert_eq!(sink.give_up_after.as_secs(), 86_400);

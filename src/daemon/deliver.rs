@@ -59,7 +59,7 @@ fn digest_id(alert_ids: &[String]) -> String {
 
 impl Pipeline {
     /// Runs `f` against the store on the blocking pool.
-    async fn with_store<T: Send + 'static>(
+    async fn on_outbox<T: Send + 'static>(
         &self,
         f: impl FnOnce(&Store) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, DaemonError> {
@@ -113,7 +113,7 @@ impl Pipeline {
         };
         let name = sink.to_string();
         let disabled = self
-            .with_store(move |store| {
+            .on_outbox(move |store| {
                 Ok(store.disabled_sinks()?.into_iter().find(|d| d.sink == name))
             })
             .await?;
@@ -124,7 +124,7 @@ impl Pipeline {
             return Ok(true);
         }
         let name = sink.to_string();
-        self.with_store(move |store| store.enable_sink(&name))
+        self.on_outbox(move |store| store.enable_sink(&name))
             .await?;
         info!(sink = %sink, "sink {sink:?} has a new url: enabled again after it was disabled ({})", disabled.reason);
         Ok(false)
@@ -152,7 +152,7 @@ impl Pipeline {
         let name = sink.to_string();
         let cutoff = Utc::now().timestamp().saturating_sub(give_up);
         let expired = self
-            .with_store(move |store| store.expire_sink_deliveries(&name, cutoff))
+            .on_outbox(move |store| store.expire_sink_deliveries(&name, cutoff))
             .await?;
         if expired > 0 {
             report.dead += expired;
@@ -176,7 +176,7 @@ impl Pipeline {
             let now = Utc::now().timestamp();
             let sinks = vec![sink.to_string()];
             let due = self
-                .with_store(move |store| {
+                .on_outbox(move |store| {
                     store.due_deliveries(now, include_future, DELIVERY_BATCH, &sinks)
                 })
                 .await?;
@@ -263,7 +263,7 @@ impl Pipeline {
             }
             let name = sink.to_string();
             let due_at = self
-                .with_store(move |store| store.digest_due_at(&name, window))
+                .on_outbox(move |store| store.digest_due_at(&name, window))
                 .await?;
             let now = Utc::now().timestamp();
             match due_at {
@@ -273,7 +273,7 @@ impl Pipeline {
             }
             let sinks = vec![sink.to_string()];
             let rows = self
-                .with_store(move |store| store.due_deliveries(now, true, DIGEST_MAX, &sinks))
+                .on_outbox(move |store| store.due_deliveries(now, true, DIGEST_MAX, &sinks))
                 .await?;
             if rows.is_empty() {
                 return Ok((report, SinkPass::Done));
@@ -375,7 +375,7 @@ impl Pipeline {
         let sink_name = sink.to_string();
         let ids = ids.to_vec();
         let released = matches!(flow, Flow::Continue { released: true });
-        self.with_store(move |store| {
+        self.on_outbox(move |store| {
             store.record_attempts(&ids, &sink_name, now, &attempted.outcome)?;
             if let Some(until) = defer_until {
                 store.defer_sink(&sink_name, until)?;
@@ -397,7 +397,7 @@ impl Pipeline {
     pub async fn warn_orphaned_deliveries(&self) -> Result<(), DaemonError> {
         let configured = self.deliverer.sink_names();
         let orphans = self
-            .with_store(move |store| store.orphaned_deliveries(&configured))
+            .on_outbox(move |store| store.orphaned_deliveries(&configured))
             .await?;
         for (sink, count) in orphans {
             warn!(
@@ -513,7 +513,7 @@ impl Pipeline {
     async fn next_due(&self, sink: &str) -> Result<Option<i64>, DaemonError> {
         let digest = self.deliverer.sink(sink).and_then(|s| s.digest);
         let name = sink.to_string();
-        self.with_store(move |store| match digest {
+        self.on_outbox(move |store| match digest {
             Some(window) => store.digest_due_at(
                 &name,
                 i64::try_from(window.as_secs()).unwrap_or(i64::MAX / 2),

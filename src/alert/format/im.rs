@@ -202,3 +202,17 @@ pub(super) fn matrix(messages: &[Message]) -> Value {
         "m.mentions": {},
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::header_text;
+
+    #[test]
+    fn header_text_is_ascii_on_one_line() {
+        assert_eq!(header_text("Plain\ttitle"), "Plaintitle");
+        assert_eq!(
+            header_text("Казахстан"),
+            "=?UTF-8?B?0JrQsNC30LDRhdGB0YLQsNC9?="
+        );
+    }
+}
