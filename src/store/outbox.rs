@@ -356,21 +356,6 @@ impl Store {
         Ok((count, unknown))
     }
 
-    /// Marks as dead every pending delivery of an alert created before `created_before`:
-    /// past the retry window, in one statement, instead of one timeout per alert.
-    pub fn expire_deliveries(&self, created_before: i64) -> Result<usize> {
-        let conn = self.lock()?;
-        Ok(conn.execute(
-            "UPDATE deliveries SET state = 'dead',
-                last_error = COALESCE(last_error || '; ', '') || 'gave up: retry window expired'
-             WHERE state = 'pending'
-               AND alert_id IN (
-                   SELECT d.alert_id FROM deliveries d JOIN alerts a ON a.id = d.alert_id
-                   WHERE d.state = 'pending' AND a.created_at < ?1)",
-            params![created_before],
-        )?)
-    }
-
     /// Pending deliveries per sink, for sinks not in `configured`: alerts that cannot go
     /// anywhere until the user puts the sink back.
     pub fn orphaned_deliveries(&self, configured: &[String]) -> Result<Vec<(String, u64)>> {
@@ -449,4 +434,104 @@ fn record_on(
 /// Sink names as a JSON array, for `json_each`: one bound parameter for any number of names.
 fn sink_list(sinks: &[String]) -> String {
     serde_json::to_string(sinks).unwrap_or_else(|_| "[]".to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{FetchRecord, NewAlert, NewItem};
+
+    fn store_with_alerts(ids: &[&str], at: i64) -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(&dir.path().join("w.db")).expect("open");
+        let items = ids
+            .iter()
+            .map(|id| NewItem {
+                id: (*id).into(),
+                link: None,
+                title: format!("Story {id}"),
+                published: Some(at),
+                too_old: false,
+                alerts: vec![NewAlert {
+                    id: format!("ww_{id}"),
+                    rule: "r".into(),
+                    payload: "{}".into(),
+                    sinks: vec!["hook".into()],
+                }],
+            })
+            .collect();
+        store
+            .record_fetch(&FetchRecord {
+                feed: "wire".into(),
+                url: "https://example.org/rss".into(),
+                at,
+                error: None,
+                items,
+            })
+            .expect("record");
+        (dir, store)
+    }
+
+    #[test]
+    fn digest_windows_open_with_the_oldest_fresh_alert() {
+        let (_dir, store) = store_with_alerts(&["a", "b"], 1000);
+        assert_eq!(store.digest_due_at("hook", 900).expect("due"), Some(1900));
+        // A failed digest waits for its retry time, not for another window.
+        let failed = AttemptOutcome::Retry {
+            status: Some(500),
+            error: "HTTP 500".into(),
+            next_attempt_at: 2000,
+        };
+        store
+            .record_attempts(&["ww_a".into(), "ww_b".into()], "hook", 1900, &failed)
+            .expect("record");
+        store.defer_sink("hook", 2000).expect("defer");
+        assert_eq!(store.digest_due_at("hook", 900).expect("due"), Some(2000));
+        assert_eq!(store.digest_due_at("other", 900).expect("due"), None);
+    }
+
+    #[test]
+    fn requeued_deliveries_get_a_fresh_window_and_re_enable_their_sink() {
+        let (_dir, store) = store_with_alerts(&["a", "b"], 1000);
+        let dead = AttemptOutcome::Dead {
+            status: Some(410),
+            error: "HTTP 410 Gone".into(),
+        };
+        store
+            .record_attempt("ww_a", "hook", 1100, &dead)
+            .expect("dead");
+        store
+            .disable_sink("hook", 1100, "HTTP 410 Gone", "fp")
+            .expect("disable");
+        // Past the give-up age, the pending one expires; the dead one is untouched.
+        assert_eq!(
+            store.expire_sink_deliveries("hook", 1001).expect("expire"),
+            1
+        );
+        let (n, unknown) = store.requeue(&[], false, 5000).expect("requeue");
+        assert_eq!((n, unknown.len()), (2, 0));
+        assert!(store.disabled_sinks().expect("list").is_empty());
+        let due = store
+            .due_deliveries(5000, false, 10, &["hook".into()])
+            .expect("due");
+        assert_eq!(due.len(), 2);
+        assert!(due.iter().all(|d| d.queued_at == 5000 && d.attempts == 0));
+        // The new window counts from the re-queueing, not from the alert's creation.
+        assert_eq!(
+            store.expire_sink_deliveries("hook", 4999).expect("expire"),
+            0
+        );
+        let (n, unknown) = store
+            .requeue(&["ww_nope".into()], true, 5000)
+            .expect("requeue");
+        assert_eq!((n, unknown), (0, vec!["ww_nope".to_string()]));
+        let rows = store
+            .list_deliveries(&AlertFilter {
+                state: Some("pending".into()),
+                limit: 10,
+                ..AlertFilter::default()
+            })
+            .expect("list");
+        assert_eq!(rows.len(), 2);
+    }
 }
