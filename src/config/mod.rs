@@ -28,6 +28,11 @@ const DEFAULT_CONCURRENCY: usize = 16;
 const MAX_CONCURRENCY: usize = 1024;
 /// Polling faster than this is rude to publishers and never needed for news.
 const MIN_POLL_INTERVAL: Duration = Duration::from_secs(10);
+/// Loopback only: the metrics reveal feed and rule names, and the port is allow-listed in the
+/// shipped unit (SocketBindAllow=tcp:9464).
+pub const DEFAULT_METRICS_LISTEN: &str = "127.0.0.1:9464";
+/// Below the shipped unit's TimeoutStopSec=30s, so we stop before systemd kills us.
+const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(20);
 
 #[derive(Debug)]
 pub struct Config {
@@ -54,6 +59,10 @@ pub struct DaemonConfig {
     pub delivery_timeout: Duration,
     pub max_body_size: u64,
     pub concurrency: usize,
+    /// Where `/metrics`, `/healthz` and `/readyz` are served; `None` when turned off.
+    pub metrics_listen: Option<std::net::SocketAddr>,
+    /// On SIGTERM, how long fetches and deliveries in flight may take to finish.
+    pub shutdown_grace: Duration,
 }
 
 #[derive(Debug, Clone)]
@@ -471,6 +480,13 @@ fn validate_daemon(
         "delivery_timeout",
         problems,
     );
+    let metrics_listen = validate_metrics_listen(raw.metrics_listen, at, problems);
+    let shutdown_grace = positive(
+        raw.shutdown_grace,
+        DEFAULT_SHUTDOWN_GRACE,
+        "shutdown_grace",
+        problems,
+    );
     DaemonConfig {
         database,
         poll_interval: raw
@@ -487,6 +503,36 @@ fn validate_daemon(
             .map(|b| b.0)
             .unwrap_or(DEFAULT_MAX_BODY_SIZE),
         concurrency,
+        metrics_listen,
+        shutdown_grace,
+    }
+}
+
+/// `"127.0.0.1:9464"` (the default), any `IP:PORT`, or `"off"`.
+fn validate_metrics_listen(
+    raw: Option<toml::Spanned<String>>,
+    at: &Locator<'_>,
+    problems: &mut Vec<Diagnostic>,
+) -> Option<std::net::SocketAddr> {
+    let default = DEFAULT_METRICS_LISTEN.parse().ok();
+    let Some(value) = raw else {
+        return default;
+    };
+    let text = value.get_ref().trim();
+    if text.eq_ignore_ascii_case("off") {
+        return None;
+    }
+    match text.parse() {
+        Ok(addr) => Some(addr),
+        Err(_) => {
+            problems.push(at.span(
+                value.span(),
+                format!(
+                    "metrics_listen {text:?} is not an IP:PORT address; write \"{DEFAULT_METRICS_LISTEN}\" or \"off\""
+                ),
+            ));
+            default
+        }
     }
 }
 
@@ -588,6 +634,11 @@ fn expand_env(value: &str) -> Result<String, String> {
             return Err("unterminated ${…} reference; write ${NAME}".into());
         };
         let name = &after[..end];
+        if let Some(id) = name.strip_prefix("credential:") {
+            out.push_str(&read_credential(id)?);
+            rest = &after[end + 1..];
+            continue;
+        }
         match std::env::var(name) {
             Ok(v) => out.push_str(&v),
             Err(_) => {
@@ -600,6 +651,25 @@ fn expand_env(value: &str) -> Result<String, String> {
     }
     out.push_str(rest);
     Ok(out)
+}
+
+/// `${credential:ID}`: the secret systemd passed with `LoadCredential=ID:…`, read from
+/// `$CREDENTIALS_DIRECTORY/ID` (readable by the service alone, never in its environment).
+fn read_credential(id: &str) -> Result<String, String> {
+    if id.is_empty() || id.contains('/') {
+        return Err(format!("invalid credential name {id:?}; write ${{credential:NAME}}"));
+    }
+    let Some(dir) = std::env::var_os("CREDENTIALS_DIRECTORY") else {
+        return Err(format!(
+            "${{credential:{id}}} needs systemd's LoadCredential={id}:PATH \
+             (CREDENTIALS_DIRECTORY is not set)"
+        ));
+    };
+    let path = Path::new(&dir).join(id);
+    std::fs::read_to_string(&path)
+        .map(|secret| secret.trim().to_string())
+        // The path, not the content: the content is the secret.
+        .map_err(|e| format!("cannot read credential {id:?} at {}: {e}", path.display()))
 }
 
 #[cfg(test)]

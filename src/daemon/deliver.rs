@@ -73,6 +73,7 @@ impl Pipeline {
                     report.skipped += 1;
                     continue;
                 };
+                crate::service::metrics::delivery_attempt(&delivery, &outcome);
                 let now = Utc::now().timestamp();
                 let sink = self.deliverer.describe(&delivery.sink);
                 let mut defer_until = None;
