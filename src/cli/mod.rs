@@ -289,7 +289,8 @@ impl Signals {
                     .context("cannot install the SIGINT handler")?,
                 terminate: signal(SignalKind::terminate())
                     .context("cannot install the SIGTERM handler")?,
-                hangup: signal(SignalKind::hangup()).context("cannot install the SIGHUP handler")?,
+                hangup: signal(SignalKind::hangup())
+                    .context("cannot install the SIGHUP handler")?,
             })
         }
         #[cfg(not(unix))]

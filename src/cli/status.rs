@@ -56,7 +56,9 @@ pub fn show(config: &Config) -> anyhow::Result<()> {
     let _ = writeln!(
         out,
         "last pass: {}",
-        health.last_poll_at.map_or_else(|| "never".to_string(), when)
+        health
+            .last_poll_at
+            .map_or_else(|| "never".to_string(), when)
     );
     let oldest = health
         .oldest_pending_at
@@ -78,9 +80,10 @@ pub fn show(config: &Config) -> anyhow::Result<()> {
     if !health.failing.is_empty() {
         let _ = writeln!(out, "\nfailing feeds:");
         for feed in &health.failing {
-            let since = feed
-                .last_success_at
-                .map_or_else(|| "never fetched".to_string(), |at| format!("last ok {} ago", age(now - at)));
+            let since = feed.last_success_at.map_or_else(
+                || "never fetched".to_string(),
+                |at| format!("last ok {} ago", age(now - at)),
+            );
             let _ = writeln!(
                 out,
                 "  {:<24} {} failure(s), {since}: {}",

@@ -657,7 +657,9 @@ fn expand_env(value: &str) -> Result<String, String> {
 /// `$CREDENTIALS_DIRECTORY/ID` (readable by the service alone, never in its environment).
 fn read_credential(id: &str) -> Result<String, String> {
     if id.is_empty() || id.contains('/') {
-        return Err(format!("invalid credential name {id:?}; write ${{credential:NAME}}"));
+        return Err(format!(
+            "invalid credential name {id:?}; write ${{credential:NAME}}"
+        ));
     }
     let Some(dir) = std::env::var_os("CREDENTIALS_DIRECTORY") else {
         return Err(format!(

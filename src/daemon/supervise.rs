@@ -220,7 +220,10 @@ async fn start_listener(config: &Config, shared: &Arc<Shared>) -> Option<JoinHan
                      rules and sinks to anyone who can reach it"
                 );
             }
-            Some(tokio::spawn(service::http::serve(listener, Arc::clone(shared))))
+            Some(tokio::spawn(service::http::serve(
+                listener,
+                Arc::clone(shared),
+            )))
         }
         Err(e) => {
             // Alerts matter more than their metrics: keep watching, but say it loudly.
@@ -285,7 +288,10 @@ pub fn status_line(config: &Config, health: Option<&Health>) -> String {
         plural(config.rules.len())
     );
     if let Some(h) = health {
-        if let Some(at) = h.last_poll_at.and_then(|t| Local.timestamp_opt(t, 0).single()) {
+        if let Some(at) = h
+            .last_poll_at
+            .and_then(|t| Local.timestamp_opt(t, 0).single())
+        {
             line.push_str(&format!("; last pass {}", at.format("%H:%M")));
         }
         line.push_str(&format!(

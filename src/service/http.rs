@@ -70,7 +70,9 @@ impl Shared {
             let since = super::since_last_tick()
                 .map(|d| format!("{}s ago", d.as_secs()))
                 .unwrap_or_else(|| "never".into());
-            return Err(format!("the scheduler has not made progress (last tick {since})"));
+            return Err(format!(
+                "the scheduler has not made progress (last tick {since})"
+            ));
         }
         let store = self.store.clone();
         match tokio::task::spawn_blocking(move || store.check_writable()).await {
@@ -129,7 +131,10 @@ async fn route(request: Request<Incoming>, shared: &Shared) -> Response<Full<Byt
         },
         "/metrics" => {
             let Some(handle) = super::metrics::install() else {
-                return text(StatusCode::INTERNAL_SERVER_ERROR, "metrics unavailable\n".into());
+                return text(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "metrics unavailable\n".into(),
+                );
             };
             let health = match shared.health().await {
                 Ok(health) => Some(health),
@@ -138,7 +143,8 @@ async fn route(request: Request<Incoming>, shared: &Shared) -> Response<Full<Byt
                     None
                 }
             };
-            let body = super::metrics::render(handle, health.as_ref(), chrono::Utc::now().timestamp());
+            let body =
+                super::metrics::render(handle, health.as_ref(), chrono::Utc::now().timestamp());
             let mut response = Response::new(Full::new(Bytes::from(body)));
             response.headers_mut().insert(
                 hyper::header::CONTENT_TYPE,

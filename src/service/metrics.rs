@@ -11,7 +11,9 @@
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use metrics::{Unit, counter, describe_counter, describe_gauge, describe_histogram, gauge, histogram};
+use metrics::{
+    Unit, counter, describe_counter, describe_gauge, describe_histogram, gauge, histogram,
+};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
 use crate::feed::FetchError;
@@ -37,7 +39,17 @@ pub fn install() -> Option<&'static PrometheusHandle> {
         .and_then(|b| {
             b.set_buckets_for_metric(
                 Matcher::Full(DELIVERY_LATENCY.into()),
-                &[1.0, 5.0, 15.0, 60.0, 300.0, 900.0, 3600.0, 4.0 * 3600.0, 24.0 * 3600.0],
+                &[
+                    1.0,
+                    5.0,
+                    15.0,
+                    60.0,
+                    300.0,
+                    900.0,
+                    3600.0,
+                    4.0 * 3600.0,
+                    24.0 * 3600.0,
+                ],
             )
         });
     let handle = match builder.map(PrometheusBuilder::install_recorder) {
@@ -59,7 +71,10 @@ fn describe() {
          invalid) and HTTP status (2xx on success, the code on an HTTP error, none otherwise)"
     );
     describe_histogram!(FETCH_DURATION, Unit::Seconds, "Time to fetch one feed");
-    describe_counter!("watchword_items_fetched_total", "Items in fetched feeds, old and new");
+    describe_counter!(
+        "watchword_items_fetched_total",
+        "Items in fetched feeds, old and new"
+    );
     describe_counter!("watchword_items_new_total", "Items seen for the first time");
     describe_counter!(
         "watchword_rule_matches_total",
@@ -111,8 +126,7 @@ pub fn observe_fetch<T>(result: &Result<T, FetchError>, elapsed: Duration) {
         Ok(_) => ("ok", "2xx".to_string()),
         Err(e) => fetch_labels(e),
     };
-    counter!("watchword_feed_fetches_total", "outcome" => outcome, "status" => status)
-        .increment(1);
+    counter!("watchword_feed_fetches_total", "outcome" => outcome, "status" => status).increment(1);
     histogram!(FETCH_DURATION).record(elapsed.as_secs_f64());
 }
 
