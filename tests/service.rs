@@ -680,3 +680,70 @@ fn webhook_urls_can_come_from_systemd_credentials() {
     }
     assert!(!log.contains("secret-token"), "{log}");
 }
+
+#[test]
+fn service_keys_are_checked_with_their_location() {
+    let ws = Workspace::new();
+    let body = "[[feed]]\nname = \"a\"\nurl = \"https://a.example.org/rss\"\n[[rule]]\nname = \"r\"\nquery = \"x\"\nnotify = [\"out\"]\n[[sink]]\nname = \"out\"\nkind = \"stdout\"\n";
+    ws.write_config(&format!(
+        "[daemon]\nmetrics_listen = \"localhost\"\nshutdown_grace = \"0s\"\n{body}"
+    ));
+    let out = ws.watchword(&["check"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    let path = ws.config_path().display().to_string();
+    assert!(
+        err.contains(&format!(
+            "{path}:2:18: metrics_listen \"localhost\" is not an IP:PORT"
+        )),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!(
+            "{path}:3:18: shutdown_grace must be longer than 0s"
+        )),
+        "{err}"
+    );
+    ws.write_config(&format!("[daemon]\nmetrics_listen = \"off\"\n{body}"));
+    assert!(ws.watchword(&["check"]).status.success());
+}
+
+#[test]
+fn logs_go_to_the_journal_only_when_stderr_is_the_journal_stream() {
+    use std::os::unix::fs::MetadataExt;
+    let ws = Workspace::new();
+    ws.write_config(
+        "[[feed]]\nname = \"a\"\nurl = \"file://missing.xml\"\n[[rule]]\nname = \"r\"\nquery = \"x\"\nnotify = [\"out\"]\n[[sink]]\nname = \"out\"\nkind = \"stdout\"\n",
+    );
+    let run_with_stream = |matching: bool| {
+        let log_path = ws.dir.path().join(format!("stderr-{matching}.log"));
+        let file = std::fs::File::create(&log_path).expect("log file");
+        let meta = file.metadata().expect("stat");
+        let stream = if matching {
+            format!("{}:{}", meta.dev(), meta.ino())
+        } else {
+            format!("{}:{}", meta.dev(), meta.ino() + 1)
+        };
+        let status = watchword_command(&ws.config_path())
+            .arg("once")
+            .env("JOURNAL_STREAM", stream)
+            .stdout(Stdio::null())
+            .stderr(file)
+            .status()
+            .expect("run once");
+        assert!(status.success());
+        std::fs::read_to_string(&log_path).expect("read log")
+    };
+    // systemd's stream: the journal is chosen (and, with no journald on a test machine, the
+    // fallback says so). Another stream, as in a shell started from a service: plain lines.
+    let journal = run_with_stream(true);
+    let plain = run_with_stream(false);
+    let no_journald = !Path::new("/run/systemd/journal/socket").exists();
+    if no_journald {
+        assert!(journal.contains("cannot write to the journal"), "{journal}");
+    } else {
+        assert!(!journal.contains("feed \"a\" failed"), "{journal}");
+    }
+    assert!(!plain.contains("journal"), "{plain}");
+    assert!(plain.contains("feed \"a\" failed"), "{plain}");
+}

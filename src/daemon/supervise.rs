@@ -319,3 +319,60 @@ pub fn status_line(config: &Config, health: Option<&Health>) -> String {
 fn plural(n: usize) -> &'static str {
     if n == 1 { "" } else { "s" }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+    use crate::store::FailingFeed;
+
+    fn config() -> Config {
+        Config::from_source(
+            Path::new("/etc/watchword/watchword.toml"),
+            r#"
+[[feed]]
+name = "a"
+url = "https://a.example.org/rss"
+[[feed]]
+name = "b"
+url = "https://b.example.org/rss"
+[[rule]]
+name = "r"
+query = "volcano"
+notify = ["out"]
+[[sink]]
+name = "out"
+kind = "stdout"
+"#,
+        )
+        .expect("valid config")
+    }
+
+    #[test]
+    fn status_line_says_what_an_operator_needs() {
+        let config = config();
+        assert_eq!(status_line(&config, None), "watching 2 feeds, 1 rule");
+        let last = Local
+            .with_ymd_and_hms(2026, 11, 27, 12, 1, 0)
+            .single()
+            .expect("local time")
+            .timestamp();
+        let health = Health {
+            alerts_pending: 3,
+            oldest_pending_at: Some(Utc::now().timestamp() - 600),
+            last_poll_at: Some(last),
+            failing: vec![FailingFeed {
+                name: "b".into(),
+                consecutive_failures: 2,
+                last_error: "HTTP 503".into(),
+                last_success_at: None,
+            }],
+            ..Health::default()
+        };
+        assert_eq!(
+            status_line(&config, Some(&health)),
+            "watching 2 feeds, 1 rule; last pass 12:01; 3 alerts pending (oldest 10m); 1 feed failing"
+        );
+    }
+}
