@@ -61,36 +61,29 @@ impl Store {
     pub fn health(&self, feeds: &[String]) -> Result<Health> {
         let conn = self.lock()?;
         let mut health = Health::default();
-        {
-            let mut stmt = conn.prepare_cached(
-                "SELECT state, COUNT(*), MIN(created_at) FROM (
-                     SELECT a.created_at AS created_at,
-                            CASE WHEN SUM(d.state = 'pending') > 0 THEN 'pending'
-                                 WHEN SUM(d.state = 'dead') > 0 THEN 'dead'
-                                 ELSE 'delivered' END AS state
-                     FROM alerts a JOIN deliveries d ON d.alert_id = a.id
-                     GROUP BY a.id)
-                 GROUP BY state",
-            )?;
-            let rows = stmt.query_map([], |row| {
-                Ok((
-                    row.get::<_, String>(0)?,
-                    row.get::<_, i64>(1)?.max(0) as u64,
-                    row.get::<_, Option<i64>>(2)?,
-                ))
-            })?;
-            for row in rows {
-                let (state, count, oldest) = row?;
-                match state.as_str() {
-                    "pending" => {
-                        health.alerts_pending = count;
-                        health.oldest_pending_at = oldest;
-                    }
-                    "dead" => health.alerts_dead = count,
-                    _ => health.alerts_delivered = count,
-                }
-            }
-        }
+        // Each count goes through the deliveries (state, next_attempt_at) index or a plain
+        // table count, never a GROUP BY over every alert: the outbox grows for years and this
+        // runs on every scrape, holding the connection the pipeline writes through.
+        let (pending, oldest) = conn.query_row(
+            "SELECT COUNT(DISTINCT d.alert_id), MIN(a.created_at)
+             FROM deliveries d JOIN alerts a ON a.id = d.alert_id
+             WHERE d.state = 'pending'",
+            [],
+            |row| Ok((row.get::<_, i64>(0)?, row.get::<_, Option<i64>>(1)?)),
+        )?;
+        let dead: i64 = conn.query_row(
+            "SELECT COUNT(DISTINCT alert_id) FROM deliveries
+             WHERE state = 'dead' AND alert_id NOT IN
+                 (SELECT alert_id FROM deliveries WHERE state = 'pending')",
+            [],
+            |row| row.get(0),
+        )?;
+        let total: i64 = conn.query_row("SELECT COUNT(*) FROM alerts", [], |row| row.get(0))?;
+        health.alerts_pending = pending.max(0) as u64;
+        health.oldest_pending_at = oldest;
+        health.alerts_dead = dead.max(0) as u64;
+        // Every alert has at least one delivery (a rule notifies at least one sink).
+        health.alerts_delivered = (total - pending - dead).max(0) as u64;
         let names = serde_json::to_string(feeds).unwrap_or_else(|_| "[]".to_string());
         let (polled, last) = conn.query_row(
             "SELECT COUNT(*), MAX(last_fetch_at) FROM feeds
