@@ -72,10 +72,21 @@ async fn supervise(
             let pipeline = Arc::clone(&pipeline);
             async move { pipeline.run(stopped).await }
         });
+        // Not READY until the scheduler has ticked; a stop is still obeyed meanwhile, and a
+        // reload asked for now is served right after.
         let ticks = service::scheduler_ticks();
+        let mut reload_asked = false;
         while service::scheduler_ticks() == ticks {
             tokio::select! {
                 joined = &mut running => return joined?,
+                control = controls.recv() => match control {
+                    Some(Control::Reload) => reload_asked = true,
+                    None | Some(Control::Shutdown) => {
+                        notify::stopping();
+                        let _ = stop.send(true);
+                        return drain(running, pipeline.config.daemon.shutdown_grace).await;
+                    }
+                },
                 _ = tokio::time::sleep(Duration::from_millis(20)) => {}
             }
         }
@@ -86,9 +97,13 @@ async fn supervise(
 
         // Serve until a valid reload or a stop.
         let next = loop {
-            let control = tokio::select! {
-                joined = &mut running => return joined?,
-                control = controls.recv() => control,
+            let control = if std::mem::take(&mut reload_asked) {
+                Some(Control::Reload)
+            } else {
+                tokio::select! {
+                    joined = &mut running => return joined?,
+                    control = controls.recv() => control,
+                }
             };
             match control {
                 Some(Control::Reload) => {
