@@ -9,4 +9,5 @@ pub mod config;
 pub mod daemon;
 pub mod feed;
 pub mod rules;
+pub mod service;
 pub mod store;

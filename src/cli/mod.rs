@@ -2,6 +2,7 @@
 
 mod alerts;
 mod redeliver;
+mod status;
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -9,13 +10,15 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::Context;
-use clap::{Parser, Subcommand};
-use tokio::sync::watch;
+use clap::{Parser, Subcommand, ValueEnum};
+use tokio::sync::mpsc;
 use tracing::{info, warn};
 use tracing_subscriber::EnvFilter;
+use tracing_subscriber::layer::SubscriberExt as _;
+use tracing_subscriber::util::SubscriberInitExt as _;
 
 use crate::config::{Config, SinkKind};
-use crate::daemon::Pipeline;
+use crate::daemon::{self, Control, Pipeline};
 use crate::feed::{redact_url, url_origin};
 use crate::store::{Store, WriterLock};
 
@@ -38,6 +41,11 @@ struct Cli {
     #[arg(long, short, global = true, env = "WATCHWORD_CONFIG", default_value = DEFAULT_CONFIG)]
     config: PathBuf,
 
+    /// How to write logs: `auto` is the journal (with fields such as FEED, RULE, SINK,
+    /// ALERT_ID) when stderr is systemd's journal stream, human-readable lines otherwise.
+    #[arg(long, global = true, env = "WATCHWORD_LOG_FORMAT", value_enum, default_value_t = LogFormat::Auto)]
+    log_format: LogFormat,
+
     #[command(subcommand)]
     command: Command,
 }
@@ -54,12 +62,23 @@ enum Command {
     Alerts(alerts::AlertsArgs),
     /// Re-queue alerts (by id) or every dead letter for delivery.
     Redeliver(redeliver::RedeliverArgs),
+    /// Show what the service is doing: feeds, failures, last pass, alerts owed. Reads the
+    /// database only, so it is safe while `run` is running.
+    Status,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum LogFormat {
+    Auto,
+    Human,
+    Json,
+    Journald,
 }
 
 /// Parses the command line, runs the command, and maps failures to exit codes.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging();
+    init_logging(cli.log_format);
     let config = match Config::load(&cli.config) {
         Ok(config) => Arc::new(config),
         Err(e) => {
@@ -76,6 +95,7 @@ pub fn main() -> ExitCode {
         Command::Run => with_runtime(run(config)),
         Command::Alerts(args) => alerts::run(&config, &args),
         Command::Redeliver(args) => redeliver::run(&config, &args),
+        Command::Status => status::show(&config),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -87,7 +107,7 @@ pub fn main() -> ExitCode {
     }
 }
 
-fn init_logging() {
+fn init_logging(format: LogFormat) {
     // WATCHWORD_LOG wins so that watchword's verbosity can be set without touching other
     // Rust programs sharing the environment.
     let spec = std::env::var("WATCHWORD_LOG")
@@ -104,7 +124,34 @@ fn init_logging() {
             EnvFilter::new("info")
         }
     };
+    let format = match format {
+        LogFormat::Auto if stderr_is_journal() => LogFormat::Journald,
+        LogFormat::Auto => LogFormat::Human,
+        chosen => chosen,
+    };
+    if format == LogFormat::Journald {
+        match tracing_journald::layer() {
+            // No prefix: fields land as FEED=, RULE=, SINK=, ALERT_ID= for `journalctl FEED=…`.
+            Ok(journal) => {
+                let _ = tracing_subscriber::registry()
+                    .with(filter)
+                    .with(journal.with_field_prefix(None))
+                    .try_init();
+                return;
+            }
+            Err(e) => eprintln!("warning: cannot write to the journal ({e}); logging to stderr"),
+        }
+    }
     // Logs go to stderr: stdout belongs to the stdout sink's JSON lines.
+    if format == LogFormat::Json {
+        let _ = tracing_subscriber::fmt()
+            .json()
+            .with_env_filter(filter)
+            .with_writer(std::io::stderr)
+            .with_current_span(false)
+            .try_init();
+        return;
+    }
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
@@ -113,12 +160,43 @@ fn init_logging() {
         .try_init();
 }
 
+/// Whether stderr is the journal stream systemd connected us to (`JOURNAL_STREAM` names its
+/// device and inode): then the journal takes structured fields directly. A `watchword` run by
+/// hand from a service's shell inherits the variable but not the stream, and keeps plain lines.
+fn stderr_is_journal() -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::fd::AsFd;
+        use std::os::unix::fs::MetadataExt;
+        let Some(stream) = std::env::var_os("JOURNAL_STREAM") else {
+            return false;
+        };
+        let Some((dev, ino)) = stream.to_str().and_then(|s| s.split_once(':')) else {
+            return false;
+        };
+        let Ok(fd) = std::io::stderr().as_fd().try_clone_to_owned() else {
+            return false;
+        };
+        std::fs::File::from(fd)
+            .metadata()
+            .is_ok_and(|m| m.dev().to_string() == dev && m.ino().to_string() == ino)
+    }
+    #[cfg(not(unix))]
+    {
+        false
+    }
+}
+
 fn with_runtime(work: impl std::future::Future<Output = anyhow::Result<()>>) -> anyhow::Result<()> {
-    tokio::runtime::Builder::new_multi_thread()
+    let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
-        .context("cannot start the async runtime")?
-        .block_on(work)
+        .context("cannot start the async runtime")?;
+    let result = runtime.block_on(work);
+    // Work abandoned at the end of the shutdown grace period must not hold the exit: an
+    // SQLite write already started finishes (or rolls back on the next open) either way.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(2));
+    result
 }
 
 /// Opens the database for writing: takes the writer lock first, so that a `once` started
@@ -161,69 +239,87 @@ async fn once(config: Arc<Config>) -> anyhow::Result<()> {
 async fn run(config: Arc<Config>) -> anyhow::Result<()> {
     // Before anything slow: a SIGTERM during start-up must stop us cleanly, not by default
     // action halfway through opening the database.
-    let mut signals = StopSignals::install()?;
+    let mut signals = Signals::install()?;
+    // The writer lock is held for the life of the process, across reloads.
     let (store, _lock) = open_store(&config).await?;
-    let pipeline = Arc::new(Pipeline::new(Arc::clone(&config), store)?);
-    let (stop, stopped) = watch::channel(false);
+    let (controls, requests) = mpsc::unbounded_channel();
     tokio::spawn(async move {
-        signals.next().await;
-        info!("shutting down: finishing work in flight (send the signal again to stop at once)");
-        let _ = stop.send(true);
-        signals.next().await;
-        warn!("second signal: exiting without waiting");
-        std::process::exit(130);
+        let mut stopping = false;
+        loop {
+            match signals.next().await {
+                Signal::Hangup if stopping => info!("SIGHUP ignored: shutting down"),
+                Signal::Hangup => {
+                    let _ = controls.send(Control::Reload);
+                }
+                Signal::Stop if stopping => {
+                    warn!("second signal: exiting without waiting");
+                    std::process::exit(130);
+                }
+                Signal::Stop => {
+                    stopping = true;
+                    info!(
+                        "shutting down: finishing work in flight (send the signal again to stop at once)"
+                    );
+                    let _ = controls.send(Control::Shutdown);
+                }
+            }
+        }
     });
-    pipeline.run(stopped).await?;
+    daemon::serve(config, store, requests).await?;
+    info!("stopped");
     Ok(())
 }
 
-/// SIGINT and SIGTERM stop the daemon; SIGHUP is caught (its default action would kill the
-/// daemon mid-write) and logged until config reload exists.
-struct StopSignals {
+enum Signal {
+    /// SIGINT or SIGTERM.
+    Stop,
+    /// SIGHUP: reload the config.
+    Hangup,
+}
+
+/// SIGINT and SIGTERM stop the daemon; SIGHUP reloads its config.
+struct Signals {
     #[cfg(unix)]
     interrupt: tokio::signal::unix::Signal,
     #[cfg(unix)]
     terminate: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    hangup: tokio::signal::unix::Signal,
 }
 
-impl StopSignals {
-    fn install() -> anyhow::Result<StopSignals> {
+impl Signals {
+    fn install() -> anyhow::Result<Signals> {
         #[cfg(unix)]
         {
             use tokio::signal::unix::{SignalKind, signal};
-            let mut hangup =
-                signal(SignalKind::hangup()).context("cannot install the SIGHUP handler")?;
-            tokio::spawn(async move {
-                while hangup.recv().await.is_some() {
-                    warn!(
-                        "SIGHUP: reloading the config is not supported yet; restart watchword to apply changes"
-                    );
-                }
-            });
-            Ok(StopSignals {
+            Ok(Signals {
                 interrupt: signal(SignalKind::interrupt())
                     .context("cannot install the SIGINT handler")?,
                 terminate: signal(SignalKind::terminate())
                     .context("cannot install the SIGTERM handler")?,
+                hangup: signal(SignalKind::hangup())
+                    .context("cannot install the SIGHUP handler")?,
             })
         }
         #[cfg(not(unix))]
         {
-            Ok(StopSignals {})
+            Ok(Signals {})
         }
     }
 
-    async fn next(&mut self) {
+    async fn next(&mut self) -> Signal {
         #[cfg(unix)]
         {
             tokio::select! {
-                _ = self.interrupt.recv() => {}
-                _ = self.terminate.recv() => {}
+                _ = self.interrupt.recv() => Signal::Stop,
+                _ = self.terminate.recv() => Signal::Stop,
+                _ = self.hangup.recv() => Signal::Hangup,
             }
         }
         #[cfg(not(unix))]
         {
             let _ = tokio::signal::ctrl_c().await;
+            Signal::Stop
         }
     }
 }

@@ -31,6 +31,11 @@ const DEFAULT_CONCURRENCY: usize = 16;
 const MAX_CONCURRENCY: usize = 1024;
 /// Polling faster than this is rude to publishers and never needed for news.
 const MIN_POLL_INTERVAL: Duration = Duration::from_secs(10);
+/// Loopback only: the metrics reveal feed and rule names, and the port is allow-listed in the
+/// shipped unit (SocketBindAllow=tcp:9464).
+pub const DEFAULT_METRICS_LISTEN: &str = "127.0.0.1:9464";
+/// Below the shipped unit's TimeoutStopSec=30s, so we stop before systemd kills us.
+const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(20);
 
 #[derive(Debug)]
 pub struct Config {
@@ -57,6 +62,10 @@ pub struct DaemonConfig {
     pub delivery_timeout: Duration,
     pub max_body_size: u64,
     pub concurrency: usize,
+    /// Where `/metrics`, `/healthz` and `/readyz` are served; `None` when turned off.
+    pub metrics_listen: Option<std::net::SocketAddr>,
+    /// On SIGTERM, how long fetches and deliveries in flight may take to finish.
+    pub shutdown_grace: Duration,
 }
 
 #[derive(Debug, Clone)]
@@ -430,6 +439,13 @@ fn validate_daemon(
         "delivery_timeout",
         problems,
     );
+    let metrics_listen = validate_metrics_listen(raw.metrics_listen, at, problems);
+    let shutdown_grace = positive(
+        raw.shutdown_grace,
+        DEFAULT_SHUTDOWN_GRACE,
+        "shutdown_grace",
+        problems,
+    );
     DaemonConfig {
         database,
         poll_interval: raw
@@ -446,6 +462,36 @@ fn validate_daemon(
             .map(|b| b.0)
             .unwrap_or(DEFAULT_MAX_BODY_SIZE),
         concurrency,
+        metrics_listen,
+        shutdown_grace,
+    }
+}
+
+/// `"127.0.0.1:9464"` (the default), any `IP:PORT`, or `"off"`.
+fn validate_metrics_listen(
+    raw: Option<toml::Spanned<String>>,
+    at: &Locator<'_>,
+    problems: &mut Vec<Diagnostic>,
+) -> Option<std::net::SocketAddr> {
+    let default = DEFAULT_METRICS_LISTEN.parse().ok();
+    let Some(value) = raw else {
+        return default;
+    };
+    let text = value.get_ref().trim();
+    if text.eq_ignore_ascii_case("off") {
+        return None;
+    }
+    match text.parse() {
+        Ok(addr) => Some(addr),
+        Err(_) => {
+            problems.push(at.span(
+                value.span(),
+                format!(
+                    "metrics_listen {text:?} is not an IP:PORT address; write \"{DEFAULT_METRICS_LISTEN}\" or \"off\""
+                ),
+            ));
+            default
+        }
     }
 }
 

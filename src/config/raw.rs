@@ -34,6 +34,9 @@ pub struct RawDaemon {
     pub delivery_timeout: Option<Spanned<HumanDuration>>,
     pub max_body_size: Option<ByteSize>,
     pub concurrency: Option<Spanned<usize>>,
+    // Issue 7: the metrics/health listener and the stop grace period.
+    pub metrics_listen: Option<Spanned<String>>,
+    pub shutdown_grace: Option<Spanned<HumanDuration>>,
 }
 
 #[derive(Debug, Deserialize)]

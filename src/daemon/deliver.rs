@@ -199,6 +199,11 @@ impl Pipeline {
                 let Some(attempted) = self.deliverer.attempt(&out).await else {
                     return Ok((report, SinkPass::Done));
                 };
+                crate::service::metrics::delivery_attempt(
+                    sink,
+                    &attempted.outcome,
+                    &[delivery.created_at],
+                );
                 let ids = vec![delivery.alert_id.clone()];
                 match self
                     .record(
@@ -297,6 +302,8 @@ impl Pipeline {
             let Some(attempted) = self.deliverer.attempt(&out).await else {
                 return Ok((report, SinkPass::Done));
             };
+            let created: Vec<i64> = rows.iter().map(|r| r.created_at).collect();
+            crate::service::metrics::delivery_attempt(sink, &attempted.outcome, &created);
             let rule = if ids.len() == 1 {
                 rows[0].rule.clone()
             } else {

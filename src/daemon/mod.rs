@@ -6,6 +6,9 @@
 
 mod deliver;
 mod schedule;
+mod supervise;
+
+pub use supervise::{Control, serve};
 
 pub use deliver::url_fingerprint;
 
@@ -103,6 +106,7 @@ impl Pipeline {
     pub async fn poll_feed(&self, feed: &FeedConfig) -> Result<FeedOutcome, DaemonError> {
         let started = std::time::Instant::now();
         let body = self.fetcher.fetch(&feed.url).await;
+        crate::service::metrics::observe_fetch(&body, started.elapsed());
         let store = self.store.clone();
         let config = Arc::clone(&self.config);
         let feed_config = feed.clone();
@@ -140,6 +144,7 @@ impl Pipeline {
         let elapsed_ms = started.elapsed().as_millis() as u64;
         match result? {
             Ok(summary) => {
+                crate::service::metrics::items_seen(items, summary.new_items);
                 // Quiet when nothing changed: with thousands of feeds, one line per poll
                 // would drown the lines that matter.
                 if summary.new_items > 0 {
@@ -311,6 +316,7 @@ fn record_items(
                 .into_iter()
                 .filter_map(|m| {
                     let rule = config.rule(&m.rule)?;
+                    crate::service::metrics::rule_matched(&rule.name);
                     let id = alert::alert_id(&rule.name, &feed.name, &item.id);
                     let payload = alert::render(&id, &rule.name, &m.terms, item, now);
                     Some(NewAlert {

@@ -28,6 +28,7 @@ impl Pipeline {
         let mut tasks: JoinSet<PollResult> = JoinSet::new();
         let mut task_feed: HashMap<tokio::task::Id, usize> = HashMap::new();
         loop {
+            crate::service::scheduler_tick();
             if *shutdown.borrow() {
                 break;
             }

@@ -5,9 +5,11 @@
 //! they raised — happen in one transaction, so a crash leaves either all of them or none: an
 //! item is never marked seen without its alerts, and an alert never exists without its item.
 
+mod health;
 mod outbox;
 mod schema;
 
+pub use health::{FailingFeed, Health};
 pub use outbox::{AlertFilter, AttemptOutcome, Delivery, DeliveryRow, DisabledSink, OutboxCounts};
 
 use std::collections::HashSet;

@@ -1,0 +1,97 @@
+//! `watchword status`: what the service is doing, on one screen, for a person.
+//!
+//! It reads the database the daemon writes (WAL lets readers in at any time) and never takes
+//! the writer lock, so it is safe to run beside `watchword run`.
+
+use std::fmt::Write as _;
+
+use anyhow::Context;
+use chrono::{Local, TimeZone, Utc};
+
+use crate::config::Config;
+use crate::service::age;
+use crate::store::Store;
+
+pub fn show(config: &Config) -> anyhow::Result<()> {
+    let database = &config.daemon.database;
+    if !database.exists() {
+        anyhow::bail!(
+            "no database at {} yet: start the service (or run `watchword once`) first",
+            database.display()
+        );
+    }
+    let store = Store::open_read_only(database)?;
+    let names: Vec<String> = config.feeds.iter().map(|f| f.name.clone()).collect();
+    let health = store
+        .health(&names)
+        .with_context(|| format!("cannot read {}", database.display()))?;
+    let now = Utc::now().timestamp();
+    let when = |at: i64| {
+        let local = Local
+            .timestamp_opt(at, 0)
+            .single()
+            .map(|t| t.format("%Y-%m-%d %H:%M").to_string())
+            .unwrap_or_default();
+        format!("{local} ({} ago)", age(now - at))
+    };
+
+    let mut out = String::new();
+    let _ = writeln!(out, "config:    {}", config.path.display());
+    let _ = writeln!(out, "database:  {}", database.display());
+    let _ = writeln!(
+        out,
+        "watching:  {} feed(s), {} rule(s), {} sink(s)",
+        config.feeds.len(),
+        config.rules.len(),
+        config.sinks.len()
+    );
+    let never = config.feeds.len() as u64 - health.feeds_polled.min(config.feeds.len() as u64);
+    let _ = writeln!(
+        out,
+        "feeds:     {} ok, {} failing, {} not polled yet",
+        health.feeds_polled - health.failing.len() as u64,
+        health.failing.len(),
+        never
+    );
+    let _ = writeln!(
+        out,
+        "last pass: {}",
+        health
+            .last_poll_at
+            .map_or_else(|| "never".to_string(), when)
+    );
+    let oldest = health
+        .oldest_pending_at
+        .map(|at| format!(" (oldest raised {} ago)", age(now - at)))
+        .unwrap_or_default();
+    let _ = writeln!(
+        out,
+        "alerts:    {} pending{oldest}, {} delivered, {} dead",
+        health.alerts_pending, health.alerts_delivered, health.alerts_dead
+    );
+    let _ = writeln!(
+        out,
+        "metrics:   {}",
+        config
+            .daemon
+            .metrics_listen
+            .map_or_else(|| "off".to_string(), |a| format!("http://{a}/metrics"))
+    );
+    if !health.failing.is_empty() {
+        let _ = writeln!(out, "\nfailing feeds:");
+        for feed in &health.failing {
+            let since = feed.last_success_at.map_or_else(
+                || "never fetched".to_string(),
+                |at| format!("last ok {} ago", age(now - at)),
+            );
+            let _ = writeln!(
+                out,
+                "  {:<24} {} failure(s), {since}: {}",
+                feed.name, feed.consecutive_failures, feed.last_error
+            );
+        }
+    }
+    // `watchword status | head` closes the pipe early; that is not an error worth a panic.
+    let _ = std::io::Write::write_all(&mut std::io::stdout().lock(), out.as_bytes());
+    Ok(())
+}

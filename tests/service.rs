@@ -1,0 +1,749 @@
+//! Running as a systemd service, tested without systemd: a unix datagram socket stands in for
+//! NOTIFY_SOCKET, signals come from `kill`, and /metrics is scraped over loopback. Everything
+//! runs the real binary against local feed servers, receivers and SQLite files.
+
+mod common;
+
+use std::collections::HashMap;
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::os::unix::net::UnixDatagram;
+use std::path::{Path, PathBuf};
+use std::process::{Child, ExitStatus, Stdio};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use common::*;
+
+const WAIT: Duration = Duration::from_secs(60);
+
+/// A stand-in for systemd's notification socket: records every datagram it receives.
+struct NotifySocket {
+    path: PathBuf,
+    messages: Arc<Mutex<Vec<String>>>,
+}
+
+impl NotifySocket {
+    fn bind(dir: &Path) -> NotifySocket {
+        let path = dir.join("notify.sock");
+        let socket = UnixDatagram::bind(&path).expect("bind notify socket");
+        let messages: Arc<Mutex<Vec<String>>> = Arc::default();
+        let sink = Arc::clone(&messages);
+        thread::spawn(move || {
+            let mut buf = vec![0u8; 4096];
+            while let Ok(n) = socket.recv(&mut buf) {
+                let text = String::from_utf8_lossy(&buf[..n]).into_owned();
+                sink.lock().expect("messages").push(text);
+            }
+        });
+        NotifySocket { path, messages }
+    }
+
+    fn all(&self) -> Vec<String> {
+        self.messages.lock().expect("messages").clone()
+    }
+
+    /// How many datagrams so far carry `line` as one of their lines.
+    fn count(&self, line: &str) -> usize {
+        self.all()
+            .iter()
+            .filter(|m| m.lines().any(|l| l == line))
+            .count()
+    }
+
+    fn wait_count(&self, line: &str, at_least: usize) -> bool {
+        wait_for(WAIT, || self.count(line) >= at_least)
+    }
+}
+
+/// `watchword run` with its stderr collected as it is written.
+struct Daemon {
+    child: Child,
+    log: Arc<Mutex<String>>,
+}
+
+impl Daemon {
+    fn start(ws: &Workspace, env: &[(&str, &str)]) -> Daemon {
+        let mut cmd = watchword_command(&ws.config_path());
+        cmd.arg("run")
+            .env_remove("NOTIFY_SOCKET")
+            .env_remove("WATCHDOG_USEC")
+            .env_remove("WATCHDOG_PID")
+            .env_remove("JOURNAL_STREAM")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().expect("spawn watchword run");
+        let log: Arc<Mutex<String>> = Arc::default();
+        let mut stderr = child.stderr.take().expect("stderr");
+        let sink = Arc::clone(&log);
+        thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = stderr.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                sink.lock()
+                    .expect("log")
+                    .push_str(&String::from_utf8_lossy(&buf[..n]));
+            }
+        });
+        Daemon { child, log }
+    }
+
+    fn log(&self) -> String {
+        self.log.lock().expect("log").clone()
+    }
+
+    fn signal(&self, name: &str) {
+        let status = std::process::Command::new("kill")
+            .args([&format!("-{name}"), &self.child.id().to_string()])
+            .status()
+            .expect("kill");
+        assert!(status.success(), "kill -{name} failed");
+    }
+
+    /// Waits (at most 30 s) for the process to exit.
+    fn wait_exit(&mut self) -> ExitStatus {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(status) = self.child.try_wait().expect("wait") {
+                // Let the reader thread drain the pipe.
+                thread::sleep(Duration::from_millis(100));
+                return status;
+            }
+            if Instant::now() > deadline {
+                let _ = self.child.kill();
+                panic!("watchword run did not exit within 30 s:\n{}", self.log());
+            }
+            thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    fn stop(mut self) -> String {
+        self.signal("TERM");
+        let status = self.wait_exit();
+        let log = self.log();
+        assert!(status.success(), "run exited {status:?}:\n{log}");
+        assert!(!log.contains("panicked"), "{log}");
+        log
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("port")
+        .port()
+}
+
+/// A plain HTTP/1.1 GET over loopback: (status, body).
+fn http_get(port: u16, path: &str) -> Option<(u16, String)> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .ok()?;
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).ok()?;
+    let (head, body) = response.split_once("\r\n\r\n")?;
+    let status = head.split_whitespace().nth(1)?.parse().ok()?;
+    Some((status, body.to_string()))
+}
+
+/// Parses `/metrics` with prometheus-parse after checking that every line is a comment or a
+/// sample (the parser skips what it does not understand), and sums samples by name + labels.
+fn scrape(port: u16) -> HashMap<String, f64> {
+    let (status, body) = http_get(port, "/metrics").expect("GET /metrics");
+    assert_eq!(status, 200, "{body}");
+    for line in body.lines().filter(|l| !l.trim().is_empty()) {
+        match prometheus_parse::LineInfo::parse(line) {
+            prometheus_parse::LineInfo::Sample { .. }
+            | prometheus_parse::LineInfo::Doc { .. }
+            | prometheus_parse::LineInfo::Type { .. } => {}
+            _ if line.starts_with('#') => {}
+            other => panic!("not Prometheus text: {line:?} ({other:?})\n{body}"),
+        }
+    }
+    let scrape = prometheus_parse::Scrape::parse(body.lines().map(|l| Ok(l.to_string())))
+        .expect("parse /metrics");
+    let mut values = HashMap::new();
+    for sample in scrape.samples {
+        let mut labels: Vec<String> = sample
+            .labels
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        labels.sort();
+        let value = match sample.value {
+            prometheus_parse::Value::Counter(v)
+            | prometheus_parse::Value::Gauge(v)
+            | prometheus_parse::Value::Untyped(v) => v,
+            prometheus_parse::Value::Histogram(buckets) => {
+                buckets.last().map(|b| b.count).unwrap_or(0.0)
+            }
+            prometheus_parse::Value::Summary(_) => continue,
+        };
+        let key = if labels.is_empty() {
+            sample.metric
+        } else {
+            format!("{}{{{}}}", sample.metric, labels.join(","))
+        };
+        *values.entry(key).or_insert(0.0) += value;
+    }
+    values
+}
+
+/// The sum of every series of `metric` whose labels include all of `labels`.
+fn sum(values: &HashMap<String, f64>, metric: &str, labels: &[&str]) -> f64 {
+    values
+        .iter()
+        .filter(|(k, _)| {
+            (k.as_str() == metric || k.starts_with(&format!("{metric}{{")))
+                && labels.iter().all(|l| k.contains(l))
+        })
+        .map(|(_, v)| v)
+        .sum()
+}
+
+fn entry<'a>(guid: &'a str, title: &'a str) -> Entry<'a> {
+    Entry {
+        guid,
+        title,
+        description: "Reported by the wire.",
+        link: "https://wire.example.org/story",
+        published: minutes_ago(20),
+    }
+}
+
+const KAZAKH: &str = "Kazakhstan will join the Abraham Accords";
+const UZBEK: &str = "Uzbekistan weighs the Abraham Accords";
+
+struct Setup<'a> {
+    feeds: &'a [(&'a str, String)],
+    rules: &'a [(&'a str, &'a str)],
+    hook: &'a str,
+    daemon: &'a str,
+}
+
+fn config(ws: &Workspace, s: &Setup<'_>) -> String {
+    let mut toml = format!(
+        "[daemon]\ndatabase = \"{}\"\npoll_interval = \"10s\"\n{}\n{GROUPS}\n",
+        ws.database().display(),
+        s.daemon
+    );
+    for (name, url) in s.feeds {
+        toml.push_str(&format!("[[feed]]\nname = \"{name}\"\nurl = \"{url}\"\n\n"));
+    }
+    for (name, query) in s.rules {
+        toml.push_str(&format!(
+            "[[rule]]\nname = \"{name}\"\nquery = '{query}'\nnotify = [\"hook\"]\n\n"
+        ));
+    }
+    toml.push_str(&format!(
+        "[[sink]]\nname = \"hook\"\nkind = \"webhook\"\nurl = \"{}\"\n",
+        s.hook
+    ));
+    toml
+}
+
+const ACCORDS_RULE: (&str, &str) = ("central-asia-accords", "@central_asia AND @abraham_accords");
+
+/// (rule, item id) of every alert the receiver accepted.
+fn accepted_alerts(receiver: &Receiver) -> Vec<(String, String)> {
+    receiver
+        .accepted()
+        .iter()
+        .map(|r| {
+            let json = r.json();
+            (
+                json["rule"].as_str().unwrap_or_default().to_string(),
+                json["item"]["id"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn ready_after_start_up_then_status_and_watchdog_pings() {
+    let feeds = FeedServer::start();
+    let receiver = Receiver::start();
+    feeds.put_rss("/wire.xml", &rss(&[entry("k-1", KAZAKH)]));
+    let ws = Workspace::new();
+    ws.write_config(&config(
+        &ws,
+        &Setup {
+            feeds: &[("wire", feeds.url("/wire.xml"))],
+            rules: &[ACCORDS_RULE],
+            hook: &receiver.url,
+            daemon: "metrics_listen = \"off\"",
+        },
+    ));
+    let notify = NotifySocket::bind(ws.dir.path());
+    let socket = notify.path.to_string_lossy().into_owned();
+    let daemon = Daemon::start(
+        &ws,
+        &[("NOTIFY_SOCKET", &socket), ("WATCHDOG_USEC", "1000000")],
+    );
+
+    assert!(
+        notify.wait_count("READY=1", 1),
+        "no READY=1:\n{}",
+        daemon.log()
+    );
+    let ready = notify
+        .all()
+        .into_iter()
+        .find(|m| m.lines().any(|l| l == "READY=1"))
+        .expect("READY message");
+    assert!(
+        ready.contains("STATUS=watching 1 feed, 1 rule"),
+        "READY carries no useful STATUS: {ready:?}"
+    );
+    // The database was opened and migrated before READY: the file exists.
+    assert!(ws.database().exists());
+    // WatchdogSec=1s: pings every half second while the scheduler ticks.
+    assert!(
+        notify.wait_count("WATCHDOG=1", 4),
+        "too few watchdog pings: {:?}\n{}",
+        notify.all(),
+        daemon.log()
+    );
+    assert!(wait_for(WAIT, || receiver.accepted().len() == 1));
+    let log = daemon.stop();
+    assert!(notify.count("STOPPING=1") >= 1, "{:?}", notify.all());
+    assert!(log.contains("ready: watching 1 feed, 1 rule"), "{log}");
+}
+
+#[test]
+fn sighup_applies_a_new_feed_and_rule_and_refuses_a_broken_config() {
+    let feeds = FeedServer::start();
+    let receiver = Receiver::start();
+    feeds.put_rss("/wire.xml", &rss(&[entry("k-1", KAZAKH)]));
+    feeds.put_rss(
+        "/volcano.xml",
+        &rss(&[entry("v-1", "Volcano erupts near Reykjavik airport")]),
+    );
+    let ws = Workspace::new();
+    let wire = ("wire", feeds.url("/wire.xml"));
+    let volcano = ("volcano-watch", feeds.url("/volcano.xml"));
+    let volcano_rule = ("volcanoes", "volcano* AND (erupt* OR ash)");
+    ws.write_config(&config(
+        &ws,
+        &Setup {
+            feeds: std::slice::from_ref(&wire),
+            rules: &[ACCORDS_RULE],
+            hook: &receiver.url,
+            daemon: "metrics_listen = \"off\"",
+        },
+    ));
+    let notify = NotifySocket::bind(ws.dir.path());
+    let socket = notify.path.to_string_lossy().into_owned();
+    let daemon = Daemon::start(&ws, &[("NOTIFY_SOCKET", &socket)]);
+    assert!(notify.wait_count("READY=1", 1), "{}", daemon.log());
+    assert!(
+        wait_for(WAIT, || receiver.accepted().len() == 1),
+        "{}",
+        daemon.log()
+    );
+
+    // A new feed and a new rule, applied without a restart.
+    ws.write_config(&config(
+        &ws,
+        &Setup {
+            feeds: &[wire.clone(), volcano.clone()],
+            rules: &[ACCORDS_RULE, volcano_rule],
+            hook: &receiver.url,
+            daemon: "metrics_listen = \"off\"",
+        },
+    ));
+    daemon.signal("HUP");
+    assert!(
+        wait_for(WAIT, || accepted_alerts(&receiver)
+            .contains(&("volcanoes".into(), "v-1".into()))),
+        "the new rule did not alert on the new feed: {:?}\n{}",
+        accepted_alerts(&receiver),
+        daemon.log()
+    );
+    assert!(notify.wait_count("READY=1", 2), "{:?}", notify.all());
+    let reloading = notify
+        .all()
+        .into_iter()
+        .find(|m| m.lines().any(|l| l == "RELOADING=1"))
+        .expect("RELOADING=1 before the reload");
+    let usec = reloading
+        .lines()
+        .find_map(|l| l.strip_prefix("MONOTONIC_USEC="))
+        .expect("MONOTONIC_USEC with RELOADING=1");
+    assert!(usec.parse::<u64>().is_ok_and(|u| u > 0), "{reloading:?}");
+
+    // A broken config: refused with its location, and the old one keeps working.
+    let broken = config(
+        &ws,
+        &Setup {
+            feeds: &[wire, volcano],
+            rules: &[ACCORDS_RULE, volcano_rule, ("broken", "volcano AND (ash")],
+            hook: &receiver.url,
+            daemon: "metrics_listen = \"off\"",
+        },
+    );
+    ws.write_config(&broken);
+    let broken_line = broken
+        .lines()
+        .position(|l| l.contains("(ash"))
+        .expect("broken line")
+        + 1;
+    daemon.signal("HUP");
+    let location = format!("{}:{broken_line}:", ws.config_path().display());
+    assert!(
+        wait_for(WAIT, || daemon.log().contains(&location)),
+        "the reload error does not name {location}:\n{}",
+        daemon.log()
+    );
+    assert!(daemon.log().contains("still running the previous config"));
+    assert_eq!(
+        notify.count("RELOADING=1"),
+        1,
+        "a refused reload is not a reload"
+    );
+    feeds.put_rss(
+        "/volcano.xml",
+        &rss(&[
+            entry("v-1", "Volcano erupts near Reykjavik airport"),
+            entry("v-2", "Ash from the volcano closes Keflavik"),
+        ]),
+    );
+    assert!(
+        wait_for(WAIT, || accepted_alerts(&receiver)
+            .contains(&("volcanoes".into(), "v-2".into()))),
+        "the previous config stopped working after a refused reload:\n{}",
+        daemon.log()
+    );
+    daemon.stop();
+    let mut alerts = accepted_alerts(&receiver);
+    let total = alerts.len();
+    alerts.sort();
+    alerts.dedup();
+    assert_eq!(total, alerts.len(), "an alert was sent twice: {alerts:?}");
+    assert_eq!(alerts.len(), 3, "{alerts:?}");
+}
+
+#[test]
+fn sigterm_mid_pass_exits_within_the_grace_period_and_loses_nothing() {
+    let fast = FeedServer::start();
+    let slow = FeedServer::start();
+    let receiver = Receiver::start();
+    fast.put_rss("/wire.xml", &rss(&[entry("k-1", KAZAKH)]));
+    slow.put_slow_rss(
+        "/slow.xml",
+        &rss(&[entry("u-1", UZBEK)]),
+        Duration::from_secs(40),
+    );
+    let ws = Workspace::new();
+    let daemon_keys = "metrics_listen = \"off\"\nshutdown_grace = \"1s\"\nfetch_timeout = \"2m\"";
+    ws.write_config(&config(
+        &ws,
+        &Setup {
+            feeds: &[
+                ("wire", fast.url("/wire.xml")),
+                ("slow", slow.url("/slow.xml")),
+            ],
+            rules: &[ACCORDS_RULE],
+            hook: &receiver.url,
+            daemon: daemon_keys,
+        },
+    ));
+    let mut daemon = Daemon::start(&ws, &[]);
+    assert!(
+        wait_for(WAIT, || receiver.accepted().len() == 1),
+        "{}",
+        daemon.log()
+    );
+    assert!(wait_for(WAIT, || slow.hits("/slow.xml") == 1));
+
+    // The slow fetch has 40 s to go; the grace period is 1 s.
+    let signalled = Instant::now();
+    daemon.signal("TERM");
+    let status = daemon.wait_exit();
+    let took = signalled.elapsed();
+    let log = daemon.log();
+    assert!(status.success(), "exit {status:?}:\n{log}");
+    assert!(
+        took < Duration::from_secs(20),
+        "took {took:?} to stop, the fetch in flight was not abandoned:\n{log}"
+    );
+    assert!(log.contains("grace period (1s) is over"), "{log}");
+    drop(daemon);
+
+    // The abandoned poll recorded nothing, so a later pass sees its item as new and alerts
+    // once; the alert already delivered is not sent again.
+    let healed = FeedServer::start();
+    healed.put_rss("/slow.xml", &rss(&[entry("u-1", UZBEK)]));
+    ws.write_config(&config(
+        &ws,
+        &Setup {
+            feeds: &[
+                ("wire", fast.url("/wire.xml")),
+                ("slow", healed.url("/slow.xml")),
+            ],
+            rules: &[ACCORDS_RULE],
+            hook: &receiver.url,
+            daemon: daemon_keys,
+        },
+    ));
+    let once = ws.watchword(&["once"]);
+    assert!(once.status.success(), "{}", stderr(&once));
+    let mut alerts = accepted_alerts(&receiver);
+    alerts.sort();
+    assert_eq!(
+        alerts,
+        vec![
+            ("central-asia-accords".to_string(), "k-1".to_string()),
+            ("central-asia-accords".to_string(), "u-1".to_string()),
+        ]
+    );
+}
+
+#[test]
+fn metrics_health_and_status_follow_the_passes() {
+    let feeds = FeedServer::start();
+    let receiver = Receiver::start();
+    feeds.put_rss("/wire.xml", &rss(&[entry("k-1", KAZAKH)]));
+    let ws = Workspace::new();
+    let port = free_port();
+    ws.write_config(&config(
+        &ws,
+        &Setup {
+            feeds: &[
+                ("wire", feeds.url("/wire.xml")),
+                ("gone", feeds.url("/gone.xml")),
+            ],
+            rules: &[ACCORDS_RULE],
+            hook: &receiver.url,
+            daemon: &format!("metrics_listen = \"127.0.0.1:{port}\""),
+        },
+    ));
+    let daemon = Daemon::start(&ws, &[]);
+    assert!(
+        wait_for(WAIT, || http_get(port, "/readyz")
+            .is_some_and(|(s, _)| s == 200)),
+        "/readyz never became ready:\n{}",
+        daemon.log()
+    );
+    assert_eq!(http_get(port, "/healthz").map(|r| r.0), Some(200));
+    assert_eq!(http_get(port, "/nope").map(|r| r.0), Some(404));
+    assert!(
+        wait_for(WAIT, || receiver.accepted().len() == 1),
+        "{}",
+        daemon.log()
+    );
+    let delivered = |m: &HashMap<String, f64>| sum(m, "watchword_alerts", &["state=delivered"]);
+    assert!(wait_for(WAIT, || delivered(&scrape(port)) == 1.0));
+    let before = scrape(port);
+    assert!(
+        sum(
+            &before,
+            "watchword_feed_fetches_total",
+            &["outcome=ok", "status=2xx"]
+        ) >= 1.0
+    );
+    assert!(
+        sum(
+            &before,
+            "watchword_feed_fetches_total",
+            &["outcome=http_error", "status=404"]
+        ) >= 1.0,
+        "{before:?}"
+    );
+    assert_eq!(sum(&before, "watchword_feeds_failing", &[]), 1.0);
+    assert_eq!(sum(&before, "watchword_alerts", &["state=pending"]), 0.0);
+    assert_eq!(
+        sum(
+            &before,
+            "watchword_rule_matches_total",
+            &["rule=central-asia-accords"]
+        ),
+        1.0
+    );
+    assert_eq!(
+        sum(
+            &before,
+            "watchword_delivery_attempts_total",
+            &["sink=hook", "outcome=delivered"]
+        ),
+        1.0
+    );
+    assert_eq!(
+        sum(&before, "watchword_delivery_latency_seconds_count", &[]),
+        1.0
+    );
+    assert!(sum(&before, "watchword_feed_fetch_duration_seconds_count", &[]) >= 2.0);
+    assert!(sum(&before, "watchword_last_poll_timestamp_seconds", &[]) > 1.0e9);
+    assert_eq!(sum(&before, "watchword_feeds", &[]), 2.0);
+
+    // `status` reads the same facts while the daemon runs, without its writer lock.
+    let status = ws.watchword(&["status"]);
+    let text = stdout(&status);
+    assert!(status.status.success(), "{}", stderr(&status));
+    assert!(text.contains("1 ok, 1 failing"), "{text}");
+    assert!(text.contains("0 pending, 1 delivered, 0 dead"), "{text}");
+    assert!(text.contains("gone") && text.contains("HTTP 404"), "{text}");
+
+    // A second pass with a new matching item moves the counters.
+    feeds.put_rss(
+        "/wire.xml",
+        &rss(&[entry("k-1", KAZAKH), entry("u-1", UZBEK)]),
+    );
+    assert!(
+        wait_for(WAIT, || receiver.accepted().len() == 2),
+        "{}",
+        daemon.log()
+    );
+    assert!(wait_for(WAIT, || delivered(&scrape(port)) == 2.0));
+    let after = scrape(port);
+    for (metric, labels) in [
+        ("watchword_feed_fetches_total", &["outcome=ok"][..]),
+        ("watchword_items_new_total", &[][..]),
+        (
+            "watchword_rule_matches_total",
+            &["rule=central-asia-accords"][..],
+        ),
+        (
+            "watchword_delivery_attempts_total",
+            &["outcome=delivered"][..],
+        ),
+        ("watchword_feed_fetch_duration_seconds_count", &[][..]),
+    ] {
+        assert!(
+            sum(&after, metric, labels) > sum(&before, metric, labels),
+            "{metric} did not move: {} -> {}",
+            sum(&before, metric, labels),
+            sum(&after, metric, labels)
+        );
+    }
+    daemon.stop();
+}
+
+#[test]
+fn webhook_urls_can_come_from_systemd_credentials() {
+    let feeds = FeedServer::start();
+    let receiver = Receiver::start();
+    feeds.put_rss("/wire.xml", &rss(&[entry("k-1", KAZAKH)]));
+    let ws = Workspace::new();
+    let creds = ws.dir.path().join("credentials");
+    std::fs::create_dir(&creds).expect("mkdir");
+    std::fs::write(creds.join("hook-url"), format!("{}\n", receiver.url)).expect("write");
+    ws.write_config(&config(
+        &ws,
+        &Setup {
+            feeds: &[("wire", feeds.url("/wire.xml"))],
+            rules: &[ACCORDS_RULE],
+            hook: "${credential:hook-url}",
+            daemon: "",
+        },
+    ));
+    let missing = ws.watchword(&["check"]);
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(
+        stderr(&missing).contains("LoadCredential=hook-url"),
+        "{}",
+        stderr(&missing)
+    );
+
+    let once = watchword_command(&ws.config_path())
+        .env("CREDENTIALS_DIRECTORY", &creds)
+        .args(["--log-format", "json", "once"])
+        .output()
+        .expect("run once");
+    let log = stderr(&once);
+    assert!(once.status.success(), "{log}");
+    assert_eq!(receiver.accepted().len(), 1);
+    // --log-format json: one JSON object per line, and the secret path is not in it.
+    for line in log.lines() {
+        let value: serde_json::Value =
+            serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line:?}"));
+        assert!(value["fields"].is_object(), "{line}");
+    }
+    assert!(!log.contains("secret-token"), "{log}");
+}
+
+#[test]
+fn service_keys_are_checked_with_their_location() {
+    let ws = Workspace::new();
+    let body = "[[feed]]\nname = \"a\"\nurl = \"https://a.example.org/rss\"\n[[rule]]\nname = \"r\"\nquery = \"x\"\nnotify = [\"out\"]\n[[sink]]\nname = \"out\"\nkind = \"stdout\"\n";
+    ws.write_config(&format!(
+        "[daemon]\nmetrics_listen = \"localhost\"\nshutdown_grace = \"0s\"\n{body}"
+    ));
+    let out = ws.watchword(&["check"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    let path = ws.config_path().display().to_string();
+    assert!(
+        err.contains(&format!(
+            "{path}:2:18: metrics_listen \"localhost\" is not an IP:PORT"
+        )),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!(
+            "{path}:3:18: shutdown_grace must be longer than 0s"
+        )),
+        "{err}"
+    );
+    ws.write_config(&format!("[daemon]\nmetrics_listen = \"off\"\n{body}"));
+    assert!(ws.watchword(&["check"]).status.success());
+}
+
+#[test]
+fn logs_go_to_the_journal_only_when_stderr_is_the_journal_stream() {
+    use std::os::unix::fs::MetadataExt;
+    let ws = Workspace::new();
+    ws.write_config(
+        "[[feed]]\nname = \"a\"\nurl = \"file://missing.xml\"\n[[rule]]\nname = \"r\"\nquery = \"x\"\nnotify = [\"out\"]\n[[sink]]\nname = \"out\"\nkind = \"stdout\"\n",
+    );
+    let run_with_stream = |matching: bool| {
+        let log_path = ws.dir.path().join(format!("stderr-{matching}.log"));
+        let file = std::fs::File::create(&log_path).expect("log file");
+        let meta = file.metadata().expect("stat");
+        let stream = if matching {
+            format!("{}:{}", meta.dev(), meta.ino())
+        } else {
+            format!("{}:{}", meta.dev(), meta.ino() + 1)
+        };
+        let status = watchword_command(&ws.config_path())
+            .arg("once")
+            .env("JOURNAL_STREAM", stream)
+            .stdout(Stdio::null())
+            .stderr(file)
+            .status()
+            .expect("run once");
+        assert!(status.success());
+        std::fs::read_to_string(&log_path).expect("read log")
+    };
+    // systemd's stream: the journal is chosen (and, with no journald on a test machine, the
+    // fallback says so). Another stream, as in a shell started from a service: plain lines.
+    let journal = run_with_stream(true);
+    let plain = run_with_stream(false);
+    let no_journald = !Path::new("/run/systemd/journal/socket").exists();
+    if no_journald {
+        assert!(journal.contains("cannot write to the journal"), "{journal}");
+    } else {
+        assert!(!journal.contains("feed \"a\" failed"), "{journal}");
+    }
+    assert!(!plain.contains("journal"), "{plain}");
+    assert!(plain.contains("feed \"a\" failed"), "{plain}");
+}
