@@ -10,3 +10,4 @@ pub mod daemon;
 pub mod feed;
 pub mod rules;
 pub mod store;
+pub mod story;
