@@ -19,6 +19,8 @@ use crate::store::{Store, WriterLock};
 /// Where a packaged install keeps its config.
 pub const DEFAULT_CONFIG: &str = "/etc/watchword/watchword.toml";
 
+mod prune;
+
 /// Exit codes, documented in the README.
 const EXIT_CONFIG: u8 = 2;
 const EXIT_RUNTIME: u8 = 1;
@@ -47,6 +49,8 @@ enum Command {
     Once,
     /// Validate the config and print a summary of feeds, rules and sinks.
     Check,
+    /// Remove items, stories and alerts older than the configured retention, now.
+    Prune,
 }
 
 /// Parses the command line, runs the command, and maps failures to exit codes.
@@ -67,6 +71,7 @@ pub fn main() -> ExitCode {
         }
         Command::Once => with_runtime(once(config)),
         Command::Run => with_runtime(run(config)),
+        Command::Prune => with_runtime(prune::prune(config)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -114,7 +119,7 @@ fn with_runtime(work: impl std::future::Future<Output = anyhow::Result<()>>) -> 
 
 /// Opens the database for writing: takes the writer lock first, so that a `once` started
 /// while the service runs refuses instead of sending the same pending alerts a second time.
-async fn open_store(config: &Config) -> anyhow::Result<(Store, WriterLock)> {
+pub(crate) async fn open_store(config: &Config) -> anyhow::Result<(Store, WriterLock)> {
     let path = config.daemon.database.clone();
     let opened = tokio::task::spawn_blocking(move || {
         let lock = WriterLock::acquire(&path)?;
