@@ -50,6 +50,9 @@ pub struct StorySource {
 /// with hundreds of copies.
 const MAX_COMPARED: i64 = 24;
 
+/// At most this many candidate stories (those sharing the most band keys) are verified.
+const MAX_CANDIDATES: i64 = 16;
+
 /// Band keys are 32-bit values (their SQLite integers take 4 bytes, not 8); link keys are
 /// moved above 2³² so the two kinds never collide.
 fn band_key(key: i64) -> i64 {
@@ -143,14 +146,17 @@ fn closest_story(
     threshold: f64,
 ) -> Result<Option<i64>> {
     let keys = serde_json::to_string(band_keys).unwrap_or_else(|_| "[]".to_string());
+    // Ranked by shared band keys (a proxy for similarity) and capped, so a text full of
+    // common words cannot make one insert compare against thousands of stories.
     let candidates: Vec<i64> = tx
         .prepare_cached(
-            "SELECT DISTINCT k.story_id FROM json_each(?1) j
+            "SELECT k.story_id FROM json_each(?1) j
              JOIN story_keys k ON k.key = j.value
              JOIN stories s ON s.id = k.story_id
-             WHERE s.last_seen_at >= ?2",
+             WHERE s.last_seen_at >= ?2
+             GROUP BY k.story_id ORDER BY COUNT(*) DESC, k.story_id LIMIT ?3",
         )?
-        .query_map(params![keys, open_since], |row| row.get(0))?
+        .query_map(params![keys, open_since, MAX_CANDIDATES], |row| row.get(0))?
         .collect::<std::result::Result<_, _>>()?;
     let mut members = tx.prepare_cached(
         "SELECT signature FROM items WHERE story_id = ?1 AND signature IS NOT NULL
