@@ -11,3 +11,4 @@ pub mod feed;
 pub mod rules;
 pub mod service;
 pub mod store;
+pub mod story;

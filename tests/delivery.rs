@@ -7,10 +7,25 @@ use std::time::Duration;
 
 use common::*;
 
+/// Distinct stories that all match the rule: each shares only "Kazakhstan" and "Abraham
+/// Accords", so none joins another's story.
 fn entry(n: usize) -> (String, String, String) {
+    const EVENTS: [&str; 8] = [
+        "parliament in Astana ratifies treaty text after lengthy debate",
+        "airline schedules first Almaty to Tel Aviv route for spring",
+        "university exchange programme admits forty students",
+        "trade envoy opens commercial office near Haifa port",
+        "wheat growers court buyers at Jerusalem food fair",
+        "cyber security pact signed by defence ministries",
+        "museum loans Scythian gold for touring exhibition",
+        "water engineers share drip irrigation know-how",
+    ];
     (
         format!("ca-{n}"),
-        format!("Kazakhstan and the Abraham Accords, update {n}"),
+        format!(
+            "Kazakhstan and the Abraham Accords: {}",
+            EVENTS[n % EVENTS.len()]
+        ),
         format!("https://wire.example.org/world/update-{n}"),
     )
 }

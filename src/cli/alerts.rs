@@ -175,6 +175,19 @@ fn render_table(config: &Config, rows: &[DeliveryRow], disabled: &[DisabledSink]
             r.alert_id,
             clip(&r.title, 80)
         );
+        // Later reports of the same story: the alert went out once, these are its sources.
+        if r.sources.len() > 1 {
+            for source in &r.sources {
+                let _ = writeln!(
+                    out,
+                    "{:>18} source: {} at {} — {}",
+                    "",
+                    clip(&source.feed, 20),
+                    time(source.seen_at),
+                    source.link.as_deref().unwrap_or(&source.title)
+                );
+            }
+        }
     }
     out
 }

@@ -25,6 +25,8 @@ use crate::store::{Store, WriterLock};
 /// Where a packaged install keeps its config.
 pub const DEFAULT_CONFIG: &str = "/etc/watchword/watchword.toml";
 
+mod prune;
+
 /// Exit codes, documented in the README.
 const EXIT_CONFIG: u8 = 2;
 const EXIT_RUNTIME: u8 = 1;
@@ -65,6 +67,8 @@ enum Command {
     /// Show what the service is doing: feeds, failures, last pass, alerts owed. Reads the
     /// database only, so it is safe while `run` is running.
     Status,
+    /// Remove items, stories and alerts older than the configured retention, now.
+    Prune,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -96,6 +100,7 @@ pub fn main() -> ExitCode {
         Command::Alerts(args) => alerts::run(&config, &args),
         Command::Redeliver(args) => redeliver::run(&config, &args),
         Command::Status => status::show(&config),
+        Command::Prune => with_runtime(prune::prune(config)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -201,7 +206,7 @@ fn with_runtime(work: impl std::future::Future<Output = anyhow::Result<()>>) -> 
 
 /// Opens the database for writing: takes the writer lock first, so that a `once` started
 /// while the service runs refuses instead of sending the same pending alerts a second time.
-async fn open_store(config: &Config) -> anyhow::Result<(Store, WriterLock)> {
+pub(crate) async fn open_store(config: &Config) -> anyhow::Result<(Store, WriterLock)> {
     let path = config.daemon.database.clone();
     let opened = tokio::task::spawn_blocking(move || {
         let lock = WriterLock::acquire(&path)?;

@@ -27,6 +27,12 @@ const DEFAULT_FETCH_TIMEOUT: Duration = Duration::from_secs(30);
 const DEFAULT_DELIVERY_TIMEOUT: Duration = Duration::from_secs(15);
 const DEFAULT_MAX_BODY_SIZE: u64 = 10 << 20;
 const DEFAULT_CONCURRENCY: usize = 16;
+const DEFAULT_STORY_WINDOW: Duration = Duration::from_secs(3 * 24 * 3600);
+const DEFAULT_STORY_SIMILARITY: f64 = crate::story::fingerprint::DEFAULT_THRESHOLD;
+const DEFAULT_RETENTION: Duration = Duration::from_secs(90 * 24 * 3600);
+const DEFAULT_ALERT_RETENTION: Duration = Duration::from_secs(400 * 24 * 3600);
+/// `story_updates = true`: the follow-up goes out once this many more outlets have the story.
+const DEFAULT_STORY_UPDATE_AFTER: u32 = 3;
 /// More simultaneous fetches than this exhausts file descriptors before it speeds anything up.
 const MAX_CONCURRENCY: usize = 1024;
 /// Polling faster than this is rude to publishers and never needed for news.
@@ -66,6 +72,14 @@ pub struct DaemonConfig {
     pub metrics_listen: Option<std::net::SocketAddr>,
     /// On SIGTERM, how long fetches and deliveries in flight may take to finish.
     pub shutdown_grace: Duration,
+    /// Later reports join a story until this long after its last report.
+    pub story_window: Duration,
+    /// Estimated Jaccard similarity of content words at which a report joins a story.
+    pub story_similarity: f64,
+    /// Items (no longer listed by their feed) and closed stories older than this are pruned.
+    pub retention: Duration,
+    /// Delivered and dead alerts older than this are pruned; pending ones never are.
+    pub alert_retention: Duration,
 }
 
 #[derive(Debug, Clone)]
@@ -83,6 +97,8 @@ pub struct RuleConfig {
     pub name: String,
     pub query: String,
     pub notify: Vec<String>,
+    /// `story_updates`: one follow-up alert once this many more outlets report the story.
+    pub story_updates: Option<u32>,
 }
 
 /// One located problem in a config file.
@@ -295,10 +311,29 @@ fn validate(raw: RawConfig, at: &Locator<'_>, problems: &mut Vec<Diagnostic>) ->
             notify.push(sink.into_inner());
         }
         query_spans.push(rule.query.span());
+        let story_updates = match rule.story_updates {
+            None => None,
+            Some(value) => match *value.get_ref() {
+                raw::StoryUpdates::Enabled(false) => None,
+                raw::StoryUpdates::Enabled(true) => Some(DEFAULT_STORY_UPDATE_AFTER),
+                raw::StoryUpdates::AfterOutlets(n) => match u32::try_from(n) {
+                    Ok(n) if n >= 1 => Some(n),
+                    _ => {
+                        problems.push(at.span(
+                            value.span(),
+                            "story_updates must be true, false or a number of outlets (1 or more)"
+                                .into(),
+                        ));
+                        None
+                    }
+                },
+            },
+        };
         rules.push(RuleConfig {
             name,
             query: rule.query.into_inner(),
             notify,
+            story_updates,
         });
     }
 
@@ -446,7 +481,53 @@ fn validate_daemon(
         "shutdown_grace",
         problems,
     );
+    let retention_at = raw
+        .retention
+        .as_ref()
+        .or(raw.story_window.as_ref())
+        .map(|d| d.span().start)
+        .unwrap_or(0);
+    let story_window = positive(
+        raw.story_window,
+        DEFAULT_STORY_WINDOW,
+        "story_window",
+        problems,
+    );
+    let retention = positive(raw.retention, DEFAULT_RETENTION, "retention", problems);
+    let alert_retention = positive(
+        raw.alert_retention,
+        DEFAULT_ALERT_RETENTION,
+        "alert_retention",
+        problems,
+    );
+    if retention < story_window {
+        problems.push(at.at(
+            retention_at,
+            format!(
+            "retention ({}) must be at least story_window ({}): a story cannot outlive its items",
+            humantime::format_duration(retention),
+            humantime::format_duration(story_window)
+            ),
+        ));
+    }
+    let story_similarity = match raw.story_similarity {
+        Some(s) if !(s.get_ref() > &0.0 && s.get_ref() <= &1.0) => {
+            problems.push(at.span(
+                s.span(),
+                "story_similarity must be above 0 and at most 1 (1 merges only identical wording; \
+                 the default 0.35 was measured on docs/stories.md's labelled set)"
+                    .into(),
+            ));
+            DEFAULT_STORY_SIMILARITY
+        }
+        Some(s) => s.into_inner(),
+        None => DEFAULT_STORY_SIMILARITY,
+    };
     DaemonConfig {
+        story_window,
+        story_similarity,
+        retention,
+        alert_retention,
         database,
         poll_interval: raw
             .poll_interval

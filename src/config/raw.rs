@@ -37,6 +37,14 @@ pub struct RawDaemon {
     // Issue 7: the metrics/health listener and the stop grace period.
     pub metrics_listen: Option<Spanned<String>>,
     pub shutdown_grace: Option<Spanned<HumanDuration>>,
+    /// How long a story stays open for later reports to join it.
+    pub story_window: Option<Spanned<HumanDuration>>,
+    /// Estimated word-overlap (Jaccard, 0–1) at which a report joins a story.
+    pub story_similarity: Option<Spanned<f64>>,
+    /// Items and stories older than this (and no longer in their feed) are pruned.
+    pub retention: Option<Spanned<HumanDuration>>,
+    /// Delivered and dead alerts older than this are pruned.
+    pub alert_retention: Option<Spanned<HumanDuration>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -55,6 +63,15 @@ pub struct RawRule {
     pub name: Spanned<String>,
     pub query: Spanned<String>,
     pub notify: Spanned<Vec<Spanned<String>>>,
+    /// `true` (after 3 more outlets) or a number of outlets: one follow-up alert per story.
+    pub story_updates: Option<Spanned<StoryUpdates>>,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(untagged)]
+pub enum StoryUpdates {
+    Enabled(bool),
+    AfterOutlets(i64),
 }
 
 #[derive(Debug, Deserialize)]

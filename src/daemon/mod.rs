@@ -5,6 +5,7 @@
 //! the runtime's network tasks.
 
 mod deliver;
+mod retention;
 mod schedule;
 mod supervise;
 
@@ -12,7 +13,7 @@ pub use supervise::{Control, serve};
 
 pub use deliver::url_fingerprint;
 
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -23,7 +24,10 @@ use tracing::{debug, error, info, warn};
 use crate::alert::{self, AlertError, Deliverer};
 use crate::config::{Config, FeedConfig};
 use crate::feed::{self, FetchError, FetchLimits, Fetcher, Item};
-use crate::store::{FetchRecord, NewAlert, NewItem, RecordSummary, Store, StoreError};
+use crate::store::{
+    FetchRecord, NewAlert, NewItem, RecordSummary, Store, StoreError, StoryKey, StoryPolicy,
+};
+use crate::story::Fingerprinter;
 
 #[derive(Debug, thiserror::Error)]
 pub enum DaemonError {
@@ -88,6 +92,10 @@ impl Pipeline {
         )
         .map_err(DaemonError::Fetcher)?;
         let deliverer = Deliverer::new(&config.sinks, &daemon.user_agent, daemon.delivery_timeout)?;
+        let store = store.with_story_policy(StoryPolicy {
+            window_secs: i64::try_from(daemon.story_window.as_secs()).unwrap_or(i64::MAX / 2),
+            threshold: daemon.story_similarity,
+        });
         Ok(Pipeline {
             config,
             store,
@@ -135,6 +143,7 @@ impl Pipeline {
                         at: now.timestamp(),
                         error: Some(reason.clone()),
                         items: Vec::new(),
+                        listed: Vec::new(),
                     };
                     (0, store.record_fetch(&record).map(|_| Err(reason)))
                 }
@@ -234,8 +243,14 @@ impl Pipeline {
             let new_alerts = Arc::clone(&new_alerts);
             async move { pipeline.delivery_loop(shutdown, new_alerts).await }
         });
+        let retention = tokio::spawn({
+            let pipeline = Arc::clone(self);
+            let shutdown = shutdown.clone();
+            async move { pipeline.retention_loop(shutdown).await }
+        });
         self.schedule_loop(shutdown, &new_alerts).await;
         deliverer.await?;
+        retention.await?;
         info!("stopped: in-flight work finished and committed");
         Ok(())
     }
@@ -286,6 +301,23 @@ fn is_back_catalogue(
 
 /// Decides, for the items of one fetch, which are new, which are too old to alert on and which
 /// rules they match, then records it all in one transaction.
+/// What finds an item's story: its headline-and-lead signature and its canonical link.
+fn story_key(item: &Item) -> StoryKey {
+    static FINGERPRINTER: LazyLock<Fingerprinter> = LazyLock::new(Fingerprinter::default);
+    let lead = if item.summary.is_empty() {
+        &item.content
+    } else {
+        &item.summary
+    };
+    StoryKey {
+        signature: FINGERPRINTER.signature(&item.title, lead),
+        // A link to a site's front page says nothing about which story an item is.
+        link: item.link.clone().filter(|l| {
+            url::Url::parse(l).is_ok_and(|u| u.path().len() > 1 || u.query().is_some())
+        }),
+    }
+}
+
 fn record_items(
     store: &Store,
     config: &Config,
@@ -324,6 +356,7 @@ fn record_items(
                         rule: rule.name.clone(),
                         payload,
                         sinks: rule.notify.clone(),
+                        story_update_after: rule.story_updates,
                     })
                 })
                 .collect()
@@ -337,6 +370,7 @@ fn record_items(
             title: item.title.clone(),
             published: item.published.map(|p| p.timestamp()),
             too_old,
+            story: story_key(item),
             alerts,
         });
     }
@@ -346,6 +380,7 @@ fn record_items(
         at: now.timestamp(),
         error: None,
         items: new_items,
+        listed: ids.into_iter().filter(|id| !unseen.contains(id)).collect(),
     })
 }
 

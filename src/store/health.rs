@@ -54,6 +54,7 @@ impl Store {
         Ok(Store {
             conn: Arc::new(Mutex::new(conn)),
             path: path.to_path_buf(),
+            story_policy: super::StoryPolicy::default(),
         })
     }
 

@@ -8,9 +8,11 @@
 mod health;
 mod outbox;
 mod schema;
+mod stories;
 
 pub use health::{FailingFeed, Health};
 pub use outbox::{AlertFilter, AttemptOutcome, Delivery, DeliveryRow, DisabledSink, OutboxCounts};
+pub use stories::{PruneReport, StoryKey, StoryPolicy, StorySource};
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -59,6 +61,7 @@ pub type Result<T> = std::result::Result<T, StoreError>;
 pub struct Store {
     conn: Arc<Mutex<Connection>>,
     path: PathBuf,
+    story_policy: StoryPolicy,
 }
 
 /// What a fetch of one feed produced, to be recorded in one transaction.
@@ -70,6 +73,8 @@ pub struct FetchRecord {
     /// `None` on success; the one-line reason on failure.
     pub error: Option<String>,
     pub items: Vec<NewItem>,
+    /// Ids of items the feed still lists that were recorded before: kept from retention.
+    pub listed: Vec<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -80,6 +85,8 @@ pub struct NewItem {
     pub published: Option<i64>,
     /// Older than `max_age` at first sight: recorded, never alerted.
     pub too_old: bool,
+    /// What finds the item's story (see `store::stories`).
+    pub story: StoryKey,
     pub alerts: Vec<NewAlert>,
 }
 
@@ -89,12 +96,16 @@ pub struct NewAlert {
     pub rule: String,
     pub payload: String,
     pub sinks: Vec<String>,
+    /// `story_updates`: one follow-up alert once this many more outlets report the story.
+    pub story_update_after: Option<u32>,
 }
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct RecordSummary {
     pub new_items: usize,
     pub new_alerts: usize,
+    /// Matches that joined a story the rule had already alerted on: recorded as sources.
+    pub merged: usize,
 }
 
 impl Store {
@@ -130,7 +141,14 @@ impl Store {
         Ok(Store {
             conn: Arc::new(Mutex::new(conn)),
             path: path.to_path_buf(),
+            story_policy: StoryPolicy::default(),
         })
+    }
+
+    /// Sets how items are grouped into stories (window and similarity threshold).
+    pub fn with_story_policy(mut self, policy: StoryPolicy) -> Store {
+        self.story_policy = policy;
+        self
     }
 
     pub fn path(&self) -> &Path {
@@ -169,8 +187,8 @@ impl Store {
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
             )?;
             let mut insert_alert = tx.prepare_cached(
-                "INSERT OR IGNORE INTO alerts (id, rule, feed, item_id, title, link, payload, created_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                "INSERT OR IGNORE INTO alerts (id, rule, feed, item_id, title, link, payload, created_at, story_id, kind)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
             )?;
             let mut insert_delivery = tx.prepare_cached(
                 "INSERT OR IGNORE INTO deliveries (alert_id, sink, state, next_attempt_at)
@@ -191,10 +209,50 @@ impl Store {
                     continue;
                 }
                 summary.new_items += 1;
+                let (story, _joined) = stories::assign(
+                    &tx,
+                    &record.feed,
+                    &item.id,
+                    &item.title,
+                    &item.story,
+                    record.at,
+                    self.story_policy,
+                )?;
                 if item.too_old {
                     continue;
                 }
                 for alert in &item.alerts {
+                    if stories::rule_alerted(&tx, &alert.rule, story)? {
+                        // Another outlet's report of a story this rule already alerted on:
+                        // the item is now one of the story's sources.
+                        summary.merged += 1;
+                        if let Some(after) = alert.story_update_after
+                            && stories::outlet_count(&tx, story)? == u64::from(after) + 1
+                        {
+                            let sources = stories::sources_in_tx(&tx, story)?;
+                            let id = format!("{}_update", alert.id);
+                            let payload = story_update_payload(&alert.payload, &id, &sources);
+                            if insert_alert.execute(params![
+                                id,
+                                alert.rule,
+                                record.feed,
+                                item.id,
+                                item.title,
+                                item.link,
+                                payload,
+                                record.at,
+                                story,
+                                "update"
+                            ])? > 0
+                            {
+                                summary.new_alerts += 1;
+                                for sink in &alert.sinks {
+                                    insert_delivery.execute(params![id, sink, record.at])?;
+                                }
+                            }
+                        }
+                        continue;
+                    }
                     let inserted = insert_alert.execute(params![
                         alert.id,
                         alert.rule,
@@ -203,7 +261,9 @@ impl Store {
                         item.title,
                         item.link,
                         alert.payload,
-                        record.at
+                        record.at,
+                        story,
+                        "first"
                     ])?;
                     if inserted == 0 {
                         continue;
@@ -213,6 +273,14 @@ impl Store {
                         insert_delivery.execute(params![alert.id, sink, record.at])?;
                     }
                 }
+            }
+            // Items still listed are refreshed at most daily, which is all retention needs.
+            let mut touch = tx.prepare_cached(
+                "UPDATE items SET last_listed_at = ?3
+                 WHERE feed = ?1 AND item_id = ?2 AND COALESCE(last_listed_at, first_seen_at) < ?3 - 86400",
+            )?;
+            for id in &record.listed {
+                touch.execute(params![record.feed, id, record.at])?;
             }
         }
         match &record.error {
@@ -252,6 +320,20 @@ impl Store {
             .optional()?
             .flatten())
     }
+}
+
+/// The follow-up alert's payload: the first report's payload with a new id and the story's
+/// sources so far. A payload that is not a JSON object is passed on unchanged.
+fn story_update_payload(payload: &str, id: &str, sources: &[StorySource]) -> String {
+    let Ok(serde_json::Value::Object(mut object)) = serde_json::from_str(payload) else {
+        return payload.to_string();
+    };
+    object.insert("id".into(), serde_json::Value::from(id));
+    object.insert(
+        "story".into(),
+        serde_json::json!({ "update": true, "outlets": sources.len(), "sources": sources }),
+    );
+    serde_json::Value::Object(object).to_string()
 }
 
 /// An exclusive lock on the database for the processes that write it (`run`, `once`), so two

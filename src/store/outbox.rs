@@ -74,6 +74,10 @@ pub struct DeliveryRow {
     pub next_attempt_at: i64,
     pub last_attempt_at: Option<i64>,
     pub delivered_at: Option<i64>,
+    /// Every outlet that reported the alert's story, the alerting one first.
+    pub sources: Vec<super::StorySource>,
+    #[serde(skip)]
+    pub story_id: Option<i64>,
 }
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -262,7 +266,7 @@ impl Store {
         let mut stmt = conn.prepare_cached(
             "SELECT a.id, a.rule, a.feed, a.title, a.link, a.created_at, d.sink, d.state,
                     d.attempts, d.last_status, d.last_error, d.next_attempt_at,
-                    d.last_attempt_at, d.delivered_at
+                    d.last_attempt_at, d.delivered_at, a.story_id
              FROM deliveries d JOIN alerts a ON a.id = d.alert_id
              WHERE (?1 IS NULL OR d.state = ?1)
                AND (?2 IS NULL OR a.rule = ?2)
@@ -293,10 +297,18 @@ impl Store {
                     next_attempt_at: row.get(11)?,
                     last_attempt_at: row.get(12)?,
                     delivered_at: row.get(13)?,
+                    sources: Vec::new(),
+                    story_id: row.get(14)?,
                 })
             },
         )?;
-        Ok(rows.collect::<std::result::Result<_, _>>()?)
+        let mut rows: Vec<DeliveryRow> = rows.collect::<std::result::Result<_, _>>()?;
+        for row in &mut rows {
+            if let Some(story) = row.story_id {
+                row.sources = super::stories::sources_in(&conn, story)?;
+            }
+        }
+        Ok(rows)
     }
 
     /// Puts deliveries back in the queue, due now, with a fresh retry window and attempt

@@ -77,6 +77,41 @@ ALTER TABLE deliveries ADD COLUMN queued_at INTEGER;
 CREATE INDEX deliveries_sink_due ON deliveries (sink, state, next_attempt_at);
 "#,
     ),
+    // Issue 5: stories. An item belongs to a story; a rule alerts once per story.
+    M::up(
+        r#"
+CREATE TABLE stories (
+    id            INTEGER PRIMARY KEY,
+    first_seen_at INTEGER NOT NULL,
+    -- When the story last gained an item: it can be joined until last_seen_at + window.
+    last_seen_at  INTEGER NOT NULL,
+    title         TEXT NOT NULL,
+    link          TEXT
+);
+CREATE INDEX stories_last_seen ON stories (last_seen_at);
+
+-- Look-up keys of recent stories: LSH band keys of their items' signatures (32-bit values)
+-- and hashes of their canonical links (values beyond 32 bits, so the two never meet).
+CREATE TABLE story_keys (
+    key      INTEGER NOT NULL,
+    story_id INTEGER NOT NULL,
+    PRIMARY KEY (key, story_id)
+) WITHOUT ROWID;
+
+ALTER TABLE items ADD COLUMN story_id INTEGER;
+-- MinHash signature (little-endian u32s); cleared once the story leaves the window.
+ALTER TABLE items ADD COLUMN signature BLOB;
+-- Last time the feed still listed the item (refreshed at most daily): retention prunes only
+-- items the feed has dropped, so a long-lived item never comes back as new.
+ALTER TABLE items ADD COLUMN last_listed_at INTEGER;
+CREATE INDEX items_story ON items (story_id) WHERE story_id IS NOT NULL;
+
+ALTER TABLE alerts ADD COLUMN story_id INTEGER;
+-- 'first' for the story's alert, 'update' for the optional follow-up (story_updates).
+ALTER TABLE alerts ADD COLUMN kind TEXT NOT NULL DEFAULT 'first';
+CREATE UNIQUE INDEX alerts_rule_story ON alerts (rule, story_id, kind) WHERE story_id IS NOT NULL;
+"#,
+    ),
 ];
 
 pub fn migrations() -> Migrations<'static> {

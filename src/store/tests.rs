@@ -7,6 +7,7 @@ fn item(id: &str, too_old: bool, rules: &[&str]) -> NewItem {
         title: format!("Story {id}"),
         published: Some(1_800_000_000),
         too_old,
+        story: StoryKey::default(),
         alerts: rules
             .iter()
             .map(|rule| NewAlert {
@@ -14,6 +15,7 @@ fn item(id: &str, too_old: bool, rules: &[&str]) -> NewItem {
                 rule: (*rule).into(),
                 payload: format!("{{\"rule\":\"{rule}\",\"item\":\"{id}\"}}"),
                 sinks: vec!["hook".into(), "out".into()],
+                story_update_after: None,
             })
             .collect(),
     }
@@ -26,6 +28,7 @@ fn fetch(items: Vec<NewItem>, at: i64) -> FetchRecord {
         at,
         error: None,
         items,
+        listed: Vec::new(),
     }
 }
 
@@ -48,7 +51,8 @@ fn records_items_and_alerts_once() {
         summary,
         RecordSummary {
             new_items: 2,
-            new_alerts: 1
+            new_alerts: 1,
+            merged: 0
         }
     );
     // The same fetch recorded again (a crash-retry or a race) adds nothing.
@@ -278,4 +282,246 @@ fn only_one_writer_at_a_time() {
     );
     drop(first);
     WriterLock::acquire(&db).expect("free again");
+}
+
+fn story_item(id: &str, title: &str, lead: &str, link: &str, rules: &[&str]) -> NewItem {
+    let mut new = item(id, false, rules);
+    new.title = title.into();
+    new.link = Some(link.into());
+    new.story = StoryKey {
+        signature: crate::story::Fingerprinter::default().signature(title, lead),
+        link: Some(link.into()),
+    };
+    new
+}
+
+fn fetch_from(feed: &str, items: Vec<NewItem>, at: i64) -> FetchRecord {
+    FetchRecord {
+        feed: feed.into(),
+        ..fetch(items, at)
+    }
+}
+
+const LEAD: &str = "Kazakhstan will join the Abraham Accords, the White House said on Thursday, \
+                    the first Central Asian state to normalise ties with Israel under the pact.";
+
+#[test]
+fn a_rule_alerts_once_per_story_and_later_reports_become_sources() {
+    let (_dir, store) = open();
+    let first = story_item(
+        "a",
+        "Kazakhstan to join Abraham Accords",
+        LEAD,
+        "https://one.example/a",
+        &["r1"],
+    );
+    assert_eq!(
+        store
+            .record_fetch(&fetch_from("one", vec![first], 100))
+            .expect("record")
+            .new_alerts,
+        1
+    );
+    let copy = story_item(
+        "b",
+        "Astana signs up for the Abraham Accords",
+        LEAD,
+        "https://two.example/b",
+        &["r1"],
+    );
+    let summary = store
+        .record_fetch(&fetch_from("two", vec![copy], 200))
+        .expect("record");
+    assert_eq!((summary.new_alerts, summary.merged), (0, 1));
+    let sources = store.story_sources("ww_r1_a").expect("sources");
+    let feeds: Vec<&str> = sources.iter().map(|s| s.feed.as_str()).collect();
+    assert_eq!(feeds, ["one", "two"]);
+}
+
+#[test]
+fn another_rule_still_alerts_on_a_story_joined_later() {
+    let (_dir, store) = open();
+    let first = story_item(
+        "a",
+        "Kazakhstan to join Abraham Accords",
+        LEAD,
+        "https://one.example/a",
+        &["r1"],
+    );
+    store
+        .record_fetch(&fetch_from("one", vec![first], 100))
+        .expect("record");
+    let copy = story_item(
+        "b",
+        "Astana signs up for the Abraham Accords",
+        LEAD,
+        "https://two.example/b",
+        &["r1", "r2"],
+    );
+    let summary = store
+        .record_fetch(&fetch_from("two", vec![copy], 200))
+        .expect("record");
+    assert_eq!((summary.new_alerts, summary.merged), (1, 1));
+}
+
+#[test]
+fn a_story_closes_after_its_window() {
+    let (_dir, store) = open();
+    let store = store.with_story_policy(StoryPolicy {
+        window_secs: 3600,
+        ..StoryPolicy::default()
+    });
+    let first = story_item(
+        "a",
+        "Kazakhstan to join Abraham Accords",
+        LEAD,
+        "https://one.example/a",
+        &["r1"],
+    );
+    store
+        .record_fetch(&fetch_from("one", vec![first], 100))
+        .expect("record");
+    let late = story_item(
+        "b",
+        "Kazakhstan to join Abraham Accords",
+        LEAD,
+        "https://two.example/b",
+        &["r1"],
+    );
+    let summary = store
+        .record_fetch(&fetch_from("two", vec![late], 100 + 7200))
+        .expect("record");
+    assert_eq!(
+        summary.new_alerts, 1,
+        "two hours later with a one-hour window: a new story"
+    );
+}
+
+#[test]
+fn the_same_canonical_link_is_the_same_story_even_with_unrelated_text() {
+    let (_dir, store) = open();
+    let a = story_item(
+        "a",
+        "Kazakhstan to join Abraham Accords",
+        LEAD,
+        "https://one.example/a",
+        &["r1"],
+    );
+    store
+        .record_fetch(&fetch_from("one", vec![a], 100))
+        .expect("record");
+    let b = story_item(
+        "guid-changed",
+        "Completely different words here now",
+        "Nothing alike at all.",
+        "https://one.example/a",
+        &["r1"],
+    );
+    let summary = store
+        .record_fetch(&fetch_from("one", vec![b], 200))
+        .expect("record");
+    assert_eq!((summary.new_alerts, summary.merged), (0, 1));
+}
+
+#[test]
+fn story_updates_send_one_follow_up_listing_the_sources() {
+    let (_dir, store) = open();
+    let with_updates = |id: &str, feed_link: &str| {
+        let mut item = story_item(
+            id,
+            "Kazakhstan to join Abraham Accords",
+            LEAD,
+            feed_link,
+            &["r1"],
+        );
+        item.alerts[0].story_update_after = Some(2);
+        item.alerts[0].payload = r#"{"id":"x","rule":"r1"}"#.into();
+        item
+    };
+    let mut total = 0;
+    for (n, feed) in ["one", "two", "three", "four"].iter().enumerate() {
+        let item = with_updates(&format!("i{n}"), &format!("https://{feed}.example/story"));
+        total += store
+            .record_fetch(&fetch_from(feed, vec![item], 100 + n as i64))
+            .expect("record")
+            .new_alerts;
+    }
+    assert_eq!(
+        total, 2,
+        "the first alert, then one follow-up after two more outlets"
+    );
+    let due = store
+        .due_deliveries(1000, false, 100, &sinks())
+        .expect("due");
+    let update = due
+        .iter()
+        .find(|d| d.alert_id.ends_with("_update"))
+        .expect("follow-up queued");
+    let payload: serde_json::Value = serde_json::from_str(&update.payload).expect("json");
+    assert_eq!(payload["story"]["outlets"], 3);
+    assert_eq!(payload["id"], update.alert_id.as_str());
+    assert_eq!(payload["story"]["sources"][2]["feed"], "three");
+}
+
+#[test]
+fn prune_keeps_listed_items_pending_alerts_and_open_stories() {
+    let (_dir, store) = open();
+    let day = 86_400;
+    let old = story_item(
+        "old",
+        "Kazakhstan to join Abraham Accords",
+        LEAD,
+        "https://one.example/old",
+        &["r1"],
+    );
+    let kept = story_item(
+        "kept",
+        "Uzbek cotton harvest beats forecasts",
+        "Uzbekistan picked more cotton this autumn than its ministry expected.",
+        "https://one.example/kept",
+        &[],
+    );
+    store
+        .record_fetch(&fetch_from("one", vec![old, kept], 0))
+        .expect("record");
+    // The feed still lists "kept" 100 days later; "old" has dropped out of it.
+    store
+        .record_fetch(&FetchRecord {
+            listed: vec!["kept".into()],
+            ..fetch_from("one", vec![], 100 * day)
+        })
+        .expect("record");
+    // The alert on "old" is still pending: it must survive alert retention.
+    let report = store
+        .prune(100 * day, 3 * day, 10 * day, 10 * day)
+        .expect("prune");
+    assert_eq!(report.items, 1);
+    assert_eq!(report.alerts, 0, "a pending alert is never pruned");
+    assert!(
+        store
+            .unseen("one", &["kept".into()])
+            .expect("unseen")
+            .is_empty()
+    );
+    assert_eq!(
+        store.unseen("one", &["old".into()]).expect("unseen").len(),
+        1
+    );
+    for d in store
+        .due_deliveries(100 * day, true, 100, &sinks())
+        .expect("due")
+    {
+        store
+            .record_attempt(
+                &d.alert_id,
+                &d.sink,
+                100 * day,
+                &AttemptOutcome::Delivered { status: Some(200) },
+            )
+            .expect("delivered");
+    }
+    let report = store
+        .prune(100 * day, 3 * day, 10 * day, 10 * day)
+        .expect("prune");
+    assert_eq!(report.alerts, 1, "delivered and past alert retention");
 }

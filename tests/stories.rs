@@ -1,0 +1,236 @@
+//! One alert per story: several outlets, reworded headlines, tracking parameters, restarts
+//! and edits, end to end through the real binary, a feed server and a webhook receiver.
+
+mod common;
+
+use common::*;
+use watchword::store::Store;
+
+const OUTLETS: [&str; 5] = ["steppe", "gulf", "capital", "ledger", "courier"];
+
+/// One invented story as five outlets ran it: new headlines, a lead that is copied from the
+/// wire with small edits, as syndication does.
+const HEADLINES: [&str; 5] = [
+    "Kazakhstan to join Abraham Accords, White House says",
+    "UPDATE 1-Kazakhstan set to sign up to the Abraham Accords",
+    "Astana will join Abraham Accords in nod to Washington | Capital Daily",
+    "BREAKING: Kazakhstan joins Abraham Accords",
+    "Kazakhstan becomes the latest state to join the Abraham Accords",
+];
+const LEADS: [&str; 5] = [
+    "Kazakhstan will join the Abraham Accords, the White House said on Thursday, becoming the first Central Asian state to normalise ties with Israel under the pact.",
+    "Kazakhstan will join the Abraham Accords, the White House said on Thursday, the first Central Asian state to normalise ties with Israel under the pact. Adds analyst comment.",
+    "The White House said on Thursday that Kazakhstan will join the Abraham Accords, becoming the first Central Asian state to normalise ties with Israel.",
+    "Kazakhstan will join the Abraham Accords, becoming the first Central Asian state to normalise ties with Israel, the White House said.",
+    "Kazakhstan will join the Abraham Accords, the White House said on Thursday, becoming the first Central Asian nation to normalise ties with Israel under the pact.",
+];
+
+fn config(
+    ws: &Workspace,
+    feeds: &FeedServer,
+    names: &[&str],
+    hook: &str,
+    rule_extra: &str,
+) -> String {
+    let mut toml = format!(
+        "[daemon]\ndatabase = \"{}\"\n{GROUPS}\n",
+        ws.database().display()
+    );
+    for name in names {
+        toml.push_str(&format!(
+            "[[feed]]\nname = \"{name}\"\nurl = \"{}\"\n\n",
+            feeds.url(&format!("/{name}.xml"))
+        ));
+    }
+    toml.push_str(&format!(
+        r#"[[rule]]
+name = "central-asia-abraham"
+query = "@central_asia AND @abraham_accords"
+notify = ["hook"]
+{rule_extra}
+
+[[sink]]
+name = "hook"
+kind = "webhook"
+url = "{hook}"
+"#
+    ));
+    toml
+}
+
+fn outlet_entry(i: usize) -> String {
+    rss(&[Entry {
+        guid: &format!("{}-4411", OUTLETS[i]),
+        title: HEADLINES[i],
+        description: LEADS[i],
+        link: &format!(
+            "https://{}.example/world/kazakhstan-accords-{i}",
+            OUTLETS[i]
+        ),
+        published: minutes_ago(60 - 5 * i as i64),
+    }])
+}
+
+fn once(ws: &Workspace) {
+    let out = ws.watchword(&["once"]);
+    assert!(out.status.success(), "once failed: {}", stderr(&out));
+}
+
+#[test]
+fn five_outlets_with_different_headlines_make_one_alert_with_five_sources() {
+    let feeds = FeedServer::start();
+    let receiver = Receiver::start();
+    for i in 0..5 {
+        feeds.put_rss(&format!("/{}.xml", OUTLETS[i]), &outlet_entry(i));
+    }
+    let ws = Workspace::new();
+    ws.write_config(&config(&ws, &feeds, &OUTLETS, &receiver.url, ""));
+    once(&ws);
+
+    let got = receiver.accepted();
+    assert_eq!(got.len(), 1, "one alert for the story, not one per outlet");
+    let id = got[0].json()["id"].as_str().expect("alert id").to_string();
+    let store = Store::open(&ws.database()).expect("open database");
+    let sources = store.story_sources(&id).expect("sources");
+    let mut feeds_seen: Vec<&str> = sources.iter().map(|s| s.feed.as_str()).collect();
+    feeds_seen.sort_unstable();
+    let mut expected = OUTLETS.to_vec();
+    expected.sort_unstable();
+    assert_eq!(
+        feeds_seen, expected,
+        "every outlet is a source of the one story"
+    );
+}
+
+#[test]
+fn story_updates_follow_up_once_with_the_sources() {
+    let feeds = FeedServer::start();
+    let receiver = Receiver::start();
+    let ws = Workspace::new();
+    ws.write_config(&config(
+        &ws,
+        &feeds,
+        &OUTLETS,
+        &receiver.url,
+        "story_updates = 4",
+    ));
+    // The outlets publish one after another, across passes (and processes).
+    for i in 0..5 {
+        feeds.put_rss(&format!("/{}.xml", OUTLETS[i]), &outlet_entry(i));
+        once(&ws);
+    }
+    let got = receiver.accepted();
+    assert_eq!(
+        got.len(),
+        2,
+        "the alert, then one follow-up: {:?}",
+        got.iter()
+            .map(|r| r.json()["id"].clone())
+            .collect::<Vec<_>>()
+    );
+    let update = got[1].json();
+    assert_eq!(update["story"]["update"], true);
+    assert_eq!(update["story"]["outlets"], 5);
+    assert_eq!(update["story"]["sources"].as_array().map(Vec::len), Some(5));
+    assert_ne!(update["id"], got[0].json()["id"]);
+}
+
+#[test]
+fn two_different_kazakhstan_stories_on_one_day_make_two_alerts() {
+    let feeds = FeedServer::start();
+    let receiver = Receiver::start();
+    feeds.put_rss(
+        "/steppe.xml",
+        &rss(&[
+            Entry {
+                guid: "s-1",
+                title: HEADLINES[0],
+                description: LEADS[0],
+                link: "https://steppe.example/world/accords",
+                published: minutes_ago(50),
+            },
+            Entry {
+                guid: "s-2",
+                title: "Kazakh airline to fly Almaty to Tel Aviv as Abraham Accords ties deepen",
+                description: "Air Astana will start three weekly flights to Tel Aviv from March 29, \
+                              the carrier said, weeks after Astana's move on the Abraham Accords.",
+                link: "https://steppe.example/business/flights",
+                published: minutes_ago(20),
+            },
+        ]),
+    );
+    let ws = Workspace::new();
+    ws.write_config(&config(&ws, &feeds, &["steppe"], &receiver.url, ""));
+    once(&ws);
+    assert_eq!(receiver.accepted().len(), 2, "two events, two alerts");
+}
+
+#[test]
+fn the_same_link_with_tracking_parameters_in_two_feeds_alerts_once_even_across_restarts() {
+    let feeds = FeedServer::start();
+    let receiver = Receiver::start();
+    // Different guids, different headlines and leads that share little: only the canonical
+    // link says it is the same article.
+    feeds.put_rss(
+        "/steppe.xml",
+        &rss(&[Entry {
+            guid: "steppe-77",
+            title: "Kazakhstan and the Abraham Accords: what changes",
+            description: "An explainer.",
+            link: "https://wire.example.org/explainer/kz-accords?utm_source=steppe&amp;utm_medium=rss",
+            published: minutes_ago(30),
+        }]),
+    );
+    let ws = Workspace::new();
+    ws.write_config(&config(&ws, &feeds, &["steppe", "gulf"], &receiver.url, ""));
+    feeds.put("/gulf.xml", 404, "text/plain", "not yet");
+    once(&ws);
+    assert_eq!(receiver.accepted().len(), 1);
+
+    // A new process: the second feed now carries the same article with other tracking tags.
+    feeds.put_rss(
+        "/gulf.xml",
+        &rss(&[Entry {
+            guid: "gulf-abc",
+            title: "Q&amp;A: Central Asia's road to the Abraham Accords",
+            description: "Five questions answered.",
+            link: "https://WIRE.example.org/explainer/kz-accords?utm_campaign=gulf&amp;fbclid=xyz",
+            published: minutes_ago(10),
+        }]),
+    );
+    once(&ws);
+    assert_eq!(
+        receiver.accepted().len(),
+        1,
+        "same article, same story: no second alert"
+    );
+}
+
+#[test]
+fn an_item_edited_in_place_does_not_alert_again() {
+    let feeds = FeedServer::start();
+    let receiver = Receiver::start();
+    let ws = Workspace::new();
+    ws.write_config(&config(&ws, &feeds, &["steppe"], &receiver.url, ""));
+    let published = minutes_ago(30);
+    let version = |title: &str, lead: &str| {
+        rss(&[Entry {
+            guid: "steppe-1",
+            title,
+            description: lead,
+            link: "https://steppe.example/world/accords",
+            published,
+        }])
+    };
+    feeds.put_rss("/steppe.xml", &version(HEADLINES[0], LEADS[0]));
+    once(&ws);
+    feeds.put_rss(
+        "/steppe.xml",
+        &version(
+            "CORRECTED-Kazakhstan says it will join Abraham Accords within weeks",
+            "Corrects day of announcement. Kazakhstan will join the Abraham Accords.",
+        ),
+    );
+    once(&ws);
+    assert_eq!(receiver.accepted().len(), 1);
+}
