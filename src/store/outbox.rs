@@ -464,11 +464,13 @@ mod tests {
                 title: format!("Story {id}"),
                 published: Some(at),
                 too_old: false,
+                story: Default::default(),
                 alerts: vec![NewAlert {
                     id: format!("ww_{id}"),
                     rule: "r".into(),
                     payload: "{}".into(),
                     sinks: vec!["hook".into()],
+                    story_update_after: None,
                 }],
             })
             .collect();
@@ -479,6 +481,7 @@ mod tests {
                 at,
                 error: None,
                 items,
+                listed: Vec::new(),
             })
             .expect("record");
         (dir, store)
