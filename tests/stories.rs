@@ -80,8 +80,8 @@ fn once(ws: &Workspace) {
 fn five_outlets_with_different_headlines_make_one_alert_with_five_sources() {
     let feeds = FeedServer::start();
     let receiver = Receiver::start();
-    for i in 0..5 {
-        feeds.put_rss(&format!("/{}.xml", OUTLETS[i]), &outlet_entry(i));
+    for (i, outlet) in OUTLETS.iter().enumerate() {
+        feeds.put_rss(&format!("/{outlet}.xml"), &outlet_entry(i));
     }
     let ws = Workspace::new();
     ws.write_config(&config(&ws, &feeds, &OUTLETS, &receiver.url, ""));
@@ -115,8 +115,8 @@ fn story_updates_follow_up_once_with_the_sources() {
         "story_updates = 4",
     ));
     // The outlets publish one after another, across passes (and processes).
-    for i in 0..5 {
-        feeds.put_rss(&format!("/{}.xml", OUTLETS[i]), &outlet_entry(i));
+    for (i, outlet) in OUTLETS.iter().enumerate() {
+        feeds.put_rss(&format!("/{outlet}.xml"), &outlet_entry(i));
         once(&ws);
     }
     let got = receiver.accepted();
