@@ -34,6 +34,16 @@ pub struct RawDaemon {
     pub delivery_timeout: Option<Spanned<HumanDuration>>,
     pub max_body_size: Option<ByteSize>,
     pub concurrency: Option<Spanned<usize>>,
+    // Issue 3: the poller's politeness, limits and feed health.
+    pub per_host_concurrency: Option<Spanned<usize>>,
+    pub connect_timeout: Option<Spanned<HumanDuration>>,
+    pub read_timeout: Option<Spanned<HumanDuration>>,
+    pub min_interval: Option<Spanned<HumanDuration>>,
+    pub max_interval: Option<Spanned<HumanDuration>>,
+    pub max_backoff: Option<Spanned<HumanDuration>>,
+    pub broken_after: Option<Spanned<HumanDuration>>,
+    pub stale_after: Option<Spanned<HumanDuration>>,
+    pub feed_events: Option<Spanned<Vec<Spanned<String>>>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -44,6 +54,7 @@ pub struct RawFeed {
     pub interval: Option<HumanDuration>,
     #[serde(default)]
     pub tags: Vec<String>,
+    pub stale_after: Option<Spanned<HumanDuration>>,
 }
 
 #[derive(Debug, Deserialize)]

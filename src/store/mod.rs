@@ -5,9 +5,11 @@
 //! they raised — happen in one transaction, so a crash leaves either all of them or none: an
 //! item is never marked seen without its alerts, and an alert never exists without its item.
 
+mod feeds;
 mod outbox;
 mod schema;
 
+pub use feeds::{FeedEvent, FeedState, PollRecord};
 pub use outbox::{AttemptOutcome, Delivery, OutboxCounts};
 
 use std::collections::HashSet;
@@ -160,59 +162,7 @@ impl Store {
     pub fn record_fetch(&self, record: &FetchRecord) -> Result<RecordSummary> {
         let mut conn = self.lock()?;
         let tx = conn.transaction()?;
-        let mut summary = RecordSummary::default();
-        {
-            let mut insert_item = tx.prepare_cached(
-                "INSERT OR IGNORE INTO items (feed, item_id, link, title, published, first_seen_at, status)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-            )?;
-            let mut insert_alert = tx.prepare_cached(
-                "INSERT OR IGNORE INTO alerts (id, rule, feed, item_id, title, link, payload, created_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-            )?;
-            let mut insert_delivery = tx.prepare_cached(
-                "INSERT OR IGNORE INTO deliveries (alert_id, sink, state, next_attempt_at)
-                 VALUES (?1, ?2, 'pending', ?3)",
-            )?;
-            for item in &record.items {
-                let status = if item.too_old { "old" } else { "new" };
-                let inserted = insert_item.execute(params![
-                    record.feed,
-                    item.id,
-                    item.link,
-                    item.title,
-                    item.published,
-                    record.at,
-                    status
-                ])?;
-                if inserted == 0 {
-                    continue;
-                }
-                summary.new_items += 1;
-                if item.too_old {
-                    continue;
-                }
-                for alert in &item.alerts {
-                    let inserted = insert_alert.execute(params![
-                        alert.id,
-                        alert.rule,
-                        record.feed,
-                        item.id,
-                        item.title,
-                        item.link,
-                        alert.payload,
-                        record.at
-                    ])?;
-                    if inserted == 0 {
-                        continue;
-                    }
-                    summary.new_alerts += 1;
-                    for sink in &alert.sinks {
-                        insert_delivery.execute(params![alert.id, sink, record.at])?;
-                    }
-                }
-            }
-        }
+        let summary = insert_items(&tx, record)?;
         match &record.error {
             None => tx.execute(
                 "INSERT INTO feeds (name, url, last_fetch_at, last_success_at, last_error, consecutive_failures, items_seen)
@@ -250,6 +200,63 @@ impl Store {
             .optional()?
             .flatten())
     }
+}
+
+/// Inserts the new items of `record` and the alerts (with their deliveries) they raised;
+/// items already recorded are skipped together with their alerts.
+fn insert_items(tx: &rusqlite::Transaction<'_>, record: &FetchRecord) -> Result<RecordSummary> {
+    let mut summary = RecordSummary::default();
+    let mut insert_item = tx.prepare_cached(
+        "INSERT OR IGNORE INTO items (feed, item_id, link, title, published, first_seen_at, status)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    )?;
+    let mut insert_alert = tx.prepare_cached(
+        "INSERT OR IGNORE INTO alerts (id, rule, feed, item_id, title, link, payload, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    )?;
+    let mut insert_delivery = tx.prepare_cached(
+        "INSERT OR IGNORE INTO deliveries (alert_id, sink, state, next_attempt_at)
+         VALUES (?1, ?2, 'pending', ?3)",
+    )?;
+    for item in &record.items {
+        let status = if item.too_old { "old" } else { "new" };
+        let inserted = insert_item.execute(params![
+            record.feed,
+            item.id,
+            item.link,
+            item.title,
+            item.published,
+            record.at,
+            status
+        ])?;
+        if inserted == 0 {
+            continue;
+        }
+        summary.new_items += 1;
+        if item.too_old {
+            continue;
+        }
+        for alert in &item.alerts {
+            let inserted = insert_alert.execute(params![
+                alert.id,
+                alert.rule,
+                record.feed,
+                item.id,
+                item.title,
+                item.link,
+                alert.payload,
+                record.at
+            ])?;
+            if inserted == 0 {
+                continue;
+            }
+            summary.new_alerts += 1;
+            for sink in &alert.sinks {
+                insert_delivery.execute(params![alert.id, sink, record.at])?;
+            }
+        }
+    }
+    Ok(summary)
 }
 
 /// An exclusive lock on the database for the processes that write it (`run`, `once`), so two

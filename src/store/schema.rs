@@ -3,8 +3,9 @@
 
 use rusqlite_migration::{M, Migrations};
 
-const MIGRATIONS: &[M<'static>] = &[M::up(
-    r#"
+const MIGRATIONS: &[M<'static>] = &[
+    M::up(
+        r#"
 -- One row per configured feed that has been fetched at least once: its health.
 CREATE TABLE feeds (
     name                 TEXT PRIMARY KEY,
@@ -57,7 +58,34 @@ CREATE TABLE deliveries (
 );
 CREATE INDEX deliveries_due ON deliveries (state, next_attempt_at);
 "#,
-)];
+    ),
+    // Issue 3: the poller's per-feed state, so conditional GET, the schedule, backoff and
+    // health incidents survive a restart or a reload.
+    M::up(
+        r#"
+-- Validators from the last 200, sent back as If-None-Match / If-Modified-Since.
+ALTER TABLE feeds ADD COLUMN etag TEXT;
+ALTER TABLE feeds ADD COLUMN last_modified TEXT;
+-- The feed's RSS <ttl> in seconds, from the last body: still the publisher's wish after a 304.
+ALTER TABLE feeds ADD COLUMN ttl INTEGER;
+-- The final HTTP status of the last fetch (NULL for file:// and transport failures).
+ALTER TABLE feeds ADD COLUMN last_status INTEGER;
+-- When the feed is next due (unix seconds): interval with jitter, or the backoff.
+ALTER TABLE feeds ADD COLUMN next_due_at INTEGER;
+-- Start of the current run of failures; NULL while the feed is healthy.
+ALTER TABLE feeds ADD COLUMN failing_since INTEGER;
+-- When a fetch last brought an item never seen before.
+ALTER TABLE feeds ADD COLUMN last_new_item_at INTEGER;
+-- Where a permanent redirect (301/308) led, for the user to update the config.
+ALTER TABLE feeds ADD COLUMN moved_to TEXT;
+-- Set when the server answered 410 Gone: the feed is not polled again at this URL.
+ALTER TABLE feeds ADD COLUMN gone_at INTEGER;
+-- Open health incidents (when raised), so each raises one event and one recovery.
+ALTER TABLE feeds ADD COLUMN broken_since INTEGER;
+ALTER TABLE feeds ADD COLUMN stale_since INTEGER;
+"#,
+    ),
+];
 
 pub fn migrations() -> Migrations<'static> {
     Migrations::from_slice(MIGRATIONS)
