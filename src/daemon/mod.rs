@@ -274,9 +274,17 @@ impl Pipeline {
 
     /// One pass over every feed, then delivery of everything owed (`watchword once`).
     pub async fn run_once(self: &Arc<Self>) -> Result<(PassReport, DeliveryReport), DaemonError> {
+        self.run_once_with_progress(|_, _| {}).await
+    }
+
+    /// Like [`Pipeline::run_once`], calling `progress` as each feed finishes.
+    pub async fn run_once_with_progress(
+        self: &Arc<Self>,
+        progress: impl FnMut(&str, &Result<Polled, DaemonError>),
+    ) -> Result<(PassReport, DeliveryReport), DaemonError> {
         self.warn_orphaned_deliveries().await?;
         let feeds = self.config.feeds.clone();
-        let report = self.poll_feeds(&feeds).await;
+        let report = self.poll_feeds_with_progress(&feeds, progress).await;
         let (_keep_open, never) = watch::channel(false);
         let delivered = self.deliver_due(true, &never).await?;
         Ok((report, delivered))
