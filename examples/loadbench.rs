@@ -166,8 +166,8 @@ fn serve(items: usize) -> String {
                 let etag_header =
                     tiny_http::Header::from_bytes(&b"ETag"[..], etag.as_bytes()).expect("header");
                 if matches {
-                    let _ = request
-                        .respond(tiny_http::Response::empty(304).with_header(etag_header));
+                    let _ =
+                        request.respond(tiny_http::Response::empty(304).with_header(etag_header));
                     continue;
                 }
                 let body = feed_xml(feed, items, &published);

@@ -163,6 +163,8 @@ async fn once(config: Arc<Config>) -> anyhow::Result<()> {
     info!(
         feeds_ok = report.feeds_ok,
         feeds_failed = report.feeds_failed,
+        not_modified = report.feeds_not_modified,
+        gone = report.feeds_gone,
         new_items = report.new_items,
         new_alerts = report.new_alerts,
         delivered = delivered.delivered,

@@ -139,6 +139,31 @@ impl Store {
     /// deliveries, and the feed's new state. A 304 writes only the state row.
     pub fn record_poll(&self, poll: &PollRecord) -> Result<RecordSummary> {
         let mut conn = self.lock()?;
+        // Only outbox rows need FULL: a delivered-mark or an alert lost to a power cut could
+        // mean a doubled or a missing alert. A poll that writes none (a 304, a failure, items
+        // that match nothing) may lose its commit to a power cut at no cost but a refetch, so
+        // it skips the fsync; the next FULL commit syncs it anyway. This is what keeps a pass
+        // of thousands of unchanged feeds fast.
+        let outbox = !poll.events.is_empty()
+            || poll
+                .fetch
+                .items
+                .iter()
+                .any(|item| !item.too_old && !item.alerts.is_empty());
+        if outbox {
+            return record_poll_in(&mut conn, poll);
+        }
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        let result = record_poll_in(&mut conn, poll);
+        let restored = conn.pragma_update(None, "synchronous", "FULL");
+        let summary = result?;
+        restored?;
+        Ok(summary)
+    }
+}
+
+fn record_poll_in(conn: &mut rusqlite::Connection, poll: &PollRecord) -> Result<RecordSummary> {
+    {
         let tx = conn.transaction()?;
         let summary = insert_items(&tx, &poll.fetch)?;
         if !poll.events.is_empty() {
@@ -202,5 +227,87 @@ impl Store {
         ])?;
         tx.commit()?;
         Ok(summary)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{NewAlert, NewItem};
+
+    fn poll(items: Vec<NewItem>, at: i64) -> PollRecord {
+        PollRecord {
+            fetch: FetchRecord {
+                feed: "wire".into(),
+                url: "https://news.example.org/rss".into(),
+                at,
+                error: None,
+                items,
+            },
+            state: FeedState {
+                name: "wire".into(),
+                url: "https://news.example.org/rss".into(),
+                etag: Some("\"v1\"".into()),
+                last_success_at: Some(at),
+                last_status: Some(200),
+                next_due_at: Some(at + 300),
+                ..FeedState::default()
+            },
+            events: Vec::new(),
+        }
+    }
+
+    fn synchronous(store: &Store) -> i64 {
+        let conn = store.lock().unwrap();
+        conn.query_row("PRAGMA synchronous", [], |r| r.get(0))
+            .unwrap()
+    }
+
+    #[test]
+    fn state_round_trips_and_items_seen_accumulates() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("w.db")).unwrap();
+        assert_eq!(store.feed_state("wire").unwrap(), None);
+        let item = |id: &str, rules: &[&str]| NewItem {
+            id: id.into(),
+            link: None,
+            title: id.into(),
+            published: None,
+            too_old: false,
+            alerts: rules
+                .iter()
+                .map(|r| NewAlert {
+                    id: format!("ww_{r}_{id}"),
+                    rule: (*r).into(),
+                    payload: "{}".into(),
+                    sinks: vec!["out".into()],
+                })
+                .collect(),
+        };
+        // No outbox rows: written without fsync, and FULL is restored afterwards.
+        store.record_poll(&poll(vec![item("a", &[])], 100)).unwrap();
+        assert_eq!(synchronous(&store), 2, "FULL restored");
+        let mut with_event = poll(vec![item("b", &["r"])], 200);
+        with_event.events.push(FeedEvent {
+            id: "ww_event".into(),
+            kind: "recovered".into(),
+            incident: "recovered:broken:1".into(),
+            title: "works again".into(),
+            payload: "{\"type\":\"watchword.feed_event\"}".into(),
+            sinks: vec!["out".into()],
+        });
+        store.record_poll(&with_event).unwrap();
+        let state = store.feed_state("wire").unwrap().unwrap();
+        assert_eq!(state.items_seen, 2);
+        assert_eq!(state.etag.as_deref(), Some("\"v1\""));
+        assert_eq!(state.next_due_at, Some(500));
+        let states = store.feed_states().unwrap();
+        // The feed event is in the outbox but is not counted as one of the feed's alerts.
+        assert_eq!(states["wire"].alerts, 1);
+        let due = store
+            .due_deliveries(1000, false, 10, &["out".to_string()])
+            .unwrap();
+        assert_eq!(due.len(), 2);
+        assert!(due.iter().any(|d| d.rule == "@feed.recovered"));
     }
 }
