@@ -2,8 +2,11 @@
 //! `watchword once` twice: a cold pass (every item new) and a warm pass (every feed 304).
 //!
 //! ```text
-//! cargo build --release && cargo run --release --example loadbench -- 5000 20
+//! cargo build --release --bin watchword --example loadbench
+//! target/release/examples/loadbench 5000 20
 //! ```
+//!
+//! `LOADBENCH_READ_TIMEOUT=5s` sets `read_timeout`; `LOADBENCH_LOG=info` prints watchword's log.
 //!
 //! Prints wall time and peak RSS of each pass (through `/usr/bin/time`) and the database size
 //! per item. Nothing leaves loopback. Figures for the README's performance section.
@@ -61,7 +64,8 @@ fn pass(binary: &Path, config: &Path, label: &str) -> (Duration, u64) {
     let time = Path::new("/usr/bin/time");
     let mut command = if time.exists() {
         let mut c = Command::new(time);
-        c.args(["-f", "rss_kib=%M"]).arg(binary);
+        c.args(["-f", "rss_kib=%M\ncpu=%U s user, %S s system"])
+            .arg(binary);
         c
     } else {
         Command::new(binary)
@@ -70,7 +74,10 @@ fn pass(binary: &Path, config: &Path, label: &str) -> (Duration, u64) {
         .arg("--config")
         .arg(config)
         .arg("once")
-        .env("WATCHWORD_LOG", "warn")
+        .env(
+            "WATCHWORD_LOG",
+            std::env::var("LOADBENCH_LOG").unwrap_or_else(|_| "warn".into()),
+        )
         .stdout(Stdio::null())
         .stderr(Stdio::piped());
     let started = Instant::now();
@@ -87,8 +94,18 @@ fn pass(binary: &Path, config: &Path, label: &str) -> (Duration, u64) {
         .and_then(|n| n.trim().parse().ok())
         .unwrap_or(0);
     let warnings = stderr.lines().filter(|l| l.contains("WARN")).count();
+    if let Some(first) = stderr.lines().find(|l| l.contains("WARN")) {
+        println!("  first warning: {first}");
+    }
+    if std::env::var_os("LOADBENCH_LOG").is_some() {
+        println!("{stderr}");
+    }
+    let cpu = stderr
+        .lines()
+        .find_map(|l| l.strip_prefix("cpu="))
+        .unwrap_or("cpu unknown");
     println!(
-        "{label}: {:.2} s, peak RSS {} MiB, {warnings} warning line(s)",
+        "{label}: {:.2} s, peak RSS {} MiB, {cpu}, {warnings} warning line(s)",
         elapsed.as_secs_f64(),
         rss / 1024
     );
@@ -115,6 +132,7 @@ database = "{}"
 concurrency = 16
 # Every feed here lives on one host (127.0.0.1); in real life they are spread out.
 per_host_concurrency = 16
+{read_timeout}
 
 [groups]
 central_asia = ["Kazakhstan", "Kazakh*", "Uzbekistan", "Kyrgyzstan", "Tajikistan", '"Central Asia"']
@@ -129,7 +147,10 @@ notify = ["out"]
 name = "out"
 kind = "stdout"
 "#,
-        database.display()
+        database.display(),
+        read_timeout = std::env::var("LOADBENCH_READ_TIMEOUT")
+            .map(|t| format!("read_timeout = \"{t}\""))
+            .unwrap_or_default(),
     );
     for i in 0..feeds {
         toml.push_str(&format!(
@@ -144,7 +165,8 @@ fn serve(items: usize) -> String {
     let server = Arc::new(tiny_http::Server::http("127.0.0.1:0").expect("bind"));
     let base = format!("http://{}", server.server_addr());
     let published = chrono::Utc::now().to_rfc2822();
-    for _ in 0..4 {
+    // As many workers as watchword has fetches in flight, so no request waits for a worker.
+    for _ in 0..16 {
         let server = Arc::clone(&server);
         let published = published.clone();
         std::thread::spawn(move || {
@@ -176,10 +198,16 @@ fn serve(items: usize) -> String {
                     &b"application/rss+xml; charset=utf-8"[..],
                 )
                 .expect("header");
+                // tiny_http sometimes leaves a kept-alive connection's next request unanswered
+                // under this load (the client then waits out its read timeout); one connection
+                // per feed avoids measuring that.
+                let close = tiny_http::Header::from_bytes(&b"Connection"[..], &b"close"[..])
+                    .expect("header");
                 let _ = request.respond(
                     tiny_http::Response::from_string(body)
                         .with_header(etag_header)
-                        .with_header(content_type),
+                        .with_header(content_type)
+                        .with_header(close),
                 );
             }
         });
@@ -193,7 +221,7 @@ fn feed_xml(feed: usize, items: usize, published: &str) -> String {
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<rss version=\"2.0\"><channel><title>Feed {feed}</title><link>https://news{feed}.example.org/</link><description>Load test feed</description>\n"
     );
     for item in 0..items {
-        let topic = if (feed * items + item) % 100 == 0 {
+        let topic = if (feed * items + item).is_multiple_of(100) {
             "Kazakhstan says it will join the Abraham Accords"
         } else {
             "Regional council approves the new budget for road repairs"
