@@ -815,3 +815,60 @@ fn a_broken_feed_raises_one_event_per_incident_and_one_recovery() {
     assert_eq!(events[1]["recovered_from"], "broken");
     assert_eq!(feed_states(&ws)["flaky"]["state"], "ok");
 }
+
+#[test]
+fn import_opml_prints_feeds_and_appends_only_new_ones_to_a_valid_config() {
+    let ws = Workspace::new();
+    let opml = ws.dir.path().join("subscriptions.opml");
+    std::fs::write(
+        &opml,
+        r#"<?xml version="1.0"?>
+<opml version="1.0"><head><title>Reader export</title></head><body>
+  <outline text="World">
+    <outline type="rss" text="Wire" xmlUrl="https://wire.example.org/rss"/>
+    <outline type="rss" text="Gazette" xmlUrl="https://gazette.example.org/feed" category="local"/>
+  </outline>
+</body></opml>"#,
+    )
+    .expect("write opml");
+    let opml_path = opml.to_string_lossy().into_owned();
+    // Printing needs no config at all.
+    let out = ws.watchword(&["import-opml", &opml_path]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let printed = stdout(&out);
+    assert!(printed.contains("name = \"Gazette\"\nurl = \"https://gazette.example.org/feed\"\ntags = [\"World\", \"local\"]"), "{printed}");
+
+    ws.write_config(&base_config(
+        &ws,
+        "",
+        &[("Wire", "https://wire.example.org/rss")],
+    ));
+    let out = ws.watchword(&["import-opml", "--append", &opml_path]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains("added 1 feed(s)"), "{}", stderr(&out));
+    let check = ws.watchword(&["check"]);
+    assert!(check.status.success(), "{}", stderr(&check));
+    assert!(stdout(&check).contains("2 feed(s)"), "{}", stdout(&check));
+    let out = ws.watchword(&["import-opml", "--append", &opml_path]);
+    assert!(stderr(&out).contains("nothing to add"), "{}", stderr(&out));
+
+    // A result that would not pass `check` leaves the config as it was.
+    std::fs::write(
+        &opml,
+        r#"<opml version="2.0"><body><outline text="Bad" xmlUrl="ftp://files.example.org/feed"/></body></opml>"#,
+    )
+    .expect("write opml");
+    let before = std::fs::read_to_string(ws.config_path()).expect("config");
+    let out = ws.watchword(&["import-opml", "--append", &opml_path]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("left as it was"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("unsupported URL scheme \"ftp\""),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(
+        std::fs::read_to_string(ws.config_path()).expect("config"),
+        before
+    );
+}
