@@ -231,3 +231,72 @@ fn jittered(interval: Duration, feed: &str) -> Duration {
     let offset = seed % (2 * spread + 1);
     Duration::from_millis(interval.as_millis() as u64 - spread + offset)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    fn setup(daemon: &str, feed: &str) -> (FeedConfig, DaemonConfig) {
+        let toml = format!(
+            "[daemon]\n{daemon}\n[[feed]]\nname = \"wire\"\nurl = \"https://news.example.org/rss\"\n{feed}\n"
+        );
+        let config = crate::config::Config::from_source(Path::new("t.toml"), &toml)
+            .unwrap_or_else(|e| panic!("{e}"));
+        (config.feeds[0].clone(), config.daemon.clone())
+    }
+
+    fn about(actual: Duration, expected_secs: u64) -> bool {
+        let secs = actual.as_secs_f64();
+        let expected = expected_secs as f64;
+        secs >= expected * 0.9 - 0.01 && secs <= expected * 1.1 + 0.01
+    }
+
+    #[test]
+    fn backoff_doubles_per_failure_up_to_the_cap() {
+        let (feed, daemon) = setup("poll_interval = \"5m\"\nmax_backoff = \"1h\"", "");
+        let expected = [300, 600, 1200, 2400, 3600, 3600, 3600];
+        for (i, want) in expected.iter().enumerate() {
+            let got = after_failure(&feed, &daemon, i as u32 + 1, None);
+            assert!(
+                about(got, *want),
+                "failure {}: {got:?}, want ~{want}s",
+                i + 1
+            );
+        }
+        // Thousands of failures later it is still tried, at the cap.
+        assert!(about(after_failure(&feed, &daemon, 10_000, None), 3600));
+    }
+
+    #[test]
+    fn retry_after_is_honoured_up_to_the_cap() {
+        let (feed, daemon) = setup("poll_interval = \"5m\"\nmax_backoff = \"1h\"", "");
+        let got = after_failure(&feed, &daemon, 1, Some(Duration::from_secs(1800)));
+        assert_eq!(got, Duration::from_secs(1800));
+        let got = after_failure(&feed, &daemon, 1, Some(Duration::from_secs(86_400)));
+        assert_eq!(got, Duration::from_secs(3600));
+        // A short Retry-After does not undercut the backoff.
+        let got = after_failure(&feed, &daemon, 3, Some(Duration::from_secs(1)));
+        assert!(about(got, 1200), "{got:?}");
+    }
+
+    #[test]
+    fn a_slow_feed_is_never_polled_faster_than_its_interval_when_failing() {
+        let (feed, daemon) = setup("max_backoff = \"1h\"", "interval = \"1d\"");
+        assert!(about(after_failure(&feed, &daemon, 5, None), 86_400));
+    }
+
+    #[test]
+    fn cache_hints_lengthen_within_max_interval_and_never_shorten() {
+        let (feed, daemon) = setup("poll_interval = \"10m\"\nmax_interval = \"2h\"", "");
+        let hint = |s: u64| Some(Duration::from_secs(s));
+        assert!(about(after_success(&feed, &daemon, None, None), 600));
+        assert!(about(after_success(&feed, &daemon, hint(60), None), 600));
+        assert!(about(after_success(&feed, &daemon, hint(3600), None), 3600));
+        assert!(about(after_success(&feed, &daemon, None, hint(5400)), 5400));
+        assert!(about(
+            after_success(&feed, &daemon, hint(86_400), hint(60)),
+            7200
+        ));
+    }
+}
