@@ -161,14 +161,16 @@ fn alerts_for_a_removed_sink_wait_without_blocking_the_others() {
     assert!(out.status.success(), "{}", stderr(&out));
 
     // The user replaces the dead sink with a new one; the two old alerts stay owed to "old".
+    // (The feed moves too: `run` honours the schedule `once` persisted, and a changed URL is
+    // polled at once.)
     let receiver = Receiver::start();
     ws.write_config(&config(
         &ws,
-        &feeds.url("/f.xml"),
+        &feeds.url("/f2.xml"),
         &[("new", &receiver.url)],
         "",
     ));
-    feeds.put_rss("/f.xml", &feed_xml(&entries, &[Some(10); 3]));
+    feeds.put_rss("/f2.xml", &feed_xml(&entries, &[Some(10); 3]));
     let child = ws.spawn_run();
     assert!(wait_for(Duration::from_secs(10), || receiver
         .accepted()

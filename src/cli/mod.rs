@@ -22,6 +22,9 @@ use crate::daemon::{self, Control, Pipeline};
 use crate::feed::{redact_url, url_origin};
 use crate::store::{Store, WriterLock};
 
+mod feeds;
+mod opml;
+
 /// Where a packaged install keeps its config.
 pub const DEFAULT_CONFIG: &str = "/etc/watchword/watchword.toml";
 
@@ -69,6 +72,10 @@ enum Command {
     Status,
     /// Remove items, stories and alerts older than the configured retention, now.
     Prune,
+    /// Show every feed's health: last success, HTTP status, failures, next poll, items, alerts.
+    Feeds(feeds::FeedsArgs),
+    /// Turn an OPML export from a feed reader into [[feed]] tables (printed, or appended).
+    ImportOpml(opml::ImportArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -83,6 +90,10 @@ enum LogFormat {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(cli.log_format);
+    if let Command::ImportOpml(args) = &cli.command {
+        // Needs no valid config: it may be how the first one is written.
+        return opml::main(args, &cli.config);
+    }
     let config = match Config::load(&cli.config) {
         Ok(config) => Arc::new(config),
         Err(e) => {
@@ -101,6 +112,8 @@ pub fn main() -> ExitCode {
         Command::Redeliver(args) => redeliver::run(&config, &args),
         Command::Status => status::show(&config),
         Command::Prune => with_runtime(prune::prune(config)),
+        Command::Feeds(args) => feeds::show(&config, &args),
+        Command::ImportOpml(_) => Ok(()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -220,10 +233,30 @@ pub(crate) async fn open_store(config: &Config) -> anyhow::Result<(Store, Writer
 async fn once(config: Arc<Config>) -> anyhow::Result<()> {
     let (store, _lock) = open_store(&config).await?;
     let pipeline = Arc::new(Pipeline::new(Arc::clone(&config), store)?);
-    let (report, delivered) = pipeline.run_once().await?;
+    let progress = progress_bar(config.feeds.len());
+    let mut failures = 0;
+    let (report, delivered) = pipeline
+        .run_once_with_progress(|_, polled| {
+            if !matches!(
+                polled,
+                Ok(crate::daemon::Polled {
+                    outcome: crate::daemon::FeedOutcome::Recorded(_)
+                        | crate::daemon::FeedOutcome::NotModified,
+                    ..
+                })
+            ) {
+                failures += 1;
+                progress.set_message(format!("{failures} failed"));
+            }
+            progress.inc(1);
+        })
+        .await?;
+    progress.finish_and_clear();
     info!(
         feeds_ok = report.feeds_ok,
         feeds_failed = report.feeds_failed,
+        not_modified = report.feeds_not_modified,
+        gone = report.feeds_gone,
         new_items = report.new_items,
         new_alerts = report.new_alerts,
         delivered = delivered.delivered,
@@ -239,6 +272,20 @@ async fn once(config: Arc<Config>) -> anyhow::Result<()> {
         );
     }
     Ok(())
+}
+
+/// Feeds done of total and failures so far, on a terminal; nothing in pipes and logs.
+fn progress_bar(feeds: usize) -> indicatif::ProgressBar {
+    if !std::io::stderr().is_terminal() {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::new(feeds as u64);
+    if let Ok(style) =
+        indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} feeds  {msg}  [{elapsed}]")
+    {
+        bar.set_style(style);
+    }
+    bar
 }
 
 async fn run(config: Arc<Config>) -> anyhow::Result<()> {

@@ -42,6 +42,13 @@ const MIN_POLL_INTERVAL: Duration = Duration::from_secs(10);
 pub const DEFAULT_METRICS_LISTEN: &str = "127.0.0.1:9464";
 /// Below the shipped unit's TimeoutStopSec=30s, so we stop before systemd kills us.
 const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(20);
+const DEFAULT_PER_HOST_CONCURRENCY: usize = 2;
+const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+const DEFAULT_READ_TIMEOUT: Duration = Duration::from_secs(20);
+/// A server's cache lifetime or `<ttl>` may stretch a feed's interval up to this by default.
+const DEFAULT_MAX_INTERVAL: Duration = Duration::from_secs(4 * 3600);
+const DEFAULT_MAX_BACKOFF: Duration = Duration::from_secs(6 * 3600);
+const DEFAULT_BROKEN_AFTER: Duration = Duration::from_secs(3 * 3600);
 
 #[derive(Debug)]
 pub struct Config {
@@ -80,6 +87,23 @@ pub struct DaemonConfig {
     pub retention: Duration,
     /// Delivered and dead alerts older than this are pruned; pending ones never are.
     pub alert_retention: Duration,
+    /// Fetches in flight to one host (host:port) at a time.
+    pub per_host_concurrency: usize,
+    pub connect_timeout: Duration,
+    /// Longest silence while reading a response.
+    pub read_timeout: Duration,
+    /// No feed is polled more often than this, whatever its interval.
+    pub min_interval: Duration,
+    /// Cache-Control/Expires/`<ttl>` stretch an interval up to this, never further.
+    pub max_interval: Duration,
+    /// Cap on the exponential backoff of a failing feed (and on a honoured Retry-After).
+    pub max_backoff: Duration,
+    /// A feed failing for longer than this raises a "broken" feed event.
+    pub broken_after: Duration,
+    /// Default for `[[feed]] stale_after`.
+    pub stale_after: Option<Duration>,
+    /// Sinks that receive feed events (broken, stale, gone, recovered).
+    pub feed_events: Vec<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -90,6 +114,8 @@ pub struct FeedConfig {
     pub url: String,
     pub interval: Duration,
     pub tags: Vec<String>,
+    /// Publishing nothing new for longer than this raises a "stale" feed event.
+    pub stale_after: Option<Duration>,
 }
 
 #[derive(Debug, Clone)]
@@ -253,11 +279,23 @@ fn validate(raw: RawConfig, at: &Locator<'_>, problems: &mut Vec<Diagnostic>) ->
             }
         };
         let interval = feed.interval.map(|d| d.0).unwrap_or(daemon.poll_interval);
+        let stale_after = match feed.stale_after {
+            Some(d) if d.get_ref().0.is_zero() => {
+                problems.push(at.span(
+                    d.span(),
+                    format!("feed {name:?}: stale_after must be longer than 0s"),
+                ));
+                None
+            }
+            Some(d) => Some(d.get_ref().0),
+            None => daemon.stale_after,
+        };
         feeds.push(FeedConfig {
             name,
             url,
-            interval: interval.max(MIN_POLL_INTERVAL),
+            interval: interval.max(MIN_POLL_INTERVAL).max(daemon.min_interval),
             tags: feed.tags,
+            stale_after,
         });
     }
 
@@ -272,6 +310,20 @@ fn validate(raw: RawConfig, at: &Locator<'_>, problems: &mut Vec<Diagnostic>) ->
         }
         sinks.push(sink::validate_sink(sink, name, at, problems));
     }
+
+    for sink in &daemon.feed_event_spans {
+        if !sink_names.contains(sink.get_ref()) {
+            let known = join_names(sink_names.iter());
+            problems.push(at.span(
+                sink.span(),
+                format!(
+                    "feed_events names unknown sink {:?} (defined sinks: {known})",
+                    sink.get_ref()
+                ),
+            ));
+        }
+    }
+    let daemon = daemon.config;
 
     let mut groups = BTreeMap::new();
     let mut group_spans = BTreeMap::new();
@@ -394,11 +446,24 @@ fn validate(raw: RawConfig, at: &Locator<'_>, problems: &mut Vec<Diagnostic>) ->
     })
 }
 
+/// The daemon section, with the spans of `feed_events` kept until the sinks are known.
+struct ValidatedDaemon {
+    config: DaemonConfig,
+    feed_event_spans: Vec<toml::Spanned<String>>,
+}
+
+impl std::ops::Deref for ValidatedDaemon {
+    type Target = DaemonConfig;
+    fn deref(&self) -> &DaemonConfig {
+        &self.config
+    }
+}
+
 fn validate_daemon(
     raw: RawDaemon,
     at: &Locator<'_>,
     problems: &mut Vec<Diagnostic>,
-) -> DaemonConfig {
+) -> ValidatedDaemon {
     let database = match raw.database {
         Some(path) => match expand_env(path.get_ref()) {
             Ok(expanded) => at.directory().join(expanded),
@@ -523,11 +588,75 @@ fn validate_daemon(
         Some(s) => s.into_inner(),
         None => DEFAULT_STORY_SIMILARITY,
     };
-    DaemonConfig {
+    let per_host_concurrency = match raw.per_host_concurrency {
+        Some(n) if *n.get_ref() == 0 => {
+            problems.push(at.span(n.span(), "per_host_concurrency must be at least 1".into()));
+            DEFAULT_PER_HOST_CONCURRENCY
+        }
+        Some(n) => (*n.get_ref()).min(concurrency),
+        None => DEFAULT_PER_HOST_CONCURRENCY.min(concurrency),
+    };
+    let connect_timeout = positive(
+        raw.connect_timeout,
+        DEFAULT_CONNECT_TIMEOUT,
+        "connect_timeout",
+        problems,
+    );
+    let read_timeout = positive(
+        raw.read_timeout,
+        DEFAULT_READ_TIMEOUT,
+        "read_timeout",
+        problems,
+    );
+    let min_interval = match raw.min_interval {
+        Some(d) if d.get_ref().0 < MIN_POLL_INTERVAL => {
+            problems.push(at.span(d.span(), "min_interval must be at least 10s".into()));
+            MIN_POLL_INTERVAL
+        }
+        Some(d) => d.get_ref().0,
+        None => MIN_POLL_INTERVAL,
+    };
+    let max_interval_span = raw.max_interval.as_ref().map(|d| d.span());
+    let max_interval = positive(
+        raw.max_interval,
+        DEFAULT_MAX_INTERVAL,
+        "max_interval",
+        problems,
+    );
+    if max_interval < min_interval {
+        problems.push(at.span(
+            max_interval_span.unwrap_or(0..0),
+            "max_interval must not be shorter than min_interval".into(),
+        ));
+    }
+    let max_backoff = positive(
+        raw.max_backoff,
+        DEFAULT_MAX_BACKOFF,
+        "max_backoff",
+        problems,
+    );
+    let broken_after = positive(
+        raw.broken_after,
+        DEFAULT_BROKEN_AFTER,
+        "broken_after",
+        problems,
+    );
+    let stale_after = raw
+        .stale_after
+        .map(|d| positive(Some(d), Duration::ZERO, "stale_after", problems))
+        .filter(|d| !d.is_zero());
+    let feed_event_spans = raw.feed_events.map(|s| s.into_inner()).unwrap_or_default();
+    let feed_events = feed_event_spans
+        .iter()
+        .map(|s| s.get_ref().clone())
+        .collect();
+    let config = DaemonConfig {
         story_window,
         story_similarity,
         retention,
         alert_retention,
+        metrics_listen,
+        shutdown_grace,
         database,
         poll_interval: raw
             .poll_interval
@@ -543,8 +672,19 @@ fn validate_daemon(
             .map(|b| b.0)
             .unwrap_or(DEFAULT_MAX_BODY_SIZE),
         concurrency,
-        metrics_listen,
-        shutdown_grace,
+        per_host_concurrency,
+        connect_timeout,
+        read_timeout,
+        min_interval,
+        max_interval,
+        max_backoff,
+        broken_after,
+        stale_after,
+        feed_events,
+    };
+    ValidatedDaemon {
+        config,
+        feed_event_spans,
     }
 }
 

@@ -45,6 +45,16 @@ pub struct RawDaemon {
     pub retention: Option<Spanned<HumanDuration>>,
     /// Delivered and dead alerts older than this are pruned.
     pub alert_retention: Option<Spanned<HumanDuration>>,
+    // Issue 3: the poller's politeness, limits and feed health.
+    pub per_host_concurrency: Option<Spanned<usize>>,
+    pub connect_timeout: Option<Spanned<HumanDuration>>,
+    pub read_timeout: Option<Spanned<HumanDuration>>,
+    pub min_interval: Option<Spanned<HumanDuration>>,
+    pub max_interval: Option<Spanned<HumanDuration>>,
+    pub max_backoff: Option<Spanned<HumanDuration>>,
+    pub broken_after: Option<Spanned<HumanDuration>>,
+    pub stale_after: Option<Spanned<HumanDuration>>,
+    pub feed_events: Option<Spanned<Vec<Spanned<String>>>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -55,6 +65,7 @@ pub struct RawFeed {
     pub interval: Option<HumanDuration>,
     #[serde(default)]
     pub tags: Vec<String>,
+    pub stale_after: Option<Spanned<HumanDuration>>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -220,3 +220,47 @@ fn unused_groups_are_checked_too() {
         "{p:?}"
     );
 }
+
+#[test]
+fn poller_keys_have_defaults_and_are_checked() {
+    let config = load(GOOD).expect("valid config");
+    let d = &config.daemon;
+    assert_eq!(d.per_host_concurrency, 2);
+    assert_eq!(d.max_backoff, Duration::from_secs(6 * 3600));
+    assert_eq!(d.max_interval, Duration::from_secs(4 * 3600));
+    assert!(d.feed_events.is_empty());
+    assert_eq!(config.feeds[0].stale_after, None);
+
+    let source = GOOD
+        .replace(
+            "max_age = \"3d\"",
+            "max_age = \"3d\"\nper_host_concurrency = 0\nmin_interval = \"5m\"\nmax_interval = \"1m\"\nfeed_events = [\"pager\"]\nstale_after = \"2d\"",
+        )
+        .replace("tags = [\"world\"]", "tags = [\"world\"]\nstale_after = \"0s\"");
+    let p = problems(&source);
+    let expected = [
+        "test.toml:6:24: per_host_concurrency must be at least 1",
+        "test.toml:8:16: max_interval must not be shorter than min_interval",
+        "test.toml:9:16: feed_events names unknown sink \"pager\" (defined sinks: out)",
+        "test.toml:20:15: feed \"wire\": stale_after must be longer than 0s",
+    ];
+    for want in expected {
+        assert!(
+            p.iter()
+                .any(|line| line.ends_with(want) || line.contains(want)),
+            "{want} not in {p:?}"
+        );
+    }
+
+    let source = GOOD.replace(
+        "max_age = \"3d\"",
+        "max_age = \"3d\"\nstale_after = \"2d\"\nmin_interval = \"2m\"",
+    );
+    let config = load(&source).expect("valid config");
+    assert_eq!(
+        config.feeds[0].stale_after,
+        Some(Duration::from_secs(2 * 86400))
+    );
+    // min_interval raises feed intervals below it.
+    assert_eq!(config.feeds[0].interval, Duration::from_secs(120));
+}

@@ -5,6 +5,7 @@
 //! the runtime's network tasks.
 
 mod deliver;
+mod health;
 mod retention;
 mod schedule;
 mod supervise;
@@ -12,20 +13,23 @@ mod supervise;
 pub use supervise::{Control, serve};
 
 pub use deliver::url_fingerprint;
+pub use health::FEED_EVENT_TYPE;
 
-use std::sync::{Arc, LazyLock};
+use std::collections::HashMap;
+use std::sync::{Arc, LazyLock, Mutex};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use tokio::sync::{Notify, Semaphore, watch};
+use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, watch};
 use tokio::task::JoinSet;
 use tracing::{debug, error, info, warn};
 
 use crate::alert::{self, AlertError, Deliverer};
 use crate::config::{Config, FeedConfig};
-use crate::feed::{self, FetchError, FetchLimits, Fetcher, Item};
+use crate::feed::{self, FetchError, FetchLimits, FetchOutcome, Fetcher, Item, Validators};
 use crate::store::{
-    FetchRecord, NewAlert, NewItem, RecordSummary, Store, StoreError, StoryKey, StoryPolicy,
+    FeedState, FetchRecord, NewAlert, NewItem, PollRecord, RecordSummary, Store, StoreError,
+    StoryKey, StoryPolicy,
 };
 use crate::story::Fingerprinter;
 
@@ -50,21 +54,42 @@ pub struct Pipeline {
     store: Store,
     fetcher: Fetcher,
     deliverer: Deliverer,
+    /// One semaphore per host:port, so no publisher sees more than `per_host_concurrency`
+    /// of our fetches at once. Entries are never removed: there is one per configured host.
+    hosts: Mutex<HashMap<String, Arc<Semaphore>>>,
 }
 
 /// What happened to one feed in one pass.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FeedOutcome {
     Recorded(RecordSummary),
+    /// 304: unchanged since the last fetch; nothing parsed, only the feed's state written.
+    NotModified,
     /// Fetch or parse failed; the reason is in the store and the log.
     Failed(String),
+    /// The feed answered 410 Gone, now or earlier: it is not polled any more.
+    Gone,
     /// Shutdown began before the poll could start.
     NotStarted,
+}
+
+/// A finished poll: what happened and when the feed is next due (unix seconds; `None` for a
+/// feed that is gone).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Polled {
+    pub outcome: FeedOutcome,
+    pub next_due_at: Option<i64>,
+    /// Feed events (broken, stale, gone, recovered) this poll put in the outbox.
+    pub feed_events: usize,
 }
 
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct PassReport {
     pub feeds_ok: usize,
+    /// Of `feeds_ok`, those that answered 304.
+    pub feeds_not_modified: usize,
+    /// Feeds that answered 410 Gone (now or before) and are no longer polled.
+    pub feeds_gone: usize,
     pub feeds_failed: usize,
     pub new_items: usize,
     pub new_alerts: usize,
@@ -87,6 +112,8 @@ impl Pipeline {
             &daemon.user_agent,
             FetchLimits {
                 timeout: daemon.fetch_timeout,
+                connect_timeout: daemon.connect_timeout,
+                read_timeout: daemon.read_timeout,
                 max_body_bytes: daemon.max_body_size,
             },
         )
@@ -101,98 +128,142 @@ impl Pipeline {
             store,
             fetcher,
             deliverer,
+            hosts: Mutex::new(HashMap::new()),
         })
+    }
+
+    /// Waits for a fetch slot on the feed's host, then for one of the global slots: in that
+    /// order, so a task queued behind a busy host never holds a global slot other hosts need.
+    pub(super) async fn fetch_slots(
+        &self,
+        url: &str,
+        global: &Arc<Semaphore>,
+    ) -> (Option<OwnedSemaphorePermit>, Option<OwnedSemaphorePermit>) {
+        let key = host_key(url);
+        let host = key.map(|key| {
+            let mut hosts = self.hosts.lock().unwrap_or_else(|p| p.into_inner());
+            Arc::clone(hosts.entry(key).or_insert_with(|| {
+                Arc::new(Semaphore::new(self.config.daemon.per_host_concurrency))
+            }))
+        });
+        // The semaphores are never closed, so acquiring cannot fail; if it ever did, polling
+        // without a permit is the lesser evil.
+        let host_permit = match host {
+            Some(host) => host.acquire_owned().await.ok(),
+            None => None,
+        };
+        let global_permit = Arc::clone(global).acquire_owned().await.ok();
+        (host_permit, global_permit)
     }
 
     pub fn config(&self) -> &Arc<Config> {
         &self.config
     }
 
-    /// Fetches, parses, matches and records one feed. Errors of the feed itself (network,
-    /// HTTP, parse) are recorded against the feed and returned as `FeedOutcome::Failed`; only
-    /// a database failure is an `Err`.
-    pub async fn poll_feed(&self, feed: &FeedConfig) -> Result<FeedOutcome, DaemonError> {
+    /// Fetches, parses, matches and records one feed, with a conditional GET. Errors of the
+    /// feed itself (network, HTTP, parse) are recorded against the feed and returned as
+    /// `FeedOutcome::Failed`; only a database failure is an `Err`. The caller holds the fetch
+    /// slots ([`Pipeline::fetch_slots`]).
+    pub async fn poll_feed(&self, feed: &FeedConfig) -> Result<Polled, DaemonError> {
         let started = std::time::Instant::now();
-        let body = self.fetcher.fetch(&feed.url).await;
-        crate::service::metrics::observe_fetch(&body, started.elapsed());
+        let store = self.store.clone();
+        let name = feed.name.clone();
+        let stored = tokio::task::spawn_blocking(move || store.feed_state(&name)).await??;
+        let mut state = stored.unwrap_or_else(|| FeedState {
+            name: feed.name.clone(),
+            url: feed.url.clone(),
+            ..FeedState::default()
+        });
+        if state.url != feed.url {
+            // The user changed the URL: validators, a redirect or a 410 belonged to the old one.
+            state.url = feed.url.clone();
+            state.etag = None;
+            state.last_modified = None;
+            state.moved_to = None;
+            state.gone_at = None;
+        }
+        if state.gone_at.is_some() {
+            return Ok(Polled {
+                outcome: FeedOutcome::Gone,
+                next_due_at: None,
+                feed_events: 0,
+            });
+        }
+        let validators = Validators {
+            etag: state.etag.clone(),
+            last_modified: state.last_modified.clone(),
+        };
+        let fetched = self.fetcher.fetch_conditional(&feed.url, &validators).await;
+        crate::service::metrics::observe_fetch(&fetched, started.elapsed());
         let store = self.store.clone();
         let config = Arc::clone(&self.config);
         let feed_config = feed.clone();
         // Parsing (HTML to text of up to max_body_size bytes), matching and SQLite are CPU or
         // disk work: off the runtime, in one go.
-        let (items, result) = tokio::task::spawn_blocking(move || {
-            let now = Utc::now();
-            let parsed = body.map_err(|e| e.to_string()).and_then(|body| {
-                // Relative item links resolve against the feed's own URL.
-                let base = feed_config
-                    .url
-                    .starts_with("http")
-                    .then_some(feed_config.url.as_str());
-                feed::parse_with_base(&feed_config.name, base, &body).map_err(|e| e.to_string())
-            });
-            match parsed {
-                Ok(items) => {
-                    let count = items.len();
-                    let recorded = record_items(&store, &config, &feed_config, items, now);
-                    (count, recorded.map(Ok))
-                }
-                Err(reason) => {
-                    let record = FetchRecord {
-                        feed: feed_config.name.clone(),
-                        url: feed_config.url.clone(),
-                        at: now.timestamp(),
-                        error: Some(reason.clone()),
-                        items: Vec::new(),
-                        listed: Vec::new(),
-                    };
-                    (0, store.record_fetch(&record).map(|_| Err(reason)))
-                }
-            }
+        let polled = tokio::task::spawn_blocking(move || {
+            settle(&store, &config, &feed_config, state, fetched, Utc::now())
         })
-        .await?;
+        .await??;
         let elapsed_ms = started.elapsed().as_millis() as u64;
-        match result? {
-            Ok(summary) => {
-                crate::service::metrics::items_seen(items, summary.new_items);
-                // Quiet when nothing changed: with thousands of feeds, one line per poll
-                // would drown the lines that matter.
-                if summary.new_items > 0 {
-                    info!(
-                        feed = %feed.name,
-                        items,
-                        new_items = summary.new_items,
-                        new_alerts = summary.new_alerts,
-                        elapsed_ms,
-                        "feed polled"
-                    );
-                } else {
-                    debug!(feed = %feed.name, items, elapsed_ms, "feed polled: nothing new");
-                }
-                Ok(FeedOutcome::Recorded(summary))
+        match &polled.outcome {
+            // Quiet when nothing changed: with thousands of feeds, one line per poll would
+            // drown the lines that matter.
+            FeedOutcome::Recorded(summary) if summary.new_items > 0 => info!(
+                feed = %feed.name,
+                new_items = summary.new_items,
+                new_alerts = summary.new_alerts,
+                elapsed_ms,
+                "feed polled"
+            ),
+            FeedOutcome::Recorded(_) => {
+                debug!(feed = %feed.name, elapsed_ms, "feed polled: nothing new")
             }
-            Err(reason) => {
+            FeedOutcome::NotModified => {
+                debug!(feed = %feed.name, elapsed_ms, "feed polled: not modified")
+            }
+            FeedOutcome::Failed(reason) => {
+                let retry = polled
+                    .next_due_at
+                    .map(|due| (due - Utc::now().timestamp()).max(0) as u64)
+                    .map(|secs| humantime::format_duration(Duration::from_secs(secs)).to_string())
+                    .unwrap_or_else(|| "never".into());
                 warn!(
                     feed = %feed.name,
                     url = %feed::redact_url(&feed.url),
-                    "feed {:?} failed: {reason}; will retry on the next poll",
+                    "feed {:?} failed: {reason}; will retry on the next poll, in {retry}",
                     feed.name
                 );
-                Ok(FeedOutcome::Failed(reason))
             }
+            FeedOutcome::Gone => warn!(
+                feed = %feed.name,
+                url = %feed::redact_url(&feed.url),
+                "feed {:?} is gone (HTTP 410): it will not be polled again; remove it or change its url",
+                feed.name
+            ),
+            FeedOutcome::NotStarted => {}
         }
+        Ok(polled)
     }
 
-    /// Polls `feeds` concurrently, at most `daemon.concurrency` at a time, and waits for all.
+    /// Polls `feeds` concurrently within the global and per-host limits, and waits for all.
     pub async fn poll_feeds(self: &Arc<Self>, feeds: &[FeedConfig]) -> PassReport {
+        self.poll_feeds_with_progress(feeds, |_, _| {}).await
+    }
+
+    /// Like [`Pipeline::poll_feeds`], calling `progress(feed, outcome)` as each feed finishes
+    /// (for a progress bar).
+    pub async fn poll_feeds_with_progress(
+        self: &Arc<Self>,
+        feeds: &[FeedConfig],
+        mut progress: impl FnMut(&str, &Result<Polled, DaemonError>),
+    ) -> PassReport {
         let permits = Arc::new(Semaphore::new(self.config.daemon.concurrency));
         let mut tasks = JoinSet::new();
         for feed in feeds.iter().cloned() {
             let pipeline = Arc::clone(self);
             let permits = Arc::clone(&permits);
             tasks.spawn(async move {
-                // The semaphore is never closed, so acquiring cannot fail; if it ever did,
-                // polling without a permit is the lesser evil.
-                let _permit = permits.acquire_owned().await.ok();
+                let _slots = pipeline.fetch_slots(&feed.url, &permits).await;
                 let outcome = pipeline.poll_feed(&feed).await;
                 (feed.name, outcome)
             });
@@ -200,7 +271,10 @@ impl Pipeline {
         let mut report = PassReport::default();
         while let Some(joined) = tasks.join_next().await {
             match joined {
-                Ok((name, outcome)) => report.add(&name, outcome),
+                Ok((name, outcome)) => {
+                    progress(&name, &outcome);
+                    report.add(&name, outcome.map(|p| p.outcome));
+                }
                 Err(e) => {
                     error!("a feed task panicked or was cancelled: {e}");
                     report.feeds_failed += 1;
@@ -212,9 +286,17 @@ impl Pipeline {
 
     /// One pass over every feed, then delivery of everything owed (`watchword once`).
     pub async fn run_once(self: &Arc<Self>) -> Result<(PassReport, DeliveryReport), DaemonError> {
+        self.run_once_with_progress(|_, _| {}).await
+    }
+
+    /// Like [`Pipeline::run_once`], calling `progress` as each feed finishes.
+    pub async fn run_once_with_progress(
+        self: &Arc<Self>,
+        progress: impl FnMut(&str, &Result<Polled, DaemonError>),
+    ) -> Result<(PassReport, DeliveryReport), DaemonError> {
         self.warn_orphaned_deliveries().await?;
         let feeds = self.config.feeds.clone();
-        let report = self.poll_feeds(&feeds).await;
+        let report = self.poll_feeds_with_progress(&feeds, progress).await;
         let (_keep_open, never) = watch::channel(false);
         let delivered = self.deliver_due(true, &never).await?;
         Ok((report, delivered))
@@ -264,7 +346,12 @@ impl PassReport {
                 self.new_items += summary.new_items;
                 self.new_alerts += summary.new_alerts;
             }
+            Ok(FeedOutcome::NotModified) => {
+                self.feeds_ok += 1;
+                self.feeds_not_modified += 1;
+            }
             Ok(FeedOutcome::Failed(_)) => self.feeds_failed += 1,
+            Ok(FeedOutcome::Gone) => self.feeds_gone += 1,
             Ok(FeedOutcome::NotStarted) => {}
             Err(e) => {
                 error!(feed = %feed, "cannot record feed {feed:?}: {e}; its new items will be seen again on the next poll");
@@ -299,8 +386,170 @@ fn is_back_catalogue(
     }
 }
 
-/// Decides, for the items of one fetch, which are new, which are too old to alert on and which
-/// rules they match, then records it all in one transaction.
+/// The key for per-host limits: host and port, so two services on one machine count twice.
+fn host_key(url: &str) -> Option<String> {
+    let url = url::Url::parse(url).ok()?;
+    let host = url.host_str()?;
+    Some(match url.port_or_known_default() {
+        Some(port) => format!("{host}:{port}"),
+        None => host.to_owned(),
+    })
+}
+
+/// Turns a fetch into the feed's new state, its new items, alerts and feed events, writes them
+/// in one transaction, and says when the feed is next due.
+fn settle(
+    store: &Store,
+    config: &Config,
+    feed: &FeedConfig,
+    mut state: FeedState,
+    fetched: Result<FetchOutcome, FetchError>,
+    now: DateTime<Utc>,
+) -> Result<Polled, StoreError> {
+    let daemon = &config.daemon;
+    let at = now.timestamp();
+    let mut record = FetchRecord {
+        feed: feed.name.clone(),
+        url: feed.url.clone(),
+        at,
+        error: None,
+        items: Vec::new(),
+        listed: Vec::new(),
+    };
+    let ttl = |state: &FeedState| {
+        state
+            .ttl
+            .and_then(|secs| u64::try_from(secs).ok())
+            .map(Duration::from_secs)
+    };
+    let (outcome, events, next_in) = match fetched {
+        Ok(outcome) => {
+            let info = outcome.info().clone();
+            note_moved(&mut state, feed, info.moved_to.as_deref());
+            let parsed = match outcome {
+                FetchOutcome::NotModified(_) => Ok(None),
+                FetchOutcome::Fetched {
+                    body, validators, ..
+                } => {
+                    // Relative item links resolve against the feed's own URL.
+                    let base = feed.url.starts_with("http").then_some(feed.url.as_str());
+                    feed::parse_document(&feed.name, base, &body, info.content_type.as_deref())
+                        .map(|parsed| Some((parsed, validators)))
+                        .map_err(|e| e.to_string())
+                }
+            };
+            match parsed {
+                Ok(parsed) => {
+                    let (new_items, outcome) = match parsed {
+                        None => (0, FeedOutcome::NotModified),
+                        Some((parsed, validators)) => {
+                            // Validators are kept only with a body that parsed: otherwise the
+                            // next poll would get a 304 for content we never read.
+                            state.etag = validators.etag;
+                            state.last_modified = validators.last_modified;
+                            state.ttl = parsed.ttl.map(|t| t.as_secs() as i64);
+                            let fetched_items = parsed.items.len();
+                            (record.items, record.listed) =
+                                new_items(store, config, feed, parsed.items, now)?;
+                            crate::service::metrics::items_seen(fetched_items, record.items.len());
+                            let count = record.items.len();
+                            (count, FeedOutcome::Recorded(RecordSummary::default()))
+                        }
+                    };
+                    let events = health::on_success(
+                        &mut state,
+                        feed,
+                        daemon,
+                        health::Success {
+                            status: info.status,
+                            new_items,
+                        },
+                        at,
+                    );
+                    let next = schedule::after_success(feed, daemon, info.fresh_for, ttl(&state));
+                    (outcome, events, Some(next))
+                }
+                Err(reason) => {
+                    let events = health::on_failure(
+                        &mut state,
+                        feed,
+                        daemon,
+                        &reason,
+                        info.status,
+                        false,
+                        at,
+                    );
+                    let next =
+                        schedule::after_failure(feed, daemon, state.consecutive_failures, None);
+                    (FeedOutcome::Failed(reason), events, Some(next))
+                }
+            }
+        }
+        Err(error) => {
+            let reason = error.to_string();
+            let (status, retry_after) = match &error {
+                FetchError::Http {
+                    status,
+                    retry_after,
+                } => (Some(status.as_u16()), *retry_after),
+                _ => (None, None),
+            };
+            let gone = status == Some(410);
+            let events = health::on_failure(&mut state, feed, daemon, &reason, status, gone, at);
+            if gone {
+                (FeedOutcome::Gone, events, None)
+            } else {
+                let next =
+                    schedule::after_failure(feed, daemon, state.consecutive_failures, retry_after);
+                (FeedOutcome::Failed(reason), events, Some(next))
+            }
+        }
+    };
+    for event in &events {
+        let level_warn = event.kind != "recovered";
+        if level_warn {
+            warn!(feed = %feed.name, event = %event.kind, "{}", event.title);
+        } else {
+            info!(feed = %feed.name, event = %event.kind, "{}", event.title);
+        }
+    }
+    if let FeedOutcome::Failed(reason) = &outcome {
+        record.error = Some(reason.clone());
+    }
+    state.next_due_at = next_in.map(|d| at.saturating_add(d.as_secs() as i64));
+    let next_due_at = state.next_due_at;
+    let feed_events = events.len();
+    let summary = store.record_poll(&PollRecord {
+        fetch: record,
+        state,
+        events,
+    })?;
+    let outcome = match outcome {
+        FeedOutcome::Recorded(_) => FeedOutcome::Recorded(summary),
+        other => other,
+    };
+    Ok(Polled {
+        outcome,
+        next_due_at,
+        feed_events,
+    })
+}
+
+/// Records (and logs, once per new target) where permanent redirects now lead.
+fn note_moved(state: &mut FeedState, feed: &FeedConfig, moved_to: Option<&str>) {
+    if let Some(target) = moved_to
+        && state.moved_to.as_deref() != Some(target)
+    {
+        warn!(
+            feed = %feed.name,
+            "feed {:?} has moved permanently to {}; update its url in the config",
+            feed.name,
+            feed::redact_url(target)
+        );
+    }
+    state.moved_to = moved_to.map(str::to_owned);
+}
+
 /// What finds an item's story: its headline-and-lead signature and its canonical link.
 fn story_key(item: &Item) -> StoryKey {
     static FINGERPRINTER: LazyLock<Fingerprinter> = LazyLock::new(Fingerprinter::default);
@@ -318,13 +567,15 @@ fn story_key(item: &Item) -> StoryKey {
     }
 }
 
-fn record_items(
+/// Decides, for the items of one fetch, which are new, which are too old to alert on and which
+/// rules they match; also returns the ids seen before (still listed, so kept from retention).
+fn new_items(
     store: &Store,
     config: &Config,
     feed: &FeedConfig,
     items: Vec<Item>,
     now: DateTime<Utc>,
-) -> Result<RecordSummary, StoreError> {
+) -> Result<(Vec<NewItem>, Vec<String>), StoreError> {
     let ids: Vec<String> = items.iter().map(|i| i.id.clone()).collect();
     let unseen = store.unseen(&feed.name, &ids)?;
     let last_success = store.last_success_at(&feed.name)?;
@@ -333,7 +584,12 @@ fn record_items(
         .and_then(|age| now.checked_sub_signed(age))
         .map(|t| t.timestamp());
     let mut new_items = Vec::with_capacity(unseen.len());
-    for item in items.iter().filter(|i| unseen.contains(&i.id)) {
+    // A feed may list one id twice; the second copy is not new.
+    let mut taken = std::collections::HashSet::new();
+    for item in items
+        .iter()
+        .filter(|i| unseen.contains(&i.id) && taken.insert(i.id.as_str()))
+    {
         let too_old = is_back_catalogue(
             item.published.map(|p| p.timestamp()),
             age_cutoff,
@@ -374,14 +630,8 @@ fn record_items(
             alerts,
         });
     }
-    store.record_fetch(&FetchRecord {
-        feed: feed.name.clone(),
-        url: feed.url.clone(),
-        at: now.timestamp(),
-        error: None,
-        items: new_items,
-        listed: ids.into_iter().filter(|id| !unseen.contains(id)).collect(),
-    })
+    let listed = ids.into_iter().filter(|id| !unseen.contains(id)).collect();
+    Ok((new_items, listed))
 }
 
 #[cfg(test)]

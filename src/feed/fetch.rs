@@ -10,7 +10,8 @@ use std::time::Duration;
 
 use reqwest::StatusCode;
 use reqwest::header::{
-    ETAG, HeaderMap, HeaderValue, IF_MODIFIED_SINCE, IF_NONE_MATCH, LAST_MODIFIED, RETRY_AFTER,
+    CACHE_CONTROL, CONTENT_TYPE, ETAG, EXPIRES, HeaderMap, HeaderValue, IF_MODIFIED_SINCE,
+    IF_NONE_MATCH, LAST_MODIFIED, LOCATION, RETRY_AFTER,
 };
 use url::Url;
 
@@ -23,14 +24,21 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 /// Time allowed to establish a connection: a host that does not answer within this is down, and
 /// failing fast leaves the rest of `timeout` unused rather than wasted.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Longest silence allowed while waiting for the response or the next body bytes.
+pub const READ_TIMEOUT: Duration = Duration::from_secs(20);
 /// Feeds move (http → https, new paths); longer chains are loops or abuse.
 pub const MAX_REDIRECTS: usize = 5;
 
 /// Bounds on one fetch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FetchLimits {
-    /// Whole-request timeout: connect, headers and body.
+    /// Whole-request timeout: connect, headers, every redirect and the body. A server
+    /// trickling one byte at a time hits this one.
     pub timeout: Duration,
+    /// Time allowed to establish a connection.
+    pub connect_timeout: Duration,
+    /// Longest silence between two reads.
+    pub read_timeout: Duration,
     /// Largest accepted body, counted after gzip/brotli decoding so that a small compressed body
     /// cannot expand without bound.
     pub max_body_bytes: u64,
@@ -40,6 +48,8 @@ impl Default for FetchLimits {
     fn default() -> Self {
         FetchLimits {
             timeout: DEFAULT_TIMEOUT,
+            connect_timeout: CONNECT_TIMEOUT,
+            read_timeout: READ_TIMEOUT,
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
         }
     }
@@ -56,12 +66,36 @@ pub struct Validators {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FetchOutcome {
     /// The server answered 304: the feed is unchanged since the given validators.
-    NotModified,
+    NotModified(ResponseInfo),
     /// A new body, with the validators to send next time.
     Fetched {
         body: Vec<u8>,
         validators: Validators,
+        info: ResponseInfo,
     },
+}
+
+impl FetchOutcome {
+    pub fn info(&self) -> &ResponseInfo {
+        match self {
+            FetchOutcome::NotModified(info) | FetchOutcome::Fetched { info, .. } => info,
+        }
+    }
+}
+
+/// What the response said besides its body: for the schedule, the feeds view and the parser.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ResponseInfo {
+    /// The final status (`None` for `file://`).
+    pub status: Option<u16>,
+    /// Where the feed now lives, when every redirect on the way was permanent (301/308): the
+    /// user should update the configured URL.
+    pub moved_to: Option<String>,
+    /// How long the server says the response stays fresh (`Cache-Control: max-age`, else
+    /// `Expires`): a lower bound on the next poll.
+    pub fresh_for: Option<Duration>,
+    /// The `Content-Type` header, whose `charset` parameter decides how the body is decoded.
+    pub content_type: Option<String>,
 }
 
 /// Why a fetch failed. Display is one line; URLs in it are redacted.
@@ -81,6 +115,11 @@ pub enum FetchError {
     Io { path: PathBuf, source: io::Error },
     #[error("timed out after {}", humantime::format_duration(*.after))]
     Timeout { after: Duration },
+    /// The server went silent mid-response for longer than the read timeout.
+    #[error("no data from the server for {}", humantime::format_duration(*.after))]
+    Stalled { after: Duration },
+    #[error("bad redirect: {reason}")]
+    BadRedirect { reason: String },
     #[error("cannot connect: {message}")]
     Connect { message: String },
     /// The server accepted the connection and closed it without answering (or reset it).
@@ -111,6 +150,7 @@ impl FetchError {
                     || *status == StatusCode::REQUEST_TIMEOUT
             }
             FetchError::Timeout { .. }
+            | FetchError::Stalled { .. }
             | FetchError::Connect { .. }
             | FetchError::ConnectionClosed
             | FetchError::Network { .. } => true,
@@ -118,6 +158,7 @@ impl FetchError {
             | FetchError::UnsupportedScheme { .. }
             | FetchError::Io { .. }
             | FetchError::TooManyRedirects { .. }
+            | FetchError::BadRedirect { .. }
             | FetchError::TooLarge { .. }
             | FetchError::Decode { .. }
             | FetchError::Client { .. } => false,
@@ -138,9 +179,11 @@ impl Fetcher {
             .user_agent(user_agent)
             .gzip(true)
             .brotli(true)
-            .redirect(reqwest::redirect::Policy::limited(MAX_REDIRECTS))
-            .connect_timeout(CONNECT_TIMEOUT)
-            .timeout(limits.timeout)
+            // Redirects are followed by hand (`fetch_http`) to learn whether every hop was
+            // permanent, which reqwest's policy cannot report back.
+            .redirect(reqwest::redirect::Policy::none())
+            .connect_timeout(limits.connect_timeout)
+            .read_timeout(limits.read_timeout)
             .build()
             .map_err(|e| FetchError::Client {
                 message: root_cause(&e.without_url()),
@@ -160,7 +203,7 @@ impl Fetcher {
         match self.fetch_conditional(url, &Validators::default()).await? {
             FetchOutcome::Fetched { body, .. } => Ok(body),
             // We sent no validators, so a 304 is the server misbehaving.
-            FetchOutcome::NotModified => Err(FetchError::Http {
+            FetchOutcome::NotModified(_) => Err(FetchError::Http {
                 status: StatusCode::NOT_MODIFIED,
                 retry_after: None,
             }),
@@ -179,12 +222,21 @@ impl Fetcher {
             reason: e.to_string(),
         })?;
         match parsed.scheme() {
-            "http" | "https" => self.fetch_http(parsed, validators).await,
+            "http" | "https" => {
+                // The whole fetch, redirects and body included, within one deadline: reqwest's
+                // own timeout restarts with every redirect.
+                let total = self.limits.timeout;
+                match tokio::time::timeout(total, self.fetch_http(parsed, validators)).await {
+                    Ok(result) => result,
+                    Err(_) => Err(FetchError::Timeout { after: total }),
+                }
+            }
             "file" => {
                 let body = self.read_file(&parsed).await?;
                 Ok(FetchOutcome::Fetched {
                     body,
                     validators: Validators::default(),
+                    info: ResponseInfo::default(),
                 })
             }
             other => Err(FetchError::UnsupportedScheme {
@@ -199,9 +251,9 @@ impl Fetcher {
         validators: &Validators,
     ) -> Result<FetchOutcome, FetchError> {
         let secret_url = url.to_string();
-        let timeout = self.limits.timeout;
+        let limits = self.limits;
         let classify =
-            |e: reqwest::Error, stage: Stage| scrub(classify(e, stage, timeout), &secret_url);
+            |e: reqwest::Error, stage: Stage| scrub(classify(e, stage, limits), &secret_url);
 
         let mut headers = HeaderMap::new();
         // Validators come from earlier responses; one that is not a valid header value is
@@ -213,17 +265,58 @@ impl Fetcher {
             headers.insert(IF_MODIFIED_SINCE, v);
         }
 
-        let mut response = self
-            .client
-            .get(url)
-            .headers(headers)
-            .send()
-            .await
-            .map_err(|e| classify(e, Stage::Request))?;
+        let mut current = url;
+        let mut redirects = 0;
+        let mut all_permanent = true;
+        let mut response = loop {
+            let response = self
+                .client
+                .get(current.clone())
+                .headers(headers.clone())
+                .send()
+                .await
+                .map_err(|e| classify(e, Stage::Request))?;
+            let status = response.status();
+            if !status.is_redirection() || status == StatusCode::NOT_MODIFIED {
+                break response;
+            }
+            let Some(location) = header_string(response.headers(), LOCATION) else {
+                return Err(FetchError::BadRedirect {
+                    reason: format!("HTTP {} without a Location header", status.as_u16()),
+                });
+            };
+            redirects += 1;
+            if redirects > MAX_REDIRECTS {
+                return Err(FetchError::TooManyRedirects {
+                    limit: MAX_REDIRECTS,
+                });
+            }
+            let next = current
+                .join(location.trim())
+                .map_err(|e| FetchError::BadRedirect {
+                    reason: format!("invalid Location ({e})"),
+                })?;
+            if !matches!(next.scheme(), "http" | "https") {
+                return Err(FetchError::BadRedirect {
+                    reason: format!("redirect to an unsupported scheme \"{}\"", next.scheme()),
+                });
+            }
+            all_permanent &= matches!(
+                status,
+                StatusCode::MOVED_PERMANENTLY | StatusCode::PERMANENT_REDIRECT
+            );
+            current = next;
+        };
 
         let status = response.status();
+        let info = ResponseInfo {
+            status: Some(status.as_u16()),
+            moved_to: (redirects > 0 && all_permanent).then(|| current.to_string()),
+            fresh_for: freshness(response.headers()),
+            content_type: header_string(response.headers(), CONTENT_TYPE),
+        };
         if status == StatusCode::NOT_MODIFIED {
-            return Ok(FetchOutcome::NotModified);
+            return Ok(FetchOutcome::NotModified(info));
         }
         if !status.is_success() {
             return Err(FetchError::Http {
@@ -232,7 +325,7 @@ impl Fetcher {
             });
         }
 
-        let limit = self.limits.max_body_bytes;
+        let limit = limits.max_body_bytes;
         // Content-Length is the encoded size; refusing early saves downloading a body we would
         // throw away. reqwest hides it when it decodes, and then the streamed count decides.
         if response.content_length().is_some_and(|len| len > limit) {
@@ -259,6 +352,7 @@ impl Fetcher {
         Ok(FetchOutcome::Fetched {
             body,
             validators: new_validators,
+            info,
         })
     }
 
@@ -294,7 +388,7 @@ enum Stage {
     Body,
 }
 
-fn classify(error: reqwest::Error, stage: Stage, total_timeout: Duration) -> FetchError {
+fn classify(error: reqwest::Error, stage: Stage, limits: FetchLimits) -> FetchError {
     // Belt and braces: reqwest puts the URL into its own Display, and we never want that.
     let error = error.without_url();
     if error.is_redirect() {
@@ -306,7 +400,7 @@ fn classify(error: reqwest::Error, stage: Stage, total_timeout: Duration) -> Fet
         let message = if error.is_timeout() {
             format!(
                 "timed out after {}",
-                humantime::format_duration(CONNECT_TIMEOUT)
+                humantime::format_duration(limits.connect_timeout)
             )
         } else {
             root_cause(&error)
@@ -314,9 +408,10 @@ fn classify(error: reqwest::Error, stage: Stage, total_timeout: Duration) -> Fet
         return FetchError::Connect { message };
     }
     if error.is_timeout() {
-        // Not the connect timeout (handled above), so the whole-request one fired.
-        return FetchError::Timeout {
-            after: total_timeout,
+        // Not the connect timeout (handled above). The whole-fetch deadline is enforced around
+        // the fetch, so one inside it is the read timeout: the server went quiet.
+        return FetchError::Stalled {
+            after: limits.read_timeout,
         };
     }
     if error.is_decode() {
@@ -407,6 +502,29 @@ fn header_string(headers: &HeaderMap, name: reqwest::header::HeaderName) -> Opti
         .map(str::to_owned)
 }
 
+/// How long the response may be cached: `Cache-Control: max-age` (which wins), else `Expires`
+/// relative to now. `no-store`/`no-cache` give no lower bound.
+fn freshness(headers: &HeaderMap) -> Option<Duration> {
+    if let Some(cache_control) = headers.get(CACHE_CONTROL).and_then(|v| v.to_str().ok()) {
+        let mut max_age = None;
+        for directive in cache_control.split(',') {
+            let directive = directive.trim().to_ascii_lowercase();
+            if directive == "no-store" || directive == "no-cache" {
+                return None;
+            }
+            if let Some(value) = directive.strip_prefix("max-age=") {
+                max_age = value.trim_matches('"').parse::<u64>().ok();
+            }
+        }
+        if let Some(seconds) = max_age {
+            return Some(Duration::from_secs(seconds));
+        }
+    }
+    let expires = headers.get(EXPIRES)?.to_str().ok()?.trim();
+    let date = chrono::DateTime::parse_from_rfc2822(expires).ok()?;
+    date.signed_duration_since(chrono::Utc::now()).to_std().ok()
+}
+
 /// `Retry-After` as delay-seconds or an HTTP date (RFC 9110 §10.2.3); a date in the past is 0.
 fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     let value = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
@@ -459,6 +577,7 @@ mod tests {
         FetchLimits {
             timeout: Duration::from_secs(5),
             max_body_bytes: 1024,
+            ..FetchLimits::default()
         }
     }
 
@@ -570,7 +689,10 @@ mod tests {
             .fetch_conditional(&format!("{base}/feed.xml"), &validators)
             .await
             .unwrap();
-        assert_eq!(outcome, FetchOutcome::NotModified);
+        assert!(
+            matches!(outcome, FetchOutcome::NotModified(_)),
+            "{outcome:?}"
+        );
     }
 
     #[tokio::test]

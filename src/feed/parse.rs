@@ -26,6 +26,14 @@ pub enum ParseError {
     UnsupportedVersion { version: String },
     #[error("invalid feed: {message}")]
     Invalid { message: String },
+    /// The bytes do not decode in the charset the server or the document declares.
+    #[error("content is not valid {charset}: {detail}")]
+    Charset { charset: String, detail: String },
+    /// A DTD with `<!ENTITY>` declarations: the shape of an entity-expansion bomb.
+    #[error(
+        "the document declares XML entities in its DOCTYPE; refused (entity expansion can exhaust memory)"
+    )]
+    EntityDeclarations,
     /// feed-rs panicked: a bug on its side, but one bad feed must not take the poller down.
     #[error("the feed parser crashed on this content")]
     ParserPanic,
@@ -45,6 +53,34 @@ pub fn parse_with_base(
     base_url: Option<&str>,
     body: &[u8],
 ) -> Result<Vec<Item>, ParseError> {
+    parse_document(feed_name, base_url, body, None).map(|parsed| parsed.items)
+}
+
+/// A parsed feed: its items and what it says about polling.
+#[derive(Debug, Clone)]
+pub struct ParsedFeed {
+    pub items: Vec<Item>,
+    /// RSS `<ttl>`: how long the publisher asks readers to wait between polls.
+    pub ttl: Option<std::time::Duration>,
+}
+
+/// Decodes `body` to UTF-8 (BOM, else the `charset` of `content_type`, else the XML prolog,
+/// else UTF-8), then parses it; relative links resolve against `base_url`.
+pub fn parse_document(
+    feed_name: &str,
+    base_url: Option<&str>,
+    body: &[u8],
+    content_type: Option<&str>,
+) -> Result<ParsedFeed, ParseError> {
+    let text = super::charset::to_utf8(body, content_type)?;
+    parse_utf8(feed_name, base_url, text.as_bytes())
+}
+
+fn parse_utf8(
+    feed_name: &str,
+    base_url: Option<&str>,
+    body: &[u8],
+) -> Result<ParsedFeed, ParseError> {
     // An empty id from the generator marks "the feed gave no guid/id"; `to_item` then applies
     // our own rule, which (unlike feed-rs's default) does not depend on the title.
     let parser = Builder::new()
@@ -62,7 +98,11 @@ pub fn parse_with_base(
         .map(|entry| to_item(feed_name, entry))
         .collect();
     assign_ids(&feed.entries, &mut items);
-    Ok(items)
+    let ttl = feed
+        .ttl
+        .filter(|minutes| *minutes > 0)
+        .map(|minutes| std::time::Duration::from_secs(u64::from(minutes) * 60));
+    Ok(ParsedFeed { items, ttl })
 }
 
 /// Fills in every [`Item::id`] by our id rule; see [`item_id`].

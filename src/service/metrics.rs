@@ -16,7 +16,7 @@ use metrics::{
 };
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
-use crate::feed::FetchError;
+use crate::feed::{FetchError, FetchOutcome};
 use crate::store::{AttemptOutcome, Health};
 
 static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
@@ -118,11 +118,12 @@ fn describe() {
 }
 
 /// One feed fetch finished (call right after the fetch, before parsing).
-pub fn observe_fetch<T>(result: &Result<T, FetchError>, elapsed: Duration) {
+pub fn observe_fetch(result: &Result<FetchOutcome, FetchError>, elapsed: Duration) {
     if HANDLE.get().is_none() {
         return;
     }
     let (outcome, status) = match result {
+        Ok(FetchOutcome::NotModified(_)) => ("not_modified", "304".to_string()),
         Ok(_) => ("ok", "2xx".to_string()),
         Err(e) => fetch_labels(e),
     };
@@ -133,11 +134,12 @@ pub fn observe_fetch<T>(result: &Result<T, FetchError>, elapsed: Duration) {
 fn fetch_labels(e: &FetchError) -> (&'static str, String) {
     match e {
         FetchError::Http { status, .. } => ("http_error", status.as_u16().to_string()),
-        FetchError::Timeout { .. } => ("timeout", "none".into()),
+        FetchError::Timeout { .. } | FetchError::Stalled { .. } => ("timeout", "none".into()),
         FetchError::Connect { .. }
         | FetchError::ConnectionClosed
         | FetchError::Network { .. }
         | FetchError::TooManyRedirects { .. }
+        | FetchError::BadRedirect { .. }
         | FetchError::Decode { .. } => ("network", "none".into()),
         FetchError::TooLarge { .. } => ("too_large", "none".into()),
         FetchError::Io { .. } => ("file_error", "none".into()),

@@ -5,11 +5,13 @@
 //! they raised — happen in one transaction, so a crash leaves either all of them or none: an
 //! item is never marked seen without its alerts, and an alert never exists without its item.
 
+mod feeds;
 mod health;
 mod outbox;
 mod schema;
 mod stories;
 
+pub use feeds::{FeedEvent, FeedState, PollRecord};
 pub use health::{FailingFeed, Health};
 pub use outbox::{AlertFilter, AttemptOutcome, Delivery, DeliveryRow, DisabledSink, OutboxCounts};
 pub use stories::{PruneReport, StoryKey, StoryPolicy, StorySource};
@@ -180,109 +182,7 @@ impl Store {
     pub fn record_fetch(&self, record: &FetchRecord) -> Result<RecordSummary> {
         let mut conn = self.lock()?;
         let tx = conn.transaction()?;
-        let mut summary = RecordSummary::default();
-        {
-            let mut insert_item = tx.prepare_cached(
-                "INSERT OR IGNORE INTO items (feed, item_id, link, title, published, first_seen_at, status)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-            )?;
-            let mut insert_alert = tx.prepare_cached(
-                "INSERT OR IGNORE INTO alerts (id, rule, feed, item_id, title, link, payload, created_at, story_id, kind)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-            )?;
-            let mut insert_delivery = tx.prepare_cached(
-                "INSERT OR IGNORE INTO deliveries (alert_id, sink, state, next_attempt_at)
-                 VALUES (?1, ?2, 'pending', ?3)",
-            )?;
-            for item in &record.items {
-                let status = if item.too_old { "old" } else { "new" };
-                let inserted = insert_item.execute(params![
-                    record.feed,
-                    item.id,
-                    item.link,
-                    item.title,
-                    item.published,
-                    record.at,
-                    status
-                ])?;
-                if inserted == 0 {
-                    continue;
-                }
-                summary.new_items += 1;
-                let (story, _joined) = stories::assign(
-                    &tx,
-                    &record.feed,
-                    &item.id,
-                    &item.title,
-                    &item.story,
-                    record.at,
-                    self.story_policy,
-                )?;
-                if item.too_old {
-                    continue;
-                }
-                for alert in &item.alerts {
-                    if stories::rule_alerted(&tx, &alert.rule, story)? {
-                        // Another outlet's report of a story this rule already alerted on:
-                        // the item is now one of the story's sources.
-                        summary.merged += 1;
-                        if let Some(after) = alert.story_update_after
-                            && stories::outlet_count(&tx, story)? == u64::from(after) + 1
-                        {
-                            let sources = stories::sources_in_tx(&tx, story)?;
-                            let id = format!("{}_update", alert.id);
-                            let payload = story_update_payload(&alert.payload, &id, &sources);
-                            if insert_alert.execute(params![
-                                id,
-                                alert.rule,
-                                record.feed,
-                                item.id,
-                                item.title,
-                                item.link,
-                                payload,
-                                record.at,
-                                story,
-                                "update"
-                            ])? > 0
-                            {
-                                summary.new_alerts += 1;
-                                for sink in &alert.sinks {
-                                    insert_delivery.execute(params![id, sink, record.at])?;
-                                }
-                            }
-                        }
-                        continue;
-                    }
-                    let inserted = insert_alert.execute(params![
-                        alert.id,
-                        alert.rule,
-                        record.feed,
-                        item.id,
-                        item.title,
-                        item.link,
-                        alert.payload,
-                        record.at,
-                        story,
-                        "first"
-                    ])?;
-                    if inserted == 0 {
-                        continue;
-                    }
-                    summary.new_alerts += 1;
-                    for sink in &alert.sinks {
-                        insert_delivery.execute(params![alert.id, sink, record.at])?;
-                    }
-                }
-            }
-            // Items still listed are refreshed at most daily, which is all retention needs.
-            let mut touch = tx.prepare_cached(
-                "UPDATE items SET last_listed_at = ?3
-                 WHERE feed = ?1 AND item_id = ?2 AND COALESCE(last_listed_at, first_seen_at) < ?3 - 86400",
-            )?;
-            for id in &record.listed {
-                touch.execute(params![record.feed, id, record.at])?;
-            }
-        }
+        let summary = insert_items(&tx, record, self.story_policy)?;
         match &record.error {
             None => tx.execute(
                 "INSERT INTO feeds (name, url, last_fetch_at, last_success_at, last_error, consecutive_failures, items_seen)
@@ -334,6 +234,118 @@ fn story_update_payload(payload: &str, id: &str, sources: &[StorySource]) -> Str
         serde_json::json!({ "update": true, "outlets": sources.len(), "sources": sources }),
     );
     serde_json::Value::Object(object).to_string()
+}
+
+/// Inserts the new items of `record` with their story membership, and the alerts (with
+/// their deliveries) they raised: one per rule and story. Items already recorded are
+/// skipped together with their alerts.
+pub(super) fn insert_items(
+    tx: &rusqlite::Transaction<'_>,
+    record: &FetchRecord,
+    policy: StoryPolicy,
+) -> Result<RecordSummary> {
+    let mut summary = RecordSummary::default();
+    let mut insert_item = tx.prepare_cached(
+        "INSERT OR IGNORE INTO items (feed, item_id, link, title, published, first_seen_at, status)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    )?;
+    let mut insert_alert = tx.prepare_cached(
+            "INSERT OR IGNORE INTO alerts (id, rule, feed, item_id, title, link, payload, created_at, story_id, kind)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+        )?;
+    let mut insert_delivery = tx.prepare_cached(
+        "INSERT OR IGNORE INTO deliveries (alert_id, sink, state, next_attempt_at)
+             VALUES (?1, ?2, 'pending', ?3)",
+    )?;
+    for item in &record.items {
+        let status = if item.too_old { "old" } else { "new" };
+        let inserted = insert_item.execute(params![
+            record.feed,
+            item.id,
+            item.link,
+            item.title,
+            item.published,
+            record.at,
+            status
+        ])?;
+        if inserted == 0 {
+            continue;
+        }
+        summary.new_items += 1;
+        let (story, _joined) = stories::assign(
+            tx,
+            &record.feed,
+            &item.id,
+            &item.title,
+            &item.story,
+            record.at,
+            policy,
+        )?;
+        if item.too_old {
+            continue;
+        }
+        for alert in &item.alerts {
+            if stories::rule_alerted(tx, &alert.rule, story)? {
+                // Another outlet's report of a story this rule already alerted on:
+                // the item is now one of the story's sources.
+                summary.merged += 1;
+                if let Some(after) = alert.story_update_after
+                    && stories::outlet_count(tx, story)? == u64::from(after) + 1
+                {
+                    let sources = stories::sources_in_tx(tx, story)?;
+                    let id = format!("{}_update", alert.id);
+                    let payload = story_update_payload(&alert.payload, &id, &sources);
+                    if insert_alert.execute(params![
+                        id,
+                        alert.rule,
+                        record.feed,
+                        item.id,
+                        item.title,
+                        item.link,
+                        payload,
+                        record.at,
+                        story,
+                        "update"
+                    ])? > 0
+                    {
+                        summary.new_alerts += 1;
+                        for sink in &alert.sinks {
+                            insert_delivery.execute(params![id, sink, record.at])?;
+                        }
+                    }
+                }
+                continue;
+            }
+            let inserted = insert_alert.execute(params![
+                alert.id,
+                alert.rule,
+                record.feed,
+                item.id,
+                item.title,
+                item.link,
+                alert.payload,
+                record.at,
+                story,
+                "first"
+            ])?;
+            if inserted == 0 {
+                continue;
+            }
+            summary.new_alerts += 1;
+            for sink in &alert.sinks {
+                insert_delivery.execute(params![alert.id, sink, record.at])?;
+            }
+        }
+    }
+    // Items still listed are refreshed at most daily, which is all retention needs.
+    let mut touch = tx.prepare_cached(
+            "UPDATE items SET last_listed_at = ?3
+             WHERE feed = ?1 AND item_id = ?2 AND COALESCE(last_listed_at, first_seen_at) < ?3 - 86400",
+        )?;
+    for id in &record.listed {
+        touch.execute(params![record.feed, id, record.at])?;
+    }
+    Ok(summary)
 }
 
 /// An exclusive lock on the database for the processes that write it (`run`, `once`), so two

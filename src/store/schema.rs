@@ -112,6 +112,32 @@ ALTER TABLE alerts ADD COLUMN kind TEXT NOT NULL DEFAULT 'first';
 CREATE UNIQUE INDEX alerts_rule_story ON alerts (rule, story_id, kind) WHERE story_id IS NOT NULL;
 "#,
     ),
+    // Issue 3: the poller's per-feed state, so conditional GET, the schedule, backoff and
+    // health incidents survive a restart or a reload.
+    M::up(
+        r#"
+-- Validators from the last 200, sent back as If-None-Match / If-Modified-Since.
+ALTER TABLE feeds ADD COLUMN etag TEXT;
+ALTER TABLE feeds ADD COLUMN last_modified TEXT;
+-- The feed's RSS <ttl> in seconds, from the last body: still the publisher's wish after a 304.
+ALTER TABLE feeds ADD COLUMN ttl INTEGER;
+-- The final HTTP status of the last fetch (NULL for file:// and transport failures).
+ALTER TABLE feeds ADD COLUMN last_status INTEGER;
+-- When the feed is next due (unix seconds): interval with jitter, or the backoff.
+ALTER TABLE feeds ADD COLUMN next_due_at INTEGER;
+-- Start of the current run of failures; NULL while the feed is healthy.
+ALTER TABLE feeds ADD COLUMN failing_since INTEGER;
+-- When a fetch last brought an item never seen before.
+ALTER TABLE feeds ADD COLUMN last_new_item_at INTEGER;
+-- Where a permanent redirect (301/308) led, for the user to update the config.
+ALTER TABLE feeds ADD COLUMN moved_to TEXT;
+-- Set when the server answered 410 Gone: the feed is not polled again at this URL.
+ALTER TABLE feeds ADD COLUMN gone_at INTEGER;
+-- Open health incidents (when raised), so each raises one event and one recovery.
+ALTER TABLE feeds ADD COLUMN broken_since INTEGER;
+ALTER TABLE feeds ADD COLUMN stale_since INTEGER;
+"#,
+    ),
 ];
 
 pub fn migrations() -> Migrations<'static> {

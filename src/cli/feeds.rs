@@ -1,0 +1,220 @@
+//! `watchword feeds`: every configured feed's health, as a table or as JSON for scripts.
+//!
+//! Reads the database only (no writer lock), so it works beside a running daemon.
+
+use std::fmt::Write as _;
+
+use anyhow::Context;
+use chrono::{TimeZone, Utc};
+use serde::Serialize;
+
+use crate::config::Config;
+use crate::feed::redact_url;
+use crate::store::{FeedState, Store};
+
+#[derive(Debug, clap::Args)]
+pub struct FeedsArgs {
+    /// Print a JSON array instead of a table.
+    #[arg(long)]
+    json: bool,
+}
+
+/// One row of the view. Times are RFC 3339 (UTC) in JSON.
+#[derive(Debug, Serialize)]
+struct FeedRow {
+    name: String,
+    /// Redacted: query strings and credentials can hold tokens.
+    url: String,
+    /// `ok`, `failing`, `broken`, `stale`, `gone` or `never polled`.
+    state: &'static str,
+    last_success: Option<String>,
+    last_status: Option<u16>,
+    consecutive_failures: u32,
+    last_error: Option<String>,
+    next_due: Option<String>,
+    items_seen: u64,
+    alerts: u64,
+    /// Where permanent redirects lead: update the config's url to this.
+    moved_to: Option<String>,
+}
+
+pub fn show(config: &Config, args: &FeedsArgs) -> anyhow::Result<()> {
+    let path = &config.daemon.database;
+    let states = if path.exists() {
+        Store::open(path)
+            .and_then(|store| store.feed_states())
+            .with_context(|| format!("cannot read feed state from {}", path.display()))?
+    } else {
+        Default::default()
+    };
+    let rows: Vec<FeedRow> = config
+        .feeds
+        .iter()
+        .map(|feed| {
+            // State recorded for another URL belongs to the feed's past, not to this one.
+            let state = states.get(&feed.name).filter(|s| s.url == feed.url);
+            row(&feed.name, &feed.url, state)
+        })
+        .collect();
+    let out = if args.json {
+        let mut text = serde_json::to_string_pretty(&rows)?;
+        text.push('\n');
+        text
+    } else {
+        table(&rows)
+    };
+    // `watchword feeds | head` closes the pipe early; that is not an error worth a panic.
+    let _ = std::io::Write::write_all(&mut std::io::stdout().lock(), out.as_bytes());
+    Ok(())
+}
+
+fn row(name: &str, url: &str, state: Option<&FeedState>) -> FeedRow {
+    let Some(s) = state else {
+        return FeedRow {
+            name: name.to_owned(),
+            url: redact_url(url),
+            state: "never polled",
+            last_success: None,
+            last_status: None,
+            consecutive_failures: 0,
+            last_error: None,
+            next_due: None,
+            items_seen: 0,
+            alerts: 0,
+            moved_to: None,
+        };
+    };
+    let label = if s.gone_at.is_some() {
+        "gone"
+    } else if s.broken_since.is_some() {
+        "broken"
+    } else if s.consecutive_failures > 0 {
+        "failing"
+    } else if s.stale_since.is_some() {
+        "stale"
+    } else {
+        "ok"
+    };
+    FeedRow {
+        name: name.to_owned(),
+        url: redact_url(url),
+        state: label,
+        last_success: s.last_success_at.map(rfc3339),
+        last_status: s.last_status,
+        consecutive_failures: s.consecutive_failures,
+        last_error: s.last_error.as_deref().map(one_line),
+        next_due: s.next_due_at.filter(|_| s.gone_at.is_none()).map(rfc3339),
+        items_seen: s.items_seen,
+        alerts: s.alerts,
+        moved_to: s.moved_to.as_deref().map(redact_url),
+    }
+}
+
+fn table(rows: &[FeedRow]) -> String {
+    let now = Utc::now().timestamp();
+    let cells: Vec<[String; 9]> = rows
+        .iter()
+        .map(|r| {
+            [
+                r.name.clone(),
+                r.state.to_owned(),
+                relative(r.last_success.as_deref(), now),
+                r.last_status.map(|s| s.to_string()).unwrap_or("-".into()),
+                r.consecutive_failures.to_string(),
+                relative(r.next_due.as_deref(), now),
+                r.items_seen.to_string(),
+                r.alerts.to_string(),
+                r.last_error
+                    .as_deref()
+                    .map(|e| truncate(e, 60))
+                    .unwrap_or_default(),
+            ]
+        })
+        .collect();
+    let header = [
+        "FEED",
+        "STATE",
+        "LAST SUCCESS",
+        "HTTP",
+        "FAILS",
+        "NEXT POLL",
+        "ITEMS",
+        "ALERTS",
+        "LAST ERROR",
+    ];
+    let mut widths = header.map(str::len);
+    for row in &cells {
+        for (width, cell) in widths.iter_mut().zip(row) {
+            *width = (*width).max(cell.chars().count());
+        }
+    }
+    let mut out = String::new();
+    let mut line = |cells: &[String]| {
+        let mut text = String::new();
+        for (i, (cell, width)) in cells.iter().zip(widths).enumerate() {
+            if i + 1 == cells.len() {
+                text.push_str(cell);
+            } else {
+                let _ = write!(text, "{cell:<width$}  ");
+            }
+        }
+        out.push_str(text.trim_end());
+        out.push('\n');
+    };
+    line(&header.map(str::to_owned));
+    for (cells, row) in cells.iter().zip(rows) {
+        line(cells);
+        if let Some(target) = &row.moved_to {
+            line(&[format!(
+                "  ↳ moved permanently to {target}: update its url in the config"
+            )]);
+        }
+    }
+    out
+}
+
+fn rfc3339(at: i64) -> String {
+    Utc.timestamp_opt(at, 0)
+        .single()
+        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+        .unwrap_or_default()
+}
+
+/// "3m ago", "in 4m", or "-".
+fn relative(at: Option<&str>, now: i64) -> String {
+    let Some(at) = at.and_then(|a| chrono::DateTime::parse_from_rfc3339(a).ok()) else {
+        return "-".into();
+    };
+    let delta = at.timestamp() - now;
+    let span = |secs: i64| {
+        let secs = secs.unsigned_abs();
+        match secs {
+            0..60 => format!("{secs}s"),
+            60..3600 => format!("{}m", secs / 60),
+            3600..86_400 => format!("{}h", secs / 3600),
+            _ => format!("{}d", secs / 86_400),
+        }
+    };
+    if delta <= 0 {
+        if delta > -5 {
+            "now".into()
+        } else {
+            format!("{} ago", span(delta))
+        }
+    } else {
+        format!("in {}", span(delta))
+    }
+}
+
+fn one_line(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+fn truncate(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_owned();
+    }
+    let mut cut: String = text.chars().take(max - 1).collect();
+    cut.push('…');
+    cut
+}
