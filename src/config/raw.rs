@@ -52,6 +52,36 @@ pub struct RawRule {
     pub name: Spanned<String>,
     pub query: Spanned<String>,
     pub notify: Spanned<Vec<Spanned<String>>>,
+    /// Only items of these feeds (by name)… (issue 4)
+    #[serde(default)]
+    pub feeds: Vec<Spanned<String>>,
+    /// …or of feeds with one of these tags. Neither set: every feed.
+    #[serde(default)]
+    pub tags: Vec<Spanned<String>>,
+    #[serde(default)]
+    pub priority: Priority,
+}
+
+/// A rule's priority, passed to sinks in the alert payload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, PartialOrd, Ord)]
+#[serde(rename_all = "lowercase")]
+pub enum Priority {
+    Low,
+    #[default]
+    Normal,
+    High,
+    Urgent,
+}
+
+impl Priority {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Priority::Low => "low",
+            Priority::Normal => "normal",
+            Priority::High => "high",
+            Priority::Urgent => "urgent",
+        }
+    }
 }
 
 #[derive(Debug, Deserialize)]
