@@ -1,5 +1,7 @@
 //! The command line: thin wrappers that load the config, open the store and call the daemon.
 
+mod test;
+
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -47,12 +49,19 @@ enum Command {
     Once,
     /// Validate the config and print a summary of feeds, rules and sinks.
     Check,
+    /// Dry-run the rules against feed URLs, files or `-` (stdin): no database, nothing sent.
+    Test(test::TestArgs),
 }
 
 /// Parses the command line, runs the command, and maps failures to exit codes.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging();
+    let command = match cli.command {
+        // `test --query` works without a config file, so it loads the config itself.
+        Command::Test(args) => return test::main(args, &cli.config),
+        other => other,
+    };
     let config = match Config::load(&cli.config) {
         Ok(config) => Arc::new(config),
         Err(e) => {
@@ -60,13 +69,14 @@ pub fn main() -> ExitCode {
             return ExitCode::from(EXIT_CONFIG);
         }
     };
-    let result = match cli.command {
+    let result = match command {
         Command::Check => {
             print_summary(&config);
             Ok(())
         }
         Command::Once => with_runtime(once(config)),
         Command::Run => with_runtime(run(config)),
+        Command::Test(_) => Ok(()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -205,6 +205,18 @@ impl RuleSet {
         Some(explain::explain(compiled, &found, &self.matcher))
     }
 
+    /// Explanations for every rule that the presearcher would evaluate for `item` (those with
+    /// a required term present), matched or not, in rule order: what `watchword test
+    /// --explain` shows as matches and near misses. One scan, like [`RuleSet::matches`].
+    pub fn explain_candidates(&self, item: &Item) -> Vec<Explanation> {
+        let found = self.matcher.scan(item);
+        self.candidates(&found)
+            .into_iter()
+            .filter_map(|index| self.rules.get(index as usize))
+            .map(|rule| explain::explain(rule, &found, &self.matcher))
+            .collect()
+    }
+
     /// Number of rules.
     pub fn len(&self) -> usize {
         self.rules.len()
