@@ -256,3 +256,71 @@ fn bad_query_rule_or_source_is_reported() {
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("cannot fetch "), "{}", stderr(&out));
 }
+
+#[test]
+fn check_warns_about_unused_groups_and_quiet_rules() {
+    let server = FeedServer::start();
+    server.put_rss("/feed.xml", &rss(&entries()));
+    let ws = Workspace::new();
+    ws.write_config(&format!(
+        r#"
+[daemon]
+database = "{db}"
+{GROUPS}
+orphan = ["nothing", "@central_asia"]
+
+[[feed]]
+name = "wire"
+url = "{url}"
+
+[[rule]]
+name = "hits"
+query = '@central_asia AND @abraham_accords'
+notify = ["out"]
+
+[[rule]]
+name = "quiet"
+query = 'Tajikistan AND sanctions'
+notify = ["out"]
+
+[[sink]]
+name = "out"
+kind = "stdout"
+"#,
+        db = ws.database().display(),
+        url = server.url("/feed.xml")
+    ));
+    // No database yet: only the group warning.
+    let out = ws.watchword(&["check"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(
+        text.contains("warning: group @orphan is not used by any rule\n"),
+        "{text}"
+    );
+    assert!(!text.contains("raised no alert"), "{text}");
+
+    let out = ws.watchword(&["once"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    // A history of less than a day says nothing about quiet rules yet.
+    let text = stdout(&ws.watchword(&["check"]));
+    assert!(!text.contains("raised no alert"), "{text}");
+
+    // Pretend the history began 40 days ago.
+    let db = rusqlite::Connection::open(ws.database()).expect("open db");
+    db.execute(
+        "UPDATE items SET first_seen_at = first_seen_at - 40 * 86400",
+        [],
+    )
+    .expect("age items");
+    drop(db);
+    let text = stdout(&ws.watchword(&["check"]));
+    assert!(
+        text.contains(
+            "warning: rule \"quiet\" raised no alert in the last 30 day(s); check its query \
+             with `watchword test --rule quiet SOURCE`\n"
+        ),
+        "{text}"
+    );
+    assert!(!text.contains("rule \"hits\" raised"), "{text}");
+}

@@ -293,8 +293,58 @@ fn print_summary(config: &Config) {
         let _ = writeln!(out);
         let _ = writeln!(out, "note: no rule notifies sink(s) {}", unused.join(", "));
     }
+    let warnings = rule_warnings(config);
+    if !warnings.is_empty() {
+        let _ = writeln!(out);
+        for warning in warnings {
+            let _ = writeln!(out, "warning: {warning}");
+        }
+    }
     // `watchword check | head` closes the pipe early; that is not an error worth a panic.
     let _ = std::io::Write::write_all(&mut std::io::stdout().lock(), out.as_bytes());
+}
+
+/// Rules that raised no alert for this long get a `check` warning (issue 4).
+const QUIET_RULE_DAYS: i64 = 30;
+
+/// Unused groups, and (when the database exists) rules that raised no alert in the last
+/// [`QUIET_RULE_DAYS`] days or since the history began: likely typos or stale watches.
+fn rule_warnings(config: &Config) -> Vec<String> {
+    let mut warnings: Vec<String> = crate::rules::unused_groups(
+        &config.groups,
+        config.rules.iter().map(|r| r.query.as_str()),
+    )
+    .into_iter()
+    .map(|g| format!("group @{g} is not used by any rule"))
+    .collect();
+    match crate::store::rule_activity(&config.daemon.database) {
+        Ok(Some(activity)) => {
+            let now = chrono::Utc::now().timestamp();
+            let Some(since) = activity.since else {
+                return warnings;
+            };
+            let days = ((now - since) / 86_400).min(QUIET_RULE_DAYS);
+            if days < 1 {
+                return warnings;
+            }
+            let cutoff = now - days * 86_400;
+            for rule in &config.rules {
+                let quiet = activity
+                    .last_alert
+                    .get(&rule.name)
+                    .is_none_or(|&at| at < cutoff);
+                if quiet {
+                    warnings.push(format!(
+                        "rule {:?} raised no alert in the last {days} day(s); check its query with `watchword test --rule {} SOURCE`",
+                        rule.name, rule.name
+                    ));
+                }
+            }
+        }
+        Ok(None) => {}
+        Err(e) => warnings.push(format!("cannot read rule activity from the database: {e}")),
+    }
+    warnings
 }
 
 /// `5m`, `48h`, `3650d`: the unit the user most likely wrote, not humantime's breakdown into

@@ -82,6 +82,51 @@ pub fn validate_groups(groups: &BTreeMap<String, Vec<String>>) -> Result<(), Vec
     }
 }
 
+/// The groups that no rule uses, directly or through other groups, in name order: dead weight
+/// that `watchword check` warns about. Queries that do not parse are skipped (compiling reports
+/// them).
+pub fn unused_groups<'q>(
+    groups: &BTreeMap<String, Vec<String>>,
+    queries: impl IntoIterator<Item = &'q str>,
+) -> Vec<String> {
+    fn named(node: &parse::Node, out: &mut Vec<String>) {
+        match node {
+            parse::Node::Group { name, .. } => out.push(name.clone()),
+            parse::Node::Field { inner, .. } | parse::Node::Not(inner) => named(inner, out),
+            parse::Node::Near { left, right, .. } => {
+                named(left, out);
+                named(right, out);
+            }
+            parse::Node::And(parts) | parse::Node::Or(parts) => {
+                parts.iter().for_each(|p| named(p, out))
+            }
+            parse::Node::Term(_) | parse::Node::Regex { .. } => {}
+        }
+    }
+    let mut pending = Vec::new();
+    for query in queries {
+        if let Ok(node) = parse::parse_query(query) {
+            named(&node, &mut pending);
+        }
+    }
+    let mut used = HashSet::new();
+    while let Some(group) = pending.pop() {
+        if !used.insert(group.clone()) {
+            continue;
+        }
+        for member in groups.get(&group).into_iter().flatten() {
+            if let Ok(parse::Member::Group(inner)) = parse::parse_member(member) {
+                pending.push(inner);
+            }
+        }
+    }
+    groups
+        .keys()
+        .filter(|g| !used.contains(g.as_str()))
+        .cloned()
+        .collect()
+}
+
 impl RuleSet {
     /// Compiles `rules`, expanding `@name` references from `groups`.
     ///

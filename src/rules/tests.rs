@@ -1104,3 +1104,23 @@ fn explain_says_which_terms_matched_where_and_why_not() {
         .expect("rule exists");
     assert!(e.matched && e.reasons.is_empty());
 }
+
+#[test]
+fn unused_groups_are_found_through_nesting() {
+    let g = groups(&[
+        ("used", &["@nested", "x"]),
+        ("nested", &["y"]),
+        ("in_near", &["z"]),
+        ("orphan", &["@orphan_child"]),
+        ("orphan_child", &["w"]),
+    ]);
+    let unused = unused_groups(
+        &g,
+        [
+            "@used AND NOT title:football",
+            "a NEAR/2 title:@in_near",
+            "(((",
+        ],
+    );
+    assert_eq!(unused, ["orphan", "orphan_child"]);
+}
