@@ -309,30 +309,57 @@ fn compile(groups: &BTreeMap<String, Vec<String>>, rules: &[(String, String)]) -
     }
 }
 
-/// Printed before criterion runs: live bytes per rule and one-shot compile times.
-fn memory_and_compile_report() {
+/// Nanoseconds this thread has spent on a CPU (Linux: /proc/thread-self/schedstat), so that
+/// figures taken on a shared, loaded machine count our work and not the time spent waiting
+/// for a core. `None` elsewhere.
+fn cpu_ns() -> Option<u64> {
+    let text = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    text.split_whitespace().next()?.parse().ok()
+}
+
+/// Printed before criterion runs: live bytes per rule, compile time, and matching time per
+/// item, both in wall time and in on-CPU time of this thread.
+fn memory_and_compile_report(items: &[Item]) {
     let groups = groups();
     for count in [10, 1_000, 10_000, 100_000] {
         let rules = rules(count);
         let before = LIVE.load(Ordering::Relaxed);
+        let cpu = cpu_ns();
         let started = Instant::now();
         let set = compile(&groups, &rules);
         let elapsed = started.elapsed();
+        let compile_cpu = cpu.zip(cpu_ns()).map(|(a, b)| (b - a) as f64 / 1e6);
         let bytes = LIVE.load(Ordering::Relaxed) - before;
+        const ROUNDS: usize = 20;
+        let cpu = cpu_ns();
+        let started = Instant::now();
+        for _ in 0..ROUNDS {
+            for item in items {
+                black_box(set.matches(black_box(item)));
+            }
+        }
+        let per_item = started.elapsed().as_secs_f64() * 1e6 / (ROUNDS * items.len()) as f64;
+        let per_item_cpu = cpu
+            .zip(cpu_ns())
+            .map(|(a, b)| (b - a) as f64 / 1e3 / (ROUNDS * items.len()) as f64);
         println!(
-            "rules={count:>7}  compile={:>8.1} ms  heap={:>9} KiB  per rule={:>6} B",
+            "rules={count:>7}  compile={:>7.1} ms (cpu {:>7.1} ms)  heap={:>7} KiB  per rule={:>5} B  \
+             match={per_item:>6.1} us/item (cpu {:>6.1} us/item = {:>6.0} items/s)",
             elapsed.as_secs_f64() * 1000.0,
+            compile_cpu.unwrap_or(f64::NAN),
             bytes / 1024,
-            bytes / count as isize
+            bytes / count as isize,
+            per_item_cpu.unwrap_or(f64::NAN),
+            per_item_cpu.map_or(f64::NAN, |us| 1e6 / us),
         );
         black_box(&set);
     }
 }
 
 fn bench(c: &mut Criterion) {
-    memory_and_compile_report();
     let groups = groups();
     let items = items(200);
+    memory_and_compile_report(&items);
     let bytes: usize = items
         .iter()
         .map(|i| i.title.len() + i.summary.len() + i.content.len())
