@@ -324,3 +324,56 @@ kind = "stdout"
     );
     assert!(!text.contains("rule \"hits\" raised"), "{text}");
 }
+
+#[test]
+fn daemon_applies_rule_scope_and_sends_priority() {
+    let server = FeedServer::start();
+    server.put_rss("/feed.xml", &rss(&entries()));
+    let ws = Workspace::new();
+    ws.write_config(&format!(
+        r#"
+[daemon]
+database = "{db}"
+{GROUPS}
+[[feed]]
+name = "wire"
+url = "{url}"
+tags = ["world"]
+
+[[feed]]
+name = "scores"
+url = "{unused}"
+tags = ["sport"]
+
+[[rule]]
+name = "world-accords"
+query = '@central_asia AND @abraham_accords AND NOT title:football'
+notify = ["out"]
+priority = "urgent"
+tags = ["world"]
+
+[[rule]]
+name = "sport-only"
+query = 'Kazakhstan'
+notify = ["out"]
+feeds = ["scores"]
+
+[[sink]]
+name = "out"
+kind = "stdout"
+"#,
+        db = ws.database().display(),
+        url = server.url("/feed.xml"),
+        unused = unused_local_url("/scores.xml"),
+    ));
+    let out = ws.watchword(&["once"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let alerts: Vec<serde_json::Value> = stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("one JSON alert per line"))
+        .collect();
+    assert_eq!(alerts.len(), 1, "{alerts:?}");
+    assert_eq!(alerts[0]["rule"], "world-accords");
+    assert_eq!(alerts[0]["priority"], "urgent");
+    assert_eq!(alerts[0]["item"]["id"], "w-1");
+}
