@@ -74,6 +74,7 @@ fn alert_payload(item: &Item, priority: Option<Value>) -> String {
         &["Kazakhstan".into(), "Abraham Accords".into()],
         item,
         created,
+        "normal",
     );
     match priority {
         None => body,

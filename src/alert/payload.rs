@@ -41,6 +41,8 @@ struct Payload<'a> {
     id: &'a str,
     created_at: String,
     rule: &'a str,
+    /// The rule's `priority` (low, normal, high, urgent), for sinks to map as they can.
+    priority: &'a str,
     matched_terms: &'a [String],
     feed: FeedRef<'a>,
     item: ItemRef<'a>,
@@ -69,6 +71,7 @@ pub fn render(
     matched_terms: &[String],
     item: &Item,
     created_at: DateTime<Utc>,
+    priority: &str,
 ) -> String {
     let summary_source = if item.summary.is_empty() {
         &item.content
@@ -81,6 +84,7 @@ pub fn render(
         id: alert_id,
         created_at: created_at.to_rfc3339_opts(SecondsFormat::Secs, true),
         rule,
+        priority,
         matched_terms,
         feed: FeedRef { name: &item.feed },
         item: ItemRef {
@@ -149,12 +153,14 @@ mod tests {
             &["Kazakhstan".into(), "Abraham Accords".into()],
             &item(),
             created,
+            "high",
         );
         let v: serde_json::Value = serde_json::from_str(&body).expect("json");
         assert_eq!(v["type"], "watchword.alert");
         assert_eq!(v["version"], 1);
         assert_eq!(v["id"], "ww_x");
         assert_eq!(v["rule"], "ca-aa");
+        assert_eq!(v["priority"], "high");
         assert_eq!(v["matched_terms"][1], "Abraham Accords");
         assert_eq!(v["feed"]["name"], "wire");
         assert_eq!(v["item"]["link"], "https://news.example.org/a");

@@ -3,6 +3,7 @@
 mod alerts;
 mod redeliver;
 mod status;
+mod test;
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -76,6 +77,8 @@ enum Command {
     Feeds(feeds::FeedsArgs),
     /// Turn an OPML export from a feed reader into [[feed]] tables (printed, or appended).
     ImportOpml(opml::ImportArgs),
+    /// Dry-run the rules against feed URLs, files or `-` (stdin): no database, nothing sent.
+    Test(test::TestArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -90,10 +93,13 @@ enum LogFormat {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(cli.log_format);
-    if let Command::ImportOpml(args) = &cli.command {
+    let command = match cli.command {
+        // `test --query` works without a config file, so it loads the config itself.
+        Command::Test(args) => return test::main(args, &cli.config),
         // Needs no valid config: it may be how the first one is written.
-        return opml::main(args, &cli.config);
-    }
+        Command::ImportOpml(args) => return opml::main(&args, &cli.config),
+        other => other,
+    };
     let config = match Config::load(&cli.config) {
         Ok(config) => Arc::new(config),
         Err(e) => {
@@ -101,7 +107,7 @@ pub fn main() -> ExitCode {
             return ExitCode::from(EXIT_CONFIG);
         }
     };
-    let result = match cli.command {
+    let result = match command {
         Command::Check => {
             print_summary(&config);
             Ok(())
@@ -113,7 +119,7 @@ pub fn main() -> ExitCode {
         Command::Status => status::show(&config),
         Command::Prune => with_runtime(prune::prune(config)),
         Command::Feeds(args) => feeds::show(&config, &args),
-        Command::ImportOpml(_) => Ok(()),
+        Command::ImportOpml(_) | Command::Test(_) => Ok(()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -457,8 +463,58 @@ fn print_summary(config: &Config) {
         let _ = writeln!(out);
         let _ = writeln!(out, "note: no rule notifies sink(s) {}", unused.join(", "));
     }
+    let warnings = rule_warnings(config);
+    if !warnings.is_empty() {
+        let _ = writeln!(out);
+        for warning in warnings {
+            let _ = writeln!(out, "warning: {warning}");
+        }
+    }
     // `watchword check | head` closes the pipe early; that is not an error worth a panic.
     let _ = std::io::Write::write_all(&mut std::io::stdout().lock(), out.as_bytes());
+}
+
+/// Rules that raised no alert for this long get a `check` warning (issue 4).
+const QUIET_RULE_DAYS: i64 = 30;
+
+/// Unused groups, and (when the database exists) rules that raised no alert in the last
+/// [`QUIET_RULE_DAYS`] days or since the history began: likely typos or stale watches.
+fn rule_warnings(config: &Config) -> Vec<String> {
+    let mut warnings: Vec<String> = crate::rules::unused_groups(
+        &config.groups,
+        config.rules.iter().map(|r| r.query.as_str()),
+    )
+    .into_iter()
+    .map(|g| format!("group @{g} is not used by any rule"))
+    .collect();
+    match crate::store::rule_activity(&config.daemon.database) {
+        Ok(Some(activity)) => {
+            let now = chrono::Utc::now().timestamp();
+            let Some(since) = activity.since else {
+                return warnings;
+            };
+            let days = ((now - since) / 86_400).min(QUIET_RULE_DAYS);
+            if days < 1 {
+                return warnings;
+            }
+            let cutoff = now - days * 86_400;
+            for rule in &config.rules {
+                let quiet = activity
+                    .last_alert
+                    .get(&rule.name)
+                    .is_none_or(|&at| at < cutoff);
+                if quiet {
+                    warnings.push(format!(
+                        "rule {:?} raised no alert in the last {days} day(s); check its query with `watchword test --rule {} SOURCE`",
+                        rule.name, rule.name
+                    ));
+                }
+            }
+        }
+        Ok(None) => {}
+        Err(e) => warnings.push(format!("cannot read rule activity from the database: {e}")),
+    }
+    warnings
 }
 
 /// `5m`, `48h`, `3650d`: the unit the user most likely wrote, not humantime's breakdown into

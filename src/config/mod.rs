@@ -15,8 +15,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+pub use raw::{Priority, SinkFormat, SinkKind};
 use raw::{RawConfig, RawDaemon};
-pub use raw::{SinkFormat, SinkKind};
 pub use sink::{RateLimit, SinkConfig};
 
 use crate::rules::{RuleError, RuleSet, RuleSpec};
@@ -125,6 +125,21 @@ pub struct RuleConfig {
     pub notify: Vec<String>,
     /// `story_updates`: one follow-up alert once this many more outlets report the story.
     pub story_updates: Option<u32>,
+    /// The feeds (by name) the rule applies to; with `tags`, empty both means every feed.
+    pub feeds: Vec<String>,
+    /// Feed tags the rule applies to.
+    pub tags: Vec<String>,
+    pub priority: Priority,
+}
+
+impl RuleConfig {
+    /// Whether the rule watches `feed`: it is named in `feeds`, has a tag in `tags`, or the
+    /// rule names neither.
+    pub fn applies_to(&self, feed: &FeedConfig) -> bool {
+        (self.feeds.is_empty() && self.tags.is_empty())
+            || self.feeds.contains(&feed.name)
+            || feed.tags.iter().any(|t| self.tags.contains(t))
+    }
 }
 
 /// One located problem in a config file.
@@ -362,6 +377,32 @@ fn validate(raw: RawConfig, at: &Locator<'_>, problems: &mut Vec<Diagnostic>) ->
             }
             notify.push(sink.into_inner());
         }
+        // A scope naming no configured feed or tag would make the rule silently never match.
+        for feed in &rule.feeds {
+            if !feed_names.contains(feed.get_ref()) {
+                problems.push(at.span(
+                    feed.span(),
+                    format!(
+                        "rule {name:?} is scoped to unknown feed {:?} (defined feeds: {})",
+                        feed.get_ref(),
+                        join_names(feed_names.iter())
+                    ),
+                ));
+            }
+        }
+        let known_tags: HashSet<&String> = feeds.iter().flat_map(|f| &f.tags).collect();
+        for tag in &rule.tags {
+            if !known_tags.contains(tag.get_ref()) {
+                problems.push(at.span(
+                    tag.span(),
+                    format!(
+                        "rule {name:?} is scoped to tag {:?}, which no feed has (tags in use: {})",
+                        tag.get_ref(),
+                        join_names(known_tags.iter().copied())
+                    ),
+                ));
+            }
+        }
         query_spans.push(rule.query.span());
         let story_updates = match rule.story_updates {
             None => None,
@@ -386,6 +427,17 @@ fn validate(raw: RawConfig, at: &Locator<'_>, problems: &mut Vec<Diagnostic>) ->
             query: rule.query.into_inner(),
             notify,
             story_updates,
+            feeds: rule
+                .feeds
+                .into_iter()
+                .map(toml::Spanned::into_inner)
+                .collect(),
+            tags: rule
+                .tags
+                .into_iter()
+                .map(toml::Spanned::into_inner)
+                .collect(),
+            priority: rule.priority,
         });
     }
 

@@ -76,6 +76,14 @@ pub struct RawRule {
     pub notify: Spanned<Vec<Spanned<String>>>,
     /// `true` (after 3 more outlets) or a number of outlets: one follow-up alert per story.
     pub story_updates: Option<Spanned<StoryUpdates>>,
+    /// Only items of these feeds (by name)… (issue 4)
+    #[serde(default)]
+    pub feeds: Vec<Spanned<String>>,
+    /// …or of feeds with one of these tags. Neither set: every feed.
+    #[serde(default)]
+    pub tags: Vec<Spanned<String>>,
+    #[serde(default)]
+    pub priority: Priority,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize)]
@@ -83,6 +91,28 @@ pub struct RawRule {
 pub enum StoryUpdates {
     Enabled(bool),
     AfterOutlets(i64),
+}
+
+/// A rule's priority, passed to sinks in the alert payload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, PartialOrd, Ord)]
+#[serde(rename_all = "lowercase")]
+pub enum Priority {
+    Low,
+    #[default]
+    Normal,
+    High,
+    Urgent,
+}
+
+impl Priority {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Priority::Low => "low",
+            Priority::Normal => "normal",
+            Priority::High => "high",
+            Priority::Urgent => "urgent",
+        }
+    }
 }
 
 #[derive(Debug, Deserialize)]

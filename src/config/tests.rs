@@ -264,3 +264,58 @@ fn poller_keys_have_defaults_and_are_checked() {
     // min_interval raises feed intervals below it.
     assert_eq!(config.feeds[0].interval, Duration::from_secs(120));
 }
+
+#[test]
+fn rule_scope_and_priority() {
+    let source = GOOD.replace(
+        "notify = [\"out\"]\n",
+        "notify = [\"out\"]\nfeeds = [\"local\"]\ntags = [\"world\"]\npriority = \"urgent\"\n",
+    );
+    let config = load(&source).expect("valid config");
+    let rule = config.rule("ca-aa").expect("rule");
+    assert_eq!(rule.priority, Priority::Urgent);
+    assert!(rule.applies_to(&config.feeds[0]), "by tag");
+    assert!(rule.applies_to(&config.feeds[1]), "by name");
+    let other = FeedConfig {
+        name: "other".into(),
+        url: "https://x.example/".into(),
+        interval: Duration::from_secs(60),
+        tags: vec!["sport".into()],
+        stale_after: None,
+    };
+    assert!(!rule.applies_to(&other));
+    // Unscoped rules apply everywhere, at normal priority.
+    let config = load(GOOD).expect("valid config");
+    let rule = config.rule("ca-aa").expect("rule");
+    assert!(rule.applies_to(&other));
+    assert_eq!(rule.priority, Priority::Normal);
+}
+
+#[test]
+fn rule_scope_must_name_real_feeds_and_tags() {
+    let source = GOOD.replace(
+        "notify = [\"out\"]\n",
+        "notify = [\"out\"]\nfeeds = [\"wirre\"]\ntags = [\"wrld\"]\n",
+    );
+    let p = problems(&source);
+    assert_eq!(p.len(), 2, "{p:?}");
+    assert!(
+        p[0].ends_with(
+            "rule \"ca-aa\" is scoped to unknown feed \"wirre\" (defined feeds: local, wire)"
+        ),
+        "{p:?}"
+    );
+    assert!(p[0].starts_with("/etc/watchword/test.toml:25:10:"), "{p:?}");
+    assert!(
+        p[1].ends_with(
+            "rule \"ca-aa\" is scoped to tag \"wrld\", which no feed has (tags in use: world)"
+        ),
+        "{p:?}"
+    );
+    let bad = GOOD.replace(
+        "notify = [\"out\"]\n",
+        "notify = [\"out\"]\npriority = \"asap\"\n",
+    );
+    let p = problems(&bad);
+    assert!(p[0].contains("unknown variant `asap`"), "{p:?}");
+}

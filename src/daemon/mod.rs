@@ -604,9 +604,14 @@ fn new_items(
                 .into_iter()
                 .filter_map(|m| {
                     let rule = config.rule(&m.rule)?;
+                    // Per-rule feed/tag scope (issue 4).
+                    if !rule.applies_to(feed) {
+                        return None;
+                    }
                     crate::service::metrics::rule_matched(&rule.name);
                     let id = alert::alert_id(&rule.name, &feed.name, &item.id);
-                    let payload = alert::render(&id, &rule.name, &m.terms, item, now);
+                    let payload =
+                        alert::render(&id, &rule.name, &m.terms, item, now, rule.priority.as_str());
                     Some(NewAlert {
                         id,
                         rule: rule.name.clone(),

@@ -1,29 +1,42 @@
-//! From parsed rules to the compiled form: groups expanded, every distinct term interned once
-//! into a shared dictionary, and each rule lowered to a boolean expression over term ids plus
-//! the presearch anchors that decide when it needs evaluating at all.
+//! From parsed rules to the compiled form: groups expanded, field scopes pushed down to the
+//! leaves, every distinct term interned once into a shared dictionary, and each rule lowered to
+//! a boolean expression over term ids plus the presearch anchors that decide when it needs
+//! evaluating at all.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::rc::Rc;
 
 use super::RuleError;
-use super::parse::{Member, Node, SyntaxError, Term, parse_member};
+use super::matcher::Found;
+use super::parse::{DEFAULT_FIELDS, FieldMask, Member, Node, SyntaxError, Term, parse_member};
 
 pub(crate) type TermId = u32;
 
-/// A distinct term of the dictionary: its canonical token string (tokens joined by one space,
-/// i.e. exactly what it looks like inside a normalized field) and whether the last token is a
-/// prefix.
+/// Compiled size limit of one regex (and, times the number of regexes, of the combined set):
+/// a `/(a|b){1000}{1000}/` must be an error, not a gigabyte.
+pub(crate) const REGEX_SIZE_LIMIT: usize = 1 << 20;
+
+/// A distinct term of the dictionary.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub(crate) struct TermKey {
-    pub pattern: String,
-    pub prefix: bool,
+pub(crate) enum TermKey {
+    /// Words: the canonical token string (tokens joined by one space, i.e. exactly what it
+    /// looks like inside a normalized field), whether the last token is a prefix, and for an
+    /// exact-case term the tokens with their case.
+    Words {
+        pattern: String,
+        prefix: bool,
+        cased: Option<Vec<String>>,
+    },
+    /// A regex, matched against the field's original text.
+    Regex(String),
 }
 
 impl TermKey {
     fn of(term: &Term) -> TermKey {
-        TermKey {
+        TermKey::Words {
             pattern: term.tokens.join(" "),
             prefix: term.prefix,
+            cased: term.cased.clone(),
         }
     }
 }
@@ -48,25 +61,42 @@ impl Dictionary {
         Ok(id)
     }
 
-    pub(crate) fn terms(&self) -> &[TermKey] {
-        &self.terms
+    pub(crate) fn into_terms(self) -> Vec<TermKey> {
+        self.terms
     }
 }
 
-/// A rule's boolean structure over dictionary term ids.
+/// A rule's boolean structure over dictionary term ids. Every leaf carries the fields it may
+/// occur in.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Expr {
-    Term(TermId),
+    Term {
+        id: TermId,
+        fields: FieldMask,
+    },
+    /// Some alternative of `left` and some of `right` occur in the same field value, at most
+    /// `slop` words apart (`ordered`: left first).
+    Near {
+        left: Vec<(TermId, FieldMask)>,
+        right: Vec<(TermId, FieldMask)>,
+        slop: u32,
+        ordered: bool,
+    },
     And(Vec<Expr>),
     Or(Vec<Expr>),
     Not(Box<Expr>),
 }
 
 impl Expr {
-    /// `found` must be sorted.
-    pub(crate) fn eval(&self, found: &[TermId]) -> bool {
+    pub(crate) fn eval(&self, found: &Found) -> bool {
         match self {
-            Expr::Term(id) => found.binary_search(id).is_ok(),
+            Expr::Term { id, fields } => found.fields_of(*id) & fields != 0,
+            Expr::Near {
+                left,
+                right,
+                slop,
+                ordered,
+            } => found.near(left, right, *slop, *ordered),
             Expr::And(parts) => parts.iter().all(|p| p.eval(found)),
             Expr::Or(parts) => parts.iter().any(|p| p.eval(found)),
             Expr::Not(inner) => !inner.eval(found),
@@ -76,11 +106,19 @@ impl Expr {
     /// A set of terms at least one of which occurs in every item the expression matches, or
     /// `None` when no such set exists (a negation can match an item without any of its terms).
     ///
-    /// OR needs all children's sets; AND needs only one child's, and the smallest one filters
-    /// best. This is the percolator/Luwak "query term extraction" idea.
+    /// OR needs all children's sets; AND (and NEAR) needs only one child's, and the smallest
+    /// one filters best. This is the percolator/Luwak "query term extraction" idea.
     fn anchors(&self) -> Option<Vec<TermId>> {
         match self {
-            Expr::Term(id) => Some(vec![*id]),
+            Expr::Term { id, .. } => Some(vec![*id]),
+            Expr::Near { left, right, .. } => {
+                let side = if left.len() <= right.len() {
+                    left
+                } else {
+                    right
+                };
+                Some(side.iter().map(|(id, _)| *id).collect())
+            }
             Expr::Or(parts) => {
                 let mut all = Vec::new();
                 for p in parts {
@@ -92,16 +130,48 @@ impl Expr {
             Expr::Not(_) => None,
         }
     }
+
+    /// Why the expression can never match, if it obviously cannot: an AND that requires a term
+    /// and also excludes it in the same fields (`a AND NOT a`, `title:a NOT a`).
+    fn contradiction(&self) -> Option<TermId> {
+        match self {
+            Expr::And(parts) => {
+                for part in parts {
+                    let Expr::Term { id, fields } = part else {
+                        continue;
+                    };
+                    let excluded = parts.iter().any(|other| {
+                        matches!(other, Expr::Not(inner)
+                            if matches!(**inner, Expr::Term { id: nid, fields: nf }
+                                if nid == *id && fields & !nf == 0))
+                    });
+                    if excluded {
+                        return Some(*id);
+                    }
+                }
+                parts.iter().find_map(Expr::contradiction)
+            }
+            Expr::Or(parts) => {
+                // An OR is impossible only if every branch is.
+                let mut first = None;
+                for p in parts {
+                    first = Some(p.contradiction()?);
+                }
+                first
+            }
+            _ => None,
+        }
+    }
 }
 
 #[derive(Debug)]
 pub(crate) struct CompiledRule {
     pub name: String,
     pub expr: Expr,
-    /// Terms that count as "matched" when present, as the user wrote them, deduplicated by
-    /// label, in query order. Negated terms are left out: in a match they are absent, or their
-    /// presence is not what made the rule match.
-    pub labels: Vec<(TermId, String)>,
+    /// Terms that count as "matched" when present in the given fields, as the user wrote them,
+    /// deduplicated by label, in query order. Negated terms are left out: in a match they are
+    /// absent, or their presence is not what made the rule match.
+    pub labels: Vec<(TermId, FieldMask, String)>,
     /// Sorted, deduplicated presearch anchors (see [`Expr::anchors`]).
     pub anchors: Vec<TermId>,
 }
@@ -116,7 +186,21 @@ pub(crate) struct Compiler<'g> {
 /// Identifies the rule being compiled, for error messages.
 struct Ctx<'a> {
     rule: &'a str,
+    query: &'a str,
 }
+
+impl Ctx<'_> {
+    fn never(&self, offset: Option<usize>, reason: String) -> RuleError {
+        RuleError::NeverMatches {
+            rule: self.rule.to_owned(),
+            query: self.query.to_owned(),
+            offset,
+            reason,
+        }
+    }
+}
+
+type Labels = Vec<(TermId, FieldMask, String)>;
 
 impl<'g> Compiler<'g> {
     pub(crate) fn new(groups: &'g BTreeMap<String, Vec<String>>) -> Self {
@@ -142,16 +226,27 @@ impl<'g> Compiler<'g> {
                     expected,
                 }
             })?;
-        let ctx = Ctx { rule: name };
+        let ctx = Ctx { rule: name, query };
         let mut labels = Vec::new();
-        let expr = self.lower(&ctx, &node, true, &mut labels)?;
+        let expr = self.lower(&ctx, &node, true, None, &mut labels)?;
         let mut anchors = expr.anchors().ok_or_else(|| RuleError::NoPositiveTerm {
             rule: name.to_owned(),
         })?;
+        if let Some(id) = expr.contradiction() {
+            let label = labels
+                .iter()
+                .find(|(l, _, _)| *l == id)
+                .map_or("a term", |(_, _, label)| label.as_str());
+            return Err(ctx.never(
+                None,
+                format!("it requires `{label}` and also excludes it with NOT"),
+            ));
+        }
         anchors.sort_unstable();
         anchors.dedup();
-        let mut seen = std::collections::HashSet::new();
-        labels.retain(|(_, label)| seen.insert(label.clone()));
+        let mut seen = HashSet::new();
+        labels.retain(|(_, _, label)| seen.insert(label.clone()));
+        labels.shrink_to_fit();
         Ok(CompiledRule {
             name: name.to_owned(),
             expr,
@@ -160,50 +255,154 @@ impl<'g> Compiler<'g> {
         })
     }
 
+    /// `scope` is the field scope in force (`None`: the default fields).
     fn lower(
         &mut self,
         ctx: &Ctx<'_>,
         node: &Node,
         positive: bool,
-        labels: &mut Vec<(TermId, String)>,
+        scope: Option<FieldMask>,
+        labels: &mut Labels,
     ) -> Result<Expr, RuleError> {
+        let fields = scope.unwrap_or(DEFAULT_FIELDS);
         Ok(match node {
-            Node::Term(term) => self.leaf(term, positive, labels)?,
+            Node::Term(term) => {
+                let id = self.leaf(term, positive, fields, labels)?;
+                Expr::Term { id, fields }
+            }
+            Node::Regex { pattern, offset } => {
+                let id = self.regex(ctx, pattern, *offset)?;
+                if positive {
+                    labels.push((id, fields, format!("/{pattern}/")));
+                }
+                Expr::Term { id, fields }
+            }
             Node::Group { name, offset } => {
                 let members = self.resolve(ctx, name, *offset, &mut Vec::new())?;
                 let mut parts = Vec::with_capacity(members.len());
                 for term in members.iter() {
-                    parts.push(self.leaf(term, positive, labels)?);
+                    let id = self.leaf(term, positive, fields, labels)?;
+                    parts.push(Expr::Term { id, fields });
                 }
                 Expr::Or(parts)
+            }
+            Node::Field {
+                field,
+                inner,
+                offset,
+            } => {
+                let narrowed = scope.map_or(field.bit(), |outer| outer & field.bit());
+                if narrowed == 0 {
+                    return Err(ctx.never(
+                        Some(*offset),
+                        format!(
+                            "`{}:` inside another field scope; an item field cannot be two \
+                             fields at once",
+                            field.name()
+                        ),
+                    ));
+                }
+                self.lower(ctx, inner, positive, Some(narrowed), labels)?
+            }
+            Node::Near {
+                left,
+                right,
+                slop,
+                ordered,
+                ..
+            } => {
+                let mut l = Vec::new();
+                self.near_operand(ctx, left, positive, scope, labels, &mut l)?;
+                let mut r = Vec::new();
+                self.near_operand(ctx, right, positive, scope, labels, &mut r)?;
+                Expr::Near {
+                    left: l,
+                    right: r,
+                    slop: *slop,
+                    ordered: *ordered,
+                }
             }
             Node::And(parts) => Expr::And(
                 parts
                     .iter()
-                    .map(|p| self.lower(ctx, p, positive, labels))
+                    .map(|p| self.lower(ctx, p, positive, scope, labels))
                     .collect::<Result<_, _>>()?,
             ),
             Node::Or(parts) => Expr::Or(
                 parts
                     .iter()
-                    .map(|p| self.lower(ctx, p, positive, labels))
+                    .map(|p| self.lower(ctx, p, positive, scope, labels))
                     .collect::<Result<_, _>>()?,
             ),
-            Node::Not(inner) => Expr::Not(Box::new(self.lower(ctx, inner, !positive, labels)?)),
+            Node::Not(inner) => {
+                Expr::Not(Box::new(self.lower(ctx, inner, !positive, scope, labels)?))
+            }
         })
+    }
+
+    /// Flattens one side of a NEAR into its alternatives (the parser allows only terms,
+    /// groups, field scopes and ORs there).
+    fn near_operand(
+        &mut self,
+        ctx: &Ctx<'_>,
+        node: &Node,
+        positive: bool,
+        scope: Option<FieldMask>,
+        labels: &mut Labels,
+        out: &mut Vec<(TermId, FieldMask)>,
+    ) -> Result<(), RuleError> {
+        match self.lower(ctx, node, positive, scope, labels)? {
+            Expr::Term { id, fields } => out.push((id, fields)),
+            Expr::Or(parts) => {
+                for part in parts {
+                    collect_alternatives(part, out);
+                }
+            }
+            other => collect_alternatives(other, out),
+        }
+        Ok(())
     }
 
     fn leaf(
         &mut self,
         term: &Term,
         positive: bool,
-        labels: &mut Vec<(TermId, String)>,
-    ) -> Result<Expr, RuleError> {
+        fields: FieldMask,
+        labels: &mut Labels,
+    ) -> Result<TermId, RuleError> {
         let id = self.dict.intern(TermKey::of(term))?;
         if positive {
-            labels.push((id, term.label.clone()));
+            labels.push((id, fields, term.label.clone()));
         }
-        Ok(Expr::Term(id))
+        Ok(id)
+    }
+
+    /// Checks that the regex compiles within the size limit (once per distinct pattern) and
+    /// interns it; the matcher compiles all regexes together into one set.
+    fn regex(&mut self, ctx: &Ctx<'_>, pattern: &str, offset: usize) -> Result<TermId, RuleError> {
+        let key = TermKey::Regex(pattern.to_owned());
+        if let Some(&id) = self.dict.ids.get(&key) {
+            return Ok(id);
+        }
+        let error = |message: String| RuleError::Regex {
+            rule: ctx.rule.to_owned(),
+            query: ctx.query.to_owned(),
+            offset,
+            message,
+        };
+        if pattern.is_empty() {
+            return Err(error("the regex is empty".to_owned()));
+        }
+        let regex = regex::RegexBuilder::new(pattern)
+            .size_limit(REGEX_SIZE_LIMIT)
+            .build()
+            .map_err(|e| error(regex_message(&e)))?;
+        if regex.is_match("") {
+            return Err(error(
+                "the regex matches the empty string, so it would match every item".to_owned(),
+            ));
+        }
+        self.dict.intern(key)
     }
 
     /// Expands a group into its member terms, following nested `@group` members.
@@ -273,6 +472,34 @@ impl<'g> Compiler<'g> {
         let terms = Rc::new(terms);
         self.resolved.insert(name.to_owned(), Rc::clone(&terms));
         Ok(terms)
+    }
+}
+
+fn collect_alternatives(expr: Expr, out: &mut Vec<(TermId, FieldMask)>) {
+    match expr {
+        Expr::Term { id, fields } => out.push((id, fields)),
+        Expr::Or(parts) => {
+            for part in parts {
+                collect_alternatives(part, out);
+            }
+        }
+        // The parser admits nothing else inside NEAR.
+        Expr::And(_) | Expr::Not(_) | Expr::Near { .. } => {}
+    }
+}
+
+/// The regex crate's message is multi-line with its own caret; keep its last line, which says
+/// what is wrong, since our error draws the caret under the rule's query.
+fn regex_message(error: &regex::Error) -> String {
+    match error {
+        regex::Error::CompiledTooBig(limit) => {
+            format!("the regex is too large once compiled (limit {limit} bytes); simplify it")
+        }
+        other => {
+            let text = other.to_string();
+            let last = text.lines().rev().find(|l| !l.trim().is_empty());
+            format!("invalid regex: {}", last.unwrap_or(&text).trim())
+        }
     }
 }
 

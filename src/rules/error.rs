@@ -85,6 +85,28 @@ pub enum RuleError {
     )]
     NoPositiveTerm { rule: String },
 
+    /// A regex that does not compile, is too large or matches the empty string. `offset` is
+    /// that of its opening `/` in `query`.
+    #[error("rule \"{rule}\": {message} {}", locate(query, *offset))]
+    Regex {
+        rule: String,
+        query: String,
+        offset: usize,
+        message: String,
+    },
+
+    /// A rule that parses but can never match any item.
+    #[error(
+        "rule \"{rule}\": can never match: {reason}{}",
+        offset.map(|o| format!(" {}", locate(query, o))).unwrap_or_default()
+    )]
+    NeverMatches {
+        rule: String,
+        query: String,
+        offset: Option<usize>,
+        reason: String,
+    },
+
     #[error("rule \"{rule}\": another rule already has this name")]
     DuplicateRule { rule: String },
 
@@ -105,6 +127,8 @@ impl RuleError {
             | RuleError::GroupCycle { rule, .. }
             | RuleError::EmptyGroup { rule, .. }
             | RuleError::NoPositiveTerm { rule }
+            | RuleError::Regex { rule, .. }
+            | RuleError::NeverMatches { rule, .. }
             | RuleError::DuplicateRule { rule } => rule,
             RuleError::TooLarge { .. } => "",
         }
@@ -135,7 +159,9 @@ impl RuleError {
             | RuleError::UnknownGroup { offset, .. }
             | RuleError::GroupMember { offset, .. }
             | RuleError::GroupCycle { offset, .. }
+            | RuleError::Regex { offset, .. }
             | RuleError::EmptyGroup { offset, .. } => Some(*offset),
+            RuleError::NeverMatches { offset, .. } => *offset,
             RuleError::Empty { .. }
             | RuleError::NoPositiveTerm { .. }
             | RuleError::DuplicateRule { .. }

@@ -1,21 +1,27 @@
 //! Watch rules: a small boolean query language compiled into one [`RuleSet`] that matches an
 //! item against every rule with a single scan per field.
 //!
-//! Language (see DESIGN.md §3): `word` (whole word), `word*` (prefix), `"a phrase"`, `@group`,
-//! `AND`/`OR`/`NOT` (uppercase only; juxtaposition is AND; `-word` is NOT word) and parentheses,
-//! with precedence NOT > AND > OR. Matching is case-insensitive and diacritics-insensitive
-//! because rule terms and item text go through the same [`normalize`].
+//! Language (the reference is docs/rules.md): `word` (whole word), `word*` (prefix),
+//! `"a phrase"`, `@group`, `=US` (exact case), `/regex/`, `title:` and the other field scopes,
+//! `a NEAR/5 b` and `a ONEAR/5 b` (within 5 words, any order / in order), `AND`/`OR`/`NOT`
+//! (uppercase only; juxtaposition is AND; `-word` is NOT word) and parentheses, with precedence
+//! NEAR > NOT > AND > OR. Matching is case-insensitive and diacritics-insensitive (except for
+//! `=` terms and regexes) because rule terms and item text go through the same [`normalize`].
 //!
 //! How it fits together: `parse` turns a query into an AST of normalized terms; `compile`
 //! expands groups, interns every distinct term of every rule into one dictionary and lowers
 //! each rule to an expression over term ids; `matcher` finds which dictionary terms occur in an
-//! item; only rules anchored on a found term are then evaluated.
+//! item, where (one automaton scan per field); only rules anchored on a found term are then
+//! evaluated (the presearcher).
 
 mod compile;
 mod error;
+mod explain;
 mod matcher;
 mod normalize;
 mod parse;
+#[cfg(test)]
+mod proptests;
 #[cfg(test)]
 mod tests;
 
@@ -24,11 +30,14 @@ use std::collections::{BTreeMap, HashSet};
 use serde::Serialize;
 
 use crate::feed::Item;
-use compile::{CompiledRule, Compiler, TermId};
-use matcher::Matcher;
+use compile::{CompiledRule, Compiler, Expr};
+use matcher::{Found, Matcher};
+use parse::FieldMask;
 
 pub use error::RuleError;
+pub use explain::{Explanation, TermReport};
 pub use normalize::normalize;
+pub use parse::Field;
 
 /// A rule as written in the config.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,7 +62,7 @@ pub struct RuleSet {
     rules: Vec<CompiledRule>,
     matcher: Matcher,
     /// Presearch index: for each term id, the rules (indices, ascending) anchored on it.
-    rules_by_term: Vec<Vec<u32>>,
+    rules_by_term: Vec<Box<[u32]>>,
 }
 
 /// Checks every group definition, whether or not a rule uses it, and returns every problem found
@@ -71,6 +80,51 @@ pub fn validate_groups(groups: &BTreeMap<String, Vec<String>>) -> Result<(), Vec
     } else {
         Err(errors)
     }
+}
+
+/// The groups that no rule uses, directly or through other groups, in name order: dead weight
+/// that `watchword check` warns about. Queries that do not parse are skipped (compiling reports
+/// them).
+pub fn unused_groups<'q>(
+    groups: &BTreeMap<String, Vec<String>>,
+    queries: impl IntoIterator<Item = &'q str>,
+) -> Vec<String> {
+    fn named(node: &parse::Node, out: &mut Vec<String>) {
+        match node {
+            parse::Node::Group { name, .. } => out.push(name.clone()),
+            parse::Node::Field { inner, .. } | parse::Node::Not(inner) => named(inner, out),
+            parse::Node::Near { left, right, .. } => {
+                named(left, out);
+                named(right, out);
+            }
+            parse::Node::And(parts) | parse::Node::Or(parts) => {
+                parts.iter().for_each(|p| named(p, out))
+            }
+            parse::Node::Term(_) | parse::Node::Regex { .. } => {}
+        }
+    }
+    let mut pending = Vec::new();
+    for query in queries {
+        if let Ok(node) = parse::parse_query(query) {
+            named(&node, &mut pending);
+        }
+    }
+    let mut used = HashSet::new();
+    while let Some(group) = pending.pop() {
+        if !used.insert(group.clone()) {
+            continue;
+        }
+        for member in groups.get(&group).into_iter().flatten() {
+            if let Ok(parse::Member::Group(inner)) = parse::parse_member(member) {
+                pending.push(inner);
+            }
+        }
+    }
+    groups
+        .keys()
+        .filter(|g| !used.contains(g.as_str()))
+        .cloned()
+        .collect()
 }
 
 impl RuleSet {
@@ -94,9 +148,27 @@ impl RuleSet {
             }
             compiled.push(compiler.rule(spec.name, spec.query)?);
         }
-        let terms = compiler.dict.terms();
-        let matcher = Matcher::new(terms)?;
-        let mut rules_by_term = vec![Vec::new(); terms.len()];
+        let mut fields_used: FieldMask = 0;
+        let mut positions = false;
+        for rule in &compiled {
+            visit_leaves(&rule.expr, &mut |expr| match expr {
+                Expr::Term { fields, .. } => fields_used |= fields,
+                Expr::Near { left, right, .. } => {
+                    positions = true;
+                    for (_, fields) in left.iter().chain(right) {
+                        fields_used |= fields;
+                    }
+                }
+                _ => {}
+            });
+        }
+        let terms = compiler.dict.into_terms();
+        positions |= terms
+            .iter()
+            .any(|t| matches!(t, compile::TermKey::Words { cased: Some(_), .. }));
+        let term_count = terms.len();
+        let matcher = Matcher::new(terms, fields_used, positions)?;
+        let mut rules_by_term = vec![Vec::new(); term_count];
         for (index, rule) in compiled.iter().enumerate() {
             let index = u32::try_from(index).map_err(|_| RuleError::TooLarge {
                 message: "more than 2^32 rules".to_owned(),
@@ -107,6 +179,10 @@ impl RuleSet {
                 }
             }
         }
+        let rules_by_term = rules_by_term
+            .into_iter()
+            .map(Vec::into_boxed_slice)
+            .collect();
         Ok(RuleSet {
             rules: compiled,
             matcher,
@@ -116,52 +192,74 @@ impl RuleSet {
 
     /// The rules matching `item`, in rule order.
     ///
-    /// Searched fields: title, summary, content, each category and each author, separately, so
-    /// a phrase never spans two fields.
+    /// Unscoped terms are searched in the title, summary, content, each category and each
+    /// author, separately, so a phrase (or a NEAR) never spans two fields; `link:` and `feed:`
+    /// search the item's link and its feed's name.
     pub fn matches(&self, item: &Item) -> Vec<RuleMatch> {
-        let found = self.found_terms(item);
+        let found = self.matcher.scan(item);
+        self.evaluate(&found, self.candidates(&found))
+    }
+
+    /// The presearcher: the rules anchored on a term that occurs, ascending.
+    fn candidates(&self, found: &Found) -> Vec<u32> {
         if found.is_empty() {
             return Vec::new();
         }
         let mut candidates: Vec<u32> = found
-            .iter()
-            .filter_map(|&t| self.rules_by_term.get(t as usize))
+            .term_ids()
+            .filter_map(|t| self.rules_by_term.get(t as usize))
             .flatten()
             .copied()
             .collect();
         candidates.sort_unstable();
         candidates.dedup();
         candidates
+    }
+
+    fn evaluate(&self, found: &Found, candidates: Vec<u32>) -> Vec<RuleMatch> {
+        candidates
             .into_iter()
             .filter_map(|index| self.rules.get(index as usize))
-            .filter(|rule| rule.expr.eval(&found))
+            .filter(|rule| rule.expr.eval(found))
             .map(|rule| RuleMatch {
                 rule: rule.name.clone(),
                 terms: rule
                     .labels
                     .iter()
-                    .filter(|(id, _)| found.binary_search(id).is_ok())
-                    .map(|(_, label)| label.clone())
+                    .filter(|(id, fields, _)| found.fields_of(*id) & fields != 0)
+                    .map(|(_, _, label)| label.clone())
                     .collect(),
             })
             .collect()
     }
 
-    /// Sorted, deduplicated ids of the dictionary terms occurring in the item.
-    fn found_terms(&self, item: &Item) -> Vec<TermId> {
-        let mut found = Vec::new();
-        let mut buf = String::new();
-        let fields = [&item.title, &item.summary, &item.content]
+    /// The reference matcher: no automaton, no presearch; every rule evaluated against terms
+    /// found by comparing words one by one. Same answer as [`RuleSet::matches`], much slower;
+    /// the property tests hold the two to that.
+    #[cfg(test)]
+    pub(crate) fn matches_naive(&self, item: &Item) -> Vec<RuleMatch> {
+        let found = self.matcher.scan_naive(item);
+        self.evaluate(&found, (0..self.rules.len() as u32).collect())
+    }
+
+    /// Why `rule` does or does not match `item`: each of its terms with the fields it was
+    /// found in, and the verdict. `None` if there is no such rule.
+    pub fn explain(&self, rule: &str, item: &Item) -> Option<Explanation> {
+        let compiled = self.rules.iter().find(|r| r.name == rule)?;
+        let found = self.matcher.scan(item);
+        Some(explain::explain(compiled, &found, &self.matcher))
+    }
+
+    /// Explanations for every rule that the presearcher would evaluate for `item` (those with
+    /// a required term present), matched or not, in rule order: what `watchword test
+    /// --explain` shows as matches and near misses. One scan, like [`RuleSet::matches`].
+    pub fn explain_candidates(&self, item: &Item) -> Vec<Explanation> {
+        let found = self.matcher.scan(item);
+        self.candidates(&found)
             .into_iter()
-            .chain(&item.categories)
-            .chain(&item.authors);
-        for field in fields {
-            normalize::normalize_into(field, &mut buf);
-            self.matcher.scan(&buf, &mut found);
-        }
-        found.sort_unstable();
-        found.dedup();
-        found
+            .filter_map(|index| self.rules.get(index as usize))
+            .map(|rule| explain::explain(rule, &found, &self.matcher))
+            .collect()
     }
 
     /// Number of rules.
@@ -176,5 +274,15 @@ impl RuleSet {
     /// Rule names, in rule order.
     pub fn names(&self) -> impl Iterator<Item = &str> {
         self.rules.iter().map(|r| r.name.as_str())
+    }
+}
+
+/// Calls `f` on every node of `expr`, depth first.
+fn visit_leaves(expr: &Expr, f: &mut impl FnMut(&Expr)) {
+    f(expr);
+    match expr {
+        Expr::And(parts) | Expr::Or(parts) => parts.iter().for_each(|p| visit_leaves(p, f)),
+        Expr::Not(inner) => visit_leaves(inner, f),
+        Expr::Term { .. } | Expr::Near { .. } => {}
     }
 }

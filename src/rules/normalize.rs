@@ -39,6 +39,34 @@ pub(crate) fn normalize_into(text: &str, out: &mut String) {
     }
 }
 
+/// The words of `text` with their case kept, otherwise normalized like [`normalize`]: one entry
+/// per token of `normalize(text)`, for checking exact-case terms (`=US`) word by word.
+pub(crate) fn cased_tokens(text: &str) -> Vec<String> {
+    let mut out = String::new();
+    cased_into(text, &mut out);
+    out.split(' ')
+        .filter(|t| !t.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Like [`normalize_into`] but keeping case: the same tokens, in the same order, so that token
+/// `i` here is token `i` of the normalized text with its original case.
+pub(crate) fn cased_into(text: &str, out: &mut String) {
+    out.clear();
+    if text.is_ascii() {
+        tokenize(text.chars(), out);
+    } else {
+        let folded: String = text
+            .nfkc()
+            .nfd()
+            .filter(|c| !is_combining_mark(*c))
+            .flat_map(fold_char)
+            .collect();
+        tokenize(folded.chars(), out);
+    }
+}
+
 /// The Unicode half of normalization: everything except tokenization.
 fn fold(text: &str) -> String {
     text.nfkc()
@@ -124,7 +152,8 @@ fn tokenize(chars: impl Iterator<Item = char> + Clone, out: &mut String) {
             in_word = true;
             continue;
         }
-        if c == '\'' && in_word && chars.peek() == Some(&'s') {
+        // `'S` only occurs on the case-keeping path (`cased_into`), which must split alike.
+        if c == '\'' && in_word && matches!(chars.peek(), Some('s' | 'S')) {
             // Possessive: drop "'s" when it ends the word, so "Kazakhstan's" → "kazakhstan".
             // Other inner apostrophes ("O'Brien", "don't") just split, on both sides alike.
             let mut look = chars.clone();

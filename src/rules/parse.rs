@@ -1,19 +1,80 @@
 //! Lexer and recursive-descent parser for the query language, producing an AST whose term
 //! leaves are already normalized (so the compiler only interns them).
 //!
-//! Grammar (NOT binds tighter than AND, AND tighter than OR; juxtaposition is AND):
+//! Grammar, loosest first (so NEAR binds tighter than NOT, NOT tighter than AND, AND tighter
+//! than OR; juxtaposition is AND):
 //!
 //! ```text
 //! query   := or EOF
 //! or      := and ( "OR" and )*
 //! and     := unary ( "AND"? unary )*
-//! unary   := "NOT" unary | "-" unary | "(" or ")" | term
-//! term    := word | word"*" | '"' phrase '"' "*"? | "@" group
+//! unary   := ( "NOT" | "-" ) unary | near
+//! near    := primary ( ( "NEAR/" n | "ONEAR/" n ) primary )?
+//! primary := field ":" primary | "(" or ")" | "="? term | "/" regex "/" | "@" group
+//! term    := word | word"*" | '"' phrase '"' "*"?
 //! ```
 //!
-//! Keywords are uppercase only, so `and`/`or`/`not` in lowercase are ordinary words.
+//! Keywords are uppercase only, so `and`/`or`/`not`/`near` in lowercase are ordinary words.
 
-use super::normalize::normalize;
+use super::normalize::{cased_tokens, normalize};
+
+/// An item field a term can be scoped to (`title:word`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Field {
+    Title,
+    Summary,
+    Content,
+    Link,
+    Category,
+    Author,
+    Feed,
+}
+
+impl Field {
+    pub const ALL: [Field; 7] = [
+        Field::Title,
+        Field::Summary,
+        Field::Content,
+        Field::Link,
+        Field::Category,
+        Field::Author,
+        Field::Feed,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Field::Title => "title",
+            Field::Summary => "summary",
+            Field::Content => "content",
+            Field::Link => "link",
+            Field::Category => "category",
+            Field::Author => "author",
+            Field::Feed => "feed",
+        }
+    }
+
+    pub(crate) fn bit(self) -> FieldMask {
+        1 << (self as u8)
+    }
+
+    fn parse(name: &str) -> Option<Field> {
+        Field::ALL
+            .into_iter()
+            .find(|f| f.name().eq_ignore_ascii_case(name))
+    }
+}
+
+/// A set of [`Field`]s, one bit each.
+pub(crate) type FieldMask = u8;
+
+/// Where an unscoped term is looked for: the text of the story. The link and the feed's name
+/// are searched only when asked for (`link:`, `feed:`), since `bbc` in a rule means the word,
+/// not every item of a feed whose URL contains it.
+pub(crate) const DEFAULT_FIELDS: FieldMask = (1 << Field::Title as u8)
+    | (1 << Field::Summary as u8)
+    | (1 << Field::Content as u8)
+    | (1 << Field::Category as u8)
+    | (1 << Field::Author as u8);
 
 /// A search term after normalization: consecutive tokens, the last one optionally a prefix.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -23,14 +84,36 @@ pub(crate) struct Term {
     pub prefix: bool,
     /// The term as the user wrote it, for reporting which terms matched.
     pub label: String,
+    /// For an exact-case term (`=US`): the tokens with their case kept, one per entry of
+    /// `tokens`; the item's words must have exactly this case.
+    pub cased: Option<Vec<String>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Node {
     Term(Term),
+    /// `/pattern/`; `offset` is that of the opening `/`.
+    Regex {
+        pattern: String,
+        offset: usize,
+    },
     /// `offset` is the byte offset of the `@` in the query.
     Group {
         name: String,
+        offset: usize,
+    },
+    /// `field:inner`; `offset` is that of the field name.
+    Field {
+        field: Field,
+        inner: Box<Node>,
+        offset: usize,
+    },
+    /// `left NEAR/slop right` (`ordered`: ONEAR). `offset` is that of the operator.
+    Near {
+        left: Box<Node>,
+        right: Box<Node>,
+        slop: u32,
+        ordered: bool,
         offset: usize,
     },
     And(Vec<Node>),
@@ -63,11 +146,10 @@ impl SyntaxError {
 /// Beyond this, deeply nested input would only serve to overflow the stack.
 const MAX_DEPTH: usize = 64;
 
-/// Field names reserved for scoped terms (`title:word`). They are not supported yet, and
-/// silently treating `title:football` as the phrase "title football" would be worse than an error.
-const FIELDS: [&str; 7] = [
-    "title", "summary", "content", "link", "category", "author", "feed",
-];
+/// NEAR distances beyond this are a typo or a misunderstanding (use AND).
+pub(crate) const MAX_SLOP: u32 = 1000;
+
+const FIELD_LIST: &str = "title, summary, content, link, category, author, feed";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Tok<'q> {
@@ -77,8 +159,19 @@ enum Tok<'q> {
     Or,
     Not,
     Minus,
+    /// `=` directly before a word or phrase: exact case.
+    Exact,
+    Near {
+        slop: u32,
+        ordered: bool,
+    },
+    Field(Field),
     Word(&'q str),
-    Phrase { inner: &'q str, prefix: bool },
+    Phrase {
+        inner: &'q str,
+        prefix: bool,
+    },
+    Regex(&'q str),
     Group(&'q str),
     Eof,
 }
@@ -98,6 +191,18 @@ fn column(text: &str, offset: usize) -> usize {
     text.get(..offset).map_or(0, |s| s.chars().count()) + 1
 }
 
+/// `title:` and friends at the start of `rest`: the field and the length up to and including
+/// the colon. Any run of ASCII letters before a colon counts as an attempted field name, so a
+/// misspelt `titel:` is an error rather than the phrase "titel …".
+fn field_prefix(rest: &str) -> Option<(Result<Field, &str>, usize)> {
+    let letters = rest.bytes().take_while(|b| b.is_ascii_alphabetic()).count();
+    if letters < 2 || rest.as_bytes().get(letters) != Some(&b':') {
+        return None;
+    }
+    let name = &rest[..letters];
+    Some((Field::parse(name).ok_or(name), letters + 1))
+}
+
 fn lex(query: &str) -> Result<Vec<Lexed<'_>>, SyntaxError> {
     let mut out = Vec::new();
     let mut rest = query.char_indices().peekable();
@@ -106,6 +211,7 @@ fn lex(query: &str) -> Result<Vec<Lexed<'_>>, SyntaxError> {
             rest.next();
             continue;
         }
+        let next_char = query[i + c.len_utf8()..].chars().next();
         let tok = match c {
             '(' => {
                 rest.next();
@@ -142,13 +248,70 @@ fn lex(query: &str) -> Result<Vec<Lexed<'_>>, SyntaxError> {
                     prefix,
                 }
             }
-            '-' if query[i + 1..]
-                .chars()
-                .next()
-                .is_some_and(|n| !n.is_whitespace() && n != ')') =>
-            {
+            '/' => {
+                let start = i + 1;
+                // `\/` is a slash inside the pattern; any other escape is the regex's own.
+                let mut end = None;
+                let mut escaped = false;
+                for (j, ch) in query[start..].char_indices() {
+                    match ch {
+                        _ if escaped => escaped = false,
+                        '\\' => escaped = true,
+                        '/' => {
+                            end = Some(start + j);
+                            break;
+                        }
+                        _ => {}
+                    }
+                }
+                let Some(end) = end else {
+                    return Err(SyntaxError::new(
+                        query.len(),
+                        format!(
+                            "a closing `/` for the regex opened in column {}",
+                            column(query, i)
+                        ),
+                    ));
+                };
+                while rest.peek().is_some_and(|&(j, _)| j <= end) {
+                    rest.next();
+                }
+                if let Some(&(j, c)) = rest.peek()
+                    && !is_delimiter(c)
+                {
+                    return Err(SyntaxError::new(
+                        j,
+                        "a space or `)` after the closing `/` of the regex (flags are written \
+                         inside it, e.g. /(?i)f-?16/)",
+                    ));
+                }
+                Tok::Regex(&query[start..end])
+            }
+            '-' if next_char.is_some_and(|n| !n.is_whitespace() && n != ')') => {
                 rest.next();
                 Tok::Minus
+            }
+            '=' if next_char.is_some_and(|n| !n.is_whitespace() && n != ')') => {
+                rest.next();
+                Tok::Exact
+            }
+            _ if c != '@' && field_prefix(&query[i..]).is_some() => {
+                let Some((field, len)) = field_prefix(&query[i..]) else {
+                    unreachable!("checked by the guard")
+                };
+                let field = field.map_err(|name| {
+                    SyntaxError::new(
+                        i,
+                        format!(
+                            "a field name before `:` (`{name}` is not one; fields are \
+                             {FIELD_LIST}); to search for the text, quote it"
+                        ),
+                    )
+                })?;
+                while rest.peek().is_some_and(|&(j, _)| j < i + len) {
+                    rest.next();
+                }
+                Tok::Field(field)
             }
             _ => {
                 let at_group = c == '@';
@@ -175,7 +338,7 @@ fn lex(query: &str) -> Result<Vec<Lexed<'_>>, SyntaxError> {
                         "AND" => Tok::And,
                         "OR" => Tok::Or,
                         "NOT" => Tok::Not,
-                        _ => Tok::Word(text),
+                        _ => near_operator(text, i)?.unwrap_or(Tok::Word(text)),
                     }
                 }
             }
@@ -189,16 +352,39 @@ fn lex(query: &str) -> Result<Vec<Lexed<'_>>, SyntaxError> {
     Ok(out)
 }
 
-/// Turns a bare word (which may normalize to several tokens, e.g. `Kazakh-Israeli`) into a term.
-fn word_term(raw: &str, offset: usize) -> Result<Term, SyntaxError> {
-    if let Some((field, _)) = raw.split_once(':')
-        && FIELDS.iter().any(|f| f.eq_ignore_ascii_case(field))
-    {
-        return Err(SyntaxError::new(
-            offset,
-            format!("a term (field scopes such as `{field}:` are not supported yet)"),
-        ));
+/// `NEAR/5`, `ONEAR/2`; `None` for any other word.
+fn near_operator(text: &str, offset: usize) -> Result<Option<Tok<'static>>, SyntaxError> {
+    let (keyword, rest, ordered) = if let Some(rest) = text.strip_prefix("ONEAR") {
+        ("ONEAR", rest, true)
+    } else if let Some(rest) = text.strip_prefix("NEAR") {
+        ("NEAR", rest, false)
+    } else {
+        return Ok(None);
+    };
+    let digits = match rest.strip_prefix('/') {
+        Some(digits) => digits,
+        None if rest.is_empty() => {
+            return Err(SyntaxError::new(
+                offset + text.len(),
+                format!("a distance after {keyword}, e.g. {keyword}/5 (within 5 words)"),
+            ));
+        }
+        // `NEARBY` and the like are ordinary words.
+        None => return Ok(None),
+    };
+    match digits.parse::<u32>() {
+        Ok(slop) if slop <= MAX_SLOP && digits.bytes().all(|b| b.is_ascii_digit()) => {
+            Ok(Some(Tok::Near { slop, ordered }))
+        }
+        _ => Err(SyntaxError::new(
+            offset + keyword.len() + 1,
+            format!("a number of words from 0 to {MAX_SLOP} after {keyword}/"),
+        )),
     }
+}
+
+/// Turns a bare word (which may normalize to several tokens, e.g. `Kazakh-Israeli`) into a term.
+fn word_term(raw: &str, offset: usize, exact: bool) -> Result<Term, SyntaxError> {
     let (stem, prefix) = match raw.strip_suffix('*') {
         Some(stem) => (stem, true),
         None => (raw, false),
@@ -220,15 +406,26 @@ fn word_term(raw: &str, offset: usize) -> Result<Term, SyntaxError> {
         };
         return Err(SyntaxError::new(offset, expected));
     }
+    let cased = exact.then(|| cased_tokens(stem));
     Ok(Term {
         tokens,
         prefix,
-        label: raw.to_owned(),
+        label: if exact {
+            format!("={raw}")
+        } else {
+            raw.to_owned()
+        },
+        cased,
     })
 }
 
 /// `offset` is that of the opening quote.
-fn phrase_term(inner: &str, prefix_after: bool, offset: usize) -> Result<Term, SyntaxError> {
+fn phrase_term(
+    inner: &str,
+    prefix_after: bool,
+    offset: usize,
+    exact: bool,
+) -> Result<Term, SyntaxError> {
     let trimmed = inner.trim();
     // `"central asia*"` reads naturally as a prefix on the last word too.
     let (text, prefix_inside) = match trimmed.strip_suffix('*') {
@@ -239,7 +436,11 @@ fn phrase_term(inner: &str, prefix_after: bool, offset: usize) -> Result<Term, S
     if tokens.is_empty() {
         return Err(SyntaxError::new(offset + 1, "a word inside the quotes"));
     }
-    let mut label = trimmed.to_owned();
+    let mut label = if exact {
+        format!("={trimmed}")
+    } else {
+        trimmed.to_owned()
+    };
     if prefix_after {
         label.push('*');
     }
@@ -247,6 +448,7 @@ fn phrase_term(inner: &str, prefix_after: bool, offset: usize) -> Result<Term, S
         tokens,
         prefix: prefix_inside || prefix_after,
         label,
+        cased: exact.then(|| cased_tokens(text)),
     })
 }
 
@@ -270,7 +472,12 @@ pub(crate) fn parse_query(query: &str) -> Result<Node, SyntaxError> {
     let end = p.peek();
     match end.tok {
         Tok::Eof => Ok(node),
-        // `and` stops only before OR/`)`/EOF, and `or` consumes every OR, so this is a `)`.
+        Tok::Near { .. } => Err(SyntaxError::new(
+            end.offset,
+            "AND, OR or the end of the query (NEAR cannot be chained; write \
+             (a NEAR/3 b) AND (b NEAR/3 c))",
+        )),
+        // `and` stops only before OR/`)`/NEAR/EOF, and `or` consumes every OR.
         _ => Err(SyntaxError::new(
             end.offset,
             "the end of the query (this `)` has no matching `(`)",
@@ -278,13 +485,22 @@ pub(crate) fn parse_query(query: &str) -> Result<Node, SyntaxError> {
     }
 }
 
-/// Parses one group member: a single word, prefix, quoted phrase or `@group`; unquoted
-/// multi-word text (`Central Asia`) is taken as a phrase.
+/// Parses one group member: a single word, prefix, quoted phrase (either optionally `=` for
+/// exact case) or `@group`; unquoted multi-word text (`Central Asia`) is taken as a phrase.
 pub(crate) fn parse_member(member: &str) -> Result<Member, SyntaxError> {
     let toks = lex(member)?;
-    const NOT_ALLOWED: &str =
-        "a single term or phrase (operators, parentheses and `-` are not allowed in group members)";
-    match toks.as_slice() {
+    const NOT_ALLOWED: &str = "a single term or phrase (operators, parentheses, field scopes, \
+         regexes and `-` are not allowed in group members)";
+    let (exact, toks) = match toks.split_first() {
+        Some((
+            Lexed {
+                tok: Tok::Exact, ..
+            },
+            rest,
+        )) => (true, rest),
+        _ => (false, toks.as_slice()),
+    };
+    match toks {
         [eof] => Err(SyntaxError::new(eof.offset, "a term or phrase")),
         [
             Lexed {
@@ -292,26 +508,27 @@ pub(crate) fn parse_member(member: &str) -> Result<Member, SyntaxError> {
                 ..
             },
             _,
-        ] => Ok(Member::Group((*name).to_owned())),
+        ] if !exact => Ok(Member::Group((*name).to_owned())),
         [
             Lexed {
                 tok: Tok::Phrase { inner, prefix },
                 offset,
             },
             _,
-        ] => Ok(Member::Term(phrase_term(inner, *prefix, *offset)?)),
+        ] => Ok(Member::Term(phrase_term(inner, *prefix, *offset, exact)?)),
         [words @ .., _] => {
             // Reject operators first: for `Uzbek* OR Tajik*` that is the real mistake, not the `*`.
             if let Some(bad) = words.iter().find(|l| !matches!(l.tok, Tok::Word(_))) {
                 return Err(SyntaxError::new(bad.offset, NOT_ALLOWED));
             }
             let mut tokens = Vec::new();
+            let mut cased = Vec::new();
             let mut prefix = false;
             for (i, lexed) in words.iter().enumerate() {
                 let Tok::Word(raw) = lexed.tok else {
                     continue;
                 };
-                let term = word_term(raw, lexed.offset)?;
+                let term = word_term(raw, lexed.offset, exact)?;
                 if term.prefix && i + 1 < words.len() {
                     return Err(SyntaxError::new(
                         lexed.offset + raw.len() - 1,
@@ -320,11 +537,13 @@ pub(crate) fn parse_member(member: &str) -> Result<Member, SyntaxError> {
                 }
                 prefix = term.prefix;
                 tokens.extend(term.tokens);
+                cased.extend(term.cased.unwrap_or_default());
             }
             Ok(Member::Term(Term {
                 tokens,
                 prefix,
                 label: member.trim().to_owned(),
+                cased: exact.then_some(cased),
             }))
         }
         [] => Err(SyntaxError::new(0, "a term or phrase")),
@@ -337,6 +556,8 @@ struct Parser<'q> {
     pos: usize,
     depth: usize,
 }
+
+const EXPECTED_OPERAND: &str = "a term, phrase, @group or `(`";
 
 impl<'q> Parser<'q> {
     fn peek(&self) -> Lexed<'q> {
@@ -375,20 +596,24 @@ impl<'q> Parser<'q> {
                 }
                 Tok::Not
                 | Tok::Minus
+                | Tok::Exact
+                | Tok::Field(_)
                 | Tok::LParen
                 | Tok::Word(_)
                 | Tok::Phrase { .. }
+                | Tok::Regex(_)
                 | Tok::Group(_) => parts.push(self.unary("")?),
-                Tok::Or | Tok::RParen | Tok::Eof => break,
+                Tok::Or | Tok::RParen | Tok::Near { .. } | Tok::Eof => break,
             }
         }
         Ok(flatten(parts, false))
     }
 
     fn unary(&mut self, after: &str) -> Result<Node, SyntaxError> {
-        let next = self.bump();
+        let next = self.peek();
         match next.tok {
             Tok::Not | Tok::Minus => {
+                self.bump();
                 let after = if matches!(next.tok, Tok::Not) {
                     " after NOT"
                 } else {
@@ -399,35 +624,117 @@ impl<'q> Parser<'q> {
                 self.depth -= 1;
                 Ok(Node::Not(Box::new(inner)))
             }
+            _ => self.near(after),
+        }
+    }
+
+    fn near(&mut self, after: &str) -> Result<Node, SyntaxError> {
+        let left_start = self.peek().offset;
+        let left = self.primary(after)?;
+        let op = self.peek();
+        let Tok::Near { slop, ordered } = op.tok else {
+            return Ok(left);
+        };
+        self.bump();
+        let keyword = if ordered { "ONEAR" } else { "NEAR" };
+        check_near_operand(&left, keyword, left_start)?;
+        let right_start = self.peek().offset;
+        let right = self.primary(&format!(" after {keyword}/{slop}"))?;
+        check_near_operand(&right, keyword, right_start)?;
+        Ok(Node::Near {
+            left: Box::new(left),
+            right: Box::new(right),
+            slop,
+            ordered,
+            offset: op.offset,
+        })
+    }
+
+    fn primary(&mut self, after: &str) -> Result<Node, SyntaxError> {
+        let next = self.bump();
+        match next.tok {
+            Tok::Field(field) => {
+                self.descend(next.offset)?;
+                let after = format!(" after `{}:`", field.name());
+                let inner = self.primary(&after)?;
+                self.depth -= 1;
+                Ok(Node::Field {
+                    field,
+                    inner: Box::new(inner),
+                    offset: next.offset,
+                })
+            }
             Tok::LParen => {
                 self.descend(next.offset)?;
                 let inner = self.or(" after `(`")?;
                 self.depth -= 1;
                 let close = self.peek();
-                if !matches!(close.tok, Tok::RParen) {
-                    // Only EOF can get here: `or` stops only before `)` or EOF.
-                    return Err(SyntaxError::new(
-                        close.offset,
-                        format!(
-                            "a `)` matching the `(` in column {}",
-                            column(self.query, next.offset)
-                        ),
-                    ));
+                match close.tok {
+                    Tok::RParen => {}
+                    Tok::Near { .. } => {
+                        return Err(SyntaxError::new(
+                            close.offset,
+                            "AND, OR or `)` (NEAR cannot be chained; write \
+                             (a NEAR/3 b) AND (b NEAR/3 c))",
+                        ));
+                    }
+                    _ => {
+                        return Err(SyntaxError::new(
+                            close.offset,
+                            format!(
+                                "a `)` matching the `(` in column {}",
+                                column(self.query, next.offset)
+                            ),
+                        ));
+                    }
                 }
                 self.bump();
                 Ok(inner)
             }
-            Tok::Word(raw) => Ok(Node::Term(word_term(raw, next.offset)?)),
-            Tok::Phrase { inner, prefix } => {
-                Ok(Node::Term(phrase_term(inner, prefix, next.offset)?))
+            Tok::Exact => {
+                let term = self.bump();
+                match term.tok {
+                    Tok::Word(raw) => Ok(Node::Term(word_term(raw, term.offset, true)?)),
+                    Tok::Phrase { inner, prefix } => {
+                        Ok(Node::Term(phrase_term(inner, prefix, term.offset, true)?))
+                    }
+                    _ => Err(SyntaxError::new(
+                        term.offset,
+                        "a word or a quoted phrase after `=` (exact case, e.g. =US or \
+                         =\"New START\")",
+                    )),
+                }
             }
+            Tok::Word(raw) => Ok(Node::Term(word_term(raw, next.offset, false)?)),
+            Tok::Phrase { inner, prefix } => {
+                Ok(Node::Term(phrase_term(inner, prefix, next.offset, false)?))
+            }
+            Tok::Regex(pattern) => Ok(Node::Regex {
+                // `\/` only protects the slash from the lexer.
+                pattern: pattern.replace("\\/", "/"),
+                offset: next.offset,
+            }),
             Tok::Group(name) => Ok(Node::Group {
                 name: name.to_owned(),
                 offset: next.offset,
             }),
+            Tok::Near { ordered, .. } => Err(SyntaxError::new(
+                next.offset,
+                format!(
+                    "{EXPECTED_OPERAND} before {}",
+                    if ordered { "ONEAR" } else { "NEAR" }
+                ),
+            )),
+            Tok::Not | Tok::Minus => Err(SyntaxError::new(
+                next.offset,
+                format!(
+                    "{EXPECTED_OPERAND}{after} (to negate here, put the NOT before the \
+                     whole NEAR or field scope)"
+                ),
+            )),
             Tok::And | Tok::Or | Tok::RParen | Tok::Eof => Err(SyntaxError::new(
                 next.offset,
-                format!("a term, phrase, @group or `(`{after}"),
+                format!("{EXPECTED_OPERAND}{after}"),
             )),
         }
     }
@@ -441,6 +748,33 @@ impl<'q> Parser<'q> {
             ));
         }
         Ok(())
+    }
+}
+
+/// NEAR compares word positions, so its operands must be things with positions: terms,
+/// phrases, groups, field scopes of those, or an OR of those.
+/// `start` is where the operand begins in the query.
+fn check_near_operand(node: &Node, keyword: &str, start: usize) -> Result<(), SyntaxError> {
+    match node {
+        Node::Term(_) | Node::Group { .. } => Ok(()),
+        Node::Field { inner, .. } => check_near_operand(inner, keyword, start),
+        Node::Or(parts) => parts
+            .iter()
+            .try_for_each(|p| check_near_operand(p, keyword, start)),
+        Node::Regex { offset, .. } => Err(SyntaxError::new(
+            *offset,
+            format!(
+                "a term, phrase or @group next to {keyword} (a regex has no word positions; \
+                 combine it with AND instead)"
+            ),
+        )),
+        Node::And(_) | Node::Not(_) | Node::Near { .. } => Err(SyntaxError::new(
+            start,
+            format!(
+                "a term, phrase, @group or OR of those next to {keyword} (AND, NOT and NEAR \
+                 cannot be inside NEAR)"
+            ),
+        )),
     }
 }
 
@@ -472,6 +806,7 @@ mod tests {
             tokens: tokens.iter().map(|s| s.to_string()).collect(),
             prefix,
             label: label.to_owned(),
+            cased: None,
         })
     }
 
@@ -583,7 +918,12 @@ mod tests {
         assert_eq!(err("a @ b").offset, 3);
         assert_eq!(err("a \"  \"").offset, 3);
         assert_eq!(err("a & b").expected, "a word (letters or digits)");
-        assert_eq!(err("NOT title:football").offset, 4);
+        assert_eq!(err("NOT titel:football").offset, 4);
+        assert!(
+            err("titel:football")
+                .expected
+                .contains("`titel` is not one")
+        );
         assert_eq!(
             err("()").expected,
             "a term, phrase, @group or `(` after `(`"
@@ -607,7 +947,8 @@ mod tests {
             Member::Term(Term {
                 tokens: vec!["central".into(), "asia".into()],
                 prefix: false,
-                label: "Central Asia".into()
+                label: "Central Asia".into(),
+                cased: None,
             })
         );
         assert_eq!(
@@ -615,7 +956,8 @@ mod tests {
             Member::Term(Term {
                 tokens: vec!["abraham".into(), "accords".into()],
                 prefix: false,
-                label: "Abraham Accords".into()
+                label: "Abraham Accords".into(),
+                cased: None,
             })
         );
         assert_eq!(

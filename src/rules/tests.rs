@@ -421,10 +421,12 @@ fn error_syntax_display_with_caret() {
         "{e}"
     );
 
-    let e = compile_err(&BTreeMap::new(), "NOT title:football AND x");
-    assert!(
-        e.to_string().contains("`title:` are not supported yet"),
-        "{e}"
+    let e = compile_err(&BTreeMap::new(), "NOT titel:football AND x");
+    assert_eq!(
+        e.to_string(),
+        "rule \"r\": expected a field name before `:` (`titel` is not one; fields are title, \
+         summary, content, link, category, author, feed); to search for the text, quote it \
+         at column 5\n  NOT titel:football AND x\n      ^"
     );
     assert_eq!(e.offset(), Some(4));
 }
@@ -461,7 +463,7 @@ fn error_group_member() {
     assert_eq!(
         e.to_string(),
         "rule \"r\": group @stans member \"Uzbek* OR Tajik*\": expected a single term or phrase \
-         (operators, parentheses and `-` are not allowed in group members) at column 8\n  \
+         (operators, parentheses, field scopes, regexes and `-` are not allowed in group members) at column 8\n  \
          Uzbek* OR Tajik*\n         ^"
     );
     assert_eq!(
@@ -697,7 +699,7 @@ fn validate_groups_reports_every_problem_even_in_unused_groups() {
             (
                 Some("bad"),
                 "group @bad member \"Uzbek* OR Tajik*\": expected a single term or phrase \
-                 (operators, parentheses and `-` are not allowed in group members) at column 8\n  \
+                 (operators, parentheses, field scopes, regexes and `-` are not allowed in group members) at column 8\n  \
                  Uzbek* OR Tajik*\n         ^"
                     .to_owned()
             ),
@@ -760,4 +762,365 @@ fn validate_groups_reports_each_cycle_once() {
             vec!["b".to_owned(), "c".into(), "b".into()],
         ]
     );
+}
+
+fn item_full(title: &str, summary: &str, link: Option<&str>, feed: &str) -> Item {
+    let mut it = item(title, summary, "");
+    it.link = link.map(str::to_owned);
+    it.feed = feed.into();
+    it
+}
+
+#[test]
+fn field_scopes() {
+    let football_title = item("Kazakhstan football team", "Abraham Accords", "");
+    let football_body = item(
+        "Kazakhstan joins",
+        "after the football match, Abraham Accords",
+        "",
+    );
+    let q = "Kazakhstan AND \"Abraham Accords\" AND NOT title:football";
+    assert!(!hit_item(q, &football_title));
+    assert!(hit_item(q, &football_body));
+
+    assert!(hit_item("title:kazakhstan", &football_title));
+    assert!(!hit_item("summary:kazakhstan", &football_title));
+    assert!(hit_item("summary:\"abraham accords\"", &football_title));
+    assert!(hit_item("title:(wheat OR football)", &football_title));
+    assert!(!hit_item("title:(wheat OR accords)", &football_title));
+    // A scope applies to the one operand after it.
+    assert!(hit_item("title:football accords", &football_title));
+
+    let mut it = item("x", "", "");
+    it.categories = vec!["Middle East".into()];
+    it.authors = vec!["Aigerim Nurlanova".into()];
+    assert!(hit_item("category:\"middle east\"", &it));
+    assert!(!hit_item("title:\"middle east\"", &it));
+    assert!(hit_item("author:nurlanova", &it));
+
+    // link: and feed: are searched only when asked for.
+    let linked = item_full(
+        "Grain",
+        "",
+        Some("https://www.reuters.com/world/asia"),
+        "Reuters World",
+    );
+    assert!(hit_item("link:reuters", &linked));
+    assert!(!hit_item("reuters", &linked));
+    assert!(hit_item("feed:\"reuters world\"", &linked));
+    assert!(hit_item("grain AND NOT feed:bbc", &linked));
+    assert!(!hit_item("link:bbc", &linked));
+
+    // Field names are case-insensitive; scopes nest by intersection.
+    assert!(hit_item("TITLE:grain", &linked));
+}
+
+#[test]
+fn near_and_onear() {
+    let text = "Kazakhstan said on Tuesday it would join the Abraham Accords";
+    // Seven words lie between them.
+    assert!(hit("kazakhstan NEAR/7 \"abraham accords\"", text));
+    assert!(!hit("kazakhstan NEAR/6 \"abraham accords\"", text));
+    assert!(hit("\"abraham accords\" NEAR/7 kazakhstan", text));
+    assert!(hit("kazakhstan ONEAR/7 \"abraham accords\"", text));
+    assert!(!hit("\"abraham accords\" ONEAR/7 kazakhstan", text));
+    // NEAR/0 is adjacent.
+    assert!(hit("join NEAR/0 the", text));
+    assert!(hit("the NEAR/0 join", text));
+    assert!(!hit("the ONEAR/0 join", text));
+    // Groups, prefixes and ORs as operands; the closest pair counts.
+    let g = groups(&[("ca", &["Kazakh*", "Uzbek*"])]);
+    assert!(hit_item_with(
+        &g,
+        "@ca NEAR/2 (accords OR treaty)",
+        "an Uzbek treaty, and later Kazakhstan ... accords"
+    ));
+    assert!(!hit_item_with(
+        &g,
+        "@ca NEAR/1 (accords OR treaty)",
+        "Uzbek x y treaty"
+    ));
+    // Never across fields, and a word is not near itself.
+    assert!(!hit_item(
+        "kazakhstan NEAR/5 accords",
+        &item("Kazakhstan", "accords", "")
+    ));
+    assert!(!hit("wheat NEAR/3 wheat", "wheat prices"));
+    assert!(hit("wheat NEAR/3 wheat", "wheat and more wheat"));
+    // NEAR binds tighter than NOT and AND.
+    assert!(hit(
+        "grain AND NOT kazakh NEAR/0 football",
+        "grain: Kazakh wheat; football"
+    ));
+    assert!(!hit(
+        "grain AND NOT kazakh NEAR/0 football",
+        "grain: Kazakh football"
+    ));
+    // A scoped operand narrows the pair to that field.
+    assert!(!hit_item(
+        "title:kazakhstan NEAR/3 accords",
+        &item("x", "Kazakhstan accords", "")
+    ));
+    assert!(hit_item(
+        "title:kazakhstan NEAR/3 accords",
+        &item("Kazakhstan accords", "", "")
+    ));
+}
+
+#[test]
+fn exact_case_terms() {
+    assert!(hit("=US AND sanctions", "US sanctions on wheat"));
+    assert!(!hit("=US AND sanctions", "sanctions hurt us"));
+    assert!(!hit("=US", "Us and them"));
+    assert!(hit("=\"New START\"", "the New START treaty"));
+    assert!(!hit("=\"New START\"", "a new start for talks"));
+    assert!(hit("=NATO*", "NATO's summit"));
+    assert!(hit("=Kazakh*", "Kazakhstan"));
+    assert!(!hit("=Kazakh*", "KAZAKHSTAN"));
+    // Diacritics are still folded; only case is kept.
+    assert!(hit("=Türkiye", "Turkiye"));
+    // Case-insensitive and exact-case forms of one word are separate terms.
+    let set = match RuleSet::compile(
+        &BTreeMap::new(),
+        &[
+            RuleSpec {
+                name: "exact",
+                query: "=US",
+            },
+            RuleSpec {
+                name: "any",
+                query: "us",
+            },
+        ],
+    ) {
+        Ok(s) => s,
+        Err(e) => panic!("{e}"),
+    };
+    let names = |t: &str| {
+        set.matches(&item(t, "", ""))
+            .into_iter()
+            .map(|m| m.rule)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(names("join us"), ["any"]);
+    assert_eq!(names("the US said"), ["exact", "any"]);
+    // In groups too.
+    let g = groups(&[("acronyms", &["=US", "=UN", "=\"E U\""])]);
+    assert!(hit_item_with(&g, "@acronyms", "the UN said"));
+    assert!(!hit_item_with(&g, "@acronyms", "un peu"));
+}
+
+#[test]
+fn regexes() {
+    assert!(hit("/F-?16s?/", "Kazakhstan buys F-16s"));
+    assert!(!hit("/F-?16s?/", "kazakhstan buys f-16s"));
+    assert!(hit("/(?i)f-?16s?/", "kazakhstan buys f16"));
+    // The regex sees the original text: punctuation and case included.
+    assert!(hit("/U\\.S\\./", "U.S. troops"));
+    assert!(hit(
+        "wheat AND /\\d{4}-\\d{2}-\\d{2}/",
+        "wheat on 2026-11-27"
+    ));
+    assert!(hit_item(
+        "link:/\\/world\\//",
+        &item_full("x", "", Some("https://a.example/world/x"), "f")
+    ));
+    assert!(!hit_item(
+        "/world/",
+        &item_full("x", "", Some("https://a.example/world/x"), "f")
+    ));
+    let m = compile(&BTreeMap::new(), "/F-?16/ AND buys").matches(&item("buys F-16", "", ""));
+    assert_eq!(m[0].terms, ["/F-?16/", "buys"]);
+}
+
+#[test]
+fn errors_for_new_syntax() {
+    let e = compile_err(&BTreeMap::new(), "wheat AND /(unclosed/");
+    assert!(matches!(e, RuleError::Regex { offset: 10, .. }), "{e}");
+    assert!(
+        e.to_string().starts_with("rule \"r\": invalid regex: "),
+        "{e}"
+    );
+    assert!(
+        e.to_string()
+            .ends_with("at column 11\n  wheat AND /(unclosed/\n            ^"),
+        "{e}"
+    );
+    let e = compile_err(&BTreeMap::new(), "/x*/");
+    assert!(e.to_string().contains("matches the empty string"), "{e}");
+    let e = compile_err(&BTreeMap::new(), "/(a{1000}){1000}/");
+    assert!(e.to_string().contains("too large"), "{e}");
+    let e = compile_err(&BTreeMap::new(), "a /b");
+    assert!(
+        e.to_string()
+            .contains("a closing `/` for the regex opened in column 3"),
+        "{e}"
+    );
+
+    let e = compile_err(&BTreeMap::new(), "a NEAR b");
+    assert!(
+        e.to_string().contains("a distance after NEAR, e.g. NEAR/5"),
+        "{e}"
+    );
+    let e = compile_err(&BTreeMap::new(), "a NEAR/x b");
+    assert_eq!(e.offset(), Some(7));
+    let e = compile_err(&BTreeMap::new(), "a NEAR/2 b NEAR/2 c");
+    assert!(e.to_string().contains("NEAR cannot be chained"), "{e}");
+    assert_eq!(e.offset(), Some(11));
+    let e = compile_err(&BTreeMap::new(), "(a AND b) NEAR/2 c");
+    assert!(
+        e.to_string()
+            .contains("AND, NOT and NEAR cannot be inside NEAR"),
+        "{e}"
+    );
+    assert_eq!(e.offset(), Some(0));
+    let e = compile_err(&BTreeMap::new(), "a NEAR/2 /b+/");
+    assert!(
+        e.to_string().contains("a regex has no word positions"),
+        "{e}"
+    );
+    assert!(
+        compile_err(&BTreeMap::new(), "NEAR/2 b")
+            .to_string()
+            .contains("before NEAR")
+    );
+    let e = compile_err(&BTreeMap::new(), "title:");
+    assert!(e.to_string().contains("after `title:`"), "{e}");
+    let e = compile_err(&BTreeMap::new(), "= US");
+    assert!(e.to_string().contains("a word (letters or digits)"), "{e}");
+    let e = compile_err(&BTreeMap::new(), "=(US)");
+    assert!(e.to_string().contains("after `=` (exact case"), "{e}");
+    // `nearby` and lowercase `near` are words.
+    assert!(hit("near NEARBY", "nearby near"));
+}
+
+#[test]
+fn rules_that_can_never_match_are_rejected() {
+    let e = compile_err(&BTreeMap::new(), "title:(summary:wheat)");
+    assert_eq!(
+        e.to_string(),
+        "rule \"r\": can never match: `summary:` inside another field scope; an item field \
+         cannot be two fields at once at column 8\n  title:(summary:wheat)\n         ^"
+    );
+    let e = compile_err(&BTreeMap::new(), "wheat AND NOT wheat");
+    assert_eq!(
+        e.to_string(),
+        "rule \"r\": can never match: it requires `wheat` and also excludes it with NOT"
+    );
+    assert!(matches!(
+        compile_err(&BTreeMap::new(), "title:wheat -wheat"),
+        RuleError::NeverMatches { .. }
+    ));
+    // Excluding it elsewhere is fine.
+    assert!(!hit("wheat AND NOT title:wheat", "x"));
+    assert!(hit_item(
+        "wheat AND NOT title:wheat",
+        &item("x", "wheat", "")
+    ));
+}
+
+#[test]
+fn prefix_of_another_term_is_found_across_rules() {
+    let specs = [
+        RuleSpec {
+            name: "short",
+            query: "ab",
+        },
+        RuleSpec {
+            name: "prefix",
+            query: "ab*",
+        },
+        RuleSpec {
+            name: "long",
+            query: "abraham",
+        },
+        RuleSpec {
+            name: "phrase",
+            query: "\"abraham accords\"",
+        },
+        RuleSpec {
+            name: "near",
+            query: "abraham NEAR/0 accords",
+        },
+    ];
+    let set = match RuleSet::compile(&BTreeMap::new(), &specs) {
+        Ok(s) => s,
+        Err(e) => panic!("{e}"),
+    };
+    let names = |t: &str| {
+        set.matches(&item(t, "", ""))
+            .into_iter()
+            .map(|m| m.rule)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        names("Abraham Accords"),
+        ["prefix", "long", "phrase", "near"]
+    );
+    assert_eq!(names("ab abraham"), ["short", "prefix", "long"]);
+}
+
+#[test]
+fn explain_says_which_terms_matched_where_and_why_not() {
+    let set = compile(
+        &BTreeMap::new(),
+        "kazakh* AND \"abraham accords\" AND NOT title:football",
+    );
+    let e = set
+        .explain("r", &item("Kazakh football", "Abraham Accords", ""))
+        .expect("rule exists");
+    assert!(!e.matched);
+    assert_eq!(
+        e.terms,
+        [
+            TermReport {
+                term: "kazakh*".into(),
+                fields: vec!["title"],
+                negated: false
+            },
+            TermReport {
+                term: "\"abraham accords\"".into(),
+                fields: vec!["summary"],
+                negated: false
+            },
+            TermReport {
+                term: "football in title".into(),
+                fields: vec!["title"],
+                negated: true
+            },
+        ]
+    );
+    assert_eq!(
+        e.reasons,
+        ["excluded by NOT football in title (found in title)"]
+    );
+    let e = set
+        .explain("r", &item("Kazakh wheat", "", ""))
+        .expect("rule exists");
+    assert_eq!(e.reasons, ["\"abraham accords\" not found"]);
+    assert!(set.explain("nope", &item("", "", "")).is_none());
+    let e = set
+        .explain("r", &item("Kazakh wheat", "Abraham Accords", ""))
+        .expect("rule exists");
+    assert!(e.matched && e.reasons.is_empty());
+}
+
+#[test]
+fn unused_groups_are_found_through_nesting() {
+    let g = groups(&[
+        ("used", &["@nested", "x"]),
+        ("nested", &["y"]),
+        ("in_near", &["z"]),
+        ("orphan", &["@orphan_child"]),
+        ("orphan_child", &["w"]),
+    ]);
+    let unused = unused_groups(
+        &g,
+        [
+            "@used AND NOT title:football",
+            "a NEAR/2 title:@in_near",
+            "(((",
+        ],
+    );
+    assert_eq!(unused, ["orphan", "orphan_child"]);
 }

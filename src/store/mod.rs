@@ -387,3 +387,43 @@ impl WriterLock {
 
 #[cfg(test)]
 mod tests;
+
+/// For `watchword check` (issue 4): the time each rule last raised an alert, read from the
+/// database at `path` without migrating or locking it (a running daemon keeps it open), and the
+/// time of the oldest fetch on record, so the caller knows how much history there is.
+/// `Ok(None)` if there is no database there yet.
+pub fn rule_activity(path: &Path) -> Result<Option<RuleActivity>> {
+    if !path.exists() {
+        return Ok(None);
+    }
+    let open =
+        |path: &Path| Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY);
+    let conn = open(path).map_err(|cause| StoreError::Open {
+        path: path.to_path_buf(),
+        cause,
+    })?;
+    conn.busy_timeout(Duration::from_secs(5))?;
+    let mut last_alert = std::collections::HashMap::new();
+    let mut stmt = conn.prepare("SELECT rule, MAX(created_at) FROM alerts GROUP BY rule")?;
+    let rows = stmt.query_map([], |row| {
+        Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?))
+    })?;
+    for row in rows {
+        let (rule, at) = row?;
+        last_alert.insert(rule, at);
+    }
+    let since: Option<i64> = conn
+        .query_row("SELECT MIN(first_seen_at) FROM items", [], |row| row.get(0))
+        .optional()?
+        .flatten();
+    Ok(Some(RuleActivity { last_alert, since }))
+}
+
+/// See [`rule_activity`].
+#[derive(Debug, Clone, Default)]
+pub struct RuleActivity {
+    /// Rule name → unix time of its latest alert.
+    pub last_alert: std::collections::HashMap<String, i64>,
+    /// Unix time of the first item on record: how far back the history goes.
+    pub since: Option<i64>,
+}

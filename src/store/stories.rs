@@ -51,7 +51,10 @@ pub struct StorySource {
 const MAX_COMPARED: i64 = 24;
 
 /// At most this many candidate stories (those sharing the most band keys) are verified.
-const MAX_CANDIDATES: i64 = 16;
+const MAX_CANDIDATES: usize = 16;
+
+/// Per band key, only this many of the most recent stories are considered.
+const MAX_STORIES_PER_KEY: i64 = 32;
 
 /// Band keys are 32-bit values (their SQLite integers take 4 bytes, not 8); link keys are
 /// moved above 2³² so the two kinds never collide.
@@ -145,19 +148,34 @@ fn closest_story(
     open_since: i64,
     threshold: f64,
 ) -> Result<Option<i64>> {
-    let keys = serde_json::to_string(band_keys).unwrap_or_else(|_| "[]".to_string());
-    // Ranked by shared band keys (a proxy for similarity) and capped, so a text full of
-    // common words cannot make one insert compare against thousands of stories.
-    let candidates: Vec<i64> = tx
-        .prepare_cached(
-            "SELECT k.story_id FROM json_each(?1) j
-             JOIN story_keys k ON k.key = j.value
-             JOIN stories s ON s.id = k.story_id
-             WHERE s.last_seen_at >= ?2
-             GROUP BY k.story_id ORDER BY COUNT(*) DESC, k.story_id LIMIT ?3",
-        )?
-        .query_map(params![keys, open_since, MAX_CANDIDATES], |row| row.get(0))?
-        .collect::<std::result::Result<_, _>>()?;
+    // Each key gives its most recent stories only, so a key common to thousands of stories
+    // (frequent words) costs as much as a rare one; candidates are then ranked by how many
+    // keys they share (a proxy for similarity), and only the best are verified.
+    let mut recent = tx.prepare_cached(
+        "SELECT story_id FROM story_keys WHERE key = ?1 ORDER BY story_id DESC LIMIT ?2",
+    )?;
+    let mut shared: std::collections::HashMap<i64, u32> = std::collections::HashMap::new();
+    for &key in band_keys {
+        let stories = recent.query_map(params![key, MAX_STORIES_PER_KEY], |row| {
+            row.get::<_, i64>(0)
+        })?;
+        for story in stories {
+            *shared.entry(story?).or_default() += 1;
+        }
+    }
+    let mut ranked: Vec<(u32, i64)> = shared.into_iter().map(|(story, n)| (n, story)).collect();
+    ranked.sort_unstable_by(|a, b| b.cmp(a));
+    let mut open =
+        tx.prepare_cached("SELECT 1 FROM stories WHERE id = ?1 AND last_seen_at >= ?2")?;
+    let mut candidates = Vec::with_capacity(MAX_CANDIDATES);
+    for (_, story) in ranked {
+        if candidates.len() == MAX_CANDIDATES {
+            break;
+        }
+        if open.exists(params![story, open_since])? {
+            candidates.push(story);
+        }
+    }
     let mut members = tx.prepare_cached(
         "SELECT signature FROM items WHERE story_id = ?1 AND signature IS NOT NULL
          ORDER BY first_seen_at LIMIT ?2",

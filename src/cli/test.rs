@@ -1,0 +1,367 @@
+//! `watchword test`: a dry run of the rules against a feed URL, a file or standard input. It
+//! touches no database and sends nothing; it prints each matching item with the rule and which
+//! terms matched in which field, and with `--explain` why near misses did not match.
+
+use std::collections::BTreeMap;
+use std::io::{IsTerminal, Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::Context;
+use serde::Serialize;
+
+use crate::config::{Config, FeedConfig, default_user_agent};
+use crate::feed::{self, FetchLimits, Fetcher, Item, redact_url};
+use crate::rules::{Explanation, RuleSet, RuleSpec};
+
+#[derive(Debug, clap::Args)]
+pub struct TestArgs {
+    /// Test only this rule of the config.
+    #[arg(long, conflicts_with = "query")]
+    rule: Option<String>,
+    /// Test this query instead of the config's rules; it may use the config's groups, and
+    /// needs no config file at all otherwise.
+    #[arg(long)]
+    query: Option<String>,
+    /// Also show near misses: rules with some of their terms in an item that still did not
+    /// match, and why.
+    #[arg(long)]
+    explain: bool,
+    /// One JSON object per line for each (item, rule) reported, for scripts.
+    #[arg(long)]
+    json: bool,
+    /// Feed URLs (http, https, file), feed files, or `-` for standard input.
+    #[arg(required = true, value_name = "SOURCE")]
+    sources: Vec<String>,
+}
+
+/// The name `--query` rules are reported under.
+const QUERY_RULE: &str = "query";
+
+/// Runs the command and maps its failures to the exit codes of the other commands.
+pub fn main(args: TestArgs, config_path: &Path) -> std::process::ExitCode {
+    match run(args, config_path) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(TestError::Config(message)) => {
+            eprintln!("error: {message}");
+            std::process::ExitCode::from(super::EXIT_CONFIG)
+        }
+        Err(TestError::Runtime(e)) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::from(super::EXIT_RUNTIME)
+        }
+    }
+}
+
+fn run(args: TestArgs, config_path: &Path) -> Result<(), TestError> {
+    let setup = Setup::load(&args, config_path)?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
+        .map_err(TestError::Runtime)?;
+    let mut out = Output::new(args.json);
+    let mut failed = Vec::new();
+    for source in &args.sources {
+        match runtime.block_on(read_source(source, &setup)) {
+            Ok(items) => setup.report(source, &items, &args, &mut out),
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                failed.push(source.as_str());
+            }
+        }
+    }
+    out.summary();
+    if failed.is_empty() {
+        Ok(())
+    } else {
+        Err(TestError::Runtime(anyhow::anyhow!(
+            "{} of {} source(s) could not be read",
+            failed.len(),
+            args.sources.len()
+        )))
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum TestError {
+    /// The config or the `--query`/`--rule` is bad: exit code 2, like other config errors.
+    #[error("{0}")]
+    Config(String),
+    #[error("{0:#}")]
+    Runtime(anyhow::Error),
+}
+
+struct Setup {
+    config: Option<Config>,
+    /// `--query`'s own rule set, or the config's.
+    ruleset: Arc<RuleSet>,
+    fetcher: Fetcher,
+}
+
+impl Setup {
+    fn load(args: &TestArgs, config_path: &Path) -> Result<Setup, TestError> {
+        // A `--query` can be tried without writing a config first.
+        let config = match Config::load(config_path) {
+            Ok(config) => Some(config),
+            Err(e @ crate::config::ConfigError::Invalid(_)) => {
+                return Err(TestError::Config(format!("invalid configuration\n{e}")));
+            }
+            Err(e) if args.query.is_none() => return Err(TestError::Config(e.to_string())),
+            Err(_) => None,
+        };
+        let ruleset = match (&args.query, &config) {
+            (Some(query), config) => {
+                let empty = BTreeMap::new();
+                let groups = config.as_ref().map_or(&empty, |c| &c.groups);
+                let spec = RuleSpec {
+                    name: QUERY_RULE,
+                    query,
+                };
+                Arc::new(
+                    RuleSet::compile(groups, &[spec])
+                        .map_err(|e| TestError::Config(format!("invalid --query: {e}")))?,
+                )
+            }
+            (None, Some(config)) => {
+                if let Some(rule) = &args.rule
+                    && config.rule(rule).is_none()
+                {
+                    let names: Vec<&str> = config.rules.iter().map(|r| r.name.as_str()).collect();
+                    return Err(TestError::Config(format!(
+                        "no rule named {rule:?} in {} (rules: {})",
+                        config.path.display(),
+                        names.join(", ")
+                    )));
+                }
+                Arc::clone(&config.ruleset)
+            }
+            (None, None) => {
+                return Err(TestError::Config(format!(
+                    "cannot read config file {}; pass --config PATH or --query",
+                    config_path.display()
+                )));
+            }
+        };
+        let (user_agent, limits) = match &config {
+            Some(c) => (
+                c.daemon.user_agent.clone(),
+                FetchLimits {
+                    timeout: c.daemon.fetch_timeout,
+                    connect_timeout: c.daemon.connect_timeout,
+                    read_timeout: c.daemon.read_timeout,
+                    max_body_bytes: c.daemon.max_body_size,
+                },
+            ),
+            None => (default_user_agent(), FetchLimits::default()),
+        };
+        let fetcher = Fetcher::new(&user_agent, limits).map_err(|e| {
+            TestError::Runtime(anyhow::anyhow!("cannot build the HTTP client: {e}"))
+        })?;
+        Ok(Setup {
+            config,
+            ruleset,
+            fetcher,
+        })
+    }
+
+    /// The configured feed this source is, if any: its name labels the items and its tags
+    /// decide which scoped rules apply.
+    fn feed_for(&self, source: &str) -> Option<&FeedConfig> {
+        let config = self.config.as_ref()?;
+        let as_file_url = (!source.contains("://") && source != "-")
+            .then(|| std::path::absolute(source).ok())
+            .flatten()
+            .map(|p| format!("file://{}", p.display()));
+        config
+            .feeds
+            .iter()
+            .find(|f| f.url == source || Some(&f.url) == as_file_url.as_ref())
+    }
+
+    fn report(&self, source: &str, items: &[Item], args: &TestArgs, out: &mut Output) {
+        let feed = self.feed_for(source);
+        for item in items {
+            out.items += 1;
+            for explanation in self.ruleset.explain_candidates(item) {
+                if args
+                    .rule
+                    .as_ref()
+                    .is_some_and(|only| *only != explanation.rule)
+                {
+                    continue;
+                }
+                // A rule scoped to other feeds is not a match here, as in the daemon.
+                let rule_config = self.config.as_ref().and_then(|c| c.rule(&explanation.rule));
+                let out_of_scope = match (rule_config, feed) {
+                    (Some(rule), Some(feed)) => !rule.applies_to(feed),
+                    _ => false,
+                };
+                let matched = explanation.matched && !out_of_scope;
+                let near_miss = !matched
+                    && explanation
+                        .terms
+                        .iter()
+                        .any(|t| !t.negated && !t.fields.is_empty());
+                if matched || (args.explain && near_miss) {
+                    let mut explanation = explanation;
+                    if out_of_scope && explanation.matched {
+                        explanation.matched = false;
+                        explanation.reasons.push(format!(
+                            "the rule is scoped to other feeds or tags than feed {:?}",
+                            feed.map_or("", |f| f.name.as_str())
+                        ));
+                    }
+                    out.entry(source, item, &explanation, args.explain);
+                }
+            }
+        }
+    }
+}
+
+async fn read_source(source: &str, setup: &Setup) -> anyhow::Result<Vec<Item>> {
+    let (name, base, body) = if source == "-" {
+        let mut body = Vec::new();
+        std::io::stdin()
+            .lock()
+            .read_to_end(&mut body)
+            .context("cannot read standard input")?;
+        ("stdin".to_owned(), None, body)
+    } else if source.contains("://") {
+        let body = setup
+            .fetcher
+            .fetch(source)
+            .await
+            .with_context(|| format!("cannot fetch {}", redact_url(source)))?;
+        let base = source.starts_with("http").then(|| source.to_owned());
+        (source.to_owned(), base, body)
+    } else {
+        let path = PathBuf::from(source);
+        let body = std::fs::read(&path).with_context(|| format!("cannot read {source}"))?;
+        (source.to_owned(), None, body)
+    };
+    let name = setup
+        .feed_for(source)
+        .map_or(name, |feed| feed.name.clone());
+    feed::parse_with_base(&name, base.as_deref(), &body)
+        .with_context(|| format!("cannot parse {source} as a feed"))
+}
+
+#[derive(Serialize)]
+struct JsonLine<'a> {
+    source: &'a str,
+    feed: &'a str,
+    item: JsonItem<'a>,
+    #[serde(flatten)]
+    explanation: &'a Explanation,
+}
+
+#[derive(Serialize)]
+struct JsonItem<'a> {
+    id: &'a str,
+    title: &'a str,
+    link: Option<&'a str>,
+}
+
+struct Output {
+    json: bool,
+    color: bool,
+    items: usize,
+    matches: usize,
+    near_misses: usize,
+    stdout: std::io::Stdout,
+}
+
+impl Output {
+    fn new(json: bool) -> Output {
+        let stdout = std::io::stdout();
+        let color = !json && stdout.is_terminal() && std::env::var_os("NO_COLOR").is_none();
+        Output {
+            json,
+            color,
+            items: 0,
+            matches: 0,
+            near_misses: 0,
+            stdout,
+        }
+    }
+
+    fn paint(&self, code: &str, text: &str) -> String {
+        if self.color {
+            format!("\x1b[{code}m{text}\x1b[0m")
+        } else {
+            text.to_owned()
+        }
+    }
+
+    fn entry(&mut self, source: &str, item: &Item, e: &Explanation, explain: bool) {
+        if e.matched {
+            self.matches += 1;
+        } else {
+            self.near_misses += 1;
+        }
+        let text = if self.json {
+            let line = JsonLine {
+                source,
+                feed: &item.feed,
+                item: JsonItem {
+                    id: &item.id,
+                    title: &item.title,
+                    link: item.link.as_deref(),
+                },
+                explanation: e,
+            };
+            serde_json::to_string(&line).unwrap_or_default() + "\n"
+        } else {
+            let mut text = String::new();
+            let verdict = if e.matched {
+                self.paint("1;32", "MATCH")
+            } else {
+                self.paint("33", "miss ")
+            };
+            text.push_str(&format!(
+                "{verdict} {}  {}\n",
+                self.paint("1", &e.rule),
+                item.title
+            ));
+            if let Some(link) = &item.link {
+                text.push_str(&format!("      {link}\n"));
+            }
+            for term in &e.terms {
+                if term.fields.is_empty() && !explain {
+                    continue;
+                }
+                let (mark, where_) = match (term.negated, term.fields.is_empty()) {
+                    (false, false) => ("+", format!("in {}", term.fields.join(", "))),
+                    (false, true) => ("-", "not found".to_owned()),
+                    (true, false) => ("!", format!("excluded, but in {}", term.fields.join(", "))),
+                    (true, true) => (" ", "excluded, absent".to_owned()),
+                };
+                let name = if term.fields.is_empty() || term.negated {
+                    term.term.clone()
+                } else {
+                    self.paint("1;36", &term.term)
+                };
+                text.push_str(&format!("      {mark} {name}: {where_}\n"));
+            }
+            for reason in &e.reasons {
+                text.push_str(&format!("      why not: {reason}\n"));
+            }
+            text
+        };
+        // A closed pipe (`| head`) ends the output, not the program with a panic.
+        let _ = self.stdout.lock().write_all(text.as_bytes());
+    }
+
+    fn summary(&mut self) {
+        if self.json {
+            return;
+        }
+        let mut line = format!("{} item(s), {} match(es)", self.items, self.matches);
+        if self.near_misses > 0 {
+            line.push_str(&format!(", {} near miss(es)", self.near_misses));
+        }
+        // The summary goes to stderr so that stdout holds only the report.
+        eprintln!("{line}");
+    }
+}

@@ -1,0 +1,379 @@
+//! `watchword test`: the real binary dry-running rules against a feed served on 127.0.0.1, a
+//! file and standard input; nothing is written and nothing is sent.
+
+mod common;
+
+use std::io::Write;
+use std::process::Stdio;
+
+use common::*;
+
+fn entries() -> Vec<Entry<'static>> {
+    vec![
+        Entry {
+            guid: "w-1",
+            title: "Kazakhstan says it will sign on to the Abraham Accords",
+            description: "Officials in Astana said the country intends to join the accords.",
+            link: "https://wire.example.org/world/kazakhstan-accords",
+            published: minutes_ago(30),
+        },
+        Entry {
+            guid: "w-2",
+            title: "Kazakhstan football team plays friendly in Tel Aviv",
+            description: "The match follows the Abraham Accords talks.",
+            link: "https://wire.example.org/sport/kazakhstan-football",
+            published: minutes_ago(40),
+        },
+        Entry {
+            guid: "w-3",
+            title: "Kazakh grain exports reach a record",
+            description: "Wheat shipments rose by a fifth; the US bought more.",
+            link: "https://wire.example.org/markets/kazakh-grain",
+            published: minutes_ago(50),
+        },
+    ]
+}
+
+fn config(ws: &Workspace, feed_url: &str, hook_url: &str) -> String {
+    format!(
+        r#"
+[daemon]
+database = "{db}"
+{GROUPS}
+[[feed]]
+name = "wire"
+url = "{feed_url}"
+tags = ["world"]
+
+[[rule]]
+name = "central-asia-joins-abraham-accords"
+query = '@central_asia AND @abraham_accords AND NOT title:football'
+notify = ["hook"]
+
+[[rule]]
+name = "kazakh-grain"
+query = 'Kazakh* NEAR/3 (grain OR wheat) AND =US'
+notify = ["hook"]
+priority = "high"
+
+[[rule]]
+name = "sport-only"
+query = 'Kazakhstan'
+notify = ["hook"]
+tags = ["sport"]
+
+[[feed]]
+name = "scores"
+url = "https://scores.example.org/feed"
+tags = ["sport"]
+
+[[sink]]
+name = "hook"
+kind = "webhook"
+url = "{hook_url}"
+"#,
+        db = ws.database().display()
+    )
+}
+
+#[test]
+fn dry_run_against_a_served_feed_prints_matches_and_touches_nothing() {
+    let server = FeedServer::start();
+    server.put_rss("/feed.xml", &rss(&entries()));
+    let receiver = Receiver::start();
+    let ws = Workspace::new();
+    let feed_url = server.url("/feed.xml");
+    ws.write_config(&config(&ws, &feed_url, &receiver.url));
+
+    let out = ws.watchword(&["test", &feed_url]);
+    let text = stdout(&out);
+    assert!(out.status.success(), "{}\n{text}", stderr(&out));
+    assert!(
+        text.contains(
+            "MATCH central-asia-joins-abraham-accords  Kazakhstan says it will sign on to the \
+             Abraham Accords\n"
+        ),
+        "{text}"
+    );
+    assert!(text.contains("+ kazakhstan: in title\n"), "{text}");
+    assert!(text.contains("+ \"abraham accords\": in title\n"), "{text}");
+    assert!(
+        text.contains("MATCH kazakh-grain  Kazakh grain exports reach a record\n"),
+        "{text}"
+    );
+    assert!(text.contains("+ =US: in summary\n"), "{text}");
+    // Not the football story (NOT title:football), and not the rule scoped to sport feeds.
+    assert!(!text.contains("football team"), "{text}");
+    assert!(!text.contains("sport-only"), "{text}");
+    assert!(
+        stderr(&out).contains("3 item(s), 2 match(es)"),
+        "{}",
+        stderr(&out)
+    );
+    // A dry run: no database, nothing delivered.
+    assert!(!ws.database().exists());
+    assert!(receiver.all().is_empty());
+    assert_eq!(server.hits("/feed.xml"), 1);
+
+    // --explain adds the near misses and says why they missed.
+    let out = ws.watchword(&["test", "--explain", &feed_url]);
+    let text = stdout(&out);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        text.contains(
+            "miss  central-asia-joins-abraham-accords  Kazakhstan football team plays friendly \
+             in Tel Aviv\n"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("why not: excluded by NOT football in title (found in title)\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("why not: the rule is scoped to other feeds or tags than feed \"wire\"\n"),
+        "{text}"
+    );
+    assert!(stderr(&out).contains("near miss(es)"), "{}", stderr(&out));
+}
+
+#[test]
+fn json_output_from_a_file_with_one_rule() {
+    let ws = Workspace::new();
+    ws.write_config(&config(
+        &ws,
+        "https://wire.example.org/rss",
+        "https://hooks.example.org/x",
+    ));
+    let file = ws.dir.path().join("saved.xml");
+    std::fs::write(&file, rss(&entries())).expect("write feed file");
+    let file = file.to_string_lossy().into_owned();
+
+    let out = ws.watchword(&[
+        "test",
+        "--json",
+        "--explain",
+        "--rule",
+        "central-asia-joins-abraham-accords",
+        &file,
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let lines: Vec<serde_json::Value> = stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("one JSON object per line"))
+        .collect();
+    // w-3 (Kazakh grain) has none of the rule's presearch anchors (the Abraham Accords
+    // group, its smaller required set), so it is not even a near miss.
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    assert!(
+        lines
+            .iter()
+            .all(|l| l["rule"] == "central-asia-joins-abraham-accords")
+    );
+    let matched: Vec<&str> = lines
+        .iter()
+        .filter(|l| l["matched"] == true)
+        .map(|l| l["item"]["id"].as_str().unwrap_or(""))
+        .collect();
+    assert_eq!(matched, ["w-1"]);
+    let football = lines
+        .iter()
+        .find(|l| l["item"]["id"] == "w-2")
+        .expect("football near miss");
+    assert_eq!(football["matched"], false);
+    assert_eq!(
+        football["reasons"][0],
+        "excluded by NOT football in title (found in title)"
+    );
+    assert_eq!(football["source"], file.as_str());
+    let kazakh = &lines[0]["terms"][0];
+    assert_eq!(kazakh["term"], "kazakhstan");
+    assert_eq!(kazakh["fields"], serde_json::json!(["title"]));
+    assert!(!ws.database().exists());
+}
+
+#[test]
+fn query_from_the_command_line_on_stdin_needs_no_config() {
+    let ws = Workspace::new();
+    // No config file written at all.
+    let mut child = watchword_command(&ws.config_path())
+        .args(["test", "--query", "title:kazakh* ONEAR/2 grain", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(rss(&entries()).as_bytes())
+        .expect("write stdin");
+    let out = child.wait_with_output().expect("wait");
+    let text = stdout(&out);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        text.contains("MATCH query  Kazakh grain exports reach a record\n"),
+        "{text}"
+    );
+    assert_eq!(text.matches("MATCH").count(), 1, "{text}");
+}
+
+#[test]
+fn bad_query_rule_or_source_is_reported() {
+    let ws = Workspace::new();
+    ws.write_config(&config(
+        &ws,
+        "https://wire.example.org/rss",
+        "https://hooks.example.org/x",
+    ));
+    let out = ws.watchword(&["test", "--query", "kazakh* NEAR/x grain", "-"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        stderr(&out),
+        "error: invalid --query: rule \"query\": expected a number of words from 0 to 1000 \
+         after NEAR/ at column 14\n  kazakh* NEAR/x grain\n               ^\n"
+    );
+
+    let out = ws.watchword(&["test", "--rule", "nope", "-"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("no rule named \"nope\" in ",)
+            && stderr(&out)
+                .contains("(rules: central-asia-joins-abraham-accords, kazakh-grain, sport-only)"),
+        "{}",
+        stderr(&out)
+    );
+
+    let missing = ws.dir.path().join("missing.xml");
+    let out = ws.watchword(&["test", &missing.to_string_lossy()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("cannot read "), "{}", stderr(&out));
+
+    let server = FeedServer::start();
+    server.put("/gone.xml", 404, "text/plain", "no");
+    let out = ws.watchword(&["test", &server.url("/gone.xml")]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("cannot fetch "), "{}", stderr(&out));
+}
+
+#[test]
+fn check_warns_about_unused_groups_and_quiet_rules() {
+    let server = FeedServer::start();
+    server.put_rss("/feed.xml", &rss(&entries()));
+    let ws = Workspace::new();
+    ws.write_config(&format!(
+        r#"
+[daemon]
+database = "{db}"
+{GROUPS}
+orphan = ["nothing", "@central_asia"]
+
+[[feed]]
+name = "wire"
+url = "{url}"
+
+[[rule]]
+name = "hits"
+query = '@central_asia AND @abraham_accords'
+notify = ["out"]
+
+[[rule]]
+name = "quiet"
+query = 'Tajikistan AND sanctions'
+notify = ["out"]
+
+[[sink]]
+name = "out"
+kind = "stdout"
+"#,
+        db = ws.database().display(),
+        url = server.url("/feed.xml")
+    ));
+    // No database yet: only the group warning.
+    let out = ws.watchword(&["check"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(
+        text.contains("warning: group @orphan is not used by any rule\n"),
+        "{text}"
+    );
+    assert!(!text.contains("raised no alert"), "{text}");
+
+    let out = ws.watchword(&["once"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    // A history of less than a day says nothing about quiet rules yet.
+    let text = stdout(&ws.watchword(&["check"]));
+    assert!(!text.contains("raised no alert"), "{text}");
+
+    // Pretend the history began 40 days ago.
+    let db = rusqlite::Connection::open(ws.database()).expect("open db");
+    db.execute(
+        "UPDATE items SET first_seen_at = first_seen_at - 40 * 86400",
+        [],
+    )
+    .expect("age items");
+    drop(db);
+    let text = stdout(&ws.watchword(&["check"]));
+    assert!(
+        text.contains(
+            "warning: rule \"quiet\" raised no alert in the last 30 day(s); check its query \
+             with `watchword test --rule quiet SOURCE`\n"
+        ),
+        "{text}"
+    );
+    assert!(!text.contains("rule \"hits\" raised"), "{text}");
+}
+
+#[test]
+fn daemon_applies_rule_scope_and_sends_priority() {
+    let server = FeedServer::start();
+    server.put_rss("/feed.xml", &rss(&entries()));
+    let ws = Workspace::new();
+    ws.write_config(&format!(
+        r#"
+[daemon]
+database = "{db}"
+{GROUPS}
+[[feed]]
+name = "wire"
+url = "{url}"
+tags = ["world"]
+
+[[feed]]
+name = "scores"
+url = "{unused}"
+tags = ["sport"]
+
+[[rule]]
+name = "world-accords"
+query = '@central_asia AND @abraham_accords AND NOT title:football'
+notify = ["out"]
+priority = "urgent"
+tags = ["world"]
+
+[[rule]]
+name = "sport-only"
+query = 'Kazakhstan'
+notify = ["out"]
+feeds = ["scores"]
+
+[[sink]]
+name = "out"
+kind = "stdout"
+"#,
+        db = ws.database().display(),
+        url = server.url("/feed.xml"),
+        unused = unused_local_url("/scores.xml"),
+    ));
+    let out = ws.watchword(&["once"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let alerts: Vec<serde_json::Value> = stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("one JSON alert per line"))
+        .collect();
+    assert_eq!(alerts.len(), 1, "{alerts:?}");
+    assert_eq!(alerts[0]["rule"], "world-accords");
+    assert_eq!(alerts[0]["priority"], "urgent");
+    assert_eq!(alerts[0]["item"]["id"], "w-1");
+}
