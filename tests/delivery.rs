@@ -8,24 +8,27 @@ use std::time::Duration;
 use common::*;
 
 /// Distinct stories that all match the rule: each shares only "Kazakhstan" and "Abraham
-/// Accords", so none joins another's story.
+/// Accords" with the others, plus six invented words of its own, so none joins another's
+/// story (see docs/stories.md).
 fn entry(n: usize) -> (String, String, String) {
-    const EVENTS: [&str; 8] = [
-        "parliament in Astana ratifies treaty text after lengthy debate",
-        "airline schedules first Almaty to Tel Aviv route for spring",
-        "university exchange programme admits forty students",
-        "trade envoy opens commercial office near Haifa port",
-        "wheat growers court buyers at Jerusalem food fair",
-        "cyber security pact signed by defence ministries",
-        "museum loans Scythian gold for touring exhibition",
-        "water engineers share drip irrigation know-how",
+    const SYLLABLES: [&str; 16] = [
+        "ka", "lo", "mi", "ren", "tu", "sa", "vor", "el", "dan", "ish", "po", "gur", "ne", "zo",
+        "bah", "qil",
     ];
+    let words: Vec<String> = (0..6)
+        .map(|k| {
+            let i = n * 6 + k;
+            format!(
+                "{}{}{}",
+                SYLLABLES[i % 16],
+                SYLLABLES[(i / 16) % 16],
+                SYLLABLES[(i / 256) % 16]
+            )
+        })
+        .collect();
     (
         format!("ca-{n}"),
-        format!(
-            "Kazakhstan and the Abraham Accords: {}",
-            EVENTS[n % EVENTS.len()]
-        ),
+        format!("Kazakhstan and the Abraham Accords: {}", words.join(" ")),
         format!("https://wire.example.org/world/update-{n}"),
     )
 }
