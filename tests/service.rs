@@ -225,7 +225,8 @@ fn entry<'a>(guid: &'a str, title: &'a str) -> Entry<'a> {
         guid,
         title,
         description: "Reported by the wire.",
-        link: "https://wire.example.org/story",
+        // One link per story: the same link would make them one story.
+        link: Box::leak(format!("https://wire.example.org/story/{guid}").into_boxed_str()),
         published: minutes_ago(20),
     }
 }
