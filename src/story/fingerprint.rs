@@ -457,11 +457,11 @@ mod tests {
         let f = Fingerprinter::default();
         let a = f.signature(
             "Kazakhstan to join the Abraham Accords",
-            "Astana said on Tuesday it would join.",
+            "Astana said on Tuesday it would join the normalisation pact with Israel.",
         );
         let b = f.signature(
             "Kazakhstan to join the Abraham Accords",
-            "Astana said on Tuesday it would join.",
+            "Astana said on Tuesday it would join the normalisation pact with Israel.",
         );
         assert_eq!(a, b);
         let a = a.expect("long enough");
@@ -507,14 +507,11 @@ mod tests {
         // Stored band keys depend on these values: changing the hashing needs a migration that
         // recomputes them.
         let f = Fingerprinter::default();
-        let s = f.signature("alpha beta gamma", "").expect("three words");
-        assert_eq!(
-            s.band_keys()[0],
-            Fingerprinter::default()
-                .signature("gamma beta alpha", "")
-                .expect("three")
-                .band_keys()[0]
-        );
+        let words = "alpha beta gamma delta epsilon zeta eta theta";
+        let reversed = "theta eta zeta epsilon delta gamma beta alpha";
+        let s = f.signature(words, "").expect("eight words");
+        let r = f.signature(reversed, "").expect("eight words");
+        assert_eq!(s.band_keys(), r.band_keys(), "a set: order does not matter");
         assert_eq!(fnv1a(b"kazakhstan"), fnv1a(b"kazakhstan"));
         assert_ne!(fnv1a(b"kazakhstan"), fnv1a(b"uzbekistan"));
     }
