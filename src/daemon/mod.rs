@@ -631,7 +631,12 @@ fn new_items(
             title: item.title.clone(),
             published: item.published.map(|p| p.timestamp()),
             too_old,
-            story: story_key(item),
+            // Only items that raise alerts take part in stories (store::insert_items).
+            story: if alerts.is_empty() {
+                StoryKey::default()
+            } else {
+                story_key(item)
+            },
             alerts,
         });
     }

@@ -272,6 +272,11 @@ pub(super) fn insert_items(
             continue;
         }
         summary.new_items += 1;
+        // Stories exist to alert once per story, so only items that raise alerts take part:
+        // their cost follows the matches, not the feeds' volume (most items match nothing).
+        if item.too_old || item.alerts.is_empty() {
+            continue;
+        }
         let (story, _joined) = stories::assign(
             tx,
             &record.feed,
@@ -281,9 +286,6 @@ pub(super) fn insert_items(
             record.at,
             policy,
         )?;
-        if item.too_old {
-            continue;
-        }
         for alert in &item.alerts {
             if stories::rule_alerted(tx, &alert.rule, story)? {
                 // Another outlet's report of a story this rule already alerted on:

@@ -48,13 +48,13 @@ pub struct StorySource {
 /// At most this many earlier items of a candidate story are compared with a new item: the
 /// first reports and the latest ones describe it best, and the cost stays flat for stories
 /// with hundreds of copies.
-const MAX_COMPARED: i64 = 24;
+const MAX_COMPARED: i64 = 12;
 
 /// At most this many candidate stories (those sharing the most band keys) are verified.
-const MAX_CANDIDATES: usize = 16;
+const MAX_CANDIDATES: usize = 8;
 
 /// Per band key, only this many of the most recent stories are considered.
-const MAX_STORIES_PER_KEY: i64 = 32;
+const MAX_STORIES_PER_KEY: i64 = 16;
 
 /// Band keys are 32-bit values (their SQLite integers take 4 bytes, not 8); link keys are
 /// moved above 2³² so the two kinds never collide.
