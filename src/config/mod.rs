@@ -632,7 +632,7 @@ fn validate_daemon(
             problems.push(at.span(
                 s.span(),
                 "story_similarity must be above 0 and at most 1 (1 merges only identical wording; \
-                 the default 0.35 was measured on docs/stories.md's labelled set)"
+                 the default 0.30 was measured on docs/stories.md's labelled set)"
                     .into(),
             ));
             DEFAULT_STORY_SIMILARITY

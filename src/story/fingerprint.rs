@@ -27,7 +27,7 @@ pub const ROWS: usize = 2;
 /// The similarity at or above which an item joins an earlier item's story. Chosen on the
 /// labelled set (`cargo bench --bench stories`) as the lowest threshold with no false merge:
 /// merging two different stories loses an alert, while a missed merge costs one extra alert.
-pub const DEFAULT_THRESHOLD: f64 = 0.35;
+pub const DEFAULT_THRESHOLD: f64 = 0.30;
 
 /// Characters of the lead (after the headline) that take part: the first sentence or two
 /// carry the story; later text is boilerplate, bylines and "read more" far too often.
