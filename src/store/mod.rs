@@ -294,7 +294,7 @@ pub(super) fn insert_items(
                 if let Some(after) = alert.story_update_after
                     && stories::outlet_count(tx, story)? == u64::from(after) + 1
                 {
-                    let sources = stories::sources_in_tx(tx, story)?;
+                    let sources = stories::sources_in(tx, story)?;
                     let id = format!("{}_update", alert.id);
                     let payload = story_update_payload(&alert.payload, &id, &sources);
                     if insert_alert.execute(params![

@@ -63,11 +63,8 @@ fn band_key(key: i64) -> i64 {
 }
 
 fn link_key(link: &str) -> i64 {
-    let mut h = 0xcbf2_9ce4_8422_2325u64;
-    for &b in link.as_bytes() {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x0100_0000_01b3);
-    }
+    // The fingerprints' stable hash: keys are stored, so std's hasher (free to change) won't do.
+    let h = fingerprint::stable_hash(link.as_bytes());
     // Keep 62 bits and set bit 62: positive, and always ≥ 2³².
     ((h >> 2) | (1 << 62)) as i64
 }
@@ -231,10 +228,6 @@ pub(super) fn sources_in(conn: &rusqlite::Connection, story: i64) -> Result<Vec<
     Ok(rows.collect::<std::result::Result<_, _>>()?)
 }
 
-pub(super) fn sources_in_tx(tx: &Transaction<'_>, story: i64) -> Result<Vec<StorySource>> {
-    sources_in(tx, story)
-}
-
 /// What `prune` removed.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct PruneReport {
@@ -288,8 +281,11 @@ impl Store {
                 (SELECT id FROM stories WHERE last_seen_at < ?1)",
             params![closed_before],
         )?;
+        // `last_listed_at` is refreshed at most daily (see `insert_items`), so an item its feed
+        // still lists may look up to a day stale: only a day more than that means "dropped".
         report.items = tx.execute(
-            "DELETE FROM items WHERE first_seen_at < ?1 AND COALESCE(last_listed_at, first_seen_at) < ?1",
+            "DELETE FROM items WHERE first_seen_at < ?1
+               AND COALESCE(last_listed_at, first_seen_at) < ?1 - 86400",
             params![items_before],
         )?;
         report.alerts = tx.execute(

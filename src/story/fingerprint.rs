@@ -423,6 +423,12 @@ fn is_stop_word(word: &str) -> bool {
     STOP.contains(&word)
 }
 
+/// A hash that is the same on every machine and release (FNV-1a, then SplitMix64's mix):
+/// for anything derived from it that is stored in the database.
+pub(crate) fn stable_hash(bytes: &[u8]) -> u64 {
+    fnv1a(bytes)
+}
+
 fn fnv1a(bytes: &[u8]) -> u64 {
     let mut h = 0xcbf2_9ce4_8422_2325u64;
     for &b in bytes {
