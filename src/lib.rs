@@ -8,6 +8,7 @@ pub mod cli;
 pub mod config;
 pub mod daemon;
 pub mod feed;
+pub mod places;
 pub mod rules;
 pub mod service;
 pub mod store;
