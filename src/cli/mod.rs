@@ -24,6 +24,7 @@ use crate::feed::{redact_url, url_origin};
 use crate::store::{Store, WriterLock};
 
 mod feeds;
+mod groups;
 mod opml;
 
 /// Where a packaged install keeps its config.
@@ -79,6 +80,9 @@ enum Command {
     ImportOpml(opml::ImportArgs),
     /// Dry-run the rules against feed URLs, files or `-` (stdin): no database, nothing sent.
     Test(test::TestArgs),
+    /// List the groups rules can use (the config's and the built-in places), or show what one
+    /// matches: `watchword groups region:central-asia`.
+    Groups(groups::GroupsArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -98,6 +102,8 @@ pub fn main() -> ExitCode {
         Command::Test(args) => return test::main(args, &cli.config),
         // Needs no valid config: it may be how the first one is written.
         Command::ImportOpml(args) => return opml::main(&args, &cli.config),
+        // Built-in places need no config; the config only adds its own groups.
+        Command::Groups(args) => return groups::main(&args, &cli.config),
         other => other,
     };
     let config = match Config::load(&cli.config) {
@@ -119,7 +125,7 @@ pub fn main() -> ExitCode {
         Command::Status => status::show(&config),
         Command::Prune => with_runtime(prune::prune(config)),
         Command::Feeds(args) => feeds::show(&config, &args),
-        Command::ImportOpml(_) | Command::Test(_) => Ok(()),
+        Command::ImportOpml(_) | Command::Test(_) | Command::Groups(_) => Ok(()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,5 +1,598 @@
 //! Built-in places: countries and territories, UN M49 regions and blocs of countries, with
 //! their names, demonyms and capitals in several languages, compiled into the binary from
 //! `data/places/` and expanded by `@country:KZ`, `@region:central-asia` and `@bloc:gcc` in rules.
+//!
+//! The data holds base forms only; [`inflect::forms`] adds plurals and case forms. The data is
+//! parsed on first use (a rule or `watchword groups` that needs it), once per process, so a
+//! config without place references pays nothing for it.
 
 pub mod inflect;
+mod reference;
+
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::sync::OnceLock;
+
+use serde::Deserialize;
+
+pub use inflect::{Kind, Lang};
+pub use reference::{Reference, Scope};
+
+/// The embedded data files, in the order they are read (countries before the blocs that name
+/// them).
+const FILES: [(&str, &str); 7] = [
+    (
+        "countries-africa.toml",
+        include_str!("../../data/places/countries-africa.toml"),
+    ),
+    (
+        "countries-americas.toml",
+        include_str!("../../data/places/countries-americas.toml"),
+    ),
+    (
+        "countries-asia.toml",
+        include_str!("../../data/places/countries-asia.toml"),
+    ),
+    (
+        "countries-europe.toml",
+        include_str!("../../data/places/countries-europe.toml"),
+    ),
+    (
+        "countries-oceania.toml",
+        include_str!("../../data/places/countries-oceania.toml"),
+    ),
+    (
+        "regions.toml",
+        include_str!("../../data/places/regions.toml"),
+    ),
+    ("blocs.toml", include_str!("../../data/places/blocs.toml")),
+];
+
+impl Lang {
+    /// The code used in the data files and in reference options (`en`, `local`).
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::En => "en",
+            Lang::Ru => "ru",
+            Lang::Fr => "fr",
+            Lang::De => "de",
+            Lang::Es => "es",
+            Lang::Ar => "ar",
+            Lang::Local => "local",
+        }
+    }
+}
+
+impl Kind {
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Names => "names",
+            Kind::Demonyms => "demonyms",
+            Kind::Capitals => "capitals",
+        }
+    }
+}
+
+/// Why a place reference or the place data is unusable.
+#[derive(thiserror::Error, Debug, Clone, PartialEq, Eq)]
+pub enum PlaceError {
+    #[error("unknown country `{code}`{}", hint(suggestion))]
+    UnknownCountry {
+        code: String,
+        suggestion: Option<String>,
+    },
+    #[error("unknown region `{slug}`{} (regions: {})", hint(suggestion), known.join(", "))]
+    UnknownRegion {
+        slug: String,
+        suggestion: Option<String>,
+        known: Vec<String>,
+    },
+    #[error("unknown bloc `{slug}`{} (blocs: {})", hint(suggestion), known.join(", "))]
+    UnknownBloc {
+        slug: String,
+        suggestion: Option<String>,
+        known: Vec<String>,
+    },
+    #[error(
+        "unknown place kind `{kind}:` (built-in places are @country:CODE, @region:NAME and \
+         @bloc:NAME)"
+    )]
+    UnknownKind { kind: String },
+    #[error(
+        "unknown option `{option}` in `[…]` (options are the kinds names, demonyms, capitals; \
+         the languages en, ru, fr, de, es, ar, local; all; and members or own)"
+    )]
+    BadOption { option: String },
+    #[error("`{text}`: {problem}")]
+    BadReference { text: String, problem: String },
+    /// The embedded data is broken: a bug in the build, caught by `cargo test places`.
+    #[error("built-in place data {file}: {message}")]
+    Data { file: &'static str, message: String },
+}
+
+fn hint(suggestion: &Option<String>) -> String {
+    suggestion
+        .as_ref()
+        .map(|s| format!("; did you mean {s}?"))
+        .unwrap_or_default()
+}
+
+/// Base forms of one place, by language and kind.
+#[derive(Debug, Default, Clone)]
+pub struct Names {
+    by: BTreeMap<(Lang, Kind), Vec<String>>,
+}
+
+impl Names {
+    /// The base forms of `kind` in `lang`.
+    pub fn get(&self, lang: Lang, kind: Kind) -> &[String] {
+        self.by.get(&(lang, kind)).map_or(&[], Vec::as_slice)
+    }
+
+    /// The first English name: what the place is called in listings.
+    pub fn display(&self) -> &str {
+        self.get(Lang::En, Kind::Names)
+            .first()
+            .map_or("", |n| n.trim_start_matches('='))
+    }
+
+    /// Every (language, kind, base form) selected by `langs` and `kinds`, in data order.
+    fn selected<'a>(
+        &'a self,
+        langs: &'a BTreeSet<Lang>,
+        kinds: &'a BTreeSet<Kind>,
+    ) -> impl Iterator<Item = (Lang, Kind, &'a str)> + 'a {
+        self.by
+            .iter()
+            .filter(|((lang, kind), _)| langs.contains(lang) && kinds.contains(kind))
+            .flat_map(|((lang, kind), terms)| terms.iter().map(|t| (*lang, *kind, t.as_str())))
+    }
+}
+
+/// Whether a country is sovereign or a dependent territory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Country,
+    Territory,
+}
+
+#[derive(Debug, Clone)]
+pub struct Country {
+    /// ISO 3166-1 alpha-2.
+    pub code: String,
+    pub iso3: String,
+    pub m49: String,
+    /// Most specific M49 area (`None`: Antarctica).
+    pub area: Option<String>,
+    pub status: Status,
+    pub sovereign: Option<String>,
+    pub names: Names,
+}
+
+#[derive(Debug, Clone)]
+pub struct Region {
+    pub slug: String,
+    pub m49: String,
+    pub parent: Option<String>,
+    pub names: Names,
+}
+
+#[derive(Debug, Clone)]
+pub struct Bloc {
+    pub slug: String,
+    /// organisation, treaty or informal.
+    pub kind: String,
+    pub as_of: String,
+    pub source: String,
+    pub members: Vec<String>,
+    pub names: Names,
+}
+
+/// All built-in places.
+#[derive(Debug)]
+pub struct Gazetteer {
+    pub countries: BTreeMap<String, Country>,
+    pub regions: BTreeMap<String, Region>,
+    pub blocs: BTreeMap<String, Bloc>,
+}
+
+/// What a reference stands for: its member countries and every form to match.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Expansion {
+    /// ISO alpha-2 codes of the countries included, sorted.
+    pub members: Vec<String>,
+    /// Group-member strings (`Kazakhstan`, `=Turkey`, `казахск*`), deduplicated, in a stable
+    /// order: the place's own names, then each member's, language by language.
+    pub forms: Vec<String>,
+}
+
+/// The forms one place contributes in one language.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Section {
+    /// A country code, or the slug of the region or bloc itself.
+    pub place: String,
+    pub lang: Lang,
+    pub forms: Vec<String>,
+}
+
+/// The built-in gazetteer, parsed on first use.
+pub fn gazetteer() -> Result<&'static Gazetteer, PlaceError> {
+    static LOADED: OnceLock<Result<Gazetteer, PlaceError>> = OnceLock::new();
+    LOADED.get_or_init(Gazetteer::load).as_ref().map_err(Clone::clone)
+}
+
+/// Whether `@name` is a built-in place reference rather than a user group.
+pub fn is_reference(name: &str) -> bool {
+    reference::kind_prefix(name).is_some()
+}
+
+/// Expands a reference written after `@` (`region:central-asia[en,ru]`).
+pub fn expand(text: &str) -> Result<Expansion, PlaceError> {
+    let reference = Reference::parse(text)?;
+    gazetteer()?.expand(&reference)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawNames {
+    #[serde(default)]
+    names: Vec<String>,
+    #[serde(default)]
+    demonyms: Vec<String>,
+    #[serde(default)]
+    capitals: Vec<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawLangs {
+    en: Option<RawNames>,
+    ru: Option<RawNames>,
+    fr: Option<RawNames>,
+    de: Option<RawNames>,
+    es: Option<RawNames>,
+    ar: Option<RawNames>,
+    local: Option<RawNames>,
+}
+
+impl RawLangs {
+    fn into_names(self) -> Names {
+        let mut by = BTreeMap::new();
+        let langs = [
+            (Lang::En, self.en),
+            (Lang::Ru, self.ru),
+            (Lang::Fr, self.fr),
+            (Lang::De, self.de),
+            (Lang::Es, self.es),
+            (Lang::Ar, self.ar),
+            (Lang::Local, self.local),
+        ];
+        for (lang, raw) in langs {
+            let Some(raw) = raw else { continue };
+            for (kind, terms) in [
+                (Kind::Names, raw.names),
+                (Kind::Demonyms, raw.demonyms),
+                (Kind::Capitals, raw.capitals),
+            ] {
+                if !terms.is_empty() {
+                    by.insert((lang, kind), terms);
+                }
+            }
+        }
+        Names { by }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCountry {
+    iso3: String,
+    m49: String,
+    area: Option<String>,
+    status: Status,
+    sovereign: Option<String>,
+    #[serde(flatten)]
+    langs: RawLangs,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRegion {
+    m49: String,
+    parent: Option<String>,
+    #[serde(flatten)]
+    langs: RawLangs,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawBloc {
+    kind: String,
+    as_of: String,
+    source: String,
+    members: Vec<String>,
+    #[serde(flatten)]
+    langs: RawLangs,
+}
+
+fn parse_file<T: for<'de> Deserialize<'de>>(
+    file: &'static str,
+    text: &str,
+) -> Result<BTreeMap<String, T>, PlaceError> {
+    toml::from_str(text).map_err(|e| PlaceError::Data {
+        file,
+        message: e.to_string(),
+    })
+}
+
+impl Gazetteer {
+    /// Parses the embedded data and checks that every cross-reference resolves.
+    pub fn load() -> Result<Gazetteer, PlaceError> {
+        let mut countries = BTreeMap::new();
+        let mut regions = BTreeMap::new();
+        let mut blocs = BTreeMap::new();
+        for (file, text) in FILES {
+            match file {
+                "regions.toml" => {
+                    for (slug, raw) in parse_file::<RawRegion>(file, text)? {
+                        let region = Region {
+                            slug: slug.clone(),
+                            m49: raw.m49,
+                            parent: raw.parent,
+                            names: raw.langs.into_names(),
+                        };
+                        regions.insert(slug, region);
+                    }
+                }
+                "blocs.toml" => {
+                    for (slug, raw) in parse_file::<RawBloc>(file, text)? {
+                        let bloc = Bloc {
+                            slug: slug.clone(),
+                            kind: raw.kind,
+                            as_of: raw.as_of,
+                            source: raw.source,
+                            members: raw.members,
+                            names: raw.langs.into_names(),
+                        };
+                        blocs.insert(slug, bloc);
+                    }
+                }
+                _ => {
+                    for (code, raw) in parse_file::<RawCountry>(file, text)? {
+                        let country = Country {
+                            code: code.clone(),
+                            iso3: raw.iso3,
+                            m49: raw.m49,
+                            area: raw.area,
+                            status: raw.status,
+                            sovereign: raw.sovereign,
+                            names: raw.langs.into_names(),
+                        };
+                        if countries.insert(code.clone(), country).is_some() {
+                            return Err(PlaceError::Data {
+                                file,
+                                message: format!("country {code} is defined twice"),
+                            });
+                        }
+                    }
+                }
+            }
+        }
+        let gazetteer = Gazetteer {
+            countries,
+            regions,
+            blocs,
+        };
+        gazetteer.check()?;
+        Ok(gazetteer)
+    }
+
+    fn check(&self) -> Result<(), PlaceError> {
+        let broken = |file, message| Err(PlaceError::Data { file, message });
+        for country in self.countries.values() {
+            if let Some(area) = &country.area
+                && !self.regions.contains_key(area)
+            {
+                return broken(
+                    "countries",
+                    format!("{}: area `{area}` is not in regions.toml", country.code),
+                );
+            }
+        }
+        for region in self.regions.values() {
+            // Walking up must end at a root: a cycle would hang every region expansion.
+            let mut seen = HashSet::new();
+            let mut at = region;
+            while let Some(parent) = &at.parent {
+                if !seen.insert(parent.as_str()) {
+                    return broken("regions.toml", format!("{}: parents loop", region.slug));
+                }
+                match self.regions.get(parent) {
+                    Some(next) => at = next,
+                    None => {
+                        return broken(
+                            "regions.toml",
+                            format!("{}: parent `{parent}` is not a region", region.slug),
+                        );
+                    }
+                }
+            }
+        }
+        for bloc in self.blocs.values() {
+            if let Some(missing) = bloc
+                .members
+                .iter()
+                .find(|m| !self.countries.contains_key(*m))
+            {
+                return broken(
+                    "blocs.toml",
+                    format!("{}: member `{missing}` is not a country code", bloc.slug),
+                );
+            }
+        }
+        Ok(())
+    }
+
+    /// The country with ISO alpha-2 or alpha-3 code `code` (any case).
+    pub fn country(&self, code: &str) -> Option<&Country> {
+        let upper = code.to_ascii_uppercase();
+        self.countries.get(&upper).or_else(|| {
+            (upper.len() == 3)
+                .then(|| self.countries.values().find(|c| c.iso3 == upper))
+                .flatten()
+        })
+    }
+
+    /// Whether `country` lies in `region`, directly or through the M49 hierarchy.
+    pub fn in_region(&self, country: &Country, region: &str) -> bool {
+        let mut at = country.area.as_deref();
+        let mut steps = 0;
+        while let Some(slug) = at {
+            if slug == region {
+                return true;
+            }
+            steps += 1;
+            if steps > self.regions.len() {
+                return false;
+            }
+            at = self.regions.get(slug).and_then(|r| r.parent.as_deref());
+        }
+        false
+    }
+
+    /// The codes of the countries in `region`, sorted.
+    pub fn region_members(&self, region: &str) -> Vec<String> {
+        self.countries
+            .values()
+            .filter(|c| self.in_region(c, region))
+            .map(|c| c.code.clone())
+            .collect()
+    }
+
+    /// The sub-regions directly under `region`, sorted.
+    pub fn children(&self, region: &str) -> Vec<&Region> {
+        self.regions
+            .values()
+            .filter(|r| r.parent.as_deref() == Some(region))
+            .collect()
+    }
+
+    /// Resolves a reference to its members and forms.
+    pub fn expand(&self, reference: &Reference) -> Result<Expansion, PlaceError> {
+        let (members, sections) = self.sections(reference)?;
+        let mut forms = Vec::new();
+        let mut seen = HashSet::new();
+        for section in sections {
+            for form in section.forms {
+                if seen.insert(form.clone()) {
+                    forms.push(form);
+                }
+            }
+        }
+        Ok(Expansion { members, forms })
+    }
+
+    /// Like [`Gazetteer::expand`], with the forms kept apart by place and language (and not
+    /// deduplicated across them), for showing what a reference matches.
+    pub fn sections(
+        &self,
+        reference: &Reference,
+    ) -> Result<(Vec<String>, Vec<Section>), PlaceError> {
+        let (own, mut members): (Option<(&str, &Names)>, Vec<String>) = match &reference.place {
+            reference::Place::Country(code) => {
+                let country = self.country(code).ok_or_else(|| PlaceError::UnknownCountry {
+                    code: code.clone(),
+                    suggestion: self.suggest_country(code),
+                })?;
+                (None, vec![country.code.clone()])
+            }
+            reference::Place::Region(slug) => {
+                let region = self.regions.get(slug).ok_or_else(|| PlaceError::UnknownRegion {
+                    slug: slug.clone(),
+                    suggestion: suggest(slug, self.regions.keys()),
+                    known: self.regions.keys().cloned().collect(),
+                })?;
+                (
+                    Some((region.slug.as_str(), &region.names)),
+                    self.region_members(slug),
+                )
+            }
+            reference::Place::Bloc(slug) => {
+                let bloc = self.blocs.get(slug).ok_or_else(|| PlaceError::UnknownBloc {
+                    slug: slug.clone(),
+                    suggestion: suggest(slug, self.blocs.keys()),
+                    known: self.blocs.keys().cloned().collect(),
+                })?;
+                (Some((bloc.slug.as_str(), &bloc.names)), bloc.members.clone())
+            }
+        };
+        members.sort();
+        members.dedup();
+        let mut sections = Vec::new();
+        let mut add = |place: &str, names: &Names, kinds: &BTreeSet<Kind>| {
+            for lang in &reference.langs {
+                let forms: Vec<String> = names
+                    .selected(&BTreeSet::from([*lang]), kinds)
+                    .flat_map(|(lang, kind, base)| inflect::forms(lang, kind, base))
+                    .collect();
+                if !forms.is_empty() {
+                    sections.push(Section {
+                        place: place.to_owned(),
+                        lang: *lang,
+                        forms,
+                    });
+                }
+            }
+        };
+        if let Some((slug, names)) = own
+            && reference.scope != Scope::Members
+        {
+            // A region's or bloc's own adjective ("Central Asian") is listed with its names
+            // in the data, so capitals are the only kind that does not apply.
+            let own_kinds: BTreeSet<Kind> = reference
+                .kinds
+                .iter()
+                .copied()
+                .filter(|k| *k != Kind::Capitals)
+                .collect();
+            add(slug, names, &own_kinds);
+        }
+        if reference.scope == Scope::Own {
+            members.clear();
+        }
+        for code in &members {
+            if let Some(country) = self.countries.get(code) {
+                add(code, &country.names, &reference.kinds);
+            }
+        }
+        Ok((members, sections))
+    }
+
+    /// The code of the country whose name (in any language) is `text`, for "did you mean".
+    fn suggest_country(&self, text: &str) -> Option<String> {
+        let wanted = crate::rules::normalize(text);
+        self.countries
+            .values()
+            .find(|c| {
+                c.names.by.iter().any(|((_, kind), terms)| {
+                    *kind != Kind::Capitals
+                        && terms
+                            .iter()
+                            .any(|t| crate::rules::normalize(t.trim_start_matches('=')) == wanted)
+                })
+            })
+            .map(|c| format!("@country:{}", c.code))
+    }
+}
+
+/// The known name closest to `wanted`: one that contains it or is contained in it.
+fn suggest<'a>(wanted: &str, known: impl Iterator<Item = &'a String>) -> Option<String> {
+    let wanted = wanted.to_ascii_lowercase().replace(['_', ' '], "-");
+    known
+        .filter(|k| k.contains(&wanted) || wanted.contains(k.as_str()))
+        .min_by_key(|k| k.len().abs_diff(wanted.len()))
+        .cloned()
+}
+
+#[cfg(test)]
+mod tests;

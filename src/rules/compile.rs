@@ -428,6 +428,18 @@ impl<'g> Compiler<'g> {
                 offset,
             });
         }
+        if crate::places::is_reference(name) {
+            let terms = Rc::new(place_terms(name).map_err(|message| RuleError::Place {
+                rule: ctx.rule.to_owned(),
+                query: ctx.query.to_owned(),
+                reference: name.to_owned(),
+                via: stack.last().cloned(),
+                message,
+                offset,
+            })?);
+            self.resolved.insert(name.to_owned(), Rc::clone(&terms));
+            return Ok(terms);
+        }
         let groups = self.groups;
         let Some(members) = groups.get(name) else {
             return Err(RuleError::UnknownGroup {
@@ -473,6 +485,20 @@ impl<'g> Compiler<'g> {
         self.resolved.insert(name.to_owned(), Rc::clone(&terms));
         Ok(terms)
     }
+}
+
+/// The terms a built-in place reference (`region:central-asia`) stands for, or why it has none.
+pub(crate) fn place_terms(reference: &str) -> Result<Vec<Term>, String> {
+    let expansion = crate::places::expand(reference).map_err(|e| e.to_string())?;
+    expansion
+        .forms
+        .iter()
+        .map(|form| match parse_member(form) {
+            Ok(Member::Term(term)) => Ok(term),
+            // The data is checked by `cargo test places`; this only guards a broken build.
+            _ => Err(format!("built-in form `{form}` is not a term")),
+        })
+        .collect()
 }
 
 fn collect_alternatives(expr: Expr, out: &mut Vec<(TermId, FieldMask)>) {
@@ -522,6 +548,18 @@ pub(crate) fn validate_groups(groups: &BTreeMap<String, Vec<String>>) -> Vec<Rul
             match parse_member(member) {
                 Ok(Member::Term(_)) => {}
                 Ok(Member::Group(inner)) if groups.contains_key(&inner) => out.push(inner),
+                Ok(Member::Group(inner)) if crate::places::is_reference(&inner) => {
+                    if let Err(message) = place_terms(&inner) {
+                        errors.push(RuleError::Place {
+                            rule: String::new(),
+                            query: String::new(),
+                            reference: inner,
+                            via: Some(group.clone()),
+                            message,
+                            offset: 0,
+                        });
+                    }
+                }
                 Ok(Member::Group(inner)) => errors.push(RuleError::UnknownGroup {
                     rule: String::new(),
                     group: inner,

@@ -107,6 +107,23 @@ pub enum RuleError {
         reason: String,
     },
 
+    /// A built-in place reference (`@country:XX`, `@region:…`, `@bloc:…`) that does not
+    /// resolve. `offset` is where the rule's query uses it (directly or via `via`).
+    #[error(
+        "{}@{reference}{}: {message} {}",
+        rule_prefix(rule),
+        via.as_ref().map(|v| format!(" in group @{v}")).unwrap_or_default(),
+        if query.is_empty() { String::new() } else { locate(query, *offset) }
+    )]
+    Place {
+        rule: String,
+        query: String,
+        reference: String,
+        via: Option<String>,
+        message: String,
+        offset: usize,
+    },
+
     #[error("rule \"{rule}\": another rule already has this name")]
     DuplicateRule { rule: String },
 
@@ -129,6 +146,7 @@ impl RuleError {
             | RuleError::NoPositiveTerm { rule }
             | RuleError::Regex { rule, .. }
             | RuleError::NeverMatches { rule, .. }
+            | RuleError::Place { rule, .. }
             | RuleError::DuplicateRule { rule } => rule,
             RuleError::TooLarge { .. } => "",
         }
@@ -142,7 +160,7 @@ impl RuleError {
             RuleError::GroupMember { group, .. } | RuleError::EmptyGroup { group, .. } => {
                 Some(group)
             }
-            RuleError::UnknownGroup { via, .. } => via.as_deref(),
+            RuleError::UnknownGroup { via, .. } | RuleError::Place { via, .. } => via.as_deref(),
             RuleError::GroupCycle { cycle, .. } => cycle
                 .len()
                 .checked_sub(2)
@@ -160,6 +178,7 @@ impl RuleError {
             | RuleError::GroupMember { offset, .. }
             | RuleError::GroupCycle { offset, .. }
             | RuleError::Regex { offset, .. }
+            | RuleError::Place { offset, .. }
             | RuleError::EmptyGroup { offset, .. } => Some(*offset),
             RuleError::NeverMatches { offset, .. } => *offset,
             RuleError::Empty { .. }

@@ -1,0 +1,131 @@
+//! The text of a place reference after `@`: `country:KZ`, `region:central-asia[en,ru]`,
+//! `bloc:gcc[names,capitals]`.
+
+use std::collections::BTreeSet;
+
+use super::{Kind, Lang, PlaceError};
+
+/// Which place a reference names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Place {
+    /// An ISO 3166-1 code as written (alpha-2 or alpha-3, any case).
+    Country(String),
+    Region(String),
+    Bloc(String),
+}
+
+/// For a region or bloc: its own names, its members' names, or both.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    All,
+    /// Only the member countries (`[members]`): `Kazakhstan`, not `Central Asia`.
+    Members,
+    /// Only the region's or bloc's own names (`[own]`): `Central Asia`, `GCC`.
+    Own,
+}
+
+/// A parsed reference: the place and which of its names to match.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reference {
+    pub place: Place,
+    pub kinds: BTreeSet<Kind>,
+    pub langs: BTreeSet<Lang>,
+    pub scope: Scope,
+}
+
+pub(super) const ALL_LANGS: [Lang; 7] = [
+    Lang::En,
+    Lang::Ru,
+    Lang::Fr,
+    Lang::De,
+    Lang::Es,
+    Lang::Ar,
+    Lang::Local,
+];
+
+/// Names and demonyms: what a reader takes as a mention of the country. Capitals are left out
+/// by default because `Washington`, `Victoria` and `Santiago` are also people.
+pub(super) const DEFAULT_KINDS: [Kind; 2] = [Kind::Names, Kind::Demonyms];
+
+/// `country:`, `region:` or `bloc:` at the start of `text`, with the rest.
+pub(super) fn kind_prefix(text: &str) -> Option<(&str, &str)> {
+    let (kind, rest) = text.split_once(':')?;
+    matches!(kind, "country" | "region" | "bloc").then_some((kind, rest))
+}
+
+impl Reference {
+    pub fn parse(text: &str) -> Result<Reference, PlaceError> {
+        let bad = |problem: &str| PlaceError::BadReference {
+            text: text.to_owned(),
+            problem: problem.to_owned(),
+        };
+        let Some((kind, rest)) = kind_prefix(text) else {
+            let kind = text.split_once(':').map_or(text, |(k, _)| k);
+            return Err(PlaceError::UnknownKind {
+                kind: kind.to_owned(),
+            });
+        };
+        let (id, options) = match rest.split_once('[') {
+            Some((id, options)) => {
+                let options = options
+                    .strip_suffix(']')
+                    .ok_or_else(|| bad("options must end with `]`"))?;
+                (id, Some(options))
+            }
+            None => (rest, None),
+        };
+        if id.is_empty() {
+            return Err(bad("a code or name is missing after the `:`"));
+        }
+        let place = match kind {
+            "country" => Place::Country(id.to_owned()),
+            "region" => Place::Region(id.to_ascii_lowercase()),
+            _ => Place::Bloc(id.to_ascii_lowercase()),
+        };
+        let mut kinds = BTreeSet::new();
+        let mut langs = BTreeSet::new();
+        let mut scope = Scope::All;
+        for option in options.into_iter().flat_map(|o| o.split(',')) {
+            match option.trim().to_ascii_lowercase().as_str() {
+                "names" | "name" => _ = kinds.insert(Kind::Names),
+                "demonyms" | "demonym" => _ = kinds.insert(Kind::Demonyms),
+                "capitals" | "capital" => _ = kinds.insert(Kind::Capitals),
+                "en" => _ = langs.insert(Lang::En),
+                "ru" => _ = langs.insert(Lang::Ru),
+                "fr" => _ = langs.insert(Lang::Fr),
+                "de" => _ = langs.insert(Lang::De),
+                "es" => _ = langs.insert(Lang::Es),
+                "ar" => _ = langs.insert(Lang::Ar),
+                "local" => _ = langs.insert(Lang::Local),
+                "all" => {
+                    kinds.extend([Kind::Names, Kind::Demonyms, Kind::Capitals]);
+                    langs.extend(ALL_LANGS);
+                }
+                "members" => scope = Scope::Members,
+                "own" => scope = Scope::Own,
+                other => {
+                    return Err(PlaceError::BadOption {
+                        option: other.to_owned(),
+                    });
+                }
+            }
+        }
+        if scope != Scope::All && matches!(place, Place::Country(_)) {
+            return Err(bad(
+                "`members` and `own` apply to regions and blocs, not to a country",
+            ));
+        }
+        if kinds.is_empty() {
+            kinds.extend(DEFAULT_KINDS);
+        }
+        if langs.is_empty() {
+            langs.extend(ALL_LANGS);
+        }
+        Ok(Reference {
+            place,
+            kinds,
+            langs,
+            scope,
+        })
+    }
+}
