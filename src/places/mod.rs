@@ -585,13 +585,14 @@ impl Gazetteer {
     }
 }
 
-/// The known name closest to `wanted`: one that contains it or is contained in it.
+/// The known name closest to `wanted`, if one is close enough to be a likely typo.
 fn suggest<'a>(wanted: &str, known: impl Iterator<Item = &'a String>) -> Option<String> {
     let wanted = wanted.to_ascii_lowercase().replace(['_', ' '], "-");
     known
-        .filter(|k| k.contains(&wanted) || wanted.contains(k.as_str()))
-        .min_by_key(|k| k.len().abs_diff(wanted.len()))
-        .cloned()
+        .map(|k| (strsim::damerau_levenshtein(&wanted, k), k))
+        .filter(|(distance, k)| *distance <= (k.len() / 3).max(2))
+        .min_by_key(|(distance, _)| *distance)
+        .map(|(_, k)| k.clone())
 }
 
 #[cfg(test)]

@@ -1,0 +1,218 @@
+//! Built-in places (`@region:`, `@country:`, `@bloc:`) through the real binary: a dry run of a
+//! region rule over a feed served on 127.0.0.1 in several languages and spellings, the same rule
+//! in a config run by the daemon, `watchword groups`, and a bad reference in a config.
+
+mod common;
+
+use std::collections::BTreeSet;
+
+use common::*;
+
+const REGION_RULE: &str = r#"@region:central-asia AND "Abraham Accords""#;
+
+/// (guid, title, should the region rule match?)
+const ITEMS: &[(&str, &str, bool)] = &[
+    (
+        "kz-en",
+        "Kazakhstan will sign the Abraham Accords next week, officials confirm",
+        true,
+    ),
+    (
+        "kz-ru",
+        "Президент Казахстана подтвердил присоединение к Abraham Accords",
+        true,
+    ),
+    (
+        "kz-diacritics",
+        "Qazaqstan envoy: KAZAKHSTÁN’s place in the Abraham Accords is settled",
+        true,
+    ),
+    (
+        "kz-ar",
+        "وكازاخستان تنضم رسميا إلى Abraham Accords",
+        true,
+    ),
+    (
+        "uz-en",
+        "Uzbek diplomats quietly study the Abraham Accords text",
+        true,
+    ),
+    (
+        "uz-ru",
+        "В Узбекистане обсуждают Abraham Accords",
+        true,
+    ),
+    (
+        "az",
+        "Azerbaijan and Israel discuss the Abraham Accords in Baku",
+        false,
+    ),
+    (
+        "ma",
+        "Morocco marks five years inside the Abraham Accords",
+        false,
+    ),
+    (
+        "kz-wheat",
+        "Kazakhstan wheat harvest sets a record as rains return",
+        false,
+    ),
+];
+
+fn feed() -> String {
+    let entries: Vec<Entry> = ITEMS
+        .iter()
+        .enumerate()
+        .map(|(i, (guid, title, _))| Entry {
+            guid,
+            title,
+            description: "Invented text for a test of built-in places.",
+            link: Box::leak(format!("https://wire.example.org/{guid}").into_boxed_str()),
+            published: minutes_ago(10 + i as i64),
+        })
+        .collect();
+    rss(&entries)
+}
+
+#[test]
+fn region_rule_matches_every_language_and_spelling_of_its_countries_only() {
+    let server = FeedServer::start();
+    server.put_rss("/feed.xml", &feed());
+    let ws = Workspace::new();
+    // No config at all: built-in places need none.
+    let out = ws.watchword(&["test", "--query", REGION_RULE, &server.url("/feed.xml")]);
+    let text = stdout(&out);
+    assert!(out.status.success(), "{}\n{text}", stderr(&out));
+    let matched: BTreeSet<&str> = ITEMS
+        .iter()
+        .filter(|(_, title, _)| text.contains(&format!("MATCH query  {title}\n")))
+        .map(|(guid, _, _)| *guid)
+        .collect();
+    let expected: BTreeSet<&str> = ITEMS
+        .iter()
+        .filter(|(_, _, hit)| *hit)
+        .map(|(guid, _, _)| *guid)
+        .collect();
+    assert_eq!(matched, expected, "{text}");
+    // The report names the form that matched, as generated from the data.
+    assert!(text.contains("казахстана"), "{text}");
+}
+
+#[test]
+fn the_daemon_alerts_on_a_region_rule_from_the_config() {
+    let server = FeedServer::start();
+    server.put_rss("/feed.xml", &feed());
+    let ws = Workspace::new();
+    ws.write_config(&format!(
+        r#"
+[daemon]
+database = "{db}"
+
+[groups]
+accords = ["Abraham Accords", "@bloc:abraham-accords[own]"]
+
+[[feed]]
+name = "wire"
+url = "{url}"
+
+[[rule]]
+name = "uzbekistan-accords"
+query = '@country:UZ[en,ru] AND @accords'
+notify = ["out"]
+
+[[sink]]
+name = "out"
+kind = "stdout"
+"#,
+        db = ws.database().display(),
+        url = server.url("/feed.xml"),
+    ));
+    let out = ws.watchword(&["once"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let ids: BTreeSet<String> = stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).expect("one JSON alert per line"))
+        .map(|alert| alert["item"]["id"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    assert_eq!(
+        ids,
+        BTreeSet::from(["uz-en".to_owned(), "uz-ru".to_owned()])
+    );
+}
+
+#[test]
+fn groups_lists_built_in_places_and_shows_what_a_reference_matches() {
+    let ws = Workspace::new();
+    ws.write_config(
+        r#"
+[groups]
+stans = ["@region:central-asia[en]", "Afghanistan"]
+"#,
+    );
+    let out = ws.watchword(&["groups"]);
+    let text = stdout(&out);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(text.contains("@stans"), "{text}");
+    assert!(text.contains("region:central-asia"), "{text}");
+    assert!(text.contains("bloc:abraham-accords"), "{text}");
+    assert!(text.contains("country:KZ  KAZ  Kazakhstan"), "{text}");
+
+    let out = ws.watchword(&["groups", "@region:central-asia", "--json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let shown: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("JSON");
+    assert_eq!(shown["members"], serde_json::json!(["KG", "KZ", "TJ", "TM", "UZ"]));
+    let forms: Vec<&str> = shown["forms"]
+        .as_array()
+        .expect("forms")
+        .iter()
+        .filter_map(|f| f.as_str())
+        .collect();
+    for form in ["Central Asia", "Kazakhstan", "Казахстана", "Uzbek", "Oʻzbekiston"] {
+        assert!(forms.contains(&form), "{form} not in {forms:?}");
+    }
+
+    // A config group expands through the built-in reference it names.
+    let out = ws.watchword(&["groups", "stans"]);
+    let text = stdout(&out);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(text.contains("Tajikistan") && text.contains("Afghanistan"), "{text}");
+    assert!(!text.contains("Таджикистан"), "only English was asked for: {text}");
+}
+
+#[test]
+fn a_bad_reference_in_the_config_says_where_and_what_to_write() {
+    let ws = Workspace::new();
+    ws.write_config(&format!(
+        r#"
+[daemon]
+database = "{db}"
+
+[[feed]]
+name = "wire"
+url = "{url}"
+
+[[rule]]
+name = "kz"
+query = '@country:Kazakhstan AND "Abraham Accords"'
+notify = ["out"]
+
+[[sink]]
+name = "out"
+kind = "stdout"
+"#,
+        db = ws.database().display(),
+        url = unused_local_url("/feed.xml"),
+    ));
+    let out = ws.watchword(&["check"]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("watchword.toml:"), "{err}");
+    assert!(
+        err.contains("unknown country `Kazakhstan`; did you mean @country:KZ?"),
+        "{err}"
+    );
+
+    let out = ws.watchword(&["groups", "region:central-asai"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("did you mean"), "{}", stderr(&out));
+}
