@@ -195,7 +195,7 @@ fn list_text(gazetteer: &Gazetteer, groups: &BTreeMap<String, Vec<String>>) -> S
     out.push_str("\nBuilt-in countries and territories, @country:CODE:\n");
     for country in gazetteer.countries.values() {
         let status = match country.status {
-            Status::Country => String::new(),
+            Status::Country | Status::Other => String::new(),
             Status::Territory => format!(
                 " (territory of {})",
                 country.sovereign.as_deref().unwrap_or("?")
@@ -259,7 +259,9 @@ fn show_place(gazetteer: &Gazetteer, text: &str) -> anyhow::Result<Shown> {
             let title = gazetteer
                 .countries
                 .get(place)
-                .map_or(place.to_owned(), |c| format!("{} {}", c.code, c.names.display()));
+                .map_or(place.to_owned(), |c| {
+                    format!("{} {}", c.code, c.names.display())
+                });
             out.push_str(&format!("\n  {title}\n"));
         }
         out.push_str(&format!(

@@ -343,6 +343,15 @@ fn validate(raw: RawConfig, at: &Locator<'_>, problems: &mut Vec<Diagnostic>) ->
     let mut groups = BTreeMap::new();
     let mut group_spans = BTreeMap::new();
     for (name, members) in raw.groups {
+        if crate::places::is_reference(&name) {
+            problems.push(at.span(
+                members.span(),
+                format!(
+                    "group name {name:?} would hide the built-in place @{name}; choose a name \
+                     without `country:`, `region:` or `bloc:` in front"
+                ),
+            ));
+        }
         group_spans.insert(name.clone(), members.span());
         groups.insert(name, members.into_inner());
     }

@@ -154,6 +154,8 @@ impl Names {
 pub enum Status {
     Country,
     Territory,
+    /// Antarctica: neither (Antarctic Treaty System).
+    Other,
 }
 
 #[derive(Debug, Clone)]
@@ -218,7 +220,10 @@ pub struct Section {
 /// The built-in gazetteer, parsed on first use.
 pub fn gazetteer() -> Result<&'static Gazetteer, PlaceError> {
     static LOADED: OnceLock<Result<Gazetteer, PlaceError>> = OnceLock::new();
-    LOADED.get_or_init(Gazetteer::load).as_ref().map_err(Clone::clone)
+    LOADED
+        .get_or_init(Gazetteer::load)
+        .as_ref()
+        .map_err(Clone::clone)
 }
 
 /// Whether `@name` is a built-in place reference rather than a user group.
@@ -500,30 +505,41 @@ impl Gazetteer {
     ) -> Result<(Vec<String>, Vec<Section>), PlaceError> {
         let (own, mut members): (Option<(&str, &Names)>, Vec<String>) = match &reference.place {
             reference::Place::Country(code) => {
-                let country = self.country(code).ok_or_else(|| PlaceError::UnknownCountry {
-                    code: code.clone(),
-                    suggestion: self.suggest_country(code),
-                })?;
+                let country = self
+                    .country(code)
+                    .ok_or_else(|| PlaceError::UnknownCountry {
+                        code: code.clone(),
+                        suggestion: self.suggest_country(code),
+                    })?;
                 (None, vec![country.code.clone()])
             }
             reference::Place::Region(slug) => {
-                let region = self.regions.get(slug).ok_or_else(|| PlaceError::UnknownRegion {
-                    slug: slug.clone(),
-                    suggestion: suggest(slug, self.regions.keys()),
-                    known: self.regions.keys().cloned().collect(),
-                })?;
+                let region = self
+                    .regions
+                    .get(slug)
+                    .ok_or_else(|| PlaceError::UnknownRegion {
+                        slug: slug.clone(),
+                        suggestion: suggest(slug, self.regions.keys()),
+                        known: self.regions.keys().cloned().collect(),
+                    })?;
                 (
                     Some((region.slug.as_str(), &region.names)),
                     self.region_members(slug),
                 )
             }
             reference::Place::Bloc(slug) => {
-                let bloc = self.blocs.get(slug).ok_or_else(|| PlaceError::UnknownBloc {
-                    slug: slug.clone(),
-                    suggestion: suggest(slug, self.blocs.keys()),
-                    known: self.blocs.keys().cloned().collect(),
-                })?;
-                (Some((bloc.slug.as_str(), &bloc.names)), bloc.members.clone())
+                let bloc = self
+                    .blocs
+                    .get(slug)
+                    .ok_or_else(|| PlaceError::UnknownBloc {
+                        slug: slug.clone(),
+                        suggestion: suggest(slug, self.blocs.keys()),
+                        known: self.blocs.keys().cloned().collect(),
+                    })?;
+                (
+                    Some((bloc.slug.as_str(), &bloc.names)),
+                    bloc.members.clone(),
+                )
             }
         };
         members.sort();

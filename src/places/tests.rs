@@ -22,7 +22,11 @@ fn the_data_is_complete() {
     let g = g();
     // ISO 3166-1 has 249 codes; Kosovo's user-assigned XK makes 250.
     assert!(g.countries.len() >= 249, "{} countries", g.countries.len());
-    assert_eq!(g.regions.len(), 30, "every M49 region, sub-region and intermediate region");
+    assert_eq!(
+        g.regions.len(),
+        30,
+        "every M49 region, sub-region and intermediate region"
+    );
     assert!(g.blocs.len() >= 30, "{} blocs", g.blocs.len());
     let mut iso3 = HashSet::new();
     let mut m49 = HashSet::new();
@@ -42,7 +46,11 @@ fn the_data_is_complete() {
             assert!(g.countries.contains_key(sovereign), "{}: sovereign", c.code);
         }
         if c.code != "AQ" {
-            assert!(c.area.is_some(), "{}: every country but Antarctica has an area", c.code);
+            assert!(
+                c.area.is_some(),
+                "{}: every country but Antarctica has an area",
+                c.code
+            );
         }
     }
     for region in ["africa", "americas", "asia", "europe", "oceania"] {
@@ -97,7 +105,13 @@ fn regions_follow_m49() {
 #[test]
 fn a_country_reference_matches_names_and_demonyms_in_every_language_by_default() {
     let kz = forms("country:KZ");
-    for expected in ["Kazakhstan", "Kazakh", "Kasachstan", "Казахстан", "كازاخستان"] {
+    for expected in [
+        "Kazakhstan",
+        "Kazakh",
+        "Kasachstan",
+        "Казахстан",
+        "كازاخستان",
+    ] {
         assert!(kz.iter().any(|f| f == expected), "{expected} in {kz:?}");
     }
     assert!(!kz.iter().any(|f| f == "Astana"), "capitals are opt-in");
@@ -106,7 +120,10 @@ fn a_country_reference_matches_names_and_demonyms_in_every_language_by_default()
 
     let english = forms("country:KZ[en]");
     assert!(english.contains(&"Kazakhstan".to_owned()));
-    assert!(!english.iter().any(|f| f.starts_with("Казах")), "{english:?}");
+    assert!(
+        !english.iter().any(|f| f.starts_with("Казах")),
+        "{english:?}"
+    );
     let names_only = forms("country:KZ[names,en]");
     assert!(!names_only.contains(&"Kazakh".to_owned()), "{names_only:?}");
 }
