@@ -27,21 +27,13 @@ const ITEMS: &[(&str, &str, bool)] = &[
         "Qazaqstan envoy: KAZAKHSTÁN’s place in the Abraham Accords is settled",
         true,
     ),
-    (
-        "kz-ar",
-        "وكازاخستان تنضم رسميا إلى Abraham Accords",
-        true,
-    ),
+    ("kz-ar", "وكازاخستان تنضم رسميا إلى Abraham Accords", true),
     (
         "uz-en",
         "Uzbek diplomats quietly study the Abraham Accords text",
         true,
     ),
-    (
-        "uz-ru",
-        "В Узбекистане обсуждают Abraham Accords",
-        true,
-    ),
+    ("uz-ru", "В Узбекистане обсуждают Abraham Accords", true),
     (
         "az",
         "Azerbaijan and Israel discuss the Abraham Accords in Baku",
@@ -143,12 +135,30 @@ kind = "stdout"
 #[test]
 fn groups_lists_built_in_places_and_shows_what_a_reference_matches() {
     let ws = Workspace::new();
-    ws.write_config(
+    ws.write_config(&format!(
         r#"
+[daemon]
+database = "{db}"
+
 [groups]
 stans = ["@region:central-asia[en]", "Afghanistan"]
+
+[[feed]]
+name = "wire"
+url = "{url}"
+
+[[rule]]
+name = "stans"
+query = "@stans"
+notify = ["out"]
+
+[[sink]]
+name = "out"
+kind = "stdout"
 "#,
-    );
+        db = ws.database().display(),
+        url = unused_local_url("/feed.xml"),
+    ));
     let out = ws.watchword(&["groups"]);
     let text = stdout(&out);
     assert!(out.status.success(), "{}", stderr(&out));
@@ -160,14 +170,23 @@ stans = ["@region:central-asia[en]", "Afghanistan"]
     let out = ws.watchword(&["groups", "@region:central-asia", "--json"]);
     assert!(out.status.success(), "{}", stderr(&out));
     let shown: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("JSON");
-    assert_eq!(shown["members"], serde_json::json!(["KG", "KZ", "TJ", "TM", "UZ"]));
+    assert_eq!(
+        shown["members"],
+        serde_json::json!(["KG", "KZ", "TJ", "TM", "UZ"])
+    );
     let forms: Vec<&str> = shown["forms"]
         .as_array()
         .expect("forms")
         .iter()
         .filter_map(|f| f.as_str())
         .collect();
-    for form in ["Central Asia", "Kazakhstan", "Казахстана", "Uzbek", "Oʻzbekiston"] {
+    for form in [
+        "Central Asia",
+        "Kazakhstan",
+        "Казахстана",
+        "Uzbek",
+        "Oʻzbekiston",
+    ] {
         assert!(forms.contains(&form), "{form} not in {forms:?}");
     }
 
@@ -175,8 +194,14 @@ stans = ["@region:central-asia[en]", "Afghanistan"]
     let out = ws.watchword(&["groups", "stans"]);
     let text = stdout(&out);
     assert!(out.status.success(), "{}", stderr(&out));
-    assert!(text.contains("Tajikistan") && text.contains("Afghanistan"), "{text}");
-    assert!(!text.contains("Таджикистан"), "only English was asked for: {text}");
+    assert!(
+        text.contains("Tajikistan") && text.contains("Afghanistan"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("Таджикистан"),
+        "only English was asked for: {text}"
+    );
 }
 
 #[test]

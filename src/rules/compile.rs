@@ -493,12 +493,27 @@ pub(crate) fn place_terms(reference: &str) -> Result<Vec<Term>, String> {
     expansion
         .forms
         .iter()
-        .map(|form| match parse_member(form) {
+        .map(|form| match parse_member(&as_phrase(form)) {
             Ok(Member::Term(term)) => Ok(term),
             // The data is checked by `cargo test places`; this only guards a broken build.
             _ => Err(format!("built-in form `{form}` is not a term")),
         })
         .collect()
+}
+
+/// A place form (`Papua — New Guinea`, `=U S`, `kazakh*`) as a quoted phrase member, so that
+/// punctuation in a name separates words as it does in item text instead of being a syntax
+/// error.
+fn as_phrase(form: &str) -> String {
+    let (exact, rest) = match form.strip_prefix('=') {
+        Some(rest) => ("=", rest),
+        None => ("", form),
+    };
+    let (text, prefix) = match rest.strip_suffix('*') {
+        Some(text) => (text, "*"),
+        None => (rest, ""),
+    };
+    format!("{exact}\"{}\"{prefix}", text.replace('"', " "))
 }
 
 fn collect_alternatives(expr: Expr, out: &mut Vec<(TermId, FieldMask)>) {
