@@ -25,6 +25,818 @@ pub enum Kind {
 /// Every form to match for `term` (a base form from the data, written like a rule's group
 /// member: words, optionally `=` in front for exact case), as group-member strings: the term
 /// itself first, then generated forms; a trailing `*` makes the last word a prefix.
-pub fn forms(_lang: Lang, _kind: Kind, term: &str) -> Vec<String> {
-    vec![term.to_owned()]
+///
+/// Forms are generated from the unfolded text: matching later folds case and diacritics, so
+/// `Соединённых` also matches `Соединенных` and `للإمارات` also matches `للامارات`.
+pub fn forms(lang: Lang, kind: Kind, term: &str) -> Vec<String> {
+    let mut out = Forms::new(term);
+    // An exact-case term is curated to avoid a common word (`=Chad`); inflecting it would
+    // reopen that door. A term already ending in `*` is already a prefix.
+    if term.starts_with('=') || term.ends_with('*') || term.trim().is_empty() {
+        return out.0;
+    }
+    let demonym = kind == Kind::Demonyms;
+    match lang {
+        Lang::Local => {}
+        Lang::En => {
+            if demonym {
+                out.extend(on_last_word(term, en_plural));
+            }
+        }
+        Lang::Fr => {
+            if demonym {
+                out.extend(on_last_word(term, fr_plural));
+            }
+        }
+        Lang::Es => {
+            if demonym {
+                out.extend(on_last_word(term, es_plurals));
+            }
+        }
+        Lang::De => {
+            if demonym {
+                out.extend(on_last_word(term, de_demonym));
+            } else {
+                out.extend(de_genitive(term));
+            }
+        }
+        Lang::Ru => {
+            if demonym {
+                out.extend(on_last_word(term, ru_demonym));
+            } else {
+                out.extend(ru_name_cases(term));
+            }
+        }
+        Lang::Ar => {
+            if demonym {
+                out.extend(ar_demonym(term));
+            } else {
+                out.extend(ar_name(term));
+            }
+        }
+    }
+    out.0
+}
+
+/// The output list: the term first, then each new form once.
+struct Forms(Vec<String>);
+
+impl Forms {
+    fn new(term: &str) -> Self {
+        Forms(vec![term.to_owned()])
+    }
+
+    fn push(&mut self, form: String) {
+        if !form.is_empty() && !self.0.contains(&form) {
+            self.0.push(form);
+        }
+    }
+
+    fn extend(&mut self, forms: impl IntoIterator<Item = String>) {
+        for form in forms {
+            self.push(form);
+        }
+    }
+}
+
+/// Applies `inflect` to the last word of `term`, keeping the words before it: in the
+/// languages handled this way only the head (last) word of a demonym takes number.
+fn on_last_word(term: &str, inflect: fn(&str) -> Vec<String>) -> Vec<String> {
+    let (before, last) = match term.rsplit_once(' ') {
+        Some((before, last)) => (Some(before), last),
+        None => (None, term),
+    };
+    inflect(last)
+        .into_iter()
+        .map(|form| match before {
+            Some(before) => format!("{before} {form}"),
+            None => form,
+        })
+        .collect()
+}
+
+/// `word` without its last `n` characters (not bytes: most of the data is not ASCII).
+fn drop_last(word: &str, n: usize) -> &str {
+    let cut = word
+        .char_indices()
+        .rev()
+        .nth(n.saturating_sub(1))
+        .map_or(0, |(i, _)| i);
+    if n == 0 { word } else { &word[..cut] }
+}
+
+/// The character `n` places from the end (0 = the last one).
+fn nth_last(word: &str, n: usize) -> Option<char> {
+    word.chars().rev().nth(n)
+}
+
+fn ends_with_any(word: &str, endings: &[&str]) -> bool {
+    endings.iter().any(|e| word.ends_with(e))
+}
+
+// ---------------------------------------------------------------------------------------------
+// English, French, Spanish, German
+
+/// English demonym plural: `Kazakh` → `Kazakhs`, `Frenchman` → `Frenchmen`. Words that are
+/// already plural-like as adjectives (`British`, `French`, `Chinese`, `Swiss`, `Kyrgyz`) stay.
+fn en_plural(word: &str) -> Vec<String> {
+    if let Some(stem) = word.strip_suffix("man") {
+        // Only the compounds of "man" (Frenchman, Englishman, Scotsman, Norseman): German and
+        // Roman are not, and pluralise regularly.
+        if ends_with_any(stem, &["sh", "ch", "s", "x", "se"]) {
+            return vec![format!("{stem}men")];
+        }
+    }
+    let lower = word.to_lowercase();
+    if ends_with_any(&lower, &["s", "sh", "ch", "ese", "x", "z"]) {
+        return Vec::new();
+    }
+    vec![format!("{word}s")]
+}
+
+/// French demonym plural (masculine and feminine come separately from the data):
+/// `kazakh` → `kazakhs`, `kazakhe` → `kazakhes`, `français` unchanged, `-al` → `-aux`.
+fn fr_plural(word: &str) -> Vec<String> {
+    if ends_with_any(word, &["s", "x", "z"]) {
+        return Vec::new();
+    }
+    if let Some(stem) = word.strip_suffix("al") {
+        return vec![format!("{stem}aux")];
+    }
+    if ends_with_any(word, &["au", "eu"]) {
+        return vec![format!("{word}x")];
+    }
+    vec![format!("{word}s")]
+}
+
+/// Spanish demonym plurals: `kazajo` → `kazajos`, `iraní` → `iraníes` and `iranís`,
+/// `español` → `españoles`, `alemán` → `alemanes` (the written accent of a stressed last
+/// syllable goes once the word gains a syllable).
+fn es_plurals(word: &str) -> Vec<String> {
+    let Some(last) = nth_last(word, 0) else {
+        return Vec::new();
+    };
+    match last {
+        // Stressed í and ú take both plurals in current usage.
+        'í' | 'ú' => vec![format!("{word}es"), format!("{word}s")],
+        'a' | 'e' | 'i' | 'o' | 'u' | 'á' | 'é' | 'ó' => vec![format!("{word}s")],
+        // Unstressed -s, -x words (rare among demonyms) do not change.
+        's' | 'x' if !has_final_stress_accent(word) => Vec::new(),
+        'z' => vec![format!("{}ces", drop_last(word, 1))],
+        _ if last.is_alphabetic() => vec![format!("{}es", unaccent_last_vowel(word))],
+        _ => Vec::new(),
+    }
+}
+
+/// Whether the last vowel of a consonant-final Spanish word carries the accent (`inglés`).
+fn has_final_stress_accent(word: &str) -> bool {
+    word.chars()
+        .rev()
+        .find(|c| "aeiouáéíóú".contains(*c))
+        .is_some_and(|c| "áéíóú".contains(c))
+}
+
+fn unaccent_last_vowel(word: &str) -> String {
+    if !has_final_stress_accent(word) {
+        return word.to_owned();
+    }
+    let mut chars: Vec<char> = word.chars().collect();
+    if let Some(c) = chars.iter_mut().rev().find(|c| "áéíóú".contains(**c)) {
+        *c = match *c {
+            'á' => 'a',
+            'é' => 'e',
+            'í' => 'i',
+            'ó' => 'o',
+            _ => 'u',
+        };
+    }
+    chars.into_iter().collect()
+}
+
+/// German genitive of a name: `Kasachstan` → `Kasachstans`. Names ending in a sibilant take
+/// no `-s`; feminine names (`Türkei`, `Ukraine`) and plural ones (`Niederlande`) take none
+/// either. Multi-word names whose first words are inflected adjectives (`Vereinigte Staaten`,
+/// `Dominikanische Republik`) are left alone: their genitive changes the adjective too.
+fn de_genitive(term: &str) -> Vec<String> {
+    let words: Vec<&str> = term.split(' ').collect();
+    let adjective_before = words[..words.len() - 1]
+        .iter()
+        .any(|w| ends_with_any(w, &["e", "en", "er", "es"]));
+    let feminine_head = words
+        .iter()
+        .any(|w| matches!(*w, "Republik" | "Föderation" | "Union"));
+    let last = words[words.len() - 1];
+    if adjective_before
+        || feminine_head
+        || ends_with_any(last, &["s", "ß", "x", "z", "e", "ei", "inseln"])
+    {
+        return Vec::new();
+    }
+    vec![format!("{term}s")]
+}
+
+/// German demonyms: the adjective in `-isch` (and `deutsch`) gets its endings; person nouns
+/// get their plural and oblique forms.
+fn de_demonym(word: &str) -> Vec<String> {
+    let lower_initial = word.chars().next().is_some_and(char::is_lowercase);
+    if lower_initial && word.ends_with("sch") {
+        return ["e", "en", "er", "es", "em"]
+            .iter()
+            .map(|e| format!("{word}{e}"))
+            .collect();
+    }
+    if let Some(stem) = word.strip_suffix("er")
+        && stem.ends_with("sch")
+    {
+        // `Deutscher` is an adjective used as a noun: der Deutsche, die Deutschen.
+        return vec![format!("{stem}e"), format!("{stem}en")];
+    }
+    if word.ends_with('e') {
+        vec![format!("{word}n")]
+    } else if word.ends_with("in") {
+        vec![format!("{word}nen")]
+    } else if word.ends_with("er") {
+        // Plural = singular; dative plural `-n`, genitive singular `-s`.
+        vec![format!("{word}n"), format!("{word}s")]
+    } else if ends_with_any(word, &["i", "a", "o"]) {
+        vec![format!("{word}s")]
+    } else {
+        Vec::new()
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Russian
+
+/// Case forms of a declined word or phrase, in the order genitive, dative, accusative,
+/// instrumental, prepositional (the nominative is the term itself). Place names are
+/// inanimate: their accusative is the nominative except for feminine `-а`/`-я` nouns.
+type Cases = [String; 5];
+
+const RU_VOWELS: &str = "аеёиоуыэюяАЕЁИОУЫЭЮЯ";
+
+fn ru_vowel(c: char) -> bool {
+    RU_VOWELS.contains(c)
+}
+
+/// After these, Russian spelling writes и for ы.
+fn ru_velar_or_hush(c: char) -> bool {
+    "гкхжшщч".contains(c)
+}
+
+/// After these, an unstressed о in an ending is written е.
+fn ru_hush_or_ts(c: char) -> bool {
+    "жшщчц".contains(c)
+}
+
+fn cases(stem: &str, endings: [&str; 5]) -> Cases {
+    endings.map(|e| format!("{stem}{e}"))
+}
+
+/// Words that head a phrase whose remaining words stay in the nominative (`Республика
+/// Казахстан` → `Республики Казахстан`) or the genitive (`Острова Кука`).
+const RU_HEADS: &[&str] = &[
+    "республика",
+    "королевство",
+    "государство",
+    "княжество",
+    "султанат",
+    "эмират",
+    "федерация",
+    "содружество",
+    "союз",
+    "остров",
+    "острова",
+    "территория",
+];
+
+/// The case forms of a Russian name in the nominative: each word of the phrase in the same
+/// case, up to a head word such as `Республика` after which words stay as written.
+fn ru_name_cases(term: &str) -> Vec<String> {
+    let words: Vec<&str> = term.split(' ').collect();
+    let last = words.len() - 1;
+    let declined_until = words
+        .iter()
+        .position(|w| RU_HEADS.contains(&w.to_lowercase().as_str()))
+        .filter(|&i| i < last)
+        .unwrap_or(last);
+    let declined: Vec<Option<Cases>> = words
+        .iter()
+        .enumerate()
+        .map(|(i, w)| {
+            if i > declined_until {
+                None
+            } else {
+                ru_token_cases(w, i == last)
+            }
+        })
+        .collect();
+    if declined.iter().all(Option::is_none) {
+        return Vec::new();
+    }
+    (0..5)
+        .map(|case| {
+            words
+                .iter()
+                .zip(&declined)
+                .map(|(w, d)| d.as_ref().map_or(*w, |d| d[case].as_str()))
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .collect()
+}
+
+/// Cases of one space-separated token of a name, keeping punctuation around it and
+/// declining the right part of a hyphenated word (`Коста-Рика` → `Коста-Рики`), or the left
+/// part when the right one does not decline (`Гвинея-Бисау` → `Гвинеи-Бисау`).
+fn ru_token_cases(token: &str, is_last: bool) -> Option<Cases> {
+    let start = token.find(|c: char| c.is_alphabetic())?;
+    let end = token
+        .char_indices()
+        .rev()
+        .find(|(_, c)| c.is_alphabetic())
+        .map(|(i, c)| i + c.len_utf8())?;
+    let (lead, core, trail) = (&token[..start], &token[start..end], &token[end..]);
+    let wrap = |cases: Cases, before: &str, after: &str| -> Cases {
+        cases.map(|c| format!("{lead}{before}{c}{after}{trail}"))
+    };
+    if let Some((left, right)) = core.rsplit_once('-') {
+        if let Some(c) = ru_word_cases(right, is_last) {
+            return Some(wrap(c, &format!("{left}-"), ""));
+        }
+        let (first, rest) = core.split_once('-')?;
+        if ends_with_any(first, &["ия", "ея"]) {
+            return ru_word_cases(first, false).map(|c| wrap(c, "", &format!("-{rest}")));
+        }
+        return None;
+    }
+    ru_word_cases(core, is_last).map(|c| wrap(c, "", ""))
+}
+
+/// Cases of a single word of a name: an adjective before the noun it qualifies (or a
+/// possessive like `Соломоновы`), else a noun.
+fn ru_word_cases(word: &str, is_last: bool) -> Option<Cases> {
+    // Abbreviations (США, ОАЭ, КНДР) and words in other scripts do not decline.
+    if word.chars().count() > 1 && word.chars().all(|c| c.is_uppercase()) {
+        return None;
+    }
+    if !word
+        .chars()
+        .all(|c| ('а'..='я').contains(&c.to_lowercase().next().unwrap_or(c)) || "ёЁ’'".contains(c))
+    {
+        return None;
+    }
+    let adjective_endings: &[&str] = if is_last {
+        &["ая", "яя", "ое", "ее", "ые", "ие", "ый"]
+    } else {
+        &["ая", "яя", "ое", "ее", "ые", "ие", "ый", "ий", "ой"]
+    };
+    if ends_with_any(word, adjective_endings) {
+        return ru_adjective(word).map(|a| a.cases());
+    }
+    if !is_last && ends_with_any(word, &["овы", "евы", "ины"]) {
+        return Some(cases(word, ["х", "м", "", "ми", "х"]));
+    }
+    ru_noun_cases(word)
+}
+
+/// Irregular nouns of names: the nominative (lower case) and its stem before case endings.
+const RU_IRREGULAR: &[(&str, &str)] = &[("египет", "египт")];
+
+/// Plural names whose genitive is `-ов` (the noun's singular is a masculine hard stem);
+/// other plural names have the bare stem (`Филиппины` → `Филиппин`).
+const RU_PLURAL_OV: &[&str] = &["штат", "эмират", "нидерланд"];
+
+/// Cases of a noun in a name. `None` for indeclinable words: foreign names ending in a vowel
+/// (Того, Перу, Чили, Сомали, Монако, Папуа) and words this does not recognise.
+fn ru_noun_cases(word: &str) -> Option<Cases> {
+    let lower = word.to_lowercase();
+    if let Some((_, stem)) = RU_IRREGULAR.iter().find(|(nom, _)| *nom == lower) {
+        // Keep the data's capitalisation: only the stem's first letter can differ.
+        let stem = match_case(word, stem);
+        let mut c = cases(&stem, ["а", "у", "", "ом", "е"]);
+        c[2] = word.to_owned();
+        return Some(c);
+    }
+    if lower == "острова" {
+        let stem = drop_last(word, 1);
+        return Some(cases(stem, ["ов", "ам", "а", "ами", "ах"]));
+    }
+    let last = nth_last(&lower, 0)?;
+    let before = nth_last(&lower, 1).unwrap_or(' ');
+    let stem = drop_last(word, 1);
+    match last {
+        'ь' => Some(cases(stem, ["я", "ю", "ь", "ем", "е"])),
+        'й' if before == 'и' => Some(cases(stem, ["я", "ю", "й", "ем", "и"])),
+        'й' => Some(cases(stem, ["я", "ю", "й", "ем", "е"])),
+        'я' if before == 'и' => Some(cases(stem, ["и", "и", "ю", "ей", "и"])),
+        'я' => Some(cases(stem, ["и", "е", "ю", "ей", "е"])),
+        'а' if ru_vowel(before) => None,
+        'а' => {
+            let genitive = if ru_velar_or_hush(before) { "и" } else { "ы" };
+            let ins = if ru_hush_or_ts(before) {
+                "ей"
+            } else {
+                "ой"
+            };
+            Some(cases(stem, [genitive, "е", "у", ins, "е"]))
+        }
+        'о' if lower.ends_with("ство") => Some(cases(stem, ["а", "у", "о", "ом", "е"])),
+        'ы' if !ru_vowel(before) => {
+            let stem_lower = drop_last(&lower, 1);
+            let genitive = if RU_PLURAL_OV.iter().any(|s| stem_lower.ends_with(s)) {
+                "ов"
+            } else {
+                ""
+            };
+            Some(cases(stem, [genitive, "ам", "ы", "ами", "ах"]))
+        }
+        c if ru_vowel(c) => None,
+        c if ru_hush_or_ts(c) => Some(cases(word, ["а", "у", "", "ем", "е"])),
+        c if c.is_alphabetic() && c != 'ъ' => Some(cases(word, ["а", "у", "", "ом", "е"])),
+        _ => None,
+    }
+}
+
+/// `stem` (lower case) with the first letter in the case of `word`'s.
+fn match_case(word: &str, stem: &str) -> String {
+    let upper = word.chars().next().is_some_and(char::is_uppercase);
+    let mut chars = stem.chars();
+    match chars.next() {
+        Some(first) if upper => first.to_uppercase().chain(chars).collect(),
+        _ => stem.to_owned(),
+    }
+}
+
+/// A Russian adjective split into stem and declension class, with the gender and number of
+/// the nominative it was given in.
+struct RuAdjective<'a> {
+    stem: &'a str,
+    nominative: &'a str,
+    class: AdjClass,
+    form: AdjForm,
+}
+
+#[derive(Clone, Copy)]
+enum AdjClass {
+    /// `-ый`, `-ой`: российский is not this, южный is.
+    Hard,
+    /// Stem in г к х, or a stressed `-ой` after ж ш щ ч: `-ого`, `-им`, `-ой`.
+    Velar,
+    /// Stem in ж ш щ ч with unstressed ending: `-его`, `-им`, `-ей`, `-ую`.
+    Hush,
+    /// Soft stem: `-его`, `-им`, `-ей`, `-юю`.
+    Soft,
+}
+
+#[derive(Clone, Copy)]
+enum AdjForm {
+    Masculine,
+    Feminine,
+    Neuter,
+    Plural,
+}
+
+/// Endings per class: masculine gen, dat, ins, prep; feminine oblique, feminine accusative;
+/// plural gen/prep, dat, ins; nominatives feminine, neuter, plural.
+struct AdjEndings {
+    m: [&'static str; 4],
+    f_obl: &'static str,
+    f_acc: &'static str,
+    pl: [&'static str; 3],
+    nom_fnp: [&'static str; 3],
+}
+
+impl AdjClass {
+    fn endings(self) -> AdjEndings {
+        match self {
+            AdjClass::Hard => AdjEndings {
+                m: ["ого", "ому", "ым", "ом"],
+                f_obl: "ой",
+                f_acc: "ую",
+                pl: ["ых", "ым", "ыми"],
+                nom_fnp: ["ая", "ое", "ые"],
+            },
+            AdjClass::Velar => AdjEndings {
+                m: ["ого", "ому", "им", "ом"],
+                f_obl: "ой",
+                f_acc: "ую",
+                pl: ["их", "им", "ими"],
+                nom_fnp: ["ая", "ое", "ие"],
+            },
+            AdjClass::Hush => AdjEndings {
+                m: ["его", "ему", "им", "ем"],
+                f_obl: "ей",
+                f_acc: "ую",
+                pl: ["их", "им", "ими"],
+                nom_fnp: ["ая", "ее", "ие"],
+            },
+            AdjClass::Soft => AdjEndings {
+                m: ["его", "ему", "им", "ем"],
+                f_obl: "ей",
+                f_acc: "юю",
+                pl: ["их", "им", "ими"],
+                nom_fnp: ["яя", "ее", "ие"],
+            },
+        }
+    }
+}
+
+fn ru_adjective(word: &str) -> Option<RuAdjective<'_>> {
+    let ending = ["ый", "ий", "ой", "ая", "яя", "ое", "ее", "ые", "ие"]
+        .into_iter()
+        .find(|e| word.ends_with(e))?;
+    let stem = drop_last(word, 2);
+    let consonant = nth_last(stem, 0)?;
+    if ru_vowel(consonant) {
+        return None;
+    }
+    let form = match ending {
+        "ый" | "ий" | "ой" => AdjForm::Masculine,
+        "ая" | "яя" => AdjForm::Feminine,
+        "ое" | "ее" => AdjForm::Neuter,
+        _ => AdjForm::Plural,
+    };
+    let class = if "гкх".contains(consonant) {
+        AdjClass::Velar
+    } else if "жшщч".contains(consonant) {
+        // -ой is stressed (большой: большого, большой); other endings are taken as unstressed.
+        if ending == "ой" {
+            AdjClass::Velar
+        } else {
+            AdjClass::Hush
+        }
+    } else if matches!(ending, "ий" | "яя" | "ее" | "ие") {
+        AdjClass::Soft
+    } else {
+        AdjClass::Hard
+    };
+    Some(RuAdjective {
+        stem,
+        nominative: word,
+        class,
+        form,
+    })
+}
+
+impl RuAdjective<'_> {
+    /// Inanimate case forms of the adjective in its own gender and number.
+    fn cases(&self) -> Cases {
+        let e = self.class.endings();
+        let s = self.stem;
+        let nom = self.nominative.to_owned();
+        match self.form {
+            AdjForm::Masculine | AdjForm::Neuter => [
+                format!("{s}{}", e.m[0]),
+                format!("{s}{}", e.m[1]),
+                nom,
+                format!("{s}{}", e.m[2]),
+                format!("{s}{}", e.m[3]),
+            ],
+            AdjForm::Feminine => [
+                format!("{s}{}", e.f_obl),
+                format!("{s}{}", e.f_obl),
+                format!("{s}{}", e.f_acc),
+                format!("{s}{}", e.f_obl),
+                format!("{s}{}", e.f_obl),
+            ],
+            AdjForm::Plural => [
+                format!("{s}{}", e.pl[0]),
+                format!("{s}{}", e.pl[1]),
+                nom,
+                format!("{s}{}", e.pl[2]),
+                format!("{s}{}", e.pl[0]),
+            ],
+        }
+    }
+
+    /// Every form of the adjective: all genders, numbers and cases (animate accusatives
+    /// coincide with the genitive, so they are included).
+    fn all_forms(&self) -> Vec<String> {
+        let e = self.class.endings();
+        let s = self.stem;
+        let mut endings: Vec<&str> = Vec::new();
+        endings.extend(e.m);
+        endings.extend([e.f_obl, e.f_acc]);
+        endings.extend(e.nom_fnp);
+        endings.extend(e.pl);
+        let mut out = vec![self.nominative.to_owned()];
+        for ending in endings {
+            let form = format!("{s}{ending}");
+            if !out.contains(&form) {
+                out.push(form);
+            }
+        }
+        out
+    }
+}
+
+/// Stems at least this long are matched as prefixes (`казахск*`); shorter ones would catch
+/// unrelated words, so their forms are listed.
+const RU_MIN_PREFIX_STEM: usize = 5;
+
+/// Forms of a Russian demonym: a masculine adjective (`казахский`), or a person noun,
+/// masculine (`казах`, `казахстанец`, `россиянин`) or feminine in `-ка` (`казашка`).
+fn ru_demonym(word: &str) -> Vec<String> {
+    if ends_with_any(word, &["ый", "ий", "ой"])
+        && let Some(adjective) = ru_adjective(word)
+    {
+        if adjective.stem.chars().count() >= RU_MIN_PREFIX_STEM {
+            return vec![format!("{}*", adjective.stem)];
+        }
+        return adjective.all_forms();
+    }
+    let person = |stem: &str, endings: &[&str]| -> Vec<String> {
+        endings.iter().map(|e| format!("{stem}{e}")).collect()
+    };
+    if let Some(stem) = word
+        .strip_suffix("анин")
+        .map(|s| format!("{s}ан"))
+        .or_else(|| word.strip_suffix("янин").map(|s| format!("{s}ян")))
+    {
+        let mut out = person(&format!("{stem}ин"), &["а", "у", "ом", "е"]);
+        out.extend(person(&stem, &["е", "", "ам", "ами", "ах"]));
+        return out;
+    }
+    if let Some(before) = word.strip_suffix("ец")
+        && let Some(prev) = nth_last(before, 0)
+    {
+        // The е of -ец drops in the other forms; after a vowel it leaves a й (кореец → корейца).
+        let stem = if ru_vowel(prev) {
+            format!("{before}йц")
+        } else {
+            format!("{before}ц")
+        };
+        return person(&stem, &["а", "у", "ем", "е", "ы", "ев", "ам", "ами", "ах"]);
+    }
+    if let Some(stem) = word.strip_suffix("ка")
+        && let Some(prev) = nth_last(stem, 0)
+    {
+        // Genitive plural inserts a vowel: е after ж ш щ ч and in place of ь/й, else о.
+        let gen_pl = match prev {
+            'ь' | 'й' => format!("{}ек", drop_last(stem, 1)),
+            c if "жшщч".contains(c) => format!("{stem}ек"),
+            c if ru_vowel(c) => format!("{stem}к"),
+            _ => format!("{stem}ок"),
+        };
+        let mut out = person(drop_last(word, 1), &["и", "е", "у", "ой"]);
+        out.push(gen_pl);
+        out.extend(person(&format!("{stem}к"), &["ам", "ами", "ах"]));
+        return out;
+    }
+    let Some(last) = nth_last(word, 0) else {
+        return Vec::new();
+    };
+    if last == 'й' {
+        let stem = drop_last(word, 1);
+        return person(stem, &["я", "ю", "ем", "е", "и", "ев", "ям", "ями", "ях"]);
+    }
+    if ru_vowel(last) || !('а'..='я').contains(&last) || last == 'ь' || last == 'ъ' {
+        return Vec::new();
+    }
+    let plural = if ru_velar_or_hush(last) { "и" } else { "ы" };
+    if "жшщч".contains(last) {
+        return person(
+            word,
+            &["а", "у", "ем", "ом", "е", plural, "ей", "ам", "ами", "ах"],
+        );
+    }
+    person(
+        word,
+        &["а", "у", "ом", "е", plural, "ов", "ам", "ами", "ах"],
+    )
+}
+
+// ---------------------------------------------------------------------------------------------
+// Arabic
+
+const AR_ARTICLE: &str = "ال";
+
+/// Conjunctions and prepositions written joined to the next word, alone and combined.
+const AR_PROCLITICS: &[&str] = &["و", "ف", "ب", "ل", "ك", "وب", "ول", "فب", "فل", "وك"];
+
+/// The few proclitics kept on generated forms, so that one term stays under ~50 forms.
+const AR_PROCLITICS_LIGHT: &[&str] = &["و", "ب", "ل"];
+
+/// Letters of an Arabic word, not counting harakat or tatweel (the data has none, but a
+/// curator may paste them).
+fn ar_letters(word: &str) -> usize {
+    word.chars()
+        .filter(|c| !matches!(c, '\u{064B}'..='\u{065F}' | '\u{0670}' | '\u{0640}'))
+        .count()
+}
+
+/// `phrase` with each of `proclitics` joined to its first word. Before the article, ل
+/// absorbs its alef: ل + الإمارات → للإمارات.
+fn ar_with_proclitics(phrase: &str, proclitics: &[&str]) -> Vec<String> {
+    let after_article = phrase.strip_prefix(AR_ARTICLE);
+    proclitics
+        .iter()
+        .map(|p| match after_article {
+            Some(rest) if p.ends_with('ل') => format!("{p}ل{rest}"),
+            _ => format!("{p}{phrase}"),
+        })
+        .collect()
+}
+
+/// `word` with the article, unless it has it.
+fn ar_definite(word: &str) -> String {
+    if word.starts_with(AR_ARTICLE) {
+        word.to_owned()
+    } else {
+        format!("{AR_ARTICLE}{word}")
+    }
+}
+
+/// Whether a nisba can be formed by adding ي: the word ends in a consonant, not in a long
+/// vowel or ta marbuta (روسيا → روسي, مالي → مالي are listed as demonyms instead).
+fn ar_consonant_final(word: &str) -> bool {
+    nth_last(word, 0)
+        .is_some_and(|c| !matches!(c, 'ا' | 'ى' | 'ي' | 'ة' | 'و' | 'ء' | 'أ' | 'إ' | 'آ'))
+}
+
+/// Forms of an Arabic name or capital: the proclitics, and the nisba adjectives built on it
+/// (كازاخستان* for كازاخستاني, كازاخستانية…; explicit مصري, مصرية… for short names, where
+/// a prefix would also match other words: مصر* matches مصرف, "bank").
+fn ar_name(term: &str) -> Vec<String> {
+    let (before, last) = match term.rsplit_once(' ') {
+        Some((before, last)) => (Some(before), last),
+        None => (None, term),
+    };
+    let with_last = |word: String| match before {
+        Some(before) => format!("{before} {word}"),
+        None => word,
+    };
+    let core = last.strip_prefix(AR_ARTICLE).unwrap_or(last);
+    let mut out = Vec::new();
+    if ar_letters(core) >= 5 {
+        let prefix = with_last(format!("{last}*"));
+        out.extend(ar_with_proclitics(&prefix, AR_PROCLITICS));
+        out.insert(0, prefix);
+        return out;
+    }
+    out.extend(ar_with_proclitics(term, AR_PROCLITICS));
+    if before.is_none() && ar_consonant_final(last) {
+        for suffix in ["ي", "ية", "يين", "يون", "يات"] {
+            let nisba = format!("{last}{suffix}");
+            out.push(nisba.clone());
+            out.extend(ar_with_proclitics(&nisba, AR_PROCLITICS_LIGHT));
+        }
+    }
+    out
+}
+
+/// Stems of at least this many letters are matched as prefixes.
+const AR_MIN_PREFIX_DEMONYM: usize = 6;
+
+/// Forms of an Arabic demonym given as the masculine nisba (كازاخستاني): feminine and
+/// plurals (ة, ين, ون, ات), with the article (الكازاخستاني: the adjective follows a definite
+/// noun in most headlines) and the proclitics. Each word of a multi-word demonym agrees
+/// (كوري جنوبي → كورية جنوبية). Other demonyms (broken plurals) get the article and proclitics.
+fn ar_demonym(term: &str) -> Vec<String> {
+    let words: Vec<&str> = term.split(' ').collect();
+    let mut out = Vec::new();
+    let definite = |phrase: &str| -> String {
+        phrase
+            .split(' ')
+            .map(ar_definite)
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let nisba = words.iter().all(|w| w.ends_with('ي'));
+    if nisba && words.len() == 1 && ar_letters(term) >= AR_MIN_PREFIX_DEMONYM {
+        let prefix = format!("{term}*");
+        let definite_prefix = format!("{}*", ar_definite(term));
+        out.push(prefix.clone());
+        out.extend(ar_with_proclitics(&prefix, AR_PROCLITICS));
+        out.push(definite_prefix.clone());
+        out.extend(ar_with_proclitics(&definite_prefix, AR_PROCLITICS));
+        return out;
+    }
+    let suffixes: &[&str] = if nisba {
+        &["", "ة", "ين", "ون", "ات"]
+    } else {
+        &[""]
+    };
+    let mut definites = Vec::new();
+    for suffix in suffixes {
+        let form = words
+            .iter()
+            .map(|w| format!("{w}{suffix}"))
+            .collect::<Vec<_>>()
+            .join(" ");
+        let proclitics = if form == term {
+            AR_PROCLITICS
+        } else {
+            AR_PROCLITICS_LIGHT
+        };
+        out.push(form.clone());
+        out.extend(ar_with_proclitics(&form, proclitics));
+        definites.push(definite(&form));
+    }
+    for form in definites {
+        out.push(form.clone());
+        out.extend(ar_with_proclitics(&form, AR_PROCLITICS_LIGHT));
+    }
+    out
 }
