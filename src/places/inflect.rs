@@ -840,3 +840,789 @@ fn ar_demonym(term: &str) -> Vec<String> {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(lang: Lang, term: &str) -> Vec<String> {
+        forms(lang, Kind::Names, term)
+    }
+
+    fn demonyms(lang: Lang, term: &str) -> Vec<String> {
+        forms(lang, Kind::Demonyms, term)
+    }
+
+    #[track_caller]
+    fn assert_forms(got: Vec<String>, want: &[&str]) {
+        assert_eq!(got, want, "got {got:#?}");
+    }
+
+    #[track_caller]
+    fn assert_contains(got: &[String], want: &[&str]) {
+        for w in want {
+            assert!(got.iter().any(|g| g == w), "{w} missing from {got:#?}");
+        }
+    }
+
+    #[track_caller]
+    fn assert_lacks(got: &[String], unwanted: &[&str]) {
+        for w in unwanted {
+            assert!(!got.iter().any(|g| g == w), "{w} unexpected in {got:#?}");
+        }
+    }
+
+    // General
+
+    #[test]
+    fn exact_case_local_and_prefix_terms_are_unchanged() {
+        assert_forms(demonyms(Lang::En, "=Polish"), &["=Polish"]);
+        assert_forms(names(Lang::Ru, "=США"), &["=США"]);
+        assert_forms(names(Lang::Local, "Қазақстан"), &["Қазақстан"]);
+        assert_forms(demonyms(Lang::Local, "Qazaq"), &["Qazaq"]);
+        assert_forms(demonyms(Lang::En, "Kazakh*"), &["Kazakh*"]);
+    }
+
+    #[test]
+    fn capitals_are_treated_like_names() {
+        assert_eq!(
+            forms(Lang::Ru, Kind::Capitals, "Астана"),
+            names(Lang::Ru, "Астана")
+        );
+        assert_forms(
+            forms(Lang::Ru, Kind::Capitals, "Астана"),
+            &["Астана", "Астаны", "Астане", "Астану", "Астаной"],
+        );
+        assert_forms(
+            forms(Lang::De, Kind::Capitals, "Astana"),
+            &["Astana", "Astanas"],
+        );
+    }
+
+    #[test]
+    fn output_starts_with_the_term_and_has_no_duplicates() {
+        for (lang, kind, term) in [
+            (Lang::Ru, Kind::Names, "Саудовская Аравия"),
+            (Lang::Ru, Kind::Demonyms, "казах"),
+            (Lang::Ar, Kind::Names, "مصر"),
+            (Lang::Ar, Kind::Demonyms, "مصري"),
+            (Lang::Es, Kind::Demonyms, "iraní"),
+        ] {
+            let got = forms(lang, kind, term);
+            assert_eq!(got[0], term);
+            let mut unique = got.clone();
+            unique.sort();
+            unique.dedup();
+            assert_eq!(unique.len(), got.len(), "duplicates in {got:#?}");
+        }
+    }
+
+    // English
+
+    #[test]
+    fn en_names_are_unchanged() {
+        assert_forms(names(Lang::En, "Kazakhstan"), &["Kazakhstan"]);
+        assert_forms(names(Lang::En, "United States"), &["United States"]);
+    }
+
+    #[test]
+    fn en_demonyms_take_plural_s() {
+        assert_forms(demonyms(Lang::En, "Kazakh"), &["Kazakh", "Kazakhs"]);
+        assert_forms(demonyms(Lang::En, "Israeli"), &["Israeli", "Israelis"]);
+        assert_forms(demonyms(Lang::En, "American"), &["American", "Americans"]);
+        assert_forms(demonyms(Lang::En, "Uzbek"), &["Uzbek", "Uzbeks"]);
+        assert_forms(demonyms(Lang::En, "German"), &["German", "Germans"]);
+        assert_forms(
+            demonyms(Lang::En, "South African"),
+            &["South African", "South Africans"],
+        );
+    }
+
+    #[test]
+    fn en_demonyms_in_sibilants_and_ese_are_unchanged() {
+        for term in ["British", "French", "Chinese", "Swiss", "Kyrgyz", "Manx"] {
+            assert_forms(demonyms(Lang::En, term), &[term]);
+        }
+    }
+
+    #[test]
+    fn en_man_compounds_take_men() {
+        assert_forms(demonyms(Lang::En, "Frenchman"), &["Frenchman", "Frenchmen"]);
+        assert_forms(
+            demonyms(Lang::En, "Englishman"),
+            &["Englishman", "Englishmen"],
+        );
+        assert_forms(demonyms(Lang::En, "Scotsman"), &["Scotsman", "Scotsmen"]);
+    }
+
+    // French
+
+    #[test]
+    fn fr_names_are_unchanged() {
+        assert_forms(names(Lang::Fr, "Kazakhstan"), &["Kazakhstan"]);
+    }
+
+    #[test]
+    fn fr_demonyms_take_plural() {
+        assert_forms(demonyms(Lang::Fr, "kazakh"), &["kazakh", "kazakhs"]);
+        assert_forms(demonyms(Lang::Fr, "kazakhe"), &["kazakhe", "kazakhes"]);
+        assert_forms(
+            demonyms(Lang::Fr, "israélien"),
+            &["israélien", "israéliens"],
+        );
+        assert_forms(
+            demonyms(Lang::Fr, "israélienne"),
+            &["israélienne", "israéliennes"],
+        );
+        assert_forms(
+            demonyms(Lang::Fr, "sud-africain"),
+            &["sud-africain", "sud-africains"],
+        );
+    }
+
+    #[test]
+    fn fr_demonyms_in_s_x_z_are_unchanged() {
+        for term in ["français", "kazakhstanais", "suisse", "québécois"] {
+            let want: &[&str] = if term == "suisse" {
+                &["suisse", "suisses"]
+            } else {
+                &[term]
+            };
+            assert_forms(demonyms(Lang::Fr, term), want);
+        }
+    }
+
+    #[test]
+    fn fr_al_becomes_aux() {
+        assert_forms(demonyms(Lang::Fr, "oriental"), &["oriental", "orientaux"]);
+        assert_forms(demonyms(Lang::Fr, "népalais"), &["népalais"]);
+        // -ale is a feminine singular: plural -ales.
+        assert_forms(
+            demonyms(Lang::Fr, "orientale"),
+            &["orientale", "orientales"],
+        );
+    }
+
+    // Spanish
+
+    #[test]
+    fn es_names_are_unchanged() {
+        assert_forms(names(Lang::Es, "Kazajistán"), &["Kazajistán"]);
+    }
+
+    #[test]
+    fn es_vowel_final_demonyms_take_s() {
+        assert_forms(demonyms(Lang::Es, "kazajo"), &["kazajo", "kazajos"]);
+        assert_forms(demonyms(Lang::Es, "kazaja"), &["kazaja", "kazajas"]);
+        assert_forms(
+            demonyms(Lang::Es, "estadounidense"),
+            &["estadounidense", "estadounidenses"],
+        );
+    }
+
+    #[test]
+    fn es_stressed_i_and_u_take_es_and_s() {
+        assert_forms(demonyms(Lang::Es, "iraní"), &["iraní", "iraníes", "iranís"]);
+        assert_forms(
+            demonyms(Lang::Es, "israelí"),
+            &["israelí", "israelíes", "israelís"],
+        );
+        assert_forms(demonyms(Lang::Es, "hindú"), &["hindú", "hindúes", "hindús"]);
+    }
+
+    #[test]
+    fn es_consonant_final_demonyms_take_es_losing_the_final_accent() {
+        assert_forms(demonyms(Lang::Es, "español"), &["español", "españoles"]);
+        assert_forms(demonyms(Lang::Es, "francés"), &["francés", "franceses"]);
+        assert_forms(demonyms(Lang::Es, "alemán"), &["alemán", "alemanes"]);
+        assert_forms(demonyms(Lang::Es, "inglés"), &["inglés", "ingleses"]);
+        assert_forms(demonyms(Lang::Es, "andaluz"), &["andaluz", "andaluces"]);
+    }
+
+    // German
+
+    #[test]
+    fn de_names_take_genitive_s() {
+        assert_forms(
+            names(Lang::De, "Kasachstan"),
+            &["Kasachstan", "Kasachstans"],
+        );
+        assert_forms(
+            names(Lang::De, "Deutschland"),
+            &["Deutschland", "Deutschlands"],
+        );
+        assert_forms(
+            names(Lang::De, "Costa Rica"),
+            &["Costa Rica", "Costa Ricas"],
+        );
+    }
+
+    #[test]
+    fn de_names_without_genitive_s() {
+        for term in [
+            "Paris",
+            "Schweiz",
+            "Türkei",
+            "Ukraine",
+            "Niederlande",
+            "Vereinigte Staaten",
+            "Dominikanische Republik",
+            "Demokratische Republik Kongo",
+            "Marshallinseln",
+        ] {
+            assert_forms(names(Lang::De, term), &[term]);
+        }
+    }
+
+    #[test]
+    fn de_adjectives_get_their_endings() {
+        assert_forms(
+            demonyms(Lang::De, "kasachisch"),
+            &[
+                "kasachisch",
+                "kasachische",
+                "kasachischen",
+                "kasachischer",
+                "kasachisches",
+                "kasachischem",
+            ],
+        );
+        assert_contains(&demonyms(Lang::De, "deutsch"), &["deutschen"]);
+    }
+
+    #[test]
+    fn de_person_nouns() {
+        assert_forms(demonyms(Lang::De, "Kasache"), &["Kasache", "Kasachen"]);
+        assert_forms(demonyms(Lang::De, "Kasachin"), &["Kasachin", "Kasachinnen"]);
+        assert_forms(
+            demonyms(Lang::De, "Italiener"),
+            &["Italiener", "Italienern", "Italieners"],
+        );
+        assert_forms(demonyms(Lang::De, "Israeli"), &["Israeli", "Israelis"]);
+        assert_forms(
+            demonyms(Lang::De, "Deutscher"),
+            &["Deutscher", "Deutsche", "Deutschen"],
+        );
+    }
+
+    // Russian names
+
+    #[test]
+    fn ru_hard_consonant_noun() {
+        assert_forms(
+            names(Lang::Ru, "Казахстан"),
+            &[
+                "Казахстан",
+                "Казахстана",
+                "Казахстану",
+                "Казахстаном",
+                "Казахстане",
+            ],
+        );
+        assert_forms(
+            names(Lang::Ru, "Париж"),
+            &["Париж", "Парижа", "Парижу", "Парижем", "Париже"],
+        );
+        assert_forms(
+            names(Lang::Ru, "Египет"),
+            &["Египет", "Египта", "Египту", "Египтом", "Египте"],
+        );
+    }
+
+    #[test]
+    fn ru_soft_sign_and_short_i_nouns() {
+        assert_forms(
+            names(Lang::Ru, "Израиль"),
+            &["Израиль", "Израиля", "Израилю", "Израилем", "Израиле"],
+        );
+        assert_forms(
+            names(Lang::Ru, "Китай"),
+            &["Китай", "Китая", "Китаю", "Китаем", "Китае"],
+        );
+    }
+
+    #[test]
+    fn ru_feminine_nouns() {
+        assert_forms(
+            names(Lang::Ru, "Россия"),
+            &["Россия", "России", "Россию", "Россией"],
+        );
+        assert_forms(
+            names(Lang::Ru, "Куба"),
+            &["Куба", "Кубы", "Кубе", "Кубу", "Кубой"],
+        );
+        assert_forms(
+            names(Lang::Ru, "Америка"),
+            &["Америка", "Америки", "Америке", "Америку", "Америкой"],
+        );
+        assert_forms(
+            names(Lang::Ru, "Подгорица"),
+            &[
+                "Подгорица",
+                "Подгорицы",
+                "Подгорице",
+                "Подгорицу",
+                "Подгорицей",
+            ],
+        );
+        assert_forms(
+            names(Lang::Ru, "Корея"),
+            &["Корея", "Кореи", "Корее", "Корею", "Кореей"],
+        );
+    }
+
+    #[test]
+    fn ru_plural_names() {
+        assert_forms(
+            names(Lang::Ru, "Нидерланды"),
+            &[
+                "Нидерланды",
+                "Нидерландов",
+                "Нидерландам",
+                "Нидерландами",
+                "Нидерландах",
+            ],
+        );
+        assert_forms(
+            names(Lang::Ru, "Филиппины"),
+            &[
+                "Филиппины",
+                "Филиппин",
+                "Филиппинам",
+                "Филиппинами",
+                "Филиппинах",
+            ],
+        );
+        assert_contains(&names(Lang::Ru, "Багамы"), &["Багам", "Багамах"]);
+    }
+
+    #[test]
+    fn ru_indeclinable_names() {
+        for term in [
+            "Того",
+            "Перу",
+            "Чили",
+            "Конго",
+            "Сомали",
+            "Марокко",
+            "Монако",
+            "Баку",
+            "Душанбе",
+            "США",
+            "ОАЭ",
+            "КНР",
+            "КНДР",
+            "Папуа",
+        ] {
+            assert_forms(names(Lang::Ru, term), &[term]);
+        }
+    }
+
+    #[test]
+    fn ru_multi_word_names_decline_word_by_word() {
+        assert_forms(
+            names(Lang::Ru, "Саудовская Аравия"),
+            &[
+                "Саудовская Аравия",
+                "Саудовской Аравии",
+                "Саудовскую Аравию",
+                "Саудовской Аравией",
+            ],
+        );
+        assert_forms(
+            names(Lang::Ru, "Южная Корея"),
+            &[
+                "Южная Корея",
+                "Южной Кореи",
+                "Южной Корее",
+                "Южную Корею",
+                "Южной Кореей",
+            ],
+        );
+        assert_forms(
+            names(Lang::Ru, "Соединённые Штаты"),
+            &[
+                "Соединённые Штаты",
+                "Соединённых Штатов",
+                "Соединённым Штатам",
+                "Соединёнными Штатами",
+                "Соединённых Штатах",
+            ],
+        );
+        assert_forms(
+            names(Lang::Ru, "Объединённые Арабские Эмираты"),
+            &[
+                "Объединённые Арабские Эмираты",
+                "Объединённых Арабских Эмиратов",
+                "Объединённым Арабским Эмиратам",
+                "Объединёнными Арабскими Эмиратами",
+                "Объединённых Арабских Эмиратах",
+            ],
+        );
+        assert_forms(
+            names(Lang::Ru, "Восточный Тимор"),
+            &[
+                "Восточный Тимор",
+                "Восточного Тимора",
+                "Восточному Тимору",
+                "Восточным Тимором",
+                "Восточном Тиморе",
+            ],
+        );
+        assert_forms(
+            names(Lang::Ru, "Соединённое Королевство"),
+            &[
+                "Соединённое Королевство",
+                "Соединённого Королевства",
+                "Соединённому Королевству",
+                "Соединённым Королевством",
+                "Соединённом Королевстве",
+            ],
+        );
+        assert_contains(
+            &names(Lang::Ru, "Босния и Герцеговина"),
+            &["Боснии и Герцеговины", "Боснией и Герцеговиной"],
+        );
+        assert_contains(
+            &names(Lang::Ru, "Соломоновы Острова"),
+            &["Соломоновых Островов", "Соломоновых Островах"],
+        );
+    }
+
+    #[test]
+    fn ru_head_word_declines_alone() {
+        assert_forms(
+            names(Lang::Ru, "Республика Казахстан"),
+            &[
+                "Республика Казахстан",
+                "Республики Казахстан",
+                "Республике Казахстан",
+                "Республику Казахстан",
+                "Республикой Казахстан",
+            ],
+        );
+        assert_contains(
+            &names(Lang::Ru, "Королевство Марокко"),
+            &["Королевства Марокко"],
+        );
+        assert_contains(
+            &names(Lang::Ru, "Государство Израиль"),
+            &["Государством Израиль"],
+        );
+        assert_contains(
+            &names(Lang::Ru, "Федеративная Республика Германия"),
+            &["Федеративной Республики Германия"],
+        );
+        assert_contains(&names(Lang::Ru, "Острова Кука"), &["Островах Кука"]);
+        // A head at the end declines with the rest.
+        assert_contains(
+            &names(Lang::Ru, "Центральноафриканская Республика"),
+            &["Центральноафриканской Республики"],
+        );
+    }
+
+    #[test]
+    fn ru_hyphenated_names() {
+        assert_contains(
+            &names(Lang::Ru, "Коста-Рика"),
+            &["Коста-Рики", "Коста-Рикой"],
+        );
+        assert_contains(
+            &names(Lang::Ru, "Гвинея-Бисау"),
+            &["Гвинеи-Бисау", "Гвинеей-Бисау"],
+        );
+        assert_contains(&names(Lang::Ru, "Тель-Авив"), &["Тель-Авива"]);
+        assert_forms(names(Lang::Ru, "Буркина-Фасо"), &["Буркина-Фасо"]);
+        assert_contains(
+            &names(Lang::Ru, "Папуа — Новая Гвинея"),
+            &["Папуа — Новой Гвинеи", "Папуа — Новую Гвинею"],
+        );
+    }
+
+    #[test]
+    fn ru_multi_word_names_stay_short() {
+        for term in [
+            "Объединённые Арабские Эмираты",
+            "Федеративная Республика Германия",
+            "Демократическая Республика Конго",
+        ] {
+            assert!(names(Lang::Ru, term).len() <= 12);
+        }
+    }
+
+    // Russian demonyms
+
+    #[test]
+    fn ru_adjectives_become_prefixes() {
+        assert_forms(demonyms(Lang::Ru, "казахский"), &["казахский", "казахск*"]);
+        assert_forms(
+            demonyms(Lang::Ru, "российский"),
+            &["российский", "российск*"],
+        );
+        assert_forms(demonyms(Lang::Ru, "тайский"), &["тайский", "тайск*"]);
+    }
+
+    #[test]
+    fn ru_short_adjective_stems_are_listed() {
+        let got = demonyms(Lang::Ru, "новый");
+        assert_contains(
+            &got,
+            &[
+                "новый",
+                "нового",
+                "новому",
+                "новым",
+                "новом",
+                "новая",
+                "новой",
+                "новую",
+                "новое",
+                "новые",
+                "новых",
+                "новыми",
+            ],
+        );
+        assert!(!got.iter().any(|f| f.ends_with('*')));
+    }
+
+    #[test]
+    fn ru_masculine_consonant_person_nouns() {
+        assert_forms(
+            demonyms(Lang::Ru, "казах"),
+            &[
+                "казах",
+                "казаха",
+                "казаху",
+                "казахом",
+                "казахе",
+                "казахи",
+                "казахов",
+                "казахам",
+                "казахами",
+                "казахах",
+            ],
+        );
+        assert_contains(&demonyms(Lang::Ru, "араб"), &["арабы", "арабов"]);
+        assert_lacks(&demonyms(Lang::Ru, "араб"), &["араби"]);
+    }
+
+    #[test]
+    fn ru_anin_yanin_person_nouns() {
+        assert_forms(
+            demonyms(Lang::Ru, "россиянин"),
+            &[
+                "россиянин",
+                "россиянина",
+                "россиянину",
+                "россиянином",
+                "россиянине",
+                "россияне",
+                "россиян",
+                "россиянам",
+                "россиянами",
+                "россиянах",
+            ],
+        );
+        assert_contains(
+            &demonyms(Lang::Ru, "англичанин"),
+            &["англичане", "англичан"],
+        );
+    }
+
+    #[test]
+    fn ru_ets_person_nouns_drop_the_e() {
+        assert_forms(
+            demonyms(Lang::Ru, "казахстанец"),
+            &[
+                "казахстанец",
+                "казахстанца",
+                "казахстанцу",
+                "казахстанцем",
+                "казахстанце",
+                "казахстанцы",
+                "казахстанцев",
+                "казахстанцам",
+                "казахстанцами",
+                "казахстанцах",
+            ],
+        );
+        assert_contains(
+            &demonyms(Lang::Ru, "кореец"),
+            &["корейца", "корейцы", "корейцев"],
+        );
+        assert_contains(&demonyms(Lang::Ru, "китаец"), &["китайцем"]);
+    }
+
+    #[test]
+    fn ru_feminine_ka_person_nouns() {
+        assert_forms(
+            demonyms(Lang::Ru, "казашка"),
+            &[
+                "казашка",
+                "казашки",
+                "казашке",
+                "казашку",
+                "казашкой",
+                "казашек",
+                "казашкам",
+                "казашками",
+                "казашках",
+            ],
+        );
+        assert_contains(&demonyms(Lang::Ru, "казахстанка"), &["казахстанок"]);
+        assert_contains(&demonyms(Lang::Ru, "узбечка"), &["узбечек"]);
+        assert_contains(&demonyms(Lang::Ru, "полька"), &["полек"]);
+    }
+
+    // Arabic
+
+    #[test]
+    fn ar_long_name_becomes_a_prefix_with_proclitics() {
+        let got = names(Lang::Ar, "كازاخستان");
+        assert_eq!(got[0], "كازاخستان");
+        assert_eq!(got[1], "كازاخستان*");
+        assert_contains(
+            &got,
+            &[
+                "وكازاخستان*",
+                "فكازاخستان*",
+                "بكازاخستان*",
+                "لكازاخستان*",
+                "ككازاخستان*",
+                "وبكازاخستان*",
+                "ولكازاخستان*",
+                "فبكازاخستان*",
+                "فلكازاخستان*",
+                "وككازاخستان*",
+            ],
+        );
+        assert_eq!(got.len(), 12);
+    }
+
+    #[test]
+    fn ar_article_names_merge_lam() {
+        let got = names(Lang::Ar, "الإمارات");
+        assert_contains(
+            &got,
+            &[
+                "الإمارات*",
+                "للإمارات*",
+                "بالإمارات*",
+                "والإمارات*",
+                "فالإمارات*",
+                "كالإمارات*",
+                "وبالإمارات*",
+                "وللإمارات*",
+                "فللإمارات*",
+            ],
+        );
+        assert_lacks(&got, &["لالإمارات*"]);
+    }
+
+    #[test]
+    fn ar_multi_word_names_take_proclitics_on_the_first_word() {
+        let got = names(Lang::Ar, "المملكة العربية السعودية");
+        assert_contains(
+            &got,
+            &[
+                "المملكة العربية السعودية*",
+                "للمملكة العربية السعودية*",
+                "وبالمملكة العربية السعودية*",
+            ],
+        );
+        assert_lacks(&got, &["المملكة العربية للسعودية*"]);
+    }
+
+    #[test]
+    fn ar_short_names_get_explicit_nisba_forms() {
+        let got = names(Lang::Ar, "مصر");
+        assert_contains(
+            &got,
+            &[
+                "ومصر",
+                "بمصر",
+                "لمصر",
+                "وبمصر",
+                "مصري",
+                "مصرية",
+                "مصريين",
+                "مصريون",
+                "مصريات",
+                "ومصرية",
+            ],
+        );
+        assert_lacks(&got, &["مصر*"]);
+        assert!(got.len() <= 50, "{} forms", got.len());
+        assert_contains(&names(Lang::Ar, "قطر"), &["قطرية", "بقطر"]);
+        assert_contains(&names(Lang::Ar, "تشاد"), &["تشادي"]);
+        assert_contains(
+            &names(Lang::Ar, "العراق"),
+            &["العراقي", "للعراق", "بالعراق"],
+        );
+        assert_lacks(&names(Lang::Ar, "العراق"), &["العراق*"]);
+        // الهند* would match الهندسة, "engineering".
+        assert_lacks(&names(Lang::Ar, "الهند"), &["الهند*"]);
+    }
+
+    #[test]
+    fn ar_short_names_in_a_vowel_get_no_nisba() {
+        // مالية is "financial", ماليين "millions".
+        let got = names(Lang::Ar, "مالي");
+        assert_lacks(&got, &["ماليي", "مالية", "ماليين"]);
+        assert_contains(&got, &["ومالي", "بمالي"]);
+    }
+
+    #[test]
+    fn ar_long_demonyms_become_prefixes() {
+        let got = demonyms(Lang::Ar, "كازاخستاني");
+        assert_contains(
+            &got,
+            &[
+                "كازاخستاني*",
+                "وكازاخستاني*",
+                "الكازاخستاني*",
+                "والكازاخستاني*",
+                "للكازاخستاني*",
+                "وللكازاخستاني*",
+            ],
+        );
+        assert!(got.len() <= 50);
+    }
+
+    #[test]
+    fn ar_short_demonyms_list_their_forms() {
+        let got = demonyms(Lang::Ar, "مصري");
+        assert_contains(
+            &got,
+            &[
+                "مصرية",
+                "مصريين",
+                "مصريون",
+                "مصريات",
+                "ومصري",
+                "وبمصري",
+                "المصري",
+                "المصرية",
+                "للمصريين",
+                "بالمصريين",
+                "والمصريون",
+            ],
+        );
+        assert_lacks(&got, &["مصري*", "مصريي"]);
+        assert!(got.len() <= 50, "{} forms", got.len());
+    }
+
+    #[test]
+    fn ar_multi_word_demonyms_agree_word_by_word() {
+        let got = demonyms(Lang::Ar, "كوري جنوبي");
+        assert_contains(
+            &got,
+            &[
+                "كورية جنوبية",
+                "كوريين جنوبيين",
+                "الكوري الجنوبي",
+                "والكورية الجنوبية",
+            ],
+        );
+    }
+}
