@@ -1350,6 +1350,41 @@ mod tests {
         }
     }
 
+    #[test]
+    fn ru_names_with_conjunctions_apostrophes_brackets_and_soft_adjectives() {
+        assert_contains(
+            &names(Lang::Ru, "Сент-Китс и Невис"),
+            &["Сент-Китса и Невиса", "Сент-Китсом и Невисом"],
+        );
+        assert_contains(
+            &names(Lang::Ru, "Тринидад и Тобаго"),
+            &["Тринидада и Тобаго", "Тринидаде и Тобаго"],
+        );
+        assert_contains(&names(Lang::Ru, "Кот-д’Ивуар"), &["Кот-д’Ивуаре"]);
+        assert_contains(
+            &names(Lang::Ru, "Фолклендские (Мальвинские) острова"),
+            &["Фолклендских (Мальвинских) островах"],
+        );
+        assert_contains(
+            &names(Lang::Ru, "Ближний Восток"),
+            &["Ближнего Востока", "Ближнем Востоке"],
+        );
+        assert_contains(
+            &names(Lang::Ru, "Средняя Азия"),
+            &["Средней Азии", "Среднюю Азию"],
+        );
+    }
+
+    #[test]
+    fn ru_hushing_person_nouns_take_i_and_ei() {
+        assert_contains(
+            &demonyms(Lang::Ru, "москвич"),
+            &["москвичи", "москвичей", "москвичем", "москвичом"],
+        );
+        assert_lacks(&demonyms(Lang::Ru, "москвич"), &["москвичы", "москвичов"]);
+        assert_contains(&demonyms(Lang::Ru, "немец"), &["немца", "немцы", "немцев"]);
+    }
+
     // Russian demonyms
 
     #[test]
