@@ -275,6 +275,11 @@ type Cases = [String; 5];
 
 const RU_VOWELS: &str = "аеёиоуыэюяАЕЁИОУЫЭЮЯ";
 
+/// A letter of the Russian alphabet, or an apostrophe inside a name (Кот-д’Ивуар).
+fn ru_letter(c: char) -> bool {
+    matches!(c, 'а'..='я' | 'А'..='Я' | 'ё' | 'Ё' | '’' | '\'')
+}
+
 fn ru_vowel(c: char) -> bool {
     RU_VOWELS.contains(c)
 }
@@ -380,12 +385,11 @@ fn ru_word_cases(word: &str, is_last: bool) -> Option<Cases> {
     if word.chars().count() > 1 && word.chars().all(|c| c.is_uppercase()) {
         return None;
     }
-    if !word
-        .chars()
-        .all(|c| ('а'..='я').contains(&c.to_lowercase().next().unwrap_or(c)) || "ёЁ’'".contains(c))
-    {
+    if !word.chars().all(ru_letter) {
         return None;
     }
+    // Before a noun, -ий and -ой are adjectives (Восточный Тимор, Ближний Восток); last in
+    // the name they are nouns (Китай-like names), as no country name ends in an adjective.
     let adjective_endings: &[&str] = if is_last {
         &["ая", "яя", "ое", "ее", "ые", "ие", "ый"]
     } else {
