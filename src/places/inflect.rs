@@ -1,5 +1,12 @@
 //! Generated forms of place names: plurals, genders and grammatical cases, so that the data in
 //! `data/places/` lists only base forms and rules still match `Казахстана` or `وكازاخستان`.
+//!
+//! The rules are the regular patterns of each language, not a morphological dictionary.
+//! Irregular forms are listed in the data instead (`Frenchmen`, Arabic broken plurals), and
+//! where a rule cannot tell (stress, gender of a foreign name) it prefers the form news text
+//! uses most: unstressed `-ей` after ж ш щ ч ц in Russian, no genitive `-s` for German
+//! feminine and plural names. Russian names ending in `-и` are taken as indeclinable (Чили,
+//! Сомали), so the rare plural names in `-и` are not declined.
 
 /// A language of the place data.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -483,7 +490,7 @@ struct RuAdjective<'a> {
 
 #[derive(Clone, Copy)]
 enum AdjClass {
-    /// `-ый`, `-ой`: российский is not this, южный is.
+    /// Hard stem (южный, саудовская): `-ого`, `-ым`, `-ой`, `-ые`.
     Hard,
     /// Stem in г к х, or a stressed `-ой` after ж ш щ ч: `-ого`, `-им`, `-ой`.
     Velar,
