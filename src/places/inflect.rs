@@ -305,44 +305,47 @@ fn cases(stem: &str, endings: [&str; 5]) -> Cases {
     endings.map(|e| format!("{stem}{e}"))
 }
 
-/// Words that head a phrase whose remaining words stay in the nominative (`Республика
-/// Казахстан` → `Республики Казахстан`) or the genitive (`Острова Кука`).
-const RU_HEADS: &[&str] = &[
-    "республика",
-    "королевство",
-    "государство",
-    "княжество",
-    "султанат",
-    "эмират",
-    "федерация",
-    "содружество",
-    "союз",
-    "остров",
-    "острова",
-    "территория",
-];
-
-/// The case forms of a Russian name in the nominative: each word of the phrase in the same
-/// case, up to a head word such as `Республика` after which words stay as written.
+/// The case forms of a Russian name in the nominative. The name's noun phrase declines word
+/// by word: adjectives and the first noun after them (`Саудовская Аравия` → `Саудовской
+/// Аравии`). Whatever follows that noun is a genitive complement or a name in apposition and
+/// stays as written (`Республика Казахстан` → `Республики Казахстан`, `Лига арабских
+/// государств` → `Лиги арабских государств`), unless `и` or a dash starts another noun phrase
+/// (`Босния и Герцеговина` → `Боснии и Герцеговины`).
 fn ru_name_cases(term: &str) -> Vec<String> {
     let words: Vec<&str> = term.split(' ').collect();
-    let last = words.len() - 1;
-    let declined_until = words
-        .iter()
-        .position(|w| RU_HEADS.contains(&w.to_lowercase().as_str()))
-        .filter(|&i| i < last)
-        .unwrap_or(last);
-    let declined: Vec<Option<Cases>> = words
-        .iter()
-        .enumerate()
-        .map(|(i, w)| {
-            if i > declined_until {
-                None
-            } else {
-                ru_token_cases(w, i == last)
+    // A region's adjective (`ближневосточный`, lower case unlike names) is matched like a
+    // demonym.
+    if words.len() == 1
+        && term.chars().next().is_some_and(char::is_lowercase)
+        && ends_with_any(term, &["ый", "ий", "ой"])
+        && ru_adjective(term).is_some()
+    {
+        return ru_demonym(term);
+    }
+    let mut declined: Vec<Option<Cases>> = Vec::with_capacity(words.len());
+    let mut state = Phrase::Declining;
+    for (i, word) in words.iter().enumerate() {
+        match state {
+            // Coordinated adjectives: Французские Южные и Антарктические территории.
+            Phrase::Declining if *word == "и" => declined.push(None),
+            Phrase::Declining => {
+                let (cases, is_adjective) = ru_token_cases(word, i + 1 == words.len());
+                if !is_adjective {
+                    state = Phrase::AfterNoun;
+                }
+                declined.push(cases);
             }
-        })
-        .collect();
+            Phrase::AfterNoun => {
+                state = if matches!(*word, "и" | "—" | "–") {
+                    Phrase::Declining
+                } else {
+                    Phrase::Done
+                };
+                declined.push(None);
+            }
+            Phrase::Done => declined.push(None),
+        }
+    }
     if declined.iter().all(Option::is_none) {
         return Vec::new();
     }
@@ -358,61 +361,126 @@ fn ru_name_cases(term: &str) -> Vec<String> {
         .collect()
 }
 
-/// Cases of one space-separated token of a name, keeping punctuation around it and
-/// declining the right part of a hyphenated word (`Коста-Рика` → `Коста-Рики`), or the left
-/// part when the right one does not decline (`Гвинея-Бисау` → `Гвинеи-Бисау`).
-fn ru_token_cases(token: &str, is_last: bool) -> Option<Cases> {
-    let start = token.find(|c: char| c.is_alphabetic())?;
+/// Where [`ru_name_cases`] is in a name: in a noun phrase that declines, just after its noun,
+/// or past it.
+enum Phrase {
+    Declining,
+    AfterNoun,
+    Done,
+}
+
+/// Cases of one space-separated token of a name (`None` if it does not decline) and whether
+/// it is an adjective. Punctuation around it is kept; of a hyphenated word the right part
+/// declines (`Коста-Рика` → `Коста-Рики`), or the left part when the right one does not
+/// (`Гвинея-Бисау` → `Гвинеи-Бисау`).
+fn ru_token_cases(token: &str, is_last: bool) -> (Option<Cases>, bool) {
+    let Some(start) = token.find(|c: char| c.is_alphabetic()) else {
+        return (None, false);
+    };
     let end = token
         .char_indices()
         .rev()
         .find(|(_, c)| c.is_alphabetic())
-        .map(|(i, c)| i + c.len_utf8())?;
+        .map_or(token.len(), |(i, c)| i + c.len_utf8());
     let (lead, core, trail) = (&token[..start], &token[start..end], &token[end..]);
     let wrap = |cases: Cases, before: &str, after: &str| -> Cases {
         cases.map(|c| format!("{lead}{before}{c}{after}{trail}"))
     };
     if let Some((left, right)) = core.rsplit_once('-') {
-        if let Some(c) = ru_word_cases(right, is_last) {
-            return Some(wrap(c, &format!("{left}-"), ""));
+        let (cases, is_adjective) = ru_word_cases(right, is_last);
+        if let Some(cases) = cases {
+            return (Some(wrap(cases, &format!("{left}-"), "")), is_adjective);
         }
-        let (first, rest) = core.split_once('-')?;
-        if ends_with_any(first, &["ия", "ея"]) {
-            return ru_word_cases(first, false).map(|c| wrap(c, "", &format!("-{rest}")));
+        if let Some((first, rest)) = core.split_once('-')
+            && ends_with_any(first, &["ия", "ея"])
+        {
+            let cases = ru_noun_cases(first).map(|c| wrap(c, "", &format!("-{rest}")));
+            return (cases, false);
         }
-        return None;
+        return (None, false);
     }
-    ru_word_cases(core, is_last).map(|c| wrap(c, "", ""))
+    let (cases, is_adjective) = ru_word_cases(core, is_last);
+    (cases.map(|c| wrap(c, "", "")), is_adjective)
 }
 
-/// Cases of a single word of a name: an adjective before the noun it qualifies (or a
-/// possessive like `Соломоновы`), else a noun.
-fn ru_word_cases(word: &str, is_last: bool) -> Option<Cases> {
+/// Cases of a single word of a name and whether it is an adjective (a nominative adjective
+/// ending, or a possessive like `Соломоновы` before its noun); other words are nouns.
+fn ru_word_cases(word: &str, is_last: bool) -> (Option<Cases>, bool) {
     // Abbreviations (США, ОАЭ, КНДР) and words in other scripts do not decline.
     if word.chars().count() > 1 && word.chars().all(|c| c.is_uppercase()) {
-        return None;
+        return (None, false);
     }
     if !word.chars().all(ru_letter) {
-        return None;
+        return (None, false);
     }
-    // Before a noun, -ий and -ой are adjectives (Восточный Тимор, Ближний Восток); last in
-    // the name they are nouns (Китай-like names), as no country name ends in an adjective.
-    let adjective_endings: &[&str] = if is_last {
-        &["ая", "яя", "ое", "ее", "ые", "ие", "ый"]
-    } else {
-        &["ая", "яя", "ое", "ее", "ые", "ие", "ый", "ий", "ой"]
-    };
-    if ends_with_any(word, adjective_endings) {
-        return ru_adjective(word).map(|a| a.cases());
+    let lower = word.to_lowercase();
+    // Verbal nouns in -ние/-тие (Соглашение) look like plural adjectives.
+    let verbal_noun = ends_with_any(&lower, &["ение", "ание", "яние", "тие"]);
+    // The last word is the noun: adjectives come before theirs (Маврикий, Путраджая are
+    // nouns).
+    if !is_last
+        && !verbal_noun
+        && ends_with_any(
+            &lower,
+            &["ая", "яя", "ое", "ее", "ые", "ие", "ый", "ий", "ой"],
+        )
+        && let Some(adjective) = ru_adjective(word)
+    {
+        return (Some(adjective.cases()), true);
     }
-    if !is_last && ends_with_any(word, &["овы", "евы", "ины"]) {
-        return Some(cases(word, ["х", "м", "", "ми", "х"]));
+    if !is_last && ends_with_any(&lower, &["овы", "евы", "ины"]) {
+        return (Some(cases(word, ["х", "м", "", "ми", "х"])), true);
     }
-    ru_noun_cases(word)
+    (ru_noun_cases(word), false)
 }
 
-/// Irregular nouns of names: the nominative (lower case) and its stem before case endings.
-const RU_IRREGULAR: &[(&str, &str)] = &[("египет", "египт")];
+/// Nouns of names that the patterns below get wrong: fleeting vowels (Египет → Египта),
+/// neuter plurals in -а/-я, numerals. Nominative, then genitive, dative, accusative,
+/// instrumental, prepositional, all lower case.
+const RU_IRREGULAR: &[(&str, [&str; 5])] = &[
+    (
+        "египет",
+        ["египта", "египту", "египет", "египтом", "египте"],
+    ),
+    ("рынок", ["рынка", "рынку", "рынок", "рынком", "рынке"]),
+    ("пять", ["пяти", "пяти", "пять", "пятью", "пяти"]),
+    (
+        "острова",
+        ["островов", "островам", "острова", "островами", "островах"],
+    ),
+    (
+        "государства",
+        [
+            "государств",
+            "государствам",
+            "государства",
+            "государствами",
+            "государствах",
+        ],
+    ),
+    (
+        "соглашения",
+        [
+            "соглашений",
+            "соглашениям",
+            "соглашения",
+            "соглашениями",
+            "соглашениях",
+        ],
+    ),
+    (
+        "территории",
+        [
+            "территорий",
+            "территориям",
+            "территории",
+            "территориями",
+            "территориях",
+        ],
+    ),
+    ("озера", ["озер", "озерам", "озера", "озерами", "озерах"]),
+    ("озёра", ["озёр", "озёрам", "озёра", "озёрами", "озёрах"]),
+];
 
 /// Plural names whose genitive is `-ов` (the noun's singular is a masculine hard stem);
 /// other plural names have the bare stem (`Филиппины` → `Филиппин`).
@@ -422,21 +490,16 @@ const RU_PLURAL_OV: &[&str] = &["штат", "эмират", "нидерланд"
 /// (Того, Перу, Чили, Сомали, Монако, Папуа) and words this does not recognise.
 fn ru_noun_cases(word: &str) -> Option<Cases> {
     let lower = word.to_lowercase();
-    if let Some((_, stem)) = RU_IRREGULAR.iter().find(|(nom, _)| *nom == lower) {
-        // Keep the data's capitalisation: only the stem's first letter can differ.
-        let stem = match_case(word, stem);
-        let mut c = cases(&stem, ["а", "у", "", "ом", "е"]);
-        c[2] = word.to_owned();
-        return Some(c);
-    }
-    if lower == "острова" {
-        let stem = drop_last(word, 1);
-        return Some(cases(stem, ["ов", "ам", "а", "ами", "ах"]));
+    if let Some((_, forms)) = RU_IRREGULAR.iter().find(|(nom, _)| *nom == lower) {
+        return Some(forms.map(|f| match_case(word, f)));
     }
     let last = nth_last(&lower, 0)?;
     let before = nth_last(&lower, 1).unwrap_or(' ');
     let stem = drop_last(word, 1);
     match last {
+        'е' if ends_with_any(&lower, &["ение", "ание", "яние", "тие"]) => {
+            Some(cases(stem, ["я", "ю", "е", "ем", "и"]))
+        }
         'ь' => Some(cases(stem, ["я", "ю", "ь", "ем", "е"])),
         'й' if before == 'и' => Some(cases(stem, ["я", "ю", "й", "ем", "и"])),
         'й' => Some(cases(stem, ["я", "ю", "й", "ем", "е"])),
@@ -559,7 +622,8 @@ fn ru_adjective(word: &str) -> Option<RuAdjective<'_>> {
         .find(|e| word.ends_with(e))?;
     let stem = drop_last(word, 2);
     let consonant = nth_last(stem, 0)?;
-    if ru_vowel(consonant) {
+    // Shorter "stems" are nouns that happen to end like adjectives (Прая, Чая).
+    if ru_vowel(consonant) || stem.chars().count() < 3 {
         return None;
     }
     let form = match ending {
@@ -571,8 +635,9 @@ fn ru_adjective(word: &str) -> Option<RuAdjective<'_>> {
     let class = if "гкх".contains(consonant) {
         AdjClass::Velar
     } else if "жшщч".contains(consonant) {
-        // -ой is stressed (большой: большого, большой); other endings are taken as unstressed.
-        if ending == "ой" {
+        // -ой is stressed (большой: большого, большой), and so is большая; other endings
+        // are taken as unstressed (общая: общей).
+        if ending == "ой" || stem.to_lowercase().ends_with("больш") {
             AdjClass::Velar
         } else {
             AdjClass::Hush
@@ -1301,7 +1366,7 @@ mod tests {
     }
 
     #[test]
-    fn ru_head_word_declines_alone() {
+    fn ru_apposition_after_the_head_noun_stays() {
         assert_forms(
             names(Lang::Ru, "Республика Казахстан"),
             &[
@@ -1394,6 +1459,81 @@ mod tests {
         );
         assert_lacks(&demonyms(Lang::Ru, "москвич"), &["москвичы", "москвичов"]);
         assert_contains(&demonyms(Lang::Ru, "немец"), &["немца", "немцы", "немцев"]);
+    }
+
+    #[test]
+    fn ru_words_after_the_noun_stay_as_written() {
+        assert_forms(
+            names(Lang::Ru, "Лига арабских государств"),
+            &[
+                "Лига арабских государств",
+                "Лиги арабских государств",
+                "Лиге арабских государств",
+                "Лигу арабских государств",
+                "Лигой арабских государств",
+            ],
+        );
+        assert_contains(
+            &names(Lang::Ru, "Организация Договора о коллективной безопасности"),
+            &["Организации Договора о коллективной безопасности"],
+        );
+        assert_contains(
+            &names(Lang::Ru, "Соглашение между США, Мексикой и Канадой"),
+            &["Соглашением между США, Мексикой и Канадой"],
+        );
+        assert_contains(
+            &names(Lang::Ru, "Соединенные Штаты Америки"),
+            &["Соединенных Штатов Америки"],
+        );
+        assert_contains(
+            &names(Lang::Ru, "остров Херд и острова Макдональд"),
+            &["островом Херд и острова Макдональд"],
+        );
+    }
+
+    #[test]
+    fn ru_coordinated_adjectives_and_irregular_nouns() {
+        assert_contains(
+            &names(Lang::Ru, "Французские Южные и Антарктические территории"),
+            &["Французских Южных и Антарктических территорий"],
+        );
+        assert_contains(
+            &names(Lang::Ru, "Соглашения Авраама"),
+            &["Соглашений Авраама"],
+        );
+        assert_contains(
+            &names(Lang::Ru, "Соглашение Авраама"),
+            &["Соглашении Авраама"],
+        );
+        assert_contains(&names(Lang::Ru, "Пять глаз"), &["Пяти глаз"]);
+        assert_contains(
+            &names(Lang::Ru, "Южноамериканский общий рынок"),
+            &["Южноамериканского общего рынка"],
+        );
+        // Stressed большая: Большой семерки, not Большей.
+        assert_contains(&names(Lang::Ru, "Большая семерка"), &["Большой семерки"]);
+    }
+
+    #[test]
+    fn ru_last_words_are_nouns_and_lone_adjectives_are_prefixes() {
+        assert_forms(
+            names(Lang::Ru, "Маврикий"),
+            &["Маврикий", "Маврикия", "Маврикию", "Маврикием", "Маврикии"],
+        );
+        assert_forms(
+            forms(Lang::Ru, Kind::Capitals, "Путраджая"),
+            &[
+                "Путраджая",
+                "Путраджаи",
+                "Путраджае",
+                "Путраджаю",
+                "Путраджаей",
+            ],
+        );
+        assert_forms(
+            names(Lang::Ru, "ближневосточный"),
+            &["ближневосточный", "ближневосточн*"],
+        );
     }
 
     // Russian demonyms
