@@ -267,6 +267,11 @@ fn de_demonym(word: &str) -> Vec<String> {
         vec![format!("{word}n"), format!("{word}s")]
     } else if ends_with_any(word, &["i", "a", "o"]) {
         vec![format!("{word}s")]
+    } else if word.ends_with("ar") {
+        vec![format!("{word}n")]
+    } else if nth_last(word, 0).is_some_and(char::is_alphabetic) {
+        // Other consonant-final person nouns are weak masculines: Zypriot → Zyprioten.
+        vec![format!("{word}en")]
     } else {
         Vec::new()
     }
@@ -1175,6 +1180,9 @@ mod tests {
             &["Italiener", "Italienern", "Italieners"],
         );
         assert_forms(demonyms(Lang::De, "Israeli"), &["Israeli", "Israelis"]);
+        assert_forms(demonyms(Lang::De, "Zypriot"), &["Zypriot", "Zyprioten"]);
+        assert_forms(demonyms(Lang::De, "Jemenit"), &["Jemenit", "Jemeniten"]);
+        assert_forms(demonyms(Lang::De, "Ungar"), &["Ungar", "Ungarn"]);
         assert_forms(
             demonyms(Lang::De, "Deutscher"),
             &["Deutscher", "Deutsche", "Deutschen"],
