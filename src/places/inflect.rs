@@ -492,7 +492,7 @@ const RU_IRREGULAR: &[(&str, [&str; 5])] = &[
 const RU_PLURAL_OV: &[&str] = &["штат", "эмират", "нидерланд"];
 
 /// Cases of a noun in a name. `None` for indeclinable words: foreign names ending in a vowel
-/// (Того, Перу, Чили, Сомали, Монако, Папуа) and words this does not recognise.
+/// (Того, Перу, Чили, Сомали, Монако, Папуа, Скопье) and words this does not recognise.
 fn ru_noun_cases(word: &str) -> Option<Cases> {
     let lower = word.to_lowercase();
     if let Some((_, forms)) = RU_IRREGULAR.iter().find(|(nom, _)| *nom == lower) {
@@ -502,6 +502,11 @@ fn ru_noun_cases(word: &str) -> Option<Cases> {
     let before = nth_last(&lower, 1).unwrap_or(' ');
     let stem = drop_last(word, 1);
     match last {
+        // Russian neuter region names (Закавказье, Приднестровье); the foreign Скопье does
+        // not decline.
+        'е' if before == 'ь' && lower != "скопье" => {
+            Some(cases(stem, ["я", "ю", "е", "ем", "е"]))
+        }
         'е' if ends_with_any(&lower, &["ение", "ание", "яние", "тие"]) => {
             Some(cases(stem, ["я", "ю", "е", "ем", "и"]))
         }
@@ -1278,6 +1283,15 @@ mod tests {
             ],
         );
         assert_contains(&names(Lang::Ru, "Багамы"), &["Багам", "Багамах"]);
+    }
+
+    #[test]
+    fn ru_neuter_names_in_ye_decline() {
+        assert_forms(
+            names(Lang::Ru, "Закавказье"),
+            &["Закавказье", "Закавказья", "Закавказью", "Закавказьем"],
+        );
+        assert_forms(names(Lang::Ru, "Скопье"), &["Скопье"]);
     }
 
     #[test]
