@@ -107,7 +107,8 @@ impl Forms {
 }
 
 /// Applies `inflect` to the last word of `term`, keeping the words before it: in the
-/// languages handled this way only the head (last) word of a demonym takes number.
+/// languages handled this way only the head (last) word of a demonym takes number (and,
+/// in Russian, case).
 fn on_last_word(term: &str, inflect: fn(&str) -> Vec<String>) -> Vec<String> {
     let (before, last) = match term.rsplit_once(' ') {
         Some((before, last)) => (Some(before), last),
