@@ -107,7 +107,8 @@ impl Forms {
 }
 
 /// Applies `inflect` to the last word of `term`, keeping the words before it: in the
-/// languages handled this way only the head (last) word of a demonym takes number.
+/// languages handled this way only the head (last) word of a demonym takes number (and,
+/// in Russian, case).
 fn on_last_word(term: &str, inflect: fn(&str) -> Vec<String>) -> Vec<String> {
     let (before, last) = match term.rsplit_once(' ') {
         Some((before, last)) => (Some(before), last),
@@ -267,6 +268,11 @@ fn de_demonym(word: &str) -> Vec<String> {
         vec![format!("{word}n"), format!("{word}s")]
     } else if ends_with_any(word, &["i", "a", "o"]) {
         vec![format!("{word}s")]
+    } else if word.ends_with("ar") {
+        vec![format!("{word}n")]
+    } else if nth_last(word, 0).is_some_and(char::is_alphabetic) {
+        // Other consonant-final person nouns are weak masculines: Zypriot → Zyprioten.
+        vec![format!("{word}en")]
     } else {
         Vec::new()
     }
@@ -487,7 +493,7 @@ const RU_IRREGULAR: &[(&str, [&str; 5])] = &[
 const RU_PLURAL_OV: &[&str] = &["штат", "эмират", "нидерланд"];
 
 /// Cases of a noun in a name. `None` for indeclinable words: foreign names ending in a vowel
-/// (Того, Перу, Чили, Сомали, Монако, Папуа) and words this does not recognise.
+/// (Того, Перу, Чили, Сомали, Монако, Папуа, Скопье) and words this does not recognise.
 fn ru_noun_cases(word: &str) -> Option<Cases> {
     let lower = word.to_lowercase();
     if let Some((_, forms)) = RU_IRREGULAR.iter().find(|(nom, _)| *nom == lower) {
@@ -497,6 +503,11 @@ fn ru_noun_cases(word: &str) -> Option<Cases> {
     let before = nth_last(&lower, 1).unwrap_or(' ');
     let stem = drop_last(word, 1);
     match last {
+        // Russian neuter region names (Закавказье, Приднестровье); the foreign Скопье does
+        // not decline.
+        'е' if before == 'ь' && lower != "скопье" => {
+            Some(cases(stem, ["я", "ю", "е", "ем", "е"]))
+        }
         'е' if ends_with_any(&lower, &["ение", "ание", "яние", "тие"]) => {
             Some(cases(stem, ["я", "ю", "е", "ем", "и"]))
         }
@@ -1175,6 +1186,9 @@ mod tests {
             &["Italiener", "Italienern", "Italieners"],
         );
         assert_forms(demonyms(Lang::De, "Israeli"), &["Israeli", "Israelis"]);
+        assert_forms(demonyms(Lang::De, "Zypriot"), &["Zypriot", "Zyprioten"]);
+        assert_forms(demonyms(Lang::De, "Jemenit"), &["Jemenit", "Jemeniten"]);
+        assert_forms(demonyms(Lang::De, "Ungar"), &["Ungar", "Ungarn"]);
         assert_forms(
             demonyms(Lang::De, "Deutscher"),
             &["Deutscher", "Deutsche", "Deutschen"],
@@ -1270,6 +1284,15 @@ mod tests {
             ],
         );
         assert_contains(&names(Lang::Ru, "Багамы"), &["Багам", "Багамах"]);
+    }
+
+    #[test]
+    fn ru_neuter_names_in_ye_decline() {
+        assert_forms(
+            names(Lang::Ru, "Закавказье"),
+            &["Закавказье", "Закавказья", "Закавказью", "Закавказьем"],
+        );
+        assert_forms(names(Lang::Ru, "Скопье"), &["Скопье"]);
     }
 
     #[test]
