@@ -277,3 +277,118 @@ fn prune_keeps_items_their_feed_still_lists_and_drops_old_delivered_alerts() {
     once(&ws);
     assert_eq!(receiver.accepted().len(), 1);
 }
+
+#[test]
+fn configured_strip_params_make_two_links_one_item_and_one_story() {
+    let feeds = FeedServer::start();
+    let receiver = Receiver::start();
+    // Two feeds carry the same article; the links differ only by parameters the user
+    // listed (an exact name, and a prefix), and by a built-in one.
+    let entry = |guid: &str, title: &str, lead: &str, link: &str| {
+        rss(&[Entry {
+            guid,
+            title,
+            description: lead,
+            link,
+            published: minutes_ago(20),
+        }])
+    };
+    feeds.put_rss(
+        "/steppe.xml",
+        &entry(
+            "steppe-9",
+            "Kazakhstan and the Abraham Accords: what changes",
+            "An explainer.",
+            "https://wire.example.org/explainer/kz?id=4&amp;cmpid=rss-steppe&amp;pk_source=a",
+        ),
+    );
+    feeds.put_rss(
+        "/gulf.xml",
+        &entry(
+            "gulf-9",
+            "Q&amp;A: Central Asia's road to the Abraham Accords",
+            "Five questions answered.",
+            "https://wire.example.org/explainer/kz?CMPID=gulf&amp;id=4&amp;pk_medium=b&amp;utm_source=x",
+        ),
+    );
+    let ws = Workspace::new();
+    let toml = config(&ws, &feeds, &["steppe", "gulf"], &receiver.url, "").replace(
+        "[daemon]\n",
+        "[daemon]\nstrip_params = [\"cmpid\", \"pk_*\"]\n",
+    );
+    ws.write_config(&toml);
+    once(&ws);
+    let got = receiver.accepted();
+    assert_eq!(got.len(), 1, "one article, one alert");
+    assert_eq!(
+        got[0].json()["item"]["link"],
+        "https://wire.example.org/explainer/kz?id=4",
+        "the payload carries the canonical link"
+    );
+    let id = got[0].json()["id"].as_str().expect("id").to_string();
+    let store = Store::open(&ws.database()).expect("open database");
+    let sources = store.story_sources(&id).expect("sources");
+    assert_eq!(sources.len(), 2, "both feeds are sources: {sources:?}");
+    assert!(
+        sources
+            .iter()
+            .all(|s| s.link.as_deref() == Some("https://wire.example.org/explainer/kz?id=4"))
+    );
+}
+
+#[test]
+fn guidless_items_differing_only_by_a_stripped_param_are_one_item() {
+    let feeds = FeedServer::start();
+    let receiver = Receiver::start();
+    // No guid: the canonical link is the item's id. The feed re-lists the item with another
+    // campaign tag; it must not look new.
+    let listing = |tag: &str| {
+        format!(
+            r#"<?xml version="1.0"?><rss version="2.0"><channel><title>t</title><link>https://steppe.example/</link><description>d</description>
+<item><title>{}</title><description>{}</description><link>https://steppe.example/world/accords?ref={tag}</link><pubDate>{}</pubDate></item>
+</channel></rss>"#,
+            HEADLINES[0],
+            LEADS[0],
+            minutes_ago(15).to_rfc2822()
+        )
+    };
+    feeds.put_rss("/steppe.xml", &listing("home"));
+    let ws = Workspace::new();
+    let toml = config(&ws, &feeds, &["steppe"], &receiver.url, "")
+        .replace("[daemon]\n", "[daemon]\nstrip_params = [\"ref\"]\n");
+    ws.write_config(&toml);
+    once(&ws);
+    feeds.put_rss("/steppe.xml", &listing("newsletter"));
+    once(&ws);
+    assert_eq!(receiver.accepted().len(), 1);
+    let db = rusqlite::Connection::open(ws.database()).expect("open database");
+    let items: i64 = db
+        .query_row("SELECT COUNT(*) FROM items", [], |row| row.get(0))
+        .expect("count items");
+    assert_eq!(
+        items, 1,
+        "the re-tagged link is the same item, not a new one"
+    );
+}
+
+#[test]
+fn a_bad_strip_params_entry_is_a_config_error_with_its_line() {
+    let feeds = FeedServer::start();
+    let ws = Workspace::new();
+    let toml = config(&ws, &feeds, &["steppe"], "http://127.0.0.1:9/hook", "").replace(
+        "[daemon]\n",
+        "[daemon]\nstrip_params = [\"cmpid\",\n  \"a=b\"]\n",
+    );
+    let path = ws.write_config(&toml);
+    let out = ws.watchword(&["check"]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains(&format!("{}:3:", path.display())) && err.contains("\"a=b\""),
+        "{err}"
+    );
+    let toml = toml.replace("\"a=b\"", "\"*\"");
+    ws.write_config(&toml);
+    let err = stderr(&ws.watchword(&["check"]));
+    assert!(err.contains("every parameter"), "{err}");
+}

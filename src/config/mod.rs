@@ -104,6 +104,9 @@ pub struct DaemonConfig {
     pub stale_after: Option<Duration>,
     /// Sinks that receive feed events (broken, stale, gone, recovered).
     pub feed_events: Vec<String>,
+    /// Query parameters removed from links before they are canonicalised, on top of the
+    /// built-in tracking parameters (`utm_*`, `fbclid`, …).
+    pub strip_params: crate::feed::StripParams,
 }
 
 #[derive(Debug, Clone)]
@@ -702,7 +705,22 @@ fn validate_daemon(
         .iter()
         .map(|s| s.get_ref().clone())
         .collect();
+    let mut strip_names = Vec::new();
+    for name in raw.strip_params.unwrap_or_default() {
+        match crate::feed::StripParams::check(name.get_ref()) {
+            Ok(()) => strip_names.push(name.into_inner()),
+            Err(why) => problems.push(at.span(
+                name.span(),
+                format!(
+                    "strip_params entry {:?} is not a parameter name: {why}",
+                    name.get_ref()
+                ),
+            )),
+        }
+    }
+    let strip_params = crate::feed::StripParams::new(strip_names.iter().map(String::as_str));
     let config = DaemonConfig {
+        strip_params,
         story_window,
         story_similarity,
         retention,

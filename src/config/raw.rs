@@ -55,6 +55,8 @@ pub struct RawDaemon {
     pub broken_after: Option<Spanned<HumanDuration>>,
     pub stale_after: Option<Spanned<HumanDuration>>,
     pub feed_events: Option<Spanned<Vec<Spanned<String>>>>,
+    /// Issue 5: query parameters stripped from links on top of the built-in tracking list.
+    pub strip_params: Option<Vec<Spanned<String>>>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -433,9 +433,15 @@ fn settle(
                 } => {
                     // Relative item links resolve against the feed's own URL.
                     let base = feed.url.starts_with("http").then_some(feed.url.as_str());
-                    feed::parse_document(&feed.name, base, &body, info.content_type.as_deref())
-                        .map(|parsed| Some((parsed, validators)))
-                        .map_err(|e| e.to_string())
+                    feed::parse_document(
+                        &feed.name,
+                        base,
+                        &body,
+                        info.content_type.as_deref(),
+                        &daemon.strip_params,
+                    )
+                    .map(|parsed| Some((parsed, validators)))
+                    .map_err(|e| e.to_string())
                 }
             };
             match parsed {
