@@ -392,3 +392,146 @@ fn a_bad_strip_params_entry_is_a_config_error_with_its_line() {
     let err = stderr(&ws.watchword(&["check"]));
     assert!(err.contains("every parameter"), "{err}");
 }
+
+/// The other outlets' feeds, empty for now.
+fn quiet_outlets(feeds: &FeedServer) {
+    for outlet in &OUTLETS[1..] {
+        feeds.put_rss(&format!("/{outlet}.xml"), &rss(&[]));
+    }
+}
+
+fn source_feeds(payload: &serde_json::Value) -> Vec<String> {
+    let mut feeds: Vec<String> = payload["story"]["sources"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|s| s["feed"].as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default();
+    feeds.sort_unstable();
+    feeds
+}
+
+#[test]
+fn a_retried_delivery_carries_the_sources_that_came_since() {
+    let feeds = FeedServer::start();
+    let receiver = Receiver::start();
+    let chat = Receiver::start();
+    let ws = Workspace::new();
+    let mut toml = config(&ws, &feeds, &OUTLETS, &receiver.url, "")
+        .replace("notify = [\"hook\"]", "notify = [\"hook\", \"chat\"]");
+    toml.push_str(&format!(
+        "\n[[sink]]\nname = \"chat\"\nkind = \"webhook\"\nformat = \"slack\"\nurl = \"{}\"\n",
+        chat.url
+    ));
+    ws.write_config(&toml);
+    feeds.put_rss("/steppe.xml", &outlet_entry(0));
+    quiet_outlets(&feeds);
+    receiver.script(&[500]);
+    chat.script(&[500]);
+    once(&ws);
+    assert!(receiver.accepted().is_empty() && chat.accepted().is_empty());
+    let first = receiver.all()[0].json();
+    assert!(
+        first.get("story").is_none(),
+        "one outlet so far: nothing to add: {first}"
+    );
+
+    // The other outlets report the story while the alert waits for its retry.
+    for (i, outlet) in OUTLETS.iter().enumerate().skip(1) {
+        feeds.put_rss(&format!("/{outlet}.xml"), &outlet_entry(i));
+    }
+    once(&ws);
+    let got = receiver.accepted();
+    assert_eq!(got.len(), 1, "still one alert for the story");
+    let payload = got[0].json();
+    assert_eq!(payload["id"], first["id"], "the retry keeps its id");
+    assert_eq!(payload["story"]["update"], false);
+    assert_eq!(payload["story"]["outlets"], 5);
+    let mut expected: Vec<String> = OUTLETS.iter().map(|s| s.to_string()).collect();
+    expected.sort_unstable();
+    assert_eq!(source_feeds(&payload), expected);
+    for source in payload["story"]["sources"].as_array().expect("sources") {
+        assert!(
+            source["link"].as_str().is_some()
+                && source["title"].as_str().is_some()
+                && source["seen_at"].as_i64().is_some(),
+            "outlet, link, title and time: {source}"
+        );
+    }
+
+    let slack = chat.accepted();
+    assert_eq!(slack.len(), 1);
+    let body = &slack[0].body;
+    let also = body
+        .split("also reported by: ")
+        .nth(1)
+        .unwrap_or_else(|| panic!("the chat message names the other outlets: {body}"));
+    for outlet in &OUTLETS[1..] {
+        assert!(also.contains(outlet), "{outlet} missing: {body}");
+    }
+}
+
+#[test]
+fn a_digest_carries_each_storys_current_sources() {
+    let feeds = FeedServer::start();
+    let receiver = Receiver::start();
+    let ws = Workspace::new();
+    let toml = config(&ws, &feeds, &OUTLETS, &receiver.url, "").replace(
+        "kind = \"webhook\"\n",
+        "kind = \"webhook\"\ndigest = \"15m\"\n",
+    );
+    ws.write_config(&toml);
+    // Two stories from one outlet: two alerts, so the delivery is a real digest.
+    feeds.put_rss(
+        "/steppe.xml",
+        &rss(&[
+            Entry {
+                guid: "steppe-4411",
+                title: HEADLINES[0],
+                description: LEADS[0],
+                link: "https://steppe.example/world/kazakhstan-accords-0",
+                published: minutes_ago(50),
+            },
+            Entry {
+                guid: "steppe-flights",
+                title: "Kazakh airline to fly Almaty to Tel Aviv as Abraham Accords ties deepen",
+                description: "Air Astana will start three weekly flights to Tel Aviv from March 29, \
+                              the carrier said, weeks after Astana's move on the Abraham Accords.",
+                link: "https://steppe.example/business/flights",
+                published: minutes_ago(20),
+            },
+        ]),
+    );
+    quiet_outlets(&feeds);
+    receiver.script(&[500]);
+    once(&ws);
+    assert_eq!(receiver.all().len(), 1);
+    assert!(receiver.accepted().is_empty());
+
+    for (i, outlet) in OUTLETS.iter().enumerate().skip(1) {
+        feeds.put_rss(&format!("/{outlet}.xml"), &outlet_entry(i));
+    }
+    once(&ws);
+    let got = receiver.accepted();
+    assert_eq!(got.len(), 1, "one digest");
+    let digest = got[0].json();
+    assert_eq!(digest["type"], "watchword.digest");
+    assert_eq!(digest["count"], 2);
+    let alerts = digest["alerts"].as_array().expect("alerts");
+    let accords = alerts
+        .iter()
+        .find(|a| a["item"]["id"] == "steppe-4411")
+        .expect("the accords alert");
+    assert_eq!(accords["story"]["outlets"], 5, "{accords}");
+    assert_eq!(source_feeds(accords).len(), 5);
+    let flights = alerts
+        .iter()
+        .find(|a| a["item"]["id"] == "steppe-flights")
+        .expect("the flights alert");
+    assert!(
+        flights.get("story").is_none(),
+        "a one-outlet story adds nothing"
+    );
+}

@@ -1,5 +1,6 @@
 //! The `json` payload: versioned, documented in docs/payload.md. Rendered once when the alert
-//! is created and stored, so every retry sends the same bytes.
+//! is created and stored; at each attempt the store adds only the story's current sources
+//! (`story`, see `Store::due_deliveries`), so every retry sends the same alert.
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Serialize;

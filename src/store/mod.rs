@@ -236,6 +236,28 @@ fn story_update_payload(payload: &str, id: &str, sources: &[StorySource]) -> Str
     serde_json::Value::Object(object).to_string()
 }
 
+/// A stored payload as it is sent now: with `story` listing the story's current sources once
+/// more than one outlet has reported it (a follow-up always keeps its `story`, refreshed).
+/// A payload that is not a JSON object, or has nothing to add, is passed on unchanged.
+pub(crate) fn with_story_sources(payload: &str, sources: &[StorySource]) -> String {
+    let Ok(serde_json::Value::Object(mut object)) = serde_json::from_str(payload) else {
+        return payload.to_string();
+    };
+    let update = object
+        .get("story")
+        .and_then(|s| s.get("update"))
+        .and_then(serde_json::Value::as_bool)
+        .unwrap_or(false);
+    if sources.len() < 2 && !update {
+        return payload.to_string();
+    }
+    object.insert(
+        "story".into(),
+        serde_json::json!({ "update": update, "outlets": sources.len(), "sources": sources }),
+    );
+    serde_json::Value::Object(object).to_string()
+}
+
 /// Inserts the new items of `record` with their story membership, and the alerts (with
 /// their deliveries) they raised: one per rule and story. Items already recorded are
 /// skipped together with their alerts.
