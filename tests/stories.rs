@@ -535,3 +535,131 @@ fn a_digest_carries_each_storys_current_sources() {
         "a one-outlet story adds nothing"
     );
 }
+
+/// One item (same guid, link and date) in the version given.
+fn steppe_version(title: &str, lead: &str) -> String {
+    rss(&[Entry {
+        guid: "steppe-1",
+        title,
+        description: lead,
+        link: "https://steppe.example/world/accords",
+        published: minutes_ago(30),
+    }])
+}
+
+#[test]
+fn realert_on_update_alerts_once_per_headline_edit() {
+    let feeds = FeedServer::start();
+    let receiver = Receiver::start();
+    let ws = Workspace::new();
+    ws.write_config(&config(
+        &ws,
+        &feeds,
+        &["steppe"],
+        &receiver.url,
+        "realert_on_update = true",
+    ));
+    feeds.put_rss("/steppe.xml", &steppe_version(HEADLINES[0], LEADS[0]));
+    once(&ws);
+    assert_eq!(receiver.accepted().len(), 1);
+    let first = receiver.accepted()[0].json();
+    assert!(first.get("kind").is_none(), "a first alert is not an edit");
+
+    // Listed again unchanged (in a new process): nothing.
+    once(&ws);
+    // Only case and spacing changed: not a material edit.
+    let recased = HEADLINES[0].to_uppercase().replace(' ', "  ");
+    feeds.put_rss("/steppe.xml", &steppe_version(&recased, LEADS[0]));
+    once(&ws);
+    assert_eq!(
+        receiver.accepted().len(),
+        1,
+        "no alert for a re-listing or a recasing"
+    );
+
+    let corrected = "CORRECTED-Kazakhstan says it will join Abraham Accords within weeks";
+    feeds.put_rss("/steppe.xml", &steppe_version(corrected, LEADS[0]));
+    once(&ws);
+    once(&ws);
+    let got = receiver.accepted();
+    assert_eq!(got.len(), 2, "one more alert for the edit, once");
+    let update = got[1].json();
+    assert_eq!(update["kind"], "edit");
+    // The headline it had last (feeds' whitespace is folded on parsing).
+    assert_eq!(
+        update["edit"]["previous_title"],
+        HEADLINES[0].to_uppercase().as_str()
+    );
+    assert_eq!(update["item"]["title"], corrected);
+    assert_eq!(update["item"]["id"], "steppe-1");
+    assert_ne!(update["id"], first["id"], "an edit has an id of its own");
+
+    // The lead alone changes: the rule already matched, so no alert.
+    feeds.put_rss(
+        "/steppe.xml",
+        &steppe_version(
+            corrected,
+            "Adds detail. Kazakhstan will join the Abraham Accords.",
+        ),
+    );
+    once(&ws);
+    assert_eq!(receiver.accepted().len(), 2);
+    let out = ws.watchword(&["alerts"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+}
+
+#[test]
+fn realert_on_update_alerts_when_an_edit_makes_the_rule_match() {
+    let feeds = FeedServer::start();
+    let receiver = Receiver::start();
+    let ws = Workspace::new();
+    let toml = config(
+        &ws,
+        &feeds,
+        &["steppe"],
+        &receiver.url,
+        "realert_on_update = true",
+    );
+    ws.write_config(&toml);
+    let title = "Kazakhstan's president meets Gulf envoys in Astana";
+    feeds.put_rss(
+        "/steppe.xml",
+        &steppe_version(title, "Talks covered trade and energy, officials said."),
+    );
+    once(&ws);
+    assert!(receiver.accepted().is_empty(), "no match yet");
+    // The body now names the accords: the rule matches the edited item.
+    feeds.put_rss(
+        "/steppe.xml",
+        &steppe_version(
+            title,
+            "Talks covered trade, energy and joining the Abraham Accords, officials said.",
+        ),
+    );
+    once(&ws);
+    once(&ws);
+    let got = receiver.accepted();
+    assert_eq!(got.len(), 1, "one alert, once");
+    assert_eq!(got[0].json()["kind"], "edit");
+    assert_eq!(got[0].json()["edit"]["previous_title"], title);
+
+    // Without the option the same edit stays silent.
+    let feeds2 = FeedServer::start();
+    let receiver2 = Receiver::start();
+    let ws2 = Workspace::new();
+    ws2.write_config(&config(&ws2, &feeds2, &["steppe"], &receiver2.url, ""));
+    feeds2.put_rss(
+        "/steppe.xml",
+        &steppe_version(title, "Talks covered trade and energy, officials said."),
+    );
+    once(&ws2);
+    feeds2.put_rss(
+        "/steppe.xml",
+        &steppe_version(
+            title,
+            "Talks covered trade, energy and joining the Abraham Accords, officials said.",
+        ),
+    );
+    once(&ws2);
+    assert!(receiver2.accepted().is_empty());
+}

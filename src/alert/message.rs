@@ -31,6 +31,8 @@ pub struct Message {
     /// Other outlets that reported the story (the payload's `story.sources`, without the
     /// alert's own feed), first first.
     pub also: Vec<String>,
+    /// For an alert raised by an edit (`realert_on_update`): the headline before the edit.
+    pub previous_title: Option<String>,
 }
 
 /// A rule's priority, as the payload has it: a number (1 lowest … 5 highest, ntfy's scale) or
@@ -122,6 +124,8 @@ impl Message {
             .unwrap_or_default();
         Message {
             also,
+            previous_title: (v["kind"].as_str() == Some("edit"))
+                .then(|| s(&v["edit"]["previous_title"]).unwrap_or_default()),
             id: s(&v["id"]).unwrap_or_default(),
             kind,
             rule: s(&v["rule"]),
@@ -150,6 +154,11 @@ impl Message {
         if let Some(feed) = &self.feed {
             parts.push(format!("feed {feed}"));
         }
+        match self.previous_title.as_deref() {
+            Some("") => parts.push("updated".into()),
+            Some(before) => parts.push(format!("updated, was: {}", cut_title(before))),
+            None => {}
+        }
         if let Some(p) = &self.priority {
             parts.push(format!("priority {}", p.label));
         }
@@ -173,6 +182,12 @@ impl Message {
         }
         parts.join(" · ")
     }
+}
+
+/// A previous headline in a context line: one line, at most 200 characters.
+fn cut_title(title: &str) -> String {
+    let line = title.split_whitespace().collect::<Vec<_>>().join(" ");
+    crate::alert::payload::truncate_chars(&line, 200)
 }
 
 /// An http(s) link in its normalised, percent-encoded form (`<`, `>`, spaces and non-ASCII

@@ -128,6 +128,9 @@ pub struct RuleConfig {
     pub notify: Vec<String>,
     /// `story_updates`: one follow-up alert once this many more outlets report the story.
     pub story_updates: Option<u32>,
+    /// `realert_on_update`: one more alert when an item already seen is edited so that its
+    /// title changes, or so that the rule now matches it (see docs/stories.md).
+    pub realert_on_update: bool,
     /// The feeds (by name) the rule applies to; with `tags`, empty both means every feed.
     pub feeds: Vec<String>,
     /// Feed tags the rule applies to.
@@ -430,6 +433,7 @@ fn validate(raw: RawConfig, at: &Locator<'_>, problems: &mut Vec<Diagnostic>) ->
             query: rule.query.into_inner(),
             notify,
             story_updates,
+            realert_on_update: rule.realert_on_update,
             feeds: rule
                 .feeds
                 .into_iter()

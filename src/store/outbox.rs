@@ -481,6 +481,7 @@ mod tests {
                 title: format!("Story {id}"),
                 published: Some(at),
                 too_old: false,
+                text_hash: None,
                 story: Default::default(),
                 alerts: vec![NewAlert {
                     id: format!("ww_{id}"),
@@ -499,6 +500,7 @@ mod tests {
                 error: None,
                 items,
                 listed: Vec::new(),
+                edits: Vec::new(),
             })
             .expect("record");
         (dir, store)
