@@ -1,8 +1,8 @@
 //! What a chat message shows, read back from a stored payload.
 //!
 //! The outbox stores the `json` payload (rendered once, so every retry of a `json` sink sends
-//! the same alert; only its `story` sources may have grown). Chat formats are rendered from it at send time, which is deterministic,
-//! so their retries send the same bytes too. Reading is lenient: a payload of another type
+//! the same alert; only its `story` sources may have grown). Chat formats are rendered from
+//! it at send time, deterministically, so their retries differ at most in those sources too. Reading is lenient: a payload of another type
 //! (say `watchword.feed_event`) or a newer version still gives a title and a text.
 
 use serde_json::Value;

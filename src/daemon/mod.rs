@@ -640,6 +640,9 @@ fn alerts_for(
         .collect()
 }
 
+/// The items of one fetch, sorted: new ones, ids listed before, and edited ones.
+type Sorted = (Vec<NewItem>, Vec<String>, Vec<EditedItem>);
+
 /// Decides, for the items of one fetch, which are new, which are too old to alert on and which
 /// rules they match; also returns the ids seen before (still listed, so kept from retention)
 /// and the items seen before whose text has changed (with the alerts an edit may raise).
@@ -649,7 +652,7 @@ fn new_items(
     feed: &FeedConfig,
     items: Vec<Item>,
     now: DateTime<Utc>,
-) -> Result<(Vec<NewItem>, Vec<String>, Vec<EditedItem>), StoreError> {
+) -> Result<Sorted, StoreError> {
     let ids: Vec<String> = items.iter().map(|i| i.id.clone()).collect();
     let seen = store.seen_items(&feed.name, &ids)?;
     let realert = config.rules.iter().any(|r| r.realert_on_update);

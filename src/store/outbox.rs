@@ -131,12 +131,13 @@ impl Store {
         let mut due = Vec::with_capacity(rows.len());
         for (mut delivery, story) in rows {
             if let Some(story) = story {
-                if !sources.contains_key(&story) {
-                    sources.insert(story, super::stories::sources_in(&conn, story)?);
-                }
-                if let Some(sources) = sources.get(&story) {
-                    delivery.payload = super::with_story_sources(&delivery.payload, sources);
-                }
+                let sources = match sources.entry(story) {
+                    std::collections::hash_map::Entry::Occupied(known) => known.into_mut(),
+                    std::collections::hash_map::Entry::Vacant(slot) => {
+                        slot.insert(super::stories::sources_in(&conn, story)?)
+                    }
+                };
+                delivery.payload = super::with_story_sources(&delivery.payload, sources);
             }
             due.push(delivery);
         }
