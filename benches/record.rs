@@ -66,6 +66,7 @@ fn main() {
                 title: title.clone(),
                 published: Some(1_800_000_000 + n as i64),
                 too_old: false,
+                text_hash: None,
                 story: StoryKey {
                     signature: fingerprinter.signature(&title, &lead),
                     link: Some(link),
@@ -106,6 +107,7 @@ fn main() {
                 error: None,
                 items: batch,
                 listed: Vec::new(),
+                edits: Vec::new(),
             })
             .expect("record");
         fetch += 1;

@@ -277,3 +277,389 @@ fn prune_keeps_items_their_feed_still_lists_and_drops_old_delivered_alerts() {
     once(&ws);
     assert_eq!(receiver.accepted().len(), 1);
 }
+
+#[test]
+fn configured_strip_params_make_two_links_one_item_and_one_story() {
+    let feeds = FeedServer::start();
+    let receiver = Receiver::start();
+    // Two feeds carry the same article; the links differ only by parameters the user
+    // listed (an exact name, and a prefix), and by a built-in one.
+    let entry = |guid: &str, title: &str, lead: &str, link: &str| {
+        rss(&[Entry {
+            guid,
+            title,
+            description: lead,
+            link,
+            published: minutes_ago(20),
+        }])
+    };
+    feeds.put_rss(
+        "/steppe.xml",
+        &entry(
+            "steppe-9",
+            "Kazakhstan and the Abraham Accords: what changes",
+            "An explainer.",
+            "https://wire.example.org/explainer/kz?id=4&amp;cmpid=rss-steppe&amp;pk_source=a",
+        ),
+    );
+    feeds.put_rss(
+        "/gulf.xml",
+        &entry(
+            "gulf-9",
+            "Q&amp;A: Central Asia's road to the Abraham Accords",
+            "Five questions answered.",
+            "https://wire.example.org/explainer/kz?CMPID=gulf&amp;id=4&amp;pk_medium=b&amp;utm_source=x",
+        ),
+    );
+    let ws = Workspace::new();
+    let toml = config(&ws, &feeds, &["steppe", "gulf"], &receiver.url, "").replace(
+        "[daemon]\n",
+        "[daemon]\nstrip_params = [\"cmpid\", \"pk_*\"]\n",
+    );
+    ws.write_config(&toml);
+    once(&ws);
+    let got = receiver.accepted();
+    assert_eq!(got.len(), 1, "one article, one alert");
+    assert_eq!(
+        got[0].json()["item"]["link"],
+        "https://wire.example.org/explainer/kz?id=4",
+        "the payload carries the canonical link"
+    );
+    let id = got[0].json()["id"].as_str().expect("id").to_string();
+    let store = Store::open(&ws.database()).expect("open database");
+    let sources = store.story_sources(&id).expect("sources");
+    assert_eq!(sources.len(), 2, "both feeds are sources: {sources:?}");
+    assert!(
+        sources
+            .iter()
+            .all(|s| s.link.as_deref() == Some("https://wire.example.org/explainer/kz?id=4"))
+    );
+}
+
+#[test]
+fn guidless_items_differing_only_by_a_stripped_param_are_one_item() {
+    let feeds = FeedServer::start();
+    let receiver = Receiver::start();
+    // No guid: the canonical link is the item's id. The feed re-lists the item with another
+    // campaign tag; it must not look new.
+    let listing = |tag: &str| {
+        format!(
+            r#"<?xml version="1.0"?><rss version="2.0"><channel><title>t</title><link>https://steppe.example/</link><description>d</description>
+<item><title>{}</title><description>{}</description><link>https://steppe.example/world/accords?ref={tag}</link><pubDate>{}</pubDate></item>
+</channel></rss>"#,
+            HEADLINES[0],
+            LEADS[0],
+            minutes_ago(15).to_rfc2822()
+        )
+    };
+    feeds.put_rss("/steppe.xml", &listing("home"));
+    let ws = Workspace::new();
+    let toml = config(&ws, &feeds, &["steppe"], &receiver.url, "")
+        .replace("[daemon]\n", "[daemon]\nstrip_params = [\"ref\"]\n");
+    ws.write_config(&toml);
+    once(&ws);
+    feeds.put_rss("/steppe.xml", &listing("newsletter"));
+    once(&ws);
+    assert_eq!(receiver.accepted().len(), 1);
+    let db = rusqlite::Connection::open(ws.database()).expect("open database");
+    let items: i64 = db
+        .query_row("SELECT COUNT(*) FROM items", [], |row| row.get(0))
+        .expect("count items");
+    assert_eq!(
+        items, 1,
+        "the re-tagged link is the same item, not a new one"
+    );
+}
+
+#[test]
+fn a_bad_strip_params_entry_is_a_config_error_with_its_line() {
+    let feeds = FeedServer::start();
+    let ws = Workspace::new();
+    let toml = config(&ws, &feeds, &["steppe"], "http://127.0.0.1:9/hook", "").replace(
+        "[daemon]\n",
+        "[daemon]\nstrip_params = [\"cmpid\",\n  \"a=b\"]\n",
+    );
+    let path = ws.write_config(&toml);
+    let out = ws.watchword(&["check"]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains(&format!("{}:3:", path.display())) && err.contains("\"a=b\""),
+        "{err}"
+    );
+    let toml = toml.replace("\"a=b\"", "\"*\"");
+    ws.write_config(&toml);
+    let err = stderr(&ws.watchword(&["check"]));
+    assert!(err.contains("every parameter"), "{err}");
+}
+
+/// The other outlets' feeds, empty for now.
+fn quiet_outlets(feeds: &FeedServer) {
+    for outlet in &OUTLETS[1..] {
+        feeds.put_rss(&format!("/{outlet}.xml"), &rss(&[]));
+    }
+}
+
+fn source_feeds(payload: &serde_json::Value) -> Vec<String> {
+    let mut feeds: Vec<String> = payload["story"]["sources"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|s| s["feed"].as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default();
+    feeds.sort_unstable();
+    feeds
+}
+
+#[test]
+fn a_retried_delivery_carries_the_sources_that_came_since() {
+    let feeds = FeedServer::start();
+    let receiver = Receiver::start();
+    let chat = Receiver::start();
+    let ws = Workspace::new();
+    let mut toml = config(&ws, &feeds, &OUTLETS, &receiver.url, "")
+        .replace("notify = [\"hook\"]", "notify = [\"hook\", \"chat\"]");
+    toml.push_str(&format!(
+        "\n[[sink]]\nname = \"chat\"\nkind = \"webhook\"\nformat = \"slack\"\nurl = \"{}\"\n",
+        chat.url
+    ));
+    ws.write_config(&toml);
+    feeds.put_rss("/steppe.xml", &outlet_entry(0));
+    quiet_outlets(&feeds);
+    receiver.script(&[500]);
+    chat.script(&[500]);
+    once(&ws);
+    assert!(receiver.accepted().is_empty() && chat.accepted().is_empty());
+    let first = receiver.all()[0].json();
+    assert!(
+        first.get("story").is_none(),
+        "one outlet so far: nothing to add: {first}"
+    );
+
+    // The other outlets report the story while the alert waits for its retry.
+    for (i, outlet) in OUTLETS.iter().enumerate().skip(1) {
+        feeds.put_rss(&format!("/{outlet}.xml"), &outlet_entry(i));
+    }
+    once(&ws);
+    let got = receiver.accepted();
+    assert_eq!(got.len(), 1, "still one alert for the story");
+    let payload = got[0].json();
+    assert_eq!(payload["id"], first["id"], "the retry keeps its id");
+    assert_eq!(payload["story"]["update"], false);
+    assert_eq!(payload["story"]["outlets"], 5);
+    let mut expected: Vec<String> = OUTLETS.iter().map(|s| s.to_string()).collect();
+    expected.sort_unstable();
+    assert_eq!(source_feeds(&payload), expected);
+    for source in payload["story"]["sources"].as_array().expect("sources") {
+        assert!(
+            source["link"].as_str().is_some()
+                && source["title"].as_str().is_some()
+                && source["seen_at"].as_i64().is_some(),
+            "outlet, link, title and time: {source}"
+        );
+    }
+
+    let slack = chat.accepted();
+    assert_eq!(slack.len(), 1);
+    let body = &slack[0].body;
+    let also = body
+        .split("also reported by: ")
+        .nth(1)
+        .unwrap_or_else(|| panic!("the chat message names the other outlets: {body}"));
+    for outlet in &OUTLETS[1..] {
+        assert!(also.contains(outlet), "{outlet} missing: {body}");
+    }
+}
+
+#[test]
+fn a_digest_carries_each_storys_current_sources() {
+    let feeds = FeedServer::start();
+    let receiver = Receiver::start();
+    let ws = Workspace::new();
+    let toml = config(&ws, &feeds, &OUTLETS, &receiver.url, "").replace(
+        "kind = \"webhook\"\n",
+        "kind = \"webhook\"\ndigest = \"15m\"\n",
+    );
+    ws.write_config(&toml);
+    // Two stories from one outlet: two alerts, so the delivery is a real digest.
+    feeds.put_rss(
+        "/steppe.xml",
+        &rss(&[
+            Entry {
+                guid: "steppe-4411",
+                title: HEADLINES[0],
+                description: LEADS[0],
+                link: "https://steppe.example/world/kazakhstan-accords-0",
+                published: minutes_ago(50),
+            },
+            Entry {
+                guid: "steppe-flights",
+                title: "Kazakh airline to fly Almaty to Tel Aviv as Abraham Accords ties deepen",
+                description: "Air Astana will start three weekly flights to Tel Aviv from March 29, \
+                              the carrier said, weeks after Astana's move on the Abraham Accords.",
+                link: "https://steppe.example/business/flights",
+                published: minutes_ago(20),
+            },
+        ]),
+    );
+    quiet_outlets(&feeds);
+    receiver.script(&[500]);
+    once(&ws);
+    assert_eq!(receiver.all().len(), 1);
+    assert!(receiver.accepted().is_empty());
+
+    for (i, outlet) in OUTLETS.iter().enumerate().skip(1) {
+        feeds.put_rss(&format!("/{outlet}.xml"), &outlet_entry(i));
+    }
+    once(&ws);
+    let got = receiver.accepted();
+    assert_eq!(got.len(), 1, "one digest");
+    let digest = got[0].json();
+    assert_eq!(digest["type"], "watchword.digest");
+    assert_eq!(digest["count"], 2);
+    let alerts = digest["alerts"].as_array().expect("alerts");
+    let accords = alerts
+        .iter()
+        .find(|a| a["item"]["id"] == "steppe-4411")
+        .expect("the accords alert");
+    assert_eq!(accords["story"]["outlets"], 5, "{accords}");
+    assert_eq!(source_feeds(accords).len(), 5);
+    let flights = alerts
+        .iter()
+        .find(|a| a["item"]["id"] == "steppe-flights")
+        .expect("the flights alert");
+    assert!(
+        flights.get("story").is_none(),
+        "a one-outlet story adds nothing"
+    );
+}
+
+/// One item (same guid, link and date) in the version given.
+fn steppe_version(title: &str, lead: &str) -> String {
+    rss(&[Entry {
+        guid: "steppe-1",
+        title,
+        description: lead,
+        link: "https://steppe.example/world/accords",
+        published: minutes_ago(30),
+    }])
+}
+
+#[test]
+fn realert_on_update_alerts_once_per_headline_edit() {
+    let feeds = FeedServer::start();
+    let receiver = Receiver::start();
+    let ws = Workspace::new();
+    ws.write_config(&config(
+        &ws,
+        &feeds,
+        &["steppe"],
+        &receiver.url,
+        "realert_on_update = true",
+    ));
+    feeds.put_rss("/steppe.xml", &steppe_version(HEADLINES[0], LEADS[0]));
+    once(&ws);
+    assert_eq!(receiver.accepted().len(), 1);
+    let first = receiver.accepted()[0].json();
+    assert!(first.get("kind").is_none(), "a first alert is not an edit");
+
+    // Listed again unchanged (in a new process): nothing.
+    once(&ws);
+    // Only case and spacing changed: not a material edit.
+    let recased = HEADLINES[0].to_uppercase().replace(' ', "  ");
+    feeds.put_rss("/steppe.xml", &steppe_version(&recased, LEADS[0]));
+    once(&ws);
+    assert_eq!(
+        receiver.accepted().len(),
+        1,
+        "no alert for a re-listing or a recasing"
+    );
+
+    let corrected = "CORRECTED-Kazakhstan says it will join Abraham Accords within weeks";
+    feeds.put_rss("/steppe.xml", &steppe_version(corrected, LEADS[0]));
+    once(&ws);
+    once(&ws);
+    let got = receiver.accepted();
+    assert_eq!(got.len(), 2, "one more alert for the edit, once");
+    let update = got[1].json();
+    assert_eq!(update["kind"], "edit");
+    // The headline it had last (feeds' whitespace is folded on parsing).
+    assert_eq!(
+        update["edit"]["previous_title"],
+        HEADLINES[0].to_uppercase().as_str()
+    );
+    assert_eq!(update["item"]["title"], corrected);
+    assert_eq!(update["item"]["id"], "steppe-1");
+    assert_ne!(update["id"], first["id"], "an edit has an id of its own");
+
+    // The lead alone changes: the rule already matched, so no alert.
+    feeds.put_rss(
+        "/steppe.xml",
+        &steppe_version(
+            corrected,
+            "Adds detail. Kazakhstan will join the Abraham Accords.",
+        ),
+    );
+    once(&ws);
+    assert_eq!(receiver.accepted().len(), 2);
+    let out = ws.watchword(&["alerts"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+}
+
+#[test]
+fn realert_on_update_alerts_when_an_edit_makes_the_rule_match() {
+    let feeds = FeedServer::start();
+    let receiver = Receiver::start();
+    let ws = Workspace::new();
+    let toml = config(
+        &ws,
+        &feeds,
+        &["steppe"],
+        &receiver.url,
+        "realert_on_update = true",
+    );
+    ws.write_config(&toml);
+    let title = "Kazakhstan's president meets Gulf envoys in Astana";
+    feeds.put_rss(
+        "/steppe.xml",
+        &steppe_version(title, "Talks covered trade and energy, officials said."),
+    );
+    once(&ws);
+    assert!(receiver.accepted().is_empty(), "no match yet");
+    // The body now names the accords: the rule matches the edited item.
+    feeds.put_rss(
+        "/steppe.xml",
+        &steppe_version(
+            title,
+            "Talks covered trade, energy and joining the Abraham Accords, officials said.",
+        ),
+    );
+    once(&ws);
+    once(&ws);
+    let got = receiver.accepted();
+    assert_eq!(got.len(), 1, "one alert, once");
+    assert_eq!(got[0].json()["kind"], "edit");
+    assert_eq!(got[0].json()["edit"]["previous_title"], title);
+
+    // Without the option the same edit stays silent.
+    let feeds2 = FeedServer::start();
+    let receiver2 = Receiver::start();
+    let ws2 = Workspace::new();
+    ws2.write_config(&config(&ws2, &feeds2, &["steppe"], &receiver2.url, ""));
+    feeds2.put_rss(
+        "/steppe.xml",
+        &steppe_version(title, "Talks covered trade and energy, officials said."),
+    );
+    once(&ws2);
+    feeds2.put_rss(
+        "/steppe.xml",
+        &steppe_version(
+            title,
+            "Talks covered trade, energy and joining the Abraham Accords, officials said.",
+        ),
+    );
+    once(&ws2);
+    assert!(receiver2.accepted().is_empty());
+}

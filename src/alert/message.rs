@@ -1,8 +1,8 @@
 //! What a chat message shows, read back from a stored payload.
 //!
 //! The outbox stores the `json` payload (rendered once, so every retry of a `json` sink sends
-//! the same bytes). Chat formats are rendered from it at send time, which is deterministic,
-//! so their retries send the same bytes too. Reading is lenient: a payload of another type
+//! the same alert; only its `story` sources may have grown). Chat formats are rendered from
+//! it at send time, deterministically, so their retries differ at most in those sources too. Reading is lenient: a payload of another type
 //! (say `watchword.feed_event`) or a newer version still gives a title and a text.
 
 use serde_json::Value;
@@ -10,6 +10,9 @@ use serde_json::Value;
 /// Links longer than this are dropped from messages (browsers and chat services cap URLs
 /// around 2 KB).
 const MAX_LINK_BYTES: usize = 2000;
+
+/// Other outlets named in a message's context line; the rest are counted.
+const MAX_OUTLETS_SHOWN: usize = 5;
 
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Message {
@@ -25,6 +28,11 @@ pub struct Message {
     pub link: Option<String>,
     pub text: String,
     pub published: Option<String>,
+    /// Other outlets that reported the story (the payload's `story.sources`, without the
+    /// alert's own feed), first first.
+    pub also: Vec<String>,
+    /// For an alert raised by an edit (`realert_on_update`): the headline before the edit.
+    pub previous_title: Option<String>,
 }
 
 /// A rule's priority, as the payload has it: a number (1 lowest … 5 highest, ntfy's scale) or
@@ -105,7 +113,19 @@ impl Message {
             .as_array()
             .map(|a| a.iter().filter_map(&s).collect())
             .unwrap_or_default();
+        let also = v["story"]["sources"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|source| s(&source["feed"]))
+                    .filter(|f| Some(f) != feed.as_ref())
+                    .collect()
+            })
+            .unwrap_or_default();
         Message {
+            also,
+            previous_title: (v["kind"].as_str() == Some("edit"))
+                .then(|| s(&v["edit"]["previous_title"]).unwrap_or_default()),
             id: s(&v["id"]).unwrap_or_default(),
             kind,
             rule: s(&v["rule"]),
@@ -134,14 +154,40 @@ impl Message {
         if let Some(feed) = &self.feed {
             parts.push(format!("feed {feed}"));
         }
+        match self.previous_title.as_deref() {
+            Some("") => parts.push("updated".into()),
+            Some(before) => parts.push(format!("updated, was: {}", cut_title(before))),
+            None => {}
+        }
         if let Some(p) = &self.priority {
             parts.push(format!("priority {}", p.label));
         }
         if !self.terms.is_empty() {
             parts.push(format!("matched: {}", self.terms.join(", ")));
         }
+        if !self.also.is_empty() {
+            let shown: Vec<&str> = self
+                .also
+                .iter()
+                .take(MAX_OUTLETS_SHOWN)
+                .map(String::as_str)
+                .collect();
+            let more = self.also.len().saturating_sub(MAX_OUTLETS_SHOWN);
+            let more = if more > 0 {
+                format!(" (+{more} more)")
+            } else {
+                String::new()
+            };
+            parts.push(format!("also reported by: {}{more}", shown.join(", ")));
+        }
         parts.join(" · ")
     }
+}
+
+/// A previous headline in a context line: one line, at most 200 characters.
+fn cut_title(title: &str) -> String {
+    let line = title.split_whitespace().collect::<Vec<_>>().join(" ");
+    crate::alert::payload::truncate_chars(&line, 200)
 }
 
 /// An http(s) link in its normalised, percent-encoded form (`<`, `>`, spaces and non-ASCII
@@ -174,5 +220,23 @@ mod tests {
         assert_eq!(m.text, "failing for 2h");
         assert_eq!(m.context_line(), "watchword.feed_event · feed wire");
         assert_eq!(Message::from_payload("not json").title, "watchword.message");
+    }
+
+    #[test]
+    fn names_the_other_outlets_of_the_story() {
+        let sources: Vec<String> = ["wire", "a", "b", "c", "d", "e", "f"]
+            .iter()
+            .map(|f| format!(r#"{{"feed":"{f}","title":"t","link":null,"seen_at":1}}"#))
+            .collect();
+        let m = Message::from_payload(&format!(
+            r#"{{"type":"watchword.alert","rule":"r","feed":{{"name":"wire"}},
+                "item":{{"title":"T"}},"story":{{"update":false,"outlets":7,"sources":[{}]}}}}"#,
+            sources.join(",")
+        ));
+        assert_eq!(m.also, ["a", "b", "c", "d", "e", "f"]);
+        assert_eq!(
+            m.context_line(),
+            "rule r · feed wire · also reported by: a, b, c, d, e (+1 more)"
+        );
     }
 }

@@ -1,5 +1,6 @@
 //! The `json` payload: versioned, documented in docs/payload.md. Rendered once when the alert
-//! is created and stored, so every retry sends the same bytes.
+//! is created and stored; at each attempt the store adds only the story's current sources
+//! (`story`, see `Store::due_deliveries`), so every retry sends the same alert.
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Serialize;
@@ -102,6 +103,21 @@ pub fn render(
     // Serializing plain strings, vectors and options cannot fail; fall back to an empty object
     // rather than panic should serde_json ever disagree.
     serde_json::to_string(&payload).unwrap_or_else(|_| "{}".to_string())
+}
+
+/// Marks an alert payload as raised by an edit of an item already alerted on or seen
+/// (`realert_on_update`): `"kind": "edit"` and the headline it had before. A payload that is
+/// not a JSON object is passed on unchanged.
+pub fn mark_update(payload: &str, previous_title: &str) -> String {
+    let Ok(serde_json::Value::Object(mut object)) = serde_json::from_str(payload) else {
+        return payload.to_string();
+    };
+    object.insert("kind".into(), serde_json::Value::from("edit"));
+    object.insert(
+        "edit".into(),
+        serde_json::json!({ "previous_title": truncate_chars(previous_title, MAX_TITLE_CHARS) }),
+    );
+    serde_json::Value::Object(object).to_string()
 }
 
 /// Cuts `text` to at most `max` characters, on a char boundary, marking the cut with `…`.

@@ -243,7 +243,13 @@ async fn read_source(source: &str, setup: &Setup) -> anyhow::Result<Vec<Item>> {
     let name = setup
         .feed_for(source)
         .map_or(name, |feed| feed.name.clone());
-    feed::parse_with_base(&name, base.as_deref(), &body)
+    let strip = setup
+        .config
+        .as_ref()
+        .map(|c| c.daemon.strip_params.clone())
+        .unwrap_or_default();
+    feed::parse_document(&name, base.as_deref(), &body, None, &strip)
+        .map(|parsed| parsed.items)
         .with_context(|| format!("cannot parse {source} as a feed"))
 }
 

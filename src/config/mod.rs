@@ -104,6 +104,9 @@ pub struct DaemonConfig {
     pub stale_after: Option<Duration>,
     /// Sinks that receive feed events (broken, stale, gone, recovered).
     pub feed_events: Vec<String>,
+    /// Query parameters removed from links before they are canonicalised, on top of the
+    /// built-in tracking parameters (`utm_*`, `fbclid`, …).
+    pub strip_params: crate::feed::StripParams,
 }
 
 #[derive(Debug, Clone)]
@@ -125,6 +128,9 @@ pub struct RuleConfig {
     pub notify: Vec<String>,
     /// `story_updates`: one follow-up alert once this many more outlets report the story.
     pub story_updates: Option<u32>,
+    /// `realert_on_update`: one more alert when an item already seen is edited so that its
+    /// title changes, or so that the rule now matches it (see docs/stories.md).
+    pub realert_on_update: bool,
     /// The feeds (by name) the rule applies to; with `tags`, empty both means every feed.
     pub feeds: Vec<String>,
     /// Feed tags the rule applies to.
@@ -436,6 +442,7 @@ fn validate(raw: RawConfig, at: &Locator<'_>, problems: &mut Vec<Diagnostic>) ->
             query: rule.query.into_inner(),
             notify,
             story_updates,
+            realert_on_update: rule.realert_on_update,
             feeds: rule
                 .feeds
                 .into_iter()
@@ -711,7 +718,22 @@ fn validate_daemon(
         .iter()
         .map(|s| s.get_ref().clone())
         .collect();
+    let mut strip_names = Vec::new();
+    for name in raw.strip_params.unwrap_or_default() {
+        match crate::feed::StripParams::check(name.get_ref()) {
+            Ok(()) => strip_names.push(name.into_inner()),
+            Err(why) => problems.push(at.span(
+                name.span(),
+                format!(
+                    "strip_params entry {:?} is not a parameter name: {why}",
+                    name.get_ref()
+                ),
+            )),
+        }
+    }
+    let strip_params = crate::feed::StripParams::new(strip_names.iter().map(String::as_str));
     let config = DaemonConfig {
+        strip_params,
         story_window,
         story_similarity,
         retention,

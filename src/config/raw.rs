@@ -55,6 +55,8 @@ pub struct RawDaemon {
     pub broken_after: Option<Spanned<HumanDuration>>,
     pub stale_after: Option<Spanned<HumanDuration>>,
     pub feed_events: Option<Spanned<Vec<Spanned<String>>>>,
+    /// Issue 5: query parameters stripped from links on top of the built-in tracking list.
+    pub strip_params: Option<Vec<Spanned<String>>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -76,6 +78,9 @@ pub struct RawRule {
     pub notify: Spanned<Vec<Spanned<String>>>,
     /// `true` (after 3 more outlets) or a number of outlets: one follow-up alert per story.
     pub story_updates: Option<Spanned<StoryUpdates>>,
+    /// Alert again (once per edit) when an item already seen is edited materially.
+    #[serde(default)]
+    pub realert_on_update: bool,
     /// Only items of these feeds (by name)… (issue 4)
     #[serde(default)]
     pub feeds: Vec<Spanned<String>>,

@@ -28,8 +28,8 @@ use crate::alert::{self, AlertError, Deliverer};
 use crate::config::{Config, FeedConfig};
 use crate::feed::{self, FetchError, FetchLimits, FetchOutcome, Fetcher, Item, Validators};
 use crate::store::{
-    FeedState, FetchRecord, NewAlert, NewItem, PollRecord, RecordSummary, Store, StoreError,
-    StoryKey, StoryPolicy,
+    EditedItem, FeedState, FetchRecord, NewAlert, NewItem, PollRecord, RecordSummary, Store,
+    StoreError, StoryKey, StoryPolicy,
 };
 use crate::story::Fingerprinter;
 
@@ -415,6 +415,7 @@ fn settle(
         error: None,
         items: Vec::new(),
         listed: Vec::new(),
+        edits: Vec::new(),
     };
     let ttl = |state: &FeedState| {
         state
@@ -433,9 +434,15 @@ fn settle(
                 } => {
                     // Relative item links resolve against the feed's own URL.
                     let base = feed.url.starts_with("http").then_some(feed.url.as_str());
-                    feed::parse_document(&feed.name, base, &body, info.content_type.as_deref())
-                        .map(|parsed| Some((parsed, validators)))
-                        .map_err(|e| e.to_string())
+                    feed::parse_document(
+                        &feed.name,
+                        base,
+                        &body,
+                        info.content_type.as_deref(),
+                        &daemon.strip_params,
+                    )
+                    .map(|parsed| Some((parsed, validators)))
+                    .map_err(|e| e.to_string())
                 }
             };
             match parsed {
@@ -449,7 +456,7 @@ fn settle(
                             state.last_modified = validators.last_modified;
                             state.ttl = parsed.ttl.map(|t| t.as_secs() as i64);
                             let fetched_items = parsed.items.len();
-                            (record.items, record.listed) =
+                            (record.items, record.listed, record.edits) =
                                 new_items(store, config, feed, parsed.items, now)?;
                             crate::service::metrics::items_seen(fetched_items, record.items.len());
                             let count = record.items.len();
@@ -567,17 +574,122 @@ fn story_key(item: &Item) -> StoryKey {
     }
 }
 
+/// A stable hash of what rules match on (title, summary, content; whitespace folded), so an
+/// edit can be told from the same text listed again.
+fn text_hash(item: &Item) -> i64 {
+    let mut text = String::new();
+    for part in [&item.title, &item.summary, &item.content] {
+        text.push_str(&part.split_whitespace().collect::<Vec<_>>().join(" "));
+        text.push('\n');
+    }
+    // Stored as SQLite's signed integer; the bits are what matter.
+    crate::story::fingerprint::stable_hash(text.as_bytes()) as i64
+}
+
+/// A headline compared for `realert_on_update`: case and spacing do not make an edit.
+fn headline(title: &str) -> String {
+    title
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .to_lowercase()
+}
+
+/// The matches of `item` by rules that apply to `feed`, as alerts. `edit` (an edited item's
+/// previous title) keeps only the rules with `realert_on_update`, gives each alert an id of
+/// its own for this version of the text and marks the payload as an update.
+fn alerts_for(
+    config: &Config,
+    feed: &FeedConfig,
+    item: &Item,
+    now: DateTime<Utc>,
+    edit: Option<(&str, i64)>,
+) -> Vec<NewAlert> {
+    config
+        .ruleset
+        .matches(item)
+        .into_iter()
+        .filter_map(|m| {
+            let rule = config.rule(&m.rule)?;
+            // Per-rule feed/tag scope (issue 4).
+            if !rule.applies_to(feed) || (edit.is_some() && !rule.realert_on_update) {
+                return None;
+            }
+            crate::service::metrics::rule_matched(&rule.name);
+            let id = match edit {
+                None => alert::alert_id(&rule.name, &feed.name, &item.id),
+                Some((_, hash)) => alert::alert_id(
+                    &rule.name,
+                    &feed.name,
+                    &format!("{}\u{0}edit\u{0}{hash:016x}", item.id),
+                ),
+            };
+            let mut payload =
+                alert::render(&id, &rule.name, &m.terms, item, now, rule.priority.as_str());
+            if let Some((previous_title, _)) = edit {
+                payload = alert::payload::mark_update(&payload, previous_title);
+            }
+            Some(NewAlert {
+                id,
+                rule: rule.name.clone(),
+                payload,
+                sinks: rule.notify.clone(),
+                story_update_after: rule.story_updates,
+            })
+        })
+        .collect()
+}
+
+/// The items of one fetch, sorted: new ones, ids listed before, and edited ones.
+type Sorted = (Vec<NewItem>, Vec<String>, Vec<EditedItem>);
+
 /// Decides, for the items of one fetch, which are new, which are too old to alert on and which
-/// rules they match; also returns the ids seen before (still listed, so kept from retention).
+/// rules they match; also returns the ids seen before (still listed, so kept from retention)
+/// and the items seen before whose text has changed (with the alerts an edit may raise).
 fn new_items(
     store: &Store,
     config: &Config,
     feed: &FeedConfig,
     items: Vec<Item>,
     now: DateTime<Utc>,
-) -> Result<(Vec<NewItem>, Vec<String>), StoreError> {
+) -> Result<Sorted, StoreError> {
     let ids: Vec<String> = items.iter().map(|i| i.id.clone()).collect();
-    let unseen = store.unseen(&feed.name, &ids)?;
+    let seen = store.seen_items(&feed.name, &ids)?;
+    let realert = config.rules.iter().any(|r| r.realert_on_update);
+    let mut edits = Vec::new();
+    let mut edited = std::collections::HashSet::new();
+    for item in &items {
+        let Some(before) = seen.get(&item.id) else {
+            continue;
+        };
+        let hash = text_hash(item);
+        if before.text_hash == Some(hash) || !edited.insert(item.id.as_str()) {
+            continue;
+        }
+        // Back catalogue never alerts, and an item recorded before text hashes only gets
+        // its hash: there is no earlier text to compare with.
+        let alerts = if realert && !before.too_old && before.text_hash.is_some() {
+            alerts_for(config, feed, item, now, Some((&before.title, hash)))
+        } else {
+            Vec::new()
+        };
+        edits.push(EditedItem {
+            id: item.id.clone(),
+            link: item.link.clone(),
+            title: item.title.clone(),
+            old_hash: before.text_hash,
+            text_hash: hash,
+            title_changed: headline(&before.title) != headline(&item.title),
+            story: if alerts.is_empty() {
+                StoryKey::default()
+            } else {
+                story_key(item)
+            },
+            alerts,
+        });
+    }
+    let unseen: std::collections::HashSet<&String> =
+        ids.iter().filter(|id| !seen.contains_key(*id)).collect();
     let last_success = store.last_success_at(&feed.name)?;
     let age_cutoff = chrono::Duration::from_std(config.daemon.max_age)
         .ok()
@@ -598,29 +710,7 @@ fn new_items(
         let alerts = if too_old {
             Vec::new()
         } else {
-            config
-                .ruleset
-                .matches(item)
-                .into_iter()
-                .filter_map(|m| {
-                    let rule = config.rule(&m.rule)?;
-                    // Per-rule feed/tag scope (issue 4).
-                    if !rule.applies_to(feed) {
-                        return None;
-                    }
-                    crate::service::metrics::rule_matched(&rule.name);
-                    let id = alert::alert_id(&rule.name, &feed.name, &item.id);
-                    let payload =
-                        alert::render(&id, &rule.name, &m.terms, item, now, rule.priority.as_str());
-                    Some(NewAlert {
-                        id,
-                        rule: rule.name.clone(),
-                        payload,
-                        sinks: rule.notify.clone(),
-                        story_update_after: rule.story_updates,
-                    })
-                })
-                .collect()
+            alerts_for(config, feed, item, now, None)
         };
         if too_old {
             debug!(feed = %feed.name, item = %item.id, "older than max_age: recorded without alerting");
@@ -631,6 +721,7 @@ fn new_items(
             title: item.title.clone(),
             published: item.published.map(|p| p.timestamp()),
             too_old,
+            text_hash: Some(text_hash(item)),
             // Only items that raise alerts take part in stories (store::insert_items).
             story: if alerts.is_empty() {
                 StoryKey::default()
@@ -640,8 +731,12 @@ fn new_items(
             alerts,
         });
     }
-    let listed = ids.into_iter().filter(|id| !unseen.contains(id)).collect();
-    Ok((new_items, listed))
+    let listed = ids
+        .iter()
+        .filter(|id| !unseen.contains(id))
+        .cloned()
+        .collect();
+    Ok((new_items, listed, edits))
 }
 
 #[cfg(test)]

@@ -10,6 +10,65 @@ const TRACKING_PARAMS: &[&str] = &[
     "yclid", "ref_src",
 ];
 
+/// Extra query parameters to strip (`[daemon] strip_params`), on top of [`TRACKING_PARAMS`]
+/// and `utm_*`: exact names, or prefixes written with a trailing `*` (`"pk_*"`). Compared
+/// case-insensitively.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StripParams {
+    exact: Vec<String>,
+    prefixes: Vec<String>,
+}
+
+impl StripParams {
+    /// Builds the set from names that passed [`StripParams::check`]; others are ignored.
+    pub fn new<'a>(names: impl IntoIterator<Item = &'a str>) -> StripParams {
+        let mut set = StripParams::default();
+        for name in names {
+            if Self::check(name).is_err() {
+                continue;
+            }
+            let name = name.to_ascii_lowercase();
+            match name.strip_suffix('*') {
+                Some(prefix) => set.prefixes.push(prefix.to_owned()),
+                None => set.exact.push(name),
+            }
+        }
+        set
+    }
+
+    /// Whether `name` can be a `strip_params` entry: a query parameter name (ASCII letters,
+    /// digits, `_ - . ~ [ ]`), optionally ending in `*` for a prefix. A bare `*` (every
+    /// parameter) is refused: it would make different pages of a site one link.
+    pub fn check(name: &str) -> Result<(), String> {
+        let stem = name.strip_suffix('*').unwrap_or(name);
+        if stem.is_empty() {
+            return Err(if name.is_empty() {
+                "an empty parameter name".into()
+            } else {
+                "a bare `*` would strip every parameter and merge different pages; give a prefix, e.g. \"pk_*\"".into()
+            });
+        }
+        match stem
+            .chars()
+            .find(|c| !(c.is_ascii_alphanumeric() || "_-.~[]".contains(*c)))
+        {
+            Some('*') => Err("`*` is allowed only at the end, as a prefix (\"pk_*\")".into()),
+            Some(c) => Err(format!(
+                "{c:?} cannot be part of a query parameter name (allowed: ASCII letters, digits, _ - . ~ [ ], and a trailing * for a prefix)"
+            )),
+            None => Ok(()),
+        }
+    }
+
+    fn strips(&self, lower_name: &str) -> bool {
+        self.exact.iter().any(|n| n == lower_name)
+            || self
+                .prefixes
+                .iter()
+                .any(|p| lower_name.starts_with(p.as_str()))
+    }
+}
+
 /// Returns the canonical form of an article link, or `None` if it cannot be parsed.
 ///
 /// For http(s): scheme and host lower-cased, default port dropped, fragment dropped, tracking
@@ -17,6 +76,11 @@ const TRACKING_PARAMS: &[&str] = &[
 /// order) and an empty `?` dropped. Other schemes are returned trimmed but otherwise untouched:
 /// we do not know their equivalence rules.
 pub fn canonical_link(url: &str) -> Option<String> {
+    canonical_link_with(url, &StripParams::default())
+}
+
+/// [`canonical_link`], also stripping the configured `extra` parameters.
+pub fn canonical_link_with(url: &str, extra: &StripParams) -> Option<String> {
     let trimmed = url.trim();
     let mut parsed = Url::parse(trimmed).ok()?;
     if !matches!(parsed.scheme(), "http" | "https") {
@@ -30,7 +94,7 @@ pub fn canonical_link(url: &str) -> Option<String> {
         // re-encoding could change bytes the server cares about (`%20` vs `+`).
         let mut pairs: Vec<&str> = query
             .split('&')
-            .filter(|pair| !pair.is_empty() && !is_tracking_param(param_name(pair)))
+            .filter(|pair| !pair.is_empty() && !is_tracking_param(param_name(pair), extra))
             .collect();
         pairs.sort_by(|a, b| param_name(a).cmp(param_name(b)));
         let new_query = pairs.join("&");
@@ -47,9 +111,9 @@ fn param_name(pair: &str) -> &str {
     pair.split_once('=').map_or(pair, |(name, _)| name)
 }
 
-fn is_tracking_param(raw_name: &str) -> bool {
+fn is_tracking_param(raw_name: &str, extra: &StripParams) -> bool {
     let name = raw_name.to_ascii_lowercase();
-    name.starts_with("utm_") || TRACKING_PARAMS.contains(&name.as_str())
+    name.starts_with("utm_") || TRACKING_PARAMS.contains(&name.as_str()) || extra.strips(&name)
 }
 
 /// Path segments kept by [`redact_url`]. Only the first: webhook URLs put their secret soon
@@ -189,6 +253,38 @@ mod tests {
             canonical_link("https://example.com/s?q=a%20b+c&mc_eid=1").as_deref(),
             Some("https://example.com/s?q=a%20b+c")
         );
+    }
+
+    #[test]
+    fn canonical_strips_configured_names_and_prefixes() {
+        let extra = StripParams::new(["CMPID", "ref", "pk_*"]);
+        assert_eq!(
+            canonical_link_with(
+                "https://example.com/a?id=7&cmpid=rss&Ref=home&pk_campaign=x&pk=1&referrer=y",
+                &extra
+            )
+            .as_deref(),
+            Some("https://example.com/a?id=7&pk=1&referrer=y")
+        );
+        // The built-in list still applies, and without extras nothing else is stripped.
+        assert_eq!(
+            canonical_link_with("https://example.com/a?utm_source=x&cmpid=1", &extra).as_deref(),
+            Some("https://example.com/a")
+        );
+        assert_eq!(
+            canonical_link("https://example.com/a?cmpid=1").as_deref(),
+            Some("https://example.com/a?cmpid=1")
+        );
+    }
+
+    #[test]
+    fn strip_param_names_are_checked() {
+        for good in ["cmpid", "ref", "pk_*", "a.b", "x-y", "ids[]"] {
+            assert!(StripParams::check(good).is_ok(), "{good}");
+        }
+        for bad in ["", "*", "a*b", "a=b", "two words", "ä", "a&b", "a#"] {
+            assert!(StripParams::check(bad).is_err(), "{bad:?}");
+        }
     }
 
     #[test]

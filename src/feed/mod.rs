@@ -14,7 +14,7 @@ pub mod item;
 pub mod parse;
 pub mod text;
 
-pub use canonical::{canonical_link, redact_url, url_origin};
+pub use canonical::{StripParams, canonical_link, canonical_link_with, redact_url, url_origin};
 pub use fetch::{FetchError, FetchLimits, FetchOutcome, Fetcher, ResponseInfo, Validators};
 pub use item::Item;
 pub use parse::{ParseError, ParsedFeed, parse, parse_document, parse_with_base};

@@ -8,7 +8,7 @@ use feed_rs::model::{Entry, Link};
 use feed_rs::parser::{Builder, ParseErrorKind, ParseFeedError};
 use sha2::{Digest, Sha256};
 
-use super::canonical::canonical_link;
+use super::canonical::{StripParams, canonical_link_with};
 use super::item::Item;
 use super::text::{fold_whitespace, html_to_text};
 
@@ -53,7 +53,8 @@ pub fn parse_with_base(
     base_url: Option<&str>,
     body: &[u8],
 ) -> Result<Vec<Item>, ParseError> {
-    parse_document(feed_name, base_url, body, None).map(|parsed| parsed.items)
+    parse_document(feed_name, base_url, body, None, &StripParams::default())
+        .map(|parsed| parsed.items)
 }
 
 /// A parsed feed: its items and what it says about polling.
@@ -65,21 +66,24 @@ pub struct ParsedFeed {
 }
 
 /// Decodes `body` to UTF-8 (BOM, else the `charset` of `content_type`, else the XML prolog,
-/// else UTF-8), then parses it; relative links resolve against `base_url`.
+/// else UTF-8), then parses it; relative links resolve against `base_url`, and links lose the
+/// tracking parameters (the built-in ones and `strip`) as they are canonicalised.
 pub fn parse_document(
     feed_name: &str,
     base_url: Option<&str>,
     body: &[u8],
     content_type: Option<&str>,
+    strip: &StripParams,
 ) -> Result<ParsedFeed, ParseError> {
     let text = super::charset::to_utf8(body, content_type)?;
-    parse_utf8(feed_name, base_url, text.as_bytes())
+    parse_utf8(feed_name, base_url, text.as_bytes(), strip)
 }
 
 fn parse_utf8(
     feed_name: &str,
     base_url: Option<&str>,
     body: &[u8],
+    strip: &StripParams,
 ) -> Result<ParsedFeed, ParseError> {
     // An empty id from the generator marks "the feed gave no guid/id"; `to_item` then applies
     // our own rule, which (unlike feed-rs's default) does not depend on the title.
@@ -95,7 +99,7 @@ fn parse_utf8(
     let mut items: Vec<Item> = feed
         .entries
         .iter()
-        .map(|entry| to_item(feed_name, entry))
+        .map(|entry| to_item(feed_name, entry, strip))
         .collect();
     assign_ids(&feed.entries, &mut items);
     let ttl = feed
@@ -134,7 +138,7 @@ fn assign_ids(entries: &[Entry], items: &mut [Item]) {
     }
 }
 
-fn to_item(feed_name: &str, entry: &Entry) -> Item {
+fn to_item(feed_name: &str, entry: &Entry, strip: &StripParams) -> Item {
     let title = entry
         .title
         .as_ref()
@@ -153,7 +157,7 @@ fn to_item(feed_name: &str, entry: &Entry) -> Item {
         .map(html_to_text)
         .unwrap_or_default();
     let published = entry.published.or(entry.updated);
-    let link = pick_link(&entry.links);
+    let link = pick_link(&entry.links, strip);
     let authors = entry
         .authors
         .iter()
@@ -198,13 +202,13 @@ fn is_textual(media_type: &str) -> bool {
 
 /// The article link: the first `alternate` (or rel-less) link, else any link; the first one that
 /// canonicalizes wins, so an enclosure or a broken href cannot displace a good link.
-fn pick_link(links: &[Link]) -> Option<String> {
+fn pick_link(links: &[Link], strip: &StripParams) -> Option<String> {
     let is_alternate = |l: &&Link| l.rel.as_deref().is_none_or(|rel| rel == "alternate");
     links
         .iter()
         .filter(is_alternate)
         .chain(links.iter().filter(|l| !is_alternate(l)))
-        .find_map(|l| canonical_link(&l.href))
+        .find_map(|l| canonical_link_with(&l.href, strip))
 }
 
 /// How many chars of the summary, content or title go into a hashed id.

@@ -248,6 +248,7 @@ mod tests {
                 error: None,
                 items,
                 listed: Vec::new(),
+                edits: Vec::new(),
             },
             state: FeedState {
                 name: "wire".into(),
@@ -279,6 +280,7 @@ mod tests {
             title: id.into(),
             published: None,
             too_old: false,
+            text_hash: None,
             story: Default::default(),
             alerts: rules
                 .iter()

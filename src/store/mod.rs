@@ -77,6 +77,33 @@ pub struct FetchRecord {
     pub items: Vec<NewItem>,
     /// Ids of items the feed still lists that were recorded before: kept from retention.
     pub listed: Vec<String>,
+    /// Items recorded before whose text has changed since (see [`EditedItem`]).
+    pub edits: Vec<EditedItem>,
+}
+
+/// An item already recorded whose text (title, summary or content) is not what it was.
+#[derive(Debug, Clone)]
+pub struct EditedItem {
+    pub id: String,
+    pub link: Option<String>,
+    pub title: String,
+    /// The text hash the item was recorded with (`None` for an item recorded before hashes).
+    pub old_hash: Option<i64>,
+    pub text_hash: i64,
+    /// The headline changed materially (not just case or spacing).
+    pub title_changed: bool,
+    pub story: StoryKey,
+    /// The matches of rules with `realert_on_update`; each alert's id is unique to this edit.
+    pub alerts: Vec<NewAlert>,
+}
+
+/// What the database knows of an item already recorded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SeenItem {
+    pub title: String,
+    pub text_hash: Option<i64>,
+    /// Recorded as back catalogue (older than `max_age` at first sight): never alerts.
+    pub too_old: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -87,6 +114,8 @@ pub struct NewItem {
     pub published: Option<i64>,
     /// Older than `max_age` at first sight: recorded, never alerted.
     pub too_old: bool,
+    /// Stable hash of the item's text, to tell a later edit from a re-listing.
+    pub text_hash: Option<i64>,
     /// What finds the item's story (see `store::stories`).
     pub story: StoryKey,
     pub alerts: Vec<NewAlert>,
@@ -108,6 +137,8 @@ pub struct RecordSummary {
     pub new_alerts: usize,
     /// Matches that joined a story the rule had already alerted on: recorded as sources.
     pub merged: usize,
+    /// Items recorded before whose text changed (whether or not that raised an alert).
+    pub edited: usize,
 }
 
 impl Store {
@@ -175,6 +206,34 @@ impl Store {
         Ok(unseen)
     }
 
+    /// What is recorded of those of `ids` that `feed` has listed before; absent ids are new.
+    pub fn seen_items(
+        &self,
+        feed: &str,
+        ids: &[String],
+    ) -> Result<std::collections::HashMap<String, SeenItem>> {
+        let conn = self.lock()?;
+        let mut stmt = conn.prepare_cached(
+            "SELECT title, text_hash, status FROM items WHERE feed = ?1 AND item_id = ?2",
+        )?;
+        let mut seen = std::collections::HashMap::new();
+        for id in ids {
+            let item = stmt
+                .query_row(params![feed, id], |row| {
+                    Ok(SeenItem {
+                        title: row.get(0)?,
+                        text_hash: row.get(1)?,
+                        too_old: row.get::<_, String>(2)? == "old",
+                    })
+                })
+                .optional()?;
+            if let Some(item) = item {
+                seen.insert(id.clone(), item);
+            }
+        }
+        Ok(seen)
+    }
+
     /// Records one fetch: the feed's health, its new items and their alerts, atomically.
     ///
     /// Items already recorded are skipped together with their alerts, so recording the same
@@ -236,6 +295,28 @@ fn story_update_payload(payload: &str, id: &str, sources: &[StorySource]) -> Str
     serde_json::Value::Object(object).to_string()
 }
 
+/// A stored payload as it is sent now: with `story` listing the story's current sources once
+/// more than one outlet has reported it (a follow-up always keeps its `story`, refreshed).
+/// A payload that is not a JSON object, or has nothing to add, is passed on unchanged.
+pub(crate) fn with_story_sources(payload: &str, sources: &[StorySource]) -> String {
+    let Ok(serde_json::Value::Object(mut object)) = serde_json::from_str(payload) else {
+        return payload.to_string();
+    };
+    let update = object
+        .get("story")
+        .and_then(|s| s.get("update"))
+        .and_then(serde_json::Value::as_bool)
+        .unwrap_or(false);
+    if sources.len() < 2 && !update {
+        return payload.to_string();
+    }
+    object.insert(
+        "story".into(),
+        serde_json::json!({ "update": update, "outlets": sources.len(), "sources": sources }),
+    );
+    serde_json::Value::Object(object).to_string()
+}
+
 /// Inserts the new items of `record` with their story membership, and the alerts (with
 /// their deliveries) they raised: one per rule and story. Items already recorded are
 /// skipped together with their alerts.
@@ -246,8 +327,8 @@ pub(super) fn insert_items(
 ) -> Result<RecordSummary> {
     let mut summary = RecordSummary::default();
     let mut insert_item = tx.prepare_cached(
-        "INSERT OR IGNORE INTO items (feed, item_id, link, title, published, first_seen_at, status)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        "INSERT OR IGNORE INTO items (feed, item_id, link, title, published, first_seen_at, status, text_hash)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     )?;
     let mut insert_alert = tx.prepare_cached(
             "INSERT OR IGNORE INTO alerts (id, rule, feed, item_id, title, link, payload, created_at, story_id, kind)
@@ -266,7 +347,8 @@ pub(super) fn insert_items(
             item.title,
             item.published,
             record.at,
-            status
+            status,
+            item.text_hash
         ])?;
         if inserted == 0 {
             continue;
@@ -336,6 +418,77 @@ pub(super) fn insert_items(
             summary.new_alerts += 1;
             for sink in &alert.sinks {
                 insert_delivery.execute(params![alert.id, sink, record.at])?;
+            }
+        }
+    }
+    for edit in &record.edits {
+        // Only the pass that records the new text acts on it: a second pass racing with this
+        // one, or a later re-listing of the same text, changes nothing and alerts no more.
+        let changed = tx
+            .prepare_cached(
+                "UPDATE items SET text_hash = ?3, title = ?4, link = COALESCE(?5, link)
+                 WHERE feed = ?1 AND item_id = ?2 AND text_hash IS ?6",
+            )?
+            .execute(params![
+                record.feed,
+                edit.id,
+                edit.text_hash,
+                edit.title,
+                edit.link,
+                edit.old_hash
+            ])?;
+        if changed == 0 {
+            continue;
+        }
+        summary.edited += 1;
+        // An item recorded before text hashes has no earlier text to compare with.
+        if edit.old_hash.is_none() || edit.alerts.is_empty() {
+            continue;
+        }
+        let story = match stories::story_of(tx, &record.feed, &edit.id)? {
+            Some(story) => story,
+            None => {
+                stories::assign(
+                    tx,
+                    &record.feed,
+                    &edit.id,
+                    &edit.title,
+                    &edit.story,
+                    record.at,
+                    policy,
+                )?
+                .0
+            }
+        };
+        for alert in &edit.alerts {
+            // A rule that has not alerted on the story yet (the edit made it match) raises the
+            // story's alert; one that has, alerts again only for a new headline.
+            let kind = if !stories::rule_alerted(tx, &alert.rule, story)? {
+                "first"
+            } else if edit.title_changed {
+                "edit"
+            } else {
+                continue;
+            };
+            if insert_alert.execute(params![
+                alert.id,
+                alert.rule,
+                record.feed,
+                // The item's first alert holds (rule, feed, item_id): the edit's own id keeps
+                // the row apart.
+                format!("{}#{}", edit.id, alert.id),
+                edit.title,
+                edit.link,
+                alert.payload,
+                record.at,
+                story,
+                kind
+            ])? > 0
+            {
+                summary.new_alerts += 1;
+                for sink in &alert.sinks {
+                    insert_delivery.execute(params![alert.id, sink, record.at])?;
+                }
             }
         }
     }

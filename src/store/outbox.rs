@@ -103,7 +103,7 @@ impl Store {
         let conn = self.lock()?;
         let mut stmt = conn.prepare_cached(
             "SELECT d.alert_id, d.sink, a.rule, d.attempts, a.created_at, a.payload,
-                    COALESCE(d.queued_at, a.created_at)
+                    COALESCE(d.queued_at, a.created_at), a.story_id
              FROM deliveries d JOIN alerts a ON a.id = d.alert_id
              WHERE d.state = 'pending'
                AND d.next_attempt_at <= CASE WHEN ?2 THEN 9223372036854775807 ELSE ?1 END
@@ -113,7 +113,7 @@ impl Store {
         )?;
         let sinks = sink_list(sinks);
         let rows = stmt.query_map(params![now, include_future, limit as i64, sinks], |row| {
-            Ok(Delivery {
+            let delivery = Delivery {
                 alert_id: row.get(0)?,
                 sink: row.get(1)?,
                 rule: row.get(2)?,
@@ -121,9 +121,27 @@ impl Store {
                 created_at: row.get(4)?,
                 payload: row.get(5)?,
                 queued_at: row.get(6)?,
-            })
+            };
+            Ok((delivery, row.get::<_, Option<i64>>(7)?))
         })?;
-        Ok(rows.collect::<std::result::Result<_, _>>()?)
+        let rows: Vec<_> = rows.collect::<std::result::Result<_, _>>()?;
+        // Each attempt carries the story's sources as they are now, not as they were when the
+        // alert was queued: a retry or a digest hours later lists the outlets that came since.
+        let mut sources = std::collections::HashMap::new();
+        let mut due = Vec::with_capacity(rows.len());
+        for (mut delivery, story) in rows {
+            if let Some(story) = story {
+                let sources = match sources.entry(story) {
+                    std::collections::hash_map::Entry::Occupied(known) => known.into_mut(),
+                    std::collections::hash_map::Entry::Vacant(slot) => {
+                        slot.insert(super::stories::sources_in(&conn, story)?)
+                    }
+                };
+                delivery.payload = super::with_story_sources(&delivery.payload, sources);
+            }
+            due.push(delivery);
+        }
+        Ok(due)
     }
 
     /// Records the result of one attempt at delivering `alert_id` to `sink`.
@@ -464,6 +482,7 @@ mod tests {
                 title: format!("Story {id}"),
                 published: Some(at),
                 too_old: false,
+                text_hash: None,
                 story: Default::default(),
                 alerts: vec![NewAlert {
                     id: format!("ww_{id}"),
@@ -482,6 +501,7 @@ mod tests {
                 error: None,
                 items,
                 listed: Vec::new(),
+                edits: Vec::new(),
             })
             .expect("record");
         (dir, store)

@@ -107,7 +107,8 @@ ALTER TABLE items ADD COLUMN last_listed_at INTEGER;
 CREATE INDEX items_story ON items (story_id) WHERE story_id IS NOT NULL;
 
 ALTER TABLE alerts ADD COLUMN story_id INTEGER;
--- 'first' for the story's alert, 'update' for the optional follow-up (story_updates).
+-- 'first' for the story's alert, 'update' for the optional follow-up (story_updates),
+-- 'edit' (since the fifth migration) for an alert on an edited item (realert_on_update).
 ALTER TABLE alerts ADD COLUMN kind TEXT NOT NULL DEFAULT 'first';
 CREATE UNIQUE INDEX alerts_rule_story ON alerts (rule, story_id, kind) WHERE story_id IS NOT NULL;
 "#,
@@ -136,6 +137,18 @@ ALTER TABLE feeds ADD COLUMN gone_at INTEGER;
 -- Open health incidents (when raised), so each raises one event and one recovery.
 ALTER TABLE feeds ADD COLUMN broken_since INTEGER;
 ALTER TABLE feeds ADD COLUMN stale_since INTEGER;
+"#,
+    ),
+    // Issue 5: `realert_on_update`. An item's text fingerprint tells an edit from a re-listing;
+    // a rule may alert once per edit, so edit alerts are not bound by one-per-story.
+    M::up(
+        r#"
+-- Stable hash of the item's folded title, summary and content as last seen (NULL: recorded
+-- before this column existed; the next listing sets it without alerting).
+ALTER TABLE items ADD COLUMN text_hash INTEGER;
+DROP INDEX alerts_rule_story;
+CREATE UNIQUE INDEX alerts_rule_story ON alerts (rule, story_id, kind)
+    WHERE story_id IS NOT NULL AND kind IN ('first', 'update');
 "#,
     ),
 ];

@@ -194,6 +194,15 @@ fn closest_story(
     Ok(best.map(|(_, story)| story))
 }
 
+/// The story an item already recorded belongs to, if it has one.
+pub(super) fn story_of(tx: &Transaction<'_>, feed: &str, item_id: &str) -> Result<Option<i64>> {
+    Ok(tx
+        .prepare_cached("SELECT story_id FROM items WHERE feed = ?1 AND item_id = ?2")?
+        .query_row(params![feed, item_id], |row| row.get::<_, Option<i64>>(0))
+        .optional()?
+        .flatten())
+}
+
 /// Whether `rule` has already alerted on `story` (in this transaction or before).
 pub(super) fn rule_alerted(tx: &Transaction<'_>, rule: &str, story: i64) -> Result<bool> {
     Ok(tx

@@ -7,6 +7,7 @@ fn item(id: &str, too_old: bool, rules: &[&str]) -> NewItem {
         title: format!("Story {id}"),
         published: Some(1_800_000_000),
         too_old,
+        text_hash: None,
         story: StoryKey::default(),
         alerts: rules
             .iter()
@@ -29,6 +30,7 @@ fn fetch(items: Vec<NewItem>, at: i64) -> FetchRecord {
         error: None,
         items,
         listed: Vec::new(),
+        edits: Vec::new(),
     }
 }
 
@@ -52,7 +54,8 @@ fn records_items_and_alerts_once() {
         RecordSummary {
             new_items: 2,
             new_alerts: 1,
-            merged: 0
+            merged: 0,
+            edited: 0,
         }
     );
     // The same fetch recorded again (a crash-retry or a race) adds nothing.
@@ -458,9 +461,11 @@ fn story_updates_send_one_follow_up_listing_the_sources() {
         .find(|d| d.alert_id.ends_with("_update"))
         .expect("follow-up queued");
     let payload: serde_json::Value = serde_json::from_str(&update.payload).expect("json");
-    assert_eq!(payload["story"]["outlets"], 3);
+    // Queued when the third outlet came; sent with the sources as they are now (four).
+    assert_eq!(payload["story"]["update"], true);
+    assert_eq!(payload["story"]["outlets"], 4);
     assert_eq!(payload["id"], update.alert_id.as_str());
-    assert_eq!(payload["story"]["sources"][2]["feed"], "three");
+    assert_eq!(payload["story"]["sources"][3]["feed"], "four");
 }
 
 #[test]
@@ -488,6 +493,7 @@ fn prune_keeps_listed_items_pending_alerts_and_open_stories() {
     store
         .record_fetch(&FetchRecord {
             listed: vec!["kept".into()],
+            edits: Vec::new(),
             ..fetch_from("one", vec![], 100 * day)
         })
         .expect("record");
@@ -524,4 +530,57 @@ fn prune_keeps_listed_items_pending_alerts_and_open_stories() {
         .prune(100 * day, 3 * day, 10 * day, 10 * day)
         .expect("prune");
     assert_eq!(report.alerts, 1, "delivered and past alert retention");
+}
+
+fn edit(id: &str, old_hash: Option<i64>, text_hash: i64, title_changed: bool) -> EditedItem {
+    let base = item(id, false, &["r1"]);
+    EditedItem {
+        id: id.into(),
+        link: base.link,
+        title: format!("Story {id}, corrected"),
+        old_hash,
+        text_hash,
+        title_changed,
+        story: StoryKey::default(),
+        alerts: base
+            .alerts
+            .into_iter()
+            .map(|a| NewAlert {
+                id: format!("{}_edit_{text_hash}", a.id),
+                ..a
+            })
+            .collect(),
+    }
+}
+
+#[test]
+fn an_edit_alerts_once_and_only_against_a_known_earlier_text() {
+    let (_dir, store) = open();
+    let mut first = item("a", false, &["r1"]);
+    first.text_hash = Some(1);
+    store
+        .record_fetch(&fetch(vec![first], 100))
+        .expect("record");
+    let edited = |edits: Vec<EditedItem>, at: i64| {
+        let mut record = fetch(Vec::new(), at);
+        record.edits = edits;
+        store.record_fetch(&record).expect("record edit")
+    };
+    // A headline edit: one more alert, of kind 'edit'.
+    assert_eq!(edited(vec![edit("a", Some(1), 2, true)], 200).new_alerts, 1);
+    // The same edit recorded again (a race, a re-listing): the stored text already is it.
+    let again = edited(vec![edit("a", Some(1), 2, true)], 300);
+    assert_eq!((again.new_alerts, again.edited), (0, 0));
+    // A body-only edit of an item the rule already alerted on: recorded, no alert.
+    let body = edited(vec![edit("a", Some(2), 3, false)], 400);
+    assert_eq!((body.new_alerts, body.edited), (0, 1));
+    let due = store.due_deliveries(500, true, 100, &sinks()).expect("due");
+    assert_eq!(due.len(), 4, "two alerts to two sinks: {due:?}");
+
+    // An item recorded before text hashes: its first hash is a baseline, not an edit.
+    let mut old = item("b", false, &[]);
+    old.text_hash = None;
+    store.record_fetch(&fetch(vec![old], 600)).expect("record");
+    let baseline = edited(vec![edit("b", None, 9, true)], 700);
+    assert_eq!((baseline.new_alerts, baseline.edited), (0, 1));
 }

@@ -50,6 +50,7 @@ fn context(batch: &Batch<'_>, messages: &[Message]) -> Value {
                 "link": m.link,
                 "text": cut(&m.text, 4000),
                 "published": m.published,
+                "also": m.also,
                 "payload": serde_json::from_str::<serde_json::Value>(payload).unwrap_or_default(),
             })
         })
