@@ -115,14 +115,31 @@ fn report() {
         "bloc:abraham-accords",
         "region:africa[all]",
     ] {
-        match expand(reference) {
+        let start = Instant::now();
+        let expanded = expand(reference);
+        let took = start.elapsed();
+        match expanded {
             Ok(e) => println!(
-                "@{reference}: {} countries, {} forms",
+                "@{reference}: {} countries, {} forms, expanded in {:.2} ms",
                 e.members.len(),
-                e.forms.len()
+                e.forms.len(),
+                took.as_secs_f64() * 1e3
             ),
             Err(e) => panic!("{e}"),
         }
+    }
+    // The first compile of a reference in a process builds its terms; later ones (other
+    // rules, reloads) reuse them. Criterion below measures the later ones.
+    for query in [
+        r#"@region:central-asia AND "Abraham Accords""#,
+        r#"@region:africa AND election"#,
+    ] {
+        let start = Instant::now();
+        black_box(compile(query));
+        println!(
+            "first compile of `{query}`: {:.2} ms",
+            start.elapsed().as_secs_f64() * 1e3
+        );
     }
     let plain = startup(&CONFIG.replace("QUERY", "Kazakhstan"), 21);
     let region = startup(&CONFIG.replace("QUERY", "@region:central-asia"), 21);

@@ -5,10 +5,13 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::rc::Rc;
+use std::sync::{Arc, Mutex, OnceLock};
 
 use super::RuleError;
 use super::matcher::Found;
-use super::parse::{DEFAULT_FIELDS, FieldMask, Member, Node, SyntaxError, Term, parse_member};
+use super::parse::{
+    DEFAULT_FIELDS, FieldMask, Member, Node, SyntaxError, Term, form_term, parse_member,
+};
 
 pub(crate) type TermId = u32;
 
@@ -429,14 +432,14 @@ impl<'g> Compiler<'g> {
             });
         }
         if crate::places::is_reference(name) {
-            let terms = Rc::new(place_terms(name).map_err(|message| RuleError::Place {
+            let terms = place_terms(name).map_err(|message| RuleError::Place {
                 rule: ctx.rule.to_owned(),
                 query: ctx.query.to_owned(),
                 reference: name.to_owned(),
                 via: stack.last().cloned(),
                 message,
                 offset,
-            })?);
+            })?;
             self.resolved.insert(name.to_owned(), Rc::clone(&terms));
             return Ok(terms);
         }
@@ -488,32 +491,30 @@ impl<'g> Compiler<'g> {
 }
 
 /// The terms a built-in place reference (`region:central-asia`) stands for, or why it has none.
-pub(crate) fn place_terms(reference: &str) -> Result<Vec<Term>, String> {
+///
+/// Cached for the life of the process: every rule and every reload naming the same reference
+/// shares one expansion, since the built-in data never changes.
+pub(crate) fn place_terms(reference: &str) -> Result<Rc<Vec<Term>>, String> {
+    type Cache = Mutex<HashMap<String, Arc<Vec<Term>>>>;
+    static CACHE: OnceLock<Cache> = OnceLock::new();
+    let cache = CACHE.get_or_init(Cache::default);
+    if let Some(terms) = cache.lock().ok().and_then(|c| c.get(reference).cloned()) {
+        return Ok(Rc::new(terms.as_ref().clone()));
+    }
     let expansion = crate::places::expand(reference).map_err(|e| e.to_string())?;
-    expansion
+    let terms = expansion
         .forms
         .iter()
-        .map(|form| match parse_member(&as_phrase(form)) {
-            Ok(Member::Term(term)) => Ok(term),
+        .map(|form| {
             // The data is checked by `cargo test places`; this only guards a broken build.
-            _ => Err(format!("built-in form `{form}` is not a term")),
+            form_term(form).ok_or_else(|| format!("built-in form `{form}` has no word"))
         })
-        .collect()
-}
-
-/// A place form (`Papua — New Guinea`, `=U S`, `kazakh*`) as a quoted phrase member, so that
-/// punctuation in a name separates words as it does in item text instead of being a syntax
-/// error.
-fn as_phrase(form: &str) -> String {
-    let (exact, rest) = match form.strip_prefix('=') {
-        Some(rest) => ("=", rest),
-        None => ("", form),
-    };
-    let (text, prefix) = match rest.strip_suffix('*') {
-        Some(text) => (text, "*"),
-        None => (rest, ""),
-    };
-    format!("{exact}\"{}\"{prefix}", text.replace('"', " "))
+        .collect::<Result<Vec<Term>, String>>()?;
+    let terms = Arc::new(terms);
+    if let Ok(mut c) = cache.lock() {
+        c.insert(reference.to_owned(), Arc::clone(&terms));
+    }
+    Ok(Rc::new(terms.as_ref().clone()))
 }
 
 fn collect_alternatives(expr: Expr, out: &mut Vec<(TermId, FieldMask)>) {

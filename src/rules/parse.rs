@@ -452,6 +452,17 @@ fn phrase_term(
     })
 }
 
+/// A built-in place form (`Kazakhstan`, `=U S`, `kazakh*`, `Papua — New Guinea`) as a term:
+/// like a quoted phrase, so punctuation inside a name separates words as it does in item text.
+/// `None` if it has no word at all.
+pub(crate) fn form_term(form: &str) -> Option<Term> {
+    let (exact, rest) = match form.strip_prefix('=') {
+        Some(rest) => (true, rest),
+        None => (false, form),
+    };
+    phrase_term(rest, false, 0, exact).ok()
+}
+
 fn tokens_of(text: &str) -> Vec<String> {
     normalize(text)
         .split(' ')
