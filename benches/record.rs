@@ -1,15 +1,20 @@
 //! Recording throughput and database size per item, as the tables grow.
 //!
 //! `cargo bench --bench record` records 100,000 synthetic news items (headline + lead, with
-//! MinHash signatures, link keys and one alert in twenty) the way the daemon does — one
-//! transaction per fetched feed of 20 items — into a fresh SQLite file, and prints items/s
+//! MinHash signatures, link keys and one alert in twenty) the way the daemon does — each
+//! fetched feed of 20 items atomically through `record_poll` — into a fresh SQLite file, first
+//! from one thread (a commit per feed), then from 16 (the daemon's concurrent fetches, whose
+//! commits group into shared transactions), and prints items/s
 //! per 10,000-item slice (a flat line means look-ups do not slow down as the tables grow)
 //! and bytes of database per item. Signatures are computed before the clock starts; their
 //! own cost is printed separately.
 
 use std::time::Instant;
 
-use watchword::store::{FetchRecord, NewAlert, NewItem, Store, StoryKey};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use watchword::store::{FeedState, FetchRecord, NewAlert, NewItem, PollRecord, Store, StoryKey};
 use watchword::story::Fingerprinter;
 
 const ITEMS: usize = 100_000;
@@ -49,9 +54,6 @@ fn text(seed: u64, words: usize) -> String {
 }
 
 fn main() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let path = dir.path().join("bench.db");
-    let store = Store::open(&path).expect("open");
     let fingerprinter = Fingerprinter::default();
 
     let started = Instant::now();
@@ -91,38 +93,79 @@ fn main() {
         ITEMS as f64 / signing
     );
 
-    let mut slice_started = Instant::now();
-    let all_started = Instant::now();
-    let mut recorded = 0;
+    // One writer: every feed its own commit. Then the daemon's shape: 16 fetches in flight
+    // (`max_concurrent_fetches`), each recording as it finishes, so commits group.
+    for writers in [1, 16] {
+        record_all(items.clone(), writers);
+    }
+}
+
+/// Records `items` as 20-item polls of 5,000 feeds from `writers` threads, into a fresh
+/// database, printing items/s per 10,000-item slice and bytes per item.
+fn record_all(items: Vec<NewItem>, writers: usize) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("bench.db");
+    let store = Store::open(&path).expect("open");
+    let mut polls = Vec::new();
     let mut items = items.into_iter().peekable();
     let mut fetch = 0i64;
     while items.peek().is_some() {
         let batch: Vec<NewItem> = items.by_ref().take(PER_FETCH).collect();
-        let n = batch.len();
-        store
-            .record_fetch(&FetchRecord {
-                feed: format!("feed-{}", fetch % 5000),
-                url: format!("https://outlet{}.example/rss", fetch % 5000),
-                at: 1_800_000_000 + fetch,
+        let feed = format!("feed-{}", fetch % 5000);
+        let url = format!("https://outlet{}.example/rss", fetch % 5000);
+        let at = 1_800_000_000 + fetch;
+        polls.push(PollRecord {
+            fetch: FetchRecord {
+                feed: feed.clone(),
+                url: url.clone(),
+                at,
                 error: None,
                 items: batch,
                 listed: Vec::new(),
                 edits: Vec::new(),
-            })
-            .expect("record");
+            },
+            state: FeedState {
+                name: feed,
+                url,
+                last_fetch_at: Some(at),
+                last_success_at: Some(at),
+                last_status: Some(200),
+                ..FeedState::default()
+            },
+            events: Vec::new(),
+        });
         fetch += 1;
-        recorded += n;
-        if recorded % SLICE == 0 {
-            let secs = slice_started.elapsed().as_secs_f64();
-            println!(
-                "items {:>6}-{:>6}: {:>7.0} items/s",
-                recorded - SLICE,
-                recorded,
-                SLICE as f64 / secs
-            );
-            slice_started = Instant::now();
-        }
     }
+    println!("{writers} writer(s):");
+    let queue = Mutex::new(polls.into_iter());
+    let recorded = AtomicUsize::new(0);
+    let slice_started = Mutex::new(Instant::now());
+    let all_started = Instant::now();
+    std::thread::scope(|scope| {
+        for _ in 0..writers {
+            scope.spawn(|| {
+                loop {
+                    let Some(poll) = queue.lock().expect("queue").next() else {
+                        break;
+                    };
+                    let n = poll.fetch.items.len();
+                    store.record_poll(&poll).expect("record");
+                    let before = recorded.fetch_add(n, Ordering::SeqCst);
+                    if (before + n) / SLICE > before / SLICE {
+                        let mut started = slice_started.lock().expect("slice");
+                        let end = (before + n) / SLICE * SLICE;
+                        println!(
+                            "  items {:>6}-{:>6}: {:>7.0} items/s",
+                            end - SLICE,
+                            end,
+                            SLICE as f64 / started.elapsed().as_secs_f64()
+                        );
+                        *started = Instant::now();
+                    }
+                }
+            });
+        }
+    });
     let total = all_started.elapsed().as_secs_f64();
     drop(store);
     let bytes: u64 = std::fs::read_dir(dir.path())
@@ -131,7 +174,7 @@ fn main() {
         .map(|m| m.len())
         .sum();
     println!(
-        "recorded {ITEMS} items in {total:.2}s: {:.0} items/s; database {:.1} MiB = {:.0} bytes/item",
+        "  recorded {ITEMS} items in {total:.2}s: {:.0} items/s; database {:.1} MiB = {:.0} bytes/item",
         ITEMS as f64 / total,
         bytes as f64 / (1 << 20) as f64,
         bytes as f64 / ITEMS as f64

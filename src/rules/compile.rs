@@ -8,6 +8,7 @@ use std::rc::Rc;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use super::RuleError;
+use super::error::PlaceRefError;
 use super::matcher::Found;
 use super::parse::{
     DEFAULT_FIELDS, FieldMask, Member, Node, SyntaxError, Term, form_term, parse_member,
@@ -432,13 +433,15 @@ impl<'g> Compiler<'g> {
             });
         }
         if crate::places::is_reference(name) {
-            let terms = place_terms(name).map_err(|message| RuleError::Place {
-                rule: ctx.rule.to_owned(),
-                query: ctx.query.to_owned(),
-                reference: name.to_owned(),
-                via: stack.last().cloned(),
-                message,
-                offset,
+            let terms = place_terms(name).map_err(|message| {
+                RuleError::Place(Box::new(PlaceRefError {
+                    rule: ctx.rule.to_owned(),
+                    query: ctx.query.to_owned(),
+                    reference: name.to_owned(),
+                    via: stack.last().cloned(),
+                    message,
+                    offset,
+                }))
             })?;
             self.resolved.insert(name.to_owned(), Rc::clone(&terms));
             return Ok(terms);
@@ -566,14 +569,14 @@ pub(crate) fn validate_groups(groups: &BTreeMap<String, Vec<String>>) -> Vec<Rul
                 Ok(Member::Group(inner)) if groups.contains_key(&inner) => out.push(inner),
                 Ok(Member::Group(inner)) if crate::places::is_reference(&inner) => {
                     if let Err(message) = place_terms(&inner) {
-                        errors.push(RuleError::Place {
+                        errors.push(RuleError::Place(Box::new(PlaceRefError {
                             rule: String::new(),
                             query: String::new(),
                             reference: inner,
                             via: Some(group.clone()),
                             message,
                             offset: 0,
-                        });
+                        })));
                     }
                 }
                 Ok(Member::Group(inner)) => errors.push(RuleError::UnknownGroup {

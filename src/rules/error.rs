@@ -108,21 +108,9 @@ pub enum RuleError {
     },
 
     /// A built-in place reference (`@country:XX`, `@region:…`, `@bloc:…`) that does not
-    /// resolve. `offset` is where the rule's query uses it (directly or via `via`).
-    #[error(
-        "{}@{reference}{}: {message} {}",
-        rule_prefix(rule),
-        via.as_ref().map(|v| format!(" in group @{v}")).unwrap_or_default(),
-        if query.is_empty() { String::new() } else { locate(query, *offset) }
-    )]
-    Place {
-        rule: String,
-        query: String,
-        reference: String,
-        via: Option<String>,
-        message: String,
-        offset: usize,
-    },
+    /// resolve.
+    #[error("{0}")]
+    Place(Box<PlaceRefError>),
 
     #[error("rule \"{rule}\": another rule already has this name")]
     DuplicateRule { rule: String },
@@ -146,8 +134,8 @@ impl RuleError {
             | RuleError::NoPositiveTerm { rule }
             | RuleError::Regex { rule, .. }
             | RuleError::NeverMatches { rule, .. }
-            | RuleError::Place { rule, .. }
             | RuleError::DuplicateRule { rule } => rule,
+            RuleError::Place(p) => &p.rule,
             RuleError::TooLarge { .. } => "",
         }
     }
@@ -160,7 +148,8 @@ impl RuleError {
             RuleError::GroupMember { group, .. } | RuleError::EmptyGroup { group, .. } => {
                 Some(group)
             }
-            RuleError::UnknownGroup { via, .. } | RuleError::Place { via, .. } => via.as_deref(),
+            RuleError::UnknownGroup { via, .. } => via.as_deref(),
+            RuleError::Place(p) => p.via.as_deref(),
             RuleError::GroupCycle { cycle, .. } => cycle
                 .len()
                 .checked_sub(2)
@@ -178,14 +167,41 @@ impl RuleError {
             | RuleError::GroupMember { offset, .. }
             | RuleError::GroupCycle { offset, .. }
             | RuleError::Regex { offset, .. }
-            | RuleError::Place { offset, .. }
             | RuleError::EmptyGroup { offset, .. } => Some(*offset),
+            RuleError::Place(p) => Some(p.offset),
             RuleError::NeverMatches { offset, .. } => *offset,
             RuleError::Empty { .. }
             | RuleError::NoPositiveTerm { .. }
             | RuleError::DuplicateRule { .. }
             | RuleError::TooLarge { .. } => None,
         }
+    }
+}
+
+/// A place reference that does not resolve (boxed in [`RuleError::Place`] to keep the error
+/// small). `offset` is where the rule's query uses it (directly or via group `via`); `query`
+/// is empty for an error about a group definition alone.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlaceRefError {
+    pub rule: String,
+    pub query: String,
+    pub reference: String,
+    pub via: Option<String>,
+    pub message: String,
+    pub offset: usize,
+}
+
+impl std::fmt::Display for PlaceRefError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}@{}", rule_prefix(&self.rule), self.reference)?;
+        if let Some(via) = &self.via {
+            write!(f, " in group @{via}")?;
+        }
+        write!(f, ": {}", self.message)?;
+        if !self.query.is_empty() {
+            write!(f, " {}", locate(&self.query, self.offset))?;
+        }
+        Ok(())
     }
 }
 

@@ -34,7 +34,7 @@ use compile::{CompiledRule, Compiler, Expr};
 use matcher::{Found, Matcher};
 use parse::FieldMask;
 
-pub use error::RuleError;
+pub use error::{PlaceRefError, RuleError};
 pub use explain::{Explanation, TermReport};
 pub use normalize::normalize;
 pub use parse::Field;

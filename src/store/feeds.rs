@@ -135,41 +135,110 @@ impl Store {
         Ok(states)
     }
 
-    /// Records one poll in one transaction: new items and their alerts, feed events with their
+    /// Records one poll atomically: new items and their alerts, feed events with their
     /// deliveries, and the feed's new state. A 304 writes only the state row.
+    ///
+    /// Polls recorded at the same time from other threads share one transaction and one fsync
+    /// (group commit), each in its own savepoint: a poll that fails is rolled back alone and
+    /// gets its own error; the others commit.
     pub fn record_poll(&self, poll: &PollRecord) -> Result<RecordSummary> {
-        let mut conn = self.lock()?;
-        // Only outbox rows need FULL: a delivered-mark or an alert lost to a power cut could
-        // mean a doubled or a missing alert. A poll that writes none (a 304, a failure, items
-        // that match nothing) may lose its commit to a power cut at no cost but a refetch, so
-        // it skips the fsync; the next FULL commit syncs it anyway. This is what keeps a pass
-        // of thousands of unchanged feeds fast.
-        let outbox = !poll.events.is_empty()
-            || poll
-                .fetch
-                .items
+        let policy = self.story_policy;
+        self.polls.submit(poll.clone(), |polls| match self.lock() {
+            Ok(mut conn) => record_polls(&mut conn, polls, policy),
+            Err(_) => polls
                 .iter()
-                .any(|item| !item.too_old && !item.alerts.is_empty());
-        if outbox {
-            return record_poll_in(&mut conn, poll, self.story_policy);
+                .map(|_| Err(super::StoreError::Poisoned))
+                .collect(),
+        })
+    }
+}
+
+/// Whether recording `poll` writes outbox rows: alerts or feed events.
+fn writes_outbox(poll: &PollRecord) -> bool {
+    !poll.events.is_empty()
+        || poll
+            .fetch
+            .items
+            .iter()
+            .any(|item| !item.too_old && !item.alerts.is_empty())
+}
+
+/// One transaction for a batch of polls, each in a savepoint; one result per poll.
+fn record_polls(
+    conn: &mut rusqlite::Connection,
+    polls: &[&PollRecord],
+    policy: super::StoryPolicy,
+) -> Vec<Result<RecordSummary>> {
+    // Only outbox rows need FULL: a delivered-mark or an alert lost to a power cut could mean
+    // a doubled or a missing alert. A batch that writes none (304s, failures, items that
+    // match nothing) may lose its commit to a power cut at no cost but a refetch, so it skips
+    // the fsync; the next FULL commit syncs it anyway. This is what keeps a pass of thousands
+    // of unchanged feeds fast.
+    let durable = polls.iter().any(|p| writes_outbox(p));
+    if !durable && let Err(e) = conn.pragma_update(None, "synchronous", "NORMAL") {
+        let mut results = vec![Err(e.into())];
+        results.extend(
+            polls
+                .iter()
+                .skip(1)
+                .map(|_| Err(super::StoreError::Poisoned)),
+        );
+        return results;
+    }
+    let batch = (|| -> Result<Vec<Result<RecordSummary>>> {
+        let mut tx = conn.transaction()?;
+        let mut results = Vec::with_capacity(polls.len());
+        for poll in polls {
+            let savepoint = tx.savepoint()?;
+            match record_poll_in(&savepoint, poll, policy) {
+                Ok(summary) => {
+                    savepoint.commit()?;
+                    results.push(Ok(summary));
+                }
+                // Dropping the savepoint rolls this poll back, and only this one.
+                Err(e) => results.push(Err(e)),
+            }
         }
-        conn.pragma_update(None, "synchronous", "NORMAL")?;
-        let result = record_poll_in(&mut conn, poll, self.story_policy);
-        let restored = conn.pragma_update(None, "synchronous", "FULL");
-        let summary = result?;
-        restored?;
-        Ok(summary)
+        tx.commit()?;
+        Ok(results)
+    })();
+    let restored = if durable {
+        Ok(())
+    } else {
+        conn.pragma_update(None, "synchronous", "FULL")
+    };
+    match (batch, restored) {
+        (Ok(results), Ok(())) => results,
+        (Ok(results), Err(e)) => {
+            // Committed, but the connection is left without FULL for the next outbox write:
+            // report it to the first writer so it is logged, the others keep their results.
+            let mut results = results;
+            if let Some(first) = results.first_mut() {
+                *first = Err(e.into());
+            }
+            results
+        }
+        // The commit itself failed (disk full, I/O error): nothing of the batch is recorded.
+        // Retry each poll alone so that each gets its own outcome and its own error.
+        (Err(_), _) if polls.len() > 1 => polls
+            .iter()
+            .map(|poll| {
+                record_polls(conn, &[*poll], policy)
+                    .pop()
+                    .unwrap_or(Err(super::StoreError::Poisoned))
+            })
+            .collect(),
+        (Err(e), _) => vec![Err(e)],
     }
 }
 
 fn record_poll_in(
-    conn: &mut rusqlite::Connection,
+    tx: &rusqlite::Connection,
     poll: &PollRecord,
     policy: super::StoryPolicy,
 ) -> Result<RecordSummary> {
     {
-        let tx = conn.transaction()?;
-        let summary = insert_items(&tx, &poll.fetch, policy)?;
+        let summary = insert_items(tx, &poll.fetch, policy)?;
         if !poll.events.is_empty() {
             let mut insert_event = tx.prepare_cached(
                 "INSERT OR IGNORE INTO alerts (id, rule, feed, item_id, title, link, payload, created_at)
@@ -229,7 +298,6 @@ fn record_poll_in(
             summary.new_items as i64,
             s.ttl
         ])?;
-        tx.commit()?;
         Ok(summary)
     }
 }

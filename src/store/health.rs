@@ -53,6 +53,7 @@ impl Store {
             .map_err(open_err)?;
         Ok(Store {
             conn: Arc::new(Mutex::new(conn)),
+            polls: Arc::default(),
             path: path.to_path_buf(),
             story_policy: super::StoryPolicy::default(),
         })

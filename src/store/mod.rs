@@ -6,6 +6,7 @@
 //! item is never marked seen without its alerts, and an alert never exists without its item.
 
 mod feeds;
+mod group_commit;
 mod health;
 mod outbox;
 mod schema;
@@ -62,6 +63,8 @@ pub type Result<T> = std::result::Result<T, StoreError>;
 #[derive(Clone)]
 pub struct Store {
     conn: Arc<Mutex<Connection>>,
+    /// Polls recorded concurrently share one transaction (see [`group_commit`]).
+    polls: Arc<group_commit::GroupCommit<PollRecord, RecordSummary>>,
     path: PathBuf,
     story_policy: StoryPolicy,
 }
@@ -173,6 +176,7 @@ impl Store {
             })?;
         Ok(Store {
             conn: Arc::new(Mutex::new(conn)),
+            polls: Arc::default(),
             path: path.to_path_buf(),
             story_policy: StoryPolicy::default(),
         })
@@ -321,7 +325,7 @@ pub(crate) fn with_story_sources(payload: &str, sources: &[StorySource]) -> Stri
 /// their deliveries) they raised: one per rule and story. Items already recorded are
 /// skipped together with their alerts.
 pub(super) fn insert_items(
-    tx: &rusqlite::Transaction<'_>,
+    tx: &rusqlite::Connection,
     record: &FetchRecord,
     policy: StoryPolicy,
 ) -> Result<RecordSummary> {

@@ -4,7 +4,7 @@
 //! Everything here runs inside the caller's transaction (`record_fetch`), so an item, its
 //! story membership and the alert it may raise are committed together or not at all.
 
-use rusqlite::{OptionalExtension, Transaction, params};
+use rusqlite::{OptionalExtension, params};
 
 use super::{Result, Store};
 use crate::story::{Signature, fingerprint};
@@ -72,7 +72,7 @@ fn link_key(link: &str) -> i64 {
 /// Finds the story the item `(feed, item_id)` belongs to, or starts a new one, and records
 /// the membership. Returns the story id and whether the item joined an existing story.
 pub(super) fn assign(
-    tx: &Transaction<'_>,
+    tx: &rusqlite::Connection,
     feed: &str,
     item_id: &str,
     title: &str,
@@ -139,7 +139,7 @@ pub(super) fn assign(
 
 /// The open story with an item closest to `signature`, if any is at least `threshold` close.
 fn closest_story(
-    tx: &Transaction<'_>,
+    tx: &rusqlite::Connection,
     signature: &Signature,
     band_keys: &[i64],
     open_since: i64,
@@ -195,7 +195,11 @@ fn closest_story(
 }
 
 /// The story an item already recorded belongs to, if it has one.
-pub(super) fn story_of(tx: &Transaction<'_>, feed: &str, item_id: &str) -> Result<Option<i64>> {
+pub(super) fn story_of(
+    tx: &rusqlite::Connection,
+    feed: &str,
+    item_id: &str,
+) -> Result<Option<i64>> {
     Ok(tx
         .prepare_cached("SELECT story_id FROM items WHERE feed = ?1 AND item_id = ?2")?
         .query_row(params![feed, item_id], |row| row.get::<_, Option<i64>>(0))
@@ -204,7 +208,7 @@ pub(super) fn story_of(tx: &Transaction<'_>, feed: &str, item_id: &str) -> Resul
 }
 
 /// Whether `rule` has already alerted on `story` (in this transaction or before).
-pub(super) fn rule_alerted(tx: &Transaction<'_>, rule: &str, story: i64) -> Result<bool> {
+pub(super) fn rule_alerted(tx: &rusqlite::Connection, rule: &str, story: i64) -> Result<bool> {
     Ok(tx
         .prepare_cached(
             "SELECT 1 FROM alerts WHERE rule = ?1 AND story_id = ?2 AND kind = 'first'",
@@ -213,7 +217,7 @@ pub(super) fn rule_alerted(tx: &Transaction<'_>, rule: &str, story: i64) -> Resu
 }
 
 /// How many distinct feeds have reported `story`.
-pub(super) fn outlet_count(tx: &Transaction<'_>, story: i64) -> Result<u64> {
+pub(super) fn outlet_count(tx: &rusqlite::Connection, story: i64) -> Result<u64> {
     Ok(tx
         .prepare_cached("SELECT COUNT(DISTINCT feed) FROM items WHERE story_id = ?1")?
         .query_row(params![story], |row| row.get::<_, i64>(0))?

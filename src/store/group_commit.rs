@@ -1,0 +1,158 @@
+//! Group commit: writers that arrive while a commit is in progress wait, and the next commit
+//! takes all of them in one transaction, so a pass of many feeds pays one fsync per batch
+//! instead of one per feed. The scheme of LevelDB's write queue: the first waiting writer
+//! leads, runs the batch (its own write included) and hands every writer its own result.
+//!
+//! A lone writer is never delayed: it finds no batch running and commits at once. Batches form
+//! only while a commit is under way, i.e. exactly when writers would otherwise queue on the
+//! connection lock.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Condvar, Mutex};
+
+use super::{Result, StoreError};
+
+/// One writer's job and, once its batch is committed, its result.
+struct Slot<T, R> {
+    job: T,
+    result: Mutex<Option<Result<R>>>,
+}
+
+struct Queue<T, R> {
+    waiting: VecDeque<Arc<Slot<T, R>>>,
+    /// A leader is running a batch.
+    busy: bool,
+}
+
+pub(super) struct GroupCommit<T, R> {
+    queue: Mutex<Queue<T, R>>,
+    done: Condvar,
+}
+
+impl<T, R> Default for GroupCommit<T, R> {
+    fn default() -> Self {
+        GroupCommit {
+            queue: Mutex::new(Queue {
+                waiting: VecDeque::new(),
+                busy: false,
+            }),
+            done: Condvar::new(),
+        }
+    }
+}
+
+impl<T, R> GroupCommit<T, R> {
+    /// Runs `job` in the next batch and returns its result. `run` gets every job of a batch, in
+    /// arrival order, and must return one result per job, in the same order; it is called by
+    /// whichever writer leads that batch, so any writer's `run` may run any other's jobs (all
+    /// callers pass the same function).
+    pub(super) fn submit(&self, job: T, run: impl FnOnce(&[&T]) -> Vec<Result<R>>) -> Result<R> {
+        let slot = Arc::new(Slot {
+            job,
+            result: Mutex::new(None),
+        });
+        let mut queue = self.queue.lock().map_err(|_| StoreError::Poisoned)?;
+        queue.waiting.push_back(Arc::clone(&slot));
+        loop {
+            if let Some(result) = take(&slot)? {
+                return result;
+            }
+            if !queue.busy {
+                break;
+            }
+            queue = self.done.wait(queue).map_err(|_| StoreError::Poisoned)?;
+        }
+        // Lead: the batch is everyone waiting, this writer included (it is still waiting,
+        // since no batch has taken it).
+        queue.busy = true;
+        let batch: Vec<Arc<Slot<T, R>>> = queue.waiting.drain(..).collect();
+        drop(queue);
+        let jobs: Vec<&T> = batch.iter().map(|s| &s.job).collect();
+        let mut results = run(&jobs).into_iter();
+        for member in &batch {
+            let result = results.next().unwrap_or(Err(StoreError::Poisoned));
+            if let Ok(mut cell) = member.result.lock() {
+                *cell = Some(result);
+            }
+        }
+        let mut queue = self.queue.lock().map_err(|_| StoreError::Poisoned)?;
+        queue.busy = false;
+        drop(queue);
+        self.done.notify_all();
+        take(&slot)?.unwrap_or(Err(StoreError::Poisoned))
+    }
+}
+
+fn take<T, R>(slot: &Slot<T, R>) -> Result<Option<Result<R>>> {
+    Ok(slot.result.lock().map_err(|_| StoreError::Poisoned)?.take())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::time::Duration;
+
+    #[test]
+    fn a_lone_writer_commits_alone() {
+        let group = GroupCommit::<u32, u32>::default();
+        let result = group.submit(7, |jobs| jobs.iter().map(|j| Ok(**j * 2)).collect());
+        assert_eq!(result.ok(), Some(14));
+    }
+
+    #[test]
+    fn writers_arriving_during_a_commit_share_the_next_one_and_get_their_own_results() {
+        let group = Arc::new(GroupCommit::<u32, u32>::default());
+        let batches = Arc::new(Mutex::new(Vec::new()));
+        let calls = Arc::new(AtomicUsize::new(0));
+        let writers: Vec<_> = (0..16u32)
+            .map(|i| {
+                let group = Arc::clone(&group);
+                let batches = Arc::clone(&batches);
+                let calls = Arc::clone(&calls);
+                std::thread::spawn(move || {
+                    group.submit(i, |jobs| {
+                        calls.fetch_add(1, Ordering::SeqCst);
+                        batches
+                            .lock()
+                            .expect("lock")
+                            .push(jobs.iter().map(|j| **j).collect::<Vec<_>>());
+                        // A slow commit, as an fsync is: the others pile up meanwhile.
+                        std::thread::sleep(Duration::from_millis(20));
+                        jobs.iter()
+                            .map(|j| {
+                                if **j == 3 {
+                                    Err(StoreError::Poisoned)
+                                } else {
+                                    Ok(**j + 100)
+                                }
+                            })
+                            .collect()
+                    })
+                })
+            })
+            .collect();
+        let results: Vec<_> = writers
+            .into_iter()
+            .map(|w| w.join().expect("join"))
+            .collect();
+        for (i, result) in results.iter().enumerate() {
+            match result {
+                Ok(v) => assert_eq!(*v, i as u32 + 100),
+                Err(_) => assert_eq!(i, 3, "only job 3 fails, and only it"),
+            }
+        }
+        let batches = batches.lock().expect("lock");
+        let mut all: Vec<u32> = batches.iter().flatten().copied().collect();
+        all.sort();
+        assert_eq!(
+            all,
+            (0..16).collect::<Vec<_>>(),
+            "every job runs exactly once"
+        );
+        assert!(
+            calls.load(Ordering::SeqCst) < 16,
+            "writers that arrive during a commit are batched: {batches:?}"
+        );
+    }
+}
