@@ -151,6 +151,13 @@ CREATE UNIQUE INDEX alerts_rule_story ON alerts (rule, story_id, kind)
     WHERE story_id IS NOT NULL AND kind IN ('first', 'update');
 "#,
     ),
+    // Alerts by story alone: the daily prune asks, for each old story, whether an alert still
+    // refers to it; without this index each question scanned the alerts table.
+    M::up(
+        r#"
+CREATE INDEX alerts_story ON alerts (story_id) WHERE story_id IS NOT NULL;
+"#,
+    ),
 ];
 
 pub fn migrations() -> Migrations<'static> {
@@ -162,5 +169,32 @@ mod tests {
     #[test]
     fn migrations_are_valid() {
         assert!(super::migrations().validate().is_ok());
+    }
+
+    /// The queries run for every recorded item that raises an alert, and by the daily prune,
+    /// must search an index, not scan a table that grows for a year.
+    #[test]
+    fn hot_queries_use_their_indexes() {
+        let mut conn = rusqlite::Connection::open_in_memory().expect("open");
+        super::migrations().to_latest(&mut conn).expect("migrate");
+        let plan = |sql: &str| -> String {
+            let mut stmt = conn
+                .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+                .expect("prepare");
+            let count = stmt.parameter_count();
+            let params: Vec<i64> = vec![1; count];
+            let rows = stmt
+                .query_map(rusqlite::params_from_iter(params), |row| {
+                    row.get::<_, String>(3)
+                })
+                .expect("plan");
+            rows.map(|r| r.expect("row")).collect::<Vec<_>>().join("; ")
+        };
+        let rule_alerted = plan(crate::store::stories::RULE_ALERTED);
+        assert!(rule_alerted.contains("alerts_rule_story"), "{rule_alerted}");
+        let prune = plan(
+            "SELECT 1 FROM stories WHERE NOT EXISTS (SELECT 1 FROM alerts a WHERE a.story_id = stories.id)",
+        );
+        assert!(prune.contains("alerts_story"), "{prune}");
     }
 }
