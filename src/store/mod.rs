@@ -168,12 +168,6 @@ impl Store {
             .map_err(open_err)?;
         conn.pragma_update(None, "foreign_keys", "ON")
             .map_err(open_err)?;
-        // Items arrive from thousands of feeds at once, so their inserts land all over the
-        // (feed, item_id) and story indexes. SQLite's default 2 MiB page cache then rereads
-        // and rewrites index pages on every commit and recording slows as the tables grow;
-        // 32 MiB (allocated only as the database grows) keeps the hot index pages resident.
-        conn.pragma_update(None, "cache_size", -32_768)
-            .map_err(open_err)?;
         schema::migrations()
             .to_latest(&mut conn)
             .map_err(|cause| StoreError::Migrate {
