@@ -9,8 +9,8 @@
 //! tokens. Ideographic and kana characters are one token each because those scripts do not put
 //! spaces between words, so a phrase of ideographs matches inside a longer run.
 
-use unicode_normalization::UnicodeNormalization;
 use unicode_normalization::char::is_combining_mark;
+use unicode_normalization::{IsNormalized, UnicodeNormalization, is_nfd_quick, is_nfkc_quick};
 
 /// Normalizes `text` into its canonical token string (see the module docs).
 ///
@@ -69,13 +69,42 @@ pub(crate) fn cased_into(text: &str, out: &mut String) {
 
 /// The Unicode half of normalization: everything except tokenization.
 fn fold(text: &str) -> String {
-    text.nfkc()
-        .flat_map(char::to_lowercase)
-        // Lowercasing can produce decomposable sequences (İ → i + U+0307), so decompose after it.
-        .nfd()
+    // Most non-ASCII text (Cyrillic, Arabic, Greek without precomposed letters) is already in
+    // NFKC and, once lowercased, in NFD: the quick checks are exact when they say Yes, and
+    // skipping the two normalization passes then changes nothing but the cost.
+    if is_nfkc_quick(text.chars()) == IsNormalized::Yes {
+        let lowered: String = text.chars().flat_map(char::to_lowercase).collect();
+        if is_nfd_quick(lowered.chars()) == IsNormalized::Yes {
+            return strip_and_map(lowered.chars());
+        }
+        return strip_and_map(lowered.nfd());
+    }
+    strip_and_map(
+        text.nfkc()
+            .flat_map(char::to_lowercase)
+            // Lowercasing can produce decomposable sequences (İ → i + U+0307), so decompose
+            // after it.
+            .nfd(),
+    )
+}
+
+/// Diacritics dropped and the per-character mappings applied to decomposed text.
+fn strip_and_map(chars: impl Iterator<Item = char>) -> String {
+    chars
         .filter(|c| !is_combining_mark(*c))
         .flat_map(fold_char)
         .collect()
+}
+
+/// The slow path of [`fold`], kept to check the fast one against.
+#[cfg(test)]
+pub(crate) fn fold_reference(text: &str) -> String {
+    strip_and_map(text.nfkc().flat_map(char::to_lowercase).nfd())
+}
+
+#[cfg(test)]
+pub(crate) fn fold_for_test(text: &str) -> String {
+    fold(text)
 }
 
 /// Per-character mappings that lowercasing and NFKC leave alone but that writers use
