@@ -36,10 +36,22 @@ pub enum Kind {
 /// Forms are generated from the unfolded text: matching later folds case and diacritics, so
 /// `Соединённых` also matches `Соединенных` and `للإمارات` also matches `للامارات`.
 pub fn forms(lang: Lang, kind: Kind, term: &str) -> Vec<String> {
+    // An exact-case term is curated to avoid a common word (`=Катар`, catarrh): its forms
+    // keep the exact case (`=Катара`, `=Катаре`), so `в Катаре` matches and `катар` still
+    // does not.
+    if let Some(bare) = term.strip_prefix('=') {
+        let mut out = Forms::new(term);
+        out.extend(
+            forms(lang, kind, bare)
+                .into_iter()
+                .skip(1)
+                .map(|form| format!("={form}")),
+        );
+        return out.0;
+    }
     let mut out = Forms::new(term);
-    // An exact-case term is curated to avoid a common word (`=Chad`); inflecting it would
-    // reopen that door. A term already ending in `*` is already a prefix.
-    if term.starts_with('=') || term.ends_with('*') || term.trim().is_empty() {
+    // A term already ending in `*` is already a prefix.
+    if term.ends_with('*') || term.trim().is_empty() {
         return out.0;
     }
     let demonym = kind == Kind::Demonyms;
@@ -77,6 +89,10 @@ pub fn forms(lang: Lang, kind: Kind, term: &str) -> Vec<String> {
         Lang::Ar => {
             if demonym {
                 out.extend(ar_demonym(term));
+            } else if kind == Kind::Capitals {
+                // A city has no nisba in the news sense, and its letters plus one often make
+                // a word: الرياض + ي is "sporting", بكين + ي "bikini", براغ + ي "screws".
+                out.extend(ar_with_proclitics(term, AR_PROCLITICS));
             } else {
                 out.extend(ar_name(term));
             }
@@ -960,6 +976,27 @@ mod tests {
     }
 
     // General
+
+    #[test]
+    fn exact_case_terms_inflect_and_keep_their_case() {
+        assert_forms(
+            names(Lang::Ru, "=Катар"),
+            &["=Катар", "=Катара", "=Катару", "=Катаром", "=Катаре"],
+        );
+    }
+
+    #[test]
+    fn arabic_capitals_take_proclitics_but_no_nisba() {
+        let riyadh = forms(Lang::Ar, Kind::Capitals, "الرياض");
+        assert!(riyadh.contains(&"بالرياض".to_owned()), "{riyadh:?}");
+        // الرياضي is "sporting", not "of Riyadh".
+        assert!(!riyadh.iter().any(|f| f.contains("الرياضي")), "{riyadh:?}");
+        let beijing = forms(Lang::Ar, Kind::Capitals, "بكين");
+        assert!(
+            !beijing.iter().any(|f| f.starts_with("بكيني")),
+            "{beijing:?}"
+        );
+    }
 
     #[test]
     fn exact_case_local_and_prefix_terms_are_unchanged() {

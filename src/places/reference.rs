@@ -85,8 +85,14 @@ impl Reference {
         let mut kinds = BTreeSet::new();
         let mut langs = BTreeSet::new();
         let mut scope = Scope::All;
-        for option in options.into_iter().flat_map(|o| o.split(',')) {
-            match option.trim().to_ascii_lowercase().as_str() {
+        let options: Vec<String> = options
+            .into_iter()
+            .flat_map(|o| o.split(','))
+            .map(|o| o.trim().to_ascii_lowercase())
+            .filter(|o| !o.is_empty())
+            .collect();
+        for option in &options {
+            match option.as_str() {
                 "names" | "name" => _ = kinds.insert(Kind::Names),
                 "demonyms" | "demonym" => _ = kinds.insert(Kind::Demonyms),
                 "capitals" | "capital" => _ = kinds.insert(Kind::Capitals),

@@ -82,6 +82,18 @@ fn every_reference_compiles() {
 }
 
 #[test]
+fn a_reference_with_no_word_is_an_error_not_a_rule_that_never_matches() {
+    let spec = RuleSpec {
+        name: "gulf",
+        query: "@bloc:gcc[own,demonyms] AND oil",
+    };
+    match RuleSet::compile(&BTreeMap::new(), &[spec]) {
+        Ok(_) => panic!("a bloc has no demonyms: the rule could never match"),
+        Err(e) => assert!(e.to_string().contains("has no word"), "{e}"),
+    }
+}
+
+#[test]
 fn regions_follow_m49() {
     let g = g();
     assert_eq!(
@@ -164,6 +176,11 @@ fn bad_references_say_what_to_write() {
     assert!(err("region:central-asia[en").contains("must end with `]`"));
     assert!(err("country:KZ[members]").contains("apply to regions and blocs"));
     assert!(err("bloc:").contains("missing"));
+    assert_eq!(
+        expand("country:KZ[en, ]").map(|e| e.forms.is_empty()),
+        Ok(false),
+        "an empty option is ignored"
+    );
     assert!(!is_reference("central_asia"));
     assert!(!is_reference("city:Paris"));
 }

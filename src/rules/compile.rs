@@ -513,6 +513,13 @@ pub(crate) fn place_terms(reference: &str) -> Result<Rc<Vec<Term>>, String> {
             form_term(form).ok_or_else(|| format!("built-in form `{form}` has no word"))
         })
         .collect::<Result<Vec<Term>, String>>()?;
+    if terms.is_empty() {
+        // `@bloc:gcc[own,demonyms]`: a bloc has no demonym; an empty OR would never match.
+        return Err(format!(
+            "has no word of the kinds and languages asked for; `watchword groups \
+             {reference}` shows what it has, and `[all]` takes every kind and language"
+        ));
+    }
     let terms = Arc::new(terms);
     if let Ok(mut c) = cache.lock() {
         c.insert(reference.to_owned(), Arc::clone(&terms));

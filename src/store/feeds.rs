@@ -153,7 +153,8 @@ impl Store {
     }
 }
 
-/// Whether recording `poll` writes outbox rows: alerts or feed events.
+/// Whether recording `poll` writes outbox rows: alerts (on new or edited items) or feed
+/// events.
 fn writes_outbox(poll: &PollRecord) -> bool {
     !poll.events.is_empty()
         || poll
@@ -161,6 +162,7 @@ fn writes_outbox(poll: &PollRecord) -> bool {
             .items
             .iter()
             .any(|item| !item.too_old && !item.alerts.is_empty())
+        || poll.fetch.edits.iter().any(|edit| !edit.alerts.is_empty())
 }
 
 /// One transaction for a batch of polls, each in a savepoint; one result per poll.
@@ -173,17 +175,19 @@ fn record_polls(
     // a doubled or a missing alert. A batch that writes none (304s, failures, items that
     // match nothing) may lose its commit to a power cut at no cost but a refetch, so it skips
     // the fsync; the next FULL commit syncs it anyway. This is what keeps a pass of thousands
-    // of unchanged feeds fast.
+    // of unchanged feeds fast. The level is set for every batch, so a failed reset after a
+    // NORMAL batch can never leave an outbox write unsynced.
     let durable = polls.iter().any(|p| writes_outbox(p));
-    if !durable && let Err(e) = conn.pragma_update(None, "synchronous", "NORMAL") {
-        let mut results = vec![Err(e.into())];
-        results.extend(
-            polls
-                .iter()
-                .skip(1)
-                .map(|_| Err(super::StoreError::Poisoned)),
-        );
-        return results;
+    let level = if durable { "FULL" } else { "NORMAL" };
+    if let Err(e) = conn.pragma_update(None, "synchronous", level) {
+        return std::iter::once(Err(e.into()))
+            .chain(
+                polls
+                    .iter()
+                    .skip(1)
+                    .map(|_| Err(super::StoreError::Poisoned)),
+            )
+            .collect();
     }
     let batch = (|| -> Result<Vec<Result<RecordSummary>>> {
         let mut tx = conn.transaction()?;
@@ -195,32 +199,31 @@ fn record_polls(
                     savepoint.commit()?;
                     results.push(Ok(summary));
                 }
-                // Dropping the savepoint rolls this poll back, and only this one.
-                Err(e) => results.push(Err(e)),
+                Err(e) => {
+                    // Dropping the savepoint rolls this poll back, and only this one...
+                    drop(savepoint);
+                    // ...unless the error made SQLite roll back the whole transaction (disk
+                    // full, I/O): then nothing of the batch is recorded, and going on would
+                    // commit the remaining polls outside it.
+                    if tx.is_autocommit() {
+                        return Err(e);
+                    }
+                    results.push(Err(e));
+                }
             }
         }
         tx.commit()?;
         Ok(results)
     })();
-    let restored = if durable {
-        Ok(())
-    } else {
-        conn.pragma_update(None, "synchronous", "FULL")
-    };
-    match (batch, restored) {
-        (Ok(results), Ok(())) => results,
-        (Ok(results), Err(e)) => {
-            // Committed, but the connection is left without FULL for the next outbox write:
-            // report it to the first writer so it is logged, the others keep their results.
-            let mut results = results;
-            if let Some(first) = results.first_mut() {
-                *first = Err(e.into());
-            }
-            results
-        }
-        // The commit itself failed (disk full, I/O error): nothing of the batch is recorded.
-        // Retry each poll alone so that each gets its own outcome and its own error.
-        (Err(_), _) if polls.len() > 1 => polls
+    if !durable && let Err(e) = conn.pragma_update(None, "synchronous", "FULL") {
+        // Harmless for correctness (the next durable batch sets FULL itself), worth a line.
+        tracing::warn!("cannot restore synchronous=FULL after a batch: {e}");
+    }
+    match batch {
+        Ok(results) => results,
+        // Nothing of the batch is recorded (the commit failed, or the transaction was rolled
+        // back). Retry each poll alone so that each gets its own outcome and its own error.
+        Err(_) if polls.len() > 1 => polls
             .iter()
             .map(|poll| {
                 record_polls(conn, &[*poll], policy)
@@ -228,7 +231,7 @@ fn record_polls(
                     .unwrap_or(Err(super::StoreError::Poisoned))
             })
             .collect(),
-        (Err(e), _) => vec![Err(e)],
+        Err(e) => vec![Err(e)],
     }
 }
 

@@ -67,6 +67,12 @@ impl<T, R> GroupCommit<T, R> {
         queue.busy = true;
         let batch: Vec<Arc<Slot<T, R>>> = queue.waiting.drain(..).collect();
         drop(queue);
+        // Whatever happens from here, even a panic in `run`, the guard hands every writer of
+        // the batch a result and lets the next leader in: otherwise they would wait forever.
+        let guard = Leading {
+            group: self,
+            batch: &batch,
+        };
         let jobs: Vec<&T> = batch.iter().map(|s| &s.job).collect();
         let mut results = run(&jobs).into_iter();
         for member in &batch {
@@ -75,11 +81,30 @@ impl<T, R> GroupCommit<T, R> {
                 *cell = Some(result);
             }
         }
-        let mut queue = self.queue.lock().map_err(|_| StoreError::Poisoned)?;
+        drop(guard);
+        take(&slot)?.unwrap_or(Err(StoreError::Poisoned))
+    }
+}
+
+/// Ends a leader's turn: fills any result still missing (the batch's `run` panicked) with an
+/// error, clears `busy` and wakes the waiting writers.
+struct Leading<'a, T, R> {
+    group: &'a GroupCommit<T, R>,
+    batch: &'a [Arc<Slot<T, R>>],
+}
+
+impl<T, R> Drop for Leading<'_, T, R> {
+    fn drop(&mut self) {
+        for member in self.batch {
+            let mut cell = member.result.lock().unwrap_or_else(|e| e.into_inner());
+            if cell.is_none() {
+                *cell = Some(Err(StoreError::Poisoned));
+            }
+        }
+        let mut queue = self.group.queue.lock().unwrap_or_else(|e| e.into_inner());
         queue.busy = false;
         drop(queue);
-        self.done.notify_all();
-        take(&slot)?.unwrap_or(Err(StoreError::Poisoned))
+        self.group.done.notify_all();
     }
 }
 
@@ -92,6 +117,17 @@ mod tests {
     use super::*;
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::time::Duration;
+
+    #[test]
+    fn a_panicking_batch_fails_its_writers_and_does_not_block_the_next() {
+        let group = GroupCommit::<u32, u32>::default();
+        let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            group.submit(1, |_| panic!("a bug while writing"))
+        }));
+        assert!(panicked.is_err());
+        let next = group.submit(2, |jobs| jobs.iter().map(|j| Ok(**j)).collect());
+        assert_eq!(next.ok(), Some(2));
+    }
 
     #[test]
     fn a_lone_writer_commits_alone() {
