@@ -67,6 +67,34 @@ fn feed() -> String {
     rss(&entries)
 }
 
+/// A config with one feed at `url`, the given `[groups]` lines and one rule with `query`,
+/// alerting to stdout.
+fn config(ws: &Workspace, url: &str, groups: &str, query: &str) -> String {
+    format!(
+        r#"
+[daemon]
+database = "{db}"
+
+[groups]
+{groups}
+
+[[feed]]
+name = "wire"
+url = "{url}"
+
+[[rule]]
+name = "places"
+query = '{query}'
+notify = ["out"]
+
+[[sink]]
+name = "out"
+kind = "stdout"
+"#,
+        db = ws.database().display(),
+    )
+}
+
 #[test]
 fn region_rule_matches_every_language_and_spelling_of_its_countries_only() {
     let server = FeedServer::start();
@@ -96,29 +124,11 @@ fn the_daemon_alerts_on_a_region_rule_from_the_config() {
     let server = FeedServer::start();
     server.put_rss("/feed.xml", &feed());
     let ws = Workspace::new();
-    ws.write_config(&format!(
-        r#"
-[daemon]
-database = "{db}"
-
-[groups]
-accords = ["Abraham Accords", "@bloc:abraham-accords[own]"]
-
-[[feed]]
-name = "wire"
-url = "{url}"
-
-[[rule]]
-name = "uzbekistan-accords"
-query = '@country:UZ[en,ru] AND @accords'
-notify = ["out"]
-
-[[sink]]
-name = "out"
-kind = "stdout"
-"#,
-        db = ws.database().display(),
-        url = server.url("/feed.xml"),
+    ws.write_config(&config(
+        &ws,
+        &server.url("/feed.xml"),
+        r#"accords = ["Abraham Accords", "@bloc:abraham-accords[own]"]"#,
+        "@country:UZ[en,ru] AND @accords",
     ));
     let out = ws.watchword(&["once"]);
     assert!(out.status.success(), "{}", stderr(&out));
@@ -136,29 +146,11 @@ kind = "stdout"
 #[test]
 fn groups_lists_built_in_places_and_shows_what_a_reference_matches() {
     let ws = Workspace::new();
-    ws.write_config(&format!(
-        r#"
-[daemon]
-database = "{db}"
-
-[groups]
-stans = ["@region:central-asia[en]", "Afghanistan"]
-
-[[feed]]
-name = "wire"
-url = "{url}"
-
-[[rule]]
-name = "stans"
-query = "@stans"
-notify = ["out"]
-
-[[sink]]
-name = "out"
-kind = "stdout"
-"#,
-        db = ws.database().display(),
-        url = unused_local_url("/feed.xml"),
+    ws.write_config(&config(
+        &ws,
+        &unused_local_url("/feed.xml"),
+        r#"stans = ["@region:central-asia[en]", "Afghanistan"]"#,
+        "@stans",
     ));
     let out = ws.watchword(&["groups"]);
     let text = stdout(&out);
@@ -208,26 +200,11 @@ kind = "stdout"
 #[test]
 fn a_bad_reference_in_the_config_says_where_and_what_to_write() {
     let ws = Workspace::new();
-    ws.write_config(&format!(
-        r#"
-[daemon]
-database = "{db}"
-
-[[feed]]
-name = "wire"
-url = "{url}"
-
-[[rule]]
-name = "kz"
-query = '@country:Kazakhstan AND "Abraham Accords"'
-notify = ["out"]
-
-[[sink]]
-name = "out"
-kind = "stdout"
-"#,
-        db = ws.database().display(),
-        url = unused_local_url("/feed.xml"),
+    ws.write_config(&config(
+        &ws,
+        &unused_local_url("/feed.xml"),
+        "",
+        r#"@country:Kazakhstan AND "Abraham Accords""#,
     ));
     let out = ws.watchword(&["check"]);
     let err = stderr(&out);

@@ -4,7 +4,6 @@
 //! evaluating at all.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::rc::Rc;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use super::RuleError;
@@ -183,7 +182,7 @@ pub(crate) struct CompiledRule {
 pub(crate) struct Compiler<'g> {
     groups: &'g BTreeMap<String, Vec<String>>,
     /// Groups already expanded into their flat member terms, shared by every rule using them.
-    resolved: HashMap<String, Rc<Vec<Term>>>,
+    resolved: HashMap<String, Arc<Vec<Term>>>,
     pub dict: Dictionary,
 }
 
@@ -419,9 +418,9 @@ impl<'g> Compiler<'g> {
         name: &str,
         offset: usize,
         stack: &mut Vec<String>,
-    ) -> Result<Rc<Vec<Term>>, RuleError> {
+    ) -> Result<Arc<Vec<Term>>, RuleError> {
         if let Some(done) = self.resolved.get(name) {
-            return Ok(Rc::clone(done));
+            return Ok(Arc::clone(done));
         }
         if let Some(start) = stack.iter().position(|g| g == name) {
             let mut cycle = stack[start..].to_vec();
@@ -443,7 +442,7 @@ impl<'g> Compiler<'g> {
                     offset,
                 }))
             })?;
-            self.resolved.insert(name.to_owned(), Rc::clone(&terms));
+            self.resolved.insert(name.to_owned(), Arc::clone(&terms));
             return Ok(terms);
         }
         let groups = self.groups;
@@ -487,8 +486,8 @@ impl<'g> Compiler<'g> {
             }
         }
         stack.pop();
-        let terms = Rc::new(terms);
-        self.resolved.insert(name.to_owned(), Rc::clone(&terms));
+        let terms = Arc::new(terms);
+        self.resolved.insert(name.to_owned(), Arc::clone(&terms));
         Ok(terms)
     }
 }
@@ -497,12 +496,12 @@ impl<'g> Compiler<'g> {
 ///
 /// Cached for the life of the process: every rule and every reload naming the same reference
 /// shares one expansion, since the built-in data never changes.
-pub(crate) fn place_terms(reference: &str) -> Result<Rc<Vec<Term>>, String> {
+pub(crate) fn place_terms(reference: &str) -> Result<Arc<Vec<Term>>, String> {
     type Cache = Mutex<HashMap<String, Arc<Vec<Term>>>>;
     static CACHE: OnceLock<Cache> = OnceLock::new();
     let cache = CACHE.get_or_init(Cache::default);
     if let Some(terms) = cache.lock().ok().and_then(|c| c.get(reference).cloned()) {
-        return Ok(Rc::new(terms.as_ref().clone()));
+        return Ok(terms);
     }
     let expansion = crate::places::expand(reference).map_err(|e| e.to_string())?;
     let terms = expansion
@@ -524,7 +523,7 @@ pub(crate) fn place_terms(reference: &str) -> Result<Rc<Vec<Term>>, String> {
     if let Ok(mut c) = cache.lock() {
         c.insert(reference.to_owned(), Arc::clone(&terms));
     }
-    Ok(Rc::new(terms.as_ref().clone()))
+    Ok(terms)
 }
 
 fn collect_alternatives(expr: Expr, out: &mut Vec<(TermId, FieldMask)>) {
