@@ -222,6 +222,20 @@ fn unused_groups_are_checked_too() {
 }
 
 #[test]
+fn a_group_may_not_hide_a_built_in_place() {
+    let source = GOOD.replace(
+        "abraham_accords = ['\"Abraham Accords\"']",
+        "abraham_accords = ['\"Abraham Accords\"']\n\"region:central-asia\" = [\"Kazakhstan\"]",
+    );
+    let p = problems(&source);
+    assert!(
+        p.iter().any(|m| m.contains(":10:")
+            && m.contains("would hide the built-in place @region:central-asia")),
+        "{p:?}"
+    );
+}
+
+#[test]
 fn poller_keys_have_defaults_and_are_checked() {
     let config = load(GOOD).expect("valid config");
     let d = &config.daemon;
