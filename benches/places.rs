@@ -15,7 +15,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, Throughput};
-use watchword::feed::Item;
+use watchword::model::Item;
 use watchword::places::{Gazetteer, expand};
 use watchword::rules::{RuleSet, RuleSpec};
 

@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicIsize, Ordering};
 use std::time::{Duration, Instant};
 
 use criterion::{BenchmarkId, Criterion, Throughput};
-use watchword::feed::Item;
+use watchword::model::Item;
 use watchword::rules::{RuleSet, RuleSpec};
 
 /// Counts live heap bytes, to measure what a compiled rule set costs per rule.

@@ -9,7 +9,7 @@ use chrono::DateTime;
 use serde_json::{Value, json};
 use watchword::alert::format::{Batch, Request, render};
 use watchword::config::{SinkConfig, SinkFormat};
-use watchword::feed::Item;
+use watchword::model::Item;
 
 use common::*;
 

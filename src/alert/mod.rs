@@ -18,8 +18,8 @@ use std::time::Duration;
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 
 use crate::config::{SinkConfig, SinkKind};
-use crate::feed::url_origin;
 use crate::store::AttemptOutcome;
+use crate::text::url_origin;
 
 pub use format::{Batch, Method, Request};
 pub use payload::{alert_id, render};

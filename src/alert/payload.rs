@@ -6,7 +6,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use crate::feed::Item;
+use crate::model::Item;
 
 /// Bump when a field changes meaning or disappears; adding a field does not bump it.
 pub const PAYLOAD_VERSION: u32 = 1;

@@ -9,8 +9,8 @@ use chrono::{TimeZone, Utc};
 use serde::Serialize;
 
 use crate::config::Config;
-use crate::feed::redact_url;
 use crate::store::{FeedState, Store};
+use crate::text::redact_url;
 
 #[derive(Debug, clap::Args)]
 pub struct FeedsArgs {

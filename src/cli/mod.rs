@@ -20,8 +20,8 @@ use tracing_subscriber::util::SubscriberInitExt as _;
 
 use crate::config::{Config, SinkKind};
 use crate::daemon::{self, Control, Pipeline};
-use crate::feed::{redact_url, url_origin};
 use crate::store::{Store, WriterLock};
+use crate::text::{redact_url, url_origin};
 
 mod feeds;
 mod groups;

@@ -11,8 +11,10 @@ use anyhow::Context;
 use serde::Serialize;
 
 use crate::config::{Config, FeedConfig, default_user_agent};
-use crate::feed::{self, FetchLimits, Fetcher, Item, redact_url};
+use crate::feed::{self, FetchLimits, Fetcher};
+use crate::model::Item;
 use crate::rules::{Explanation, RuleSet, RuleSpec};
+use crate::text::redact_url;
 
 #[derive(Debug, clap::Args)]
 pub struct TestArgs {

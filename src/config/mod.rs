@@ -106,7 +106,7 @@ pub struct DaemonConfig {
     pub feed_events: Vec<String>,
     /// Query parameters removed from links before they are canonicalised, on top of the
     /// built-in tracking parameters (`utm_*`, `fbclid`, …).
-    pub strip_params: crate::feed::StripParams,
+    pub strip_params: crate::text::StripParams,
 }
 
 #[derive(Debug, Clone)]
@@ -720,7 +720,7 @@ fn validate_daemon(
         .collect();
     let mut strip_names = Vec::new();
     for name in raw.strip_params.unwrap_or_default() {
-        match crate::feed::StripParams::check(name.get_ref()) {
+        match crate::text::StripParams::check(name.get_ref()) {
             Ok(()) => strip_names.push(name.into_inner()),
             Err(why) => problems.push(at.span(
                 name.span(),
@@ -731,7 +731,7 @@ fn validate_daemon(
             )),
         }
     }
-    let strip_params = crate::feed::StripParams::new(strip_names.iter().map(String::as_str));
+    let strip_params = crate::text::StripParams::new(strip_names.iter().map(String::as_str));
     let config = DaemonConfig {
         strip_params,
         story_window,

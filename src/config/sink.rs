@@ -48,7 +48,7 @@ impl fmt::Debug for SinkConfig {
         f.debug_struct("SinkConfig")
             .field("name", &self.name)
             .field("kind", &self.kind)
-            .field("url", &self.url.as_deref().map(crate::feed::url_origin))
+            .field("url", &self.url.as_deref().map(crate::text::url_origin))
             .field("format", &self.format)
             .field("signed", &self.signing_key.is_some())
             .field(

@@ -8,8 +8,8 @@ use serde_json::json;
 
 use crate::alert;
 use crate::config::{DaemonConfig, FeedConfig};
-use crate::feed::redact_url;
 use crate::store::{FeedEvent, FeedState};
+use crate::text::redact_url;
 
 /// Payload `type` of feed events, beside `watchword.alert` (docs/payload.md).
 pub const FEED_EVENT_TYPE: &str = "watchword.feed_event";

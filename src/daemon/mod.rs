@@ -26,12 +26,14 @@ use tracing::{debug, error, info, warn};
 
 use crate::alert::{self, AlertError, Deliverer};
 use crate::config::{Config, FeedConfig};
-use crate::feed::{self, FetchError, FetchLimits, FetchOutcome, Fetcher, Item, Validators};
+use crate::feed::{FetchError, FetchLimits, FetchOutcome, Fetcher, Validators};
+use crate::model::Item;
 use crate::store::{
     EditedItem, FeedState, FetchRecord, NewAlert, NewItem, PollRecord, RecordSummary, Store,
     StoreError, StoryKey, StoryPolicy,
 };
 use crate::story::Fingerprinter;
+use crate::text::redact_url;
 
 #[derive(Debug, thiserror::Error)]
 pub enum DaemonError {
@@ -229,14 +231,14 @@ impl Pipeline {
                     .unwrap_or_else(|| "never".into());
                 warn!(
                     feed = %feed.name,
-                    url = %feed::redact_url(&feed.url),
+                    url = %redact_url(&feed.url),
                     "feed {:?} failed: {reason}; will retry on the next poll, in {retry}",
                     feed.name
                 );
             }
             FeedOutcome::Gone => warn!(
                 feed = %feed.name,
-                url = %feed::redact_url(&feed.url),
+                url = %redact_url(&feed.url),
                 "feed {:?} is gone (HTTP 410): it will not be polled again; remove it or change its url",
                 feed.name
             ),
@@ -434,7 +436,7 @@ fn settle(
                 } => {
                     // Relative item links resolve against the feed's own URL.
                     let base = feed.url.starts_with("http").then_some(feed.url.as_str());
-                    feed::parse_document(
+                    crate::feed::parse_document(
                         &feed.name,
                         base,
                         &body,
@@ -551,7 +553,7 @@ fn note_moved(state: &mut FeedState, feed: &FeedConfig, moved_to: Option<&str>) 
             feed = %feed.name,
             "feed {:?} has moved permanently to {}; update its url in the config",
             feed.name,
-            feed::redact_url(target)
+            redact_url(target)
         );
     }
     state.moved_to = moved_to.map(str::to_owned);

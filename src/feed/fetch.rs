@@ -15,7 +15,7 @@ use reqwest::header::{
 };
 use url::Url;
 
-use super::canonical::redact_url;
+use crate::text::redact_url;
 
 /// Default cap on a feed body (after decompression): big feeds are a few MiB.
 pub const DEFAULT_MAX_BODY_BYTES: u64 = 10 * 1024 * 1024;

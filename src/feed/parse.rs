@@ -8,9 +8,9 @@ use feed_rs::model::{Entry, Link};
 use feed_rs::parser::{Builder, ParseErrorKind, ParseFeedError};
 use sha2::{Digest, Sha256};
 
-use super::canonical::{StripParams, canonical_link_with};
-use super::item::Item;
 use super::text::{fold_whitespace, html_to_text};
+use crate::model::Item;
+use crate::text::{StripParams, canonical_link_with};
 
 /// Why a body could not be read as a feed. Display is one line, meant for the user.
 #[derive(thiserror::Error, Debug)]

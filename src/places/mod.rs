@@ -586,7 +586,7 @@ impl Gazetteer {
 
     /// The code of the country whose name (in any language) is `text`, for "did you mean".
     fn suggest_country(&self, text: &str) -> Option<String> {
-        let wanted = crate::rules::normalize(text);
+        let wanted = crate::text::normalize(text);
         self.countries
             .values()
             .find(|c| {
@@ -594,7 +594,7 @@ impl Gazetteer {
                     *kind != Kind::Capitals
                         && terms
                             .iter()
-                            .any(|t| crate::rules::normalize(t.trim_start_matches('=')) == wanted)
+                            .any(|t| crate::text::normalize(t.trim_start_matches('=')) == wanted)
                 })
             })
             .map(|c| format!("@country:{}", c.code))

@@ -11,9 +11,9 @@ use regex::{RegexSet, RegexSetBuilder};
 
 use super::RuleError;
 use super::compile::{REGEX_SIZE_LIMIT, TermId, TermKey};
-use super::normalize::{cased_into, normalize_into};
 use super::parse::{Field, FieldMask};
-use crate::feed::Item;
+use crate::model::Item;
+use crate::text::normalize::{cased_into, normalize_into};
 
 /// One occurrence of a term: in which searched text (`seg`, an index into
 /// [`Found::seg_fields`]) and at which word positions (`start..end`). Regex hits carry no
@@ -362,7 +362,7 @@ impl Matcher {
         for (seg, (field, text)) in segments(item).enumerate() {
             seg_fields.push(field);
             let seg = seg as u32;
-            let norm = super::normalize(text);
+            let norm = crate::text::normalize(text);
             let words: Vec<&str> = norm.split(' ').filter(|w| !w.is_empty()).collect();
             let mut cased = String::new();
             cased_into(text, &mut cased);

@@ -18,7 +18,6 @@ mod compile;
 mod error;
 mod explain;
 mod matcher;
-mod normalize;
 mod parse;
 #[cfg(test)]
 mod proptests;
@@ -29,14 +28,13 @@ use std::collections::{BTreeMap, HashSet};
 
 use serde::Serialize;
 
-use crate::feed::Item;
+use crate::model::Item;
 use compile::{CompiledRule, Compiler, Expr};
 use matcher::{Found, Matcher};
 use parse::FieldMask;
 
 pub use error::{PlaceRefError, RuleError};
 pub use explain::{Explanation, TermReport};
-pub use normalize::normalize;
 pub use parse::Field;
 
 /// A rule as written in the config.

@@ -16,7 +16,7 @@
 //!
 //! Keywords are uppercase only, so `and`/`or`/`not`/`near` in lowercase are ordinary words.
 
-use super::normalize::{cased_tokens, normalize};
+use crate::text::normalize::{cased_tokens, normalize};
 
 /// An item field a term can be scoped to (`title:word`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

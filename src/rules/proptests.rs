@@ -191,32 +191,4 @@ fn check_no_panic(query: &str) {
     }
 }
 
-proptest! {
-    /// The fast path of folding (skipping normalization passes that quick checks prove
-    /// redundant) gives exactly the slow path's result, on any text: random Unicode, and mixes
-    /// of the scripts and marks the data and news text use.
-    #[test]
-    fn fast_fold_equals_the_reference(
-        text in prop_oneof![
-            any::<String>(),
-            proptest::collection::vec(
-                prop_oneof![
-                    proptest::char::range('\u{0400}', '\u{04FF}'),
-                    proptest::char::range('\u{0600}', '\u{06FF}'),
-                    proptest::char::range('\u{0300}', '\u{036F}'),
-                    proptest::char::range('\u{00C0}', '\u{024F}'),
-                    proptest::char::range('\u{1E00}', '\u{1EFF}'),
-                    proptest::char::range('\u{FB50}', '\u{FDFF}'),
-                    Just('İ'), Just('ß'), Just('ﬁ'), Just('Ω'), Just('\u{2019}'),
-                ],
-                0..24,
-            )
-            .prop_map(|chars| chars.into_iter().collect::<String>()),
-        ]
-    ) {
-        prop_assert_eq!(
-            super::normalize::fold_for_test(&text),
-            super::normalize::fold_reference(&text)
-        );
-    }
-}
+proptest! {}

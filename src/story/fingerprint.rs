@@ -13,7 +13,7 @@
 
 use std::collections::HashSet;
 
-use crate::rules::normalize;
+use crate::text::normalize;
 
 /// Hash functions per signature. 96 × 4 bytes = 384 bytes per stored signature.
 pub const NUM_HASHES: usize = 96;

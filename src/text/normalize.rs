@@ -98,13 +98,8 @@ fn strip_and_map(chars: impl Iterator<Item = char>) -> String {
 
 /// The slow path of [`fold`], kept to check the fast one against.
 #[cfg(test)]
-pub(crate) fn fold_reference(text: &str) -> String {
+fn fold_reference(text: &str) -> String {
     strip_and_map(text.nfkc().flat_map(char::to_lowercase).nfd())
-}
-
-#[cfg(test)]
-pub(crate) fn fold_for_test(text: &str) -> String {
-    fold(text)
 }
 
 /// Per-character mappings that lowercasing and NFKC leave alone but that writers use
@@ -277,5 +272,42 @@ mod tests {
             let once = normalize(s);
             assert_eq!(normalize(&once), once, "{s}");
         }
+    }
+}
+
+#[cfg(test)]
+mod proptests {
+    use proptest::prelude::*;
+
+    use super::{fold, fold_reference};
+
+    proptest! {
+    /// The fast path of folding (skipping normalization passes that quick checks prove
+    /// redundant) gives exactly the slow path's result, on any text: random Unicode, and mixes
+    /// of the scripts and marks the data and news text use.
+    #[test]
+    fn fast_fold_equals_the_reference(
+        text in prop_oneof![
+            any::<String>(),
+            proptest::collection::vec(
+                prop_oneof![
+                    proptest::char::range('\u{0400}', '\u{04FF}'),
+                    proptest::char::range('\u{0600}', '\u{06FF}'),
+                    proptest::char::range('\u{0300}', '\u{036F}'),
+                    proptest::char::range('\u{00C0}', '\u{024F}'),
+                    proptest::char::range('\u{1E00}', '\u{1EFF}'),
+                    proptest::char::range('\u{FB50}', '\u{FDFF}'),
+                    Just('İ'), Just('ß'), Just('ﬁ'), Just('Ω'), Just('\u{2019}'),
+                ],
+                0..24,
+            )
+            .prop_map(|chars| chars.into_iter().collect::<String>()),
+        ]
+    ) {
+        prop_assert_eq!(
+            fold(&text),
+            fold_reference(&text)
+        );
+    }
     }
 }
