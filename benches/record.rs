@@ -14,7 +14,8 @@ use std::time::Instant;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use watchword::store::{FeedState, FetchRecord, NewAlert, NewItem, PollRecord, Store, StoryKey};
+use watchword::model::{AlertId, NewAlert};
+use watchword::store::{FeedState, FetchRecord, NewItem, PollRecord, Store, StoryKey};
 use watchword::story::Fingerprinter;
 
 const ITEMS: usize = 100_000;
@@ -75,7 +76,7 @@ fn main() {
                 },
                 alerts: if n % 20 == 0 {
                     vec![NewAlert {
-                        id: format!("ww_{n:032x}"),
+                        id: AlertId::for_item("central-asia", "bench", &format!("guid-{n}")),
                         rule: "central-asia".into(),
                         payload: format!("{{\"id\":\"ww_{n:032x}\",\"title\":\"{title}\"}}"),
                         sinks: vec!["hook".into()],

@@ -67,8 +67,8 @@ fn item(title: &str, summary: &str, link: &str) -> Item {
 
 fn alert_payload(item: &Item, priority: Option<Value>) -> String {
     let created = DateTime::from_timestamp(1_800_000_100, 0).unwrap_or_default();
-    let id = watchword::alert::alert_id("ca-aa", &item.feed, &item.id);
-    let body = watchword::alert::render(
+    let id = watchword::model::AlertId::for_item("ca-aa", &item.feed, &item.id);
+    let body = watchword::model::payload::render(
         &id,
         "ca-aa",
         &["Kazakhstan".into(), "Abraham Accords".into()],

@@ -187,7 +187,7 @@ impl Message {
 /// A previous headline in a context line: one line, at most 200 characters.
 fn cut_title(title: &str) -> String {
     let line = title.split_whitespace().collect::<Vec<_>>().join(" ");
-    crate::alert::payload::truncate_chars(&line, 200)
+    crate::text::truncate_chars(&line, 200)
 }
 
 /// An http(s) link in its normalised, percent-encoded form (`<`, `>`, spaces and non-ASCII

@@ -5,7 +5,6 @@
 
 pub mod format;
 pub mod message;
-pub mod payload;
 pub mod retry;
 pub mod sign;
 
@@ -18,11 +17,10 @@ use std::time::Duration;
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 
 use crate::config::{SinkConfig, SinkKind};
-use crate::store::AttemptOutcome;
+use crate::model::AttemptOutcome;
 use crate::text::url_origin;
 
 pub use format::{Batch, Method, Request};
-pub use payload::{alert_id, render};
 use retry::{Failure, Policy};
 
 #[derive(Debug, thiserror::Error)]

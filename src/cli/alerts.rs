@@ -193,7 +193,7 @@ fn render_table(config: &Config, rows: &[DeliveryRow], disabled: &[DisabledSink]
 }
 
 fn clip(text: &str, max: usize) -> String {
-    crate::alert::payload::truncate_chars(&text.replace(['\n', '\r', '\t'], " "), max)
+    crate::text::truncate_chars(&text.replace(['\n', '\r', '\t'], " "), max)
 }
 
 fn render_json(config: &Config, rows: &[DeliveryRow], disabled: &[DisabledSink]) -> String {

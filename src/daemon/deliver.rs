@@ -14,7 +14,8 @@ use tracing::{error, info, warn};
 
 use super::{DaemonError, DeliveryReport, MAX_IDLE, Pipeline};
 use crate::alert::{Attempted, Outgoing};
-use crate::store::{AttemptOutcome, Store, StoreError};
+use crate::model::{AlertId, AttemptOutcome, payload};
+use crate::store::{Store, StoreError};
 
 /// Deliveries handled per query; a full batch is followed by another.
 const DELIVERY_BATCH: usize = 1000;
@@ -42,19 +43,6 @@ enum SinkPass {
 pub fn url_fingerprint(url: &str) -> String {
     let digest = Sha256::digest(url.trim().as_bytes());
     digest[..8].iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// The `webhook-id` of a digest: derived from its alerts, so a retry of the same digest
-/// carries the same id.
-fn digest_id(alert_ids: &[String]) -> String {
-    let mut hasher = Sha256::new();
-    for id in alert_ids {
-        hasher.update(id.as_bytes());
-        hasher.update([0u8]);
-    }
-    let digest = hasher.finalize();
-    let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
-    format!("ww_digest_{hex}")
 }
 
 impl Pipeline {
@@ -189,10 +177,11 @@ impl Pipeline {
                 if !self.pace(sink, stop).await {
                     return Ok((report, SinkPass::Done));
                 }
+                let body = payload::with_story_sources(&delivery.payload, &delivery.story_sources);
                 let out = Outgoing {
                     sink,
                     id: &delivery.alert_id,
-                    payloads: vec![delivery.payload.as_str()],
+                    payloads: vec![body.as_str()],
                     attempts: delivery.attempts,
                     queued_at: delivery.queued_at,
                 };
@@ -287,15 +276,19 @@ impl Pipeline {
             let id = if ids.len() == 1 {
                 ids[0].clone()
             } else {
-                digest_id(&ids)
+                AlertId::digest(&ids).into_string()
             };
+            let bodies: Vec<String> = rows
+                .iter()
+                .map(|r| payload::with_story_sources(&r.payload, &r.story_sources))
+                .collect();
             if !self.pace(sink, stop).await {
                 return Ok((report, SinkPass::Done));
             }
             let out = Outgoing {
                 sink,
                 id: &id,
-                payloads: rows.iter().map(|r| r.payload.as_str()).collect(),
+                payloads: bodies.iter().map(String::as_str).collect(),
                 attempts: rows.iter().map(|r| r.attempts).max().unwrap_or(0),
                 queued_at: rows.iter().map(|r| r.queued_at).min().unwrap_or(now),
             };
@@ -538,8 +531,8 @@ mod tests {
     #[test]
     fn digest_ids_are_stable_and_fingerprints_hide_the_url() {
         let ids = vec!["ww_a".to_string(), "ww_b".to_string()];
-        assert_eq!(digest_id(&ids), digest_id(&ids.clone()));
-        assert_ne!(digest_id(&ids), digest_id(&ids[..1]));
+        assert_eq!(AlertId::digest(&ids), AlertId::digest(&ids.clone()));
+        assert_ne!(AlertId::digest(&ids), AlertId::digest(&ids[..1]));
         let fp = url_fingerprint("https://h.example/hook/secret-token");
         assert_eq!(fp.len(), 16);
         assert!(!fp.contains("secret"));

@@ -6,14 +6,10 @@
 use chrono::{DateTime, TimeZone, Utc};
 use serde_json::json;
 
-use crate::alert;
 use crate::config::{DaemonConfig, FeedConfig};
-use crate::store::{FeedEvent, FeedState};
+use crate::model::{AlertId, FeedEvent, payload};
+use crate::store::FeedState;
 use crate::text::redact_url;
-
-/// Payload `type` of feed events, beside `watchword.alert` (docs/payload.md).
-pub const FEED_EVENT_TYPE: &str = "watchword.feed_event";
-
 /// What a poll found, as far as health is concerned.
 pub(super) struct Success {
     pub status: Option<u16>,
@@ -162,25 +158,22 @@ fn event(
     details: serde_json::Value,
     now: i64,
 ) -> FeedEvent {
-    let id = alert::alert_id(&format!("@feed.{kind}"), &feed.name, &incident);
-    let mut payload = json!({
-        "type": FEED_EVENT_TYPE,
-        "version": 1,
-        "id": id,
-        "created_at": rfc3339(now),
-        "event": kind,
-        "feed": { "name": feed.name, "url": redact_url(&feed.url) },
-        "message": title,
-    });
-    if let (Some(object), serde_json::Value::Object(details)) = (payload.as_object_mut(), details) {
-        object.extend(details);
-    }
+    let id = AlertId::feed_event(kind, &feed.name, &incident);
+    let payload = payload::feed_event(
+        &id,
+        kind,
+        &feed.name,
+        &redact_url(&feed.url),
+        &title,
+        details,
+        now,
+    );
     FeedEvent {
         id,
         kind: kind.to_owned(),
         incident,
         title,
-        payload: payload.to_string(),
+        payload,
         sinks: daemon.feed_events.clone(),
     }
 }
@@ -246,7 +239,7 @@ mod tests {
         assert_eq!(kinds(&events), ["broken"]);
         assert_eq!(events[0].sinks, ["ops"]);
         let payload: serde_json::Value = serde_json::from_str(&events[0].payload).unwrap();
-        assert_eq!(payload["type"], FEED_EVENT_TYPE);
+        assert_eq!(payload["type"], payload::FEED_EVENT_TYPE);
         assert_eq!(payload["consecutive_failures"], 3);
         assert!(
             !events[0].payload.contains("s3cret"),

@@ -13,7 +13,6 @@ mod supervise;
 pub use supervise::{Control, serve};
 
 pub use deliver::url_fingerprint;
-pub use health::FEED_EVENT_TYPE;
 
 use std::collections::HashMap;
 use std::sync::{Arc, LazyLock, Mutex};
@@ -24,13 +23,14 @@ use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, watch};
 use tokio::task::JoinSet;
 use tracing::{debug, error, info, warn};
 
-use crate::alert::{self, AlertError, Deliverer};
+use crate::alert::{AlertError, Deliverer};
 use crate::config::{Config, FeedConfig};
 use crate::feed::{FetchError, FetchLimits, FetchOutcome, Fetcher, Validators};
 use crate::model::Item;
+use crate::model::{AlertId, NewAlert, payload};
 use crate::store::{
-    EditedItem, FeedState, FetchRecord, NewAlert, NewItem, PollRecord, RecordSummary, Store,
-    StoreError, StoryKey, StoryPolicy,
+    EditedItem, FeedState, FetchRecord, NewItem, PollRecord, RecordSummary, Store, StoreError,
+    StoryKey, StoryPolicy,
 };
 use crate::story::Fingerprinter;
 use crate::text::redact_url;
@@ -619,17 +619,13 @@ fn alerts_for(
             }
             crate::service::metrics::rule_matched(&rule.name);
             let id = match edit {
-                None => alert::alert_id(&rule.name, &feed.name, &item.id),
-                Some((_, hash)) => alert::alert_id(
-                    &rule.name,
-                    &feed.name,
-                    &format!("{}\u{0}edit\u{0}{hash:016x}", item.id),
-                ),
+                None => AlertId::for_item(&rule.name, &feed.name, &item.id),
+                Some((_, hash)) => AlertId::for_edit(&rule.name, &feed.name, &item.id, hash),
             };
             let mut payload =
-                alert::render(&id, &rule.name, &m.terms, item, now, rule.priority.as_str());
+                payload::render(&id, &rule.name, &m.terms, item, now, rule.priority.as_str());
             if let Some((previous_title, _)) = edit {
-                payload = alert::payload::mark_update(&payload, previous_title);
+                payload = payload::mark_update(&payload, previous_title);
             }
             Some(NewAlert {
                 id,

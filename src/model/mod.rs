@@ -1,6 +1,10 @@
-//! The shared model, on the ground floor: the types every room passes to the next. It imports
-//! only `text`; every other room may import it, and it never imports them.
+//! The shared model, on the ground floor: the types every room passes to the next, and the
+//! one place alert ids are minted ([`AlertId`]) and payloads are written ([`payload`]). It
+//! imports only `text`; every other room may import it, and it never imports them.
 
+pub mod alert;
 pub mod item;
+pub mod payload;
 
+pub use alert::{AlertId, AttemptOutcome, FeedEvent, NewAlert, StorySource};
 pub use item::Item;

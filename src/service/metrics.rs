@@ -17,7 +17,8 @@ use metrics::{
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
 use crate::feed::{FetchError, FetchOutcome};
-use crate::store::{AttemptOutcome, Health};
+use crate::model::AttemptOutcome;
+use crate::store::Health;
 
 static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
 

@@ -7,6 +7,7 @@ use rusqlite::{OptionalExtension, Row, params};
 use serde::Serialize;
 
 use super::{FetchRecord, RecordSummary, Result, Store, insert_items};
+use crate::model::FeedEvent;
 
 /// Alert rows for feed events carry a rule name with this prefix, which no configured rule can
 /// have (rule names are user words; this one starts with `@`, the group sigil).
@@ -42,21 +43,6 @@ pub struct FeedState {
     /// Alerts raised by rules on this feed's items (feed events not counted). Filled by
     /// [`Store::feed_states`] only.
     pub alerts: u64,
-}
-
-/// A feed health event, delivered through the outbox like an alert.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FeedEvent {
-    /// Stable id, as for alerts: a retry or a second pass does not raise it twice.
-    pub id: String,
-    /// `broken`, `stale`, `gone` or `recovered`.
-    pub kind: String,
-    /// Identifies the incident within the feed (kept in the `item_id` column).
-    pub incident: String,
-    /// One line for people, kept in the `title` column.
-    pub title: String,
-    pub payload: String,
-    pub sinks: Vec<String>,
 }
 
 /// What one poll produced: the fetch (items or error) and the feed's new state.
@@ -308,7 +294,8 @@ fn record_poll_in(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::{NewAlert, NewItem};
+    use crate::model::{AlertId, NewAlert};
+    use crate::store::NewItem;
 
     fn poll(items: Vec<NewItem>, at: i64) -> PollRecord {
         PollRecord {
@@ -356,7 +343,7 @@ mod tests {
             alerts: rules
                 .iter()
                 .map(|r| NewAlert {
-                    id: format!("ww_{r}_{id}"),
+                    id: AlertId::stored(format!("ww_{r}_{id}")),
                     rule: (*r).into(),
                     payload: "{}".into(),
                     sinks: vec!["out".into()],
@@ -369,7 +356,7 @@ mod tests {
         assert_eq!(synchronous(&store), 2, "FULL restored");
         let mut with_event = poll(vec![item("b", &["r"])], 200);
         with_event.events.push(FeedEvent {
-            id: "ww_event".into(),
+            id: AlertId::stored("ww_event".into()),
             kind: "recovered".into(),
             incident: "recovered:broken:1".into(),
             title: "works again".into(),

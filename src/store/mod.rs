@@ -12,10 +12,10 @@ mod outbox;
 mod schema;
 mod stories;
 
-pub use feeds::{FeedEvent, FeedState, PollRecord};
+pub use feeds::{FeedState, PollRecord};
 pub use health::{FailingFeed, Health};
-pub use outbox::{AlertFilter, AttemptOutcome, Delivery, DeliveryRow, DisabledSink, OutboxCounts};
-pub use stories::{PruneReport, StoryKey, StoryPolicy, StorySource};
+pub use outbox::{AlertFilter, Delivery, DeliveryRow, DisabledSink, OutboxCounts};
+pub use stories::{PruneReport, StoryKey, StoryPolicy};
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -23,6 +23,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use rusqlite::{Connection, OptionalExtension, params};
+
+use crate::model::{AlertId, NewAlert, payload};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -122,16 +124,6 @@ pub struct NewItem {
     /// What finds the item's story (see `store::stories`).
     pub story: StoryKey,
     pub alerts: Vec<NewAlert>,
-}
-
-#[derive(Debug, Clone)]
-pub struct NewAlert {
-    pub id: String,
-    pub rule: String,
-    pub payload: String,
-    pub sinks: Vec<String>,
-    /// `story_updates`: one follow-up alert once this many more outlets report the story.
-    pub story_update_after: Option<u32>,
 }
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -285,42 +277,6 @@ impl Store {
     }
 }
 
-/// The follow-up alert's payload: the first report's payload with a new id and the story's
-/// sources so far. A payload that is not a JSON object is passed on unchanged.
-fn story_update_payload(payload: &str, id: &str, sources: &[StorySource]) -> String {
-    let Ok(serde_json::Value::Object(mut object)) = serde_json::from_str(payload) else {
-        return payload.to_string();
-    };
-    object.insert("id".into(), serde_json::Value::from(id));
-    object.insert(
-        "story".into(),
-        serde_json::json!({ "update": true, "outlets": sources.len(), "sources": sources }),
-    );
-    serde_json::Value::Object(object).to_string()
-}
-
-/// A stored payload as it is sent now: with `story` listing the story's current sources once
-/// more than one outlet has reported it (a follow-up always keeps its `story`, refreshed).
-/// A payload that is not a JSON object, or has nothing to add, is passed on unchanged.
-pub(crate) fn with_story_sources(payload: &str, sources: &[StorySource]) -> String {
-    let Ok(serde_json::Value::Object(mut object)) = serde_json::from_str(payload) else {
-        return payload.to_string();
-    };
-    let update = object
-        .get("story")
-        .and_then(|s| s.get("update"))
-        .and_then(serde_json::Value::as_bool)
-        .unwrap_or(false);
-    if sources.len() < 2 && !update {
-        return payload.to_string();
-    }
-    object.insert(
-        "story".into(),
-        serde_json::json!({ "update": update, "outlets": sources.len(), "sources": sources }),
-    );
-    serde_json::Value::Object(object).to_string()
-}
-
 /// Inserts the new items of `record` with their story membership, and the alerts (with
 /// their deliveries) they raised: one per rule and story. Items already recorded are
 /// skipped together with their alerts.
@@ -381,8 +337,8 @@ pub(super) fn insert_items(
                     && stories::outlet_count(tx, story)? == u64::from(after) + 1
                 {
                     let sources = stories::sources_in(tx, story)?;
-                    let id = format!("{}_update", alert.id);
-                    let payload = story_update_payload(&alert.payload, &id, &sources);
+                    let id = AlertId::story_update(&alert.id);
+                    let payload = payload::story_update(&alert.payload, &id, &sources);
                     if insert_alert.execute(params![
                         id,
                         alert.rule,

@@ -3,6 +3,7 @@
 use rusqlite::{OptionalExtension, params};
 
 use super::{Result, Store};
+use crate::model::{AttemptOutcome, StorySource};
 
 /// A delivery that is due: the alert's payload and where it goes.
 #[derive(Debug, Clone)]
@@ -15,26 +16,11 @@ pub struct Delivery {
     /// When the retry window started: the alert's creation, or its re-queueing by
     /// `watchword redeliver`.
     pub queued_at: i64,
+    /// The payload as stored when the alert was raised.
     pub payload: String,
-}
-
-/// The outcome of one delivery attempt, as the deliverer decided it.
-#[derive(Debug, Clone)]
-pub enum AttemptOutcome {
-    Delivered {
-        status: Option<u16>,
-    },
-    /// Try again at `next_attempt_at` (unix seconds).
-    Retry {
-        status: Option<u16>,
-        error: String,
-        next_attempt_at: i64,
-    },
-    /// Give up: the alert stays in the database as a dead letter.
-    Dead {
-        status: Option<u16>,
-        error: String,
-    },
+    /// Every outlet that has reported the alert's story so far, read at this attempt (empty
+    /// for an alert outside stories): the sender adds them to the payload.
+    pub story_sources: Vec<StorySource>,
 }
 
 /// A sink the receiver disabled with 410 Gone.
@@ -75,7 +61,7 @@ pub struct DeliveryRow {
     pub last_attempt_at: Option<i64>,
     pub delivered_at: Option<i64>,
     /// Every outlet that reported the alert's story, the alerting one first.
-    pub sources: Vec<super::StorySource>,
+    pub sources: Vec<StorySource>,
     #[serde(skip)]
     pub story_id: Option<i64>,
 }
@@ -121,12 +107,14 @@ impl Store {
                 created_at: row.get(4)?,
                 payload: row.get(5)?,
                 queued_at: row.get(6)?,
+                story_sources: Vec::new(),
             };
             Ok((delivery, row.get::<_, Option<i64>>(7)?))
         })?;
         let rows: Vec<_> = rows.collect::<std::result::Result<_, _>>()?;
         // Each attempt carries the story's sources as they are now, not as they were when the
         // alert was queued: a retry or a digest hours later lists the outlets that came since.
+        // Only the rows are read here; `model::payload::with_story_sources` adds them.
         let mut sources = std::collections::HashMap::new();
         let mut due = Vec::with_capacity(rows.len());
         for (mut delivery, story) in rows {
@@ -137,7 +125,7 @@ impl Store {
                         slot.insert(super::stories::sources_in(&conn, story)?)
                     }
                 };
-                delivery.payload = super::with_story_sources(&delivery.payload, sources);
+                delivery.story_sources = sources.clone();
             }
             due.push(delivery);
         }
@@ -469,7 +457,8 @@ fn sink_list(sinks: &[String]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::{FetchRecord, NewAlert, NewItem};
+    use crate::model::{AlertId, NewAlert};
+    use crate::store::{FetchRecord, NewItem};
 
     fn store_with_alerts(ids: &[&str], at: i64) -> (tempfile::TempDir, Store) {
         let dir = tempfile::tempdir().expect("tempdir");
@@ -485,7 +474,7 @@ mod tests {
                 text_hash: None,
                 story: Default::default(),
                 alerts: vec![NewAlert {
-                    id: format!("ww_{id}"),
+                    id: AlertId::stored(format!("ww_{id}")),
                     rule: "r".into(),
                     payload: "{}".into(),
                     sinks: vec!["hook".into()],

@@ -7,6 +7,7 @@
 use rusqlite::{OptionalExtension, params};
 
 use super::{Result, Store};
+use crate::model::StorySource;
 use crate::story::{Signature, fingerprint};
 
 /// What identifies a new item's story, computed before the transaction.
@@ -34,15 +35,6 @@ impl Default for StoryPolicy {
             threshold: fingerprint::DEFAULT_THRESHOLD,
         }
     }
-}
-
-/// One outlet's report of a story.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct StorySource {
-    pub feed: String,
-    pub title: String,
-    pub link: Option<String>,
-    pub seen_at: i64,
 }
 
 /// At most this many earlier items of a candidate story are compared with a new item: the

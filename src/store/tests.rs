@@ -1,4 +1,5 @@
 use super::*;
+use crate::model::{AlertId, AttemptOutcome};
 
 fn item(id: &str, too_old: bool, rules: &[&str]) -> NewItem {
     NewItem {
@@ -12,7 +13,7 @@ fn item(id: &str, too_old: bool, rules: &[&str]) -> NewItem {
         alerts: rules
             .iter()
             .map(|rule| NewAlert {
-                id: format!("ww_{rule}_{id}"),
+                id: AlertId::stored(format!("ww_{rule}_{id}")),
                 rule: (*rule).into(),
                 payload: format!("{{\"rule\":\"{rule}\",\"item\":\"{id}\"}}"),
                 sinks: vec!["hook".into(), "out".into()],
@@ -460,7 +461,8 @@ fn story_updates_send_one_follow_up_listing_the_sources() {
         .iter()
         .find(|d| d.alert_id.ends_with("_update"))
         .expect("follow-up queued");
-    let payload: serde_json::Value = serde_json::from_str(&update.payload).expect("json");
+    let sent = crate::model::payload::with_story_sources(&update.payload, &update.story_sources);
+    let payload: serde_json::Value = serde_json::from_str(&sent).expect("json");
     // Queued when the third outlet came; sent with the sources as they are now (four).
     assert_eq!(payload["story"]["update"], true);
     assert_eq!(payload["story"]["outlets"], 4);
@@ -546,7 +548,7 @@ fn edit(id: &str, old_hash: Option<i64>, text_hash: i64, title_changed: bool) ->
             .alerts
             .into_iter()
             .map(|a| NewAlert {
-                id: format!("{}_edit_{text_hash}", a.id),
+                id: AlertId::stored(format!("{}_edit_{text_hash}", a.id)),
                 ..a
             })
             .collect(),

@@ -136,7 +136,7 @@ fn json_payload(batch: &Batch<'_>) -> String {
         .collect();
     let body = json!({
         "type": "watchword.digest",
-        "version": super::payload::PAYLOAD_VERSION,
+        "version": crate::model::payload::PAYLOAD_VERSION,
         "id": batch.id,
         "count": alerts.len(),
         "alerts": alerts,
@@ -178,7 +178,7 @@ pub(crate) fn one_line(text: &str) -> String {
 
 /// At most `max` characters, cut with `…`.
 pub(crate) fn cut(text: &str, max: usize) -> String {
-    super::payload::truncate_chars(text, max)
+    crate::text::truncate_chars(text, max)
 }
 
 /// `text` escaped with `escape`, cut so that the *escaped* result has at most `max`

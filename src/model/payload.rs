@@ -1,12 +1,13 @@
-//! The `json` payload: versioned, documented in docs/payload.md. Rendered once when the alert
-//! is created and stored; at each attempt the store adds only the story's current sources
-//! (`story`, see `Store::due_deliveries`), so every retry sends the same alert.
+//! The `json` payload, written here and nowhere else: versioned, documented in
+//! docs/payload.md. An alert's payload is rendered once when the alert is raised and stored; at
+//! each attempt only the story's current sources are added ([`with_story_sources`]), so every
+//! retry sends the same alert. Feed events and story follow-ups are written here too.
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 
-use crate::model::Item;
+use super::{AlertId, Item, StorySource};
+use crate::text::truncate_chars;
 
 /// Bump when a field changes meaning or disappears; adding a field does not bump it.
 pub const PAYLOAD_VERSION: u32 = 1;
@@ -16,23 +17,6 @@ pub const PAYLOAD_VERSION: u32 = 1;
 const MAX_SUMMARY_CHARS: usize = 2000;
 /// Titles too: a 10 KB "title" is a broken or hostile feed, not a headline.
 const MAX_TITLE_CHARS: usize = 1000;
-
-/// A stable id for the alert that `rule` raised for an item. Derived, not random, so that even
-/// a database rebuilt from scratch gives a receiver the same `webhook-id` to deduplicate on.
-pub fn alert_id(rule: &str, feed: &str, item_id: &str) -> String {
-    let mut hasher = Sha256::new();
-    for part in [rule, feed, item_id] {
-        hasher.update(part.as_bytes());
-        hasher.update([0u8]);
-    }
-    let digest = hasher.finalize();
-    let mut id = String::with_capacity(3 + 32);
-    id.push_str("ww_");
-    for byte in &digest[..16] {
-        id.push_str(&format!("{byte:02x}"));
-    }
-    id
-}
 
 #[derive(Serialize)]
 struct Payload<'a> {
@@ -67,7 +51,7 @@ struct ItemRef<'a> {
 
 /// Renders the alert as the `json` payload.
 pub fn render(
-    alert_id: &str,
+    alert_id: &AlertId,
     rule: &str,
     matched_terms: &[String],
     item: &Item,
@@ -82,7 +66,7 @@ pub fn render(
     let payload = Payload {
         kind: "watchword.alert",
         version: PAYLOAD_VERSION,
-        id: alert_id,
+        id: alert_id.as_str(),
         created_at: created_at.to_rfc3339_opts(SecondsFormat::Secs, true),
         rule,
         priority,
@@ -120,16 +104,71 @@ pub fn mark_update(payload: &str, previous_title: &str) -> String {
     serde_json::Value::Object(object).to_string()
 }
 
-/// Cuts `text` to at most `max` characters, on a char boundary, marking the cut with `…`.
-pub fn truncate_chars(text: &str, max: usize) -> String {
-    match text.char_indices().nth(max) {
-        None => text.to_string(),
-        Some((cut, _)) => {
-            let mut out = text[..cut].trim_end().to_string();
-            out.push('…');
-            out
-        }
+/// The payload of a story's follow-up alert (`story_updates`): the first report's payload
+/// with the follow-up's id and the story's sources so far. A payload that is not a JSON object
+/// is passed on unchanged.
+pub fn story_update(first_payload: &str, id: &AlertId, sources: &[StorySource]) -> String {
+    let Ok(serde_json::Value::Object(mut object)) = serde_json::from_str(first_payload) else {
+        return first_payload.to_string();
+    };
+    object.insert("id".into(), serde_json::Value::from(id.as_str()));
+    object.insert(
+        "story".into(),
+        serde_json::json!({ "update": true, "outlets": sources.len(), "sources": sources }),
+    );
+    serde_json::Value::Object(object).to_string()
+}
+
+/// A stored payload as it is sent now: with `story` listing the story's current sources once
+/// more than one outlet has reported it (a follow-up always keeps its `story`, refreshed).
+/// A payload that is not a JSON object, or has nothing to add, is passed on unchanged.
+pub fn with_story_sources(payload: &str, sources: &[StorySource]) -> String {
+    let Ok(serde_json::Value::Object(mut object)) = serde_json::from_str(payload) else {
+        return payload.to_string();
+    };
+    let update = object
+        .get("story")
+        .and_then(|s| s.get("update"))
+        .and_then(serde_json::Value::as_bool)
+        .unwrap_or(false);
+    if sources.len() < 2 && !update {
+        return payload.to_string();
     }
+    object.insert(
+        "story".into(),
+        serde_json::json!({ "update": update, "outlets": sources.len(), "sources": sources }),
+    );
+    serde_json::Value::Object(object).to_string()
+}
+
+/// The `type` of feed event payloads (docs/payload.md).
+pub const FEED_EVENT_TYPE: &str = "watchword.feed_event";
+
+/// The payload of a feed health event: `event` is its kind, `feed_url` already redacted,
+/// `details` the kind's own fields (merged in at the top level), `created_at` unix seconds.
+pub fn feed_event(
+    id: &AlertId,
+    kind: &str,
+    feed: &str,
+    feed_url: &str,
+    message: &str,
+    details: serde_json::Value,
+    created_at: i64,
+) -> String {
+    let created_at = DateTime::<Utc>::from_timestamp(created_at, 0).unwrap_or_default();
+    let mut payload = serde_json::json!({
+        "type": FEED_EVENT_TYPE,
+        "version": 1,
+        "id": id.as_str(),
+        "created_at": created_at.to_rfc3339_opts(SecondsFormat::Secs, true),
+        "event": kind,
+        "feed": { "name": feed, "url": feed_url },
+        "message": message,
+    });
+    if let (Some(object), serde_json::Value::Object(details)) = (payload.as_object_mut(), details) {
+        object.extend(details);
+    }
+    payload.to_string()
 }
 
 #[cfg(test)]
@@ -151,20 +190,10 @@ mod tests {
     }
 
     #[test]
-    fn ids_are_stable_and_distinct() {
-        let a = alert_id("rule", "wire", "guid-1");
-        assert_eq!(a, alert_id("rule", "wire", "guid-1"));
-        assert_ne!(a, alert_id("rule", "wire", "guid-2"));
-        // The separator keeps ("ab","c") and ("a","bc") apart.
-        assert_ne!(alert_id("ab", "c", "x"), alert_id("a", "bc", "x"));
-        assert!(a.starts_with("ww_") && a.len() == 35 && !a.contains('.'));
-    }
-
-    #[test]
     fn payload_has_the_documented_fields() {
         let created = DateTime::from_timestamp(1_800_000_100, 0).unwrap_or_default();
         let body = render(
-            "ww_x",
+            &AlertId::stored("ww_x".into()),
             "ca-aa",
             &["Kazakhstan".into(), "Abraham Accords".into()],
             &item(),
@@ -182,11 +211,5 @@ mod tests {
         assert_eq!(v["item"]["link"], "https://news.example.org/a");
         assert_eq!(v["item"]["published"], "2027-01-15T08:00:00Z");
         assert_eq!(v["created_at"], "2027-01-15T08:01:40Z");
-    }
-
-    #[test]
-    fn truncation_respects_char_boundaries() {
-        assert_eq!(truncate_chars("Казахстан", 4), "Каза…");
-        assert_eq!(truncate_chars("short", 10), "short");
     }
 }
