@@ -3,6 +3,11 @@
 
 #![allow(dead_code)] // each test binary uses a different part of this module
 
+mod config;
+
+#[allow(unused_imports)] // each test binary uses a different part of this module
+pub use config::TomlConfig;
+
 use std::collections::{HashMap, VecDeque};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
