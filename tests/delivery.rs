@@ -87,6 +87,11 @@ notify = [{notify}]
     toml
 }
 
+/// A 503 that says "come back in an hour": long enough that only a recovery releases it.
+fn busy_for_an_hour() -> Reply {
+    Reply::status(503).header("Retry-After", "3600")
+}
+
 /// The common fixture: a feed with one fresh matching story, one webhook receiver, and a
 /// workspace whose config joins them.
 fn one_story_one_hook() -> (FeedServer, Receiver, Workspace) {
@@ -97,7 +102,7 @@ fn one_story_one_hook() -> (FeedServer, Receiver, Workspace) {
     ws.write_config(&config(
         &ws,
         &feeds.url("/f.xml"),
-        &[("hook", &receiver.url)],
+        &[("hook", &receiver.hook_url())],
         "",
     ));
     (feeds, receiver, ws)
@@ -107,14 +112,14 @@ fn one_story_one_hook() -> (FeedServer, Receiver, Workspace) {
 fn run_backs_off_a_failing_receiver_instead_of_hammering_it() {
     let feeds = FeedServer::start();
     let receiver = Receiver::start();
-    receiver.script(&[500]);
+    receiver.script([500]);
     let entries: Vec<_> = (1..=5).map(entry).collect();
     feeds.put_rss("/f.xml", &feed_xml(&entries, &[Some(10); 5]));
     let ws = Workspace::new();
     ws.write_config(&config(
         &ws,
         &feeds.url("/f.xml"),
-        &[("hook", &receiver.url)],
+        &[("hook", &receiver.hook_url())],
         "",
     ));
     let child = ws.spawn_run();
@@ -170,7 +175,7 @@ fn alerts_for_a_removed_sink_wait_without_blocking_the_others() {
     ws.write_config(&config(
         &ws,
         &feeds.url("/f2.xml"),
-        &[("new", &receiver.url)],
+        &[("new", &receiver.hook_url())],
         "",
     ));
     feeds.put_rss("/f2.xml", &feed_xml(&entries, &[Some(10); 3]));
@@ -221,13 +226,13 @@ fn one_failing_sink_does_not_hold_back_another() {
     let feeds = FeedServer::start();
     let good = Receiver::start();
     let flaky = Receiver::start();
-    flaky.script(&[503]);
+    flaky.script([busy_for_an_hour()]);
     feeds.put_rss("/f.xml", &feed_xml(&[entry(1)], &[Some(10)]));
     let ws = Workspace::new();
     ws.write_config(&config(
         &ws,
         &feeds.url("/f.xml"),
-        &[("good", &good.url), ("flaky", &flaky.url)],
+        &[("good", &good.hook_url()), ("flaky", &flaky.hook_url())],
         "",
     ));
     let out = ws.watchword(&["once"]);
@@ -249,13 +254,13 @@ fn one_failing_sink_does_not_hold_back_another() {
 fn a_receiver_that_times_out_gets_the_same_alert_again() {
     let feeds = FeedServer::start();
     let receiver = Receiver::start();
-    receiver.script(&[HOLD]);
+    receiver.script([HOLD]);
     feeds.put_rss("/f.xml", &feed_xml(&[entry(1)], &[Some(10)]));
     let ws = Workspace::new();
     ws.write_config(&config(
         &ws,
         &feeds.url("/f.xml"),
-        &[("hook", &receiver.url)],
+        &[("hook", &receiver.hook_url())],
         "delivery_timeout = \"1s\"",
     ));
     let out = ws.watchword(&["once"]);
@@ -284,7 +289,7 @@ fn back_catalogue_is_skipped_only_on_first_sight() {
     ws.write_config(&config(
         &ws,
         &feeds.url("/f.xml"),
-        &[("hook", &receiver.url)],
+        &[("hook", &receiver.hook_url())],
         "",
     ));
     let out = ws.watchword(&["once"]);
@@ -352,14 +357,19 @@ fn a_recovered_receiver_gets_its_deferred_alerts_at_once() {
     let feeds = FeedServer::start();
     let receiver = Receiver::start();
     // The first attempt is told to come back in an hour; the receiver is fine after that.
-    receiver.script(&[503]);
+    receiver.script([busy_for_an_hour()]);
     feeds.put_rss(
         "/f.xml",
         &feed_xml(&[entry(1), entry(2)], &[Some(10), Some(11)]),
     );
     let ws = Workspace::new();
-    let toml = config(&ws, &feeds.url("/f.xml"), &[("hook", &receiver.url)], "")
-        .replace("poll_interval = \"1h\"", "poll_interval = \"10s\"");
+    let toml = config(
+        &ws,
+        &feeds.url("/f.xml"),
+        &[("hook", &receiver.hook_url())],
+        "",
+    )
+    .replace("poll_interval = \"1h\"", "poll_interval = \"10s\"");
     ws.write_config(&toml);
     let child = ws.spawn_run();
     assert!(wait_for(Duration::from_secs(10), || receiver.all().len() == 1));
@@ -440,7 +450,7 @@ fn a_database_that_cannot_record_a_delivery_pauses_sending() {
     ws.write_config(&config(
         &ws,
         &feeds.url("/f.xml"),
-        &[("hook", &receiver.url)],
+        &[("hook", &receiver.hook_url())],
         "",
     ));
     let child = ws.spawn_run();
@@ -493,7 +503,7 @@ fn ok(out: &std::process::Output) {
 fn three_500s_then_200_delivers_once_with_one_webhook_id() {
     let feeds = FeedServer::start();
     feeds.put_rss("/f.xml", &feed_xml(&[entry(1)], &[Some(10)]));
-    let receiver = ReplyReceiver::start();
+    let receiver = Receiver::start();
     receiver.script(vec![
         Reply::status(500),
         Reply::status(500),
@@ -573,7 +583,7 @@ fn a_receiver_down_for_the_first_10_s_gets_every_alert_once() {
             > 0
     }));
     std::thread::sleep(Duration::from_secs(10).saturating_sub(started.elapsed()));
-    let receiver = ReplyReceiver::start_on(&addr);
+    let receiver = Receiver::start_on(&addr);
     assert!(
         wait_for(Duration::from_secs(30), || receiver.accepted().len() >= 4),
         "{:?}",
@@ -595,7 +605,7 @@ fn retry_after_and_discord_retry_after_are_honoured() {
         "/f.xml",
         &feed_xml(&[entry(1), entry(2)], &[Some(10), Some(11)]),
     );
-    let receiver = ReplyReceiver::start();
+    let receiver = Receiver::start();
     receiver.script(vec![
         Reply::status(429).header("Retry-After", "2"),
         // Discord puts its hint in the JSON body, as float seconds.
@@ -641,7 +651,7 @@ fn kill_9_while_delivering_then_restart_delivers_everything() {
     let feeds = FeedServer::start();
     let entries: Vec<_> = (1..=20).map(entry).collect();
     feeds.put_rss("/f.xml", &feed_xml(&entries, &[Some(10); 20]));
-    let receiver = ReplyReceiver::start();
+    let receiver = Receiver::start();
     let ws = Workspace::new();
     // Paced at 5 a second, so the kill lands while deliveries are in flight.
     ws.write_config(&config_with_sinks(
@@ -691,7 +701,7 @@ fn kill_9_while_delivering_then_restart_delivers_everything() {
 fn gone_disables_the_sink_until_its_url_changes() {
     let feeds = FeedServer::start();
     feeds.put_rss("/f.xml", &feed_xml(&[entry(1)], &[Some(10)]));
-    let receiver = ReplyReceiver::start();
+    let receiver = Receiver::start();
     receiver.script(vec![Reply::status(410)]);
     let ws = Workspace::new();
     let sink =
@@ -756,7 +766,7 @@ fn gone_disables_the_sink_until_its_url_changes() {
 fn a_404_forever_goes_dead_after_the_configured_attempts_and_can_be_redelivered() {
     let feeds = FeedServer::start();
     feeds.put_rss("/f.xml", &feed_xml(&[entry(1)], &[Some(10)]));
-    let receiver = ReplyReceiver::start();
+    let receiver = Receiver::start();
     receiver.always(Reply::status(404));
     let ws = Workspace::new();
     ws.write_config(&config_with_sinks(
@@ -818,8 +828,8 @@ fn a_burst_of_matches_is_paced_to_the_sink_rate_limit() {
     let feeds = FeedServer::start();
     let entries: Vec<_> = (1..=12).map(entry).collect();
     feeds.put_rss("/f.xml", &feed_xml(&entries, &[Some(10); 12]));
-    let slow = ReplyReceiver::start();
-    let fast = ReplyReceiver::start();
+    let slow = Receiver::start();
+    let fast = Receiver::start();
     let ws = Workspace::new();
     ws.write_config(&config_with_sinks(
         &ws,
@@ -860,7 +870,7 @@ fn a_digest_sink_sends_the_window_as_one_message() {
     let feeds = FeedServer::start();
     let entries: Vec<_> = (1..=5).map(entry).collect();
     feeds.put_rss("/f.xml", &feed_xml(&entries, &[Some(10); 5]));
-    let receiver = ReplyReceiver::start();
+    let receiver = Receiver::start();
     let ws = Workspace::new();
     ws.write_config(&config_with_sinks(
         &ws,
@@ -902,13 +912,16 @@ fn a_hanging_sink_does_not_delay_another_in_run() {
     let entries: Vec<_> = (1..=3).map(entry).collect();
     feeds.put_rss("/f.xml", &feed_xml(&entries, &[Some(10); 3]));
     let stuck = Receiver::start();
-    stuck.script(&[HOLD, HOLD, HOLD]);
-    let good = ReplyReceiver::start();
+    stuck.script([HOLD, HOLD, HOLD]);
+    let good = Receiver::start();
     let ws = Workspace::new();
     ws.write_config(&config(
         &ws,
         &feeds.url("/f.xml"),
-        &[("a-stuck", &stuck.url), ("b-good", &good.url("/hook"))],
+        &[
+            ("a-stuck", &stuck.hook_url()),
+            ("b-good", &good.url("/hook")),
+        ],
         "delivery_timeout = \"8s\"",
     ));
     let child = ws.spawn_run();

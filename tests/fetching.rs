@@ -112,10 +112,6 @@ impl Drop for Scripted {
     }
 }
 
-fn header(name: &str, value: &str) -> tiny_http::Header {
-    tiny_http::Header::from_bytes(name.as_bytes(), value.as_bytes()).expect("header")
-}
-
 fn respond(
     status: u16,
     headers: &[(&str, &str)],

@@ -363,7 +363,7 @@ fn header_map(hit: &Hit) -> http::HeaderMap {
 #[test]
 fn signatures_verify_with_an_independent_implementation() {
     let feeds = one_story();
-    let receiver = ReplyReceiver::start();
+    let receiver = Receiver::start();
     let ws = Workspace::new();
     let secret = whsec();
     ws.write_config(&story_config(
@@ -402,7 +402,7 @@ fn signatures_verify_with_an_independent_implementation() {
 #[test]
 fn template_sink_sends_custom_headers_and_a_signed_json_body() {
     let feeds = one_story();
-    let receiver = ReplyReceiver::start();
+    let receiver = Receiver::start();
     let ws = Workspace::new();
     let secret = whsec();
     ws.write_config(&story_config(
@@ -442,7 +442,7 @@ headers = {{ X-Team = "newsroom" }}
 #[test]
 fn secrets_from_files_and_credentials_never_show_in_logs_check_or_alerts() {
     let feeds = one_story();
-    let receiver = ReplyReceiver::start();
+    let receiver = Receiver::start();
     receiver.always(Reply::status(500));
     let ws = Workspace::new();
     let creds = ws.dir.path().join("credentials");
@@ -500,7 +500,7 @@ fn secrets_from_files_and_credentials_never_show_in_logs_check_or_alerts() {
 #[test]
 fn a_matrix_sink_puts_with_the_alert_id_so_a_retry_cannot_post_twice() {
     let feeds = one_story();
-    let receiver = ReplyReceiver::start();
+    let receiver = Receiver::start();
     receiver.script(vec![Reply::status(502)]);
     let ws = Workspace::new();
     ws.write_config(&story_config(

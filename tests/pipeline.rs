@@ -77,7 +77,7 @@ fn one_alert_for_the_matching_item_then_only_new_ones() {
         &rss(&[kazakhstan_entry(), morocco_entry(), grain_entry()]),
     );
     let ws = Workspace::new();
-    ws.write_config(&config(&feeds.url("/world.xml"), &receiver.url, &ws));
+    ws.write_config(&config(&feeds.url("/world.xml"), &receiver.hook_url(), &ws));
 
     let out = ws.watchword(&["once"]);
     assert!(out.status.success(), "{}", stderr(&out));
@@ -152,10 +152,10 @@ fn one_alert_for_the_matching_item_then_only_new_ones() {
 fn a_receiver_that_fails_gets_the_alert_on_the_next_pass_once() {
     let feeds = FeedServer::start();
     let receiver = Receiver::start();
-    receiver.script(&[500]);
+    receiver.script([500]);
     feeds.put_rss("/world.xml", &rss(&[kazakhstan_entry(), grain_entry()]));
     let ws = Workspace::new();
-    ws.write_config(&config(&feeds.url("/world.xml"), &receiver.url, &ws));
+    ws.write_config(&config(&feeds.url("/world.xml"), &receiver.hook_url(), &ws));
 
     let out = ws.watchword(&["once"]);
     assert!(
@@ -204,7 +204,7 @@ fn a_receiver_that_is_down_loses_nothing() {
 
     // The receiver comes back (same config, a live URL): the pending alert arrives.
     let receiver = Receiver::start();
-    ws.write_config(&config(&feeds.url("/world.xml"), &receiver.url, &ws));
+    ws.write_config(&config(&feeds.url("/world.xml"), &receiver.hook_url(), &ws));
     let out = ws.watchword(&["once"]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(receiver.accepted().len(), 1);
@@ -218,7 +218,7 @@ fn old_items_are_recorded_without_alerting() {
     old.published = minutes_ago(60 * 24 * 5);
     feeds.put_rss("/world.xml", &rss(&[old]));
     let ws = Workspace::new();
-    ws.write_config(&config(&feeds.url("/world.xml"), &receiver.url, &ws));
+    ws.write_config(&config(&feeds.url("/world.xml"), &receiver.hook_url(), &ws));
     let out = ws.watchword(&["once"]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(
@@ -227,7 +227,7 @@ fn old_items_are_recorded_without_alerting() {
     );
 
     // With max_age raised, the item is still not alerted: it was seen already.
-    let raised = config(&feeds.url("/world.xml"), &receiver.url, &ws).replace(
+    let raised = config(&feeds.url("/world.xml"), &receiver.hook_url(), &ws).replace(
         "poll_interval = \"1m\"",
         "poll_interval = \"1m\"\nmax_age = \"30d\"",
     );
@@ -281,7 +281,7 @@ url = "{hook}"
         html = feeds.url("/html.xml"),
         missing = feeds.url("/missing.xml"),
         good = feeds.url("/good.xml"),
-        hook = receiver.url,
+        hook = receiver.hook_url(),
     );
     ws.write_config(&toml);
     let out = ws.watchword(&["once"]);
@@ -375,7 +375,7 @@ fn run_polls_until_sigterm_and_exits_cleanly() {
     let receiver = Receiver::start();
     feeds.put_rss("/world.xml", &rss(&[kazakhstan_entry()]));
     let ws = Workspace::new();
-    let toml = config(&feeds.url("/world.xml"), &receiver.url, &ws)
+    let toml = config(&feeds.url("/world.xml"), &receiver.hook_url(), &ws)
         .replace("poll_interval = \"1m\"", "poll_interval = \"10s\"");
     ws.write_config(&toml);
     let child = ws.spawn_run();
@@ -426,10 +426,10 @@ fn kill_9_during_delivery_loses_nothing() {
     let feeds = FeedServer::start();
     let receiver = Receiver::start();
     // The first delivery attempt hangs, as a receiver stuck behind a load balancer would.
-    receiver.script(&[HOLD]);
+    receiver.script([HOLD]);
     feeds.put_rss("/world.xml", &rss(&[kazakhstan_entry(), grain_entry()]));
     let ws = Workspace::new();
-    ws.write_config(&config(&feeds.url("/world.xml"), &receiver.url, &ws));
+    ws.write_config(&config(&feeds.url("/world.xml"), &receiver.hook_url(), &ws));
     let mut child = ws.spawn_run();
     assert!(
         wait_for(Duration::from_secs(20), || receiver.all().len() == 1),
@@ -465,7 +465,7 @@ fn sigterm_lets_a_poll_in_flight_finish_and_commit() {
         Duration::from_secs(3),
     );
     let ws = Workspace::new();
-    ws.write_config(&config(&feeds.url("/world.xml"), &receiver.url, &ws));
+    ws.write_config(&config(&feeds.url("/world.xml"), &receiver.hook_url(), &ws));
     let child = ws.spawn_run();
     assert!(
         wait_for(Duration::from_secs(20), || feeds.hits("/world.xml") == 1),

@@ -83,7 +83,7 @@ fn dry_run_against_a_served_feed_prints_matches_and_touches_nothing() {
     let receiver = Receiver::start();
     let ws = Workspace::new();
     let feed_url = server.url("/feed.xml");
-    ws.write_config(&config(&ws, &feed_url, &receiver.url));
+    ws.write_config(&config(&ws, &feed_url, &receiver.hook_url()));
 
     let out = ws.watchword(&["test", &feed_url]);
     let text = stdout(&out);

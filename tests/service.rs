@@ -290,7 +290,7 @@ fn ready_after_start_up_then_status_and_watchdog_pings() {
         &Setup {
             feeds: &[("wire", feeds.url("/wire.xml"))],
             rules: &[ACCORDS_RULE],
-            hook: &receiver.url,
+            hook: &receiver.hook_url(),
             daemon: "metrics_listen = \"off\"",
         },
     ));
@@ -348,7 +348,7 @@ fn sighup_applies_a_new_feed_and_rule_and_refuses_a_broken_config() {
         &Setup {
             feeds: std::slice::from_ref(&wire),
             rules: &[ACCORDS_RULE],
-            hook: &receiver.url,
+            hook: &receiver.hook_url(),
             daemon: "metrics_listen = \"off\"",
         },
     ));
@@ -368,7 +368,7 @@ fn sighup_applies_a_new_feed_and_rule_and_refuses_a_broken_config() {
         &Setup {
             feeds: &[wire.clone(), volcano.clone()],
             rules: &[ACCORDS_RULE, volcano_rule],
-            hook: &receiver.url,
+            hook: &receiver.hook_url(),
             daemon: "metrics_listen = \"off\"",
         },
     ));
@@ -398,7 +398,7 @@ fn sighup_applies_a_new_feed_and_rule_and_refuses_a_broken_config() {
         &Setup {
             feeds: &[wire, volcano],
             rules: &[ACCORDS_RULE, volcano_rule, ("broken", "volcano AND (ash")],
-            hook: &receiver.url,
+            hook: &receiver.hook_url(),
             daemon: "metrics_listen = \"off\"",
         },
     );
@@ -464,7 +464,7 @@ fn sigterm_mid_pass_exits_within_the_grace_period_and_loses_nothing() {
                 ("slow", slow.url("/slow.xml")),
             ],
             rules: &[ACCORDS_RULE],
-            hook: &receiver.url,
+            hook: &receiver.hook_url(),
             daemon: daemon_keys,
         },
     ));
@@ -502,7 +502,7 @@ fn sigterm_mid_pass_exits_within_the_grace_period_and_loses_nothing() {
                 ("slow", healed.url("/slow.xml")),
             ],
             rules: &[ACCORDS_RULE],
-            hook: &receiver.url,
+            hook: &receiver.hook_url(),
             daemon: daemon_keys,
         },
     ));
@@ -534,7 +534,7 @@ fn metrics_health_and_status_follow_the_passes() {
                 ("gone", feeds.url("/gone.xml")),
             ],
             rules: &[ACCORDS_RULE],
-            hook: &receiver.url,
+            hook: &receiver.hook_url(),
             daemon: &format!("metrics_listen = \"127.0.0.1:{port}\""),
         },
     ));
@@ -647,7 +647,7 @@ fn webhook_urls_can_come_from_systemd_credentials() {
     let ws = Workspace::new();
     let creds = ws.dir.path().join("credentials");
     std::fs::create_dir(&creds).expect("mkdir");
-    std::fs::write(creds.join("hook-url"), format!("{}\n", receiver.url)).expect("write");
+    std::fs::write(creds.join("hook-url"), format!("{}\n", receiver.hook_url())).expect("write");
     ws.write_config(&config(
         &ws,
         &Setup {

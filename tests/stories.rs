@@ -84,7 +84,7 @@ fn five_outlets_with_different_headlines_make_one_alert_with_five_sources() {
         feeds.put_rss(&format!("/{outlet}.xml"), &outlet_entry(i));
     }
     let ws = Workspace::new();
-    ws.write_config(&config(&ws, &feeds, &OUTLETS, &receiver.url, ""));
+    ws.write_config(&config(&ws, &feeds, &OUTLETS, &receiver.hook_url(), ""));
     once(&ws);
 
     let got = receiver.accepted();
@@ -111,7 +111,7 @@ fn story_updates_follow_up_once_with_the_sources() {
         &ws,
         &feeds,
         &OUTLETS,
-        &receiver.url,
+        &receiver.hook_url(),
         "story_updates = 4",
     ));
     // The outlets publish one after another, across passes (and processes).
@@ -160,7 +160,7 @@ fn two_different_kazakhstan_stories_on_one_day_make_two_alerts() {
         ]),
     );
     let ws = Workspace::new();
-    ws.write_config(&config(&ws, &feeds, &["steppe"], &receiver.url, ""));
+    ws.write_config(&config(&ws, &feeds, &["steppe"], &receiver.hook_url(), ""));
     once(&ws);
     assert_eq!(receiver.accepted().len(), 2, "two events, two alerts");
 }
@@ -182,7 +182,13 @@ fn the_same_link_with_tracking_parameters_in_two_feeds_alerts_once_even_across_r
         }]),
     );
     let ws = Workspace::new();
-    ws.write_config(&config(&ws, &feeds, &["steppe", "gulf"], &receiver.url, ""));
+    ws.write_config(&config(
+        &ws,
+        &feeds,
+        &["steppe", "gulf"],
+        &receiver.hook_url(),
+        "",
+    ));
     feeds.put("/gulf.xml", 404, "text/plain", "not yet");
     once(&ws);
     assert_eq!(receiver.accepted().len(), 1);
@@ -211,7 +217,7 @@ fn an_item_edited_in_place_does_not_alert_again() {
     let feeds = FeedServer::start();
     let receiver = Receiver::start();
     let ws = Workspace::new();
-    ws.write_config(&config(&ws, &feeds, &["steppe"], &receiver.url, ""));
+    ws.write_config(&config(&ws, &feeds, &["steppe"], &receiver.hook_url(), ""));
     let published = minutes_ago(30);
     let version = |title: &str, lead: &str| {
         rss(&[Entry {
@@ -240,7 +246,7 @@ fn prune_keeps_items_their_feed_still_lists_and_drops_old_delivered_alerts() {
     let feeds = FeedServer::start();
     let receiver = Receiver::start();
     let ws = Workspace::new();
-    let toml = config(&ws, &feeds, &["steppe"], &receiver.url, "").replace(
+    let toml = config(&ws, &feeds, &["steppe"], &receiver.hook_url(), "").replace(
         "[daemon]\n",
         "[daemon]\nstory_window = \"1s\"\nretention = \"1s\"\nalert_retention = \"1s\"\n",
     );
@@ -312,7 +318,7 @@ fn configured_strip_params_make_two_links_one_item_and_one_story() {
         ),
     );
     let ws = Workspace::new();
-    let toml = config(&ws, &feeds, &["steppe", "gulf"], &receiver.url, "").replace(
+    let toml = config(&ws, &feeds, &["steppe", "gulf"], &receiver.hook_url(), "").replace(
         "[daemon]\n",
         "[daemon]\nstrip_params = [\"cmpid\", \"pk_*\"]\n",
     );
@@ -354,7 +360,7 @@ fn guidless_items_differing_only_by_a_stripped_param_are_one_item() {
     };
     feeds.put_rss("/steppe.xml", &listing("home"));
     let ws = Workspace::new();
-    let toml = config(&ws, &feeds, &["steppe"], &receiver.url, "")
+    let toml = config(&ws, &feeds, &["steppe"], &receiver.hook_url(), "")
         .replace("[daemon]\n", "[daemon]\nstrip_params = [\"ref\"]\n");
     ws.write_config(&toml);
     once(&ws);
@@ -419,17 +425,17 @@ fn a_retried_delivery_carries_the_sources_that_came_since() {
     let receiver = Receiver::start();
     let chat = Receiver::start();
     let ws = Workspace::new();
-    let mut toml = config(&ws, &feeds, &OUTLETS, &receiver.url, "")
+    let mut toml = config(&ws, &feeds, &OUTLETS, &receiver.hook_url(), "")
         .replace("notify = [\"hook\"]", "notify = [\"hook\", \"chat\"]");
     toml.push_str(&format!(
         "\n[[sink]]\nname = \"chat\"\nkind = \"webhook\"\nformat = \"slack\"\nurl = \"{}\"\n",
-        chat.url
+        chat.hook_url()
     ));
     ws.write_config(&toml);
     feeds.put_rss("/steppe.xml", &outlet_entry(0));
     quiet_outlets(&feeds);
-    receiver.script(&[500]);
-    chat.script(&[500]);
+    receiver.script([500]);
+    chat.script([500]);
     once(&ws);
     assert!(receiver.accepted().is_empty() && chat.accepted().is_empty());
     let first = receiver.all()[0].json();
@@ -478,7 +484,7 @@ fn a_digest_carries_each_storys_current_sources() {
     let feeds = FeedServer::start();
     let receiver = Receiver::start();
     let ws = Workspace::new();
-    let toml = config(&ws, &feeds, &OUTLETS, &receiver.url, "").replace(
+    let toml = config(&ws, &feeds, &OUTLETS, &receiver.hook_url(), "").replace(
         "kind = \"webhook\"\n",
         "kind = \"webhook\"\ndigest = \"15m\"\n",
     );
@@ -505,7 +511,7 @@ fn a_digest_carries_each_storys_current_sources() {
         ]),
     );
     quiet_outlets(&feeds);
-    receiver.script(&[500]);
+    receiver.script([500]);
     once(&ws);
     assert_eq!(receiver.all().len(), 1);
     assert!(receiver.accepted().is_empty());
@@ -556,7 +562,7 @@ fn realert_on_update_alerts_once_per_headline_edit() {
         &ws,
         &feeds,
         &["steppe"],
-        &receiver.url,
+        &receiver.hook_url(),
         "realert_on_update = true",
     ));
     feeds.put_rss("/steppe.xml", &steppe_version(HEADLINES[0], LEADS[0]));
@@ -617,7 +623,7 @@ fn realert_on_update_alerts_when_an_edit_makes_the_rule_match() {
         &ws,
         &feeds,
         &["steppe"],
-        &receiver.url,
+        &receiver.hook_url(),
         "realert_on_update = true",
     );
     ws.write_config(&toml);
@@ -647,7 +653,13 @@ fn realert_on_update_alerts_when_an_edit_makes_the_rule_match() {
     let feeds2 = FeedServer::start();
     let receiver2 = Receiver::start();
     let ws2 = Workspace::new();
-    ws2.write_config(&config(&ws2, &feeds2, &["steppe"], &receiver2.url, ""));
+    ws2.write_config(&config(
+        &ws2,
+        &feeds2,
+        &["steppe"],
+        &receiver2.hook_url(),
+        "",
+    ));
     feeds2.put_rss(
         "/steppe.xml",
         &steppe_version(title, "Talks covered trade and energy, officials said."),
