@@ -287,14 +287,6 @@ pub fn stdout(output: &Output) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
-/// The groups of DESIGN.md §3, shared by the tests' configs.
-pub const GROUPS: &str = r#"
-[groups]
-central_asia    = ["Kazakhstan", "Kazakh*", "Qazaqstan", "Uzbekistan", "Uzbek*", "Kyrgyzstan",
-                   "Kyrgyz*", "Tajikistan", "Tajik*", "Turkmenistan", "Turkmen*", '"Central Asia"']
-abraham_accords = ['"Abraham Accords"', '"Abraham Accord"']
-"#;
-
 /// Polls until `check` is true or `timeout` passes.
 pub fn wait_for(timeout: Duration, mut check: impl FnMut() -> bool) -> bool {
     let deadline = std::time::Instant::now() + timeout;
