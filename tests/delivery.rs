@@ -55,36 +55,29 @@ fn feed_xml(entries: &[(String, String, String)], minutes_old: &[Option<i64>]) -
     xml
 }
 
-fn config(ws: &Workspace, feed_url: &str, sinks: &[(&str, &str)], extra_daemon: &str) -> String {
-    let mut toml = format!(
-        r#"
-[daemon]
-database = "{db}"
-poll_interval = "1h"
-{extra_daemon}
-{GROUPS}
-[[feed]]
-name = "wire"
-url = "{feed_url}"
+/// One feed "wire" at `feed_url` and the rule "ca-aa" (Central Asia AND the Abraham Accords)
+/// notifying `notify`; polled hourly. The sinks are the caller's.
+fn wire_config(ws: &Workspace, feed_url: &str, notify: &[&str]) -> TomlConfig {
+    TomlConfig::for_workspace(ws)
+        .daemon("poll_interval = \"1h\"")
+        .shared_groups()
+        .feed("wire", feed_url)
+        .rule("ca-aa", "@central_asia AND @abraham_accords", notify)
+}
 
-[[rule]]
-name = "ca-aa"
-query = "@central_asia AND @abraham_accords"
-notify = [{notify}]
-"#,
-        db = ws.database().display(),
-        notify = sinks
-            .iter()
-            .map(|(name, _)| format!("\"{name}\""))
-            .collect::<Vec<_>>()
-            .join(", ")
-    );
-    for (name, url) in sinks {
-        toml.push_str(&format!(
-            "\n[[sink]]\nname = \"{name}\"\nkind = \"webhook\"\nurl = \"{url}\"\n"
-        ));
-    }
-    toml
+/// [`wire_config`] with a plain webhook sink for each (name, url), all notified.
+fn config(ws: &Workspace, feed_url: &str, sinks: &[(&str, &str)]) -> TomlConfig {
+    let notify: Vec<&str> = sinks.iter().map(|(name, _)| *name).collect();
+    sinks
+        .iter()
+        .fold(wire_config(ws, feed_url, &notify), |config, (name, url)| {
+            config.webhook_sink(name, url)
+        })
+}
+
+/// A 503 that says "come back in an hour": long enough that only a recovery releases it.
+fn busy_for_an_hour() -> Reply {
+    Reply::status(503).header("Retry-After", "3600")
 }
 
 /// The common fixture: a feed with one fresh matching story, one webhook receiver, and a
@@ -94,12 +87,7 @@ fn one_story_one_hook() -> (FeedServer, Receiver, Workspace) {
     let receiver = Receiver::start();
     feeds.put_rss("/f.xml", &feed_xml(&[entry(1)], &[Some(10)]));
     let ws = Workspace::new();
-    ws.write_config(&config(
-        &ws,
-        &feeds.url("/f.xml"),
-        &[("hook", &receiver.url)],
-        "",
-    ));
+    config(&ws, &feeds.url("/f.xml"), &[("hook", &receiver.hook_url())]).write(&ws);
     (feeds, receiver, ws)
 }
 
@@ -107,16 +95,11 @@ fn one_story_one_hook() -> (FeedServer, Receiver, Workspace) {
 fn run_backs_off_a_failing_receiver_instead_of_hammering_it() {
     let feeds = FeedServer::start();
     let receiver = Receiver::start();
-    receiver.script(&[500]);
+    receiver.script([500]);
     let entries: Vec<_> = (1..=5).map(entry).collect();
     feeds.put_rss("/f.xml", &feed_xml(&entries, &[Some(10); 5]));
     let ws = Workspace::new();
-    ws.write_config(&config(
-        &ws,
-        &feeds.url("/f.xml"),
-        &[("hook", &receiver.url)],
-        "",
-    ));
+    config(&ws, &feeds.url("/f.xml"), &[("hook", &receiver.hook_url())]).write(&ws);
     let child = ws.spawn_run();
 
     assert!(wait_for(Duration::from_secs(10), || !receiver
@@ -154,12 +137,7 @@ fn alerts_for_a_removed_sink_wait_without_blocking_the_others() {
     let entries: Vec<_> = (1..=3).map(entry).collect();
     feeds.put_rss("/f.xml", &feed_xml(&entries[..2], &[Some(10); 2]));
     let ws = Workspace::new();
-    ws.write_config(&config(
-        &ws,
-        &feeds.url("/f.xml"),
-        &[("old", &old_hook)],
-        "",
-    ));
+    config(&ws, &feeds.url("/f.xml"), &[("old", &old_hook)]).write(&ws);
     let out = ws.watchword(&["once"]);
     assert!(out.status.success(), "{}", stderr(&out));
 
@@ -167,12 +145,7 @@ fn alerts_for_a_removed_sink_wait_without_blocking_the_others() {
     // (The feed moves too: `run` honours the schedule `once` persisted, and a changed URL is
     // polled at once.)
     let receiver = Receiver::start();
-    ws.write_config(&config(
-        &ws,
-        &feeds.url("/f2.xml"),
-        &[("new", &receiver.url)],
-        "",
-    ));
+    config(&ws, &feeds.url("/f2.xml"), &[("new", &receiver.hook_url())]).write(&ws);
     feeds.put_rss("/f2.xml", &feed_xml(&entries, &[Some(10); 3]));
     let child = ws.spawn_run();
     assert!(wait_for(Duration::from_secs(10), || receiver
@@ -221,15 +194,15 @@ fn one_failing_sink_does_not_hold_back_another() {
     let feeds = FeedServer::start();
     let good = Receiver::start();
     let flaky = Receiver::start();
-    flaky.script(&[503]);
+    flaky.script([busy_for_an_hour()]);
     feeds.put_rss("/f.xml", &feed_xml(&[entry(1)], &[Some(10)]));
     let ws = Workspace::new();
-    ws.write_config(&config(
+    config(
         &ws,
         &feeds.url("/f.xml"),
-        &[("good", &good.url), ("flaky", &flaky.url)],
-        "",
-    ));
+        &[("good", &good.hook_url()), ("flaky", &flaky.hook_url())],
+    )
+    .write(&ws);
     let out = ws.watchword(&["once"]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(good.accepted().len(), 1);
@@ -249,15 +222,12 @@ fn one_failing_sink_does_not_hold_back_another() {
 fn a_receiver_that_times_out_gets_the_same_alert_again() {
     let feeds = FeedServer::start();
     let receiver = Receiver::start();
-    receiver.script(&[HOLD]);
+    receiver.script([HOLD]);
     feeds.put_rss("/f.xml", &feed_xml(&[entry(1)], &[Some(10)]));
     let ws = Workspace::new();
-    ws.write_config(&config(
-        &ws,
-        &feeds.url("/f.xml"),
-        &[("hook", &receiver.url)],
-        "delivery_timeout = \"1s\"",
-    ));
+    config(&ws, &feeds.url("/f.xml"), &[("hook", &receiver.hook_url())])
+        .daemon("delivery_timeout = \"1s\"")
+        .write(&ws);
     let out = ws.watchword(&["once"]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(stderr(&out).contains("timed out"), "{}", stderr(&out));
@@ -281,12 +251,7 @@ fn back_catalogue_is_skipped_only_on_first_sight() {
         &feed_xml(&entries[..3], &[Some(10), Some(3 * 24 * 60), None]),
     );
     let ws = Workspace::new();
-    ws.write_config(&config(
-        &ws,
-        &feeds.url("/f.xml"),
-        &[("hook", &receiver.url)],
-        "",
-    ));
+    config(&ws, &feeds.url("/f.xml"), &[("hook", &receiver.hook_url())]).write(&ws);
     let out = ws.watchword(&["once"]);
     assert!(out.status.success(), "{}", stderr(&out));
     let links: Vec<String> = receiver
@@ -352,15 +317,15 @@ fn a_recovered_receiver_gets_its_deferred_alerts_at_once() {
     let feeds = FeedServer::start();
     let receiver = Receiver::start();
     // The first attempt is told to come back in an hour; the receiver is fine after that.
-    receiver.script(&[503]);
+    receiver.script([busy_for_an_hour()]);
     feeds.put_rss(
         "/f.xml",
         &feed_xml(&[entry(1), entry(2)], &[Some(10), Some(11)]),
     );
     let ws = Workspace::new();
-    let toml = config(&ws, &feeds.url("/f.xml"), &[("hook", &receiver.url)], "")
-        .replace("poll_interval = \"1h\"", "poll_interval = \"10s\"");
-    ws.write_config(&toml);
+    config(&ws, &feeds.url("/f.xml"), &[("hook", &receiver.hook_url())])
+        .daemon("poll_interval = \"10s\"")
+        .write(&ws);
     let child = ws.spawn_run();
     assert!(wait_for(Duration::from_secs(10), || receiver.all().len() == 1));
     // A new story arrives and is accepted: the two held-back alerts follow it.
@@ -384,11 +349,11 @@ fn a_recovered_receiver_gets_its_deferred_alerts_at_once() {
 fn shutdown_does_not_start_polls_still_waiting_for_a_slot() {
     let feeds = FeedServer::start();
     let ws = Workspace::new();
-    let mut toml = format!(
-        "[daemon]\ndatabase = \"{}\"\nconcurrency = 1\n{GROUPS}\n[[rule]]\nname = \"r\"\n\
-         query = \"@abraham_accords\"\nnotify = [\"out\"]\n[[sink]]\nname = \"out\"\nkind = \"stdout\"\n",
-        ws.database().display()
-    );
+    let mut config = TomlConfig::for_workspace(&ws)
+        .daemon("concurrency = 1")
+        .shared_groups()
+        .rule("r", "@abraham_accords", &["out"])
+        .stdout_sink("out");
     for n in 0..6 {
         let path = format!("/slow-{n}.xml");
         feeds.put_slow_rss(
@@ -396,12 +361,9 @@ fn shutdown_does_not_start_polls_still_waiting_for_a_slot() {
             &feed_xml(&[entry(n)], &[Some(5)]),
             Duration::from_secs(2),
         );
-        toml.push_str(&format!(
-            "[[feed]]\nname = \"slow-{n}\"\nurl = \"{}\"\n",
-            feeds.url(&path)
-        ));
+        config = config.feed(&format!("slow-{n}"), &feeds.url(&path));
     }
-    ws.write_config(&toml);
+    config.write(&ws);
     let child = ws.spawn_run();
     let total = || {
         (0..6)
@@ -423,7 +385,7 @@ fn a_database_that_cannot_record_a_delivery_pauses_sending() {
     feeds.put_rss("/f.xml", &feed_xml(&[entry(1)], &[Some(10)]));
     let ws = Workspace::new();
     let down = unused_local_url("/hook");
-    ws.write_config(&config(&ws, &feeds.url("/f.xml"), &[("hook", &down)], ""));
+    config(&ws, &feeds.url("/f.xml"), &[("hook", &down)]).write(&ws);
     let out = ws.watchword(&["once"]);
     assert!(out.status.success(), "{}", stderr(&out));
     // Simulate a disk that fails the write after the receiver has accepted the alert.
@@ -437,12 +399,7 @@ fn a_database_that_cannot_record_a_delivery_pauses_sending() {
         .expect("trigger");
     }
     let receiver = Receiver::start();
-    ws.write_config(&config(
-        &ws,
-        &feeds.url("/f.xml"),
-        &[("hook", &receiver.url)],
-        "",
-    ));
+    config(&ws, &feeds.url("/f.xml"), &[("hook", &receiver.hook_url())]).write(&ws);
     let child = ws.spawn_run();
     assert!(wait_for(Duration::from_secs(10), || receiver.all().len() == 1));
     std::thread::sleep(Duration::from_secs(3));
@@ -457,34 +414,6 @@ fn a_database_that_cannot_record_a_delivery_pauses_sending() {
 
 // ---- Issue 6: delivery you can trust ----
 
-/// A config with one feed, one rule notifying `notify`, and the sink tables as written.
-fn config_with_sinks(ws: &Workspace, feed_url: &str, notify: &[&str], sinks: &str) -> String {
-    format!(
-        r#"
-[daemon]
-database = "{db}"
-poll_interval = "1h"
-{GROUPS}
-[[feed]]
-name = "wire"
-url = "{feed_url}"
-
-[[rule]]
-name = "ca-aa"
-query = "@central_asia AND @abraham_accords"
-notify = [{notify}]
-
-{sinks}
-"#,
-        db = ws.database().display(),
-        notify = notify
-            .iter()
-            .map(|n| format!("\"{n}\""))
-            .collect::<Vec<_>>()
-            .join(", ")
-    )
-}
-
 fn ok(out: &std::process::Output) {
     assert!(out.status.success(), "{}", stderr(out));
 }
@@ -493,22 +422,16 @@ fn ok(out: &std::process::Output) {
 fn three_500s_then_200_delivers_once_with_one_webhook_id() {
     let feeds = FeedServer::start();
     feeds.put_rss("/f.xml", &feed_xml(&[entry(1)], &[Some(10)]));
-    let receiver = ReplyReceiver::start();
+    let receiver = Receiver::start();
     receiver.script(vec![
         Reply::status(500),
         Reply::status(500),
         Reply::status(500),
     ]);
     let ws = Workspace::new();
-    ws.write_config(&config_with_sinks(
-        &ws,
-        &feeds.url("/f.xml"),
-        &["hook"],
-        &format!(
-            "[[sink]]\nname = \"hook\"\nkind = \"webhook\"\nurl = \"{}\"\nretry_schedule = [\"1s\"]\n",
-            receiver.url("/hook")
-        ),
-    ));
+    wire_config(&ws, &feeds.url("/f.xml"), &["hook"])
+        .webhook_sink_with("hook", &receiver.url("/hook"), "retry_schedule = [\"1s\"]")
+        .write(&ws);
     let child = ws.spawn_run();
     assert!(
         wait_for(Duration::from_secs(30), || receiver.accepted().len() == 1),
@@ -548,14 +471,9 @@ fn a_receiver_down_for_the_first_10_s_gets_every_alert_once() {
         .trim_end_matches("/hook")
         .to_string();
     let ws = Workspace::new();
-    ws.write_config(&config_with_sinks(
-        &ws,
-        &feeds.url("/f.xml"),
-        &["hook"],
-        &format!(
-            "[[sink]]\nname = \"hook\"\nkind = \"webhook\"\nurl = \"{down}\"\nretry_schedule = [\"2s\"]\n"
-        ),
-    ));
+    wire_config(&ws, &feeds.url("/f.xml"), &["hook"])
+        .webhook_sink_with("hook", &down, "retry_schedule = [\"2s\"]")
+        .write(&ws);
     let child = ws.spawn_run();
     let started = std::time::Instant::now();
     // The alerts are committed while nobody listens.
@@ -573,7 +491,7 @@ fn a_receiver_down_for_the_first_10_s_gets_every_alert_once() {
             > 0
     }));
     std::thread::sleep(Duration::from_secs(10).saturating_sub(started.elapsed()));
-    let receiver = ReplyReceiver::start_on(&addr);
+    let receiver = Receiver::start_on(&addr);
     assert!(
         wait_for(Duration::from_secs(30), || receiver.accepted().len() >= 4),
         "{:?}",
@@ -595,7 +513,7 @@ fn retry_after_and_discord_retry_after_are_honoured() {
         "/f.xml",
         &feed_xml(&[entry(1), entry(2)], &[Some(10), Some(11)]),
     );
-    let receiver = ReplyReceiver::start();
+    let receiver = Receiver::start();
     receiver.script(vec![
         Reply::status(429).header("Retry-After", "2"),
         // Discord puts its hint in the JSON body, as float seconds.
@@ -604,15 +522,9 @@ fn retry_after_and_discord_retry_after_are_honoured() {
             .body(r#"{"message": "You are being rate limited.", "retry_after": 3.2, "global": false}"#),
     ]);
     let ws = Workspace::new();
-    ws.write_config(&config_with_sinks(
-        &ws,
-        &feeds.url("/f.xml"),
-        &["hook"],
-        &format!(
-            "[[sink]]\nname = \"hook\"\nkind = \"webhook\"\nurl = \"{}\"\nretry_schedule = [\"1s\"]\n",
-            receiver.url("/hook")
-        ),
-    ));
+    wire_config(&ws, &feeds.url("/f.xml"), &["hook"])
+        .webhook_sink_with("hook", &receiver.url("/hook"), "retry_schedule = [\"1s\"]")
+        .write(&ws);
     let child = ws.spawn_run();
     assert!(
         wait_for(Duration::from_secs(40), || receiver.accepted().len() == 2),
@@ -641,18 +553,12 @@ fn kill_9_while_delivering_then_restart_delivers_everything() {
     let feeds = FeedServer::start();
     let entries: Vec<_> = (1..=20).map(entry).collect();
     feeds.put_rss("/f.xml", &feed_xml(&entries, &[Some(10); 20]));
-    let receiver = ReplyReceiver::start();
+    let receiver = Receiver::start();
     let ws = Workspace::new();
     // Paced at 5 a second, so the kill lands while deliveries are in flight.
-    ws.write_config(&config_with_sinks(
-        &ws,
-        &feeds.url("/f.xml"),
-        &["hook"],
-        &format!(
-            "[[sink]]\nname = \"hook\"\nkind = \"webhook\"\nurl = \"{}\"\nrate_limit = \"5/s\"\n",
-            receiver.url("/hook")
-        ),
-    ));
+    wire_config(&ws, &feeds.url("/f.xml"), &["hook"])
+        .webhook_sink_with("hook", &receiver.url("/hook"), "rate_limit = \"5/s\"")
+        .write(&ws);
     let mut child = ws.spawn_run();
     assert!(wait_for(Duration::from_secs(20), || receiver.all().len() >= 5));
     child.kill().expect("kill -9");
@@ -691,17 +597,12 @@ fn kill_9_while_delivering_then_restart_delivers_everything() {
 fn gone_disables_the_sink_until_its_url_changes() {
     let feeds = FeedServer::start();
     feeds.put_rss("/f.xml", &feed_xml(&[entry(1)], &[Some(10)]));
-    let receiver = ReplyReceiver::start();
+    let receiver = Receiver::start();
     receiver.script(vec![Reply::status(410)]);
     let ws = Workspace::new();
-    let sink =
-        |url: &str| format!("[[sink]]\nname = \"hook\"\nkind = \"webhook\"\nurl = \"{url}\"\n");
-    ws.write_config(&config_with_sinks(
-        &ws,
-        &feeds.url("/f.xml"),
-        &["hook"],
-        &sink(&receiver.url("/old")),
-    ));
+    let hook_at =
+        |url: &str| wire_config(&ws, &feeds.url("/f.xml"), &["hook"]).webhook_sink("hook", url);
+    hook_at(&receiver.url("/old")).write(&ws);
     let out = ws.watchword(&["once"]);
     ok(&out);
     assert!(stderr(&out).contains("DISABLED"), "{}", stderr(&out));
@@ -728,12 +629,7 @@ fn gone_disables_the_sink_until_its_url_changes() {
     assert!(stderr(&out).contains("is disabled"), "{}", stderr(&out));
 
     // The user fixes the URL: the pending alert goes; the dead one waits for `redeliver`.
-    ws.write_config(&config_with_sinks(
-        &ws,
-        &feeds.url("/f.xml"),
-        &["hook"],
-        &sink(&receiver.url("/new")),
-    ));
+    hook_at(&receiver.url("/new")).write(&ws);
     let out = ws.watchword(&["once"]);
     ok(&out);
     assert_eq!(receiver.accepted().len(), 1, "{:?}", receiver.all());
@@ -756,19 +652,16 @@ fn gone_disables_the_sink_until_its_url_changes() {
 fn a_404_forever_goes_dead_after_the_configured_attempts_and_can_be_redelivered() {
     let feeds = FeedServer::start();
     feeds.put_rss("/f.xml", &feed_xml(&[entry(1)], &[Some(10)]));
-    let receiver = ReplyReceiver::start();
+    let receiver = Receiver::start();
     receiver.always(Reply::status(404));
     let ws = Workspace::new();
-    ws.write_config(&config_with_sinks(
-        &ws,
-        &feeds.url("/f.xml"),
-        &["hook"],
-        &format!(
-            "[[sink]]\nname = \"hook\"\nkind = \"webhook\"\nurl = \"{}\"\n\
-             client_error_attempts = 3\nclient_error_grace = \"0s\"\n",
-            receiver.url("/hook")
-        ),
-    ));
+    wire_config(&ws, &feeds.url("/f.xml"), &["hook"])
+        .webhook_sink_with(
+            "hook",
+            &receiver.url("/hook"),
+            "client_error_attempts = 3\nclient_error_grace = \"0s\"",
+        )
+        .write(&ws);
     for _ in 0..2 {
         ok(&ws.watchword(&["once"]));
     }
@@ -818,20 +711,13 @@ fn a_burst_of_matches_is_paced_to_the_sink_rate_limit() {
     let feeds = FeedServer::start();
     let entries: Vec<_> = (1..=12).map(entry).collect();
     feeds.put_rss("/f.xml", &feed_xml(&entries, &[Some(10); 12]));
-    let slow = ReplyReceiver::start();
-    let fast = ReplyReceiver::start();
+    let slow = Receiver::start();
+    let fast = Receiver::start();
     let ws = Workspace::new();
-    ws.write_config(&config_with_sinks(
-        &ws,
-        &feeds.url("/f.xml"),
-        &["slow", "fast"],
-        &format!(
-            "[[sink]]\nname = \"slow\"\nkind = \"webhook\"\nurl = \"{}\"\nrate_limit = \"4/s\"\n\
-             [[sink]]\nname = \"fast\"\nkind = \"webhook\"\nurl = \"{}\"\n",
-            slow.url("/hook"),
-            fast.url("/hook")
-        ),
-    ));
+    wire_config(&ws, &feeds.url("/f.xml"), &["slow", "fast"])
+        .webhook_sink_with("slow", &slow.url("/hook"), "rate_limit = \"4/s\"")
+        .webhook_sink("fast", &fast.url("/hook"))
+        .write(&ws);
     let started = std::time::Instant::now();
     ok(&ws.watchword(&["once"]));
     let hits = slow.all();
@@ -860,17 +746,11 @@ fn a_digest_sink_sends_the_window_as_one_message() {
     let feeds = FeedServer::start();
     let entries: Vec<_> = (1..=5).map(entry).collect();
     feeds.put_rss("/f.xml", &feed_xml(&entries, &[Some(10); 5]));
-    let receiver = ReplyReceiver::start();
+    let receiver = Receiver::start();
     let ws = Workspace::new();
-    ws.write_config(&config_with_sinks(
-        &ws,
-        &feeds.url("/f.xml"),
-        &["hook"],
-        &format!(
-            "[[sink]]\nname = \"hook\"\nkind = \"webhook\"\nurl = \"{}\"\ndigest = \"3s\"\n",
-            receiver.url("/hook")
-        ),
-    ));
+    wire_config(&ws, &feeds.url("/f.xml"), &["hook"])
+        .webhook_sink_with("hook", &receiver.url("/hook"), "digest = \"3s\"")
+        .write(&ws);
     let child = ws.spawn_run();
     let started = std::time::Instant::now();
     assert!(wait_for(Duration::from_secs(30), || !receiver
@@ -902,15 +782,19 @@ fn a_hanging_sink_does_not_delay_another_in_run() {
     let entries: Vec<_> = (1..=3).map(entry).collect();
     feeds.put_rss("/f.xml", &feed_xml(&entries, &[Some(10); 3]));
     let stuck = Receiver::start();
-    stuck.script(&[HOLD, HOLD, HOLD]);
-    let good = ReplyReceiver::start();
+    stuck.script([HOLD, HOLD, HOLD]);
+    let good = Receiver::start();
     let ws = Workspace::new();
-    ws.write_config(&config(
+    config(
         &ws,
         &feeds.url("/f.xml"),
-        &[("a-stuck", &stuck.url), ("b-good", &good.url("/hook"))],
-        "delivery_timeout = \"8s\"",
-    ));
+        &[
+            ("a-stuck", &stuck.hook_url()),
+            ("b-good", &good.url("/hook")),
+        ],
+    )
+    .daemon("delivery_timeout = \"8s\"")
+    .write(&ws);
     let child = ws.spawn_run();
     assert!(wait_for(Duration::from_secs(20), || stuck.all().len() == 1));
     let held_since = std::time::Instant::now();

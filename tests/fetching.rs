@@ -112,10 +112,6 @@ impl Drop for Scripted {
     }
 }
 
-fn header(name: &str, value: &str) -> tiny_http::Header {
-    tiny_http::Header::from_bytes(name.as_bytes(), value.as_bytes()).expect("header")
-}
-
 fn respond(
     status: u16,
     headers: &[(&str, &str)],
@@ -181,34 +177,16 @@ fn seconds_until(rfc3339: &Value) -> i64 {
     at.timestamp() - chrono::Utc::now().timestamp()
 }
 
-fn base_config(ws: &Workspace, daemon_extra: &str, feeds: &[(&str, &str)]) -> String {
-    let mut toml = format!(
-        r#"
-[daemon]
-database = "{db}"
-{interval}
-{daemon_extra}
-{GROUPS}
-[[rule]]
-name = "ca-aa"
-query = "@central_asia AND @abraham_accords"
-notify = ["out"]
-
-[[sink]]
-name = "out"
-kind = "stdout"
-"#,
-        db = ws.database().display(),
-        interval = if daemon_extra.contains("poll_interval") {
-            ""
-        } else {
-            "poll_interval = \"10m\""
-        },
-    );
-    for (name, url) in feeds {
-        toml.push_str(&format!("\n[[feed]]\nname = \"{name}\"\nurl = \"{url}\"\n"));
-    }
-    toml
+/// The given feeds, polled every 10 minutes, with the rule "ca-aa" printing to stdout.
+fn base_config(ws: &Workspace, feeds: &[(&str, &str)]) -> TomlConfig {
+    let config = TomlConfig::for_workspace(ws)
+        .daemon("poll_interval = \"10m\"")
+        .shared_groups()
+        .rule("ca-aa", "@central_asia AND @abraham_accords", &["out"])
+        .stdout_sink("out");
+    feeds
+        .iter()
+        .fold(config, |config, (name, url)| config.feed(name, url))
 }
 
 fn stdout_json(out: &std::process::Output) -> Vec<Value> {
@@ -240,14 +218,14 @@ fn conditional_get_sends_validators_back_and_a_304_records_nothing_new() {
         }
     });
     let ws = Workspace::new();
-    ws.write_config(&base_config(
+    base_config(
         &ws,
-        "",
         &[
             ("etag", &server.url("/etag.xml")),
             ("lm", &server.url("/lm.xml")),
         ],
-    ));
+    )
+    .write(&ws);
     let first = ws.watchword(&["once"]);
     assert!(first.status.success(), "{}", stderr(&first));
     assert_eq!(stdout_json(&first).len(), 2, "one alert per feed");
@@ -420,11 +398,9 @@ fn bad_input_fails_one_feed_with_a_readable_reason_and_bounded_memory() {
     let good_url = server.url("/good.xml");
     feeds.push(("good", &good_url));
     let ws = Workspace::new();
-    ws.write_config(&base_config(
-        &ws,
-        "fetch_timeout = \"2s\"\nmax_body_size = \"2 MiB\"",
-        &feeds,
-    ));
+    base_config(&ws, &feeds)
+        .daemon("fetch_timeout = \"2s\"\nmax_body_size = \"2 MiB\"")
+        .write(&ws);
 
     // Run `once`, sampling its peak resident memory (VmHWM) until it exits.
     let mut child = watchword_command(&ws.config_path())
@@ -531,15 +507,15 @@ fn charsets_from_the_header_or_the_prolog_decode_into_the_right_text() {
         _ => respond(404, &[], "no"),
     });
     let ws = Workspace::new();
-    ws.write_config(&base_config(
+    base_config(
         &ws,
-        "",
         &[
             ("latin1", &server.url("/latin1.xml")),
             ("cp1251", &server.url("/cp1251.xml")),
             ("koi8", &server.url("/koi8.xml")),
         ],
-    ));
+    )
+    .write(&ws);
     let out = ws.watchword(&["once"]);
     assert!(out.status.success(), "{}", stderr(&out));
     let mut titles: Vec<String> = stdout_json(&out)
@@ -569,16 +545,17 @@ fn cache_lifetime_and_ttl_stretch_the_interval_up_to_max_interval() {
         _ => respond(404, &[], "no"),
     });
     let ws = Workspace::new();
-    ws.write_config(&base_config(
+    base_config(
         &ws,
-        "max_interval = \"4h\"",
         &[
             ("max-age", &server.url("/max-age.xml")),
             ("huge-max-age", &server.url("/huge-max-age.xml")),
             ("ttl", &server.url("/ttl.xml")),
             ("no-store", &server.url("/no-store.xml")),
         ],
-    ));
+    )
+    .daemon("max_interval = \"4h\"")
+    .write(&ws);
     let out = ws.watchword(&["once"]);
     assert!(out.status.success(), "{}", stderr(&out));
     let states = feed_states(&ws);
@@ -632,7 +609,9 @@ fn restart_keeps_the_schedule_and_the_backoff() {
     };
     let write = |list: &[(&str, String)]| {
         let refs: Vec<(&str, &str)> = list.iter().map(|(n, u)| (*n, u.as_str())).collect();
-        ws.write_config(&base_config(&ws, "poll_interval = \"1h\"", &refs));
+        base_config(&ws, &refs)
+            .daemon("poll_interval = \"1h\"")
+            .write(&ws);
     };
     write(&as_refs(&[]));
     let child = ws.spawn_run();
@@ -692,11 +671,9 @@ fn per_host_concurrency_is_respected() {
         .map(|i| (format!("f{i}"), server.url(&format!("/f{i}.xml"))))
         .collect();
     let refs: Vec<(&str, &str)> = urls.iter().map(|(n, u)| (n.as_str(), u.as_str())).collect();
-    ws.write_config(&base_config(
-        &ws,
-        "concurrency = 16\nper_host_concurrency = 2",
-        &refs,
-    ));
+    base_config(&ws, &refs)
+        .daemon("concurrency = 16\nper_host_concurrency = 2")
+        .write(&ws);
     let out = ws.watchword(&["once"]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(server.log.lock().expect("log").len(), 6);
@@ -718,14 +695,14 @@ fn permanent_redirects_are_reported_and_temporary_ones_are_not() {
         _ => respond(404, &[], "no"),
     });
     let ws = Workspace::new();
-    ws.write_config(&base_config(
+    base_config(
         &ws,
-        "",
         &[
             ("moved", &server.url("/old.xml")),
             ("temp", &server.url("/temp.xml")),
         ],
-    ));
+    )
+    .write(&ws);
     let out = ws.watchword(&["once"]);
     let log = stderr(&out);
     assert!(out.status.success(), "{log}");
@@ -756,8 +733,8 @@ fn gone_stops_polling_raises_one_event_and_a_new_url_starts_again() {
         _ => respond(404, &[], "no"),
     });
     let ws = Workspace::new();
-    let config = |url: &str| base_config(&ws, "feed_events = [\"out\"]", &[("old", url)]);
-    ws.write_config(&config(&server.url("/gone.xml")));
+    let config = |url: &str| base_config(&ws, &[("old", url)]).daemon("feed_events = [\"out\"]");
+    config(&server.url("/gone.xml")).write(&ws);
     let out = ws.watchword(&["once"]);
     assert!(out.status.success(), "{}", stderr(&out));
     let events = stdout_json(&out);
@@ -776,7 +753,7 @@ fn gone_stops_polling_raises_one_event_and_a_new_url_starts_again() {
         "a gone feed is not polled again"
     );
 
-    ws.write_config(&config(&server.url("/back.xml")));
+    config(&server.url("/back.xml")).write(&ws);
     let out = ws.watchword(&["once"]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(feed_states(&ws)["old"]["state"], "ok");
@@ -798,11 +775,9 @@ fn a_broken_feed_raises_one_event_per_incident_and_one_recovery() {
         }
     });
     let ws = Workspace::new();
-    ws.write_config(&base_config(
-        &ws,
-        "broken_after = \"1s\"\nfeed_events = [\"out\"]",
-        &[("flaky", &server.url("/f.xml"))],
-    ));
+    base_config(&ws, &[("flaky", &server.url("/f.xml"))])
+        .daemon("broken_after = \"1s\"\nfeed_events = [\"out\"]")
+        .write(&ws);
     let mut events: Vec<Value> = Vec::new();
     let mut once = || {
         let out = ws.watchword(&["once"]);
@@ -850,11 +825,7 @@ fn import_opml_prints_feeds_and_appends_only_new_ones_to_a_valid_config() {
     let printed = stdout(&out);
     assert!(printed.contains("name = \"Gazette\"\nurl = \"https://gazette.example.org/feed\"\ntags = [\"World\", \"local\"]"), "{printed}");
 
-    ws.write_config(&base_config(
-        &ws,
-        "",
-        &[("Wire", "https://wire.example.org/rss")],
-    ));
+    base_config(&ws, &[("Wire", "https://wire.example.org/rss")]).write(&ws);
     let out = ws.watchword(&["import-opml", "--append", &opml_path]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(stderr(&out).contains("added 1 feed(s)"), "{}", stderr(&out));

@@ -311,25 +311,13 @@ fn whsec() -> String {
     )
 }
 
-fn story_config(ws: &Workspace, feed_url: &str, sink: &str) -> String {
-    format!(
-        r#"
-[daemon]
-database = "{db}"
-{GROUPS}
-[[feed]]
-name = "wire"
-url = "{feed_url}"
-
-[[rule]]
-name = "ca-aa"
-query = "@central_asia AND @abraham_accords"
-notify = ["hook"]
-
-{sink}
-"#,
-        db = ws.database().display()
-    )
+/// One feed "wire" at `feed_url` and the rule "ca-aa" notifying the sink "hook", which the
+/// caller adds.
+fn story_config(ws: &Workspace, feed_url: &str) -> TomlConfig {
+    TomlConfig::for_workspace(ws)
+        .shared_groups()
+        .feed("wire", feed_url)
+        .rule("ca-aa", "@central_asia AND @abraham_accords", &["hook"])
 }
 
 fn one_story() -> FeedServer {
@@ -363,17 +351,16 @@ fn header_map(hit: &Hit) -> http::HeaderMap {
 #[test]
 fn signatures_verify_with_an_independent_implementation() {
     let feeds = one_story();
-    let receiver = ReplyReceiver::start();
+    let receiver = Receiver::start();
     let ws = Workspace::new();
     let secret = whsec();
-    ws.write_config(&story_config(
-        &ws,
-        &feeds.url("/f.xml"),
-        &format!(
-            "[[sink]]\nname = \"hook\"\nkind = \"webhook\"\nurl = \"{}\"\nsecret = \"${{WW_TEST_SECRET}}\"\n",
-            receiver.url("/hook")
-        ),
-    ));
+    story_config(&ws, &feeds.url("/f.xml"))
+        .webhook_sink_with(
+            "hook",
+            &receiver.url("/hook"),
+            "secret = \"${WW_TEST_SECRET}\"",
+        )
+        .write(&ws);
     let out = watchword_command(&ws.config_path())
         .arg("once")
         .env("WW_TEST_SECRET", &secret)
@@ -402,26 +389,22 @@ fn signatures_verify_with_an_independent_implementation() {
 #[test]
 fn template_sink_sends_custom_headers_and_a_signed_json_body() {
     let feeds = one_story();
-    let receiver = ReplyReceiver::start();
+    let receiver = Receiver::start();
     let ws = Workspace::new();
     let secret = whsec();
-    ws.write_config(&story_config(
-        &ws,
-        &feeds.url("/f.xml"),
-        &format!(
-            r#"[[sink]]
-name = "hook"
-kind = "webhook"
-url = "{}"
-format = "template"
+    story_config(&ws, &feeds.url("/f.xml"))
+        .webhook_sink_with(
+            "hook",
+            &receiver.url("/hook"),
+            &format!(
+                r#"format = "template"
 content_type = "application/vnd.example+json"
 template = '{{"headline": {{{{ title }}}}, "rule": {{{{ rule }}}}, "terms": {{{{ terms }}}}}}'
 secret = "{secret}"
-headers = {{ X-Team = "newsroom" }}
-"#,
-            receiver.url("/hook")
-        ),
-    ));
+headers = {{ X-Team = "newsroom" }}"#
+            ),
+        )
+        .write(&ws);
     let out = ws.watchword(&["once"]);
     assert!(out.status.success(), "{}", stderr(&out));
     let hit = receiver.accepted().pop().expect("delivered");
@@ -442,7 +425,7 @@ headers = {{ X-Team = "newsroom" }}
 #[test]
 fn secrets_from_files_and_credentials_never_show_in_logs_check_or_alerts() {
     let feeds = one_story();
-    let receiver = ReplyReceiver::start();
+    let receiver = Receiver::start();
     receiver.always(Reply::status(500));
     let ws = Workspace::new();
     let creds = ws.dir.path().join("credentials");
@@ -451,12 +434,14 @@ fn secrets_from_files_and_credentials_never_show_in_logs_check_or_alerts() {
     std::fs::write(creds.join("hook-url"), format!("{url}\n")).expect("write");
     let secret = whsec();
     std::fs::write(ws.dir.path().join("hook.secret"), &secret).expect("write");
-    ws.write_config(&story_config(
-        &ws,
-        &feeds.url("/f.xml"),
-        "[[sink]]\nname = \"hook\"\nkind = \"webhook\"\nurl = \"${credential:hook-url}\"\n\
-         secret = \"${file:hook.secret}\"\nheaders = { Authorization = \"Bearer tk_${file:hook.secret}\" }\n",
-    ));
+    story_config(&ws, &feeds.url("/f.xml"))
+        .webhook_sink_with(
+            "hook",
+            "${credential:hook-url}",
+            "secret = \"${file:hook.secret}\"\n\
+             headers = { Authorization = \"Bearer tk_${file:hook.secret}\" }",
+        )
+        .write(&ws);
     let with_creds = |args: &[&str]| {
         let out = watchword_command(&ws.config_path())
             .args(args)
@@ -500,18 +485,16 @@ fn secrets_from_files_and_credentials_never_show_in_logs_check_or_alerts() {
 #[test]
 fn a_matrix_sink_puts_with_the_alert_id_so_a_retry_cannot_post_twice() {
     let feeds = one_story();
-    let receiver = ReplyReceiver::start();
+    let receiver = Receiver::start();
     receiver.script(vec![Reply::status(502)]);
     let ws = Workspace::new();
-    ws.write_config(&story_config(
-        &ws,
-        &feeds.url("/f.xml"),
-        &format!(
-            "[[sink]]\nname = \"hook\"\nkind = \"webhook\"\nformat = \"matrix\"\nurl = \"{}\"\n\
-             room = \"!news:example.org\"\ntoken = \"syt_token\"\n",
-            receiver.base
-        ),
-    ));
+    story_config(&ws, &feeds.url("/f.xml"))
+        .webhook_sink_with(
+            "hook",
+            &receiver.base,
+            "format = \"matrix\"\nroom = \"!news:example.org\"\ntoken = \"syt_token\"",
+        )
+        .write(&ws);
     assert!(ws.watchword(&["once"]).status.success());
     assert!(ws.watchword(&["once"]).status.success());
     let all = receiver.all();

@@ -39,33 +39,19 @@ fn grain_entry() -> Entry<'static> {
     }
 }
 
-fn config(feed_url: &str, hook_url: &str, ws: &Workspace) -> String {
-    format!(
-        r#"
-[daemon]
-database = "{db}"
-poll_interval = "1m"
-
-{GROUPS}
-
-[[feed]]
-name = "wire"
-url = "{feed_url}"
-tags = ["world"]
-
-[[rule]]
-name = "central-asia-joins-abraham-accords"
-query = "@central_asia AND @abraham_accords"
-notify = ["receiver"]
-
-[[sink]]
-name = "receiver"
-kind = "webhook"
-url = "{hook_url}"
-format = "json"
-"#,
-        db = ws.database().display()
-    )
+/// The feed "wire" at `feed_url`, polled every minute, and one rule alerting the webhook
+/// `hook_url` (JSON).
+fn config(feed_url: &str, hook_url: &str, ws: &Workspace) -> TomlConfig {
+    TomlConfig::for_workspace(ws)
+        .daemon("poll_interval = \"1m\"")
+        .shared_groups()
+        .feed_with("wire", feed_url, "tags = [\"world\"]")
+        .rule(
+            "central-asia-joins-abraham-accords",
+            "@central_asia AND @abraham_accords",
+            &["receiver"],
+        )
+        .webhook_sink_with("receiver", hook_url, "format = \"json\"")
 }
 
 #[test]
@@ -77,7 +63,7 @@ fn one_alert_for_the_matching_item_then_only_new_ones() {
         &rss(&[kazakhstan_entry(), morocco_entry(), grain_entry()]),
     );
     let ws = Workspace::new();
-    ws.write_config(&config(&feeds.url("/world.xml"), &receiver.url, &ws));
+    config(&feeds.url("/world.xml"), &receiver.hook_url(), &ws).write(&ws);
 
     let out = ws.watchword(&["once"]);
     assert!(out.status.success(), "{}", stderr(&out));
@@ -152,10 +138,10 @@ fn one_alert_for_the_matching_item_then_only_new_ones() {
 fn a_receiver_that_fails_gets_the_alert_on_the_next_pass_once() {
     let feeds = FeedServer::start();
     let receiver = Receiver::start();
-    receiver.script(&[500]);
+    receiver.script([500]);
     feeds.put_rss("/world.xml", &rss(&[kazakhstan_entry(), grain_entry()]));
     let ws = Workspace::new();
-    ws.write_config(&config(&feeds.url("/world.xml"), &receiver.url, &ws));
+    config(&feeds.url("/world.xml"), &receiver.hook_url(), &ws).write(&ws);
 
     let out = ws.watchword(&["once"]);
     assert!(
@@ -198,13 +184,13 @@ fn a_receiver_that_is_down_loses_nothing() {
     feeds.put_rss("/world.xml", &rss(&[kazakhstan_entry()]));
     let ws = Workspace::new();
     let dead_url = unused_local_url("/hook");
-    ws.write_config(&config(&feeds.url("/world.xml"), &dead_url, &ws));
+    config(&feeds.url("/world.xml"), &dead_url, &ws).write(&ws);
     let out = ws.watchword(&["once"]);
     assert!(out.status.success(), "{}", stderr(&out));
 
     // The receiver comes back (same config, a live URL): the pending alert arrives.
     let receiver = Receiver::start();
-    ws.write_config(&config(&feeds.url("/world.xml"), &receiver.url, &ws));
+    config(&feeds.url("/world.xml"), &receiver.hook_url(), &ws).write(&ws);
     let out = ws.watchword(&["once"]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(receiver.accepted().len(), 1);
@@ -218,7 +204,7 @@ fn old_items_are_recorded_without_alerting() {
     old.published = minutes_ago(60 * 24 * 5);
     feeds.put_rss("/world.xml", &rss(&[old]));
     let ws = Workspace::new();
-    ws.write_config(&config(&feeds.url("/world.xml"), &receiver.url, &ws));
+    config(&feeds.url("/world.xml"), &receiver.hook_url(), &ws).write(&ws);
     let out = ws.watchword(&["once"]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(
@@ -227,11 +213,9 @@ fn old_items_are_recorded_without_alerting() {
     );
 
     // With max_age raised, the item is still not alerted: it was seen already.
-    let raised = config(&feeds.url("/world.xml"), &receiver.url, &ws).replace(
-        "poll_interval = \"1m\"",
-        "poll_interval = \"1m\"\nmax_age = \"30d\"",
-    );
-    ws.write_config(&raised);
+    config(&feeds.url("/world.xml"), &receiver.hook_url(), &ws)
+        .daemon("max_age = \"30d\"")
+        .write(&ws);
     let out = ws.watchword(&["once"]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(receiver.all().is_empty());
@@ -250,40 +234,16 @@ fn broken_feeds_do_not_stop_the_others() {
     );
     let closing = start_closing_server();
     let ws = Workspace::new();
-    let toml = format!(
-        r#"
-[daemon]
-database = "{db}"
-fetch_timeout = "5s"
-{GROUPS}
-[[feed]]
-name = "not-xml"
-url = "{html}"
-[[feed]]
-name = "missing"
-url = "{missing}"
-[[feed]]
-name = "hangs-up"
-url = "{closing}"
-[[feed]]
-name = "good"
-url = "{good}"
-[[rule]]
-name = "ca-aa"
-query = "@central_asia AND @abraham_accords"
-notify = ["receiver"]
-[[sink]]
-name = "receiver"
-kind = "webhook"
-url = "{hook}"
-"#,
-        db = ws.database().display(),
-        html = feeds.url("/html.xml"),
-        missing = feeds.url("/missing.xml"),
-        good = feeds.url("/good.xml"),
-        hook = receiver.url,
-    );
-    ws.write_config(&toml);
+    TomlConfig::for_workspace(&ws)
+        .daemon("fetch_timeout = \"5s\"")
+        .shared_groups()
+        .feed("not-xml", &feeds.url("/html.xml"))
+        .feed("missing", &feeds.url("/missing.xml"))
+        .feed("hangs-up", &closing)
+        .feed("good", &feeds.url("/good.xml"))
+        .rule("ca-aa", "@central_asia AND @abraham_accords", &["receiver"])
+        .webhook_sink("receiver", &receiver.hook_url())
+        .write(&ws);
     let out = ws.watchword(&["once"]);
     let log = stderr(&out);
     assert!(out.status.success(), "{log}");
@@ -319,30 +279,17 @@ fn stdout_sink_prints_one_json_line_per_alert() {
         &rss(&[kazakhstan_entry(), morocco_entry(), grain_entry()]),
     );
     let ws = Workspace::new();
-    let toml = format!(
-        r#"
-[daemon]
-database = "{db}"
-{GROUPS}
-[[feed]]
-name = "wire"
-url = "{url}"
-[[rule]]
-name = "accords-any"
-query = '@abraham_accords'
-notify = ["console"]
-[[rule]]
-name = "ca-aa"
-query = '@central_asia AND @abraham_accords AND NOT (football OR "grain exports")'
-notify = ["console"]
-[[sink]]
-name = "console"
-kind = "stdout"
-"#,
-        db = ws.database().display(),
-        url = feeds.url("/world.xml"),
-    );
-    ws.write_config(&toml);
+    TomlConfig::for_workspace(&ws)
+        .shared_groups()
+        .feed("wire", &feeds.url("/world.xml"))
+        .rule("accords-any", "@abraham_accords", &["console"])
+        .rule(
+            "ca-aa",
+            r#"@central_asia AND @abraham_accords AND NOT (football OR "grain exports")"#,
+            &["console"],
+        )
+        .stdout_sink("console")
+        .write(&ws);
     let out = ws.watchword(&["once"]);
     assert!(out.status.success(), "{}", stderr(&out));
     let lines: Vec<serde_json::Value> = stdout(&out)
@@ -375,9 +322,9 @@ fn run_polls_until_sigterm_and_exits_cleanly() {
     let receiver = Receiver::start();
     feeds.put_rss("/world.xml", &rss(&[kazakhstan_entry()]));
     let ws = Workspace::new();
-    let toml = config(&feeds.url("/world.xml"), &receiver.url, &ws)
-        .replace("poll_interval = \"1m\"", "poll_interval = \"10s\"");
-    ws.write_config(&toml);
+    config(&feeds.url("/world.xml"), &receiver.hook_url(), &ws)
+        .daemon("poll_interval = \"10s\"")
+        .write(&ws);
     let child = ws.spawn_run();
     assert!(
         wait_for(Duration::from_secs(20), || receiver.accepted().len() == 1),
@@ -407,11 +354,7 @@ fn an_unusable_database_is_an_error() {
     let ws = Workspace::new();
     // The database path is a directory: SQLite cannot open it.
     std::fs::create_dir_all(ws.database()).expect("mkdir");
-    ws.write_config(&config(
-        &feeds.url("/world.xml"),
-        "http://127.0.0.1:9/hook",
-        &ws,
-    ));
+    config(&feeds.url("/world.xml"), "http://127.0.0.1:9/hook", &ws).write(&ws);
     let out = ws.watchword(&["once"]);
     assert!(!out.status.success());
     let log = stderr(&out);
@@ -426,10 +369,10 @@ fn kill_9_during_delivery_loses_nothing() {
     let feeds = FeedServer::start();
     let receiver = Receiver::start();
     // The first delivery attempt hangs, as a receiver stuck behind a load balancer would.
-    receiver.script(&[HOLD]);
+    receiver.script([HOLD]);
     feeds.put_rss("/world.xml", &rss(&[kazakhstan_entry(), grain_entry()]));
     let ws = Workspace::new();
-    ws.write_config(&config(&feeds.url("/world.xml"), &receiver.url, &ws));
+    config(&feeds.url("/world.xml"), &receiver.hook_url(), &ws).write(&ws);
     let mut child = ws.spawn_run();
     assert!(
         wait_for(Duration::from_secs(20), || receiver.all().len() == 1),
@@ -465,7 +408,7 @@ fn sigterm_lets_a_poll_in_flight_finish_and_commit() {
         Duration::from_secs(3),
     );
     let ws = Workspace::new();
-    ws.write_config(&config(&feeds.url("/world.xml"), &receiver.url, &ws));
+    config(&feeds.url("/world.xml"), &receiver.hook_url(), &ws).write(&ws);
     let child = ws.spawn_run();
     assert!(
         wait_for(Duration::from_secs(20), || feeds.hits("/world.xml") == 1),

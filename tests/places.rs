@@ -67,32 +67,13 @@ fn feed() -> String {
     rss(&entries)
 }
 
-/// A config with one feed at `url`, the given `[groups]` lines and one rule with `query`,
-/// alerting to stdout.
-fn config(ws: &Workspace, url: &str, groups: &str, query: &str) -> String {
-    format!(
-        r#"
-[daemon]
-database = "{db}"
-
-[groups]
-{groups}
-
-[[feed]]
-name = "wire"
-url = "{url}"
-
-[[rule]]
-name = "places"
-query = '{query}'
-notify = ["out"]
-
-[[sink]]
-name = "out"
-kind = "stdout"
-"#,
-        db = ws.database().display(),
-    )
+/// A config with one feed at `url` and one rule with `query`, alerting to stdout; the caller
+/// adds any groups.
+fn config(ws: &Workspace, url: &str, query: &str) -> TomlConfig {
+    TomlConfig::for_workspace(ws)
+        .feed("wire", url)
+        .rule("places", query, &["out"])
+        .stdout_sink("out")
 }
 
 #[test]
@@ -124,12 +105,16 @@ fn the_daemon_alerts_on_a_region_rule_from_the_config() {
     let server = FeedServer::start();
     server.put_rss("/feed.xml", &feed());
     let ws = Workspace::new();
-    ws.write_config(&config(
+    config(
         &ws,
         &server.url("/feed.xml"),
-        r#"accords = ["Abraham Accords", "@bloc:abraham-accords[own]"]"#,
         "@country:UZ[en,ru] AND @accords",
-    ));
+    )
+    .group(
+        "accords",
+        r#"["Abraham Accords", "@bloc:abraham-accords[own]"]"#,
+    )
+    .write(&ws);
     let out = ws.watchword(&["once"]);
     assert!(out.status.success(), "{}", stderr(&out));
     let ids: BTreeSet<String> = stdout(&out)
@@ -146,12 +131,9 @@ fn the_daemon_alerts_on_a_region_rule_from_the_config() {
 #[test]
 fn groups_lists_built_in_places_and_shows_what_a_reference_matches() {
     let ws = Workspace::new();
-    ws.write_config(&config(
-        &ws,
-        &unused_local_url("/feed.xml"),
-        r#"stans = ["@region:central-asia[en]", "Afghanistan"]"#,
-        "@stans",
-    ));
+    config(&ws, &unused_local_url("/feed.xml"), "@stans")
+        .group("stans", r#"["@region:central-asia[en]", "Afghanistan"]"#)
+        .write(&ws);
     let out = ws.watchword(&["groups"]);
     let text = stdout(&out);
     assert!(out.status.success(), "{}", stderr(&out));
@@ -200,12 +182,12 @@ fn groups_lists_built_in_places_and_shows_what_a_reference_matches() {
 #[test]
 fn a_bad_reference_in_the_config_says_where_and_what_to_write() {
     let ws = Workspace::new();
-    ws.write_config(&config(
+    config(
         &ws,
         &unused_local_url("/feed.xml"),
-        "",
         r#"@country:Kazakhstan AND "Abraham Accords""#,
-    ));
+    )
+    .write(&ws);
     let out = ws.watchword(&["check"]);
     let err = stderr(&out);
     assert_eq!(out.status.code(), Some(2), "{err}");

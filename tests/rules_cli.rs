@@ -34,46 +34,30 @@ fn entries() -> Vec<Entry<'static>> {
     ]
 }
 
-fn config(ws: &Workspace, feed_url: &str, hook_url: &str) -> String {
-    format!(
-        r#"
-[daemon]
-database = "{db}"
-{GROUPS}
-[[feed]]
-name = "wire"
-url = "{feed_url}"
-tags = ["world"]
-
-[[rule]]
-name = "central-asia-joins-abraham-accords"
-query = '@central_asia AND @abraham_accords AND NOT title:football'
-notify = ["hook"]
-
-[[rule]]
-name = "kazakh-grain"
-query = 'Kazakh* NEAR/3 (grain OR wheat) AND =US'
-notify = ["hook"]
-priority = "high"
-
-[[rule]]
-name = "sport-only"
-query = 'Kazakhstan'
-notify = ["hook"]
-tags = ["sport"]
-
-[[feed]]
-name = "scores"
-url = "https://scores.example.org/feed"
-tags = ["sport"]
-
-[[sink]]
-name = "hook"
-kind = "webhook"
-url = "{hook_url}"
-"#,
-        db = ws.database().display()
-    )
+/// Two feeds ("wire" at `feed_url`, tagged world; "scores", tagged sport) and three rules
+/// alerting the webhook `hook_url`.
+fn config(ws: &Workspace, feed_url: &str, hook_url: &str) -> TomlConfig {
+    TomlConfig::for_workspace(ws)
+        .shared_groups()
+        .feed_with("wire", feed_url, "tags = [\"world\"]")
+        .feed_with(
+            "scores",
+            "https://scores.example.org/feed",
+            "tags = [\"sport\"]",
+        )
+        .rule(
+            "central-asia-joins-abraham-accords",
+            "@central_asia AND @abraham_accords AND NOT title:football",
+            &["hook"],
+        )
+        .rule_with(
+            "kazakh-grain",
+            "Kazakh* NEAR/3 (grain OR wheat) AND =US",
+            &["hook"],
+            "priority = \"high\"",
+        )
+        .rule_with("sport-only", "Kazakhstan", &["hook"], "tags = [\"sport\"]")
+        .webhook_sink("hook", hook_url)
 }
 
 #[test]
@@ -83,7 +67,7 @@ fn dry_run_against_a_served_feed_prints_matches_and_touches_nothing() {
     let receiver = Receiver::start();
     let ws = Workspace::new();
     let feed_url = server.url("/feed.xml");
-    ws.write_config(&config(&ws, &feed_url, &receiver.url));
+    config(&ws, &feed_url, &receiver.hook_url()).write(&ws);
 
     let out = ws.watchword(&["test", &feed_url]);
     let text = stdout(&out);
@@ -140,11 +124,12 @@ fn dry_run_against_a_served_feed_prints_matches_and_touches_nothing() {
 #[test]
 fn json_output_from_a_file_with_one_rule() {
     let ws = Workspace::new();
-    ws.write_config(&config(
+    config(
         &ws,
         "https://wire.example.org/rss",
         "https://hooks.example.org/x",
-    ));
+    )
+    .write(&ws);
     let file = ws.dir.path().join("saved.xml");
     std::fs::write(&file, rss(&entries())).expect("write feed file");
     let file = file.to_string_lossy().into_owned();
@@ -222,11 +207,12 @@ fn query_from_the_command_line_on_stdin_needs_no_config() {
 #[test]
 fn bad_query_rule_or_source_is_reported() {
     let ws = Workspace::new();
-    ws.write_config(&config(
+    config(
         &ws,
         "https://wire.example.org/rss",
         "https://hooks.example.org/x",
-    ));
+    )
+    .write(&ws);
     let out = ws.watchword(&["test", "--query", "kazakh* NEAR/x grain", "-"]);
     assert_eq!(out.status.code(), Some(2));
     assert_eq!(
@@ -262,34 +248,14 @@ fn check_warns_about_unused_groups_and_quiet_rules() {
     let server = FeedServer::start();
     server.put_rss("/feed.xml", &rss(&entries()));
     let ws = Workspace::new();
-    ws.write_config(&format!(
-        r#"
-[daemon]
-database = "{db}"
-{GROUPS}
-orphan = ["nothing", "@central_asia"]
-
-[[feed]]
-name = "wire"
-url = "{url}"
-
-[[rule]]
-name = "hits"
-query = '@central_asia AND @abraham_accords'
-notify = ["out"]
-
-[[rule]]
-name = "quiet"
-query = 'Tajikistan AND sanctions'
-notify = ["out"]
-
-[[sink]]
-name = "out"
-kind = "stdout"
-"#,
-        db = ws.database().display(),
-        url = server.url("/feed.xml")
-    ));
+    TomlConfig::for_workspace(&ws)
+        .shared_groups()
+        .group("orphan", r#"["nothing", "@central_asia"]"#)
+        .feed("wire", &server.url("/feed.xml"))
+        .rule("hits", "@central_asia AND @abraham_accords", &["out"])
+        .rule("quiet", "Tajikistan AND sanctions", &["out"])
+        .stdout_sink("out")
+        .write(&ws);
     // No database yet: only the group warning.
     let out = ws.watchword(&["check"]);
     assert!(out.status.success(), "{}", stderr(&out));
@@ -330,42 +296,23 @@ fn daemon_applies_rule_scope_and_sends_priority() {
     let server = FeedServer::start();
     server.put_rss("/feed.xml", &rss(&entries()));
     let ws = Workspace::new();
-    ws.write_config(&format!(
-        r#"
-[daemon]
-database = "{db}"
-{GROUPS}
-[[feed]]
-name = "wire"
-url = "{url}"
-tags = ["world"]
-
-[[feed]]
-name = "scores"
-url = "{unused}"
-tags = ["sport"]
-
-[[rule]]
-name = "world-accords"
-query = '@central_asia AND @abraham_accords AND NOT title:football'
-notify = ["out"]
-priority = "urgent"
-tags = ["world"]
-
-[[rule]]
-name = "sport-only"
-query = 'Kazakhstan'
-notify = ["out"]
-feeds = ["scores"]
-
-[[sink]]
-name = "out"
-kind = "stdout"
-"#,
-        db = ws.database().display(),
-        url = server.url("/feed.xml"),
-        unused = unused_local_url("/scores.xml"),
-    ));
+    TomlConfig::for_workspace(&ws)
+        .shared_groups()
+        .feed_with("wire", &server.url("/feed.xml"), "tags = [\"world\"]")
+        .feed_with(
+            "scores",
+            &unused_local_url("/scores.xml"),
+            "tags = [\"sport\"]",
+        )
+        .rule_with(
+            "world-accords",
+            "@central_asia AND @abraham_accords AND NOT title:football",
+            &["out"],
+            "priority = \"urgent\"\ntags = [\"world\"]",
+        )
+        .rule_with("sport-only", "Kazakhstan", &["out"], "feeds = [\"scores\"]")
+        .stdout_sink("out")
+        .write(&ws);
     let out = ws.watchword(&["once"]);
     assert!(out.status.success(), "{}", stderr(&out));
     let alerts: Vec<serde_json::Value> = stdout(&out)

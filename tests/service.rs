@@ -241,25 +241,20 @@ struct Setup<'a> {
     daemon: &'a str,
 }
 
-fn config(ws: &Workspace, s: &Setup<'_>) -> String {
-    let mut toml = format!(
-        "[daemon]\ndatabase = \"{}\"\npoll_interval = \"10s\"\n{}\n{GROUPS}\n",
-        ws.database().display(),
-        s.daemon
-    );
-    for (name, url) in s.feeds {
-        toml.push_str(&format!("[[feed]]\nname = \"{name}\"\nurl = \"{url}\"\n\n"));
-    }
-    for (name, query) in s.rules {
-        toml.push_str(&format!(
-            "[[rule]]\nname = \"{name}\"\nquery = '{query}'\nnotify = [\"hook\"]\n\n"
-        ));
-    }
-    toml.push_str(&format!(
-        "[[sink]]\nname = \"hook\"\nkind = \"webhook\"\nurl = \"{}\"\n",
-        s.hook
-    ));
-    toml
+/// The daemon polls every 10 s; every rule alerts the one webhook sink "hook".
+fn config(ws: &Workspace, s: &Setup<'_>) -> TomlConfig {
+    let config = TomlConfig::for_workspace(ws)
+        .daemon("poll_interval = \"10s\"")
+        .daemon(s.daemon)
+        .shared_groups()
+        .webhook_sink("hook", s.hook);
+    let config = s
+        .feeds
+        .iter()
+        .fold(config, |config, (name, url)| config.feed(name, url));
+    s.rules.iter().fold(config, |config, (name, query)| {
+        config.rule(name, query, &["hook"])
+    })
 }
 
 const ACCORDS_RULE: (&str, &str) = ("central-asia-accords", "@central_asia AND @abraham_accords");
@@ -285,15 +280,16 @@ fn ready_after_start_up_then_status_and_watchdog_pings() {
     let receiver = Receiver::start();
     feeds.put_rss("/wire.xml", &rss(&[entry("k-1", KAZAKH)]));
     let ws = Workspace::new();
-    ws.write_config(&config(
+    config(
         &ws,
         &Setup {
             feeds: &[("wire", feeds.url("/wire.xml"))],
             rules: &[ACCORDS_RULE],
-            hook: &receiver.url,
+            hook: &receiver.hook_url(),
             daemon: "metrics_listen = \"off\"",
         },
-    ));
+    )
+    .write(&ws);
     let notify = NotifySocket::bind(ws.dir.path());
     let socket = notify.path.to_string_lossy().into_owned();
     let daemon = Daemon::start(
@@ -343,15 +339,16 @@ fn sighup_applies_a_new_feed_and_rule_and_refuses_a_broken_config() {
     let wire = ("wire", feeds.url("/wire.xml"));
     let volcano = ("volcano-watch", feeds.url("/volcano.xml"));
     let volcano_rule = ("volcanoes", "volcano* AND (erupt* OR ash)");
-    ws.write_config(&config(
+    config(
         &ws,
         &Setup {
             feeds: std::slice::from_ref(&wire),
             rules: &[ACCORDS_RULE],
-            hook: &receiver.url,
+            hook: &receiver.hook_url(),
             daemon: "metrics_listen = \"off\"",
         },
-    ));
+    )
+    .write(&ws);
     let notify = NotifySocket::bind(ws.dir.path());
     let socket = notify.path.to_string_lossy().into_owned();
     let daemon = Daemon::start(&ws, &[("NOTIFY_SOCKET", &socket)]);
@@ -363,15 +360,16 @@ fn sighup_applies_a_new_feed_and_rule_and_refuses_a_broken_config() {
     );
 
     // A new feed and a new rule, applied without a restart.
-    ws.write_config(&config(
+    config(
         &ws,
         &Setup {
             feeds: &[wire.clone(), volcano.clone()],
             rules: &[ACCORDS_RULE, volcano_rule],
-            hook: &receiver.url,
+            hook: &receiver.hook_url(),
             daemon: "metrics_listen = \"off\"",
         },
-    ));
+    )
+    .write(&ws);
     daemon.signal("HUP");
     assert!(
         wait_for(WAIT, || accepted_alerts(&receiver)
@@ -398,10 +396,11 @@ fn sighup_applies_a_new_feed_and_rule_and_refuses_a_broken_config() {
         &Setup {
             feeds: &[wire, volcano],
             rules: &[ACCORDS_RULE, volcano_rule, ("broken", "volcano AND (ash")],
-            hook: &receiver.url,
+            hook: &receiver.hook_url(),
             daemon: "metrics_listen = \"off\"",
         },
-    );
+    )
+    .build();
     ws.write_config(&broken);
     let broken_line = broken
         .lines()
@@ -456,7 +455,7 @@ fn sigterm_mid_pass_exits_within_the_grace_period_and_loses_nothing() {
     );
     let ws = Workspace::new();
     let daemon_keys = "metrics_listen = \"off\"\nshutdown_grace = \"1s\"\nfetch_timeout = \"2m\"";
-    ws.write_config(&config(
+    config(
         &ws,
         &Setup {
             feeds: &[
@@ -464,10 +463,11 @@ fn sigterm_mid_pass_exits_within_the_grace_period_and_loses_nothing() {
                 ("slow", slow.url("/slow.xml")),
             ],
             rules: &[ACCORDS_RULE],
-            hook: &receiver.url,
+            hook: &receiver.hook_url(),
             daemon: daemon_keys,
         },
-    ));
+    )
+    .write(&ws);
     let mut daemon = Daemon::start(&ws, &[]);
     assert!(
         wait_for(WAIT, || receiver.accepted().len() == 1),
@@ -494,7 +494,7 @@ fn sigterm_mid_pass_exits_within_the_grace_period_and_loses_nothing() {
     // once; the alert already delivered is not sent again.
     let healed = FeedServer::start();
     healed.put_rss("/slow.xml", &rss(&[entry("u-1", UZBEK)]));
-    ws.write_config(&config(
+    config(
         &ws,
         &Setup {
             feeds: &[
@@ -502,10 +502,11 @@ fn sigterm_mid_pass_exits_within_the_grace_period_and_loses_nothing() {
                 ("slow", healed.url("/slow.xml")),
             ],
             rules: &[ACCORDS_RULE],
-            hook: &receiver.url,
+            hook: &receiver.hook_url(),
             daemon: daemon_keys,
         },
-    ));
+    )
+    .write(&ws);
     let once = ws.watchword(&["once"]);
     assert!(once.status.success(), "{}", stderr(&once));
     let mut alerts = accepted_alerts(&receiver);
@@ -526,7 +527,7 @@ fn metrics_health_and_status_follow_the_passes() {
     feeds.put_rss("/wire.xml", &rss(&[entry("k-1", KAZAKH)]));
     let ws = Workspace::new();
     let port = free_port();
-    ws.write_config(&config(
+    config(
         &ws,
         &Setup {
             feeds: &[
@@ -534,10 +535,11 @@ fn metrics_health_and_status_follow_the_passes() {
                 ("gone", feeds.url("/gone.xml")),
             ],
             rules: &[ACCORDS_RULE],
-            hook: &receiver.url,
+            hook: &receiver.hook_url(),
             daemon: &format!("metrics_listen = \"127.0.0.1:{port}\""),
         },
-    ));
+    )
+    .write(&ws);
     let daemon = Daemon::start(&ws, &[]);
     assert!(
         wait_for(WAIT, || http_get(port, "/readyz")
@@ -647,8 +649,8 @@ fn webhook_urls_can_come_from_systemd_credentials() {
     let ws = Workspace::new();
     let creds = ws.dir.path().join("credentials");
     std::fs::create_dir(&creds).expect("mkdir");
-    std::fs::write(creds.join("hook-url"), format!("{}\n", receiver.url)).expect("write");
-    ws.write_config(&config(
+    std::fs::write(creds.join("hook-url"), format!("{}\n", receiver.hook_url())).expect("write");
+    config(
         &ws,
         &Setup {
             feeds: &[("wire", feeds.url("/wire.xml"))],
@@ -656,7 +658,8 @@ fn webhook_urls_can_come_from_systemd_credentials() {
             hook: "${credential:hook-url}",
             daemon: "",
         },
-    ));
+    )
+    .write(&ws);
     let missing = ws.watchword(&["check"]);
     assert_eq!(missing.status.code(), Some(2));
     assert!(
@@ -685,10 +688,15 @@ fn webhook_urls_can_come_from_systemd_credentials() {
 #[test]
 fn service_keys_are_checked_with_their_location() {
     let ws = Workspace::new();
-    let body = "[[feed]]\nname = \"a\"\nurl = \"https://a.example.org/rss\"\n[[rule]]\nname = \"r\"\nquery = \"x\"\nnotify = [\"out\"]\n[[sink]]\nname = \"out\"\nkind = \"stdout\"\n";
-    ws.write_config(&format!(
-        "[daemon]\nmetrics_listen = \"localhost\"\nshutdown_grace = \"0s\"\n{body}"
-    ));
+    // The daemon keys go on lines 2 and 3, right under `[daemon]`.
+    let config = |daemon: &str| {
+        TomlConfig::new()
+            .daemon(daemon)
+            .feed("a", "https://a.example.org/rss")
+            .rule("r", "x", &["out"])
+            .stdout_sink("out")
+    };
+    config("metrics_listen = \"localhost\"\nshutdown_grace = \"0s\"").write(&ws);
     let out = ws.watchword(&["check"]);
     assert_eq!(out.status.code(), Some(2));
     let err = stderr(&out);
@@ -705,7 +713,7 @@ fn service_keys_are_checked_with_their_location() {
         )),
         "{err}"
     );
-    ws.write_config(&format!("[daemon]\nmetrics_listen = \"off\"\n{body}"));
+    config("metrics_listen = \"off\"").write(&ws);
     assert!(ws.watchword(&["check"]).status.success());
 }
 
@@ -713,9 +721,11 @@ fn service_keys_are_checked_with_their_location() {
 fn logs_go_to_the_journal_only_when_stderr_is_the_journal_stream() {
     use std::os::unix::fs::MetadataExt;
     let ws = Workspace::new();
-    ws.write_config(
-        "[[feed]]\nname = \"a\"\nurl = \"file://missing.xml\"\n[[rule]]\nname = \"r\"\nquery = \"x\"\nnotify = [\"out\"]\n[[sink]]\nname = \"out\"\nkind = \"stdout\"\n",
-    );
+    TomlConfig::new()
+        .feed("a", "file://missing.xml")
+        .rule("r", "x", &["out"])
+        .stdout_sink("out")
+        .write(&ws);
     let run_with_stream = |matching: bool| {
         let log_path = ws.dir.path().join(format!("stderr-{matching}.log"));
         let file = std::fs::File::create(&log_path).expect("log file");

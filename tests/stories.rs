@@ -25,37 +25,27 @@ const LEADS: [&str; 5] = [
     "Kazakhstan will join the Abraham Accords, the White House said on Thursday, becoming the first Central Asian nation to normalise ties with Israel under the pact.",
 ];
 
+const RULE: (&str, &str) = ("central-asia-abraham", "@central_asia AND @abraham_accords");
+
+/// One feed per outlet in `names`, each at `/<name>.xml` on `feeds`; no rule, no sink.
+fn outlets(ws: &Workspace, feeds: &FeedServer, names: &[&str]) -> TomlConfig {
+    names.iter().fold(
+        TomlConfig::for_workspace(ws).shared_groups(),
+        |config, name| config.feed(name, &feeds.url(&format!("/{name}.xml"))),
+    )
+}
+
+/// [`outlets`] with the rule [`RULE`] (and `rule_extra` keys) alerting the webhook `hook`.
 fn config(
     ws: &Workspace,
     feeds: &FeedServer,
     names: &[&str],
     hook: &str,
     rule_extra: &str,
-) -> String {
-    let mut toml = format!(
-        "[daemon]\ndatabase = \"{}\"\n{GROUPS}\n",
-        ws.database().display()
-    );
-    for name in names {
-        toml.push_str(&format!(
-            "[[feed]]\nname = \"{name}\"\nurl = \"{}\"\n\n",
-            feeds.url(&format!("/{name}.xml"))
-        ));
-    }
-    toml.push_str(&format!(
-        r#"[[rule]]
-name = "central-asia-abraham"
-query = "@central_asia AND @abraham_accords"
-notify = ["hook"]
-{rule_extra}
-
-[[sink]]
-name = "hook"
-kind = "webhook"
-url = "{hook}"
-"#
-    ));
-    toml
+) -> TomlConfig {
+    outlets(ws, feeds, names)
+        .rule_with(RULE.0, RULE.1, &["hook"], rule_extra)
+        .webhook_sink("hook", hook)
 }
 
 fn outlet_entry(i: usize) -> String {
@@ -84,7 +74,7 @@ fn five_outlets_with_different_headlines_make_one_alert_with_five_sources() {
         feeds.put_rss(&format!("/{outlet}.xml"), &outlet_entry(i));
     }
     let ws = Workspace::new();
-    ws.write_config(&config(&ws, &feeds, &OUTLETS, &receiver.url, ""));
+    config(&ws, &feeds, &OUTLETS, &receiver.hook_url(), "").write(&ws);
     once(&ws);
 
     let got = receiver.accepted();
@@ -107,13 +97,14 @@ fn story_updates_follow_up_once_with_the_sources() {
     let feeds = FeedServer::start();
     let receiver = Receiver::start();
     let ws = Workspace::new();
-    ws.write_config(&config(
+    config(
         &ws,
         &feeds,
         &OUTLETS,
-        &receiver.url,
+        &receiver.hook_url(),
         "story_updates = 4",
-    ));
+    )
+    .write(&ws);
     // The outlets publish one after another, across passes (and processes).
     for (i, outlet) in OUTLETS.iter().enumerate() {
         feeds.put_rss(&format!("/{outlet}.xml"), &outlet_entry(i));
@@ -160,7 +151,7 @@ fn two_different_kazakhstan_stories_on_one_day_make_two_alerts() {
         ]),
     );
     let ws = Workspace::new();
-    ws.write_config(&config(&ws, &feeds, &["steppe"], &receiver.url, ""));
+    config(&ws, &feeds, &["steppe"], &receiver.hook_url(), "").write(&ws);
     once(&ws);
     assert_eq!(receiver.accepted().len(), 2, "two events, two alerts");
 }
@@ -182,7 +173,7 @@ fn the_same_link_with_tracking_parameters_in_two_feeds_alerts_once_even_across_r
         }]),
     );
     let ws = Workspace::new();
-    ws.write_config(&config(&ws, &feeds, &["steppe", "gulf"], &receiver.url, ""));
+    config(&ws, &feeds, &["steppe", "gulf"], &receiver.hook_url(), "").write(&ws);
     feeds.put("/gulf.xml", 404, "text/plain", "not yet");
     once(&ws);
     assert_eq!(receiver.accepted().len(), 1);
@@ -211,7 +202,7 @@ fn an_item_edited_in_place_does_not_alert_again() {
     let feeds = FeedServer::start();
     let receiver = Receiver::start();
     let ws = Workspace::new();
-    ws.write_config(&config(&ws, &feeds, &["steppe"], &receiver.url, ""));
+    config(&ws, &feeds, &["steppe"], &receiver.hook_url(), "").write(&ws);
     let published = minutes_ago(30);
     let version = |title: &str, lead: &str| {
         rss(&[Entry {
@@ -240,11 +231,9 @@ fn prune_keeps_items_their_feed_still_lists_and_drops_old_delivered_alerts() {
     let feeds = FeedServer::start();
     let receiver = Receiver::start();
     let ws = Workspace::new();
-    let toml = config(&ws, &feeds, &["steppe"], &receiver.url, "").replace(
-        "[daemon]\n",
-        "[daemon]\nstory_window = \"1s\"\nretention = \"1s\"\nalert_retention = \"1s\"\n",
-    );
-    ws.write_config(&toml);
+    config(&ws, &feeds, &["steppe"], &receiver.hook_url(), "")
+        .daemon("story_window = \"1s\"\nretention = \"1s\"\nalert_retention = \"1s\"")
+        .write(&ws);
     let entry = |guid: &'static str, title: &'static str| Entry {
         guid,
         title,
@@ -312,11 +301,9 @@ fn configured_strip_params_make_two_links_one_item_and_one_story() {
         ),
     );
     let ws = Workspace::new();
-    let toml = config(&ws, &feeds, &["steppe", "gulf"], &receiver.url, "").replace(
-        "[daemon]\n",
-        "[daemon]\nstrip_params = [\"cmpid\", \"pk_*\"]\n",
-    );
-    ws.write_config(&toml);
+    config(&ws, &feeds, &["steppe", "gulf"], &receiver.hook_url(), "")
+        .daemon("strip_params = [\"cmpid\", \"pk_*\"]")
+        .write(&ws);
     once(&ws);
     let got = receiver.accepted();
     assert_eq!(got.len(), 1, "one article, one alert");
@@ -354,9 +341,9 @@ fn guidless_items_differing_only_by_a_stripped_param_are_one_item() {
     };
     feeds.put_rss("/steppe.xml", &listing("home"));
     let ws = Workspace::new();
-    let toml = config(&ws, &feeds, &["steppe"], &receiver.url, "")
-        .replace("[daemon]\n", "[daemon]\nstrip_params = [\"ref\"]\n");
-    ws.write_config(&toml);
+    config(&ws, &feeds, &["steppe"], &receiver.hook_url(), "")
+        .daemon("strip_params = [\"ref\"]")
+        .write(&ws);
     once(&ws);
     feeds.put_rss("/steppe.xml", &listing("newsletter"));
     once(&ws);
@@ -375,10 +362,10 @@ fn guidless_items_differing_only_by_a_stripped_param_are_one_item() {
 fn a_bad_strip_params_entry_is_a_config_error_with_its_line() {
     let feeds = FeedServer::start();
     let ws = Workspace::new();
-    let toml = config(&ws, &feeds, &["steppe"], "http://127.0.0.1:9/hook", "").replace(
-        "[daemon]\n",
-        "[daemon]\nstrip_params = [\"cmpid\",\n  \"a=b\"]\n",
-    );
+    // The daemon keys start on line 2: "a=b" is on line 3.
+    let toml = config(&ws, &feeds, &["steppe"], "http://127.0.0.1:9/hook", "")
+        .daemon("strip_params = [\"cmpid\",\n  \"a=b\"]")
+        .build();
     let path = ws.write_config(&toml);
     let out = ws.watchword(&["check"]);
     let err = stderr(&out);
@@ -419,17 +406,15 @@ fn a_retried_delivery_carries_the_sources_that_came_since() {
     let receiver = Receiver::start();
     let chat = Receiver::start();
     let ws = Workspace::new();
-    let mut toml = config(&ws, &feeds, &OUTLETS, &receiver.url, "")
-        .replace("notify = [\"hook\"]", "notify = [\"hook\", \"chat\"]");
-    toml.push_str(&format!(
-        "\n[[sink]]\nname = \"chat\"\nkind = \"webhook\"\nformat = \"slack\"\nurl = \"{}\"\n",
-        chat.url
-    ));
-    ws.write_config(&toml);
+    outlets(&ws, &feeds, &OUTLETS)
+        .rule(RULE.0, RULE.1, &["hook", "chat"])
+        .webhook_sink("hook", &receiver.hook_url())
+        .webhook_sink_with("chat", &chat.hook_url(), "format = \"slack\"")
+        .write(&ws);
     feeds.put_rss("/steppe.xml", &outlet_entry(0));
     quiet_outlets(&feeds);
-    receiver.script(&[500]);
-    chat.script(&[500]);
+    receiver.script([500]);
+    chat.script([500]);
     once(&ws);
     assert!(receiver.accepted().is_empty() && chat.accepted().is_empty());
     let first = receiver.all()[0].json();
@@ -478,11 +463,10 @@ fn a_digest_carries_each_storys_current_sources() {
     let feeds = FeedServer::start();
     let receiver = Receiver::start();
     let ws = Workspace::new();
-    let toml = config(&ws, &feeds, &OUTLETS, &receiver.url, "").replace(
-        "kind = \"webhook\"\n",
-        "kind = \"webhook\"\ndigest = \"15m\"\n",
-    );
-    ws.write_config(&toml);
+    outlets(&ws, &feeds, &OUTLETS)
+        .rule(RULE.0, RULE.1, &["hook"])
+        .webhook_sink_with("hook", &receiver.hook_url(), "digest = \"15m\"")
+        .write(&ws);
     // Two stories from one outlet: two alerts, so the delivery is a real digest.
     feeds.put_rss(
         "/steppe.xml",
@@ -505,7 +489,7 @@ fn a_digest_carries_each_storys_current_sources() {
         ]),
     );
     quiet_outlets(&feeds);
-    receiver.script(&[500]);
+    receiver.script([500]);
     once(&ws);
     assert_eq!(receiver.all().len(), 1);
     assert!(receiver.accepted().is_empty());
@@ -552,13 +536,14 @@ fn realert_on_update_alerts_once_per_headline_edit() {
     let feeds = FeedServer::start();
     let receiver = Receiver::start();
     let ws = Workspace::new();
-    ws.write_config(&config(
+    config(
         &ws,
         &feeds,
         &["steppe"],
-        &receiver.url,
+        &receiver.hook_url(),
         "realert_on_update = true",
-    ));
+    )
+    .write(&ws);
     feeds.put_rss("/steppe.xml", &steppe_version(HEADLINES[0], LEADS[0]));
     once(&ws);
     assert_eq!(receiver.accepted().len(), 1);
@@ -613,14 +598,14 @@ fn realert_on_update_alerts_when_an_edit_makes_the_rule_match() {
     let feeds = FeedServer::start();
     let receiver = Receiver::start();
     let ws = Workspace::new();
-    let toml = config(
+    config(
         &ws,
         &feeds,
         &["steppe"],
-        &receiver.url,
+        &receiver.hook_url(),
         "realert_on_update = true",
-    );
-    ws.write_config(&toml);
+    )
+    .write(&ws);
     let title = "Kazakhstan's president meets Gulf envoys in Astana";
     feeds.put_rss(
         "/steppe.xml",
@@ -647,7 +632,7 @@ fn realert_on_update_alerts_when_an_edit_makes_the_rule_match() {
     let feeds2 = FeedServer::start();
     let receiver2 = Receiver::start();
     let ws2 = Workspace::new();
-    ws2.write_config(&config(&ws2, &feeds2, &["steppe"], &receiver2.url, ""));
+    config(&ws2, &feeds2, &["steppe"], &receiver2.hook_url(), "").write(&ws2);
     feeds2.put_rss(
         "/steppe.xml",
         &steppe_version(title, "Talks covered trade and energy, officials said."),

@@ -1,9 +1,18 @@
-//! Test fixtures: a feed server and a webhook receiver on 127.0.0.1, a temp dir with a config
-//! and a SQLite file, and the real `watchword` binary. Nothing here reaches beyond loopback.
+//! Test fixtures: a feed server and a webhook receiver ([`Receiver`]) on 127.0.0.1, a temp dir
+//! with a config (written with [`TomlConfig`]) and a SQLite file, and the real `watchword`
+//! binary. Nothing here reaches beyond loopback.
 
 #![allow(dead_code)] // each test binary uses a different part of this module
 
-use std::collections::{HashMap, VecDeque};
+mod config;
+mod receiver;
+
+#[allow(unused_imports)] // each test binary uses a different part of this module
+pub use config::TomlConfig;
+#[allow(unused_imports)]
+pub use receiver::{HOLD, Hit, Receiver, Reply};
+
+use std::collections::HashMap;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
@@ -111,112 +120,6 @@ impl Drop for FeedServer {
     }
 }
 
-/// A request the receiver got.
-#[derive(Clone, Debug)]
-pub struct Received {
-    pub path: String,
-    pub headers: HashMap<String, String>,
-    pub body: String,
-    pub status_sent: u16,
-    pub at: std::time::Instant,
-}
-
-impl Received {
-    pub fn json(&self) -> serde_json::Value {
-        serde_json::from_str(&self.body).expect("webhook body is JSON")
-    }
-}
-
-/// A scripted "status" that makes the receiver hold the request without ever answering.
-pub const HOLD: u16 = 0;
-
-/// Records every request and answers with the scripted statuses, then 200.
-pub struct Receiver {
-    pub url: String,
-    log: Arc<Mutex<Vec<Received>>>,
-    script: Arc<Mutex<VecDeque<u16>>>,
-    server: Arc<tiny_http::Server>,
-}
-
-impl Receiver {
-    pub fn start() -> Receiver {
-        let server = Arc::new(tiny_http::Server::http("127.0.0.1:0").expect("bind receiver"));
-        let url = format!("http://{}/hook/secret-token", server.server_addr());
-        let log: Arc<Mutex<Vec<Received>>> = Arc::default();
-        let script: Arc<Mutex<VecDeque<u16>>> = Arc::default();
-        let (srv, l, s) = (Arc::clone(&server), Arc::clone(&log), Arc::clone(&script));
-        thread::spawn(move || {
-            for mut request in srv.incoming_requests() {
-                let (l, s) = (Arc::clone(&l), Arc::clone(&s));
-                // One thread per request, so a held request does not block the next one.
-                thread::spawn(move || {
-                    let mut body = String::new();
-                    let _ = request.as_reader().read_to_string(&mut body);
-                    let headers = request
-                        .headers()
-                        .iter()
-                        .map(|h| {
-                            (
-                                h.field.as_str().as_str().to_ascii_lowercase(),
-                                h.value.as_str().to_string(),
-                            )
-                        })
-                        .collect();
-                    let status = s.lock().expect("script").pop_front().unwrap_or(200);
-                    l.lock().expect("log").push(Received {
-                        path: request.url().to_string(),
-                        headers,
-                        body,
-                        status_sent: status,
-                        at: std::time::Instant::now(),
-                    });
-                    if status == HOLD {
-                        // Never answer: the sender is left waiting until it gives up or dies.
-                        thread::sleep(Duration::from_secs(120));
-                        return;
-                    }
-                    let mut response =
-                        tiny_http::Response::from_string("ok").with_status_code(status);
-                    if status == 503 {
-                        // "Come back in an hour": long enough that only a recovery releases it.
-                        response = response.with_header(header("Retry-After", "3600"));
-                    }
-                    let _ = request.respond(response);
-                });
-            }
-        });
-        Receiver {
-            url,
-            log,
-            script,
-            server,
-        }
-    }
-
-    /// The next `statuses.len()` requests get these statuses.
-    pub fn script(&self, statuses: &[u16]) {
-        self.script.lock().expect("script").extend(statuses);
-    }
-
-    pub fn all(&self) -> Vec<Received> {
-        self.log.lock().expect("log").clone()
-    }
-
-    /// Requests answered with a 2xx: what the receiver's user actually got.
-    pub fn accepted(&self) -> Vec<Received> {
-        self.all()
-            .into_iter()
-            .filter(|r| (200..300).contains(&r.status_sent))
-            .collect()
-    }
-}
-
-impl Drop for Receiver {
-    fn drop(&mut self) {
-        self.server.unblock();
-    }
-}
-
 /// A server that accepts connections and closes them without a word.
 pub fn start_closing_server() -> String {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
@@ -229,7 +132,8 @@ pub fn start_closing_server() -> String {
     format!("http://{addr}/feed.xml")
 }
 
-fn header(name: &str, value: &str) -> tiny_http::Header {
+/// A response header for tiny_http.
+pub fn header(name: &str, value: &str) -> tiny_http::Header {
     tiny_http::Header::from_bytes(name.as_bytes(), value.as_bytes()).expect("header")
 }
 
@@ -383,14 +287,6 @@ pub fn stdout(output: &Output) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
-/// The groups of DESIGN.md §3, shared by the tests' configs.
-pub const GROUPS: &str = r#"
-[groups]
-central_asia    = ["Kazakhstan", "Kazakh*", "Qazaqstan", "Uzbekistan", "Uzbek*", "Kyrgyzstan",
-                   "Kyrgyz*", "Tajikistan", "Tajik*", "Turkmenistan", "Turkmen*", '"Central Asia"']
-abraham_accords = ['"Abraham Accords"', '"Abraham Accord"']
-"#;
-
 /// Polls until `check` is true or `timeout` passes.
 pub fn wait_for(timeout: Duration, mut check: impl FnMut() -> bool) -> bool {
     let deadline = std::time::Instant::now() + timeout;
@@ -401,158 +297,4 @@ pub fn wait_for(timeout: Duration, mut check: impl FnMut() -> bool) -> bool {
         thread::sleep(Duration::from_millis(50));
     }
     check()
-}
-
-// ---- Issue 6: a receiver with scripted full replies, on a port of the test's choosing ----
-
-/// A reply the [`ReplyReceiver`] gives: status, headers and body.
-#[derive(Clone, Debug)]
-pub struct Reply {
-    pub status: u16,
-    pub headers: Vec<(String, String)>,
-    pub body: String,
-}
-
-impl Reply {
-    pub fn status(status: u16) -> Reply {
-        Reply {
-            status,
-            headers: Vec::new(),
-            body: String::new(),
-        }
-    }
-
-    pub fn header(mut self, name: &str, value: &str) -> Reply {
-        self.headers.push((name.to_string(), value.to_string()));
-        self
-    }
-
-    pub fn body(mut self, body: &str) -> Reply {
-        self.body = body.to_string();
-        self
-    }
-}
-
-/// A request the [`ReplyReceiver`] got, with its method.
-#[derive(Clone, Debug)]
-pub struct Hit {
-    pub method: String,
-    pub path: String,
-    pub headers: HashMap<String, String>,
-    pub body: String,
-    pub status_sent: u16,
-    pub at: std::time::Instant,
-}
-
-impl Hit {
-    pub fn json(&self) -> serde_json::Value {
-        serde_json::from_str(&self.body).expect("body is JSON")
-    }
-
-    pub fn id(&self) -> String {
-        self.headers.get("webhook-id").cloned().unwrap_or_default()
-    }
-}
-
-/// Records every request; answers with the scripted replies in order, then with `fallback`
-/// (200 unless changed).
-pub struct ReplyReceiver {
-    pub base: String,
-    log: Arc<Mutex<Vec<Hit>>>,
-    script: Arc<Mutex<VecDeque<Reply>>>,
-    fallback: Arc<Mutex<Reply>>,
-    server: Arc<tiny_http::Server>,
-}
-
-impl ReplyReceiver {
-    pub fn start() -> ReplyReceiver {
-        ReplyReceiver::start_on("127.0.0.1:0")
-    }
-
-    /// Listens on `addr` (e.g. the port of an [`unused_local_url`] that was down so far).
-    pub fn start_on(addr: &str) -> ReplyReceiver {
-        let server = Arc::new(tiny_http::Server::http(addr).expect("bind reply receiver"));
-        let base = format!("http://{}", server.server_addr());
-        let log: Arc<Mutex<Vec<Hit>>> = Arc::default();
-        let script: Arc<Mutex<VecDeque<Reply>>> = Arc::default();
-        let fallback = Arc::new(Mutex::new(Reply::status(200)));
-        let (srv, l, s, f) = (
-            Arc::clone(&server),
-            Arc::clone(&log),
-            Arc::clone(&script),
-            Arc::clone(&fallback),
-        );
-        thread::spawn(move || {
-            for mut request in srv.incoming_requests() {
-                let mut body = String::new();
-                let _ = request.as_reader().read_to_string(&mut body);
-                let headers = request
-                    .headers()
-                    .iter()
-                    .map(|h| {
-                        (
-                            h.field.as_str().as_str().to_ascii_lowercase(),
-                            h.value.as_str().to_string(),
-                        )
-                    })
-                    .collect();
-                let reply = s
-                    .lock()
-                    .expect("script")
-                    .pop_front()
-                    .unwrap_or_else(|| f.lock().expect("fallback").clone());
-                l.lock().expect("log").push(Hit {
-                    method: request.method().as_str().to_string(),
-                    path: request.url().to_string(),
-                    headers,
-                    body,
-                    status_sent: reply.status,
-                    at: std::time::Instant::now(),
-                });
-                let mut response =
-                    tiny_http::Response::from_string(reply.body).with_status_code(reply.status);
-                for (name, value) in &reply.headers {
-                    response = response.with_header(header(name, value));
-                }
-                let _ = request.respond(response);
-            }
-        });
-        ReplyReceiver {
-            base,
-            log,
-            script,
-            fallback,
-            server,
-        }
-    }
-
-    pub fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base)
-    }
-
-    pub fn script(&self, replies: Vec<Reply>) {
-        self.script.lock().expect("script").extend(replies);
-    }
-
-    /// What every request gets once the script is used up.
-    pub fn always(&self, reply: Reply) {
-        *self.fallback.lock().expect("fallback") = reply;
-    }
-
-    pub fn all(&self) -> Vec<Hit> {
-        self.log.lock().expect("log").clone()
-    }
-
-    pub fn accepted(&self) -> Vec<Hit> {
-        self.all()
-            .into_iter()
-            .filter(|r| (200..300).contains(&r.status_sent))
-            .collect()
-    }
-}
-
-impl Drop for ReplyReceiver {
-    fn drop(&mut self) {
-        self.server.unblock();
-    }
 }
