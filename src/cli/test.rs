@@ -10,9 +10,10 @@ use std::sync::Arc;
 use anyhow::Context;
 use serde::Serialize;
 
-use crate::config::{Config, FeedConfig, default_user_agent};
+use crate::config::{FeedConfig, default_user_agent};
 use crate::feed::{self, FetchLimits, Fetcher, Item, redact_url};
 use crate::rules::{Explanation, RuleSet, RuleSpec};
+use crate::runtime::{self, Runtime};
 
 #[derive(Debug, clap::Args)]
 pub struct TestArgs {
@@ -93,7 +94,7 @@ pub enum TestError {
 }
 
 struct Setup {
-    config: Option<Config>,
+    config: Option<Runtime>,
     /// `--query`'s own rule set, or the config's.
     ruleset: Arc<RuleSet>,
     fetcher: Fetcher,
@@ -102,7 +103,7 @@ struct Setup {
 impl Setup {
     fn load(args: &TestArgs, config_path: &Path) -> Result<Setup, TestError> {
         // A `--query` can be tried without writing a config first.
-        let config = match Config::load(config_path) {
+        let config = match runtime::load(config_path) {
             Ok(config) => Some(config),
             Err(e @ crate::config::ConfigError::Invalid(_)) => {
                 return Err(TestError::Config(format!("invalid configuration\n{e}")));
