@@ -1,7 +1,8 @@
 //! The load step: what the daemon runs, built from a plain [`Config`].
 //!
 //! `config` parses and validates the file on its own; here the domain takes over: the rules
-//! are compiled (groups validated, names of built-in places refused as group names). Every
+//! are compiled (groups validated, names of built-in places refused as group names) and each
+//! sink's format reads and checks its own options (`crate::alert::format`). Every
 //! problem found here is located through config's [`SourceMap`] and reported together with
 //! config's own, exactly as if one step had found them all.
 
@@ -9,6 +10,7 @@ use std::ops::Deref;
 use std::path::Path;
 use std::sync::Arc;
 
+use crate::alert::Sink;
 use crate::config::{self, Config, ConfigError, Diagnostic, SourceMap};
 use crate::rules::{RuleError, RuleSet, RuleSpec};
 
@@ -19,6 +21,9 @@ pub struct Runtime {
     /// All rules compiled once; shared by every fetch task. Not named `rules`, which would
     /// hide `Config::rules` (reached through `Deref`).
     pub ruleset: Arc<RuleSet>,
+    /// `Config::sinks` with their formats checked, in the same order. Reached as
+    /// `runtime.sinks`, this hides `Config::sinks` on purpose: what delivers is these.
+    pub sinks: Vec<Sink>,
 }
 
 /// The daemon and the commands read plain settings (`daemon`, `feeds`, `rules`, …) far more
@@ -40,6 +45,7 @@ pub fn load(path: &Path) -> Result<Runtime, ConfigError> {
 /// Validates and compiles `source` as if it had been read from `path`.
 pub fn from_source(path: &Path, source: &str) -> Result<Runtime, ConfigError> {
     let mut parsed = Config::parse(path, source)?;
+    let sinks = load_sinks(&parsed.config, &parsed.source, &mut parsed.problems)?;
     let ruleset = compile_rules(&parsed.config, &parsed.source, &mut parsed.problems);
     let (config, source) = parsed.finish()?;
     let Some(ruleset) = ruleset else {
@@ -51,7 +57,39 @@ pub fn from_source(path: &Path, source: &str) -> Result<Runtime, ConfigError> {
     Ok(Runtime {
         config: Arc::new(config),
         ruleset: Arc::new(ruleset),
+        sinks,
     })
+}
+
+/// Checks every sink's format and options. A problem that breaks the schema (an unknown
+/// format or key, a value of the wrong type) is returned alone, as a TOML error would be
+/// (the first in the file); the others join config's problems.
+fn load_sinks(
+    config: &Config,
+    source: &SourceMap,
+    problems: &mut Vec<Diagnostic>,
+) -> Result<Vec<Sink>, ConfigError> {
+    let mut sinks = Vec::new();
+    let mut fatal = Vec::new();
+    for sink in &config.sinks {
+        match Sink::load(sink) {
+            Ok(sink) => sinks.push(sink),
+            Err(found) => {
+                for problem in found {
+                    let diagnostic = source.span(problem.span.clone(), problem.message);
+                    if problem.fatal {
+                        fatal.push((problem.span.start, diagnostic));
+                    } else {
+                        problems.push(diagnostic);
+                    }
+                }
+            }
+        }
+    }
+    match fatal.into_iter().min_by_key(|(offset, _)| *offset) {
+        Some((_, first)) => Err(ConfigError::Invalid(vec![first])),
+        None => Ok(sinks),
+    }
 }
 
 /// Compiles the rules; `None` when they cannot be, with the reasons in `problems`.

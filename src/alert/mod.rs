@@ -21,7 +21,7 @@ use crate::config::{SinkConfig, SinkKind};
 use crate::feed::url_origin;
 use crate::store::AttemptOutcome;
 
-pub use format::{Batch, Method, Request};
+pub use format::{Batch, Method, Request, Sink};
 pub use payload::{alert_id, render};
 use retry::{Failure, Policy};
 
@@ -37,11 +37,11 @@ const MAX_ERROR_BODY: usize = 64 * 1024;
 /// Sends deliveries to the configured sinks.
 pub struct Deliverer {
     client: reqwest::Client,
-    sinks: HashMap<String, Sink>,
+    sinks: HashMap<String, Outlet>,
 }
 
-struct Sink {
-    config: SinkConfig,
+struct Outlet {
+    sink: Sink,
     /// The sink's own pace (`rate_limit`), shared by everything that sends to it.
     limiter: Option<Arc<DefaultDirectRateLimiter>>,
 }
@@ -68,7 +68,7 @@ pub struct Outgoing<'a> {
 
 impl Deliverer {
     pub fn new(
-        sinks: &[SinkConfig],
+        sinks: &[Sink],
         user_agent: &str,
         timeout: Duration,
     ) -> Result<Deliverer, AlertError> {
@@ -95,8 +95,8 @@ impl Deliverer {
                     });
                     (
                         s.name.clone(),
-                        Sink {
-                            config: s.clone(),
+                        Outlet {
+                            sink: s.clone(),
                             limiter,
                         },
                     )
@@ -113,7 +113,7 @@ impl Deliverer {
     }
 
     pub fn sink(&self, name: &str) -> Option<&SinkConfig> {
-        self.sinks.get(name).map(|s| &s.config)
+        self.sinks.get(name).map(|s| &s.sink.config)
     }
 
     /// A loggable name for a sink: its name and, for webhooks, only the URL's origin (the rest
@@ -135,7 +135,7 @@ impl Deliverer {
     /// Makes one attempt at `out`. Returns `None` when the sink is no longer configured:
     /// the delivery stays pending, untouched, until the sink comes back or the user removes it.
     pub async fn attempt(&self, out: &Outgoing<'_>) -> Option<Attempted> {
-        let sink = &self.sinks.get(out.sink)?.config;
+        let sink = &self.sinks.get(out.sink)?.sink;
         let result = match sink.kind {
             SinkKind::Stdout => {
                 // A slow pipe or a stalled journal must not stall a runtime worker.

@@ -389,7 +389,7 @@ impl Signals {
     }
 }
 
-fn print_summary(config: &Config) {
+fn print_summary(config: &Runtime) {
     use std::fmt::Write as _;
     let mut out = String::new();
     let d = &config.daemon;

@@ -19,9 +19,11 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-pub use raw::{Priority, SinkFormat, SinkKind};
+pub use raw::{Priority, SinkKind};
 use raw::{RawConfig, RawDaemon};
-pub use sink::{RateLimit, SinkConfig};
+pub use sink::{
+    DEFAULT_FORMAT, RateLimit, RateLimitSetting, SINK_KEYS, SinkConfig, SinkOption, SinkSpans,
+};
 use source::Locator;
 pub use source::SourceMap;
 
