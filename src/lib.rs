@@ -1,7 +1,8 @@
 //! watchword: watches news feeds for the events its users care about.
 //!
-//! Data flows one way: `config` → `daemon` (scheduler) → `feed` (fetch, parse) → `rules`
-//! (match) → `store` (one SQLite transaction: seen items + alert outbox) → `alert` (sinks).
+//! Data flows one way: `config` (plain data) → `runtime` (compiled rules, checked sink
+//! formats) → `daemon` (scheduler) → `feed` (fetch, parse) → `rules` (match) → `store` (one
+//! SQLite transaction: seen items + alert outbox) → `alert` (sinks).
 
 pub mod alert;
 pub mod cli;
@@ -11,6 +12,7 @@ pub mod feed;
 pub mod model;
 pub mod places;
 pub mod rules;
+pub mod runtime;
 pub mod service;
 pub mod store;
 pub mod story;

@@ -8,7 +8,7 @@ use base64::Engine as _;
 use chrono::DateTime;
 use serde_json::{Value, json};
 use watchword::alert::format::{Batch, Request, render};
-use watchword::config::{SinkConfig, SinkFormat};
+use watchword::alert::format::{Sink, SinkFormat};
 use watchword::model::Item;
 
 use common::*;
@@ -25,28 +25,25 @@ const FORMATS: &[SinkFormat] = &[
     SinkFormat::Template,
 ];
 
-fn sink(format: SinkFormat) -> SinkConfig {
+fn sink(format: SinkFormat) -> Sink {
     let url = match format {
         SinkFormat::Matrix => "https://matrix.example.org",
         SinkFormat::Ntfy => "https://ntfy.example.org/world-news",
         SinkFormat::Telegram => "https://api.telegram.org/bot123:SECRET/sendMessage",
         _ => "https://hooks.example.org/services/T000/B000/SECRET",
     };
-    let mut sink = SinkConfig::webhook("s", url, format);
-    match format {
-        SinkFormat::Telegram => sink.chat_id = Some("-1001234567890".into()),
-        SinkFormat::Matrix => {
-            sink.room = Some("!news:example.org".into());
-            sink.token = Some("syt_SECRET".into());
-        }
-        SinkFormat::Template => {
-            sink.template = Some(
-                r#"{"msg": {{ title }}, "url": {{ link }}, "rule": {{ rule }}, "n": {{ count }}, "items": [{% for a in alerts %}{{ a.title }}{% if not loop.last %}, {% endif %}{% endfor %}]}"#
-                    .into(),
-            );
-            sink.headers = vec![("X-Team".into(), "newsroom".into())];
-        }
-        _ => {}
+    let options: &[(&str, &str)] = match format {
+        SinkFormat::Telegram => &[("chat_id", "-1001234567890")],
+        SinkFormat::Matrix => &[("room", "!news:example.org"), ("token", "syt_SECRET")],
+        SinkFormat::Template => &[(
+            "template",
+            r#"{"msg": {{ title }}, "url": {{ link }}, "rule": {{ rule }}, "n": {{ count }}, "items": [{% for a in alerts %}{{ a.title }}{% if not loop.last %}, {% endif %}{% endfor %}]}"#,
+        )],
+        _ => &[],
+    };
+    let mut sink = Sink::webhook("s", url, format, options).expect("valid options");
+    if format == SinkFormat::Template {
+        sink.config.headers = vec![("X-Team".into(), "newsroom".into())];
     }
     sink
 }

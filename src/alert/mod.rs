@@ -20,7 +20,7 @@ use crate::config::{SinkConfig, SinkKind};
 use crate::model::AttemptOutcome;
 use crate::text::url_origin;
 
-pub use format::{Batch, Method, Request};
+pub use format::{Batch, Method, Request, Sink};
 use retry::{Failure, Policy};
 
 #[derive(Debug, thiserror::Error)]
@@ -35,11 +35,11 @@ const MAX_ERROR_BODY: usize = 64 * 1024;
 /// Sends deliveries to the configured sinks.
 pub struct Deliverer {
     client: reqwest::Client,
-    sinks: HashMap<String, Sink>,
+    sinks: HashMap<String, Outlet>,
 }
 
-struct Sink {
-    config: SinkConfig,
+struct Outlet {
+    sink: Sink,
     /// The sink's own pace (`rate_limit`), shared by everything that sends to it.
     limiter: Option<Arc<DefaultDirectRateLimiter>>,
 }
@@ -66,7 +66,7 @@ pub struct Outgoing<'a> {
 
 impl Deliverer {
     pub fn new(
-        sinks: &[SinkConfig],
+        sinks: &[Sink],
         user_agent: &str,
         timeout: Duration,
     ) -> Result<Deliverer, AlertError> {
@@ -93,8 +93,8 @@ impl Deliverer {
                     });
                     (
                         s.name.clone(),
-                        Sink {
-                            config: s.clone(),
+                        Outlet {
+                            sink: s.clone(),
                             limiter,
                         },
                     )
@@ -111,7 +111,7 @@ impl Deliverer {
     }
 
     pub fn sink(&self, name: &str) -> Option<&SinkConfig> {
-        self.sinks.get(name).map(|s| &s.config)
+        self.sinks.get(name).map(|s| &s.sink.config)
     }
 
     /// A loggable name for a sink: its name and, for webhooks, only the URL's origin (the rest
@@ -133,7 +133,7 @@ impl Deliverer {
     /// Makes one attempt at `out`. Returns `None` when the sink is no longer configured:
     /// the delivery stays pending, untouched, until the sink comes back or the user removes it.
     pub async fn attempt(&self, out: &Outgoing<'_>) -> Option<Attempted> {
-        let sink = &self.sinks.get(out.sink)?.config;
+        let sink = &self.sinks.get(out.sink)?.sink;
         let result = match sink.kind {
             SinkKind::Stdout => {
                 // A slow pipe or a stalled journal must not stall a runtime worker.

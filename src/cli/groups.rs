@@ -7,7 +7,7 @@ use std::path::Path;
 use anyhow::{Context, bail};
 use serde::Serialize;
 
-use crate::config::{Config, ConfigError};
+use crate::config::ConfigError;
 use crate::places::{self, Gazetteer, Reference, Status};
 
 #[derive(Debug, clap::Args)]
@@ -22,7 +22,7 @@ pub struct GroupsArgs {
 
 /// Runs the command. The config is optional: without one only the built-in places are listed.
 pub fn main(args: &GroupsArgs, config_path: &Path) -> std::process::ExitCode {
-    let config = match Config::load(config_path) {
+    let config = match crate::runtime::load(config_path) {
         Ok(config) => Some(config),
         Err(e @ ConfigError::Invalid(_)) => {
             eprintln!("error: invalid configuration\n{e}");

@@ -20,6 +20,7 @@ use tracing_subscriber::util::SubscriberInitExt as _;
 
 use crate::config::{Config, SinkKind};
 use crate::daemon::{self, Control, Pipeline};
+use crate::runtime::{self, Runtime};
 use crate::store::{Store, WriterLock};
 use crate::text::{redact_url, url_origin};
 
@@ -106,7 +107,7 @@ pub fn main() -> ExitCode {
         Command::Groups(args) => return groups::main(&args, &cli.config),
         other => other,
     };
-    let config = match Config::load(&cli.config) {
+    let config = match runtime::load(&cli.config) {
         Ok(config) => Arc::new(config),
         Err(e) => {
             eprintln!("error: invalid configuration\n{e}");
@@ -242,7 +243,7 @@ pub(crate) async fn open_store(config: &Config) -> anyhow::Result<(Store, Writer
     Ok(opened)
 }
 
-async fn once(config: Arc<Config>) -> anyhow::Result<()> {
+async fn once(config: Arc<Runtime>) -> anyhow::Result<()> {
     let (store, _lock) = open_store(&config).await?;
     let pipeline = Arc::new(Pipeline::new(Arc::clone(&config), store)?);
     let progress = progress_bar(config.feeds.len());
@@ -300,7 +301,7 @@ fn progress_bar(feeds: usize) -> indicatif::ProgressBar {
     bar
 }
 
-async fn run(config: Arc<Config>) -> anyhow::Result<()> {
+async fn run(config: Arc<Runtime>) -> anyhow::Result<()> {
     // Before anything slow: a SIGTERM during start-up must stop us cleanly, not by default
     // action halfway through opening the database.
     let mut signals = Signals::install()?;
@@ -388,7 +389,7 @@ impl Signals {
     }
 }
 
-fn print_summary(config: &Config) {
+fn print_summary(config: &Runtime) {
     use std::fmt::Write as _;
     let mut out = String::new();
     let d = &config.daemon;

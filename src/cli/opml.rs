@@ -13,8 +13,6 @@ use anyhow::{Context, bail};
 use quick_xml::events::{BytesStart, Event};
 use serde::Serialize;
 
-use crate::config::Config;
-
 #[derive(Debug, clap::Args)]
 pub struct ImportArgs {
     /// The OPML file.
@@ -83,7 +81,7 @@ fn import(args: &ImportArgs, config: &Path) -> anyhow::Result<()> {
     updated.push_str(&to_toml(&feeds)?);
     std::fs::write(config, &updated)
         .with_context(|| format!("cannot write {}", config.display()))?;
-    if let Err(e) = Config::load(config) {
+    if let Err(e) = crate::runtime::load(config) {
         std::fs::write(config, &original)
             .with_context(|| format!("cannot restore {}", config.display()))?;
         bail!(
@@ -309,7 +307,7 @@ mod tests {
             "{text}"
         );
         // The printed TOML is a valid config once a rule-free config accepts feeds.
-        let config = Config::from_source(Path::new("imported.toml"), &text).unwrap();
+        let config = crate::runtime::from_source(Path::new("imported.toml"), &text).unwrap();
         assert_eq!(config.feeds.len(), 4);
         assert_eq!(
             config.feeds[1].tags,

@@ -2,10 +2,10 @@
 
 use std::sync::Arc;
 
-use crate::config::Config;
 use crate::daemon::Pipeline;
+use crate::runtime::Runtime;
 
-pub(super) async fn prune(config: Arc<Config>) -> anyhow::Result<()> {
+pub(super) async fn prune(config: Arc<Runtime>) -> anyhow::Result<()> {
     // The writer lock: pruning while another process records would race its transactions.
     let (store, _lock) = super::open_store(&config).await?;
     let pipeline = Pipeline::new(Arc::clone(&config), store)?;

@@ -10,10 +10,11 @@ use std::sync::Arc;
 use anyhow::Context;
 use serde::Serialize;
 
-use crate::config::{Config, FeedConfig, default_user_agent};
+use crate::config::{FeedConfig, default_user_agent};
 use crate::feed::{self, FetchLimits, Fetcher};
 use crate::model::Item;
 use crate::rules::{Explanation, RuleSet, RuleSpec};
+use crate::runtime::{self, Runtime};
 use crate::text::redact_url;
 
 #[derive(Debug, clap::Args)]
@@ -95,7 +96,7 @@ pub enum TestError {
 }
 
 struct Setup {
-    config: Option<Config>,
+    config: Option<Runtime>,
     /// `--query`'s own rule set, or the config's.
     ruleset: Arc<RuleSet>,
     fetcher: Fetcher,
@@ -104,7 +105,7 @@ struct Setup {
 impl Setup {
     fn load(args: &TestArgs, config_path: &Path) -> Result<Setup, TestError> {
         // A `--query` can be tried without writing a config first.
-        let config = match Config::load(config_path) {
+        let config = match runtime::load(config_path) {
             Ok(config) => Some(config),
             Err(e @ crate::config::ConfigError::Invalid(_)) => {
                 return Err(TestError::Config(format!("invalid configuration\n{e}")));

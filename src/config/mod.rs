@@ -3,23 +3,29 @@
 //! Every problem is reported as `file:line:col: message`, so a user can jump to it. Loading
 //! collects all the problems it can find rather than stopping at the first, because fixing a
 //! config one error per run is tedious.
+//!
+//! This is plain data: nothing here compiles rules or knows sink formats. `crate::runtime`
+//! builds what the daemon runs from a [`Config`] and reports its own problems through the
+//! [`SourceMap`] that [`Config::parse`] returns, so they are located the same way.
 
 mod raw;
 mod secret;
 mod sink;
 
+mod source;
+
 use std::collections::{BTreeMap, HashSet};
 use std::fmt;
-use std::ops::Range;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::Duration;
 
-pub use raw::{Priority, SinkFormat, SinkKind};
+pub use raw::{Priority, SinkKind};
 use raw::{RawConfig, RawDaemon};
-pub use sink::{RateLimit, SinkConfig};
-
-use crate::rules::{RuleError, RuleSet, RuleSpec};
+pub use sink::{
+    DEFAULT_FORMAT, RateLimit, RateLimitSetting, SINK_KEYS, SinkConfig, SinkOption, SinkSpans,
+};
+use source::Locator;
+pub use source::SourceMap;
 
 const DEFAULT_POLL_INTERVAL: Duration = Duration::from_secs(5 * 60);
 const DEFAULT_MAX_AGE: Duration = Duration::from_secs(48 * 3600);
@@ -28,7 +34,9 @@ const DEFAULT_DELIVERY_TIMEOUT: Duration = Duration::from_secs(15);
 const DEFAULT_MAX_BODY_SIZE: u64 = 10 << 20;
 const DEFAULT_CONCURRENCY: usize = 16;
 const DEFAULT_STORY_WINDOW: Duration = Duration::from_secs(3 * 24 * 3600);
-const DEFAULT_STORY_SIMILARITY: f64 = crate::story::fingerprint::DEFAULT_THRESHOLD;
+/// The default `story_similarity`: measured on docs/stories.md's labelled set, where it never
+/// merged two different stories.
+pub const DEFAULT_STORY_SIMILARITY: f64 = 0.30;
 const DEFAULT_RETENTION: Duration = Duration::from_secs(90 * 24 * 3600);
 const DEFAULT_ALERT_RETENTION: Duration = Duration::from_secs(400 * 24 * 3600);
 /// `story_updates = true`: the follow-up goes out once this many more outlets have the story.
@@ -59,8 +67,6 @@ pub struct Config {
     pub groups: BTreeMap<String, Vec<String>>,
     pub rules: Vec<RuleConfig>,
     pub sinks: Vec<SinkConfig>,
-    /// All rules compiled once; shared by every fetch task.
-    pub ruleset: Arc<RuleSet>,
 }
 
 #[derive(Debug, Clone)]
@@ -193,28 +199,35 @@ fn render_diagnostics(diagnostics: &[Diagnostic]) -> String {
 }
 
 impl Config {
-    /// Reads, parses and validates the config at `path`, compiling every rule.
+    /// Reads, parses and validates the config at `path`. Rules are not compiled here: use
+    /// `crate::runtime::load` for everything the daemon runs.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
-        let source = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        Config::from_source(path, &source)
+        Config::from_source(path, &read(path)?)
     }
 
     /// Parses and validates `source` as if it had been read from `path`.
     pub fn from_source(path: &Path, source: &str) -> Result<Config, ConfigError> {
+        Config::parse(path, source)?
+            .finish()
+            .map(|(config, _)| config)
+    }
+
+    /// Parses `source` and checks everything config can check on its own. Only a file that is
+    /// not valid TOML for the schema is an `Err`; other problems are collected in
+    /// [`Parsed::problems`], so a later step can add its own before [`Parsed::finish`].
+    pub fn parse(path: &Path, source: &str) -> Result<Parsed, ConfigError> {
         let locator = Locator { path, source };
         let raw: RawConfig = toml::from_str(source).map_err(|e| {
             let offset = e.span().map(|s| s.start).unwrap_or(0);
             ConfigError::Invalid(vec![locator.at(offset, e.message().trim().to_string())])
         })?;
         let mut problems = Vec::new();
-        let config = validate(raw, &locator, &mut problems);
-        match config {
-            Some(config) if problems.is_empty() => Ok(config),
-            _ => Err(ConfigError::Invalid(problems)),
-        }
+        let (config, spans) = validate(raw, &locator, &mut problems);
+        Ok(Parsed {
+            config,
+            source: SourceMap::new(path, source, spans),
+            problems,
+        })
     }
 
     pub fn sink(&self, name: &str) -> Option<&SinkConfig> {
@@ -226,58 +239,49 @@ impl Config {
     }
 }
 
-/// Turns byte offsets in the config source into `file:line:col` diagnostics.
-struct Locator<'a> {
-    path: &'a Path,
-    source: &'a str,
+/// Reads the config file at `path`.
+pub fn read(path: &Path) -> Result<String, ConfigError> {
+    std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        path: path.to_path_buf(),
+        source,
+    })
 }
 
-impl Locator<'_> {
-    fn at(&self, offset: usize, message: String) -> Diagnostic {
-        let offset = offset.min(self.source.len());
-        let before = self.source.get(..offset).unwrap_or(self.source);
-        let line = before.matches('\n').count() + 1;
-        let line_start = before.rfind('\n').map(|i| i + 1).unwrap_or(0);
-        let column = before[line_start..].chars().count() + 1;
-        Diagnostic {
-            path: self.path.to_path_buf(),
-            line,
-            column,
-            message,
+/// A config checked as far as config can check it on its own.
+#[derive(Debug)]
+pub struct Parsed {
+    /// Placeholder values stand in where a value was refused (see `problems`).
+    pub config: Config,
+    /// Locates later problems (rules, sink formats) in the file.
+    pub source: SourceMap,
+    /// Every problem found so far, in the order found.
+    pub problems: Vec<Diagnostic>,
+}
+
+impl Parsed {
+    /// The config and its source map when no problem was found, else every problem.
+    pub fn finish(mut self) -> Result<(Config, SourceMap), ConfigError> {
+        // Last, so that it only shows when nothing else is wrong: a config whose feeds were
+        // all refused has better things to say.
+        if self.config.feeds.is_empty() && self.problems.is_empty() {
+            self.problems.push(self.source.at(
+                0,
+                "no feeds configured; add a [[feed]] table with a name and a url".into(),
+            ));
         }
-    }
-
-    fn span(&self, span: Range<usize>, message: String) -> Diagnostic {
-        self.at(span.start, message)
-    }
-
-    /// The offset of the first character inside a string value whose span (quotes included)
-    /// is `span`, so that an offset into the string's content maps onto the file.
-    fn string_content_start(&self, span: &Range<usize>) -> usize {
-        let text = self.source.get(span.clone()).unwrap_or("");
-        if text.starts_with("'''") || text.starts_with("\"\"\"") {
-            // TOML drops a newline right after the opening delimiter.
-            let after = &text[3..];
-            let newline = if after.starts_with("\r\n") {
-                2
-            } else {
-                usize::from(after.starts_with('\n'))
-            };
-            span.start + 3 + newline
+        if self.problems.is_empty() {
+            Ok((self.config, self.source))
         } else {
-            span.start + 1
-        }
-    }
-
-    fn directory(&self) -> PathBuf {
-        match self.path.parent() {
-            Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
-            _ => PathBuf::from("."),
+            Err(ConfigError::Invalid(self.problems))
         }
     }
 }
 
-fn validate(raw: RawConfig, at: &Locator<'_>, problems: &mut Vec<Diagnostic>) -> Option<Config> {
+fn validate(
+    raw: RawConfig,
+    at: &Locator<'_>,
+    problems: &mut Vec<Diagnostic>,
+) -> (Config, source::Spans) {
     let daemon = validate_daemon(raw.daemon, at, problems);
 
     let mut feeds = Vec::new();
@@ -349,15 +353,6 @@ fn validate(raw: RawConfig, at: &Locator<'_>, problems: &mut Vec<Diagnostic>) ->
     let mut groups = BTreeMap::new();
     let mut group_spans = BTreeMap::new();
     for (name, members) in raw.groups {
-        if crate::places::is_reference(&name) {
-            problems.push(at.span(
-                members.span(),
-                format!(
-                    "group name {name:?} would hide the built-in place @{name}; choose a name \
-                     without `country:`, `region:` or `bloc:` in front"
-                ),
-            ));
-        }
         group_spans.insert(name.clone(), members.span());
         groups.insert(name, members.into_inner());
     }
@@ -457,61 +452,19 @@ fn validate(raw: RawConfig, at: &Locator<'_>, problems: &mut Vec<Diagnostic>) ->
         });
     }
 
-    let specs: Vec<RuleSpec<'_>> = rules
-        .iter()
-        .map(|r| RuleSpec {
-            name: &r.name,
-            query: &r.query,
-        })
-        .collect();
-    // Every group is checked, used or not, so a typo waits for no rule to reveal it. When a
-    // group is broken, compiling the rules would only report it again under a rule's name.
-    let group_problems = crate::rules::validate_groups(&groups)
-        .err()
-        .unwrap_or_default();
-    for error in &group_problems {
-        problems.push(locate_rule_error(
-            error,
-            &rules,
-            &query_spans,
-            &group_spans,
-            at,
-        ));
-    }
-    let compiled = group_problems
-        .is_empty()
-        .then(|| RuleSet::compile(&groups, &specs));
-    let ruleset = match compiled {
-        None => None,
-        Some(Ok(ruleset)) => Some(ruleset),
-        Some(Err(error)) => {
-            problems.push(locate_rule_error(
-                &error,
-                &rules,
-                &query_spans,
-                &group_spans,
-                at,
-            ));
-            None
-        }
-    };
-
-    if feeds.is_empty() && problems.is_empty() {
-        problems.push(at.at(
-            0,
-            "no feeds configured; add a [[feed]] table with a name and a url".into(),
-        ));
-    }
-
-    Some(Config {
+    let config = Config {
         path: at.path.to_path_buf(),
         daemon,
         feeds,
         groups,
         rules,
         sinks,
-        ruleset: Arc::new(ruleset?),
-    })
+    };
+    let spans = source::Spans {
+        rule_queries: query_spans,
+        groups: group_spans,
+    };
+    (config, spans)
 }
 
 /// The daemon section, with the spans of `feed_events` kept until the sinks are known.
@@ -804,27 +757,6 @@ pub fn default_user_agent() -> String {
         "watchword/{} (+https://github.com/watchword/watchword)",
         env!("CARGO_PKG_VERSION")
     )
-}
-
-fn locate_rule_error(
-    error: &RuleError,
-    rules: &[RuleConfig],
-    query_spans: &[Range<usize>],
-    group_spans: &BTreeMap<String, Range<usize>>,
-    at: &Locator<'_>,
-) -> Diagnostic {
-    let message = error.to_string();
-    if let Some(span) = error.group().and_then(|group| group_spans.get(group)) {
-        return at.span(span.clone(), message);
-    }
-    let index = rules.iter().position(|r| r.name == error.rule());
-    match index.and_then(|i| query_spans.get(i)) {
-        Some(span) => {
-            let start = at.string_content_start(span);
-            at.at(start + error.offset().unwrap_or(0), message)
-        }
-        None => at.at(0, message),
-    }
 }
 
 fn join_names<'a>(names: impl Iterator<Item = &'a String>) -> String {

@@ -120,30 +120,20 @@ impl Priority {
     }
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// A `[[sink]]` table: the keys every sink has, and the rest for its format to read.
+#[derive(Debug)]
 pub struct RawSink {
     pub name: Spanned<String>,
     pub kind: SinkKind,
     pub url: Option<Spanned<String>>,
-    #[serde(default)]
-    pub format: SinkFormat,
-    // Issue 6: signing, chat targets, templates, pacing and retry policy. See docs/sinks.md.
-    /// `whsec_…`: sign `json`/`template` bodies per Standard Webhooks.
+    /// The format's name; `json` when not written. Which names exist is the load step's
+    /// business (`crate::alert::format`'s registry), not config's.
+    pub format: Option<Spanned<String>>,
+    // Issue 6: signing, pacing and retry policy. See docs/sinks.md.
+    /// `whsec_…`: signs bodies per Standard Webhooks, for the formats that sign.
     pub secret: Option<Spanned<String>>,
     /// Extra request headers (e.g. `Authorization`); values may hold secrets.
-    #[serde(default)]
     pub headers: BTreeMap<String, Spanned<String>>,
-    /// `template` format: the minijinja body template.
-    pub template: Option<Spanned<String>>,
-    /// `template` format: the body's content type (default `application/json`).
-    pub content_type: Option<Spanned<String>>,
-    /// Telegram: the chat to post to.
-    pub chat_id: Option<Spanned<String>>,
-    /// Matrix: the room id (`!abc:example.org`).
-    pub room: Option<Spanned<String>>,
-    /// Matrix and ntfy: the access token, sent as `Authorization: Bearer …`.
-    pub token: Option<Spanned<String>>,
     /// `"30/min"`, `"1/s"`, `"none"`; the default depends on the format.
     pub rate_limit: Option<Spanned<String>>,
     /// Send the matches of this window as one message.
@@ -156,6 +146,90 @@ pub struct RawSink {
     pub client_error_attempts: Option<Spanned<u32>>,
     /// ... and no sooner than this after the alert was queued.
     pub client_error_grace: Option<Spanned<HumanDuration>>,
+    /// Every other key, in the order written: the format's own options (a Telegram
+    /// `chat_id`), or a key no format knows, which the load step refuses.
+    pub options: Vec<(Spanned<String>, Spanned<toml::Value>)>,
+}
+
+/// The common keys of `[[sink]]`, in the order they are documented.
+pub const SINK_KEYS: &[&str] = &[
+    "name",
+    "kind",
+    "url",
+    "format",
+    "secret",
+    "headers",
+    "rate_limit",
+    "digest",
+    "retry_schedule",
+    "give_up_after",
+    "client_error_attempts",
+    "client_error_grace",
+];
+
+// Hand-written rather than derived with `#[serde(flatten)]`: flattened values lose their
+// spans (serde buffers them), and every error about a format's option must point at it.
+impl<'de> Deserialize<'de> for RawSink {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct SinkVisitor;
+
+        impl<'de> serde::de::Visitor<'de> for SinkVisitor {
+            type Value = RawSink;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("struct RawSink")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RawSink, A::Error> {
+                use serde::de::Error as _;
+                let mut name = None;
+                let mut kind = None;
+                let mut sink = RawSink {
+                    name: Spanned::new(0..0, String::new()),
+                    kind: SinkKind::Stdout,
+                    url: None,
+                    format: None,
+                    secret: None,
+                    headers: BTreeMap::new(),
+                    rate_limit: None,
+                    digest: None,
+                    retry_schedule: None,
+                    give_up_after: None,
+                    client_error_attempts: None,
+                    client_error_grace: None,
+                    options: Vec::new(),
+                };
+                while let Some(key) = map.next_key::<Spanned<String>>()? {
+                    match key.get_ref().as_str() {
+                        "name" => name = Some(map.next_value()?),
+                        "kind" => kind = Some(map.next_value()?),
+                        "url" => sink.url = Some(map.next_value()?),
+                        "format" => sink.format = Some(map.next_value()?),
+                        "secret" => sink.secret = Some(map.next_value()?),
+                        "headers" => sink.headers = map.next_value()?,
+                        "rate_limit" => sink.rate_limit = Some(map.next_value()?),
+                        "digest" => sink.digest = Some(map.next_value()?),
+                        "retry_schedule" => sink.retry_schedule = Some(map.next_value()?),
+                        "give_up_after" => sink.give_up_after = Some(map.next_value()?),
+                        "client_error_attempts" => {
+                            sink.client_error_attempts = Some(map.next_value()?);
+                        }
+                        "client_error_grace" => sink.client_error_grace = Some(map.next_value()?),
+                        _ => sink.options.push((key, map.next_value()?)),
+                    }
+                }
+                // In declaration order, as a derived impl reports them.
+                sink.name = name.ok_or_else(|| A::Error::missing_field("name"))?;
+                sink.kind = kind.ok_or_else(|| A::Error::missing_field("kind"))?;
+                Ok(sink)
+            }
+        }
+
+        deserializer.deserialize_map(SinkVisitor)
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -173,52 +247,6 @@ impl fmt::Display for SinkKind {
             SinkKind::Webhook => "webhook",
             SinkKind::Stdout => "stdout",
         })
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum SinkFormat {
-    /// The versioned watchword JSON payload (docs/payload.md).
-    #[default]
-    Json,
-    /// Slack incoming webhook: blocks plus a text fallback.
-    Slack,
-    /// Discord webhook: embeds, no mentions, `?wait=true`.
-    Discord,
-    /// Microsoft Teams Workflows webhook: an Adaptive Card.
-    Teams,
-    /// ntfy topic URL: the text as body, title/tags/priority/click as headers.
-    Ntfy,
-    /// Telegram Bot API `sendMessage`, HTML parse mode.
-    Telegram,
-    /// Mattermost incoming webhook: Markdown text.
-    Mattermost,
-    /// Matrix client-server API: `PUT …/send/m.room.message/{alert id}`.
-    Matrix,
-    /// A user-supplied minijinja body template.
-    Template,
-}
-
-impl SinkFormat {
-    pub fn name(self) -> &'static str {
-        match self {
-            SinkFormat::Json => "json",
-            SinkFormat::Slack => "slack",
-            SinkFormat::Discord => "discord",
-            SinkFormat::Teams => "teams",
-            SinkFormat::Ntfy => "ntfy",
-            SinkFormat::Telegram => "telegram",
-            SinkFormat::Mattermost => "mattermost",
-            SinkFormat::Matrix => "matrix",
-            SinkFormat::Template => "template",
-        }
-    }
-}
-
-impl fmt::Display for SinkFormat {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
     }
 }
 

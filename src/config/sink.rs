@@ -1,17 +1,26 @@
-//! `[[sink]]` validation: formats and what each needs, secrets, rate limits, digests and the
-//! retry policy. Documented in docs/sinks.md.
+//! `[[sink]]` validation of the keys every sink has: where it sends, secrets, signing key,
+//! headers, rate limit, digest and the retry policy. Documented in docs/sinks.md.
+//!
+//! The format and its own options (a Telegram `chat_id`, a `template`) are kept as written,
+//! `${…}` references expanded, for the load step: each format in `crate::alert::format`
+//! reads and checks its own.
 
 use std::fmt;
+use std::ops::Range;
 use std::time::Duration;
 
 use base64::Engine as _;
 
-use super::raw::{RawSink, SinkFormat, SinkKind};
+use super::raw::{HumanDuration, RawSink, SinkKind};
 use super::{Diagnostic, Locator, check_webhook_url, secret};
+
+pub use super::raw::SINK_KEYS;
 
 const DEFAULT_GIVE_UP_AFTER: Duration = Duration::from_secs(3 * 24 * 3600);
 const DEFAULT_CLIENT_ERROR_ATTEMPTS: u32 = 5;
 const DEFAULT_CLIENT_ERROR_GRACE: Duration = Duration::from_secs(3600);
+/// The format of a sink that names none.
+pub const DEFAULT_FORMAT: &str = "json";
 
 #[derive(Clone)]
 pub struct SinkConfig {
@@ -19,27 +28,70 @@ pub struct SinkConfig {
     pub kind: SinkKind,
     /// A secret: Slack and Discord URLs carry their token. Log it only through `redact_url`.
     pub url: Option<String>,
-    pub format: SinkFormat,
+    /// The format's name as written (`json` when not written); the load step checks it.
+    pub format: String,
     /// The decoded Standard Webhooks key (`whsec_` + base64 in the config).
     pub signing_key: Option<Vec<u8>>,
     /// Extra request headers, in the order written. Values may be secrets: never logged.
     pub headers: Vec<(String, String)>,
-    pub template: Option<String>,
-    pub content_type: String,
-    pub chat_id: Option<String>,
-    pub room: Option<String>,
-    pub token: Option<String>,
-    /// `None`: no limit of our own (the receiver's 429s still apply).
-    pub rate_limit: Option<RateLimit>,
+    /// `rate_limit` as written; the format's default applies when it is not.
+    pub rate_limit: RateLimitSetting,
     pub digest: Option<Duration>,
     /// Delays between attempts; the last one repeats. Empty: the built-in schedule.
     pub retry_schedule: Vec<Duration>,
     pub give_up_after: Duration,
     pub client_error_attempts: u32,
     pub client_error_grace: Duration,
-    /// Every secret value of this sink (URL, key, token, header values from `${…}`), so that
-    /// error text can be scrubbed of them before it is logged or stored.
+    /// Every other key, in the order written, for the format to read.
+    pub options: Vec<SinkOption>,
+    /// Every secret value of this sink (URL, key, header values, anything from `${…}`), so
+    /// that error text can be scrubbed of them before it is logged or stored. The load step
+    /// adds the format's secret options (a Matrix token).
     pub secrets: Vec<String>,
+    /// Where the sink's name, format and secret are written, for the load step's problems.
+    pub spans: SinkSpans,
+}
+
+/// A key of `[[sink]]` that is not common to every sink, with where it is written.
+#[derive(Clone)]
+pub struct SinkOption {
+    pub key: String,
+    /// `None` when the value's `${…}` reference could not be expanded (already reported).
+    pub value: Option<toml::Value>,
+    pub key_span: Range<usize>,
+    pub value_span: Range<usize>,
+}
+
+/// Spans of a sink's keys in the config file.
+#[derive(Debug, Clone, Default)]
+pub struct SinkSpans {
+    pub name: Range<usize>,
+    /// The `format` value, when written.
+    pub format: Option<Range<usize>>,
+    /// The `secret` value, when written.
+    pub secret: Option<Range<usize>>,
+}
+
+/// `rate_limit` as written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RateLimitSetting {
+    /// Not written (or refused): the format's documented default.
+    #[default]
+    FormatDefault,
+    /// `"none"`: no limit of our own (the receiver's 429s still apply).
+    Unlimited,
+    Limited(RateLimit),
+}
+
+impl RateLimitSetting {
+    /// The limit in force, given the format's default.
+    pub fn resolve(self, format_default: Option<RateLimit>) -> Option<RateLimit> {
+        match self {
+            RateLimitSetting::FormatDefault => format_default,
+            RateLimitSetting::Unlimited => None,
+            RateLimitSetting::Limited(limit) => Some(limit),
+        }
+    }
 }
 
 /// Hand-written so that `{:?}` of a config can never print a secret.
@@ -54,6 +106,10 @@ impl fmt::Debug for SinkConfig {
             .field(
                 "headers",
                 &self.headers.iter().map(|(k, _)| k).collect::<Vec<_>>(),
+            )
+            .field(
+                "options",
+                &self.options.iter().map(|o| &o.key).collect::<Vec<_>>(),
             )
             .field("rate_limit", &self.rate_limit)
             .field("digest", &self.digest)
@@ -73,27 +129,33 @@ impl SinkConfig {
         out
     }
 
-    /// A minimal sink for tests and tools: a webhook with the given format and defaults.
-    pub fn webhook(name: &str, url: &str, format: SinkFormat) -> SinkConfig {
+    /// A minimal sink for tests and tools: a webhook in `format` with string `options`
+    /// (unlocated) and defaults for the rest.
+    pub fn webhook(name: &str, url: &str, format: &str, options: &[(&str, &str)]) -> SinkConfig {
         SinkConfig {
             name: name.into(),
             kind: SinkKind::Webhook,
             url: Some(url.into()),
-            format,
+            format: format.into(),
             signing_key: None,
             headers: Vec::new(),
-            template: None,
-            content_type: "application/json".into(),
-            chat_id: None,
-            room: None,
-            token: None,
-            rate_limit: RateLimit::default_for(format),
+            rate_limit: RateLimitSetting::FormatDefault,
             digest: None,
             retry_schedule: Vec::new(),
             give_up_after: DEFAULT_GIVE_UP_AFTER,
             client_error_attempts: DEFAULT_CLIENT_ERROR_ATTEMPTS,
             client_error_grace: DEFAULT_CLIENT_ERROR_GRACE,
+            options: options
+                .iter()
+                .map(|(key, value)| SinkOption {
+                    key: (*key).into(),
+                    value: Some(toml::Value::String((*value).into())),
+                    key_span: 0..0,
+                    value_span: 0..0,
+                })
+                .collect(),
             secrets: vec![url.into()],
+            spans: SinkSpans::default(),
         }
     }
 }
@@ -107,33 +169,6 @@ pub struct RateLimit {
 }
 
 impl RateLimit {
-    /// Each service's documented limit (docs/sinks.md cites them).
-    pub fn default_for(format: SinkFormat) -> Option<RateLimit> {
-        let per = |count, secs| {
-            Some(RateLimit {
-                count,
-                period: Duration::from_secs(secs),
-            })
-        };
-        match format {
-            // "1 message per second per webhook, short bursts allowed".
-            SinkFormat::Slack => per(1, 1),
-            // 30 messages per minute per channel.
-            SinkFormat::Discord => per(30, 60),
-            // Workflows webhooks: more than 4 requests per second are throttled.
-            SinkFormat::Teams => per(4, 1),
-            // ntfy.sh: one request per 5 s refill (burst 60); a sustained 12/min.
-            SinkFormat::Ntfy => per(12, 60),
-            // Bot API: 20 messages per minute to one group.
-            SinkFormat::Telegram => per(20, 60),
-            // Mattermost server default: 10 per second.
-            SinkFormat::Mattermost => per(10, 1),
-            // Synapse default rc_message: 0.2/s with a burst of 10.
-            SinkFormat::Matrix => per(12, 60),
-            SinkFormat::Json | SinkFormat::Template => None,
-        }
-    }
-
     fn parse(text: &str) -> Result<Option<RateLimit>, String> {
         let text = text.trim();
         if text.eq_ignore_ascii_case("none") {
@@ -188,14 +223,14 @@ pub(super) fn validate_sink(
 ) -> SinkConfig {
     let dir = at.directory();
     let mut secrets = Vec::new();
-    // Expands a string field; every expanded value of a secret-bearing field is remembered.
-    let mut text = |field: &Option<toml::Spanned<String>>,
+    // Expands a string field; every expanded value of a secret-bearing field is remembered,
+    // and so is every value that came from a reference, whatever the field.
+    let mut text = |field: &toml::Spanned<String>,
                     key: &str,
                     is_secret: bool,
                     problems: &mut Vec<Diagnostic>|
      -> Option<String> {
-        let spanned = field.as_ref()?;
-        match secret::expand(spanned.get_ref(), &dir) {
+        match secret::expand(field.get_ref(), &dir) {
             Ok(expanded) => {
                 if is_secret || expanded.from_reference {
                     secrets.push(expanded.value.clone());
@@ -203,21 +238,41 @@ pub(super) fn validate_sink(
                 Some(expanded.value)
             }
             Err(message) => {
-                problems.push(at.span(spanned.span(), format!("sink {name:?}: {key}: {message}")));
+                problems.push(at.span(field.span(), format!("sink {name:?}: {key}: {message}")));
                 None
             }
         }
     };
-    let url = text(&sink.url, "url", true, problems);
-    let secret_text = text(&sink.secret, "secret", true, problems);
-    let template = text(&sink.template, "template", false, problems);
-    let content_type = text(&sink.content_type, "content_type", false, problems);
-    let chat_id = text(&sink.chat_id, "chat_id", false, problems);
-    let room = text(&sink.room, "room", false, problems);
-    let token = text(&sink.token, "token", true, problems);
+    let url = sink
+        .url
+        .as_ref()
+        .and_then(|f| text(f, "url", true, problems));
+    let secret_text = sink
+        .secret
+        .as_ref()
+        .and_then(|f| text(f, "secret", true, problems));
+    // The format's options: strings may hold `${…}` like any other value. Whether one is a
+    // secret in itself (a token) only the format knows; the load step adds those.
+    let mut options = Vec::new();
+    for (key, value) in sink.options {
+        let value_span = value.span();
+        let value = match value.into_inner() {
+            toml::Value::String(string) => {
+                let spanned = toml::Spanned::new(value_span.clone(), string);
+                text(&spanned, key.get_ref(), false, problems).map(toml::Value::String)
+            }
+            other => Some(other),
+        };
+        options.push(SinkOption {
+            key_span: key.span(),
+            key: key.into_inner(),
+            value,
+            value_span,
+        });
+    }
     let mut header_values = Vec::new();
     for (key, value) in &sink.headers {
-        if let Some(value) = text(&Some(value.clone()), key, false, problems) {
+        if let Some(value) = text(value, key, false, problems) {
             header_values.push((key.clone(), value));
         }
     }
@@ -277,26 +332,23 @@ pub(super) fn validate_sink(
         (SinkKind::Stdout, None) => None,
     };
 
-    let format = sink.format;
-    if sink.kind == SinkKind::Stdout && format != SinkFormat::Json {
+    let format = sink
+        .format
+        .as_ref()
+        .map_or(DEFAULT_FORMAT, |f| f.get_ref().as_str())
+        .to_string();
+    if sink.kind == SinkKind::Stdout && format != DEFAULT_FORMAT {
         problems.push(at.span(
             sink.name.span(),
             format!("sink {name:?} writes to stdout, which takes format = \"json\" only"),
         ));
     }
 
+    // Whether this format signs is the load step's to say; a key that does not decode is
+    // wrong whatever the format.
     let signing_key = match (&secret_text, &sink.secret) {
         (Some(secret), Some(spanned)) => match decode_whsec(secret) {
-            Ok(key) if matches!(format, SinkFormat::Json | SinkFormat::Template) => Some(key),
-            Ok(_) => {
-                problems.push(at.span(
-                    spanned.span(),
-                    format!(
-                        "sink {name:?}: secret signs json and template bodies; {format} does not use it"
-                    ),
-                ));
-                None
-            }
+            Ok(key) => Some(key),
             Err(message) => {
                 problems.push(at.span(spanned.span(), format!("sink {name:?}: {message}")));
                 None
@@ -305,88 +357,18 @@ pub(super) fn validate_sink(
         _ => None,
     };
 
-    // What each format needs, and what it would silently ignore.
-    let need = |present: bool, key: &str, example: &str, problems: &mut Vec<Diagnostic>| {
-        if !present {
-            problems.push(at.span(
-                sink.name.span(),
-                format!("sink {name:?} (format {format}) needs {key}; add {key} = {example}"),
-            ));
-        }
-    };
-    let refuse =
-        |field: Option<std::ops::Range<usize>>, key: &str, problems: &mut Vec<Diagnostic>| {
-            if let Some(span) = field {
-                problems.push(at.span(
-                    span,
-                    format!("sink {name:?}: {key} is not used by format {format}; remove it"),
-                ));
-            }
-        };
-    let span_of = |f: &Option<toml::Spanned<String>>| f.as_ref().map(|s| s.span());
-    match format {
-        SinkFormat::Telegram => need(
-            sink.chat_id.is_some(),
-            "chat_id",
-            "\"-100123456\"",
-            problems,
-        ),
-        _ => refuse(span_of(&sink.chat_id), "chat_id", problems),
-    }
-    match format {
-        SinkFormat::Matrix => {
-            need(
-                sink.room.is_some(),
-                "room",
-                "\"!roomid:example.org\"",
-                problems,
-            );
-            need(
-                sink.token.is_some(),
-                "token",
-                "\"${credential:matrix-token}\"",
-                problems,
-            );
-        }
-        _ => refuse(span_of(&sink.room), "room", problems),
-    }
-    if !matches!(format, SinkFormat::Matrix | SinkFormat::Ntfy) {
-        refuse(span_of(&sink.token), "token", problems);
-    }
-    if format == SinkFormat::Template {
-        need(
-            sink.template.is_some(),
-            "template",
-            "'{ \"text\": {{ title }} }'",
-            problems,
-        );
-    } else {
-        refuse(span_of(&sink.template), "template", problems);
-        refuse(span_of(&sink.content_type), "content_type", problems);
-    }
-    let content_type = content_type.unwrap_or_else(|| "application/json".into());
-    if let Some(template) = &template
-        && let Err(message) = crate::alert::format::check_template(template, &content_type)
-    {
-        let span = sink
-            .template
-            .as_ref()
-            .map(|t| t.span())
-            .unwrap_or(sink.name.span());
-        problems.push(at.span(span, format!("sink {name:?}: template: {message}")));
-    }
-
     let rate_limit = match &sink.rate_limit {
-        None => RateLimit::default_for(format),
+        None => RateLimitSetting::FormatDefault,
         Some(spanned) => match RateLimit::parse(spanned.get_ref()) {
-            Ok(limit) => limit,
+            Ok(Some(limit)) => RateLimitSetting::Limited(limit),
+            Ok(None) => RateLimitSetting::Unlimited,
             Err(message) => {
                 problems.push(at.span(spanned.span(), format!("sink {name:?}: {message}")));
-                RateLimit::default_for(format)
+                RateLimitSetting::FormatDefault
             }
         },
     };
-    let positive = |value: &Option<toml::Spanned<super::raw::HumanDuration>>,
+    let positive = |value: &Option<toml::Spanned<HumanDuration>>,
                     key: &str,
                     problems: &mut Vec<Diagnostic>|
      -> Option<Duration> {
@@ -443,23 +425,24 @@ pub(super) fn validate_sink(
 
     secrets.retain(|s| !s.is_empty());
     SinkConfig {
+        spans: SinkSpans {
+            name: sink.name.span(),
+            format: sink.format.as_ref().map(|f| f.span()),
+            secret: sink.secret.as_ref().map(|s| s.span()),
+        },
         name,
         kind: sink.kind,
         url,
         format,
         signing_key,
         headers,
-        template,
-        content_type,
-        chat_id,
-        room,
-        token,
         rate_limit,
         digest,
         retry_schedule,
         give_up_after,
         client_error_attempts,
         client_error_grace,
+        options,
         secrets,
     }
 }
@@ -483,103 +466,4 @@ fn decode_whsec(secret: &str) -> Result<Vec<u8>, String> {
         ));
     }
     Ok(key)
-}
-
-#[cfg(test)]
-mod tests {
-    use std::path::Path;
-
-    use crate::config::{Config, ConfigError, SinkFormat};
-
-    fn with_sink(sink: &str) -> Result<Config, ConfigError> {
-        let source = format!(
-            "[[feed]]\nname = \"f\"\nurl = \"https://example.org/rss\"\n\
-             [[rule]]\nname = \"r\"\nquery = \"x\"\nnotify = [\"s\"]\n\
-             [[sink]]\nname = \"s\"\n{sink}"
-        );
-        Config::from_source(Path::new("/etc/watchword/w.toml"), &source)
-    }
-
-    fn problems(sink: &str) -> String {
-        match with_sink(sink) {
-            Ok(_) => panic!("should be rejected: {sink}"),
-            Err(e) => e.to_string(),
-        }
-    }
-
-    #[test]
-    fn formats_get_their_defaults_and_options() {
-        let config = with_sink(
-            "kind = \"webhook\"\nurl = \"https://hooks.slack.com/services/T/B/X\"\nformat = \"slack\"\n\
-             digest = \"15m\"\ngive_up_after = \"1d\"\nretry_schedule = [\"10s\", \"1m\"]\n",
-        )
-        .expect("valid");
-        let sink = &config.sinks[0];
-        assert_eq!(sink.format, SinkFormat::Slack);
-        assert_eq!(
-            sink.rate_limit.map(|r| r.to_string()).as_deref(),
-            Some("1/s")
-        );
-        assert_eq!(sink.digest, Some(std::time::Duration::from_secs(900)));
-        assert_eq!(sink.give_up_after.as_secs(), 86_400);
-        assert_eq!(sink.retry_schedule.len(), 2);
-        assert!(sink.secrets.iter().any(|s| s.contains("/T/B/X")));
-        // `{:?}` of a sink never shows the URL's secret part.
-        assert!(!format!("{sink:?}").contains("/T/B/X"));
-        let config = with_sink(
-            "kind = \"webhook\"\nurl = \"https://example.org/h\"\nrate_limit = \"none\"\n\
-             secret = \"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\"\n",
-        )
-        .expect("valid");
-        assert_eq!(config.sinks[0].rate_limit, None);
-        assert_eq!(config.sinks[0].signing_key.as_ref().map(Vec::len), Some(24));
-    }
-
-    #[test]
-    fn each_format_says_what_it_is_missing_with_a_location() {
-        let e = problems(
-            "kind = \"webhook\"\nurl = \"https://api.telegram.org/botX/sendMessage\"\nformat = \"telegram\"\n",
-        );
-        assert!(
-            e.contains("w.toml:9:8: sink \"s\" (format telegram) needs chat_id"),
-            "{e}"
-        );
-        let e = problems(
-            "kind = \"webhook\"\nurl = \"https://m.example\"\nformat = \"matrix\"\nroom = \"!r:m\"\n",
-        );
-        assert!(e.contains("needs token"), "{e}");
-        let e =
-            problems("kind = \"webhook\"\nurl = \"https://x.example\"\nformat = \"template\"\n");
-        assert!(e.contains("needs template"), "{e}");
-        let e = problems(
-            "kind = \"webhook\"\nurl = \"https://x.example\"\nformat = \"slack\"\nchat_id = \"1\"\n",
-        );
-        assert!(e.contains("chat_id is not used by format slack"), "{e}");
-        let e = problems(
-            "kind = \"webhook\"\nurl = \"https://x.example\"\nformat = \"slack\"\nsecret = \"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\"\n",
-        );
-        assert!(e.contains("slack does not use it"), "{e}");
-        let e = problems(
-            "kind = \"webhook\"\nurl = \"https://x.example\"\nsecret = \"hunter2hunter2\"\n",
-        );
-        assert!(e.contains("whsec_") && !e.contains("hunter2"), "{e}");
-        let e =
-            problems("kind = \"webhook\"\nurl = \"https://x.example\"\nrate_limit = \"fast\"\n");
-        assert!(
-            e.contains("w.toml:12:14") && e.contains("\"30/min\""),
-            "{e}"
-        );
-        let e = problems(
-            "kind = \"webhook\"\nurl = \"https://x.example\"\nformat = \"template\"\ntemplate = '{\"t\": \"{{ title }}\"}'\n",
-        );
-        assert!(e.contains("without quotes"), "{e}");
-        let e = problems("kind = \"stdout\"\nformat = \"discord\"\n");
-        assert!(e.contains("format = \"json\" only"), "{e}");
-        let e = problems(
-            "kind = \"webhook\"\nurl = \"https://x.example\"\nheaders = { \"Bad Name\" = \"v\" }\n",
-        );
-        assert!(e.contains("not a valid header name"), "{e}");
-        let e = problems("kind = \"webhook\"\nurl = \"${credential:hook}\"\n");
-        assert!(e.contains("LoadCredential=hook"), "{e}");
-    }
 }

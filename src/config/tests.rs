@@ -33,8 +33,9 @@ name = "out"
 kind = "stdout"
 "#;
 
-fn load(source: &str) -> Result<Config, ConfigError> {
-    Config::from_source(Path::new("/etc/watchword/test.toml"), source)
+// Through the load step: these tests cover rule and group errors too.
+fn load(source: &str) -> Result<crate::runtime::Runtime, ConfigError> {
+    crate::runtime::from_source(Path::new("/etc/watchword/test.toml"), source)
 }
 
 fn problems(source: &str) -> Vec<String> {

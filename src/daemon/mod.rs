@@ -24,10 +24,10 @@ use tokio::task::JoinSet;
 use tracing::{debug, error, info, warn};
 
 use crate::alert::{AlertError, Deliverer};
-use crate::config::{Config, FeedConfig};
+use crate::config::FeedConfig;
 use crate::feed::{FetchError, FetchLimits, FetchOutcome, Fetcher, Validators};
-use crate::model::Item;
-use crate::model::{AlertId, NewAlert, payload};
+use crate::model::{AlertId, Item, NewAlert, payload};
+use crate::runtime::Runtime;
 use crate::store::{
     EditedItem, FeedState, FetchRecord, NewItem, PollRecord, RecordSummary, Store, StoreError,
     StoryKey, StoryPolicy,
@@ -52,7 +52,7 @@ const MAX_IDLE: Duration = Duration::from_secs(60);
 
 /// Everything one pass needs, shared by the fetch tasks.
 pub struct Pipeline {
-    config: Arc<Config>,
+    config: Arc<Runtime>,
     store: Store,
     fetcher: Fetcher,
     deliverer: Deliverer,
@@ -108,7 +108,7 @@ pub struct DeliveryReport {
 }
 
 impl Pipeline {
-    pub fn new(config: Arc<Config>, store: Store) -> Result<Pipeline, DaemonError> {
+    pub fn new(config: Arc<Runtime>, store: Store) -> Result<Pipeline, DaemonError> {
         let daemon = &config.daemon;
         let fetcher = Fetcher::new(
             &daemon.user_agent,
@@ -158,7 +158,7 @@ impl Pipeline {
         (host_permit, global_permit)
     }
 
-    pub fn config(&self) -> &Arc<Config> {
+    pub fn config(&self) -> &Arc<Runtime> {
         &self.config
     }
 
@@ -402,7 +402,7 @@ fn host_key(url: &str) -> Option<String> {
 /// in one transaction, and says when the feed is next due.
 fn settle(
     store: &Store,
-    config: &Config,
+    config: &Runtime,
     feed: &FeedConfig,
     mut state: FeedState,
     fetched: Result<FetchOutcome, FetchError>,
@@ -601,7 +601,7 @@ fn headline(title: &str) -> String {
 /// previous title) keeps only the rules with `realert_on_update`, gives each alert an id of
 /// its own for this version of the text and marks the payload as an update.
 fn alerts_for(
-    config: &Config,
+    config: &Runtime,
     feed: &FeedConfig,
     item: &Item,
     now: DateTime<Utc>,
@@ -646,7 +646,7 @@ type Sorted = (Vec<NewItem>, Vec<String>, Vec<EditedItem>);
 /// and the items seen before whose text has changed (with the alerts an edit may raise).
 fn new_items(
     store: &Store,
-    config: &Config,
+    config: &Runtime,
     feed: &FeedConfig,
     items: Vec<Item>,
     now: DateTime<Utc>,

@@ -16,6 +16,7 @@ use tracing::{error, info, warn};
 
 use super::{DaemonError, Pipeline};
 use crate::config::Config;
+use crate::runtime::{self, Runtime};
 use crate::service::{self, http::Shared, metrics, notify};
 use crate::store::{Health, Store};
 
@@ -39,7 +40,7 @@ type Running = JoinHandle<Result<(), DaemonError>>;
 /// it), the database is open and migrated (the caller opened it), and polls are being
 /// scheduled.
 pub async fn serve(
-    config: Arc<Config>,
+    config: Arc<Runtime>,
     store: Store,
     mut controls: mpsc::UnboundedReceiver<Control>,
 ) -> Result<(), DaemonError> {
@@ -58,11 +59,11 @@ pub async fn serve(
 }
 
 async fn supervise(
-    config: Arc<Config>,
+    config: Arc<Runtime>,
     store: Store,
     controls: &mut mpsc::UnboundedReceiver<Control>,
     shared: &Arc<Shared>,
-    current: &watch::Sender<Arc<Config>>,
+    current: &watch::Sender<Arc<Runtime>>,
 ) -> Result<(), DaemonError> {
     let mut pipeline = Arc::new(Pipeline::new(config, store.clone())?);
     loop {
@@ -155,10 +156,10 @@ async fn supervise(
 /// Re-reads the config from the file it came from. A broken file is refused with its
 /// `file:line:col` diagnostics and the running config stays; so does one that cannot be put
 /// to work (an HTTP client that cannot be built).
-async fn prepare_reload(current: &Arc<Config>, store: &Store) -> Option<Arc<Pipeline>> {
+async fn prepare_reload(current: &Arc<Runtime>, store: &Store) -> Option<Arc<Pipeline>> {
     info!("SIGHUP: reading {}", current.path.display());
     let path = current.path.clone();
-    let loaded = match tokio::task::spawn_blocking(move || Config::load(&path)).await {
+    let loaded = match tokio::task::spawn_blocking(move || runtime::load(&path)).await {
         Ok(loaded) => loaded,
         Err(e) => {
             error!("reload failed: {e}; still running the previous config");
@@ -255,7 +256,7 @@ async fn start_listener(config: &Config, shared: &Arc<Shared>) -> Option<JoinHan
 ///
 /// WATCHDOG=1 goes out only while the scheduler keeps ticking, so a wedged scheduler (a
 /// deadlock, a blocked runtime) stops the pings and systemd restarts the service.
-async fn housekeeping(config: watch::Receiver<Arc<Config>>, shared: Arc<Shared>) {
+async fn housekeeping(config: watch::Receiver<Arc<Runtime>>, shared: Arc<Shared>) {
     let watchdog = notify::watchdog_period();
     let step = watchdog.map_or(STATUS_EVERY, |period| (period / 2).min(STATUS_EVERY));
     let mut since_status = Duration::ZERO;

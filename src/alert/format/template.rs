@@ -6,10 +6,66 @@
 //! inserted as is.
 
 use minijinja::{AutoEscape, Environment, Value};
+use serde::Deserialize;
 use serde_json::json;
 
-use super::{Batch, cut, one_line};
+use super::common::{cut, one_line};
+use super::{Batch, Check, Format, FormatError, Request};
 use crate::alert::message::Message;
+
+/// The body's content type when `content_type` is not written.
+const DEFAULT_CONTENT_TYPE: &str = "application/json";
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct Options {
+    /// The minijinja body template.
+    template: Option<String>,
+    /// The body's content type (default `application/json`); it decides the escaping.
+    content_type: Option<String>,
+}
+
+/// A user-supplied body, signed like `json`.
+pub(super) struct Template {
+    template: String,
+    content_type: String,
+}
+
+impl Format for Template {
+    type Options = Options;
+    const SIGNED: bool = true;
+
+    fn new(options: Options, check: &mut Check<'_>) -> Option<Self> {
+        let template = check.need(options.template, "template", "'{ \"text\": {{ title }} }'")?;
+        let content_type = options
+            .content_type
+            .unwrap_or_else(|| DEFAULT_CONTENT_TYPE.into());
+        if let Err(message) = check_template(&template, &content_type) {
+            let name = check.sink().to_string();
+            check.problem(
+                check.span_of("template"),
+                format!("sink {name:?}: template: {message}"),
+            );
+            return None;
+        }
+        Some(Template {
+            template,
+            content_type,
+        })
+    }
+
+    fn render(
+        &self,
+        request: &mut Request,
+        batch: &Batch<'_>,
+        messages: &[Message],
+    ) -> Result<(), FormatError> {
+        request.content_type = self.content_type.clone();
+        request.body = render(&self.template, &self.content_type, batch, messages)
+            .map_err(FormatError::Template)?;
+        Ok(())
+    }
+}
 
 /// The template's file name decides minijinja's auto-escaping.
 fn template_name(content_type: &str) -> &'static str {
@@ -62,7 +118,7 @@ fn context(batch: &Batch<'_>, messages: &[Message]) -> Value {
     Value::from(minijinja::value::Serde(ctx))
 }
 
-pub(super) fn render(
+fn render(
     template: &str,
     content_type: &str,
     batch: &Batch<'_>,

@@ -1,0 +1,150 @@
+//! `ntfy`: an ntfy topic URL: the text as body, title/tags/priority/click as headers.
+
+use std::time::Duration;
+
+use base64::Engine as _;
+use serde::Deserialize;
+
+use super::common::{cut, cut_bytes, more_note, one_line};
+use super::{Batch, Check, Format, FormatError, Request};
+use crate::alert::message::Message;
+use crate::config::RateLimit;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct Options {
+    /// The access token, sent as `Authorization: Bearer …`; optional (public topics).
+    token: Option<String>,
+}
+
+/// ntfy topic.
+pub(super) struct Ntfy {
+    token: Option<String>,
+}
+
+impl Format for Ntfy {
+    type Options = Options;
+    const SECRET_KEYS: &'static [&'static str] = &["token"];
+    // ntfy.sh: one request per 5 s refill (burst 60); a sustained 12/min.
+    const RATE_LIMIT: Option<RateLimit> = Some(RateLimit {
+        count: 12,
+        period: Duration::from_secs(60),
+    });
+
+    fn new(options: Options, _check: &mut Check<'_>) -> Option<Self> {
+        Some(Ntfy {
+            token: options.token,
+        })
+    }
+
+    fn render(
+        &self,
+        request: &mut Request,
+        _batch: &Batch<'_>,
+        messages: &[Message],
+    ) -> Result<(), FormatError> {
+        let (headers, body) = ntfy(messages);
+        request.content_type = "text/plain; charset=utf-8".into();
+        request.headers = headers;
+        request.body = body;
+        if let Some(token) = &self.token {
+            request
+                .headers
+                .push(("Authorization".into(), format!("Bearer {token}")));
+        }
+        Ok(())
+    }
+}
+
+/// ntfy's header form: the text is the body (≤ 4096 bytes, beyond which ntfy turns it into an
+/// attachment), title/priority/tags/click go in headers.
+fn ntfy(messages: &[Message]) -> (Vec<(String, String)>, String) {
+    let mut headers = Vec::new();
+    let (title, body) = if let [m] = messages {
+        let mut body = if m.text.is_empty() {
+            one_line(&m.title)
+        } else {
+            m.text.clone()
+        };
+        let context = m.context_line();
+        if !context.is_empty() {
+            body = format!("{}\n\n{}", cut_bytes(&body, 3500), cut(&context, 300));
+        }
+        (one_line(&m.title), body)
+    } else {
+        let shown = messages.len().min(30);
+        let mut body = String::new();
+        for m in &messages[..shown] {
+            body.push_str(&format!("• {}", cut(&one_line(&m.title), 150)));
+            if let Some(link) = &m.link {
+                body.push_str(&format!("\n  {link}"));
+            }
+            body.push('\n');
+        }
+        if let Some(note) = more_note(shown, messages.len()) {
+            body.push_str(&note);
+        }
+        (format!("{} new alerts", messages.len()), body)
+    };
+    headers.push(("Title".to_string(), header_text(&cut(&title, 250))));
+    let priority = messages
+        .iter()
+        .filter_map(|m| m.priority.as_ref().and_then(|p| p.level))
+        .max();
+    if let Some(level) = priority {
+        headers.push(("Priority".into(), level.to_string()));
+    }
+    let mut tags = vec![if priority.is_some_and(|l| l >= 4) {
+        "rotating_light".to_string()
+    } else {
+        "newspaper".to_string()
+    }];
+    if let [m] = messages
+        && let Some(rule) = &m.rule
+    {
+        let tag: String = rule
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_'))
+            .take(60)
+            .collect();
+        if !tag.is_empty() {
+            tags.push(tag);
+        }
+    }
+    headers.push(("Tags".into(), tags.join(",")));
+    if let [m] = messages
+        && let Some(link) = m.link.as_deref().and_then(|l| url::Url::parse(l).ok())
+    {
+        // The parsed URL is ASCII (IDNA, percent-encoding): safe as a header value.
+        headers.push(("Click".into(), link.to_string()));
+    }
+    (headers, cut_bytes(&body, 4000))
+}
+
+/// A header value from feed text: control characters dropped, and non-ASCII as an RFC 2047
+/// encoded word, which ntfy decodes.
+fn header_text(text: &str) -> String {
+    let clean: String = text.chars().filter(|c| !c.is_control()).collect();
+    if clean.is_ascii() {
+        clean
+    } else {
+        format!(
+            "=?UTF-8?B?{}?=",
+            base64::engine::general_purpose::STANDARD.encode(clean.as_bytes())
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::header_text;
+
+    #[test]
+    fn header_text_is_ascii_on_one_line() {
+        assert_eq!(header_text("Plain\ttitle"), "Plaintitle");
+        assert_eq!(
+            header_text("Казахстан"),
+            "=?UTF-8?B?0JrQsNC30LDRhdGB0YLQsNC9?="
+        );
+    }
+}
