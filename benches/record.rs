@@ -15,8 +15,9 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use watchword::model::{AlertId, NewAlert};
-use watchword::store::{FeedState, FetchRecord, NewItem, PollRecord, Store, StoryKey};
+use watchword::store::{FeedState, FetchRecord, NewItem, PollRecord, Store};
 use watchword::story::Fingerprinter;
+use watchword::story::StoryKey;
 
 const ITEMS: usize = 100_000;
 const PER_FETCH: usize = 20;

@@ -11,6 +11,7 @@ pub mod daemon;
 pub mod feed;
 pub mod model;
 pub mod places;
+pub mod poll;
 pub mod rules;
 pub mod runtime;
 pub mod service;

@@ -12,12 +12,13 @@ mod outbox;
 mod schema;
 mod stories;
 
+use crate::story::{StoryKey, StoryPolicy};
 pub use feeds::{FeedState, PollRecord};
 pub use health::{FailingFeed, Health};
 pub use outbox::{AlertFilter, Delivery, DeliveryRow, DisabledSink, OutboxCounts};
-pub use stories::{PruneReport, StoryKey, StoryPolicy};
+pub use stories::PruneReport;
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
@@ -60,6 +61,32 @@ pub enum StoreError {
 }
 
 pub type Result<T> = std::result::Result<T, StoreError>;
+
+/// What one poll needs from the database: the recipe's two reads and its one write
+/// (`crate::poll::settle`). [`Store`] (SQLite) implements it; a second backend implements the
+/// same and the pipeline does not change.
+pub trait PollStore {
+    /// What is recorded of those of `ids` that `feed` has listed before; absent ids are new.
+    fn seen_items(&self, feed: &str, ids: &[String]) -> Result<HashMap<String, SeenItem>>;
+    /// When `feed` was last fetched successfully (`None`: never, its first sight).
+    fn last_success_at(&self, feed: &str) -> Result<Option<i64>>;
+    /// Records one poll in one transaction (see [`Store::record_poll`]).
+    fn record_poll(&self, poll: &PollRecord) -> Result<RecordSummary>;
+}
+
+impl PollStore for Store {
+    fn seen_items(&self, feed: &str, ids: &[String]) -> Result<HashMap<String, SeenItem>> {
+        Store::seen_items(self, feed, ids)
+    }
+
+    fn last_success_at(&self, feed: &str) -> Result<Option<i64>> {
+        Store::last_success_at(self, feed)
+    }
+
+    fn record_poll(&self, poll: &PollRecord) -> Result<RecordSummary> {
+        Store::record_poll(self, poll)
+    }
+}
 
 /// A handle on the database; cheap to clone, safe to share between threads.
 #[derive(Clone)]

@@ -8,34 +8,7 @@ use rusqlite::{OptionalExtension, params};
 
 use super::{Result, Store};
 use crate::model::StorySource;
-use crate::story::{Signature, fingerprint};
-
-/// What identifies a new item's story, computed before the transaction.
-#[derive(Debug, Clone, Default)]
-pub struct StoryKey {
-    /// MinHash of the headline and lead; `None` when they are too short to compare.
-    pub signature: Option<Signature>,
-    /// The canonical link: the same link in two feeds (or under a new guid) is the same item.
-    pub link: Option<String>,
-}
-
-/// How stories are formed: the window and the similarity that joins one.
-#[derive(Debug, Clone, Copy)]
-pub struct StoryPolicy {
-    /// A story can be joined until this many seconds after its last item.
-    pub window_secs: i64,
-    /// Estimated Jaccard similarity at which an item joins a story.
-    pub threshold: f64,
-}
-
-impl Default for StoryPolicy {
-    fn default() -> Self {
-        StoryPolicy {
-            window_secs: 3 * 24 * 3600,
-            threshold: fingerprint::DEFAULT_THRESHOLD,
-        }
-    }
-}
+use crate::story::{Signature, StoryKey, StoryPolicy, fingerprint};
 
 /// At most this many earlier items of a candidate story are compared with a new item: the
 /// first reports and the latest ones describe it best, and the cost stays flat for stories

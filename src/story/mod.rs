@@ -5,5 +5,7 @@
 //! LSH band keys make the look-up an index probe instead of a scan.
 
 pub mod fingerprint;
+pub mod key;
 
 pub use fingerprint::{Fingerprinter, Shingling, Signature};
+pub use key::{StoryKey, StoryPolicy};

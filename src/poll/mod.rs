@@ -1,0 +1,309 @@
+//! One poll of one feed, as a recipe of stages (the way Miniflux's `RefreshFeed` reads):
+//!
+//! 1. **fetch** — `crate::feed::Fetcher`, async, run by the daemon with the fetch slots held;
+//! 2. **parse** — [`parse`]: the body into items (`crate::feed::parse_document`);
+//! 3. **classify** — [`classify`]: new, back catalogue, edited, merely listed again;
+//! 4. **match** — [`matching`]: the rules' alerts for each item, with ids and payloads;
+//! 5. **health** — [`health`]: the feed's incidents (broken, stale, gone, recovered);
+//! 6. **schedule** — [`schedule`]: when the feed is next due;
+//! 7. **record** — one transaction ([`PollStore::record_poll`]), in which `crate::story`
+//!    decides which story each alerting item joins and whether it alerts.
+//!
+//! [`settle`] runs stages 2–7 in that order; each stage is a function with plain inputs and
+//! outputs. Everything here is synchronous: the daemon calls it on the blocking pool.
+
+pub mod classify;
+pub mod health;
+pub mod matching;
+pub mod schedule;
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use tracing::{debug, info, warn};
+
+use crate::config::FeedConfig;
+use crate::feed::{FetchError, FetchOutcome, ParsedFeed, Validators};
+use crate::runtime::Runtime;
+use crate::store::{
+    EditedItem, FeedState, FetchRecord, NewItem, PollRecord, PollStore, RecordSummary, StoreError,
+};
+use crate::story::StoryKey;
+use crate::text::redact_url;
+use classify::{Classified, FeedHistory};
+use matching::Edit;
+
+/// What happened to one feed in one pass.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FeedOutcome {
+    Recorded(RecordSummary),
+    /// 304: unchanged since the last fetch; nothing parsed, only the feed's state written.
+    NotModified,
+    /// Fetch or parse failed; the reason is in the store and the log.
+    Failed(String),
+    /// The feed answered 410 Gone, now or earlier: it is not polled any more.
+    Gone,
+    /// Shutdown began before the poll could start.
+    NotStarted,
+}
+
+/// A finished poll: what happened and when the feed is next due (unix seconds; `None` for a
+/// feed that is gone).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Polled {
+    pub outcome: FeedOutcome,
+    pub next_due_at: Option<i64>,
+    /// Feed events (broken, stale, gone, recovered) this poll put in the outbox.
+    pub feed_events: usize,
+}
+
+/// Turns a fetch into the feed's new state, its new items, alerts and feed events, writes them
+/// in one transaction, and says when the feed is next due.
+pub fn settle(
+    store: &impl PollStore,
+    runtime: &Runtime,
+    feed: &FeedConfig,
+    mut state: FeedState,
+    fetched: Result<FetchOutcome, FetchError>,
+    now: DateTime<Utc>,
+) -> Result<Polled, StoreError> {
+    let daemon = &runtime.daemon;
+    let at = now.timestamp();
+    let mut record = FetchRecord {
+        feed: feed.name.clone(),
+        url: feed.url.clone(),
+        at,
+        error: None,
+        items: Vec::new(),
+        listed: Vec::new(),
+        edits: Vec::new(),
+    };
+    let ttl = |state: &FeedState| {
+        state
+            .ttl
+            .and_then(|secs| u64::try_from(secs).ok())
+            .map(Duration::from_secs)
+    };
+    let (outcome, events, next_in) = match fetched {
+        Ok(fetched) => {
+            let info = fetched.info().clone();
+            note_moved(&mut state, feed, info.moved_to.as_deref());
+            match parse(runtime, feed, fetched) {
+                Ok(parsed) => {
+                    let (new_items, outcome) = match parsed {
+                        None => (0, FeedOutcome::NotModified),
+                        Some((parsed, validators)) => {
+                            // Validators are kept only with a body that parsed: otherwise the
+                            // next poll would get a 304 for content we never read.
+                            state.etag = validators.etag;
+                            state.last_modified = validators.last_modified;
+                            state.ttl = parsed.ttl.map(|t| t.as_secs() as i64);
+                            let fetched_items = parsed.items.len();
+                            let seen = {
+                                let ids: Vec<String> =
+                                    parsed.items.iter().map(|i| i.id.clone()).collect();
+                                store.seen_items(&feed.name, &ids)?
+                            };
+                            let history = FeedHistory {
+                                last_success: store.last_success_at(&feed.name)?,
+                                age_cutoff: chrono::Duration::from_std(daemon.max_age)
+                                    .ok()
+                                    .and_then(|age| now.checked_sub_signed(age))
+                                    .map(|t| t.timestamp()),
+                            };
+                            let mut sorted = classify::classify(&parsed.items, &seen, history);
+                            record.listed = std::mem::take(&mut sorted.listed);
+                            (record.items, record.edits) = to_record(runtime, feed, sorted, now);
+                            crate::service::metrics::items_seen(fetched_items, record.items.len());
+                            let count = record.items.len();
+                            (count, FeedOutcome::Recorded(RecordSummary::default()))
+                        }
+                    };
+                    let events = health::on_success(
+                        &mut state,
+                        feed,
+                        daemon,
+                        health::Success {
+                            status: info.status,
+                            new_items,
+                        },
+                        at,
+                    );
+                    let next = schedule::after_success(feed, daemon, info.fresh_for, ttl(&state));
+                    (outcome, events, Some(next))
+                }
+                Err(reason) => {
+                    let events = health::on_failure(
+                        &mut state,
+                        feed,
+                        daemon,
+                        &reason,
+                        info.status,
+                        false,
+                        at,
+                    );
+                    let next =
+                        schedule::after_failure(feed, daemon, state.consecutive_failures, None);
+                    (FeedOutcome::Failed(reason), events, Some(next))
+                }
+            }
+        }
+        Err(error) => {
+            let reason = error.to_string();
+            let (status, retry_after) = match &error {
+                FetchError::Http {
+                    status,
+                    retry_after,
+                } => (Some(status.as_u16()), *retry_after),
+                _ => (None, None),
+            };
+            let gone = status == Some(410);
+            let events = health::on_failure(&mut state, feed, daemon, &reason, status, gone, at);
+            if gone {
+                (FeedOutcome::Gone, events, None)
+            } else {
+                let next =
+                    schedule::after_failure(feed, daemon, state.consecutive_failures, retry_after);
+                (FeedOutcome::Failed(reason), events, Some(next))
+            }
+        }
+    };
+    for event in &events {
+        if event.kind == "recovered" {
+            info!(feed = %feed.name, event = %event.kind, "{}", event.title);
+        } else {
+            warn!(feed = %feed.name, event = %event.kind, "{}", event.title);
+        }
+    }
+    if let FeedOutcome::Failed(reason) = &outcome {
+        record.error = Some(reason.clone());
+    }
+    state.next_due_at = next_in.map(|d| at.saturating_add(d.as_secs() as i64));
+    let next_due_at = state.next_due_at;
+    let feed_events = events.len();
+    let summary = store.record_poll(&PollRecord {
+        fetch: record,
+        state,
+        events,
+    })?;
+    let outcome = match outcome {
+        FeedOutcome::Recorded(_) => FeedOutcome::Recorded(summary),
+        other => other,
+    };
+    Ok(Polled {
+        outcome,
+        next_due_at,
+        feed_events,
+    })
+}
+
+/// The parse stage: `None` for a 304, the items and the validators that came with them
+/// otherwise, or the one-line reason the body could not be read.
+pub fn parse(
+    runtime: &Runtime,
+    feed: &FeedConfig,
+    fetched: FetchOutcome,
+) -> Result<Option<(ParsedFeed, Validators)>, String> {
+    match fetched {
+        FetchOutcome::NotModified(_) => Ok(None),
+        FetchOutcome::Fetched {
+            body,
+            validators,
+            info,
+        } => {
+            // Relative item links resolve against the feed's own URL.
+            let base = feed.url.starts_with("http").then_some(feed.url.as_str());
+            crate::feed::parse_document(
+                &feed.name,
+                base,
+                &body,
+                info.content_type.as_deref(),
+                &runtime.daemon.strip_params,
+            )
+            .map(|parsed| Some((parsed, validators)))
+            .map_err(|e| e.to_string())
+        }
+    }
+}
+
+/// Runs the match stage over classified items and shapes what the record stage writes. Only
+/// items that raise alerts get a story key: stories exist to alert once per story, so their
+/// cost follows the matches, not the feeds' volume.
+fn to_record(
+    runtime: &Runtime,
+    feed: &FeedConfig,
+    sorted: Classified<'_>,
+    now: DateTime<Utc>,
+) -> (Vec<NewItem>, Vec<EditedItem>) {
+    let story = |item, alerts: &[_]| {
+        if alerts.is_empty() {
+            StoryKey::default()
+        } else {
+            matching::story_key(item)
+        }
+    };
+    let realert = runtime.rules.iter().any(|r| r.realert_on_update);
+    let edits = sorted
+        .edited
+        .into_iter()
+        .map(|edited| {
+            let alerts = if realert && edited.may_alert {
+                let edit = Edit {
+                    previous_title: &edited.before.title,
+                    text_hash: edited.text_hash,
+                };
+                matching::alerts_for(runtime, feed, edited.item, now, Some(edit))
+            } else {
+                Vec::new()
+            };
+            EditedItem {
+                id: edited.item.id.clone(),
+                link: edited.item.link.clone(),
+                title: edited.item.title.clone(),
+                old_hash: edited.before.text_hash,
+                text_hash: edited.text_hash,
+                title_changed: edited.title_changed,
+                story: story(edited.item, &alerts),
+                alerts,
+            }
+        })
+        .collect();
+    let items = sorted
+        .new
+        .into_iter()
+        .map(|new| {
+            let alerts = if new.too_old {
+                debug!(feed = %feed.name, item = %new.item.id, "older than max_age: recorded without alerting");
+                Vec::new()
+            } else {
+                matching::alerts_for(runtime, feed, new.item, now, None)
+            };
+            NewItem {
+                id: new.item.id.clone(),
+                link: new.item.link.clone(),
+                title: new.item.title.clone(),
+                published: new.item.published.map(|p| p.timestamp()),
+                too_old: new.too_old,
+                text_hash: Some(new.text_hash),
+                story: story(new.item, &alerts),
+                alerts,
+            }
+        })
+        .collect();
+    (items, edits)
+}
+
+/// Records (and logs, once per new target) where permanent redirects now lead.
+fn note_moved(state: &mut FeedState, feed: &FeedConfig, moved_to: Option<&str>) {
+    if let Some(target) = moved_to
+        && state.moved_to.as_deref() != Some(target)
+    {
+        warn!(
+            feed = %feed.name,
+            "feed {:?} has moved permanently to {}; update its url in the config",
+            feed.name,
+            redact_url(target)
+        );
+    }
+    state.moved_to = moved_to.map(str::to_owned);
+}
