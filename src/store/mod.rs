@@ -12,6 +12,7 @@ mod outbox;
 mod schema;
 mod stories;
 
+use crate::story::decide::{self, Decision};
 use crate::story::{StoryKey, StoryPolicy};
 pub use feeds::{FeedState, PollRecord};
 pub use health::{FailingFeed, Health};
@@ -25,7 +26,7 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OptionalExtension, params};
 
-use crate::model::{AlertId, NewAlert, payload};
+use crate::model::NewAlert;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -346,8 +347,9 @@ pub(super) fn insert_items(
         if item.too_old || item.alerts.is_empty() {
             continue;
         }
-        let (story, _joined) = stories::assign(
-            tx,
+        let mut ledger = stories::Ledger { tx };
+        let (story, _joined) = decide::assign(
+            &mut ledger,
             &record.feed,
             &item.id,
             &item.title,
@@ -356,55 +358,38 @@ pub(super) fn insert_items(
             policy,
         )?;
         for alert in &item.alerts {
-            if stories::rule_alerted(tx, &alert.rule, story)? {
-                // Another outlet's report of a story this rule already alerted on:
-                // the item is now one of the story's sources.
-                summary.merged += 1;
-                if let Some(after) = alert.story_update_after
-                    && stories::outlet_count(tx, story)? == u64::from(after) + 1
-                {
-                    let sources = stories::sources_in(tx, story)?;
-                    let id = AlertId::story_update(&alert.id);
-                    let payload = payload::story_update(&alert.payload, &id, &sources);
-                    if insert_alert.execute(params![
-                        id,
-                        alert.rule,
-                        record.feed,
-                        item.id,
-                        item.title,
-                        item.link,
-                        payload,
-                        record.at,
-                        story,
-                        "update"
-                    ])? > 0
-                    {
-                        summary.new_alerts += 1;
-                        for sink in &alert.sinks {
-                            insert_delivery.execute(params![id, sink, record.at])?;
-                        }
-                    }
+            let decision = decide::decide(&mut ledger, alert, story)?;
+            let (id, payload, kind) = match &decision {
+                Decision::Alert => (&alert.id, alert.payload.as_str(), "first"),
+                // Another outlet's report of a story this rule already alerted on: the item
+                // is now one of the story's sources, and maybe brings the follow-up.
+                Decision::FollowUp { id, payload } => {
+                    summary.merged += 1;
+                    (id, payload.as_str(), "update")
                 }
-                continue;
-            }
-            let inserted = insert_alert.execute(params![
-                alert.id,
+                Decision::Source => {
+                    summary.merged += 1;
+                    continue;
+                }
+            };
+            if insert_alert.execute(params![
+                id,
                 alert.rule,
                 record.feed,
                 item.id,
                 item.title,
                 item.link,
-                alert.payload,
+                payload,
                 record.at,
                 story,
-                "first"
-            ])?;
-            if inserted == 0 {
+                kind
+            ])? == 0
+            {
                 continue;
             }
             summary.new_alerts += 1;
             for sink in &alert.sinks {
-                insert_delivery.execute(params![alert.id, sink, record.at])?;
+                insert_delivery.execute(params![id, sink, record.at])?;
             }
         }
     }
@@ -432,11 +417,12 @@ pub(super) fn insert_items(
         if edit.old_hash.is_none() || edit.alerts.is_empty() {
             continue;
         }
+        let mut ledger = stories::Ledger { tx };
         let story = match stories::story_of(tx, &record.feed, &edit.id)? {
             Some(story) => story,
             None => {
-                stories::assign(
-                    tx,
+                decide::assign(
+                    &mut ledger,
                     &record.feed,
                     &edit.id,
                     &edit.title,
@@ -448,13 +434,8 @@ pub(super) fn insert_items(
             }
         };
         for alert in &edit.alerts {
-            // A rule that has not alerted on the story yet (the edit made it match) raises the
-            // story's alert; one that has, alerts again only for a new headline.
-            let kind = if !stories::rule_alerted(tx, &alert.rule, story)? {
-                "first"
-            } else if edit.title_changed {
-                "edit"
-            } else {
+            let Some(kind) = decide::decide_edit(&mut ledger, alert, story, edit.title_changed)?
+            else {
                 continue;
             };
             if insert_alert.execute(params![

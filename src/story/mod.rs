@@ -4,6 +4,7 @@
 //! signatures are close (estimated Jaccard of content words ≥ the threshold) are one story.
 //! LSH band keys make the look-up an index probe instead of a scan.
 
+pub mod decide;
 pub mod fingerprint;
 pub mod key;
 
