@@ -1,8 +1,10 @@
 //! watchword: watches news feeds for the events its users care about.
 //!
-//! Data flows one way: `config` (plain data) → `runtime` (compiled rules, checked sink
-//! formats) → `daemon` (scheduler) → `feed` (fetch, parse) → `rules` (match) → `store` (one
-//! SQLite transaction: seen items + alert outbox) → `alert` (sinks).
+//! The modules are rooms on floors (docs/architecture.md; `tests/architecture.rs` enforces that
+//! each imports only lower floors): `text` → `model` → `config` → `places`, `story`, `feed` →
+//! `rules`, `alert`, `store` → `runtime` (the load step) → `service` → `poll` (one feed's poll as
+//! a recipe: fetch, parse, classify, match, health, schedule, record) → `daemon` (scheduler and
+//! deliverers) → `cli`.
 
 pub mod alert;
 pub mod cli;

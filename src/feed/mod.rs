@@ -1,8 +1,8 @@
-//! Feeds: fetching bytes ([`Fetcher`]) and turning them into normalized [`Item`](crate::model::Item)s ([`parse`]).
+//! Feeds: fetching bytes ([`Fetcher`]) and turning them into normalized [`Item`](crate::model::Item)s ([`parse()`]).
 //!
 //! Knows nothing of rules or storage. The pieces:
 //! - `fetch`: http(s) with timeouts, redirect and size limits, conditional GET; `file://`;
-//! - `parse`: feed-rs → [`Item`], with our own stable id rule;
+//! - `parse`: feed-rs → `Item`, with our own stable id rule;
 //! - `charset`: any declared charset → UTF-8, entity-declaring DTDs refused;
 //! - `text`: HTML → plain text.
 

@@ -1,7 +1,7 @@
 //! One poll of one feed, as a recipe of stages (the way Miniflux's `RefreshFeed` reads):
 //!
 //! 1. **fetch** — `crate::feed::Fetcher`, async, run by the daemon with the fetch slots held;
-//! 2. **parse** — [`parse`]: the body into items (`crate::feed::parse_document`);
+//! 2. **parse** — [`parse()`]: the body into items (`crate::feed::parse_document`);
 //! 3. **classify** — [`classify`]: new, back catalogue, edited, merely listed again;
 //! 4. **match** — [`matching`]: the rules' alerts for each item, with ids and payloads;
 //! 5. **health** — [`health`]: the feed's incidents (broken, stale, gone, recovered);

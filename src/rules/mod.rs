@@ -6,7 +6,7 @@
 //! `a NEAR/5 b` and `a ONEAR/5 b` (within 5 words, any order / in order), `AND`/`OR`/`NOT`
 //! (uppercase only; juxtaposition is AND; `-word` is NOT word) and parentheses, with precedence
 //! NEAR > NOT > AND > OR. Matching is case-insensitive and diacritics-insensitive (except for
-//! `=` terms and regexes) because rule terms and item text go through the same [`normalize`].
+//! `=` terms and regexes) because rule terms and item text go through the same [`crate::text::normalize`].
 //!
 //! How it fits together: `parse` turns a query into an AST of normalized terms; `compile`
 //! expands groups, interns every distinct term of every rule into one dictionary and lowers

@@ -2,7 +2,7 @@
 //!
 //! Each format is one file here (`json.rs`, `slack.rs`, …) that owns everything about it: its
 //! own `[[sink]]` keys (a serde struct refusing unknown keys), what it needs and refuses, its
-//! default rate limit, whether it signs, and its rendering. [`registry!`] below lists them, one
+//! default rate limit, whether it signs, and its rendering. `registry!` below lists them, one
 //! line each; adding a format is its file, that line and its snapshots (tests/formats.rs).
 //!
 //! Every text that comes from a feed is cut to the target's documented limits and escaped for
