@@ -141,6 +141,23 @@ pub fn with_story_sources(payload: &str, sources: &[StorySource]) -> String {
     serde_json::Value::Object(object).to_string()
 }
 
+/// The `json` body of a digest: a `watchword.digest` envelope with the id the digest is sent
+/// under and each alert's payload unchanged (one that is not JSON becomes `null`).
+pub fn digest(id: &str, payloads: &[&str]) -> String {
+    let alerts: Vec<serde_json::Value> = payloads
+        .iter()
+        .map(|p| serde_json::from_str(p).unwrap_or(serde_json::Value::Null))
+        .collect();
+    let body = serde_json::json!({
+        "type": "watchword.digest",
+        "version": PAYLOAD_VERSION,
+        "id": id,
+        "count": alerts.len(),
+        "alerts": alerts,
+    });
+    serde_json::to_string(&body).unwrap_or_else(|_| "{}".into())
+}
+
 /// The `type` of feed event payloads (docs/payload.md).
 pub const FEED_EVENT_TYPE: &str = "watchword.feed_event";
 

@@ -2,7 +2,6 @@
 //! sink's `secret` per Standard Webhooks.
 
 use serde::Deserialize;
-use serde_json::{Value, json};
 
 use super::{Batch, Check, Format, FormatError, Request};
 use crate::alert::message::Message;
@@ -40,17 +39,5 @@ fn json_payload(batch: &Batch<'_>) -> String {
     if !batch.is_digest() {
         return batch.payloads.first().copied().unwrap_or("{}").to_string();
     }
-    let alerts: Vec<Value> = batch
-        .payloads
-        .iter()
-        .map(|p| serde_json::from_str(p).unwrap_or(Value::Null))
-        .collect();
-    let body = json!({
-        "type": "watchword.digest",
-        "version": crate::model::payload::PAYLOAD_VERSION,
-        "id": batch.id,
-        "count": alerts.len(),
-        "alerts": alerts,
-    });
-    serde_json::to_string(&body).unwrap_or_else(|_| "{}".into())
+    crate::model::payload::digest(batch.id, &batch.payloads)
 }
