@@ -169,6 +169,14 @@ pub struct RateLimit {
 }
 
 impl RateLimit {
+    /// `count` requests every `secs` seconds, for the formats' documented defaults.
+    pub const fn per(count: u32, secs: u64) -> RateLimit {
+        RateLimit {
+            count,
+            period: Duration::from_secs(secs),
+        }
+    }
+
     fn parse(text: &str) -> Result<Option<RateLimit>, String> {
         let text = text.trim();
         if text.eq_ignore_ascii_case("none") {

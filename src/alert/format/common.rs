@@ -152,3 +152,8 @@ fn one_of(names: &[&str]) -> String {
         _ => format!("one of {}", quoted.join(", ")),
     }
 }
+
+/// The options of a format that has none: any key of its own is refused as unknown.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct NoOptions {}

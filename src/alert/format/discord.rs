@@ -1,8 +1,5 @@
 //! `discord`: Discord webhooks: embeds, no mentions, `?wait=true`.
 
-use std::time::Duration;
-
-use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::common::{cut, fit, json_body, markdown_escape, more_note, one_line};
@@ -11,9 +8,7 @@ use crate::alert::message::Message;
 use crate::config::RateLimit;
 
 /// No options of its own.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(super) struct Options {}
+pub(super) type Options = super::common::NoOptions;
 
 /// Discord webhook.
 pub(super) struct Discord;
@@ -21,10 +16,7 @@ pub(super) struct Discord;
 impl Format for Discord {
     type Options = Options;
     // 30 messages per minute per channel.
-    const RATE_LIMIT: Option<RateLimit> = Some(RateLimit {
-        count: 30,
-        period: Duration::from_secs(60),
-    });
+    const RATE_LIMIT: Option<RateLimit> = Some(RateLimit::per(30, 60));
 
     fn new(_options: Options, _check: &mut Check<'_>) -> Option<Self> {
         Some(Discord)

@@ -1,15 +1,12 @@
 //! `json` (the default): the versioned watchword payload (docs/payload.md), signed with the
 //! sink's `secret` per Standard Webhooks.
 
-use serde::Deserialize;
 
 use super::{Batch, Check, Format, FormatError, Request};
 use crate::alert::message::Message;
 
 /// No options of its own.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(super) struct Options {}
+pub(super) type Options = super::common::NoOptions;
 
 /// The watchword payload as is.
 pub(super) struct Json;

@@ -1,7 +1,5 @@
 //! `matrix`: the Matrix client-server API: `PUT …/send/m.room.message/{alert id}`.
 
-use std::time::Duration;
-
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -29,10 +27,7 @@ impl Format for Matrix {
     type Options = Options;
     const SECRET_KEYS: &'static [&'static str] = &["token"];
     // Synapse default rc_message: 0.2/s with a burst of 10.
-    const RATE_LIMIT: Option<RateLimit> = Some(RateLimit {
-        count: 12,
-        period: Duration::from_secs(60),
-    });
+    const RATE_LIMIT: Option<RateLimit> = Some(RateLimit::per(12, 60));
 
     fn new(options: Options, check: &mut Check<'_>) -> Option<Self> {
         // Both checked before either is required, so both are reported.

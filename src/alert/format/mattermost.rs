@@ -1,8 +1,5 @@
 //! `mattermost`: Mattermost incoming webhooks: Markdown text.
 
-use std::time::Duration;
-
-use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::common::{fit, json_body, markdown_escape, md_url, more_note, one_line};
@@ -11,9 +8,7 @@ use crate::alert::message::Message;
 use crate::config::RateLimit;
 
 /// No options of its own.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(super) struct Options {}
+pub(super) type Options = super::common::NoOptions;
 
 /// Mattermost incoming webhook.
 pub(super) struct Mattermost;
@@ -21,10 +16,7 @@ pub(super) struct Mattermost;
 impl Format for Mattermost {
     type Options = Options;
     // Mattermost server default: 10 per second.
-    const RATE_LIMIT: Option<RateLimit> = Some(RateLimit {
-        count: 10,
-        period: Duration::from_secs(1),
-    });
+    const RATE_LIMIT: Option<RateLimit> = Some(RateLimit::per(10, 1));
 
     fn new(_options: Options, _check: &mut Check<'_>) -> Option<Self> {
         Some(Mattermost)

@@ -1,7 +1,5 @@
 //! `ntfy`: an ntfy topic URL: the text as body, title/tags/priority/click as headers.
 
-use std::time::Duration;
-
 use base64::Engine as _;
 use serde::Deserialize;
 
@@ -26,10 +24,7 @@ impl Format for Ntfy {
     type Options = Options;
     const SECRET_KEYS: &'static [&'static str] = &["token"];
     // ntfy.sh: one request per 5 s refill (burst 60); a sustained 12/min.
-    const RATE_LIMIT: Option<RateLimit> = Some(RateLimit {
-        count: 12,
-        period: Duration::from_secs(60),
-    });
+    const RATE_LIMIT: Option<RateLimit> = Some(RateLimit::per(12, 60));
 
     fn new(options: Options, _check: &mut Check<'_>) -> Option<Self> {
         Some(Ntfy {

@@ -1,8 +1,5 @@
 //! `slack`: Slack incoming webhooks: blocks plus a text fallback.
 
-use std::time::Duration;
-
-use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::common::{fit, json_body, more_note, one_line};
@@ -11,9 +8,7 @@ use crate::alert::message::Message;
 use crate::config::RateLimit;
 
 /// No options of its own.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(super) struct Options {}
+pub(super) type Options = super::common::NoOptions;
 
 /// Slack incoming webhook.
 pub(super) struct Slack;
@@ -21,10 +16,7 @@ pub(super) struct Slack;
 impl Format for Slack {
     type Options = Options;
     // "1 message per second per webhook, short bursts allowed".
-    const RATE_LIMIT: Option<RateLimit> = Some(RateLimit {
-        count: 1,
-        period: Duration::from_secs(1),
-    });
+    const RATE_LIMIT: Option<RateLimit> = Some(RateLimit::per(1, 1));
 
     fn new(_options: Options, _check: &mut Check<'_>) -> Option<Self> {
         Some(Slack)

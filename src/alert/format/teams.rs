@@ -1,8 +1,5 @@
 //! `teams`: Microsoft Teams Workflows webhooks: an Adaptive Card.
 
-use std::time::Duration;
-
-use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::common::{fit, json_body, markdown_escape, more_note, one_line};
@@ -11,9 +8,7 @@ use crate::alert::message::Message;
 use crate::config::RateLimit;
 
 /// No options of its own.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(super) struct Options {}
+pub(super) type Options = super::common::NoOptions;
 
 /// Teams Workflows webhook.
 pub(super) struct Teams;
@@ -21,10 +16,7 @@ pub(super) struct Teams;
 impl Format for Teams {
     type Options = Options;
     // Workflows webhooks: more than 4 requests per second are throttled.
-    const RATE_LIMIT: Option<RateLimit> = Some(RateLimit {
-        count: 4,
-        period: Duration::from_secs(1),
-    });
+    const RATE_LIMIT: Option<RateLimit> = Some(RateLimit::per(4, 1));
 
     fn new(_options: Options, _check: &mut Check<'_>) -> Option<Self> {
         Some(Teams)

@@ -1,7 +1,5 @@
 //! `telegram`: the Telegram Bot API's `sendMessage`, in HTML parse mode.
 
-use std::time::Duration;
-
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -25,10 +23,7 @@ pub(super) struct Telegram {
 impl Format for Telegram {
     type Options = Options;
     // Bot API: 20 messages per minute to one group.
-    const RATE_LIMIT: Option<RateLimit> = Some(RateLimit {
-        count: 20,
-        period: Duration::from_secs(60),
-    });
+    const RATE_LIMIT: Option<RateLimit> = Some(RateLimit::per(20, 60));
 
     fn new(options: Options, check: &mut Check<'_>) -> Option<Self> {
         let chat_id = check.need(options.chat_id, "chat_id", "\"-100123456\"")?;
