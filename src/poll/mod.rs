@@ -307,3 +307,209 @@ fn note_moved(state: &mut FeedState, feed: &FeedConfig, moved_to: Option<&str>) 
     }
     state.moved_to = moved_to.map(str::to_owned);
 }
+
+#[cfg(test)]
+mod tests {
+    use std::cell::RefCell;
+    use std::collections::HashMap;
+    use std::path::Path;
+
+    use chrono::TimeZone;
+
+    use super::*;
+    use crate::feed::ResponseInfo;
+    use crate::store::SeenItem;
+
+    /// The recipe against an in-memory store: what a second backend would have to provide.
+    #[derive(Default)]
+    struct Memory {
+        seen: HashMap<String, SeenItem>,
+        last_success: Option<i64>,
+        recorded: RefCell<Vec<PollRecord>>,
+    }
+
+    impl PollStore for Memory {
+        fn seen_items(
+            &self,
+            _feed: &str,
+            ids: &[String],
+        ) -> crate::store::Result<HashMap<String, SeenItem>> {
+            Ok(ids
+                .iter()
+                .filter_map(|id| self.seen.get(id).map(|s| (id.clone(), s.clone())))
+                .collect())
+        }
+        fn last_success_at(&self, _feed: &str) -> crate::store::Result<Option<i64>> {
+            Ok(self.last_success)
+        }
+        fn record_poll(&self, poll: &PollRecord) -> crate::store::Result<RecordSummary> {
+            self.recorded.borrow_mut().push(poll.clone());
+            Ok(RecordSummary {
+                new_items: poll.fetch.items.len(),
+                new_alerts: poll.fetch.items.iter().map(|i| i.alerts.len()).sum(),
+                ..RecordSummary::default()
+            })
+        }
+    }
+
+    const CONFIG: &str = r#"
+[[feed]]
+name = "wire"
+url = "https://news.example.org/rss"
+interval = "10m"
+
+[[rule]]
+name = "accords"
+query = '"Abraham Accords"'
+notify = ["out"]
+
+[[sink]]
+name = "out"
+kind = "stdout"
+"#;
+
+    fn rss(items: &[(&str, &str, &str)]) -> Vec<u8> {
+        let mut body =
+            String::from(r#"<?xml version="1.0"?><rss version="2.0"><channel><title>w</title>"#);
+        for (guid, title, date) in items {
+            body.push_str(&format!(
+                "<item><guid>{guid}</guid><title>{title}</title><link>https://news.example.org/{guid}</link><pubDate>{date}</pubDate></item>"
+            ));
+        }
+        body.push_str("</channel></rss>");
+        body.into_bytes()
+    }
+
+    fn fetched(body: Vec<u8>) -> Result<FetchOutcome, FetchError> {
+        Ok(FetchOutcome::Fetched {
+            body,
+            validators: Validators {
+                etag: Some("\"v2\"".into()),
+                last_modified: None,
+            },
+            info: ResponseInfo {
+                status: Some(200),
+                moved_to: None,
+                fresh_for: None,
+                content_type: Some("application/rss+xml".into()),
+            },
+        })
+    }
+
+    #[test]
+    fn a_fetch_goes_through_every_stage_to_one_record() {
+        let runtime = crate::runtime::from_source(Path::new("w.toml"), CONFIG)
+            .unwrap_or_else(|e| panic!("{e}"));
+        let feed = runtime.feeds[0].clone();
+        let now = Utc.with_ymd_and_hms(2026, 12, 4, 12, 0, 0).unwrap();
+        let store = Memory {
+            seen: HashMap::from([(
+                "old".to_string(),
+                SeenItem {
+                    title: "Earlier report".into(),
+                    text_hash: None,
+                    too_old: false,
+                },
+            )]),
+            last_success: Some(now.timestamp() - 600),
+            ..Memory::default()
+        };
+        let body = rss(&[
+            (
+                "kz",
+                "Kazakhstan joins the Abraham Accords",
+                "Fri, 04 Dec 2026 11:30:00 GMT",
+            ),
+            (
+                "rain",
+                "Rain in the capital",
+                "Fri, 04 Dec 2026 11:40:00 GMT",
+            ),
+            (
+                "archive",
+                "Abraham Accords: five years on",
+                "Mon, 02 Nov 2026 10:00:00 GMT",
+            ),
+            ("old", "Earlier report", "Fri, 04 Dec 2026 09:00:00 GMT"),
+        ]);
+        let state = FeedState {
+            name: "wire".into(),
+            url: feed.url.clone(),
+            ..FeedState::default()
+        };
+        let polled = settle(&store, &runtime, &feed, state, fetched(body), now).unwrap();
+
+        let recorded = store.recorded.borrow();
+        assert_eq!(recorded.len(), 1, "one poll, one record");
+        let record = &recorded[0];
+        let new: Vec<(&str, bool, usize)> = record
+            .fetch
+            .items
+            .iter()
+            .map(|i| (i.id.as_str(), i.too_old, i.alerts.len()))
+            .collect();
+        // Classified: the archive item is back catalogue (old, and older than the last
+        // fetch); matched: only the Kazakhstan item raises the rule's alert.
+        assert_eq!(
+            new,
+            [("kz", false, 1), ("rain", false, 0), ("archive", true, 0)]
+        );
+        let alert = &record.fetch.items[0].alerts[0];
+        assert_eq!(
+            alert.id,
+            crate::model::AlertId::for_item("accords", "wire", "kz")
+        );
+        assert!(
+            record.fetch.items[0].story.link.is_some(),
+            "an alerting item gets a story key"
+        );
+        assert!(
+            record.fetch.items[1].story.link.is_none(),
+            "a silent one does not"
+        );
+        assert_eq!(record.fetch.listed, ["old"]);
+        // Health and schedule: validators kept, next poll about one interval away.
+        assert_eq!(record.state.etag.as_deref(), Some("\"v2\""));
+        let next = polled.next_due_at.unwrap() - now.timestamp();
+        assert!((540..=660).contains(&next), "next poll in {next}s");
+        assert_eq!(
+            polled.outcome,
+            FeedOutcome::Recorded(RecordSummary {
+                new_items: 3,
+                new_alerts: 1,
+                ..RecordSummary::default()
+            })
+        );
+    }
+
+    #[test]
+    fn a_failed_fetch_records_the_reason_and_backs_off() {
+        let runtime = crate::runtime::from_source(Path::new("w.toml"), CONFIG)
+            .unwrap_or_else(|e| panic!("{e}"));
+        let feed = runtime.feeds[0].clone();
+        let now = Utc.with_ymd_and_hms(2026, 12, 4, 12, 0, 0).unwrap();
+        let store = Memory::default();
+        let state = FeedState {
+            name: "wire".into(),
+            url: feed.url.clone(),
+            consecutive_failures: 2,
+            ..FeedState::default()
+        };
+        let body = b"<html>not a feed</html>".to_vec();
+        let polled = settle(&store, &runtime, &feed, state, fetched(body), now).unwrap();
+        let FeedOutcome::Failed(reason) = &polled.outcome else {
+            panic!("{:?}", polled.outcome);
+        };
+        let record = &store.recorded.borrow()[0];
+        assert_eq!(record.fetch.error.as_deref(), Some(reason.as_str()));
+        assert!(record.fetch.items.is_empty());
+        assert_eq!(record.state.consecutive_failures, 3);
+        assert_eq!(
+            record.state.etag, None,
+            "validators of an unread body are not kept"
+        );
+        // Third failure in a row: the 10-minute interval doubled twice, ±10%.
+        let next = polled.next_due_at.unwrap() - now.timestamp();
+        assert!((2160..=2640).contains(&next), "next poll in {next}s");
+    }
+}
