@@ -124,7 +124,7 @@ fn render_table(config: &Config, rows: &[DeliveryRow], disabled: &[DisabledSink]
             "sink {:?} is DISABLED since {}: {}",
             d.sink,
             time(d.disabled_at),
-            d.reason
+            crate::text::for_terminal(&d.reason)
         );
         if still_disabled(config, d) {
             let _ = writeln!(
@@ -184,7 +184,7 @@ fn render_table(config: &Config, rows: &[DeliveryRow], disabled: &[DisabledSink]
                     "",
                     clip(&source.feed, 20),
                     time(source.seen_at),
-                    source.link.as_deref().unwrap_or(&source.title)
+                    crate::text::for_terminal(source.link.as_deref().unwrap_or(&source.title))
                 );
             }
         }
@@ -192,8 +192,9 @@ fn render_table(config: &Config, rows: &[DeliveryRow], disabled: &[DisabledSink]
     out
 }
 
+/// Feed-supplied text (titles, links, names, errors) cut to a column, safe for the terminal.
 fn clip(text: &str, max: usize) -> String {
-    crate::text::truncate_chars(&text.replace(['\n', '\r', '\t'], " "), max)
+    crate::text::truncate_chars(&crate::text::for_terminal(text), max)
 }
 
 fn render_json(config: &Config, rows: &[DeliveryRow], disabled: &[DisabledSink]) -> String {

@@ -15,7 +15,7 @@ use crate::feed::{self, FetchLimits, Fetcher};
 use crate::model::Item;
 use crate::rules::{Explanation, RuleSet, RuleSpec};
 use crate::runtime::{self, Runtime};
-use crate::text::redact_url;
+use crate::text::{for_terminal, redact_url};
 
 #[derive(Debug, clap::Args)]
 pub struct TestArgs {
@@ -328,13 +328,14 @@ impl Output {
             } else {
                 self.paint("33", "miss ")
             };
+            // Titles and links come from feeds: no control character reaches the terminal.
             text.push_str(&format!(
                 "{verdict} {}  {}\n",
                 self.paint("1", &e.rule),
-                item.title
+                for_terminal(&item.title)
             ));
             if let Some(link) = &item.link {
-                text.push_str(&format!("      {link}\n"));
+                text.push_str(&format!("      {}\n", for_terminal(link)));
             }
             for term in &e.terms {
                 if term.fields.is_empty() && !explain {

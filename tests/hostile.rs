@@ -1,0 +1,84 @@
+//! Hostile input from feeds and configs, through the real binary: feed text never reaches the
+//! operator's terminal as control sequences, and config values that cannot mean what they say
+//! are refused with their place in the file.
+
+mod common;
+
+use common::{FeedServer, Receiver, TomlConfig, Workspace, stderr, stdout};
+
+/// A JSON Feed item whose title and link carry terminal control sequences: OSC 0 (retitle the
+/// window, ended by BEL), CSI 2J (clear the screen) and a C1 CSI.
+fn hostile_feed() -> String {
+    let published = common::minutes_ago(5).to_rfc3339();
+    serde_json::json!({
+        "version": "https://jsonfeed.org/version/1.1",
+        "title": "wire",
+        "items": [{
+            "id": "esc-1",
+            "url": "https://news.example.org/kz?\u{1b}[2J",
+            "title": "Kazakhstan joins the Abraham Accords\u{1b}]0;owned\u{7}\u{1b}[2J\u{9b}31m",
+            "content_text": "Astana signs.",
+            "date_published": published,
+        }]
+    })
+    .to_string()
+}
+
+fn has_control(text: &str) -> bool {
+    text.chars().any(|c| c.is_control() && c != '\n')
+}
+
+#[test]
+fn feed_text_reaches_the_terminal_without_control_characters() {
+    let ws = Workspace::new();
+    let feeds = FeedServer::start();
+    feeds.put("/wire.json", 200, "application/feed+json", &hostile_feed());
+    let receiver = Receiver::start();
+    TomlConfig::for_workspace(&ws)
+        .feed("wire", &feeds.url("/wire.json"))
+        .rule("accords", "\"Abraham Accords\"", &["hook"])
+        .webhook_sink("hook", &receiver.hook_url())
+        .write(&ws);
+
+    // `test` prints the match with its title and link.
+    let out = ws.watchword(&["test", "--rule", "accords", &feeds.url("/wire.json")]);
+    let printed = stdout(&out);
+    assert!(printed.contains("MATCH"), "{printed}\n{}", stderr(&out));
+    assert!(
+        printed.contains("Kazakhstan joins the Abraham Accords"),
+        "{printed}"
+    );
+    assert!(
+        !has_control(&printed),
+        "test printed control characters: {printed:?}"
+    );
+
+    // The alert is raised and delivered; the JSON payload keeps the text as the feed gave it.
+    let once = ws.watchword(&["once"]);
+    assert!(once.status.success(), "{}", stderr(&once));
+    assert_eq!(receiver.accepted().len(), 1);
+    assert!(
+        receiver.accepted()[0].json()["item"]["title"]
+            .as_str()
+            .is_some_and(|t| t.contains('\u{1b}'))
+    );
+
+    // `alerts` lists it in a table, without the sequences.
+    let alerts = ws.watchword(&["alerts"]);
+    let table = stdout(&alerts);
+    assert!(
+        table.contains("Kazakhstan joins the Abraham Accords"),
+        "{table}"
+    );
+    assert!(
+        !has_control(&table),
+        "alerts printed control characters: {table:?}"
+    );
+    // JSON output escapes them as JSON does (C0 controls; JSON leaves C1 as it is).
+    let json = stdout(&ws.watchword(&["alerts", "--json"]));
+    assert!(
+        !json.chars().any(|c| c.is_ascii_control() && c != '\n'),
+        "{json:?}"
+    );
+    assert!(json.contains("\\u001b"), "{json}");
+}
