@@ -82,3 +82,54 @@ fn feed_text_reaches_the_terminal_without_control_characters() {
     );
     assert!(json.contains("\\u001b"), "{json}");
 }
+
+#[test]
+fn a_database_url_is_refused_with_its_place_and_without_its_password() {
+    let ws = Workspace::new();
+    let config = TomlConfig::new()
+        .daemon("database = \"postgres://watch:s3cret-pw@db.example.org/watchword\"")
+        .feed("wire", "https://news.example.org/rss")
+        .rule("accords", "\"Abraham Accords\"", &["out"])
+        .stdout_sink("out")
+        .write(&ws);
+    let out = ws.watchword(&["check"]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    let place = format!(
+        "{}:2:12: database: postgres:// is not a database",
+        config.display()
+    );
+    assert!(err.contains(&place), "{err}");
+    assert!(!err.contains("s3cret-pw"), "the password leaked: {err}");
+    // Nothing was created at a path made of the URL.
+    assert!(!ws.config_path().with_file_name("postgres:").exists());
+}
+
+#[test]
+fn names_with_control_characters_are_refused_with_their_place() {
+    let ws = Workspace::new();
+    let config = TomlConfig::new()
+        .raw(
+            "[[feed]]\nname = \"wire\\nINFO forged line\"\nurl = \"https://news.example.org/rss\"\n\n\
+             [[rule]]\nname = \"acc\\u001b[2Jords\"\nquery = \"Accords\"\nnotify = [\"out\"]\n\n\
+             [[sink]]\nname = \"out\"\nkind = \"stdout\"\n",
+        )
+        .write(&ws);
+    let out = ws.watchword(&["check"]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    let path = config.display();
+    assert!(
+        err.contains(&format!(
+            "{path}:2:8: feed name \"wire\\nINFO forged line\" contains a control character"
+        )),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!(
+            "{path}:6:8: rule name \"acc\\u{{1b}}[2Jords\" contains a control character"
+        )),
+        "{err}"
+    );
+    assert!(!has_control(&err), "{err:?}");
+}

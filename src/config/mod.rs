@@ -290,6 +290,8 @@ fn validate(
         let name = feed.name.get_ref().trim().to_string();
         if name.is_empty() {
             problems.push(at.span(feed.name.span(), "feed name is empty".into()));
+        } else if name.chars().any(char::is_control) {
+            problems.push(at.span(feed.name.span(), control_in_name("feed", &name)));
         } else if !feed_names.insert(name.clone()) {
             problems.push(at.span(
                 feed.name.span(),
@@ -330,6 +332,8 @@ fn validate(
         let name = sink.name.get_ref().trim().to_string();
         if name.is_empty() {
             problems.push(at.span(sink.name.span(), "sink name is empty".into()));
+        } else if name.chars().any(char::is_control) {
+            problems.push(at.span(sink.name.span(), control_in_name("sink", &name)));
         } else if !sink_names.insert(name.clone()) {
             problems.push(at.span(sink.name.span(), format!("duplicate sink name {name:?}")));
         }
@@ -364,6 +368,8 @@ fn validate(
         let name = rule.name.get_ref().trim().to_string();
         if name.is_empty() {
             problems.push(at.span(rule.name.span(), "rule name is empty".into()));
+        } else if name.chars().any(char::is_control) {
+            problems.push(at.span(rule.name.span(), control_in_name("rule", &name)));
         } else if !rule_names.insert(name.clone()) {
             problems.push(at.span(rule.name.span(), format!("duplicate rule name {name:?}")));
         }
@@ -487,7 +493,21 @@ fn validate_daemon(
 ) -> ValidatedDaemon {
     let database = match raw.database {
         Some(path) => match expand_env(path.get_ref()) {
-            Ok(expanded) => at.directory().join(expanded),
+            Ok(expanded) => match url_scheme(&expanded) {
+                // Only the scheme is echoed: the rest of such a URL may hold a password.
+                Some(scheme) => {
+                    problems.push(at.span(
+                        path.span(),
+                        format!(
+                            "database: {scheme}:// is not a database watchword can use; it keeps \
+                             its state in SQLite: give a file path such as \
+                             \"/var/lib/watchword/watchword.db\""
+                        ),
+                    ));
+                    PathBuf::new()
+                }
+                None => at.directory().join(expanded),
+            },
             Err(message) => {
                 problems.push(at.span(path.span(), message));
                 PathBuf::new()
@@ -757,6 +777,24 @@ pub fn default_user_agent() -> String {
         "watchword/{} (+https://github.com/watchword/watchword)",
         env!("CARGO_PKG_VERSION")
     )
+}
+
+/// Names are printed in logs, tables and chat footers: a newline or an escape sequence in one
+/// would forge log lines or drive the operator's terminal.
+fn control_in_name(kind: &str, name: &str) -> String {
+    format!(
+        "{kind} name {name:?} contains a control character (a line break, tab or escape); \
+         use letters, digits, spaces and punctuation"
+    )
+}
+
+/// The scheme of a value written as a URL (`postgres://…`), if it is one.
+fn url_scheme(value: &str) -> Option<&str> {
+    let (scheme, _) = value.trim().split_once("://")?;
+    let mut chars = scheme.chars();
+    let valid = chars.next().is_some_and(|c| c.is_ascii_alphabetic())
+        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'));
+    valid.then_some(scheme)
 }
 
 fn join_names<'a>(names: impl Iterator<Item = &'a String>) -> String {
