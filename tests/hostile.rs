@@ -133,3 +133,59 @@ fn names_with_control_characters_are_refused_with_their_place() {
     );
     assert!(!has_control(&err), "{err:?}");
 }
+
+#[test]
+fn script_and_data_links_never_reach_a_json_receiver() {
+    let ws = Workspace::new();
+    let feeds = FeedServer::start();
+    let published = common::minutes_ago(5).to_rfc3339();
+    let feed = serde_json::json!({
+        "version": "https://jsonfeed.org/version/1.1",
+        "title": "wire",
+        "items": [
+            {"id": "js", "url": "javascript:alert(document.cookie)",
+             "title": "Abraham Accords: Kazakhstan signs", "date_published": published},
+            {"id": "data", "url": "data:text/html,<script>alert(1)</script>",
+             "title": "Abraham Accords: Uzbekistan next?", "date_published": published},
+            {"id": "web", "url": "https://news.example.org/kz",
+             "title": "Abraham Accords: what Astana gains", "date_published": published},
+        ]
+    });
+    feeds.put(
+        "/wire.json",
+        200,
+        "application/feed+json",
+        &feed.to_string(),
+    );
+    let receiver = Receiver::start();
+    TomlConfig::for_workspace(&ws)
+        .feed("wire", &feeds.url("/wire.json"))
+        .rule("accords", "\"Abraham Accords\"", &["hook"])
+        .webhook_sink("hook", &receiver.hook_url())
+        .write(&ws);
+    let once = ws.watchword(&["once"]);
+    assert!(once.status.success(), "{}", stderr(&once));
+    let mut links: Vec<(String, serde_json::Value)> = receiver
+        .accepted()
+        .iter()
+        .map(|hit| {
+            let payload = hit.json();
+            (
+                payload["item"]["id"].as_str().unwrap_or("").to_string(),
+                payload["item"]["link"].clone(),
+            )
+        })
+        .collect();
+    links.sort_by(|a, b| a.0.cmp(&b.0));
+    assert_eq!(
+        links,
+        [
+            ("data".to_string(), serde_json::Value::Null),
+            ("js".to_string(), serde_json::Value::Null),
+            (
+                "web".to_string(),
+                serde_json::json!("https://news.example.org/kz")
+            ),
+        ]
+    );
+}

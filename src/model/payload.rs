@@ -75,7 +75,7 @@ pub fn render(
         item: ItemRef {
             id: &item.id,
             title: truncate_chars(&item.title, MAX_TITLE_CHARS),
-            link: item.link.as_deref(),
+            link: item.link.as_deref().filter(|link| is_web_link(link)),
             summary: truncate_chars(summary_source, MAX_SUMMARY_CHARS),
             published: item
                 .published
@@ -87,6 +87,12 @@ pub fn render(
     // Serializing plain strings, vectors and options cannot fail; fall back to an empty object
     // rather than panic should serde_json ever disagree.
     serde_json::to_string(&payload).unwrap_or_else(|_| "{}".to_string())
+}
+
+/// Only http(s) links reach receivers: a `javascript:` or `data:` link from a hostile feed
+/// would become a clickable script in whatever page or app shows the payload.
+fn is_web_link(link: &str) -> bool {
+    url::Url::parse(link).is_ok_and(|u| matches!(u.scheme(), "http" | "https"))
 }
 
 /// Marks an alert payload as raised by an edit of an item already alerted on or seen
