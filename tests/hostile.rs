@@ -189,3 +189,46 @@ fn script_and_data_links_never_reach_a_json_receiver() {
         ]
     );
 }
+
+#[test]
+fn a_day_long_retry_after_holds_a_delivery_an_hour_not_a_day() {
+    let ws = Workspace::new();
+    let feeds = FeedServer::start();
+    let published = common::minutes_ago(5).to_rfc3339();
+    let feed = serde_json::json!({
+        "version": "https://jsonfeed.org/version/1.1",
+        "title": "wire",
+        "items": [{"id": "kz", "url": "https://news.example.org/kz",
+                   "title": "Kazakhstan joins the Abraham Accords", "date_published": published}]
+    });
+    feeds.put(
+        "/wire.json",
+        200,
+        "application/feed+json",
+        &feed.to_string(),
+    );
+    let receiver = Receiver::start();
+    receiver.always(common::Reply::status(503).header("Retry-After", "86400"));
+    TomlConfig::for_workspace(&ws)
+        .feed("wire", &feeds.url("/wire.json"))
+        .rule("accords", "\"Abraham Accords\"", &["hook"])
+        .webhook_sink_with("hook", &receiver.hook_url(), "give_up_after = \"6h\"")
+        .write(&ws);
+    let once = ws.watchword(&["once"]);
+    assert!(once.status.success(), "{}", stderr(&once));
+    assert_eq!(receiver.all().len(), 1, "one attempt");
+    let listed: serde_json::Value =
+        serde_json::from_str(&stdout(&ws.watchword(&["alerts", "--json"]))).expect("json");
+    let delivery = &listed["deliveries"][0];
+    // Still owed (a day-long hint past give_up_after made it dead before), due within the hour.
+    assert_eq!(delivery["state"], "pending", "{delivery}");
+    let wait = delivery["next_attempt_at"].as_i64().unwrap_or(0)
+        - delivery["last_attempt_at"].as_i64().unwrap_or(0);
+    // The attempt and its record may fall either side of a second.
+    assert!(
+        (3000..=3602).contains(&wait),
+        "next attempt in {wait}s: {delivery}"
+    );
+    let error = delivery["last_error"].as_str().unwrap_or("");
+    assert!(error.contains("asked to wait 1day"), "{error}");
+}

@@ -256,6 +256,15 @@ impl Deliverer {
         if failure == Failure::Gone {
             message.push_str(": the receiver says this hook no longer exists");
         }
+        if let Some(asked) = retry_after.filter(|&secs| secs > retry::MAX_RETRY_AFTER_SECS) {
+            // Logged and kept as the attempt's error, so `watchword alerts` shows it too.
+            let human = |secs: i64| humantime::format_duration(Duration::from_secs(secs as u64));
+            message.push_str(&format!(
+                "; it asked to wait {}, watchword waits {} at most",
+                human(asked),
+                human(retry::MAX_RETRY_AFTER_SECS)
+            ));
+        }
         Err(AttemptError {
             status: Some(status.as_u16()),
             failure,

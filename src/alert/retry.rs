@@ -18,6 +18,11 @@ const SCHEDULE: &[i64] = &[
     24 * 3600,
 ];
 
+/// The longest a receiver's `Retry-After` holds a delivery back. A receiver may ask for a day
+/// (a misconfigured proxy, a mistaken header): watchword waits an hour, tries again, and logs
+/// what was asked for, rather than holding the sink's alerts for a day or giving them up.
+pub const MAX_RETRY_AFTER_SECS: i64 = 3600;
+
 /// After this long since the alert was queued, a delivery that still fails is dead (the
 /// default of a sink's `give_up_after`).
 pub const GIVE_UP_AFTER_SECS: i64 = 3 * 24 * 3600;
@@ -109,7 +114,7 @@ pub fn next_attempt(
     let base = schedule[index];
     let delay = (base + jitter(key, attempts, base)).max(1);
     // The receiver knows its own limits better than our schedule does.
-    let delay = retry_after.map_or(delay, |hint| delay.max(hint.clamp(0, 24 * 3600)));
+    let delay = retry_after.map_or(delay, |hint| delay.max(hint.clamp(0, MAX_RETRY_AFTER_SECS)));
     let at = now + delay;
     if at - created_at > policy.give_up_after_secs {
         return None;
@@ -215,5 +220,16 @@ mod tests {
         )
         .expect("retry");
         assert_eq!(at, 220);
+    }
+
+    #[test]
+    fn a_day_long_retry_after_waits_an_hour_and_gives_nothing_up() {
+        let policy = Policy {
+            give_up_after_secs: 2 * 3600,
+            ..Policy::default()
+        };
+        let at = next_attempt(&policy, "ww_a", Failure::Transient, 1, 0, 0, Some(86_400))
+            .expect("still retried, not dead");
+        assert_eq!(at, MAX_RETRY_AFTER_SECS);
     }
 }
