@@ -232,3 +232,41 @@ fn a_day_long_retry_after_holds_a_delivery_an_hour_not_a_day() {
     let error = delivery["last_error"].as_str().unwrap_or("");
     assert!(error.contains("asked to wait 1day"), "{error}");
 }
+
+#[test]
+fn intervals_below_the_floor_are_reported_with_the_value_in_force() {
+    let ws = Workspace::new();
+    let feeds = FeedServer::start();
+    feeds.put(
+        "/wire.json",
+        200,
+        "application/feed+json",
+        r#"{"version":"https://jsonfeed.org/version/1.1","title":"w","items":[]}"#,
+    );
+    let config = TomlConfig::for_workspace(&ws)
+        .daemon("poll_interval = \"1s\"\nmin_interval = \"30s\"")
+        .feed_with("wire", &feeds.url("/wire.json"), "interval = \"5s\"")
+        .rule("accords", "\"Abraham Accords\"", &["out"])
+        .stdout_sink("out")
+        .write(&ws);
+    let path = config.display();
+    let check = ws.watchword(&["check"]);
+    let out = stdout(&check);
+    assert!(check.status.success(), "{}", stderr(&check));
+    assert!(
+        out.contains(&format!("warning: {path}:2:17: poll_interval 1s is below min_interval; feeds are polled every 30s")),
+        "{out}"
+    );
+    assert!(
+        out.contains("feed \"wire\": interval 5s is below min_interval; it is polled every 30s"),
+        "{out}"
+    );
+    // The daemon says the same at start-up.
+    let once = ws.watchword(&["once"]);
+    let log = stderr(&once);
+    assert!(once.status.success(), "{log}");
+    assert!(
+        log.contains("poll_interval 1s is below min_interval"),
+        "{log}"
+    );
+}

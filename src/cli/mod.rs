@@ -243,7 +243,15 @@ pub(crate) async fn open_store(config: &Config) -> anyhow::Result<(Store, Writer
     Ok(opened)
 }
 
+/// Values the config takes other than as written, so the log says what is really in force.
+fn log_config_warnings(config: &Runtime) {
+    for warning in &config.warnings {
+        warn!("{warning}");
+    }
+}
+
 async fn once(config: Arc<Runtime>) -> anyhow::Result<()> {
+    log_config_warnings(&config);
     let (store, _lock) = open_store(&config).await?;
     let pipeline = Arc::new(Pipeline::new(Arc::clone(&config), store)?);
     let progress = progress_bar(config.feeds.len());
@@ -305,6 +313,7 @@ async fn run(config: Arc<Runtime>) -> anyhow::Result<()> {
     // Before anything slow: a SIGTERM during start-up must stop us cleanly, not by default
     // action halfway through opening the database.
     let mut signals = Signals::install()?;
+    log_config_warnings(&config);
     // The writer lock is held for the life of the process, across reloads.
     let (store, _lock) = open_store(&config).await?;
     let (controls, requests) = mpsc::unbounded_channel();
@@ -470,7 +479,8 @@ fn print_summary(config: &Runtime) {
         let _ = writeln!(out);
         let _ = writeln!(out, "note: no rule notifies sink(s) {}", unused.join(", "));
     }
-    let warnings = rule_warnings(config);
+    let mut warnings: Vec<String> = config.warnings.iter().map(ToString::to_string).collect();
+    warnings.extend(rule_warnings(config));
     if !warnings.is_empty() {
         let _ = writeln!(out);
         for warning in warnings {

@@ -67,6 +67,9 @@ pub struct Config {
     pub groups: BTreeMap<String, Vec<String>>,
     pub rules: Vec<RuleConfig>,
     pub sinks: Vec<SinkConfig>,
+    /// Values taken other than as written (an interval below the floor), located in the
+    /// file: `check` prints them and `run`/`once` log them at start.
+    pub warnings: Vec<Diagnostic>,
 }
 
 #[derive(Debug, Clone)]
@@ -283,6 +286,7 @@ fn validate(
     problems: &mut Vec<Diagnostic>,
 ) -> (Config, source::Spans) {
     let daemon = validate_daemon(raw.daemon, at, problems);
+    let mut warnings = daemon.warnings.clone();
 
     let mut feeds = Vec::new();
     let mut feed_names = HashSet::new();
@@ -305,7 +309,22 @@ fn validate(
                 continue;
             }
         };
-        let interval = feed.interval.map(|d| d.0).unwrap_or(daemon.poll_interval);
+        let floor = MIN_POLL_INTERVAL.max(daemon.min_interval);
+        let interval = match &feed.interval {
+            Some(d) if d.get_ref().0 < floor => {
+                warnings.push(at.span(
+                    d.span(),
+                    format!(
+                        "feed {name:?}: interval {} is below min_interval; it is polled every {}",
+                        humantime::format_duration(d.get_ref().0),
+                        humantime::format_duration(floor)
+                    ),
+                ));
+                floor
+            }
+            Some(d) => d.get_ref().0,
+            None => daemon.poll_interval,
+        };
         let stale_after = match feed.stale_after {
             Some(d) if d.get_ref().0.is_zero() => {
                 problems.push(at.span(
@@ -320,7 +339,7 @@ fn validate(
         feeds.push(FeedConfig {
             name,
             url,
-            interval: interval.max(MIN_POLL_INTERVAL).max(daemon.min_interval),
+            interval: interval.max(floor),
             tags: feed.tags,
             stale_after,
         });
@@ -465,6 +484,7 @@ fn validate(
         groups,
         rules,
         sinks,
+        warnings,
     };
     let spans = source::Spans {
         rule_queries: query_spans,
@@ -477,6 +497,7 @@ fn validate(
 struct ValidatedDaemon {
     config: DaemonConfig,
     feed_event_spans: Vec<toml::Spanned<String>>,
+    warnings: Vec<Diagnostic>,
 }
 
 impl std::ops::Deref for ValidatedDaemon {
@@ -705,6 +726,22 @@ fn validate_daemon(
         }
     }
     let strip_params = crate::text::StripParams::new(strip_names.iter().map(String::as_str));
+    let mut warnings = Vec::new();
+    let poll_interval = match &raw.poll_interval {
+        Some(d) if d.get_ref().0 < min_interval => {
+            warnings.push(at.span(
+                d.span(),
+                format!(
+                    "poll_interval {} is below min_interval; feeds are polled every {}",
+                    humantime::format_duration(d.get_ref().0),
+                    humantime::format_duration(min_interval)
+                ),
+            ));
+            d.get_ref().0.max(MIN_POLL_INTERVAL)
+        }
+        Some(d) => d.get_ref().0,
+        None => DEFAULT_POLL_INTERVAL,
+    };
     let config = DaemonConfig {
         strip_params,
         story_window,
@@ -714,11 +751,7 @@ fn validate_daemon(
         metrics_listen,
         shutdown_grace,
         database,
-        poll_interval: raw
-            .poll_interval
-            .map(|d| d.0)
-            .unwrap_or(DEFAULT_POLL_INTERVAL)
-            .max(MIN_POLL_INTERVAL),
+        poll_interval,
         user_agent,
         max_age: raw.max_age.map(|d| d.0).unwrap_or(DEFAULT_MAX_AGE),
         fetch_timeout,
@@ -741,6 +774,7 @@ fn validate_daemon(
     ValidatedDaemon {
         config,
         feed_event_spans,
+        warnings,
     }
 }
 

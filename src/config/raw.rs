@@ -27,7 +27,7 @@ pub struct RawConfig {
 #[serde(deny_unknown_fields)]
 pub struct RawDaemon {
     pub database: Option<Spanned<String>>,
-    pub poll_interval: Option<HumanDuration>,
+    pub poll_interval: Option<Spanned<HumanDuration>>,
     pub user_agent: Option<Spanned<String>>,
     pub max_age: Option<HumanDuration>,
     pub fetch_timeout: Option<Spanned<HumanDuration>>,
@@ -64,7 +64,7 @@ pub struct RawDaemon {
 pub struct RawFeed {
     pub name: Spanned<String>,
     pub url: Spanned<String>,
-    pub interval: Option<HumanDuration>,
+    pub interval: Option<Spanned<HumanDuration>>,
     #[serde(default)]
     pub tags: Vec<String>,
     pub stale_after: Option<Spanned<HumanDuration>>,

@@ -167,7 +167,12 @@ async fn prepare_reload(current: &Arc<Runtime>, store: &Store) -> Option<Arc<Pip
         }
     };
     let new = match loaded {
-        Ok(new) => Arc::new(new),
+        Ok(new) => {
+            for warning in &new.warnings {
+                warn!("{warning}");
+            }
+            Arc::new(new)
+        }
         Err(e) => {
             error!("reload refused: the config is invalid; still running the previous config\n{e}");
             notify::status(&format!(
