@@ -270,3 +270,44 @@ fn intervals_below_the_floor_are_reported_with_the_value_in_force() {
         "{log}"
     );
 }
+
+#[test]
+fn a_short_receiver_outage_costs_seconds_not_minutes() {
+    let ws = Workspace::new();
+    let feeds = FeedServer::start();
+    let published = common::minutes_ago(5).to_rfc3339();
+    let feed = serde_json::json!({
+        "version": "https://jsonfeed.org/version/1.1",
+        "title": "wire",
+        "items": [{"id": "kz", "url": "https://news.example.org/kz",
+                   "title": "Kazakhstan joins the Abraham Accords", "date_published": published}]
+    });
+    feeds.put(
+        "/wire.json",
+        200,
+        "application/feed+json",
+        &feed.to_string(),
+    );
+    let receiver = Receiver::start();
+    receiver.always(common::Reply::status(502));
+    TomlConfig::for_workspace(&ws)
+        .feed("wire", &feeds.url("/wire.json"))
+        .rule("accords", "\"Abraham Accords\"", &["hook"])
+        .webhook_sink("hook", &receiver.hook_url())
+        .write(&ws);
+    let wait_after = |ws: &Workspace| {
+        let listed: serde_json::Value =
+            serde_json::from_str(&stdout(&ws.watchword(&["alerts", "--json"]))).expect("json");
+        let d = &listed["deliveries"][0];
+        d["next_attempt_at"].as_i64().unwrap_or(0) - d["last_attempt_at"].as_i64().unwrap_or(0)
+    };
+    // `once` tries everything owed whatever its schedule: two passes are two failed attempts.
+    assert!(ws.watchword(&["once"]).status.success());
+    let first = wait_after(&ws);
+    assert!(ws.watchword(&["once"]).status.success());
+    let second = wait_after(&ws);
+    assert_eq!(receiver.all().len(), 2);
+    // 5 s then 30 s (±10%, and a second either side); it was 5 s then 5 min.
+    assert!((3..=7).contains(&first), "first retry after {first}s");
+    assert!((26..=34).contains(&second), "second retry after {second}s");
+}

@@ -6,8 +6,14 @@
 use sha2::{Digest, Sha256};
 
 /// Delay before attempt n+1 after n failed attempts (index n-1), in seconds.
+///
+/// Svix retries after 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h. A receiver blip of 20 s (a
+/// deploy, a restart) is the common failure, and with Svix's steps it costs five minutes, so
+/// seconds-to-minutes steps come first (5 s, 30 s, 2 min, 5 min); then Svix's hours, and daily.
 const SCHEDULE: &[i64] = &[
     5,
+    30,
+    2 * 60,
     5 * 60,
     30 * 60,
     2 * 3600,
