@@ -63,7 +63,7 @@ fn the_valid_config_checks() {
 #[test]
 fn toml_syntax_error() {
     let toml = VALID.replace("name = \"wire\"", "name = \"wire");
-    assert_rejected(&toml, &["{path}:11:"]);
+    assert_rejected(&toml, &["{path}:11:13:"]);
 }
 
 #[test]
@@ -75,7 +75,7 @@ fn unknown_key() {
 #[test]
 fn rule_naming_a_missing_group() {
     let toml = VALID.replace("@abraham_accords", "@abraham_accord");
-    assert_rejected(&toml, &["{path}:16:", "ca-aa", "abraham_accord"]);
+    assert_rejected(&toml, &["{path}:16:28:", "ca-aa", "abraham_accord"]);
 }
 
 #[test]
@@ -90,13 +90,13 @@ fn rule_with_a_syntax_error() {
         "query = \"@central_asia AND @abraham_accords\"",
         "query = \"@central_asia AND (@abraham_accords\"",
     );
-    assert_rejected(&toml, &["{path}:16:", "ca-aa"]);
+    assert_rejected(&toml, &["{path}:16:45:", "ca-aa"]);
 }
 
 #[test]
 fn bad_duration() {
     let toml = VALID.replace("\"5m\"", "\"five minutes\"");
-    assert_rejected(&toml, &["{path}:4:", "invalid duration"]);
+    assert_rejected(&toml, &["{path}:4:17:", "invalid duration"]);
 }
 
 #[test]

@@ -407,8 +407,20 @@ fn sighup_applies_a_new_feed_and_rule_and_refuses_a_broken_config() {
         .position(|l| l.contains("(ash"))
         .expect("broken line")
         + 1;
+    // The `)` is missing at the end of the query: one column past its last character.
+    let query = "volcano AND (ash";
+    let broken_column = broken
+        .lines()
+        .nth(broken_line - 1)
+        .and_then(|l| l.find(query))
+        .expect("query")
+        + query.len()
+        + 1;
     daemon.signal("HUP");
-    let location = format!("{}:{broken_line}:", ws.config_path().display());
+    let location = format!(
+        "{}:{broken_line}:{broken_column}: ",
+        ws.config_path().display()
+    );
     assert!(
         wait_for(WAIT, || daemon.log().contains(&location)),
         "the reload error does not name {location}:\n{}",

@@ -371,7 +371,7 @@ fn a_bad_strip_params_entry_is_a_config_error_with_its_line() {
     let err = stderr(&out);
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(
-        err.contains(&format!("{}:3:", path.display())) && err.contains("\"a=b\""),
+        err.contains(&format!("{}:3:3:", path.display())) && err.contains("\"a=b\""),
         "{err}"
     );
     let toml = toml.replace("\"a=b\"", "\"*\"");

@@ -76,14 +76,17 @@ fn unknown_key_is_located() {
 fn syntax_error_is_located() {
     let source = GOOD.replace("name = \"wire\"", "name = \"wire");
     let p = problems(&source);
-    assert!(p[0].starts_with("/etc/watchword/test.toml:12:"), "{p:?}");
+    assert!(
+        p[0].starts_with("/etc/watchword/test.toml:12:13: "),
+        "{p:?}"
+    );
 }
 
 #[test]
 fn bad_duration_names_the_value() {
     let source = GOOD.replace("\"90s\"", "\"ninety\"");
     let p = problems(&source);
-    assert!(p[0].starts_with("/etc/watchword/test.toml:4:"), "{p:?}");
+    assert!(p[0].starts_with("/etc/watchword/test.toml:4:17: "), "{p:?}");
     assert!(p[0].contains("invalid duration \"ninety\""), "{p:?}");
 }
 
@@ -101,7 +104,7 @@ fn unknown_sink_and_unknown_group_are_reported_together() {
     );
     assert!(
         p.iter()
-            .any(|m| m.contains(":23:") && m.contains("rule \"ca-aa\": unknown group @abraham")),
+            .any(|m| m.contains(":23:28: ") && m.contains("rule \"ca-aa\": unknown group @abraham")),
         "{p:?}"
     );
 }
@@ -115,7 +118,10 @@ fn rule_syntax_error_points_into_the_query() {
     let p = problems(&source);
     assert_eq!(p.len(), 1, "{p:?}");
     // Line 23 is the query; the column points past the parenthesis, inside the string.
-    assert!(p[0].starts_with("/etc/watchword/test.toml:23:"), "{p:?}");
+    assert!(
+        p[0].starts_with("/etc/watchword/test.toml:23:29: "),
+        "{p:?}"
+    );
     assert!(p[0].contains("ca-aa"), "{p:?}");
 }
 
