@@ -589,8 +589,28 @@ fn realert_on_update_alerts_once_per_headline_edit() {
     );
     once(&ws);
     assert_eq!(receiver.accepted().len(), 2);
-    let out = ws.watchword(&["alerts"]);
+    // `alerts` lists both, delivered, each under the headline it was raised for.
+    let out = ws.watchword(&["alerts", "--json"]);
     assert!(out.status.success(), "{}", stderr(&out));
+    let listed: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("json");
+    let mut rows: Vec<(String, String)> = listed["deliveries"]
+        .as_array()
+        .expect("deliveries")
+        .iter()
+        .map(|d| {
+            let field = |k: &str| d[k].as_str().unwrap_or_default().to_string();
+            (field("title"), field("state"))
+        })
+        .collect();
+    rows.sort();
+    let mut expected = vec![
+        (HEADLINES[0].to_string(), "delivered".to_string()),
+        (corrected.to_string(), "delivered".to_string()),
+    ];
+    expected.sort();
+    assert_eq!(rows, expected);
+    let table = stdout(&ws.watchword(&["alerts"]));
+    assert!(table.contains("CORRECTED-Kazakhstan"), "{table}");
 }
 
 #[test]
