@@ -48,10 +48,12 @@ fn sink(format: SinkFormat) -> Sink {
     sink
 }
 
-fn item(title: &str, summary: &str, link: &str) -> Item {
+/// An item of the `wire` feed; each fixture item has its own guid, as a feed's items do (two
+/// items sharing one would be one item, and their alerts one alert id).
+fn item(guid: &str, title: &str, summary: &str, link: &str) -> Item {
     Item {
         feed: "wire".into(),
-        id: "guid-1".into(),
+        id: guid.into(),
         link: Some(link.into()),
         title: title.into(),
         summary: summary.into(),
@@ -86,6 +88,7 @@ fn alert_payload(item: &Item, priority: Option<Value>) -> String {
 fn plain() -> String {
     alert_payload(
         &item(
+            "guid-1",
             "Kazakhstan to join the Abraham Accords",
             "Astana confirmed on Tuesday that it will sign the accords.",
             "https://news.example.org/world/kazakhstan-accords",
@@ -105,7 +108,12 @@ fn hostile() -> String {
     let summary = "Hi <@U123> and @channel: <a href=\"https://evil.example\">win</a> ||spoiler|| \
                    # heading\n> quote\n```code``` _it_ ~strike~ &amp; 5 < 6 > 4";
     alert_payload(
-        &item(&title, summary, "https://news.example.org/a?x=<b>&y=|>(1)"),
+        &item(
+            "guid-2",
+            &title,
+            summary,
+            "https://news.example.org/a?x=<b>&y=|>(1)",
+        ),
         None,
     )
 }
