@@ -431,5 +431,14 @@ fn sigterm_lets_a_poll_in_flight_finish_and_commit() {
     let out = ws.watchword(&["once"]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(receiver.accepted().len(), 1, "{:?}", receiver.all());
-    assert!(stderr(&out).contains("new_items=0") || !stderr(&out).contains("new_items="));
+    // The item the shutdown committed is not recorded a second time.
+    let feeds: serde_json::Value =
+        serde_json::from_str(&stdout(&ws.watchword(&["feeds", "--json"]))).expect("json");
+    let seen: Vec<u64> = feeds
+        .as_array()
+        .expect("feeds")
+        .iter()
+        .map(|f| f["items_seen"].as_u64().unwrap_or(u64::MAX))
+        .collect();
+    assert_eq!(seen, [1], "{feeds}");
 }
