@@ -454,6 +454,78 @@ fn sighup_applies_a_new_feed_and_rule_and_refuses_a_broken_config() {
     assert_eq!(alerts.len(), 3, "{alerts:?}");
 }
 
+/// A reload is refused, and the running config kept, for every way a file can be broken: a
+/// TOML syntax error, a secret that is not set, a file that cannot be read.
+#[test]
+fn sighup_refuses_a_syntax_error_a_missing_secret_and_an_unreadable_file() {
+    let feeds = FeedServer::start();
+    let receiver = Receiver::start();
+    feeds.put_rss("/wire.xml", &rss(&[entry("k-1", KAZAKH)]));
+    let ws = Workspace::new();
+    let setup = Setup {
+        feeds: &[("wire", feeds.url("/wire.xml"))],
+        rules: &[ACCORDS_RULE],
+        hook: &receiver.hook_url(),
+        daemon: "metrics_listen = \"off\"\npoll_interval = \"10s\"",
+    };
+    let good = config(&ws, &setup).build();
+    ws.write_config(&good);
+    let daemon = Daemon::start(&ws, &[]);
+    assert!(
+        wait_for(WAIT, || receiver.accepted().len() == 1),
+        "{}",
+        daemon.log()
+    );
+    let path = ws.config_path();
+    let refusals = |log: &str| log.matches("still running the previous config").count();
+    let broken: [(&str, String, &str); 3] = [
+        (
+            "a TOML syntax error",
+            good.replacen("name = \"wire\"", "name = \"wire", 1),
+            "invalid basic string",
+        ),
+        (
+            "a missing secret",
+            good.replace(&receiver.hook_url(), "${WATCHWORD_TEST_UNSET_HOOK}"),
+            "WATCHWORD_TEST_UNSET_HOOK",
+        ),
+        ("an unreadable file", String::new(), "cannot read"),
+    ];
+    for (n, (what, text, said)) in broken.iter().enumerate() {
+        if text.is_empty() {
+            std::fs::remove_file(&path).expect("remove the config");
+            std::fs::create_dir(&path).expect("a directory where the file was");
+        } else {
+            ws.write_config(text);
+        }
+        daemon.signal("HUP");
+        assert!(
+            wait_for(WAIT, || refusals(&daemon.log()) == n + 1),
+            "{what}: the reload was not refused:\n{}",
+            daemon.log()
+        );
+        assert!(daemon.log().contains(said), "{what}: {}", daemon.log());
+        if text.is_empty() {
+            std::fs::remove_dir(&path).expect("remove the directory");
+        }
+    }
+    // The previous config still runs: a new matching item on the same feed alerts.
+    ws.write_config(&good);
+    feeds.put_rss(
+        "/wire.xml",
+        &rss(&[
+            entry("k-1", KAZAKH),
+            entry("k-2", "Uzbekistan eyes the Abraham Accords next"),
+        ]),
+    );
+    assert!(
+        wait_for(Duration::from_secs(30), || receiver.accepted().len() == 2),
+        "the running config stopped after refused reloads:\n{}",
+        daemon.log()
+    );
+    daemon.stop();
+}
+
 #[test]
 fn sigterm_mid_pass_exits_within_the_grace_period_and_loses_nothing() {
     let fast = FeedServer::start();
