@@ -391,6 +391,84 @@ fn signatures_verify_with_an_independent_implementation() {
     assert!(other_key.verify(hit.body.as_bytes(), &headers).is_err());
 }
 
+/// A retry is signed again (same id, its own timestamp) and a digest is signed as one body:
+/// both verify with the independent implementation.
+#[test]
+fn retried_and_digest_deliveries_verify_with_an_independent_implementation() {
+    let secret = whsec();
+    let verifier = standardwebhooks::Webhook::new(&secret).expect("verifier");
+
+    // A retry: the first attempt fails, `once` again delivers.
+    let feeds = one_story();
+    let receiver = Receiver::start();
+    receiver.script([500]);
+    let ws = Workspace::new();
+    story_config(&ws, &feeds.url("/f.xml"))
+        .webhook_sink_with(
+            "hook",
+            &receiver.url("/hook"),
+            &format!("secret = \"{secret}\""),
+        )
+        .write(&ws);
+    for _ in 0..2 {
+        let out = ws.watchword(&["once"]);
+        assert!(out.status.success(), "{}", stderr(&out));
+    }
+    let hits = receiver.all();
+    assert_eq!(hits.len(), 2, "a failed attempt, then the retry");
+    assert_eq!(
+        hits[0].id(),
+        hits[1].id(),
+        "the retry carries the same webhook-id"
+    );
+    for hit in &hits {
+        verifier
+            .verify(hit.body.as_bytes(), &header_map(hit))
+            .expect("every attempt is signed");
+    }
+
+    // A digest: two alerts in one signed body.
+    let feeds = FeedServer::start();
+    feeds.put_rss(
+        "/f.xml",
+        &rss(&[
+            Entry {
+                guid: "ca-1",
+                title: "Kazakhstan joins the Abraham Accords",
+                description: "Astana confirmed it.",
+                link: "https://wire.example.org/ca-1",
+                published: minutes_ago(5),
+            },
+            Entry {
+                guid: "ca-2",
+                title: "Uzbekistan weighs joining the Abraham Accords",
+                description: "Tashkent is studying the offer.",
+                link: "https://wire.example.org/ca-2",
+                published: minutes_ago(4),
+            },
+        ]),
+    );
+    let receiver = Receiver::start();
+    let ws = Workspace::new();
+    story_config(&ws, &feeds.url("/f.xml"))
+        .webhook_sink_with(
+            "hook",
+            &receiver.url("/hook"),
+            &format!("secret = \"{secret}\"\ndigest = \"10m\""),
+        )
+        .write(&ws);
+    let out = ws.watchword(&["once"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let hit = receiver.accepted().pop().expect("the digest was delivered");
+    let body = hit.json();
+    assert_eq!(body["type"], "watchword.digest");
+    assert_eq!(body["count"], 2);
+    assert!(hit.id().starts_with("ww_digest_"), "{}", hit.id());
+    verifier
+        .verify(hit.body.as_bytes(), &header_map(&hit))
+        .expect("a digest is signed as one body");
+}
+
 #[test]
 fn template_sink_sends_custom_headers_and_a_signed_json_body() {
     let feeds = one_story();
