@@ -534,6 +534,66 @@ fn prune_keeps_listed_items_pending_alerts_and_open_stories() {
     assert_eq!(report.alerts, 1, "delivered and past alert retention");
 }
 
+#[test]
+fn retention_keeps_partly_delivered_and_mid_retry_alerts() {
+    let (_dir, store) = open();
+    let day = 86_400;
+    store
+        .record_fetch(&fetch(
+            vec![
+                item("a", false, &["r"]),
+                item("b", false, &["r"]),
+                item("c", false, &["r"]),
+            ],
+            0,
+        ))
+        .expect("record");
+    let id = |item: &str| format!("ww_r_{item}");
+    let attempt = |item: &str, sink: &str, outcome: AttemptOutcome| {
+        store
+            .record_attempt(&id(item), sink, day, &outcome)
+            .expect("attempt");
+    };
+    let delivered = || AttemptOutcome::Delivered { status: Some(200) };
+    // a: delivered to both sinks. b: to one, the other still owed. c: one sink dead, the
+    // other waiting for a retry far in the future.
+    attempt("a", "hook", delivered());
+    attempt("a", "out", delivered());
+    attempt("b", "hook", delivered());
+    attempt(
+        "c",
+        "hook",
+        AttemptOutcome::Dead {
+            status: Some(404),
+            error: "HTTP 404".into(),
+        },
+    );
+    attempt(
+        "c",
+        "out",
+        AttemptOutcome::Retry {
+            status: Some(503),
+            error: "HTTP 503".into(),
+            next_attempt_at: 200 * day,
+        },
+    );
+    let report = store
+        .prune(100 * day, 3 * day, 10 * day, 10 * day)
+        .expect("prune");
+    assert_eq!(report.alerts, 1, "only the fully delivered alert goes");
+    let owed: Vec<(String, String)> = store
+        .due_deliveries(300 * day, true, 100, &sinks())
+        .expect("due")
+        .into_iter()
+        .map(|d| (d.alert_id, d.sink))
+        .collect();
+    assert_eq!(
+        owed,
+        [(id("b"), "out".to_string()), (id("c"), "out".to_string())],
+        "what is still owed survives retention"
+    );
+}
+
 fn edit(id: &str, old_hash: Option<i64>, text_hash: i64, title_changed: bool) -> EditedItem {
     let base = item(id, false, &["r1"]);
     EditedItem {
