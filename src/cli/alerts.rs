@@ -60,10 +60,10 @@ pub fn run(config: &Config, args: &AlertsArgs) -> anyhow::Result<()> {
     };
     if !config.daemon.database.exists() {
         // Do not create an empty database just to list nothing.
-        println!(
-            "no alerts yet: {} does not exist (run `watchword once` or `watchword run`)",
+        super::print_out(&format!(
+            "no alerts yet: {} does not exist (run `watchword once` or `watchword run`)\n",
             config.daemon.database.display()
-        );
+        ));
         return Ok(());
     }
     let store = Store::open(&config.daemon.database)?;
@@ -75,7 +75,7 @@ pub fn run(config: &Config, args: &AlertsArgs) -> anyhow::Result<()> {
         render_table(config, &rows, &disabled)
     };
     // `watchword alerts | head` closes the pipe early; that is not an error worth a panic.
-    let _ = std::io::Write::write_all(&mut std::io::stdout().lock(), out.as_bytes());
+    super::print_out(&out);
     Ok(())
 }
 

@@ -64,7 +64,7 @@ pub fn show(config: &Config, args: &FeedsArgs) -> anyhow::Result<()> {
         table(&rows)
     };
     // `watchword feeds | head` closes the pipe early; that is not an error worth a panic.
-    let _ = std::io::Write::write_all(&mut std::io::stdout().lock(), out.as_bytes());
+    super::print_out(&out);
     Ok(())
 }
 

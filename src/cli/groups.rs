@@ -46,7 +46,7 @@ fn run(args: &GroupsArgs, groups: &BTreeMap<String, Vec<String>>) -> anyhow::Res
     match &args.name {
         None if args.json => print_json(&list_json(gazetteer, groups)),
         None => {
-            print!("{}", list_text(gazetteer, groups));
+            super::print_out(&list_text(gazetteer, groups));
             Ok(())
         }
         Some(name) => {
@@ -63,7 +63,7 @@ fn run(args: &GroupsArgs, groups: &BTreeMap<String, Vec<String>>) -> anyhow::Res
             if args.json {
                 print_json(&shown)
             } else {
-                print!("{}", shown.text);
+                super::print_out(&shown.text);
                 Ok(())
             }
         }
@@ -72,7 +72,7 @@ fn run(args: &GroupsArgs, groups: &BTreeMap<String, Vec<String>>) -> anyhow::Res
 
 fn print_json(value: &impl Serialize) -> anyhow::Result<()> {
     let text = serde_json::to_string_pretty(value).context("cannot encode JSON")?;
-    println!("{text}");
+    super::print_out(&(text + "\n"));
     Ok(())
 }
 

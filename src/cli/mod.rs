@@ -36,6 +36,10 @@ mod prune;
 /// Exit codes, documented in the README.
 const EXIT_CONFIG: u8 = 2;
 const EXIT_RUNTIME: u8 = 1;
+/// `once --strict` found trouble: a feed failed, a delivery died or a sink is disabled.
+const EXIT_TROUBLE: u8 = 3;
+/// The command line itself is wrong (BSD's EX_USAGE), told apart from an invalid config.
+const EXIT_USAGE: u8 = 64;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -63,7 +67,7 @@ enum Command {
     /// Run the daemon: poll every feed on its interval until SIGINT or SIGTERM.
     Run,
     /// Poll every feed once, deliver what is owed, and exit.
-    Once,
+    Once(OnceArgs),
     /// Validate the config and print a summary of feeds, rules and sinks.
     Check,
     /// List alerts and their deliveries: pending, delivered, dead; and disabled sinks.
@@ -86,6 +90,19 @@ enum Command {
     Groups(groups::GroupsArgs),
 }
 
+#[derive(Debug, clap::Args)]
+struct OnceArgs {
+    /// Exit with status 3 when a feed failed in this pass, a delivery gave up (dead) or a
+    /// sink is disabled, so that cron notices; without it only a database failure is an error.
+    #[arg(long)]
+    strict: bool,
+}
+
+/// What `once --strict` found wrong; exits with [`EXIT_TROUBLE`].
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+struct Trouble(String);
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum LogFormat {
     Auto,
@@ -96,7 +113,15 @@ enum LogFormat {
 
 /// Parses the command line, runs the command, and maps failures to exit codes.
 pub fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            // --help and --version are answers, not errors.
+            let code = if e.use_stderr() { EXIT_USAGE } else { 0 };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
     init_logging(cli.log_format);
     let command = match cli.command {
         // `test --query` works without a config file, so it loads the config itself.
@@ -119,7 +144,7 @@ pub fn main() -> ExitCode {
             print_summary(&config);
             Ok(())
         }
-        Command::Once => with_runtime(once(config)),
+        Command::Once(args) => with_runtime(once(config, args.strict)),
         Command::Run => with_runtime(run(config)),
         Command::Alerts(args) => alerts::run(&config, &args),
         Command::Redeliver(args) => redeliver::run(&config, &args),
@@ -130,6 +155,10 @@ pub fn main() -> ExitCode {
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
+        Err(e) if e.is::<Trouble>() => {
+            eprintln!("error: {e}");
+            ExitCode::from(EXIT_TROUBLE)
+        }
         Err(e) => {
             // Our errors carry their cause in their own message; `{:#}` would repeat it.
             eprintln!("error: {e}");
@@ -243,6 +272,12 @@ pub(crate) async fn open_store(config: &Config) -> anyhow::Result<(Store, Writer
     Ok(opened)
 }
 
+/// Writes a command's report to standard output. A reader that stops early (`| head`) closes
+/// the pipe: the report ends there, quietly, instead of a panic and exit 101.
+pub(crate) fn print_out(text: &str) {
+    let _ = std::io::Write::write_all(&mut std::io::stdout().lock(), text.as_bytes());
+}
+
 /// Values the config takes other than as written, so the log says what is really in force.
 fn log_config_warnings(config: &Runtime) {
     for warning in &config.warnings {
@@ -250,7 +285,7 @@ fn log_config_warnings(config: &Runtime) {
     }
 }
 
-async fn once(config: Arc<Runtime>) -> anyhow::Result<()> {
+async fn once(config: Arc<Runtime>, strict: bool) -> anyhow::Result<()> {
     log_config_warnings(&config);
     let (store, _lock) = open_store(&config).await?;
     let pipeline = Arc::new(Pipeline::new(Arc::clone(&config), store)?);
@@ -291,6 +326,33 @@ async fn once(config: Arc<Runtime>) -> anyhow::Result<()> {
             report.store_errors,
             config.daemon.database.display()
         );
+    }
+    if strict {
+        let mut trouble = Vec::new();
+        if report.feeds_failed + report.feeds_gone > 0 {
+            trouble.push(format!(
+                "{} feed(s) failed and {} are gone (see `watchword feeds`)",
+                report.feeds_failed, report.feeds_gone
+            ));
+        }
+        if delivered.dead > 0 {
+            trouble.push(format!(
+                "{} delivery(ies) gave up (see `watchword alerts --dead`)",
+                delivered.dead
+            ));
+        }
+        let store = pipeline.store().clone();
+        let disabled = tokio::task::spawn_blocking(move || store.disabled_sinks()).await??;
+        if !disabled.is_empty() {
+            let names: Vec<&str> = disabled.iter().map(|d| d.sink.as_str()).collect();
+            trouble.push(format!(
+                "sink(s) {} disabled by their receiver (see `watchword alerts`)",
+                names.join(", ")
+            ));
+        }
+        if !trouble.is_empty() {
+            return Err(Trouble(trouble.join("; ")).into());
+        }
     }
     Ok(())
 }
@@ -487,8 +549,7 @@ fn print_summary(config: &Runtime) {
             let _ = writeln!(out, "warning: {warning}");
         }
     }
-    // `watchword check | head` closes the pipe early; that is not an error worth a panic.
-    let _ = std::io::Write::write_all(&mut std::io::stdout().lock(), out.as_bytes());
+    print_out(&out);
 }
 
 /// Rules that raised no alert for this long get a `check` warning (issue 4).

@@ -52,7 +52,7 @@ fn import(args: &ImportArgs, config: &Path) -> anyhow::Result<()> {
         read_opml(&source).with_context(|| format!("{} is not valid OPML", args.file.display()))?;
     if !args.append {
         let text = to_toml(&feeds)?;
-        let _ = std::io::Write::write_all(&mut std::io::stdout().lock(), text.as_bytes());
+        super::print_out(&text);
         return Ok(());
     }
     let original = std::fs::read_to_string(config)

@@ -10,13 +10,13 @@ pub(super) async fn prune(config: Arc<Runtime>) -> anyhow::Result<()> {
     let (store, _lock) = super::open_store(&config).await?;
     let pipeline = Pipeline::new(Arc::clone(&config), store)?;
     let report = pipeline.prune().await?;
-    println!(
-        "pruned {} item(s), {} story(ies), {} story key(s), {} alert(s) from {}",
+    super::print_out(&format!(
+        "pruned {} item(s), {} story(ies), {} story key(s), {} alert(s) from {}\n",
         report.items,
         report.stories,
         report.story_keys,
         report.alerts,
         config.daemon.database.display()
-    );
+    ));
     Ok(())
 }

@@ -27,10 +27,13 @@ pub fn run(config: &Config, args: &RedeliverArgs) -> anyhow::Result<()> {
     } else {
         store.requeue(&args.ids, true, now)?
     };
-    println!(
-        "re-queued {count} delivery(ies); a running daemon sends them within a minute \
-         (or run `watchword once`)"
-    );
+    // `redeliver ww_nope` re-queued nothing: the error alone says so.
+    if count > 0 || unknown.is_empty() {
+        super::print_out(&format!(
+            "re-queued {count} delivery(ies); a running daemon sends them within a minute \
+             (or run `watchword once`)\n"
+        ));
+    }
     if !unknown.is_empty() {
         anyhow::bail!(
             "no dead or delivered delivery for alert id(s) {} (see `watchword alerts`)",

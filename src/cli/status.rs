@@ -92,6 +92,6 @@ pub fn show(config: &Config) -> anyhow::Result<()> {
         }
     }
     // `watchword status | head` closes the pipe early; that is not an error worth a panic.
-    let _ = std::io::Write::write_all(&mut std::io::stdout().lock(), out.as_bytes());
+    super::print_out(&out);
     Ok(())
 }

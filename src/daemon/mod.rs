@@ -130,6 +130,11 @@ impl Pipeline {
         (host_permit, global_permit)
     }
 
+    /// The database, for a command that reads what a pass left (`once --strict`).
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
     pub fn config(&self) -> &Arc<Runtime> {
         &self.config
     }

@@ -1,0 +1,125 @@
+//! The operator's tools through the real binary: output into a closed pipe, exit codes a cron
+//! job can act on, and messages that say what happened.
+
+mod common;
+
+use std::io::Read;
+use std::process::Stdio;
+
+use common::{FeedServer, Receiver, TomlConfig, Workspace, stderr, stdout, watchword_command};
+
+#[test]
+fn output_into_a_closed_pipe_ends_quietly() {
+    let ws = Workspace::new();
+    // `watchword groups --json | head -1`: the reader leaves after one line.
+    let mut child = watchword_command(&ws.config_path())
+        .args(["groups", "--json"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let mut stdout = child.stdout.take().expect("stdout");
+    let mut first = [0u8; 1];
+    stdout.read_exact(&mut first).expect("some output");
+    drop(stdout);
+    let status = child.wait().expect("wait");
+    let mut err = String::new();
+    child
+        .stderr
+        .take()
+        .expect("stderr")
+        .read_to_string(&mut err)
+        .expect("read stderr");
+    assert_eq!(status.code(), Some(0), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+}
+
+#[test]
+fn usage_errors_and_config_errors_have_their_own_exit_codes() {
+    let ws = Workspace::new();
+    let usage = ws.watchword(&["once", "--no-such-flag"]);
+    assert_eq!(usage.status.code(), Some(64), "{}", stderr(&usage));
+    assert!(stderr(&usage).contains("--no-such-flag"));
+    // A missing config is a config error (2), as before.
+    let config = ws.watchword(&["check"]);
+    assert_eq!(config.status.code(), Some(2), "{}", stderr(&config));
+    // --help is an answer, not an error.
+    let help = ws.watchword(&["once", "--help"]);
+    assert_eq!(help.status.code(), Some(0));
+    assert!(stdout(&help).contains("--strict"), "{}", stdout(&help));
+}
+
+#[test]
+fn once_strict_fails_a_cron_job_when_a_feed_fails_or_a_sink_is_disabled() {
+    let ws = Workspace::new();
+    let feeds = FeedServer::start();
+    let published = common::minutes_ago(5).to_rfc3339();
+    let feed = serde_json::json!({
+        "version": "https://jsonfeed.org/version/1.1",
+        "title": "wire",
+        "items": [{"id": "kz", "url": "https://news.example.org/kz",
+                   "title": "Kazakhstan joins the Abraham Accords", "date_published": published}]
+    });
+    feeds.put(
+        "/wire.json",
+        200,
+        "application/feed+json",
+        &feed.to_string(),
+    );
+    let receiver = Receiver::start();
+    TomlConfig::for_workspace(&ws)
+        .feed("wire", &feeds.url("/wire.json"))
+        .feed("broken", &feeds.url("/missing.json"))
+        .rule("accords", "\"Abraham Accords\"", &["hook"])
+        .webhook_sink("hook", &receiver.hook_url())
+        .write(&ws);
+    // Without --strict a failing feed is logged, not fatal.
+    let lenient = ws.watchword(&["once"]);
+    assert_eq!(lenient.status.code(), Some(0), "{}", stderr(&lenient));
+    let strict = ws.watchword(&["once", "--strict"]);
+    assert_eq!(strict.status.code(), Some(3), "{}", stderr(&strict));
+    assert!(
+        stderr(&strict).contains("1 feed(s) failed"),
+        "{}",
+        stderr(&strict)
+    );
+
+    // All feeds fine, but the receiver disabled the sink (410): still trouble.
+    feeds.put(
+        "/missing.json",
+        200,
+        "application/feed+json",
+        &feed.to_string(),
+    );
+    receiver.always(common::Reply::status(410));
+    feeds.put(
+        "/wire.json",
+        200,
+        "application/feed+json",
+        &feed
+            .to_string()
+            .replace("\"kz\"", "\"kz2\"")
+            .replace("/kz\"", "/kz2\""),
+    );
+    let strict = ws.watchword(&["once", "--strict"]);
+    assert_eq!(strict.status.code(), Some(3), "{}", stderr(&strict));
+    assert!(
+        stderr(&strict).contains("sink(s) hook disabled"),
+        "{}",
+        stderr(&strict)
+    );
+}
+
+#[test]
+fn redelivering_an_unknown_id_says_only_that() {
+    let ws = Workspace::new();
+    TomlConfig::for_workspace(&ws)
+        .feed("wire", "https://news.example.org/rss")
+        .rule("accords", "\"Abraham Accords\"", &["out"])
+        .stdout_sink("out")
+        .write(&ws);
+    let out = ws.watchword(&["redeliver", "ww_nope"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stderr(&out).contains("ww_nope"), "{}", stderr(&out));
+    assert!(!stdout(&out).contains("re-queued 0"), "{}", stdout(&out));
+}
