@@ -123,3 +123,51 @@ fn redelivering_an_unknown_id_says_only_that() {
     assert!(stderr(&out).contains("ww_nope"), "{}", stderr(&out));
     assert!(!stdout(&out).contains("re-queued 0"), "{}", stdout(&out));
 }
+
+#[test]
+fn status_shows_dead_deliveries_and_disabled_sinks() {
+    let ws = Workspace::new();
+    let feeds = FeedServer::start();
+    let published = common::minutes_ago(5).to_rfc3339();
+    let feed = serde_json::json!({
+        "version": "https://jsonfeed.org/version/1.1",
+        "title": "wire",
+        "items": [{"id": "kz", "url": "https://news.example.org/kz",
+                   "title": "Kazakhstan joins the Abraham Accords", "date_published": published}]
+    });
+    feeds.put(
+        "/wire.json",
+        200,
+        "application/feed+json",
+        &feed.to_string(),
+    );
+    // One receiver says the hook is gone; the other is down for now. The alert is still owed
+    // to the second, so it counts as pending, but its first delivery is dead.
+    let gone = Receiver::start();
+    gone.always(common::Reply::status(410));
+    let down = Receiver::start();
+    down.always(common::Reply::status(503));
+    TomlConfig::for_workspace(&ws)
+        .feed("wire", &feeds.url("/wire.json"))
+        .rule(
+            "accords",
+            "\"Abraham Accords\"",
+            &["gone-hook", "down-hook"],
+        )
+        .webhook_sink("gone-hook", &gone.hook_url())
+        .webhook_sink("down-hook", &down.hook_url())
+        .write(&ws);
+    let once = ws.watchword(&["once"]);
+    assert!(once.status.success(), "{}", stderr(&once));
+    let out = ws.watchword(&["status"]);
+    let status = stdout(&out);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(status.contains("1 pending"), "{status}");
+    assert!(status.contains("1 delivery(ies) dead"), "{status}");
+    assert!(status.contains("disabled sinks"), "{status}");
+    assert!(status.contains("gone-hook"), "{status}");
+    assert!(
+        !status.contains("down-hook"),
+        "a sink that is only down is not disabled: {status}"
+    );
+}

@@ -64,9 +64,17 @@ pub fn show(config: &Config) -> anyhow::Result<()> {
         .oldest_pending_at
         .map(|at| format!(" (oldest raised {} ago)", age(now - at)))
         .unwrap_or_default();
+    let dead_deliveries = if health.deliveries_dead > health.alerts_dead {
+        format!(
+            "; {} delivery(ies) dead (`watchword alerts --dead`)",
+            health.deliveries_dead
+        )
+    } else {
+        String::new()
+    };
     let _ = writeln!(
         out,
-        "alerts:    {} pending{oldest}, {} delivered, {} dead",
+        "alerts:    {} pending{oldest}, {} delivered, {} dead{dead_deliveries}",
         health.alerts_pending, health.alerts_delivered, health.alerts_dead
     );
     let _ = writeln!(
@@ -77,6 +85,21 @@ pub fn show(config: &Config) -> anyhow::Result<()> {
             .metrics_listen
             .map_or_else(|| "off".to_string(), |a| format!("http://{a}/metrics"))
     );
+    let disabled = store
+        .disabled_sinks()
+        .with_context(|| format!("cannot read {}", database.display()))?;
+    if !disabled.is_empty() {
+        let _ = writeln!(out, "\ndisabled sinks (their receiver answered 410 Gone):");
+        for sink in &disabled {
+            let _ = writeln!(
+                out,
+                "  {:<24} since {}: {}; fix its url, then `watchword redeliver --dead`",
+                sink.sink,
+                when(sink.disabled_at),
+                crate::text::for_terminal(&sink.reason)
+            );
+        }
+    }
     if !health.failing.is_empty() {
         let _ = writeln!(out, "\nfailing feeds:");
         for feed in &health.failing {

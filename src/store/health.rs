@@ -18,6 +18,9 @@ pub struct Health {
     pub alerts_pending: u64,
     pub alerts_delivered: u64,
     pub alerts_dead: u64,
+    /// Deliveries that gave up, whatever their alert's other sinks did: an alert still owed
+    /// to one sink counts as pending above, but its dead delivery is a failure all the same.
+    pub deliveries_dead: u64,
     /// When the oldest alert still pending was raised (unix seconds).
     pub oldest_pending_at: Option<i64>,
     /// When any feed was last fetched, successfully or not (unix seconds).
@@ -80,6 +83,12 @@ impl Store {
             [],
             |row| row.get(0),
         )?;
+        let dead_deliveries: i64 = conn.query_row(
+            "SELECT COUNT(*) FROM deliveries WHERE state = 'dead'",
+            [],
+            |row| row.get(0),
+        )?;
+        health.deliveries_dead = dead_deliveries.max(0) as u64;
         let total: i64 = conn.query_row("SELECT COUNT(*) FROM alerts", [], |row| row.get(0))?;
         health.alerts_pending = pending.max(0) as u64;
         health.oldest_pending_at = oldest;
