@@ -171,3 +171,29 @@ fn status_shows_dead_deliveries_and_disabled_sinks() {
         "a sink that is only down is not disabled: {status}"
     );
 }
+
+#[test]
+fn a_missing_config_and_a_misspelt_rule_say_what_they_are() {
+    let ws = Workspace::new();
+    let missing = ws.watchword(&["status"]);
+    assert_eq!(missing.status.code(), Some(2));
+    let err = stderr(&missing);
+    assert!(err.contains("cannot read config file"), "{err}");
+    assert!(
+        !err.contains("invalid configuration"),
+        "a missing file is not an invalid one: {err}"
+    );
+
+    TomlConfig::for_workspace(&ws)
+        .feed("wire", "https://news.example.org/rss")
+        .rule("accords", "\"Abraham Accords\"", &["out"])
+        .stdout_sink("out")
+        .write(&ws);
+    let out = ws.watchword(&["alerts", "--rule", "acords"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    assert!(
+        stderr(&out).contains("no rule named \"acords\" in the config (rules: accords)"),
+        "{}",
+        stderr(&out)
+    );
+}

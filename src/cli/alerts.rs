@@ -38,6 +38,16 @@ pub struct AlertsArgs {
 }
 
 pub fn run(config: &Config, args: &AlertsArgs) -> anyhow::Result<()> {
+    // A misspelt rule would otherwise read as "no alerts match".
+    if let Some(rule) = &args.rule
+        && config.rule(rule).is_none()
+    {
+        let known: Vec<&str> = config.rules.iter().map(|r| r.name.as_str()).collect();
+        anyhow::bail!(
+            "no rule named {rule:?} in the config (rules: {})",
+            known.join(", ")
+        );
+    }
     let since = args
         .since
         .as_deref()

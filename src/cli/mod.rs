@@ -134,6 +134,11 @@ pub fn main() -> ExitCode {
     };
     let config = match runtime::load(&cli.config) {
         Ok(config) => Arc::new(config),
+        // A file that cannot be read is not an invalid one: the message says which it is.
+        Err(e @ crate::config::ConfigError::Read { .. }) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(EXIT_CONFIG);
+        }
         Err(e) => {
             eprintln!("error: invalid configuration\n{e}");
             return ExitCode::from(EXIT_CONFIG);

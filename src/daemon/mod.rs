@@ -293,7 +293,7 @@ impl Pipeline {
             feeds = self.config.feeds.len(),
             rules = self.config.rules.len(),
             sinks = self.config.sinks.len(),
-            "watching {} feeds with {} rules",
+            "watching {} feed(s) with {} rule(s)",
             self.config.feeds.len(),
             self.config.rules.len()
         );
