@@ -848,6 +848,29 @@ mod tests {
         assert_eq!(parsed.items[1].content, "Body");
     }
 
+    #[test]
+    fn atom_0_3_entries_are_read() {
+        let body = r#"<?xml version="1.0"?>
+<feed version="0.3" xmlns="http://purl.org/atom/ns#"><title>Old blog</title>
+  <modified>2005-03-01T10:00:00Z</modified>
+  <entry><id>tag:old.example.com,2005:1</id><title mode="escaped" type="text/html">Kazakhstan &amp;amp; Israel</title>
+    <link rel="alternate" type="text/html" href="https://old.example.com/1"/>
+    <issued>2005-03-01T09:00:00Z</issued><modified>2005-03-01T10:00:00Z</modified>
+    <content type="text/html" mode="escaped">&lt;p&gt;Talks resume.&lt;/p&gt;</content></entry>
+</feed>"#;
+        let parsed = parse_lenient(body);
+        assert_eq!(parsed.items.len(), 1);
+        let item = &parsed.items[0];
+        assert_eq!(item.id, "tag:old.example.com,2005:1");
+        assert_eq!(item.title, "Kazakhstan & Israel");
+        assert_eq!(item.link.as_deref(), Some("https://old.example.com/1"));
+        assert_eq!(item.content, "Talks resume.");
+        assert_eq!(
+            item.published.map(|d| d.to_rfc3339()).as_deref(),
+            Some("2005-03-01T09:00:00+00:00")
+        );
+    }
+
     const THREE_ITEMS: &str = "<rss version=\"2.0\"><channel><title>t</title><ttl>30</ttl>\n\
         <item><guid>1</guid><title>one</title></item>\n\
         <item><guid>2</guid><title>two <b>bold</title></item>\n\

@@ -12,6 +12,9 @@
 //!   quick-xml panics when one names another charset);
 //! - the root `<rss>` gets `version="2.0"` when its version is missing or one feed-rs does not
 //!   know (0.93, 0.94, 2.01…): every RSS 0.9x/2.x element is read by the 2.0 reader;
+//! - Atom 0.3 is read as Atom 1.0: its namespace is replaced, `issued`, `modified`,
+//!   `tagline` and `copyright` renamed `published`, `updated`, `subtitle` and `rights`, and
+//!   `mode="base64"` content marked binary;
 //! - in an Atom feed, a text construct (`title`, `summary`…) whose `type` is not `text`,
 //!   `html` or `xhtml` is read as `text` (`text/plain`) or `html` (any HTML or XML type), or
 //!   dropped when it holds something else (base64 binary); a `content` whose `type` is not a
@@ -40,6 +43,16 @@ const TEXT_CONSTRUCTS: &[&str] = &[
     "info",
 ];
 
+/// Atom 0.3's namespace, and the elements it names differently from Atom 1.0 (RFC 4287).
+const ATOM03_NAMESPACE: &str = "http://purl.org/atom/ns#";
+const ATOM10_NAMESPACE: &str = "http://www.w3.org/2005/Atom";
+const ATOM03_RENAMES: &[(&str, &str)] = &[
+    ("issued", "published"),
+    ("modified", "updated"),
+    ("tagline", "subtitle"),
+    ("copyright", "rights"),
+];
+
 /// The RSS versions feed-rs dispatches on; any other is read as 2.0.
 const KNOWN_RSS_VERSIONS: &[&str] = &["2.0", "0.91", "0.92", ""];
 
@@ -59,6 +72,8 @@ struct Counts {
     /// Where the last `</rss>` starts.
     rss_close: Option<usize>,
     channel: bool,
+    /// The root declares Atom 0.3's namespace.
+    atom03: bool,
 }
 
 /// Applies the repairs listed in the module docs. Text that does not start with markup (JSON
@@ -285,8 +300,12 @@ fn tag(
     }
     let tag = &text[i..end];
     if let Some(closing) = tag.strip_prefix("</") {
-        if tag_name(closing) == "rss" {
+        let name = tag_name(closing);
+        if name == "rss" {
             counts.rss_close = Some(i);
+        }
+        if counts.atom03 {
+            rename_atom03(edits, i + 2, name);
         }
         return end;
     }
@@ -295,8 +314,25 @@ fn tag(
     if local == "channel" {
         counts.channel = true;
     }
+    // Atom 0.3 is read as Atom 1.0: same structure, another namespace, four other names.
+    let mut declares_atom03 = false;
+    for (attribute_name, value) in attributes(tag) {
+        if (attribute_name == "xmlns" || attribute_name.starts_with("xmlns:"))
+            && tag[value.clone()] == *ATOM03_NAMESPACE
+        {
+            replace_value(edits, first_edit, i, value, ATOM10_NAMESPACE);
+            declares_atom03 = true;
+        }
+    }
+    if counts.atom03 {
+        rename_atom03(edits, i + 1, name);
+    }
     let Some(root_name) = root.as_deref() else {
         *root = Some(local.to_owned());
+        if declares_atom03 && local == "feed" {
+            counts.atom03 = true;
+            notes.push("Atom 0.3 read as Atom 1.0".to_owned());
+        }
         if !tag.ends_with("/>") {
             counts.root_content = Some(end);
         }
@@ -321,7 +357,21 @@ fn tag(
     if root_name != "feed" && root_name != "entry" {
         return end;
     }
-    let Some(value) = attribute(tag, "type") else {
+    // Atom 0.3's mode="base64": binary, nothing to match.
+    let base64 = counts.atom03
+        && attribute(tag, "mode")
+            .is_some_and(|mode| tag[mode].trim().eq_ignore_ascii_case("base64"));
+    if base64 && local == "content" {
+        match attribute(tag, "type") {
+            Some(value) => replace_value(edits, first_edit, i, value, "application/octet-stream"),
+            None => edits.push(Edit {
+                range: i + 1 + name.len()..i + 1 + name.len(),
+                with: " type=\"application/octet-stream\"".to_owned(),
+            }),
+        }
+        return end;
+    }
+    let Some(value) = attribute(tag, "type").or_else(|| base64.then_some(0..0)) else {
         return end;
     };
     let media_type = tag[value.clone()].trim().to_ascii_lowercase();
@@ -331,7 +381,9 @@ fn tag(
         {
             return end;
         }
-        let read_as = if matches!(media_type.as_str(), "" | "text" | "text/plain") {
+        let read_as = if base64 {
+            None
+        } else if matches!(media_type.as_str(), "" | "text" | "text/plain") {
             Some("text")
         } else if media_type == "xhtml" || media_type.contains("html") || media_type.contains("xml")
         {
@@ -355,11 +407,20 @@ fn tag(
                 return element_end;
             }
         }
-    } else if local == "content" && !is_media_type(&media_type) {
-        if !matches!(media_type.as_str(), "text" | "html" | "xhtml") {
-            replace_value(edits, first_edit, i, value, "text");
-        } else if tag[value.clone()] != *media_type {
-            replace_value(edits, first_edit, i, value, &media_type);
+    } else if local == "content" {
+        let read_as = if matches!(media_type.as_str(), "text" | "html" | "xhtml" | "text/html") {
+            Some(media_type.as_str())
+        } else if media_type.contains("html") {
+            // application/xhtml+xml holds inline XHTML, which feed-rs reads only as `html`
+            // (its `+xml` branch never matches, and its media-type branch wants text).
+            Some("html")
+        } else if !is_media_type(&media_type) {
+            Some("text")
+        } else {
+            None
+        };
+        if let Some(read_as) = read_as.filter(|read_as| tag[value.clone()] != **read_as) {
+            replace_value(edits, first_edit, i, value, read_as);
         }
     }
     end
@@ -419,8 +480,29 @@ fn tag_name(tag: &str) -> &str {
     &name[..end]
 }
 
+/// Renames an Atom 0.3 element whose tag name (`name`, prefix and all) starts at `at`.
+fn rename_atom03(edits: &mut Vec<Edit>, at: usize, name: &str) {
+    let local = name.rsplit(':').next().unwrap_or(name);
+    if let Some((_, new)) = ATOM03_RENAMES.iter().find(|(old, _)| *old == local) {
+        let start = at + name.len() - local.len();
+        edits.push(Edit {
+            range: start..at + name.len(),
+            with: (*new).to_owned(),
+        });
+    }
+}
+
 /// The range of the value of attribute `name` within `tag`.
 fn attribute(tag: &str, name: &str) -> Option<Range<usize>> {
+    attributes(tag)
+        .into_iter()
+        .find(|(found, _)| *found == name)
+        .map(|(_, value)| value)
+}
+
+/// Every attribute of `tag`: its name and the range of its value.
+fn attributes(tag: &str) -> Vec<(&str, Range<usize>)> {
+    let mut found = Vec::new();
     let bytes = tag.as_bytes();
     let mut at = 1 + tag_name(tag).len();
     loop {
@@ -435,9 +517,9 @@ fn attribute(tag: &str, name: &str) -> Option<Range<usize>> {
             at += 1;
         }
         if at == name_start {
-            return None;
+            return found;
         }
-        let found = &tag[name_start..at];
+        let name = &tag[name_start..at];
         while bytes.get(at).is_some_and(|b| b.is_ascii_whitespace()) {
             at += 1;
         }
@@ -448,13 +530,15 @@ fn attribute(tag: &str, name: &str) -> Option<Range<usize>> {
         while bytes.get(at).is_some_and(|b| b.is_ascii_whitespace()) {
             at += 1;
         }
-        let quote = *bytes.get(at).filter(|q| **q == b'"' || **q == b'\'')?;
+        let Some(quote) = bytes.get(at).filter(|q| **q == b'"' || **q == b'\'') else {
+            return found;
+        };
         let value_start = at + 1;
-        let value_end = value_start + tag[value_start..].find(char::from(quote))?;
-        if found == name {
-            return Some(value_start..value_end);
-        }
-        at = value_end + 1;
+        let Some(length) = tag[value_start..].find(char::from(*quote)) else {
+            return found;
+        };
+        found.push((name, value_start..value_start + length));
+        at = value_start + length + 1;
     }
 }
 
@@ -639,11 +723,35 @@ mod tests {
             fixed(&atom("<content type=\"\">a</content>")),
             atom("<content type=\"text\">a</content>")
         );
+        assert_eq!(
+            fixed(&atom(
+                "<content type=\"application/xhtml+xml\"><div>a</div></content>"
+            )),
+            atom("<content type=\"html\"><div>a</div></content>")
+        );
         let fine = atom("<title type=\"html\">a</title><content type=\"image/png\">x</content>");
         assert_eq!(fixed(&fine), fine);
         // In RSS, `type` attributes mean nothing to the reader and stay.
         let rss = "<rss version=\"2.0\"><channel><title type=\"application/octet-stream\">x</title></channel></rss>";
         assert_eq!(fixed(rss), rss);
+    }
+
+    #[test]
+    fn atom_0_3_is_read_as_atom_1_0() {
+        let text = "<feed version=\"0.3\" xmlns=\"http://purl.org/atom/ns#\"><tagline>t</tagline>\
+                    <entry><issued>2004-01-01T00:00:00Z</issued><x:modified xmlns:x=\"http://purl.org/atom/ns#\">m</x:modified>\
+                    <title type=\"text/plain\" mode=\"base64\">RXhh</title>\
+                    <content type=\"text/plain\" mode=\"base64\">RXhh</content></entry></feed>";
+        assert_eq!(
+            fixed(text),
+            "<feed version=\"0.3\" xmlns=\"http://www.w3.org/2005/Atom\"><subtitle>t</subtitle>\
+             <entry><published>2004-01-01T00:00:00Z</published><x:updated xmlns:x=\"http://www.w3.org/2005/Atom\">m</x:updated>\
+             <content type=\"application/octet-stream\" mode=\"base64\">RXhh</content></entry></feed>"
+        );
+        // Atom 1.0 names stay as they are.
+        let atom10 =
+            "<feed xmlns=\"http://www.w3.org/2005/Atom\"><entry><issued>x</issued></entry></feed>";
+        assert_eq!(fixed(atom10), atom10);
     }
 
     #[test]
