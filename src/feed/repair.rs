@@ -316,7 +316,12 @@ fn tag(
     }
     // Atom 0.3 is read as Atom 1.0: same structure, another namespace, four other names.
     let mut declares_atom03 = false;
-    for (attribute_name, value) in attributes(tag) {
+    let declarations = if tag.contains("xmlns") {
+        attributes(tag)
+    } else {
+        Vec::new()
+    };
+    for (attribute_name, value) in declarations {
         if (attribute_name == "xmlns" || attribute_name.starts_with("xmlns:"))
             && tag[value.clone()] == *ATOM03_NAMESPACE
         {
@@ -783,5 +788,42 @@ mod tests {
             ]
         );
         assert_eq!(found.open_at_first, vec!["rss", "channel"]);
+    }
+}
+
+#[cfg(test)]
+mod proptests {
+    use proptest::prelude::*;
+
+    use super::{entries, repair};
+
+    proptest! {
+    /// Any text, markup-heavy or not, is scanned (and its entries found) without a panic;
+    /// text with no markup and no `&` comes back as it was.
+    #[test]
+    fn repair_never_panics_and_settles(
+        text in prop_oneof![
+            any::<String>(),
+            proptest::collection::vec(
+                prop_oneof![
+                    Just("<rss>"), Just("<rss version='0.94'>"), Just("</rss>"), Just("<channel>"),
+                    Just("<feed xmlns=\"http://purl.org/atom/ns#\">"), Just("<entry>"),
+                    Just("</entry>"), Just("<item>"), Just("</item>"), Just("<title type=\"x/y\">"),
+                    Just("<title mode=\"base64\">"), Just("</title>"), Just("<issued>"),
+                    Just("<![CDATA["), Just("]]>"), Just("<!--"), Just("-->"), Just("<?xml ?>"),
+                    Just("&"), Just("&amp;"), Just("&#X41;"), Just("&#0;"), Just("\""), Just("é"),
+                    Just("<"), Just(">"), Just("/>"), Just(" "), Just("Kazakhstan"),
+                ],
+                0..40,
+            )
+            .prop_map(|parts| parts.concat()),
+        ]
+    ) {
+        let once = repair(&text).text.into_owned();
+        let _ = entries(&once);
+        if !text.contains(['<', '&']) {
+            prop_assert_eq!(&once, &text);
+        }
+    }
     }
 }
