@@ -4,11 +4,14 @@
 //! - `fetch`: http(s) with timeouts, redirect and size limits, conditional GET; `file://`;
 //! - `parse`: feed-rs → `Item`, with our own stable id rule;
 //! - `charset`: any declared charset → UTF-8, entity-declaring DTDs refused;
+//! - `repair`: the XML mistakes browsers forgive (stray `&`, unknown RSS versions…) fixed, and
+//!   the entry boundaries that let a feed be read one entry at a time;
 //! - `text`: HTML → plain text.
 
 pub mod charset;
 pub mod fetch;
 pub mod parse;
+pub mod repair;
 pub mod text;
 
 pub use fetch::{FetchError, FetchLimits, FetchOutcome, Fetcher, ResponseInfo, Validators};

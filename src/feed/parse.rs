@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
-use feed_rs::model::{Entry, Link};
+use feed_rs::model::{Entry, Feed, Link};
 use feed_rs::parser::{Builder, ParseErrorKind, ParseFeedError};
 use sha2::{Digest, Sha256};
 
@@ -63,11 +63,20 @@ pub struct ParsedFeed {
     pub items: Vec<Item>,
     /// RSS `<ttl>`: how long the publisher asks readers to wait between polls.
     pub ttl: Option<std::time::Duration>,
+    /// Entries that could not be read and were left out, one line each saying which and why;
+    /// the rest of the feed was read anyway (see `parse_document`).
+    pub skipped: Vec<String>,
 }
 
-/// Decodes `body` to UTF-8 (BOM, else the `charset` of `content_type`, else the XML prolog,
-/// else UTF-8), then parses it; relative links resolve against `base_url`, and links lose the
-/// tracking parameters (the built-in ones and `strip`) as they are canonicalised.
+/// Decodes `body` to UTF-8 (BOM, else UTF-16/32 by its zero bytes, else the `charset` of
+/// `content_type`, else the XML prolog, else UTF-8), repairs the XML mistakes whose meaning is
+/// clear (see `repair`), then parses it; relative links resolve against `base_url`, and links
+/// lose the tracking parameters (the built-in ones and `strip`) as they are canonicalised.
+///
+/// When the document still does not parse whole, each entry is parsed on its own (with the
+/// feed's head and closing tags around it): the entries that read are kept, the others are
+/// listed in [`ParsedFeed::skipped`] and logged. The feed fails only when its own part (outside
+/// the entries) cannot be read, or when it is not a feed at all.
 pub fn parse_document(
     feed_name: &str,
     base_url: Option<&str>,
@@ -76,26 +85,29 @@ pub fn parse_document(
     strip: &StripParams,
 ) -> Result<ParsedFeed, ParseError> {
     let text = super::charset::to_utf8(body, content_type)?;
-    parse_utf8(feed_name, base_url, text.as_bytes(), strip)
+    let repaired = super::repair::repair(&text);
+    for note in &repaired.notes {
+        tracing::debug!(feed = %feed_name, "feed repaired: {note}");
+    }
+    parse_utf8(feed_name, base_url, &repaired.text, strip)
 }
 
 fn parse_utf8(
     feed_name: &str,
     base_url: Option<&str>,
-    body: &[u8],
+    text: &str,
     strip: &StripParams,
 ) -> Result<ParsedFeed, ParseError> {
-    // An empty id from the generator marks "the feed gave no guid/id"; `to_item` then applies
-    // our own rule, which (unlike feed-rs's default) does not depend on the title.
-    let parser = Builder::new()
-        .base_uri(base_url)
-        .id_generator(|_links, _title, _base| String::new())
-        .build();
-    let feed = match catch_unwind(AssertUnwindSafe(|| parser.parse(body))) {
-        Ok(Ok(feed)) => feed,
-        Ok(Err(e)) => return Err(convert_error(e, body)),
-        Err(_) => return Err(ParseError::ParserPanic),
+    let (feed, skipped) = match run(base_url, text) {
+        Ok(feed) => (feed, Vec::new()),
+        // Neither is about one entry: the root is wrong, or the parser has a bug that
+        // re-running it per entry would only hit again.
+        Err(e @ (ParseError::NotAFeed { .. } | ParseError::ParserPanic)) => return Err(e),
+        Err(e) => parse_per_entry(base_url, text, e)?,
     };
+    for reason in &skipped {
+        tracing::warn!(feed = %feed_name, "entry skipped: {reason}");
+    }
     let mut items: Vec<Item> = feed
         .entries
         .iter()
@@ -106,7 +118,82 @@ fn parse_utf8(
         .ttl
         .filter(|minutes| *minutes > 0)
         .map(|minutes| std::time::Duration::from_secs(u64::from(minutes) * 60));
-    Ok(ParsedFeed { items, ttl })
+    Ok(ParsedFeed {
+        items,
+        ttl,
+        skipped,
+    })
+}
+
+/// One parse, by a parser of its own: feed-rs keeps per-entry state (Media RSS scopes) in the
+/// parser, which an error mid-entry leaves behind, and a reused parser then panics.
+fn run(base_url: Option<&str>, text: &str) -> Result<Feed, ParseError> {
+    // An empty id from the generator marks "the feed gave no guid/id"; `to_item` then applies
+    // our own rule, which (unlike feed-rs's default) does not depend on the title.
+    let parser = Builder::new()
+        .base_uri(base_url)
+        .id_generator(|_links, _title, _base| String::new())
+        .build();
+    match catch_unwind(AssertUnwindSafe(|| parser.parse(text.as_bytes()))) {
+        Ok(Ok(feed)) => Ok(feed),
+        Ok(Err(e)) => Err(convert_error(e, text.as_bytes())),
+        Err(_) => Err(ParseError::ParserPanic),
+    }
+}
+
+/// Re-parsing the feed's head once per entry costs head × entries; past this many bytes (a
+/// huge head and thousands of entries) the whole-feed error stands instead.
+const MAX_PER_ENTRY_BYTES: usize = 64 << 20;
+
+/// The feed read one entry at a time, after it failed whole with `error`: its head (everything
+/// before the first entry) and tail (after the last) parsed without entries, then each entry
+/// between them. Returns the feed with the entries that read, and why each other one did not.
+fn parse_per_entry(
+    base_url: Option<&str>,
+    text: &str,
+    error: ParseError,
+) -> Result<(Feed, Vec<String>), ParseError> {
+    let found = super::repair::entries(text);
+    let (Some(first), Some(last)) = (found.spans.first(), found.spans.last()) else {
+        return Err(error);
+    };
+    let head = &text[..first.start];
+    // The document's own tail keeps what follows the entries (RSS 1.0's <image>…); when it is
+    // broken (a truncated body) the elements still open are closed instead.
+    let own_tail = &text[last.end..];
+    let closing: String = found
+        .open_at_first
+        .iter()
+        .rev()
+        .map(|name| format!("</{name}>"))
+        .collect();
+    let (mut feed, tail) = match run(base_url, &format!("{head}{own_tail}")) {
+        Ok(feed) => (feed, own_tail),
+        Err(_) => match run(base_url, &format!("{head}{closing}")) {
+            Ok(feed) => (feed, closing.as_str()),
+            Err(_) => return Err(error),
+        },
+    };
+    if (head.len() + tail.len()).saturating_mul(found.spans.len()) > MAX_PER_ENTRY_BYTES {
+        return Err(error);
+    }
+    feed.entries.clear();
+    let mut skipped = Vec::new();
+    let mut line = 1;
+    let mut counted = 0;
+    for (n, span) in found.spans.iter().enumerate() {
+        line += text[counted..span.start].matches('\n').count();
+        counted = span.start;
+        match run(base_url, &format!("{head}{}{tail}", &text[span.clone()])) {
+            Ok(one) => feed.entries.extend(one.entries),
+            Err(e) => skipped.push(format!(
+                "entry {} of {} (line {line}): {e}",
+                n + 1,
+                found.spans.len()
+            )),
+        }
+    }
+    Ok((feed, skipped))
 }
 
 /// Fills in every [`Item::id`] by our id rule; see [`item_id`].
@@ -715,5 +802,129 @@ mod tests {
                 "not a feed: content starts with nothing (empty body) (expected RSS, Atom or JSON Feed)"
             )
         );
+    }
+
+    fn parse_lenient(body: &str) -> ParsedFeed {
+        parse_document("f", None, body.as_bytes(), None, &StripParams::default())
+            .unwrap_or_else(|e| panic!("parse failed: {e}"))
+    }
+
+    #[test]
+    fn stray_ampersands_and_a_missing_rss_version_are_read() {
+        let body = r#"<rss><channel><title>Markets & more</title>
+            <item><guid>1</guid><title>AT&T buys B&Q</title>
+              <link>https://wire.example.org/deal?a=1&b=2</link></item>
+            <item><guid>2</guid><title>Tom &amp; Jerry</title></item>
+            </channel></rss>"#;
+        let parsed = parse_lenient(body);
+        let titles: Vec<&str> = parsed.items.iter().map(|i| i.title.as_str()).collect();
+        assert_eq!(titles, vec!["AT&T buys B&Q", "Tom & Jerry"]);
+        assert_eq!(
+            parsed.items[0].link.as_deref(),
+            Some("https://wire.example.org/deal?a=1&b=2")
+        );
+        assert!(parsed.skipped.is_empty(), "{:?}", parsed.skipped);
+        // RSS versions feed-rs does not dispatch on, read as 2.0.
+        for version in ["0.93", "0.94", "2.01", "2.1"] {
+            let body = body.replace("<rss>", &format!("<rss version=\"{version}\">"));
+            assert_eq!(parse_lenient(&body).items.len(), 2, "{version}");
+        }
+    }
+
+    #[test]
+    fn an_atom_entry_with_an_unknown_content_type_keeps_the_feed_and_the_entry() {
+        let body = r#"<feed xmlns="http://www.w3.org/2005/Atom"><title>t</title>
+            <entry><id>a</id><title type="application/octet-stream">RXhhbXBsZQ==</title>
+              <summary type="text/plain">Kazakhstan grain</summary></entry>
+            <entry><id>b</id><title type="application/xhtml+xml"><div xmlns="http://www.w3.org/1999/xhtml">Abraham <b>Accords</b></div></title>
+              <content type="">Body</content></entry>
+            </feed>"#;
+        let parsed = parse_lenient(body);
+        assert_eq!(parsed.items.len(), 2);
+        assert_eq!(parsed.items[0].id, "a");
+        assert_eq!(parsed.items[0].title, "");
+        assert_eq!(parsed.items[0].summary, "Kazakhstan grain");
+        assert_eq!(parsed.items[1].title, "Abraham Accords");
+        assert_eq!(parsed.items[1].content, "Body");
+    }
+
+    #[test]
+    fn atom_0_3_entries_are_read() {
+        let body = r#"<?xml version="1.0"?>
+<feed version="0.3" xmlns="http://purl.org/atom/ns#"><title>Old blog</title>
+  <modified>2005-03-01T10:00:00Z</modified>
+  <entry><id>tag:old.example.com,2005:1</id><title mode="escaped" type="text/html">Kazakhstan &amp;amp; Israel</title>
+    <link rel="alternate" type="text/html" href="https://old.example.com/1"/>
+    <issued>2005-03-01T09:00:00Z</issued><modified>2005-03-01T10:00:00Z</modified>
+    <content type="text/html" mode="escaped">&lt;p&gt;Talks resume.&lt;/p&gt;</content></entry>
+</feed>"#;
+        let parsed = parse_lenient(body);
+        assert_eq!(parsed.items.len(), 1);
+        let item = &parsed.items[0];
+        assert_eq!(item.id, "tag:old.example.com,2005:1");
+        assert_eq!(item.title, "Kazakhstan & Israel");
+        assert_eq!(item.link.as_deref(), Some("https://old.example.com/1"));
+        assert_eq!(item.content, "Talks resume.");
+        assert_eq!(
+            item.published.map(|d| d.to_rfc3339()).as_deref(),
+            Some("2005-03-01T09:00:00+00:00")
+        );
+    }
+
+    const THREE_ITEMS: &str = "<rss version=\"2.0\"><channel><title>t</title><ttl>30</ttl>\n\
+        <item><guid>1</guid><title>one</title></item>\n\
+        <item><guid>2</guid><title>two <b>bold</title></item>\n\
+        <item><guid>3</guid><title>three</title></item>\n\
+        </channel></rss>";
+
+    #[test]
+    fn one_unreadable_item_is_skipped_and_reported_and_the_rest_kept() {
+        let parsed = parse_lenient(THREE_ITEMS);
+        let ids: Vec<&str> = parsed.items.iter().map(|i| i.id.as_str()).collect();
+        assert_eq!(ids, vec!["1", "3"]);
+        assert_eq!(parsed.skipped.len(), 1, "{:?}", parsed.skipped);
+        assert!(
+            parsed.skipped[0].starts_with("entry 2 of 3 (line 3): malformed XML"),
+            "{:?}",
+            parsed.skipped
+        );
+        // The feed's own fields are still read.
+        assert_eq!(parsed.ttl, Some(std::time::Duration::from_secs(30 * 60)));
+    }
+
+    #[test]
+    fn a_truncated_body_keeps_its_complete_items() {
+        let cut = &THREE_ITEMS[..THREE_ITEMS.find("<title>three").unwrap_or(0) + 10];
+        let cut = cut.replace("two <b>bold", "two bold");
+        let parsed = parse_lenient(&cut);
+        let ids: Vec<&str> = parsed.items.iter().map(|i| i.id.as_str()).collect();
+        assert_eq!(ids, vec!["1", "2"]);
+        assert_eq!(parsed.skipped.len(), 1, "{:?}", parsed.skipped);
+    }
+
+    #[test]
+    fn still_refused_a_page_a_broken_head_and_entity_declarations() {
+        let html = "<html><body>AT&T <p>Sign in</body></html>";
+        assert!(matches!(
+            parse("f", html.as_bytes()),
+            Err(ParseError::NotAFeed { .. })
+        ));
+        // The feed's own part is broken: nothing to keep the items in.
+        let broken_head = THREE_ITEMS.replace("<title>t</title>", "<title>t</titel>");
+        assert!(parse("f", broken_head.as_bytes()).is_err());
+        let bomb = "<?xml version=\"1.0\"?><!DOCTYPE r [<!ENTITY a \"&b;&b;\">]><rss><channel><item><title>&a; & co</title></item></channel></rss>";
+        assert!(matches!(
+            parse("f", bomb.as_bytes()),
+            Err(ParseError::EntityDeclarations)
+        ));
+    }
+
+    #[test]
+    fn a_soft_hyphenated_word_matches_as_one_word() {
+        let body = r#"<rss version="2.0"><channel><title>t</title>
+            <item><guid>1</guid><title>Kaz&#173;akhstan &amp; Isra&#x200B;el</title></item>
+            </channel></rss>"#;
+        let items = parse_ok(body);
+        assert_eq!(crate::text::normalize(&items[0].title), "kazakhstan israel");
     }
 }

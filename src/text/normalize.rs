@@ -106,6 +106,10 @@ fn fold_reference(text: &str) -> String {
 /// interchangeably.
 fn fold_char(c: char) -> FoldChar {
     match c {
+        // Invisible inside a word: a soft hyphen (`Kaz&#173;akhstan`, put in by CMSs for line
+        // breaking), zero-width space/non-joiner/joiner, word joiner, and a BOM pasted mid-text.
+        // None is a letter, so kept they would split the word and a rule would miss it.
+        c if is_invisible(c) => FoldChar::Done,
         // Typographic and modifier apostrophes; U+02BC is a *letter*, so without this it would
         // glue a possessive onto the word.
         '\u{2018}' | '\u{2019}' | '\u{201A}' | '\u{201B}' | '\u{2032}' | '\u{02BC}'
@@ -121,7 +125,16 @@ fn fold_char(c: char) -> FoldChar {
     }
 }
 
-/// A one- or two-char replacement without allocating.
+/// Characters that render as nothing (or only as a possible line break) inside a word, and that
+/// normalization drops so the word stays one token.
+pub(crate) fn is_invisible(c: char) -> bool {
+    matches!(
+        c,
+        '\u{00AD}' | '\u{200B}' | '\u{200C}' | '\u{200D}' | '\u{2060}' | '\u{FEFF}'
+    )
+}
+
+/// A zero-, one- or two-char replacement without allocating.
 enum FoldChar {
     One(char),
     Two(char, char),
@@ -261,6 +274,20 @@ mod tests {
     }
 
     #[test]
+    fn invisible_characters_inside_words_are_dropped() {
+        assert_eq!(normalize("Kaz\u{00AD}akhstan"), "kazakhstan");
+        assert_eq!(
+            normalize("Abra\u{200B}ham Ac\u{2060}cords"),
+            "abraham accords"
+        );
+        assert_eq!(normalize("\u{FEFF}Israel\u{200D}i"), "israeli");
+        // Persian writes a zero-width non-joiner inside words; it is spelt without one too.
+        assert_eq!(normalize("می\u{200C}خواهم"), normalize("میخواهم"));
+        // Still one word with its case kept, for exact-case terms.
+        assert_eq!(super::cased_tokens("US\u{00AD}A news"), vec!["USA", "news"]);
+    }
+
+    #[test]
     fn normalization_is_idempotent() {
         for s in [
             "Kazakhstan's Türkiye",
@@ -279,7 +306,38 @@ mod tests {
 mod proptests {
     use proptest::prelude::*;
 
-    use super::{fold, fold_reference};
+    use super::{cased_tokens, fold, fold_reference, normalize};
+
+    const INVISIBLE: [char; 6] = [
+        '\u{00AD}', '\u{200B}', '\u{200C}', '\u{200D}', '\u{2060}', '\u{FEFF}',
+    ];
+
+    /// Text of words in the scripts news uses, with marks, apostrophes, digits and ideographs.
+    fn news_text() -> impl Strategy<Value = String> {
+        prop_oneof![
+            any::<String>(),
+            proptest::collection::vec(
+                prop_oneof![
+                    proptest::char::range('a', 'z'),
+                    proptest::char::range('A', 'Z'),
+                    proptest::char::range('0', '9'),
+                    proptest::char::range('\u{0400}', '\u{04FF}'),
+                    proptest::char::range('\u{0600}', '\u{06FF}'),
+                    proptest::char::range('\u{0300}', '\u{036F}'),
+                    proptest::char::range('\u{00C0}', '\u{024F}'),
+                    proptest::char::range('\u{4E00}', '\u{4E40}'),
+                    Just(' '),
+                    Just('\''),
+                    Just('\u{2019}'),
+                    Just('-'),
+                    Just('ß'),
+                    Just('İ'),
+                ],
+                0..24,
+            )
+            .prop_map(|chars| chars.into_iter().collect::<String>()),
+        ]
+    }
 
     proptest! {
     /// The fast path of folding (skipping normalization passes that quick checks prove
@@ -308,6 +366,27 @@ mod proptests {
             fold(&text),
             fold_reference(&text)
         );
+    }
+    }
+
+    proptest! {
+    /// Soft hyphens, zero-width characters, word joiners and BOMs change neither the
+    /// normalized text nor the case-kept tokens, wherever they are inserted: a rule term matches
+    /// `Kaz&#173;akhstan` exactly as it matches `Kazakhstan`.
+    #[test]
+    fn invisible_characters_change_nothing(
+        text in news_text(),
+        inserts in proptest::collection::vec((any::<proptest::sample::Index>(), 0..INVISIBLE.len()), 1..6),
+    ) {
+        let mut chars: Vec<char> = text.chars().collect();
+        for (at, which) in inserts {
+            let at = at.index(chars.len() + 1);
+            chars.insert(at, INVISIBLE[which]);
+        }
+        let with: String = chars.into_iter().collect();
+        prop_assert_eq!(normalize(&with), normalize(&text));
+        prop_assert_eq!(cased_tokens(&with), cased_tokens(&text));
+        prop_assert_eq!(fold(&with), fold_reference(&with));
     }
     }
 }
