@@ -150,6 +150,7 @@ mod tests {
 
     #[test]
     fn broken_markup_does_not_panic() {
+        // Each gives some text back, without a panic and without markup left in it.
         for input in [
             "<",
             "<<>>&",
@@ -157,9 +158,15 @@ mod tests {
             "&#xFFFFFFFF;",
             "<table><tr><td><table>",
             "&;",
+            "<p>Astana <b>signs",
         ] {
-            let _ = html_to_text(input);
+            let text = html_to_text(input);
+            assert!(
+                !text.contains("<p") && !text.contains("<b"),
+                "{input:?} -> {text:?}"
+            );
         }
+        assert_eq!(html_to_text("<p>Astana <b>signs"), "Astana signs");
     }
 
     #[test]
