@@ -305,6 +305,8 @@ async fn run(config: Arc<Runtime>) -> anyhow::Result<()> {
     // Before anything slow: a SIGTERM during start-up must stop us cleanly, not by default
     // action halfway through opening the database.
     let mut signals = Signals::install()?;
+    // Before the first socket: idle metrics clients must not starve fetches of descriptors.
+    crate::service::raise_fd_limit();
     // The writer lock is held for the life of the process, across reloads.
     let (store, _lock) = open_store(&config).await?;
     let (controls, requests) = mpsc::unbounded_channel();
