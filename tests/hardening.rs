@@ -1,6 +1,6 @@
 //! Hostile or careless input that must not stop the alerts: clients that open connections to
-//! the metrics listener and never speak. Everything runs the real binary against local feed
-//! servers and receivers.
+//! the metrics listener and never speak, and a body template that never ends. Everything runs
+//! the real binary against local feed servers and receivers.
 
 mod common;
 
@@ -250,5 +250,113 @@ fn run_raises_its_open_files_limit_to_the_hard_limit() {
     assert!(
         log.contains("open files limit raised from 200 to 1000"),
         "{log}"
+    );
+}
+
+/// Loops 10^10 times: minijinja's range stops at 100,000 elements, so it takes two.
+const ENDLESS: &str = "{% for i in range(100000) %}{% for j in range(100000) %}{{ i }}\
+                       {% endfor %}{% endfor %}";
+
+/// Runs `watchword ARGS` and kills it if it has not finished within `limit`.
+fn watchword_within(ws: &Workspace, args: &[&str], limit: Duration) -> (Option<i32>, String) {
+    let mut child = watchword_command(&ws.config_path())
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn watchword");
+    let mut stderr = child.stderr.take().expect("stderr");
+    let reader = thread::spawn(move || {
+        let mut text = String::new();
+        let _ = stderr.read_to_string(&mut text);
+        text
+    });
+    let mut stdout = child.stdout.take().expect("stdout");
+    thread::spawn(move || std::io::copy(&mut stdout, &mut std::io::sink()));
+    let deadline = Instant::now() + limit;
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            break Some(status);
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            break None;
+        }
+        thread::sleep(Duration::from_millis(50));
+    };
+    let text = reader.join().unwrap_or_default();
+    let status = status
+        .unwrap_or_else(|| panic!("watchword {args:?} still running after {limit:?}:\n{text}"));
+    (status.code(), text)
+}
+
+#[test]
+fn check_refuses_a_template_that_never_ends() {
+    let ws = Workspace::new();
+    TomlConfig::for_workspace(&ws)
+        .feed("wire", "https://wire.example.org/rss")
+        .rule("r", "Kazakhstan", &["endless"])
+        .webhook_sink_with(
+            "endless",
+            "https://hooks.example.org/h",
+            &format!(
+                "format = \"template\"\ncontent_type = \"text/plain\"\ntemplate = '{ENDLESS}'"
+            ),
+        )
+        .write(&ws);
+    let started = Instant::now();
+    let (code, err) = watchword_within(&ws, &["check"], Duration::from_secs(30));
+    eprintln!(
+        "check refused it in {:.2} s",
+        started.elapsed().as_secs_f64()
+    );
+    assert_eq!(code, Some(2), "{err}");
+    // file:line:col of the template key (line 19, see TomlConfig), the sink, the cause.
+    assert!(err.contains("watchword.toml:19:"), "{err}");
+    assert!(
+        err.contains("sink \"endless\": template: too much work"),
+        "{err}"
+    );
+    assert!(err.contains("fuel"), "{err}");
+}
+
+#[test]
+fn a_template_that_never_ends_on_a_real_alert_fails_the_attempt_and_normal_ones_render() {
+    let feeds = FeedServer::start();
+    let receiver = Receiver::start();
+    feeds.put_rss("/wire.xml", &rss(&[entry("k-1", KAZAKH)]));
+    let ws = Workspace::new();
+    // Passes `check` (the sample alert is not about Kazakhstan), then loops on the real one.
+    let sneaky = format!(
+        "{{\"t\": {{{{ title }}}}}}{{% if \"Kazakhstan\" in title %}}{ENDLESS}{{% endif %}}"
+    );
+    TomlConfig::for_workspace(&ws)
+        .feed("wire", &feeds.url("/wire.xml"))
+        .rule("r", "Kazakhstan", &["sneaky", "plain"])
+        .webhook_sink_with(
+            "sneaky",
+            &receiver.url("/sneaky"),
+            &format!("format = \"template\"\ntemplate = '{sneaky}'"),
+        )
+        .webhook_sink_with(
+            "plain",
+            &receiver.url("/plain"),
+            "format = \"template\"\ntemplate = '{\"headline\": {{ title }}, \"n\": {{ count }}}'",
+        )
+        .write(&ws);
+    let (code, err) = watchword_within(&ws, &["check"], Duration::from_secs(30));
+    assert_eq!(code, Some(0), "{err}");
+    let (code, err) = watchword_within(&ws, &["once"], Duration::from_secs(60));
+    assert_eq!(code, Some(0), "{err}");
+    assert!(
+        err.contains("delivery to sneaky") && err.contains("too much work"),
+        "{err}"
+    );
+    let hits = receiver.accepted();
+    assert_eq!(hits.len(), 1, "only the plain sink's body arrives");
+    assert_eq!(
+        hits[0].json(),
+        serde_json::json!({"headline": KAZAKH, "n": 1})
     );
 }
