@@ -381,6 +381,8 @@ async fn run(config: Arc<Runtime>) -> anyhow::Result<()> {
     // action halfway through opening the database.
     let mut signals = Signals::install()?;
     log_config_warnings(&config);
+    // Before the first socket: idle metrics clients must not starve fetches of descriptors.
+    crate::service::raise_fd_limit();
     // The writer lock is held for the life of the process, across reloads.
     let (store, _lock) = open_store(&config).await?;
     let (controls, requests) = mpsc::unbounded_channel();

@@ -52,6 +52,57 @@ pub fn scheduler_alive() -> bool {
     since_last_tick().is_some_and(|d| d <= TICK_STALE_AFTER)
 }
 
+/// Raises the soft limit on open files to the hard limit, and says so at debug level.
+///
+/// The soft limit is 1,024 almost everywhere (systemd's default, and most shells'), a leftover
+/// from select(2) which nothing in this process uses (tokio waits with epoll). Every fetch,
+/// every webhook request, the SQLite files and the metrics connections take descriptors; with
+/// `concurrency` feeds in flight and every sink delivering, 1,024 is closer than it looks. The
+/// hard limit is what the administrator allows (the unit's `LimitNOFILE=`), so taking all of
+/// it is within the rules; failing to is only logged, and the daemon runs on the soft limit.
+#[cfg(unix)]
+pub fn raise_fd_limit() {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit writes one rlimit through a pointer to a live, properly aligned one.
+    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } != 0 {
+        let e = std::io::Error::last_os_error();
+        tracing::debug!("cannot read the open files limit: {e}");
+        return;
+    }
+    if limit.rlim_cur >= limit.rlim_max {
+        tracing::debug!(
+            "open files limit: {} (already the hard limit)",
+            limit.rlim_cur
+        );
+        return;
+    }
+    let raised = libc::rlimit {
+        rlim_cur: limit.rlim_max,
+        rlim_max: limit.rlim_max,
+    };
+    // SAFETY: setrlimit only reads the rlimit behind the pointer, which lives across the call.
+    if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &raised) } == 0 {
+        tracing::debug!(
+            "open files limit raised from {} to {} (the hard limit)",
+            limit.rlim_cur,
+            limit.rlim_max
+        );
+    } else {
+        let e = std::io::Error::last_os_error();
+        tracing::debug!(
+            "cannot raise the open files limit from {} to {}: {e}",
+            limit.rlim_cur,
+            limit.rlim_max
+        );
+    }
+}
+
+#[cfg(not(unix))]
+pub fn raise_fd_limit() {}
+
 /// `45s`, `12m`, `3h`, `2d`: an age at a glance, for people.
 pub fn age(secs: i64) -> String {
     match secs.max(0) {

@@ -1,0 +1,362 @@
+//! Hostile or careless input that must not stop the alerts: clients that open connections to
+//! the metrics listener and never speak, and a body template that never ends. Everything runs
+//! the real binary against local feed servers and receivers.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::os::unix::process::CommandExt as _;
+use std::process::{Child, Stdio};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use common::*;
+
+const WAIT: Duration = Duration::from_secs(60);
+
+/// `watchword run` under an open-files limit of `soft`/`hard`, its stderr collected as written.
+struct Daemon {
+    child: Child,
+    log: Arc<Mutex<String>>,
+}
+
+impl Daemon {
+    fn start(ws: &Workspace, soft: u64, hard: u64) -> Daemon {
+        let mut cmd = watchword_command(&ws.config_path());
+        cmd.arg("run")
+            .env("WATCHWORD_LOG", "watchword=debug")
+            .env_remove("NOTIFY_SOCKET")
+            .env_remove("WATCHDOG_USEC")
+            .env_remove("JOURNAL_STREAM")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        // SAFETY: between fork and exec only setrlimit runs, which is async-signal-safe and
+        // touches no memory of the parent but the rlimit on this closure's stack.
+        unsafe {
+            cmd.pre_exec(move || {
+                let limit = libc::rlimit {
+                    rlim_cur: soft as libc::rlim_t,
+                    rlim_max: hard as libc::rlim_t,
+                };
+                if libc::setrlimit(libc::RLIMIT_NOFILE, &limit) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+        let mut child = cmd.spawn().expect("spawn watchword run");
+        let log: Arc<Mutex<String>> = Arc::default();
+        let mut stderr = child.stderr.take().expect("stderr");
+        let sink = Arc::clone(&log);
+        thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = stderr.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                sink.lock()
+                    .expect("log")
+                    .push_str(&String::from_utf8_lossy(&buf[..n]));
+            }
+        });
+        Daemon { child, log }
+    }
+
+    fn log(&self) -> String {
+        self.log.lock().expect("log").clone()
+    }
+
+    /// SIGTERM, then a clean exit within 30 s; returns the log.
+    fn stop(mut self) -> String {
+        let status = std::process::Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("kill");
+        assert!(status.success(), "kill -TERM failed");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let exit = loop {
+            if let Some(exit) = self.child.try_wait().expect("wait") {
+                break exit;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "watchword run did not stop within 30 s:\n{}",
+                self.log()
+            );
+            thread::sleep(Duration::from_millis(50));
+        };
+        // Let the reader thread drain the pipe.
+        thread::sleep(Duration::from_millis(100));
+        let log = self.log();
+        assert!(exit.success(), "run exited {exit:?}:\n{log}");
+        assert!(!log.contains("panicked"), "{log}");
+        log
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("port")
+        .port()
+}
+
+/// A plain HTTP/1.1 GET over loopback with a short read timeout: the status, or `None` when
+/// the connection is refused, closed or silent.
+fn http_status(port: u16, path: &str) -> Option<u16> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).ok()?;
+    response.split_whitespace().nth(1)?.parse().ok()
+}
+
+fn entry<'a>(guid: &'a str, title: &'a str) -> Entry<'a> {
+    Entry {
+        guid,
+        title,
+        description: "Reported by the wire.",
+        link: Box::leak(format!("https://wire.example.org/story/{guid}").into_boxed_str()),
+        published: minutes_ago(20),
+    }
+}
+
+const KAZAKH: &str = "Kazakhstan will join the Abraham Accords";
+const QUIET: &str = "Markets close flat";
+
+/// Connections the test opens and never writes to: more than the daemon's descriptor limit.
+const IDLE_CONNECTIONS: usize = 300;
+/// The daemon's open-files limit, soft and hard (so the raise at start-up cannot undo it).
+const FD_LIMIT: u64 = 256;
+
+#[test]
+fn idle_connections_to_the_metrics_listener_do_not_stop_alerts() {
+    let feeds = FeedServer::start();
+    let receiver = Receiver::start();
+    feeds.put_rss("/wire.xml", &rss(&[entry("q-1", QUIET)]));
+    let ws = Workspace::new();
+    let port = free_port();
+    TomlConfig::for_workspace(&ws)
+        .daemon("poll_interval = \"10s\"")
+        .daemon(&format!("metrics_listen = \"127.0.0.1:{port}\""))
+        .shared_groups()
+        .feed("wire", &feeds.url("/wire.xml"))
+        .rule(
+            "central-asia-accords",
+            "@central_asia AND @abraham_accords",
+            &["hook"],
+        )
+        .webhook_sink("hook", &receiver.hook_url())
+        .write(&ws);
+    let daemon = Daemon::start(&ws, FD_LIMIT, FD_LIMIT);
+    assert!(
+        wait_for(WAIT, || http_status(port, "/readyz") == Some(200)),
+        "/readyz never became ready:\n{}",
+        daemon.log()
+    );
+    assert!(wait_for(WAIT, || feeds.hits("/wire.xml") >= 1));
+
+    // More idle connections than the daemon has descriptors. Those it does not take stay
+    // in the kernel's queue (connected as far as the client knows) or are refused.
+    let mut idle = Vec::new();
+    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+    for _ in 0..IDLE_CONNECTIONS {
+        if let Ok(stream) = TcpStream::connect_timeout(&addr, Duration::from_secs(2)) {
+            idle.push(stream);
+        }
+    }
+    assert!(
+        idle.len() > FD_LIMIT as usize,
+        "only {} connections opened",
+        idle.len()
+    );
+
+    // The next matching item is fetched and delivered: the listener left the descriptors
+    // for the poller and the deliverer.
+    feeds.put_rss(
+        "/wire.xml",
+        &rss(&[entry("q-1", QUIET), entry("k-1", KAZAKH)]),
+    );
+    let started = Instant::now();
+    assert!(
+        wait_for(Duration::from_secs(40), || receiver.accepted().len() == 1),
+        "no alert with {} idle connections open:\n{}",
+        idle.len(),
+        daemon.log()
+    );
+    eprintln!(
+        "alert delivered {:.1} s after the item appeared, {} idle connections open",
+        started.elapsed().as_secs_f64(),
+        idle.len()
+    );
+    let log = daemon.log();
+    assert!(!log.contains("Too many open files"), "{log}");
+
+    // Silent connections are closed after the header timeout, so health checks get through
+    // even while the clients hold on to theirs…
+    assert!(
+        wait_for(Duration::from_secs(30), || http_status(port, "/healthz")
+            == Some(200)),
+        "/healthz does not answer while idle connections are held:\n{}",
+        daemon.log()
+    );
+    // …and certainly once they are gone.
+    drop(idle);
+    assert!(
+        wait_for(Duration::from_secs(15), || http_status(port, "/healthz")
+            == Some(200)),
+        "/healthz does not answer once the connections are closed:\n{}",
+        daemon.log()
+    );
+    assert!(wait_for(Duration::from_secs(15), || http_status(
+        port, "/readyz"
+    ) == Some(200)));
+    let log = daemon.stop();
+    assert!(log.contains("connections already open"), "{log}");
+}
+
+#[test]
+fn run_raises_its_open_files_limit_to_the_hard_limit() {
+    let feeds = FeedServer::start();
+    feeds.put_rss("/wire.xml", &rss(&[entry("q-1", QUIET)]));
+    let ws = Workspace::new();
+    TomlConfig::for_workspace(&ws)
+        .daemon("metrics_listen = \"off\"")
+        .feed("wire", &feeds.url("/wire.xml"))
+        .rule("r", "Kazakhstan", &["out"])
+        .stdout_sink("out")
+        .write(&ws);
+    let daemon = Daemon::start(&ws, 200, 1000);
+    assert!(
+        wait_for(WAIT, || feeds.hits("/wire.xml") >= 1),
+        "{}",
+        daemon.log()
+    );
+    let log = daemon.stop();
+    assert!(
+        log.contains("open files limit raised from 200 to 1000"),
+        "{log}"
+    );
+}
+
+/// Loops 10^10 times: minijinja's range stops at 100,000 elements, so it takes two.
+const ENDLESS: &str = "{% for i in range(100000) %}{% for j in range(100000) %}{{ i }}\
+                       {% endfor %}{% endfor %}";
+
+/// Runs `watchword ARGS` and kills it if it has not finished within `limit`.
+fn watchword_within(ws: &Workspace, args: &[&str], limit: Duration) -> (Option<i32>, String) {
+    let mut child = watchword_command(&ws.config_path())
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn watchword");
+    let mut stderr = child.stderr.take().expect("stderr");
+    let reader = thread::spawn(move || {
+        let mut text = String::new();
+        let _ = stderr.read_to_string(&mut text);
+        text
+    });
+    let mut stdout = child.stdout.take().expect("stdout");
+    thread::spawn(move || std::io::copy(&mut stdout, &mut std::io::sink()));
+    let deadline = Instant::now() + limit;
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            break Some(status);
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            break None;
+        }
+        thread::sleep(Duration::from_millis(50));
+    };
+    let text = reader.join().unwrap_or_default();
+    let status = status
+        .unwrap_or_else(|| panic!("watchword {args:?} still running after {limit:?}:\n{text}"));
+    (status.code(), text)
+}
+
+#[test]
+fn check_refuses_a_template_that_never_ends() {
+    let ws = Workspace::new();
+    TomlConfig::for_workspace(&ws)
+        .feed("wire", "https://wire.example.org/rss")
+        .rule("r", "Kazakhstan", &["endless"])
+        .webhook_sink_with(
+            "endless",
+            "https://hooks.example.org/h",
+            &format!(
+                "format = \"template\"\ncontent_type = \"text/plain\"\ntemplate = '{ENDLESS}'"
+            ),
+        )
+        .write(&ws);
+    let started = Instant::now();
+    let (code, err) = watchword_within(&ws, &["check"], Duration::from_secs(30));
+    eprintln!(
+        "check refused it in {:.2} s",
+        started.elapsed().as_secs_f64()
+    );
+    assert_eq!(code, Some(2), "{err}");
+    // file:line:col of the template key (line 19, see TomlConfig), the sink, the cause.
+    assert!(err.contains("watchword.toml:19:"), "{err}");
+    assert!(
+        err.contains("sink \"endless\": template: too much work"),
+        "{err}"
+    );
+    assert!(err.contains("fuel"), "{err}");
+}
+
+#[test]
+fn a_template_that_never_ends_on_a_real_alert_fails_the_attempt_and_normal_ones_render() {
+    let feeds = FeedServer::start();
+    let receiver = Receiver::start();
+    feeds.put_rss("/wire.xml", &rss(&[entry("k-1", KAZAKH)]));
+    let ws = Workspace::new();
+    // Passes `check` (the sample alert is not about Kazakhstan), then loops on the real one.
+    let sneaky = format!(
+        "{{\"t\": {{{{ title }}}}}}{{% if \"Kazakhstan\" in title %}}{ENDLESS}{{% endif %}}"
+    );
+    TomlConfig::for_workspace(&ws)
+        .feed("wire", &feeds.url("/wire.xml"))
+        .rule("r", "Kazakhstan", &["sneaky", "plain"])
+        .webhook_sink_with(
+            "sneaky",
+            &receiver.url("/sneaky"),
+            &format!("format = \"template\"\ntemplate = '{sneaky}'"),
+        )
+        .webhook_sink_with(
+            "plain",
+            &receiver.url("/plain"),
+            "format = \"template\"\ntemplate = '{\"headline\": {{ title }}, \"n\": {{ count }}}'",
+        )
+        .write(&ws);
+    let (code, err) = watchword_within(&ws, &["check"], Duration::from_secs(30));
+    assert_eq!(code, Some(0), "{err}");
+    let (code, err) = watchword_within(&ws, &["once"], Duration::from_secs(60));
+    assert_eq!(code, Some(0), "{err}");
+    assert!(
+        err.contains("delivery to sneaky") && err.contains("too much work"),
+        "{err}"
+    );
+    let hits = receiver.accepted();
+    assert_eq!(hits.len(), 1, "only the plain sink's body arrives");
+    assert_eq!(
+        hits[0].json(),
+        serde_json::json!({"headline": KAZAKH, "n": 1})
+    );
+}
