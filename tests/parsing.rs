@@ -66,11 +66,22 @@ fn a_feed_with_stray_ampersands_no_version_and_one_broken_item_still_alerts() {
         Some("https://wire.example.org/w-1?a=1&b=2")
     );
 
-    // The feed is healthy: a skipped item is not a failed poll.
+    // The feed is healthy: a skipped item is not a failed poll; `feeds` says what was skipped.
     let feeds_out = ws.watchword(&["feeds", "--json"]);
     let listing = stdout(&feeds_out);
     assert!(feeds_out.status.success(), "{}", stderr(&feeds_out));
     assert!(listing.contains("\"ok\""), "{listing}");
+    let rows: Vec<Value> = serde_json::from_str(&listing).expect("json");
+    let skipped = rows[0]["skipped"].as_str().unwrap_or_default();
+    assert!(
+        skipped.starts_with("1 item(s) skipped: entry 2 of 3"),
+        "{listing}"
+    );
+    let table = stdout(&ws.watchword(&["feeds"]));
+    assert!(
+        table.contains("↳ 1 item(s) skipped: entry 2 of 3"),
+        "{table}"
+    );
 }
 
 #[test]

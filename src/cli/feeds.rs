@@ -36,6 +36,8 @@ struct FeedRow {
     alerts: u64,
     /// Where permanent redirects lead: update the config's url to this.
     moved_to: Option<String>,
+    /// Items of the last read that could not be read, with the first reason.
+    skipped: Option<String>,
 }
 
 pub fn show(config: &Config, args: &FeedsArgs) -> anyhow::Result<()> {
@@ -82,6 +84,7 @@ fn row(name: &str, url: &str, state: Option<&FeedState>) -> FeedRow {
             items_seen: 0,
             alerts: 0,
             moved_to: None,
+            skipped: None,
         };
     };
     let label = if s.gone_at.is_some() {
@@ -107,6 +110,7 @@ fn row(name: &str, url: &str, state: Option<&FeedState>) -> FeedRow {
         items_seen: s.items_seen,
         alerts: s.alerts,
         moved_to: s.moved_to.as_deref().map(redact_url),
+        skipped: s.skipped.as_deref().map(one_line),
     }
 }
 
@@ -168,6 +172,9 @@ fn table(rows: &[FeedRow]) -> String {
             line(&[format!(
                 "  ↳ moved permanently to {target}: update its url in the config"
             )]);
+        }
+        if let Some(skipped) = &row.skipped {
+            line(&[format!("  ↳ {}", crate::text::for_terminal(skipped))]);
         }
     }
     out

@@ -98,6 +98,9 @@ pub fn settle(
                             state.etag = validators.etag;
                             state.last_modified = validators.last_modified;
                             state.ttl = parsed.ttl.map(|t| t.as_secs() as i64);
+                            state.skipped = parsed.skipped.first().map(|first| {
+                                format!("{} item(s) skipped: {first}", parsed.skipped.len())
+                            });
                             let fetched_items = parsed.items.len();
                             let seen = {
                                 let ids: Vec<String> =

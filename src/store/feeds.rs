@@ -40,6 +40,9 @@ pub struct FeedState {
     pub items_seen: u64,
     /// RSS `<ttl>` of the last body, in seconds.
     pub ttl: Option<i64>,
+    /// Items of the last body that could not be read (the others were), in one line:
+    /// `2 item(s) skipped: entry 2 of 3 (line 3): …`. `None` when every item was read.
+    pub skipped: Option<String>,
     /// Alerts raised by rules on this feed's items (feed events not counted). Filled by
     /// [`Store::feed_states`] only.
     pub alerts: u64,
@@ -56,7 +59,7 @@ pub struct PollRecord {
 
 const STATE_COLUMNS: &str = "name, url, etag, last_modified, last_fetch_at, last_success_at,
     last_status, last_error, consecutive_failures, failing_since, last_new_item_at, next_due_at,
-    moved_to, gone_at, broken_since, stale_since, items_seen, ttl";
+    moved_to, gone_at, broken_since, stale_since, items_seen, ttl, skipped";
 
 fn state_from_row(row: &Row<'_>) -> rusqlite::Result<FeedState> {
     Ok(FeedState {
@@ -80,6 +83,7 @@ fn state_from_row(row: &Row<'_>) -> rusqlite::Result<FeedState> {
         stale_since: row.get(15)?,
         items_seen: row.get::<_, i64>(16)?.max(0) as u64,
         ttl: row.get(17)?,
+        skipped: row.get(18)?,
         alerts: 0,
     })
 }
@@ -264,7 +268,7 @@ fn record_poll_in(
                 last_success_at = ?6, last_status = ?7, last_error = ?8,
                 consecutive_failures = ?9, failing_since = ?10, last_new_item_at = ?11,
                 next_due_at = ?12, moved_to = ?13, gone_at = ?14, broken_since = ?15,
-                stale_since = ?16, items_seen = items_seen + ?17, ttl = ?18
+                stale_since = ?16, items_seen = items_seen + ?17, ttl = ?18, skipped = ?19
              WHERE name = ?1",
         )?
         .execute(params![
@@ -285,7 +289,8 @@ fn record_poll_in(
             s.broken_since,
             s.stale_since,
             summary.new_items as i64,
-            s.ttl
+            s.ttl,
+            s.skipped
         ])?;
         Ok(summary)
     }

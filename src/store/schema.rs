@@ -158,6 +158,13 @@ CREATE UNIQUE INDEX alerts_rule_story ON alerts (rule, story_id, kind)
 CREATE INDEX alerts_story ON alerts (story_id) WHERE story_id IS NOT NULL;
 "#,
     ),
+    // Items of the last read that could not be read (the rest of the feed was): shown by
+    // `watchword feeds` so a partly broken feed is visible without reading the log.
+    M::up(
+        r#"
+ALTER TABLE feeds ADD COLUMN skipped TEXT;
+"#,
+    ),
 ];
 
 pub fn migrations() -> Migrations<'static> {
