@@ -311,3 +311,126 @@ fn a_short_receiver_outage_costs_seconds_not_minutes() {
     assert!((3..=7).contains(&first), "first retry after {first}s");
     assert!((26..=34).contains(&second), "second retry after {second}s");
 }
+
+/// `kill -9` of `once` at several points of a pass — between fetches, in the middle of a
+/// commit, with a digest window open — then a clean pass: every item alerts under exactly one
+/// id on each sink, nothing is lost, and the database is intact.
+#[test]
+fn kill_9_during_once_loses_nothing_and_sends_nothing_under_two_ids() {
+    use std::collections::{BTreeMap, BTreeSet};
+    use std::time::Duration;
+
+    let ws = Workspace::new();
+    let feeds = FeedServer::start();
+    let receiver = Receiver::start();
+    let digests = Receiver::start();
+    let mut config = TomlConfig::for_workspace(&ws)
+        .daemon("concurrency = 4")
+        .rule("accords", "\"Abraham Accords\"", &["now", "daily"])
+        .webhook_sink("now", &receiver.hook_url())
+        .webhook_sink_with("daily", &digests.hook_url(), "digest = \"1h\"");
+    let feeds_count = 40;
+    for n in 0..feeds_count {
+        let guid = format!("item-{n}");
+        // Distinct stories: words of their own, so no two items merge into one story.
+        let word = |k: usize| {
+            const SYLLABLES: [&str; 12] = [
+                "ka", "lo", "mir", "tun", "sev", "dra", "pol", "yen", "gus", "ber", "hox", "qui",
+            ];
+            let v = n * 7 + k * 131;
+            format!(
+                "{}{}{}",
+                SYLLABLES[v % 12],
+                SYLLABLES[(v / 12) % 12],
+                SYLLABLES[(v / 144) % 12]
+            )
+        };
+        let title = format!(
+            "{} {} signs the Abraham Accords after {} {} talks in {}",
+            word(1),
+            word(2),
+            word(3),
+            word(4),
+            word(5)
+        );
+        let link = format!("https://news.example.org/{n}");
+        // The server answers one request at a time: 40 × 50 ms spreads the pass over 2 s.
+        feeds.put_slow_rss(
+            &format!("/f{n}.xml"),
+            &common::rss(&[common::Entry {
+                guid: &guid,
+                title: &title,
+                description: &format!("{} {} {}", word(6), word(7), word(8)),
+                link: &link,
+                published: common::minutes_ago(5),
+            }]),
+            Duration::from_millis(50),
+        );
+        config = config.feed(&format!("f{n}"), &feeds.url(&format!("/f{n}.xml")));
+    }
+    config.write(&ws);
+    for kill_after in [600, 1100, 1700] {
+        let mut child = common::watchword_command(&ws.config_path())
+            .arg("once")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("spawn once");
+        std::thread::sleep(Duration::from_millis(kill_after));
+        let _ = child.kill(); // SIGKILL
+        let _ = child.wait();
+    }
+    let last = ws.watchword(&["once"]);
+    assert!(last.status.success(), "{}", stderr(&last));
+
+    // Each item under exactly one alert id, on each sink; every item delivered.
+    let mut ids_by_item: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for hit in receiver.accepted() {
+        let payload = hit.json();
+        let item = payload["item"]["id"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        assert_eq!(payload["id"].as_str(), Some(hit.id().as_str()));
+        ids_by_item.entry(item).or_default().insert(hit.id());
+    }
+    assert_eq!(
+        ids_by_item.len(),
+        feeds_count,
+        "every item alerted: {ids_by_item:?}"
+    );
+    assert!(
+        ids_by_item.values().all(|ids| ids.len() == 1),
+        "an item alerted under two ids: {ids_by_item:?}"
+    );
+    let mut digested: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for hit in digests.accepted() {
+        let body = hit.json();
+        let alerts = match body["type"].as_str() {
+            Some("watchword.digest") => body["alerts"].as_array().cloned().unwrap_or_default(),
+            _ => vec![body],
+        };
+        for alert in alerts {
+            let item = alert["item"]["id"].as_str().unwrap_or_default().to_string();
+            let id = alert["id"].as_str().unwrap_or_default().to_string();
+            digested.entry(item).or_default().insert(id);
+        }
+    }
+    assert_eq!(
+        digested.len(),
+        feeds_count,
+        "every item reached the digest sink"
+    );
+    for (item, ids) in &digested {
+        assert_eq!(
+            Some(ids),
+            ids_by_item.get(item),
+            "{item}: the same id on both sinks"
+        );
+    }
+    let db = rusqlite::Connection::open(ws.database()).expect("open");
+    let check: String = db
+        .query_row("PRAGMA integrity_check", [], |row| row.get(0))
+        .expect("integrity_check");
+    assert_eq!(check, "ok");
+}
