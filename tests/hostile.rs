@@ -434,3 +434,31 @@ fn kill_9_during_once_loses_nothing_and_sends_nothing_under_two_ids() {
         .expect("integrity_check");
     assert_eq!(check, "ok");
 }
+
+#[test]
+fn a_runaway_query_is_refused_at_once_with_its_place() {
+    // Terms that are prefixes of one another, pasted until the query is 7 MB: compiling them
+    // costs the square of their number; the limit refuses it before any work.
+    let word: String = (0..4500)
+        .map(|i| (b'a' + (i * 7 % 10) as u8) as char)
+        .collect();
+    let query: Vec<&str> = (1..=4500).map(|k| &word[..k]).collect();
+    let ws = Workspace::new();
+    let config = TomlConfig::new()
+        .feed("wire", "https://news.example.org/rss")
+        .rule("runaway", &query.join(" OR "), &["out"])
+        .stdout_sink("out")
+        .write(&ws);
+    let out = ws.watchword(&["check"]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{}", &err[..err.len().min(500)]);
+    assert!(
+        err.contains(&format!("{}:", config.display()))
+            && err.contains("rule \"runaway\": the query is")
+            && err.contains("a query may be at most 262144 bytes"),
+        "{}",
+        &err[..err.len().min(500)]
+    );
+    // The error does not echo the 7 MB back.
+    assert!(err.len() < 2000, "{} bytes of error", err.len());
+}

@@ -115,6 +115,19 @@ pub enum RuleError {
     #[error("rule \"{rule}\": another rule already has this name")]
     DuplicateRule { rule: String },
 
+    /// A query beyond [`MAX_QUERY_BYTES`](super::MAX_QUERY_BYTES): compiling terms that are
+    /// prefixes of one another costs the square of their number, so a runaway query (a list
+    /// pasted a thousand times) is refused instead of taking minutes and gigabytes.
+    #[error(
+        "rule \"{rule}\": the query is {bytes} bytes; a query may be at most {max} bytes \
+         (split it into several rules, or use a built-in place such as @region:… for long lists)"
+    )]
+    QueryTooLong {
+        rule: String,
+        bytes: usize,
+        max: usize,
+    },
+
     /// The combined term dictionary exceeded the automaton's limits.
     #[error("rule set too large to compile: {message}")]
     TooLarge { message: String },
@@ -134,7 +147,8 @@ impl RuleError {
             | RuleError::NoPositiveTerm { rule }
             | RuleError::Regex { rule, .. }
             | RuleError::NeverMatches { rule, .. }
-            | RuleError::DuplicateRule { rule } => rule,
+            | RuleError::DuplicateRule { rule }
+            | RuleError::QueryTooLong { rule, .. } => rule,
             RuleError::Place(p) => &p.rule,
             RuleError::TooLarge { .. } => "",
         }
@@ -174,6 +188,7 @@ impl RuleError {
             | RuleError::NoPositiveTerm { .. }
             | RuleError::DuplicateRule { .. }
             | RuleError::TooLarge { .. } => None,
+            RuleError::QueryTooLong { .. } => Some(0),
         }
     }
 }

@@ -37,6 +37,12 @@ pub use error::{PlaceRefError, RuleError};
 pub use explain::{Explanation, TermReport};
 pub use parse::Field;
 
+/// The longest query a rule may have, in bytes: far above any rule written by hand (the
+/// example rule is 60 bytes, a pasted list of 5,000 names about 80 KB), and low enough that
+/// even a query made only of terms that are prefixes of one another compiles in well under a
+/// second.
+pub const MAX_QUERY_BYTES: usize = 256 * 1024;
+
 /// A rule as written in the config.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RuleSpec<'a> {
@@ -142,6 +148,13 @@ impl RuleSet {
             if !names.insert(spec.name) {
                 return Err(RuleError::DuplicateRule {
                     rule: spec.name.to_owned(),
+                });
+            }
+            if spec.query.len() > MAX_QUERY_BYTES {
+                return Err(RuleError::QueryTooLong {
+                    rule: spec.name.to_owned(),
+                    bytes: spec.query.len(),
+                    max: MAX_QUERY_BYTES,
                 });
             }
             compiled.push(compiler.rule(spec.name, spec.query)?);
