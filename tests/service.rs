@@ -829,16 +829,81 @@ fn logs_go_to_the_journal_only_when_stderr_is_the_journal_stream() {
         assert!(status.success());
         std::fs::read_to_string(&log_path).expect("read log")
     };
-    // systemd's stream: the journal is chosen (and, with no journald on a test machine, the
-    // fallback says so). Another stream, as in a shell started from a service: plain lines.
+    // systemd's stream: the journal is chosen. Where no journald runs (CI, containers), the
+    // test listens on journald's socket path itself, so the journal branch is checked
+    // everywhere; where a journald runs, its socket is left alone and only stderr is checked.
+    let journald = JournalSocket::bind();
     let journal = run_with_stream(true);
     let plain = run_with_stream(false);
-    let no_journald = !Path::new("/run/systemd/journal/socket").exists();
-    if no_journald {
-        assert!(journal.contains("cannot write to the journal"), "{journal}");
-    } else {
-        assert!(!journal.contains("feed \"a\" failed"), "{journal}");
+    assert!(
+        !journal.contains("feed \"a\" failed"),
+        "went to stderr: {journal}"
+    );
+    match &journald {
+        Some(socket) => {
+            let datagrams = socket.received();
+            // journald's native protocol: `KEY=value` or, length-prefixed, `KEY\n<len>value`.
+            let entry = datagrams
+                .iter()
+                .find(|d| d.contains("feed \"a\" failed"))
+                .unwrap_or_else(|| panic!("nothing reached the journal socket: {datagrams:?}"));
+            assert!(entry.contains("MESSAGE"), "{entry:?}");
+            assert!(
+                entry.contains("FEED=a\n") || entry.contains("\nFEED\n"),
+                "the journal entry carries the FEED field: {entry:?}"
+            );
+        }
+        None => assert!(
+            Path::new("/run/systemd/journal/socket").exists(),
+            "neither a journald nor a socket of the test's own"
+        ),
     }
     assert!(!plain.contains("journal"), "{plain}");
     assert!(plain.contains("feed \"a\" failed"), "{plain}");
+}
+
+/// journald's socket, bound by the test where no journald runs, and removed afterwards.
+struct JournalSocket {
+    socket: std::os::unix::net::UnixDatagram,
+    created_dir: bool,
+}
+
+impl JournalSocket {
+    const PATH: &'static str = "/run/systemd/journal/socket";
+
+    /// `None` where a journald already listens (or the path cannot be made ours).
+    fn bind() -> Option<JournalSocket> {
+        let path = Path::new(Self::PATH);
+        if path.exists() {
+            return None;
+        }
+        let dir = path.parent()?;
+        let created_dir = !dir.exists();
+        std::fs::create_dir_all(dir).ok()?;
+        let socket = std::os::unix::net::UnixDatagram::bind(path).ok()?;
+        socket.set_nonblocking(true).ok()?;
+        Some(JournalSocket {
+            socket,
+            created_dir,
+        })
+    }
+
+    fn received(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut buf = vec![0u8; 64 * 1024];
+        while let Ok(n) = self.socket.recv(&mut buf) {
+            out.push(String::from_utf8_lossy(&buf[..n]).into_owned());
+        }
+        out
+    }
+}
+
+impl Drop for JournalSocket {
+    fn drop(&mut self) {
+        let path = Path::new(Self::PATH);
+        let _ = std::fs::remove_file(path);
+        if self.created_dir {
+            let _ = path.parent().map(std::fs::remove_dir);
+        }
+    }
 }
