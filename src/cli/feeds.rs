@@ -213,8 +213,12 @@ fn relative(at: Option<&str>, now: i64) -> String {
     }
 }
 
+/// Errors and skip reasons can quote feed bytes: one line, no control characters.
 fn one_line(text: &str) -> String {
-    text.split_whitespace().collect::<Vec<_>>().join(" ")
+    crate::text::for_terminal(text)
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 fn truncate(text: &str, max: usize) -> String {

@@ -110,7 +110,9 @@ pub fn show(config: &Config) -> anyhow::Result<()> {
             let _ = writeln!(
                 out,
                 "  {:<24} {} failure(s), {since}: {}",
-                feed.name, feed.consecutive_failures, feed.last_error
+                feed.name,
+                feed.consecutive_failures,
+                crate::text::for_terminal(&feed.last_error)
             );
         }
     }
