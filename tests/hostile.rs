@@ -261,6 +261,29 @@ fn intervals_below_the_floor_are_reported_with_the_value_in_force() {
         out.contains("feed \"wire\": interval 5s is below min_interval; it is polled every 30s"),
         "{out}"
     );
+    // A retry delay below a second is a second, and `check` says so.
+    TomlConfig::for_workspace(&ws)
+        .feed("wire", &feeds.url("/wire.json"))
+        .rule("accords", "\"Abraham Accords\"", &["hook"])
+        .webhook_sink_with(
+            "hook",
+            "https://hooks.example.org/h",
+            "retry_schedule = [\"250ms\", \"5s\"]",
+        )
+        .write(&ws);
+    let check = ws.watchword(&["check"]);
+    assert!(check.status.success(), "{}", stderr(&check));
+    assert!(
+        stdout(&check).contains("retry_schedule delay 250ms is below 1s"),
+        "{}",
+        stdout(&check)
+    );
+    TomlConfig::for_workspace(&ws)
+        .daemon("poll_interval = \"1s\"\nmin_interval = \"30s\"")
+        .feed_with("wire", &feeds.url("/wire.json"), "interval = \"5s\"")
+        .rule("accords", "\"Abraham Accords\"", &["out"])
+        .stdout_sink("out")
+        .write(&ws);
     // The daemon says the same at start-up.
     let once = ws.watchword(&["once"]);
     let log = stderr(&once);

@@ -356,7 +356,7 @@ fn validate(
         } else if !sink_names.insert(name.clone()) {
             problems.push(at.span(sink.name.span(), format!("duplicate sink name {name:?}")));
         }
-        sinks.push(sink::validate_sink(sink, name, at, problems));
+        sinks.push(sink::validate_sink(sink, name, at, problems, &mut warnings));
     }
 
     for sink in &daemon.feed_event_spans {

@@ -228,6 +228,7 @@ pub(super) fn validate_sink(
     name: String,
     at: &Locator<'_>,
     problems: &mut Vec<Diagnostic>,
+    warnings: &mut Vec<Diagnostic>,
 ) -> SinkConfig {
     let dir = at.directory();
     let mut secrets = Vec::new();
@@ -408,7 +409,23 @@ pub(super) fn validate_sink(
             ));
             Vec::new()
         }
-        Some(list) => list.get_ref().iter().map(|d| d.0).collect(),
+        Some(list) => {
+            // The outbox schedules in whole seconds: a shorter delay is a second.
+            if let Some(short) = list.get_ref().iter().find(|d| d.0 < Duration::from_secs(1)) {
+                warnings.push(at.span(
+                    list.span(),
+                    format!(
+                        "sink {name:?}: retry_schedule delay {} is below 1s; attempts are at \
+                         least 1s apart",
+                        humantime::format_duration(short.0)
+                    ),
+                ));
+            }
+            list.get_ref()
+                .iter()
+                .map(|d| d.0.max(Duration::from_secs(1)))
+                .collect()
+        }
         None => Vec::new(),
     };
     let give_up_after =
