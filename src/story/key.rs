@@ -28,3 +28,20 @@ impl Default for StoryPolicy {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    /// Config sits below the story room and keeps its own copy of the default similarity (it
+    /// validates the key without knowing fingerprints): the two must not drift apart.
+    #[test]
+    fn the_configs_default_similarity_is_the_fingerprints() {
+        assert_eq!(
+            crate::config::DEFAULT_STORY_SIMILARITY,
+            super::fingerprint::DEFAULT_THRESHOLD
+        );
+        assert_eq!(
+            super::StoryPolicy::default().threshold,
+            crate::config::DEFAULT_STORY_SIMILARITY
+        );
+    }
+}
