@@ -32,7 +32,7 @@ fn has_control(text: &str) -> bool {
 fn feed_text_reaches_the_terminal_without_control_characters() {
     let ws = Workspace::new();
     let feeds = FeedServer::start();
-    feeds.put("/wire.json", 200, "application/feed+json", &hostile_feed());
+    feeds.put_json("/wire.json", &hostile_feed());
     let receiver = Receiver::start();
     TomlConfig::for_workspace(&ws)
         .feed("wire", &feeds.url("/wire.json"))
@@ -138,25 +138,24 @@ fn names_with_control_characters_are_refused_with_their_place() {
 fn script_and_data_links_never_reach_a_json_receiver() {
     let ws = Workspace::new();
     let feeds = FeedServer::start();
-    let published = common::minutes_ago(5).to_rfc3339();
-    let feed = serde_json::json!({
-        "version": "https://jsonfeed.org/version/1.1",
-        "title": "wire",
-        "items": [
-            {"id": "js", "url": "javascript:alert(document.cookie)",
-             "title": "Abraham Accords: Kazakhstan signs", "date_published": published},
-            {"id": "data", "url": "data:text/html,<script>alert(1)</script>",
-             "title": "Abraham Accords: Uzbekistan next?", "date_published": published},
-            {"id": "web", "url": "https://news.example.org/kz",
-             "title": "Abraham Accords: what Astana gains", "date_published": published},
-        ]
-    });
-    feeds.put(
-        "/wire.json",
-        200,
-        "application/feed+json",
-        &feed.to_string(),
-    );
+    let feed = common::json_feed(&[
+        (
+            "js",
+            "javascript:alert(document.cookie)",
+            "Abraham Accords: Kazakhstan signs",
+        ),
+        (
+            "data",
+            "data:text/html,<script>alert(1)</script>",
+            "Abraham Accords: Uzbekistan next?",
+        ),
+        (
+            "web",
+            "https://news.example.org/kz",
+            "Abraham Accords: what Astana gains",
+        ),
+    ]);
+    feeds.put_json("/wire.json", &feed);
     let receiver = Receiver::start();
     TomlConfig::for_workspace(&ws)
         .feed("wire", &feeds.url("/wire.json"))
@@ -194,19 +193,8 @@ fn script_and_data_links_never_reach_a_json_receiver() {
 fn a_day_long_retry_after_holds_a_delivery_an_hour_not_a_day() {
     let ws = Workspace::new();
     let feeds = FeedServer::start();
-    let published = common::minutes_ago(5).to_rfc3339();
-    let feed = serde_json::json!({
-        "version": "https://jsonfeed.org/version/1.1",
-        "title": "wire",
-        "items": [{"id": "kz", "url": "https://news.example.org/kz",
-                   "title": "Kazakhstan joins the Abraham Accords", "date_published": published}]
-    });
-    feeds.put(
-        "/wire.json",
-        200,
-        "application/feed+json",
-        &feed.to_string(),
-    );
+    let feed = common::json_feed(&[common::KAZAKHSTAN_JOINS]);
+    feeds.put_json("/wire.json", &feed);
     let receiver = Receiver::start();
     receiver.always(common::Reply::status(503).header("Retry-After", "86400"));
     TomlConfig::for_workspace(&ws)
@@ -237,12 +225,7 @@ fn a_day_long_retry_after_holds_a_delivery_an_hour_not_a_day() {
 fn intervals_below_the_floor_are_reported_with_the_value_in_force() {
     let ws = Workspace::new();
     let feeds = FeedServer::start();
-    feeds.put(
-        "/wire.json",
-        200,
-        "application/feed+json",
-        r#"{"version":"https://jsonfeed.org/version/1.1","title":"w","items":[]}"#,
-    );
+    feeds.put_json("/wire.json", &common::json_feed(&[]));
     let config = TomlConfig::for_workspace(&ws)
         .daemon("poll_interval = \"1s\"\nmin_interval = \"30s\"")
         .feed_with("wire", &feeds.url("/wire.json"), "interval = \"5s\"")
@@ -298,19 +281,8 @@ fn intervals_below_the_floor_are_reported_with_the_value_in_force() {
 fn a_short_receiver_outage_costs_seconds_not_minutes() {
     let ws = Workspace::new();
     let feeds = FeedServer::start();
-    let published = common::minutes_ago(5).to_rfc3339();
-    let feed = serde_json::json!({
-        "version": "https://jsonfeed.org/version/1.1",
-        "title": "wire",
-        "items": [{"id": "kz", "url": "https://news.example.org/kz",
-                   "title": "Kazakhstan joins the Abraham Accords", "date_published": published}]
-    });
-    feeds.put(
-        "/wire.json",
-        200,
-        "application/feed+json",
-        &feed.to_string(),
-    );
+    let feed = common::json_feed(&[common::KAZAKHSTAN_JOINS]);
+    feeds.put_json("/wire.json", &feed);
     let receiver = Receiver::start();
     receiver.always(common::Reply::status(502));
     TomlConfig::for_workspace(&ws)

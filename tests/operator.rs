@@ -53,19 +53,8 @@ fn usage_errors_and_config_errors_have_their_own_exit_codes() {
 fn once_strict_fails_a_cron_job_when_a_feed_fails_or_a_sink_is_disabled() {
     let ws = Workspace::new();
     let feeds = FeedServer::start();
-    let published = common::minutes_ago(5).to_rfc3339();
-    let feed = serde_json::json!({
-        "version": "https://jsonfeed.org/version/1.1",
-        "title": "wire",
-        "items": [{"id": "kz", "url": "https://news.example.org/kz",
-                   "title": "Kazakhstan joins the Abraham Accords", "date_published": published}]
-    });
-    feeds.put(
-        "/wire.json",
-        200,
-        "application/feed+json",
-        &feed.to_string(),
-    );
+    let feed = common::json_feed(&[common::KAZAKHSTAN_JOINS]);
+    feeds.put_json("/wire.json", &feed);
     let receiver = Receiver::start();
     TomlConfig::for_workspace(&ws)
         .feed("wire", &feeds.url("/wire.json"))
@@ -85,21 +74,15 @@ fn once_strict_fails_a_cron_job_when_a_feed_fails_or_a_sink_is_disabled() {
     );
 
     // All feeds fine, but the receiver disabled the sink (410): still trouble.
-    feeds.put(
-        "/missing.json",
-        200,
-        "application/feed+json",
-        &feed.to_string(),
-    );
+    feeds.put_json("/missing.json", &feed);
     receiver.always(common::Reply::status(410));
-    feeds.put(
+    feeds.put_json(
         "/wire.json",
-        200,
-        "application/feed+json",
-        &feed
-            .to_string()
-            .replace("\"kz\"", "\"kz2\"")
-            .replace("/kz\"", "/kz2\""),
+        &common::json_feed(&[(
+            "kz2",
+            "https://news.example.org/kz2",
+            "Kazakhstan joins the Abraham Accords",
+        )]),
     );
     let strict = ws.watchword(&["once", "--strict"]);
     assert_eq!(strict.status.code(), Some(3), "{}", stderr(&strict));
@@ -128,19 +111,8 @@ fn redelivering_an_unknown_id_says_only_that() {
 fn status_shows_dead_deliveries_and_disabled_sinks() {
     let ws = Workspace::new();
     let feeds = FeedServer::start();
-    let published = common::minutes_ago(5).to_rfc3339();
-    let feed = serde_json::json!({
-        "version": "https://jsonfeed.org/version/1.1",
-        "title": "wire",
-        "items": [{"id": "kz", "url": "https://news.example.org/kz",
-                   "title": "Kazakhstan joins the Abraham Accords", "date_published": published}]
-    });
-    feeds.put(
-        "/wire.json",
-        200,
-        "application/feed+json",
-        &feed.to_string(),
-    );
+    let feed = common::json_feed(&[common::KAZAKHSTAN_JOINS]);
+    feeds.put_json("/wire.json", &feed);
     // One receiver says the hook is gone; the other is down for now. The alert is still owed
     // to the second, so it counts as pending, but its first delivery is dead.
     let gone = Receiver::start();

@@ -95,6 +95,10 @@ impl FeedServer {
         }
     }
 
+    pub fn put_json(&self, path: &str, body: &str) {
+        self.put(path, 200, "application/feed+json", body);
+    }
+
     pub fn put_rss(&self, path: &str, body: &str) {
         self.put(path, 200, "application/rss+xml; charset=utf-8", body);
     }
@@ -298,3 +302,23 @@ pub fn wait_for(timeout: Duration, mut check: impl FnMut() -> bool) -> bool {
     }
     check()
 }
+
+/// A JSON Feed whose items are `(id, url, title)`, each published five minutes ago.
+pub fn json_feed(items: &[(&str, &str, &str)]) -> String {
+    let published = minutes_ago(5).to_rfc3339();
+    let items: Vec<serde_json::Value> = items
+        .iter()
+        .map(|(id, url, title)| {
+            serde_json::json!({"id": id, "url": url, "title": title, "date_published": published})
+        })
+        .collect();
+    serde_json::json!({"version": "https://jsonfeed.org/version/1.1", "title": "wire", "items": items})
+        .to_string()
+}
+
+/// The item most tests alert on, for [`json_feed`].
+pub const KAZAKHSTAN_JOINS: (&str, &str, &str) = (
+    "kz",
+    "https://news.example.org/kz",
+    "Kazakhstan joins the Abraham Accords",
+);
