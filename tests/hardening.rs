@@ -5,10 +5,9 @@
 mod common;
 
 use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::os::unix::process::CommandExt as _;
-use std::process::{Child, Stdio};
-use std::sync::{Arc, Mutex};
+use std::process::Stdio;
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -16,98 +15,25 @@ use common::*;
 
 const WAIT: Duration = Duration::from_secs(60);
 
-/// `watchword run` under an open-files limit of `soft`/`hard`, its stderr collected as written.
-struct Daemon {
-    child: Child,
-    log: Arc<Mutex<String>>,
-}
-
-impl Daemon {
-    fn start(ws: &Workspace, soft: u64, hard: u64) -> Daemon {
-        let mut cmd = watchword_command(&ws.config_path());
-        cmd.arg("run")
-            .env("WATCHWORD_LOG", "watchword=debug")
-            .env_remove("NOTIFY_SOCKET")
-            .env_remove("WATCHDOG_USEC")
-            .env_remove("JOURNAL_STREAM")
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped());
-        // SAFETY: between fork and exec only setrlimit runs, which is async-signal-safe and
-        // touches no memory of the parent but the rlimit on this closure's stack.
-        unsafe {
-            cmd.pre_exec(move || {
-                let limit = libc::rlimit {
-                    rlim_cur: soft as libc::rlim_t,
-                    rlim_max: hard as libc::rlim_t,
-                };
-                if libc::setrlimit(libc::RLIMIT_NOFILE, &limit) != 0 {
-                    return Err(std::io::Error::last_os_error());
-                }
-                Ok(())
-            });
-        }
-        let mut child = cmd.spawn().expect("spawn watchword run");
-        let log: Arc<Mutex<String>> = Arc::default();
-        let mut stderr = child.stderr.take().expect("stderr");
-        let sink = Arc::clone(&log);
-        thread::spawn(move || {
-            let mut buf = [0u8; 4096];
-            while let Ok(n) = stderr.read(&mut buf) {
-                if n == 0 {
-                    break;
-                }
-                sink.lock()
-                    .expect("log")
-                    .push_str(&String::from_utf8_lossy(&buf[..n]));
+/// `watchword run` with debug logs and its open-files limits set to `soft`/`hard`.
+fn start_limited(ws: &Workspace, soft: u64, hard: u64) -> Daemon {
+    let mut cmd = Daemon::command(ws);
+    cmd.env("WATCHWORD_LOG", "watchword=debug");
+    // SAFETY: between fork and exec only setrlimit runs, which is async-signal-safe and
+    // touches no memory of the parent but the rlimit on this closure's stack.
+    unsafe {
+        cmd.pre_exec(move || {
+            let limit = libc::rlimit {
+                rlim_cur: soft as libc::rlim_t,
+                rlim_max: hard as libc::rlim_t,
+            };
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &limit) != 0 {
+                return Err(std::io::Error::last_os_error());
             }
+            Ok(())
         });
-        Daemon { child, log }
     }
-
-    fn log(&self) -> String {
-        self.log.lock().expect("log").clone()
-    }
-
-    /// SIGTERM, then a clean exit within 30 s; returns the log.
-    fn stop(mut self) -> String {
-        let status = std::process::Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status()
-            .expect("kill");
-        assert!(status.success(), "kill -TERM failed");
-        let deadline = Instant::now() + Duration::from_secs(30);
-        let exit = loop {
-            if let Some(exit) = self.child.try_wait().expect("wait") {
-                break exit;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "watchword run did not stop within 30 s:\n{}",
-                self.log()
-            );
-            thread::sleep(Duration::from_millis(50));
-        };
-        // Let the reader thread drain the pipe.
-        thread::sleep(Duration::from_millis(100));
-        let log = self.log();
-        assert!(exit.success(), "run exited {exit:?}:\n{log}");
-        assert!(!log.contains("panicked"), "{log}");
-        log
-    }
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("port")
-        .port()
+    Daemon::spawn(cmd)
 }
 
 /// A plain HTTP/1.1 GET over loopback with a short read timeout: the status, or `None` when
@@ -162,7 +88,7 @@ fn idle_connections_to_the_metrics_listener_do_not_stop_alerts() {
         )
         .webhook_sink("hook", &receiver.hook_url())
         .write(&ws);
-    let daemon = Daemon::start(&ws, FD_LIMIT, FD_LIMIT);
+    let daemon = start_limited(&ws, FD_LIMIT, FD_LIMIT);
     assert!(
         wait_for(WAIT, || http_status(port, "/readyz") == Some(200)),
         "/readyz never became ready:\n{}",
@@ -240,7 +166,7 @@ fn run_raises_its_open_files_limit_to_the_hard_limit() {
         .rule("r", "Kazakhstan", &["out"])
         .stdout_sink("out")
         .write(&ws);
-    let daemon = Daemon::start(&ws, 200, 1000);
+    let daemon = start_limited(&ws, 200, 1000);
     assert!(
         wait_for(WAIT, || feeds.hits("/wire.xml") >= 1),
         "{}",

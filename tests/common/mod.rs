@@ -5,10 +5,13 @@
 #![allow(dead_code)] // each test binary uses a different part of this module
 
 mod config;
+mod daemon;
 mod receiver;
 
 #[allow(unused_imports)] // each test binary uses a different part of this module
 pub use config::TomlConfig;
+#[allow(unused_imports)]
+pub use daemon::{Daemon, free_port};
 #[allow(unused_imports)]
 pub use receiver::{HOLD, Hit, Receiver, Reply};
 
