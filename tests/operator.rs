@@ -169,3 +169,39 @@ fn a_missing_config_and_a_misspelt_rule_say_what_they_are() {
         stderr(&out)
     );
 }
+
+#[test]
+fn a_feed_url_takes_its_secret_from_the_environment() {
+    let ws = Workspace::new();
+    let feeds = FeedServer::start();
+    feeds.put_json(
+        "/paid/wire.json",
+        &common::json_feed(&[common::KAZAKHSTAN_JOINS]),
+    );
+    let url = format!("{}/${{WW_TEST_FEED_PATH}}/wire.json", feeds.base);
+    TomlConfig::for_workspace(&ws)
+        .feed("wire", &url)
+        .rule("accords", "\"Abraham Accords\"", &["out"])
+        .stdout_sink("out")
+        .write(&ws);
+    let out = watchword_command(&ws.config_path())
+        .arg("once")
+        .env("WW_TEST_FEED_PATH", "paid")
+        .output()
+        .expect("run once");
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("\"id\":\"kz\""), "{}", stdout(&out));
+    assert_eq!(feeds.hits("/paid/wire.json"), 1);
+    // Unset, it is a config error at the url's place, not a request for `/$%7B…`.
+    let out = watchword_command(&ws.config_path())
+        .arg("check")
+        .env_remove("WW_TEST_FEED_PATH")
+        .output()
+        .expect("run check");
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("WW_TEST_FEED_PATH"),
+        "{}",
+        stderr(&out)
+    );
+}

@@ -302,7 +302,9 @@ fn validate(
                 format!("duplicate feed name {name:?}; every feed needs its own name"),
             ));
         }
-        let url = match resolve_feed_url(feed.url.get_ref(), &at.directory()) {
+        // A paid wire's token often sits in its feed URL: `${…}` works here as in sinks.
+        let expanded = secret::expand(feed.url.get_ref(), &at.directory()).map(|e| e.value);
+        let url = match expanded.and_then(|url| resolve_feed_url(&url, &at.directory())) {
             Ok(url) => url,
             Err(message) => {
                 problems.push(at.span(feed.url.span(), format!("feed {name:?}: {message}")));
