@@ -205,3 +205,52 @@ fn a_feed_url_takes_its_secret_from_the_environment() {
         stderr(&out)
     );
 }
+
+/// Runs `watchword ARGS` on a pseudo-terminal (util-linux `script`), where colour is on
+/// unless `NO_COLOR` says otherwise; returns what the terminal showed. `None` without `script`.
+fn on_a_terminal(ws: &Workspace, no_color: bool, args: &str) -> Option<String> {
+    if std::process::Command::new("script")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        return None;
+    }
+    let binary = env!("CARGO_BIN_EXE_watchword");
+    let command = format!("{binary} --config {} {args}", ws.config_path().display());
+    let mut script = std::process::Command::new("script");
+    script
+        .args(["-qec", &command, "/dev/null"])
+        .env_remove("NO_COLOR");
+    if no_color {
+        script.env("NO_COLOR", "1");
+    }
+    let out = script.output().expect("run script");
+    Some(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+#[test]
+fn no_color_turns_colour_off_in_logs_too() {
+    let ws = Workspace::new();
+    TomlConfig::for_workspace(&ws)
+        .feed("broken", &common::unused_local_url("/nothing.json"))
+        .rule("accords", "\"Abraham Accords\"", &["out"])
+        .stdout_sink("out")
+        .write(&ws);
+    let Some(coloured) = on_a_terminal(&ws, false, "once") else {
+        eprintln!("skipped: no `script` to give watchword a terminal");
+        return;
+    };
+    // Colour is SGR (`ESC[…m`); the progress bar's line clearing (`ESC[2K`) is not colour.
+    let colour = regex::Regex::new("\u{1b}\\[[0-9;]*m").expect("regex");
+    // The failing feed's warning is coloured on a terminal…
+    assert!(coloured.contains("feed \"broken\" failed"), "{coloured:?}");
+    assert!(
+        colour.is_match(&coloured),
+        "no colour on a terminal: {coloured:?}"
+    );
+    // …and plain with NO_COLOR.
+    let plain = on_a_terminal(&ws, true, "once").unwrap_or_default();
+    assert!(plain.contains("feed \"broken\" failed"), "{plain:?}");
+    assert!(!colour.is_match(&plain), "NO_COLOR ignored: {plain:?}");
+}

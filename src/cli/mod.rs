@@ -220,9 +220,14 @@ fn init_logging(format: LogFormat) {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
+        .with_ansi(std::io::stderr().is_terminal() && !no_color())
         .with_target(false)
         .try_init();
+}
+
+/// <https://no-color.org>: `NO_COLOR` set to anything but the empty string turns colour off.
+pub(crate) fn no_color() -> bool {
+    std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty())
 }
 
 /// Whether stderr is the journal stream systemd connected us to (`JOURNAL_STREAM` names its

@@ -284,7 +284,7 @@ struct Output {
 impl Output {
     fn new(json: bool) -> Output {
         let stdout = std::io::stdout();
-        let color = !json && stdout.is_terminal() && std::env::var_os("NO_COLOR").is_none();
+        let color = !json && stdout.is_terminal() && !super::no_color();
         Output {
             json,
             color,
