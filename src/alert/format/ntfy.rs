@@ -53,6 +53,9 @@ impl Format for Ntfy {
 
 /// ntfy's header form: the text is the body (≤ 4096 bytes, beyond which ntfy turns it into an
 /// attachment), title/priority/tags/click go in headers.
+/// ntfy's message limit is 4,096 bytes; a little under it leaves room for our own framing.
+const MAX_BODY_BYTES: usize = 4000;
+
 fn ntfy(messages: &[Message]) -> (Vec<(String, String)>, String) {
     let mut headers = Vec::new();
     let (title, body) = if let [m] = messages {
@@ -67,14 +70,22 @@ fn ntfy(messages: &[Message]) -> (Vec<(String, String)>, String) {
         }
         (one_line(&m.title), body)
     } else {
-        let shown = messages.len().min(30);
+        // Whole entries only, within ntfy's 4,096-byte message with room left for the note:
+        // a list cut mid-line would drop alerts without saying so.
+        const ROOM: usize = MAX_BODY_BYTES - 64;
         let mut body = String::new();
-        for m in &messages[..shown] {
-            body.push_str(&format!("• {}", cut(&one_line(&m.title), 150)));
+        let mut shown = 0;
+        for m in messages.iter().take(30) {
+            let mut entry = format!("• {}", cut(&one_line(&m.title), 150));
             if let Some(link) = &m.link {
-                body.push_str(&format!("\n  {link}"));
+                entry.push_str(&format!("\n  {link}"));
             }
-            body.push('\n');
+            entry.push('\n');
+            if body.len() + entry.len() > ROOM {
+                break;
+            }
+            body.push_str(&entry);
+            shown += 1;
         }
         if let Some(note) = more_note(shown, messages.len()) {
             body.push_str(&note);
@@ -113,7 +124,7 @@ fn ntfy(messages: &[Message]) -> (Vec<(String, String)>, String) {
         // The parsed URL is ASCII (IDNA, percent-encoding): safe as a header value.
         headers.push(("Click".into(), link.to_string()));
     }
-    (headers, cut_bytes(&body, 4000))
+    (headers, cut_bytes(&body, MAX_BODY_BYTES))
 }
 
 /// A header value from feed text: control characters dropped, and non-ASCII as an RFC 2047
@@ -132,7 +143,33 @@ fn header_text(text: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::header_text;
+    use super::{MAX_BODY_BYTES, header_text, ntfy};
+    use crate::alert::message::Message;
+
+    #[test]
+    fn a_long_digest_keeps_whole_entries_and_says_how_many_it_left_out() {
+        let payloads: Vec<String> = (0..33)
+            .map(|n| {
+                serde_json::json!({
+                    "type": "watchword.alert", "id": format!("ww_{n}"), "rule": "r",
+                    "item": {"id": n.to_string(), "title": format!("Alert {n} {}", "x".repeat(140)),
+                             "link": format!("https://news.example.org/{n}/{}", "p".repeat(120))}
+                })
+                .to_string()
+            })
+            .collect();
+        let messages: Vec<Message> = payloads.iter().map(|p| Message::from_payload(p)).collect();
+        let (_, body) = ntfy(&messages);
+        assert!(body.len() <= MAX_BODY_BYTES, "{} bytes", body.len());
+        let shown = body.matches("• Alert").count();
+        assert!(shown > 0 && shown < 33, "{shown}");
+        assert!(
+            body.ends_with(&format!("… and {} more", 33 - shown)),
+            "the note is missing or cut: {body}"
+        );
+        // Every entry shown is whole: its link line ends where the next entry starts.
+        assert_eq!(body.matches("https://news.example.org/").count(), shown);
+    }
 
     #[test]
     fn header_text_is_ascii_on_one_line() {
