@@ -4,7 +4,7 @@
 
 mod common;
 
-use std::io::{Read, Write};
+use std::io::Read;
 use std::net::TcpStream;
 use std::os::unix::process::CommandExt as _;
 use std::process::Stdio;
@@ -36,31 +36,6 @@ fn start_limited(ws: &Workspace, soft: u64, hard: u64) -> Daemon {
     Daemon::spawn(cmd)
 }
 
-/// A plain HTTP/1.1 GET over loopback with a short read timeout: the status, or `None` when
-/// the connection is refused, closed or silent.
-fn http_status(port: u16, path: &str) -> Option<u16> {
-    let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
-    stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
-    write!(
-        stream,
-        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
-    )
-    .ok()?;
-    let mut response = String::new();
-    stream.read_to_string(&mut response).ok()?;
-    response.split_whitespace().nth(1)?.parse().ok()
-}
-
-fn entry<'a>(guid: &'a str, title: &'a str) -> Entry<'a> {
-    Entry {
-        guid,
-        title,
-        description: "Reported by the wire.",
-        link: Box::leak(format!("https://wire.example.org/story/{guid}").into_boxed_str()),
-        published: minutes_ago(20),
-    }
-}
-
 const KAZAKH: &str = "Kazakhstan will join the Abraham Accords";
 const QUIET: &str = "Markets close flat";
 
@@ -73,7 +48,7 @@ const FD_LIMIT: u64 = 256;
 fn idle_connections_to_the_metrics_listener_do_not_stop_alerts() {
     let feeds = FeedServer::start();
     let receiver = Receiver::start();
-    feeds.put_rss("/wire.xml", &rss(&[entry("q-1", QUIET)]));
+    feeds.put_rss("/wire.xml", &rss(&[wire_entry("q-1", QUIET)]));
     let ws = Workspace::new();
     let port = free_port();
     TomlConfig::for_workspace(&ws)
@@ -115,7 +90,7 @@ fn idle_connections_to_the_metrics_listener_do_not_stop_alerts() {
     // for the poller and the deliverer.
     feeds.put_rss(
         "/wire.xml",
-        &rss(&[entry("q-1", QUIET), entry("k-1", KAZAKH)]),
+        &rss(&[wire_entry("q-1", QUIET), wire_entry("k-1", KAZAKH)]),
     );
     let started = Instant::now();
     assert!(
@@ -158,7 +133,7 @@ fn idle_connections_to_the_metrics_listener_do_not_stop_alerts() {
 #[test]
 fn run_raises_its_open_files_limit_to_the_hard_limit() {
     let feeds = FeedServer::start();
-    feeds.put_rss("/wire.xml", &rss(&[entry("q-1", QUIET)]));
+    feeds.put_rss("/wire.xml", &rss(&[wire_entry("q-1", QUIET)]));
     let ws = Workspace::new();
     TomlConfig::for_workspace(&ws)
         .daemon("metrics_listen = \"off\"")
@@ -251,7 +226,7 @@ fn check_refuses_a_template_that_never_ends() {
 fn a_template_that_never_ends_on_a_real_alert_fails_the_attempt_and_normal_ones_render() {
     let feeds = FeedServer::start();
     let receiver = Receiver::start();
-    feeds.put_rss("/wire.xml", &rss(&[entry("k-1", KAZAKH)]));
+    feeds.put_rss("/wire.xml", &rss(&[wire_entry("k-1", KAZAKH)]));
     let ws = Workspace::new();
     // Passes `check` (the sample alert is not about Kazakhstan), then loops on the real one.
     let sneaky = format!(
@@ -285,4 +260,9 @@ fn a_template_that_never_ends_on_a_real_alert_fails_the_attempt_and_normal_ones_
         hits[0].json(),
         serde_json::json!({"headline": KAZAKH, "n": 1})
     );
+}
+
+/// The status of a GET, with a short wait: `None` when the listener refuses or stays silent.
+fn http_status(port: u16, path: &str) -> Option<u16> {
+    http_get(port, path, Duration::from_secs(5)).map(|(status, _)| status)
 }

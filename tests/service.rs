@@ -5,8 +5,6 @@
 mod common;
 
 use std::collections::HashMap;
-use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::os::unix::net::UnixDatagram;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -57,28 +55,10 @@ impl NotifySocket {
     }
 }
 
-/// A plain HTTP/1.1 GET over loopback: (status, body).
-fn http_get(port: u16, path: &str) -> Option<(u16, String)> {
-    let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
-    stream
-        .set_read_timeout(Some(Duration::from_secs(30)))
-        .ok()?;
-    write!(
-        stream,
-        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
-    )
-    .ok()?;
-    let mut response = String::new();
-    stream.read_to_string(&mut response).ok()?;
-    let (head, body) = response.split_once("\r\n\r\n")?;
-    let status = head.split_whitespace().nth(1)?.parse().ok()?;
-    Some((status, body.to_string()))
-}
-
 /// Parses `/metrics` with prometheus-parse after checking that every line is a comment or a
 /// sample (the parser skips what it does not understand), and sums samples by name + labels.
 fn scrape(port: u16) -> HashMap<String, f64> {
-    let (status, body) = http_get(port, "/metrics").expect("GET /metrics");
+    let (status, body) = http_get(port, "/metrics", Duration::from_secs(30)).expect("GET /metrics");
     assert_eq!(status, 200, "{body}");
     for line in body.lines().filter(|l| !l.trim().is_empty()) {
         match prometheus_parse::LineInfo::parse(line) {
@@ -130,17 +110,6 @@ fn sum(values: &HashMap<String, f64>, metric: &str, labels: &[&str]) -> f64 {
         .sum()
 }
 
-fn entry<'a>(guid: &'a str, title: &'a str) -> Entry<'a> {
-    Entry {
-        guid,
-        title,
-        description: "Reported by the wire.",
-        // One link per story: the same link would make them one story.
-        link: Box::leak(format!("https://wire.example.org/story/{guid}").into_boxed_str()),
-        published: minutes_ago(20),
-    }
-}
-
 const KAZAKH: &str = "Kazakhstan will join the Abraham Accords";
 const UZBEK: &str = "Uzbekistan weighs the Abraham Accords";
 
@@ -188,7 +157,7 @@ fn accepted_alerts(receiver: &Receiver) -> Vec<(String, String)> {
 fn ready_after_start_up_then_status_and_watchdog_pings() {
     let feeds = FeedServer::start();
     let receiver = Receiver::start();
-    feeds.put_rss("/wire.xml", &rss(&[entry("k-1", KAZAKH)]));
+    feeds.put_rss("/wire.xml", &rss(&[wire_entry("k-1", KAZAKH)]));
     let ws = Workspace::new();
     config(
         &ws,
@@ -240,10 +209,10 @@ fn ready_after_start_up_then_status_and_watchdog_pings() {
 fn sighup_applies_a_new_feed_and_rule_and_refuses_a_broken_config() {
     let feeds = FeedServer::start();
     let receiver = Receiver::start();
-    feeds.put_rss("/wire.xml", &rss(&[entry("k-1", KAZAKH)]));
+    feeds.put_rss("/wire.xml", &rss(&[wire_entry("k-1", KAZAKH)]));
     feeds.put_rss(
         "/volcano.xml",
-        &rss(&[entry("v-1", "Volcano erupts near Reykjavik airport")]),
+        &rss(&[wire_entry("v-1", "Volcano erupts near Reykjavik airport")]),
     );
     let ws = Workspace::new();
     let wire = ("wire", feeds.url("/wire.xml"));
@@ -345,8 +314,8 @@ fn sighup_applies_a_new_feed_and_rule_and_refuses_a_broken_config() {
     feeds.put_rss(
         "/volcano.xml",
         &rss(&[
-            entry("v-1", "Volcano erupts near Reykjavik airport"),
-            entry("v-2", "Ash from the volcano closes Keflavik"),
+            wire_entry("v-1", "Volcano erupts near Reykjavik airport"),
+            wire_entry("v-2", "Ash from the volcano closes Keflavik"),
         ]),
     );
     assert!(
@@ -370,7 +339,7 @@ fn sighup_applies_a_new_feed_and_rule_and_refuses_a_broken_config() {
 fn sighup_refuses_a_syntax_error_a_missing_secret_and_an_unreadable_file() {
     let feeds = FeedServer::start();
     let receiver = Receiver::start();
-    feeds.put_rss("/wire.xml", &rss(&[entry("k-1", KAZAKH)]));
+    feeds.put_rss("/wire.xml", &rss(&[wire_entry("k-1", KAZAKH)]));
     let ws = Workspace::new();
     let setup = Setup {
         feeds: &[("wire", feeds.url("/wire.xml"))],
@@ -424,8 +393,8 @@ fn sighup_refuses_a_syntax_error_a_missing_secret_and_an_unreadable_file() {
     feeds.put_rss(
         "/wire.xml",
         &rss(&[
-            entry("k-1", KAZAKH),
-            entry("k-2", "Uzbekistan eyes the Abraham Accords next"),
+            wire_entry("k-1", KAZAKH),
+            wire_entry("k-2", "Uzbekistan eyes the Abraham Accords next"),
         ]),
     );
     assert!(
@@ -441,10 +410,10 @@ fn sigterm_mid_pass_exits_within_the_grace_period_and_loses_nothing() {
     let fast = FeedServer::start();
     let slow = FeedServer::start();
     let receiver = Receiver::start();
-    fast.put_rss("/wire.xml", &rss(&[entry("k-1", KAZAKH)]));
+    fast.put_rss("/wire.xml", &rss(&[wire_entry("k-1", KAZAKH)]));
     slow.put_slow_rss(
         "/slow.xml",
-        &rss(&[entry("u-1", UZBEK)]),
+        &rss(&[wire_entry("u-1", UZBEK)]),
         Duration::from_secs(40),
     );
     let ws = Workspace::new();
@@ -487,7 +456,7 @@ fn sigterm_mid_pass_exits_within_the_grace_period_and_loses_nothing() {
     // The abandoned poll recorded nothing, so a later pass sees its item as new and alerts
     // once; the alert already delivered is not sent again.
     let healed = FeedServer::start();
-    healed.put_rss("/slow.xml", &rss(&[entry("u-1", UZBEK)]));
+    healed.put_rss("/slow.xml", &rss(&[wire_entry("u-1", UZBEK)]));
     config(
         &ws,
         &Setup {
@@ -518,7 +487,7 @@ fn sigterm_mid_pass_exits_within_the_grace_period_and_loses_nothing() {
 fn metrics_health_and_status_follow_the_passes() {
     let feeds = FeedServer::start();
     let receiver = Receiver::start();
-    feeds.put_rss("/wire.xml", &rss(&[entry("k-1", KAZAKH)]));
+    feeds.put_rss("/wire.xml", &rss(&[wire_entry("k-1", KAZAKH)]));
     let ws = Workspace::new();
     let port = free_port();
     config(
@@ -536,13 +505,19 @@ fn metrics_health_and_status_follow_the_passes() {
     .write(&ws);
     let daemon = Daemon::start(&ws, &[]);
     assert!(
-        wait_for(WAIT, || http_get(port, "/readyz")
+        wait_for(WAIT, || http_get(port, "/readyz", Duration::from_secs(30))
             .is_some_and(|(s, _)| s == 200)),
         "/readyz never became ready:\n{}",
         daemon.log()
     );
-    assert_eq!(http_get(port, "/healthz").map(|r| r.0), Some(200));
-    assert_eq!(http_get(port, "/nope").map(|r| r.0), Some(404));
+    assert_eq!(
+        http_get(port, "/healthz", Duration::from_secs(30)).map(|r| r.0),
+        Some(200)
+    );
+    assert_eq!(
+        http_get(port, "/nope", Duration::from_secs(30)).map(|r| r.0),
+        Some(404)
+    );
     assert!(
         wait_for(WAIT, || receiver.accepted().len() == 1),
         "{}",
@@ -603,7 +578,7 @@ fn metrics_health_and_status_follow_the_passes() {
     // A second pass with a new matching item moves the counters.
     feeds.put_rss(
         "/wire.xml",
-        &rss(&[entry("k-1", KAZAKH), entry("u-1", UZBEK)]),
+        &rss(&[wire_entry("k-1", KAZAKH), wire_entry("u-1", UZBEK)]),
     );
     assert!(
         wait_for(WAIT, || receiver.accepted().len() == 2),
@@ -639,7 +614,7 @@ fn metrics_health_and_status_follow_the_passes() {
 fn webhook_urls_can_come_from_systemd_credentials() {
     let feeds = FeedServer::start();
     let receiver = Receiver::start();
-    feeds.put_rss("/wire.xml", &rss(&[entry("k-1", KAZAKH)]));
+    feeds.put_rss("/wire.xml", &rss(&[wire_entry("k-1", KAZAKH)]));
     let ws = Workspace::new();
     let creds = ws.dir.path().join("credentials");
     std::fs::create_dir(&creds).expect("mkdir");

@@ -1,7 +1,7 @@
 //! `watchword run` as a child process the test can signal, read and stop.
 
-use std::io::Read;
-use std::net::TcpListener;
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::{Arc, Mutex};
 use std::thread;
@@ -111,4 +111,21 @@ pub fn free_port() -> u16 {
         .and_then(|l| l.local_addr())
         .expect("port")
         .port()
+}
+
+/// A plain HTTP/1.1 GET over loopback (the daemon's listener): the status and the body, or
+/// `None` when the connection is refused, closed or silent for `read_timeout`.
+pub fn http_get(port: u16, path: &str, read_timeout: Duration) -> Option<(u16, String)> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    stream.set_read_timeout(Some(read_timeout)).ok()?;
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).ok()?;
+    let (head, body) = response.split_once("\r\n\r\n")?;
+    let status = head.split_whitespace().nth(1)?.parse().ok()?;
+    Some((status, body.to_string()))
 }

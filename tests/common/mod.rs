@@ -11,7 +11,7 @@ mod receiver;
 #[allow(unused_imports)] // each test binary uses a different part of this module
 pub use config::TomlConfig;
 #[allow(unused_imports)]
-pub use daemon::{Daemon, free_port};
+pub use daemon::{Daemon, free_port, http_get};
 #[allow(unused_imports)]
 pub use receiver::{HOLD, Hit, Receiver, Reply};
 
@@ -325,3 +325,15 @@ pub const KAZAKHSTAN_JOINS: (&str, &str, &str) = (
     "https://news.example.org/kz",
     "Kazakhstan joins the Abraham Accords",
 );
+
+/// A wire item published 20 minutes ago, with a link of its own (the same link would make
+/// two items one story).
+pub fn wire_entry<'a>(guid: &'a str, title: &'a str) -> Entry<'a> {
+    Entry {
+        guid,
+        title,
+        description: "Reported by the wire.",
+        link: Box::leak(format!("https://wire.example.org/story/{guid}").into_boxed_str()),
+        published: minutes_ago(20),
+    }
+}
