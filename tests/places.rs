@@ -205,3 +205,114 @@ fn a_bad_reference_in_the_config_says_where_and_what_to_write() {
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("did you mean"), "{}", stderr(&out));
 }
+
+/// The mission's rule as a user writes it: a region AND a treaty. Each failure class of the
+/// real-text measurement (issue 18) has an item here, written for this test.
+const NATURAL_RULE: &str = "@region:central-asia AND @bloc:abraham-accords";
+
+/// (guid, title, should the natural rule match?)
+const NATURAL_ITEMS: &[(&str, &str, bool)] = &[
+    // A member named once is not news about the treaty.
+    (
+        "kz-cycling",
+        "Kazakh rider wins the queen stage as the race climbs above Almaty",
+        false,
+    ),
+    (
+        "kz-snow",
+        "Heavy snowfall closes schools across Kazakhstan",
+        false,
+    ),
+    (
+        "ae-anniversary",
+        "Israel and the UAE mark five years of the Abraham Accords",
+        false,
+    ),
+    (
+        "kz-en",
+        "Kazakhstan to join the Abraham Accords, White House says",
+        true,
+    ),
+    // Russian adjective form of the treaty's name.
+    (
+        "kz-ru",
+        "Казахстан присоединится к Авраамским соглашениям",
+        true,
+    ),
+    // Chinese: no spaces, so no whole words.
+    ("kz-zh", "哈萨克斯坦宣布加入亚伯拉罕协议", true),
+    // Japanese: Katakana names, Han and a particle between.
+    ("kz-ja", "カザフスタンがアブラハム合意に参加へ", true),
+    // Kazakh: case endings written onto both names.
+    ("kz-kk", "Қазақстан Авраам келісімдеріне қосылады", true),
+    // Polish: declined names.
+    (
+        "kz-pl",
+        "Kazachstan przystąpi do Porozumień Abrahamowych",
+        true,
+    ),
+    // Hebrew: particles written onto the name.
+    ("kz-he", "קזחסטן תצטרף להסכמי אברהם", true),
+    // Uzbek with an ASCII apostrophe for the okina.
+    (
+        "uz-uz",
+        "O'zbekiston Ibrohim kelishuvlariga qo'shilishni muhokama qilmoqda",
+        true,
+    ),
+];
+
+#[test]
+fn the_natural_region_and_treaty_rule_finds_the_event_in_many_languages_and_not_a_member_alone() {
+    let server = FeedServer::start();
+    let entries: Vec<Entry> = NATURAL_ITEMS
+        .iter()
+        .enumerate()
+        .map(|(i, (guid, title, _))| Entry {
+            guid,
+            title,
+            description: title,
+            link: Box::leak(format!("https://wire.example.org/{guid}").into_boxed_str()),
+            published: minutes_ago(10 + i as i64),
+        })
+        .collect();
+    server.put_rss("/feed.xml", &rss(&entries));
+    let ws = Workspace::new();
+    config(&ws, &server.url("/feed.xml"), NATURAL_RULE).write(&ws);
+    let out = ws.watchword(&["once"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let alerted: BTreeSet<String> = stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).expect("one JSON alert per line"))
+        .map(|alert| alert["item"]["id"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    let expected: BTreeSet<String> = NATURAL_ITEMS
+        .iter()
+        .filter(|(_, _, hit)| *hit)
+        .map(|(guid, _, _)| (*guid).to_owned())
+        .collect();
+    assert_eq!(alerted, expected);
+}
+
+#[test]
+fn check_warns_when_one_country_satisfies_both_sides_of_an_and() {
+    let ws = Workspace::new();
+    config(
+        &ws,
+        "file:///dev/null",
+        "@region:central-asia AND @bloc:sco",
+    )
+    .write(&ws);
+    let out = ws.watchword(&["check"]);
+    let text = stdout(&out);
+    assert!(out.status.success(), "{}\n{text}", stderr(&out));
+    assert!(
+        text.contains("warning: rule \"places\": @region:central-asia and @bloc:sco share")
+            && text.contains("Kazakhstan")
+            && text.contains("write @bloc:sco[own]"),
+        "{text}"
+    );
+    // The natural treaty rule needs no such warning: a treaty means its own names.
+    config(&ws, "file:///dev/null", NATURAL_RULE).write(&ws);
+    let out = ws.watchword(&["check"]);
+    assert!(!stdout(&out).contains("share"), "{}", stdout(&out));
+}

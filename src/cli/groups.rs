@@ -8,7 +8,7 @@ use anyhow::{Context, bail};
 use serde::Serialize;
 
 use crate::config::ConfigError;
-use crate::places::{self, Gazetteer, Reference, Status};
+use crate::places::{self, Gazetteer, Place, Reference, Scope, Status};
 
 #[derive(Debug, clap::Args)]
 pub struct GroupsArgs {
@@ -154,7 +154,11 @@ fn blocs(gazetteer: &Gazetteer) -> Vec<PlaceSummary> {
             reference: format!("bloc:{}", b.slug),
             name: b.names.display().to_owned(),
             members: b.members.clone(),
-            detail: Some(format!("{}, as of {}", b.kind, b.as_of)),
+            detail: Some(if b.is_treaty() {
+                format!("treaty, as of {}; its own names unless [members]", b.as_of)
+            } else {
+                format!("{}, as of {}", b.kind, b.as_of)
+            }),
         })
         .collect()
 }
@@ -210,8 +214,10 @@ fn list_text(gazetteer: &Gazetteer, groups: &BTreeMap<String, Vec<String>>) -> S
     }
     out.push_str(
         "\nA reference matches names and demonyms in every language by default; choose with \
-         options, e.g. @region:central-asia[names,capitals,en,ru]. `watchword groups NAME` \
-         shows every word one matches.\n",
+         options, e.g. @region:central-asia[names,capitals,en,ru]. A treaty (the Abraham \
+         Accords, AUKUS, …) matches its own names only, since a member named once is not news \
+         about the treaty: [members] takes its members instead, [own,members] both. \
+         `watchword groups NAME` shows every word one matches.\n",
     );
     out
 }
@@ -241,6 +247,16 @@ fn show_place(gazetteer: &Gazetteer, text: &str) -> anyhow::Result<Shown> {
             "  countries ({}): {}\n",
             names.len(),
             names.join(", ")
+        ));
+    }
+    if let Place::Bloc(slug) = &reference.place
+        && gazetteer.blocs.get(slug).is_some_and(|b| b.is_treaty())
+        && reference.scope == Scope::Default
+    {
+        out.push_str(&format!(
+            "  a treaty: its own names only, not its members' (a member named once is not news \
+             about the treaty); @bloc:{slug}[members] matches the members, \
+             @bloc:{slug}[own,members] both\n"
         ));
     }
     let kinds: Vec<&str> = reference.kinds.iter().map(|k| k.name()).collect();

@@ -577,6 +577,13 @@ fn rule_warnings(config: &Config) -> Vec<String> {
     .into_iter()
     .map(|g| format!("group @{g} is not used by any rule"))
     .collect();
+    warnings.extend(crate::rules::shared_place_warnings(
+        &config.groups,
+        config.rules.iter().map(|r| crate::rules::RuleSpec {
+            name: &r.name,
+            query: &r.query,
+        }),
+    ));
     match crate::store::rule_activity(&config.daemon.database) {
         Ok(Some(activity)) => {
             let now = chrono::Utc::now().timestamp();

@@ -146,6 +146,33 @@ impl Setup {
                 )));
             }
         };
+        // The same warnings as `check`, since `test` is where a rule is tried first.
+        let empty = BTreeMap::new();
+        let groups = config.as_ref().map_or(&empty, |c| &c.groups);
+        let warnings = match (&args.query, &config) {
+            (Some(query), _) => crate::rules::shared_place_warnings(
+                groups,
+                [RuleSpec {
+                    name: QUERY_RULE,
+                    query,
+                }],
+            ),
+            (None, Some(config)) => crate::rules::shared_place_warnings(
+                groups,
+                config
+                    .rules
+                    .iter()
+                    .filter(|r| args.rule.as_ref().is_none_or(|wanted| *wanted == r.name))
+                    .map(|r| RuleSpec {
+                        name: &r.name,
+                        query: &r.query,
+                    }),
+            ),
+            (None, None) => Vec::new(),
+        };
+        for warning in warnings {
+            eprintln!("warning: {warning}");
+        }
         let (user_agent, limits) = match &config {
             Some(c) => (
                 c.daemon.user_agent.clone(),

@@ -19,6 +19,66 @@ pub enum Lang {
     Ar,
     /// The place's own names (any script); never inflected.
     Local,
+    // The languages below come from CLDR's territory names (`data/places/cldr.toml`), plus
+    // hand-written forms where CLDR has none (a treaty's names).
+    Zh,
+    Ja,
+    Ko,
+    He,
+    Fa,
+    Tr,
+    Uk,
+    Uz,
+    Kk,
+    Hi,
+    Bn,
+    Pt,
+    It,
+    Pl,
+    Id,
+}
+
+impl Lang {
+    /// Every language, with its code in the data files and in reference options.
+    pub const ALL: [(Lang, &'static str); 22] = [
+        (Lang::En, "en"),
+        (Lang::Ru, "ru"),
+        (Lang::Fr, "fr"),
+        (Lang::De, "de"),
+        (Lang::Es, "es"),
+        (Lang::Ar, "ar"),
+        (Lang::Local, "local"),
+        (Lang::Zh, "zh"),
+        (Lang::Ja, "ja"),
+        (Lang::Ko, "ko"),
+        (Lang::He, "he"),
+        (Lang::Fa, "fa"),
+        (Lang::Tr, "tr"),
+        (Lang::Uk, "uk"),
+        (Lang::Uz, "uz"),
+        (Lang::Kk, "kk"),
+        (Lang::Hi, "hi"),
+        (Lang::Bn, "bn"),
+        (Lang::Pt, "pt"),
+        (Lang::It, "it"),
+        (Lang::Pl, "pl"),
+        (Lang::Id, "id"),
+    ];
+
+    /// The code used in the data files and in reference options (`en`, `local`).
+    pub fn code(self) -> &'static str {
+        Lang::ALL
+            .iter()
+            .find(|(lang, _)| *lang == self)
+            .map_or("", |(_, code)| code)
+    }
+
+    pub fn from_code(code: &str) -> Option<Lang> {
+        Lang::ALL
+            .iter()
+            .find(|(_, c)| *c == code)
+            .map(|(lang, _)| *lang)
+    }
 }
 
 /// What a term of the place data names.
@@ -56,7 +116,26 @@ pub fn forms(lang: Lang, kind: Kind, term: &str) -> Vec<String> {
     }
     let demonym = kind == Kind::Demonyms;
     match lang {
-        Lang::Local => {}
+        Lang::Local
+        | Lang::Zh
+        | Lang::Ja
+        | Lang::Fa
+        | Lang::Hi
+        | Lang::Pt
+        | Lang::It
+        | Lang::Id => {}
+        Lang::Ko => {
+            // Particles are written onto the noun (카자흐스탄은, 카자흐스탄과).
+            out.extend(with_suffixes(term, 2));
+        }
+        Lang::Tr | Lang::Uz | Lang::Kk | Lang::Bn => {
+            // Case endings are written onto the name (Qozogʻistonning, Қазақстанның,
+            // কাজাখস্তানের; Turkish after an apostrophe, which splits the word anyway, but
+            // not in derived words: Kazakistanlı).
+            out.extend(with_suffixes(term, 4));
+        }
+        Lang::Uk | Lang::Pl => out.extend(slavic_stem(term)),
+        Lang::He => out.extend(he_with_proclitics(term)),
         Lang::En => {
             if demonym {
                 out.extend(on_last_word(term, en_plural));
@@ -99,6 +178,45 @@ pub fn forms(lang: Lang, kind: Kind, term: &str) -> Vec<String> {
         }
     }
     out.0
+}
+
+/// The name with any ending: its last word as a prefix, when that word has at least
+/// `min_letters` letters (a shorter prefix would start too many other words).
+fn with_suffixes(term: &str, min_letters: usize) -> Option<String> {
+    let last = term.rsplit(' ').next().unwrap_or(term);
+    (last.chars().filter(|c| c.is_alphabetic()).count() >= min_letters).then(|| format!("{term}*"))
+}
+
+/// Ukrainian and Polish decline names by replacing or adding endings (Росія → Росії, Росією;
+/// Rosja → Rosji; Kazachstan → Kazachstanu): the last word's stem, without a final vowel, as
+/// a prefix, when at least four letters are left. Only the last word declines here, so the
+/// inflected first words of multi-word names (Саудівської Аравії) are missed.
+fn slavic_stem(term: &str) -> Option<String> {
+    let (before, last) = match term.rsplit_once(' ') {
+        Some((before, last)) => (Some(before), last),
+        None => (None, term),
+    };
+    const VOWELS: &str = "аяоіїиеєуюйaeiouyąę";
+    let stem = match last.chars().last() {
+        Some(c) if VOWELS.contains(c.to_lowercase().next().unwrap_or(c)) => drop_last(last, 1),
+        _ => last,
+    };
+    if stem.chars().filter(|c| c.is_alphabetic()).count() < 4 {
+        return None;
+    }
+    Some(match before {
+        Some(before) => format!("{before} {stem}*"),
+        None => format!("{stem}*"),
+    })
+}
+
+/// Hebrew writes the conjunction, prepositions, the article and relative ש onto the next
+/// word (וקזחסטן, בקזחסטן, שבקזחסטן): the name with each common prefix chain.
+fn he_with_proclitics(term: &str) -> Vec<String> {
+    const PREFIXES: [&str; 16] = [
+        "ו", "ב", "ל", "מ", "ה", "ש", "כ", "וב", "ול", "ומ", "וה", "שב", "של", "שמ", "מה", "כש",
+    ];
+    PREFIXES.iter().map(|p| format!("{p}{term}")).collect()
 }
 
 /// The output list: the term first, then each new form once.
@@ -959,6 +1077,43 @@ mod tests {
     #[track_caller]
     fn assert_forms(got: Vec<String>, want: &[&str]) {
         assert_eq!(got, want, "got {got:#?}");
+    }
+
+    #[test]
+    fn ukrainian_and_polish_names_match_their_case_endings_through_the_stem() {
+        assert_forms(names(Lang::Uk, "Росія"), &["Росія", "Росі*"]);
+        assert_forms(names(Lang::Uk, "Казахстан"), &["Казахстан", "Казахстан*"]);
+        assert_forms(names(Lang::Pl, "Rosja"), &["Rosja", "Rosj*"]);
+        assert_forms(
+            names(Lang::Pl, "Arabia Saudyjska"),
+            &["Arabia Saudyjska", "Arabia Saudyjsk*"],
+        );
+        // Too short a stem would start too many other words.
+        assert_forms(names(Lang::Pl, "Kuba"), &["Kuba"]);
+        assert_forms(names(Lang::Uk, "=Того"), &["=Того"]);
+    }
+
+    #[test]
+    fn agglutinating_languages_take_any_ending_on_a_long_enough_name() {
+        assert_forms(names(Lang::Kk, "Қазақстан"), &["Қазақстан", "Қазақстан*"]);
+        assert_forms(
+            names(Lang::Ko, "카자흐스탄"),
+            &["카자흐스탄", "카자흐스탄*"],
+        );
+        assert_forms(names(Lang::Tr, "Çin"), &["Çin"]);
+        assert_forms(names(Lang::Zh, "哈萨克斯坦"), &["哈萨克斯坦"]);
+    }
+
+    #[test]
+    fn hebrew_names_take_the_prefixed_particles() {
+        let got = names(Lang::He, "קזחסטן");
+        for form in ["קזחסטן", "וקזחסטן", "בקזחסטן", "לקזחסטן", "שבקזחסטן"]
+        {
+            assert!(
+                got.contains(&form.to_owned()),
+                "{form} missing from {got:?}"
+            );
+        }
     }
 
     #[track_caller]

@@ -15,11 +15,11 @@ use std::sync::OnceLock;
 use serde::Deserialize;
 
 pub use inflect::{Kind, Lang};
-pub use reference::{Reference, Scope};
+pub use reference::{Place, Reference, Scope};
 
 /// The embedded data files, in the order they are read (countries before the blocs that name
-/// them).
-const FILES: [(&str, &str); 7] = [
+/// them, and the generated names last, since they are added to places defined before).
+const FILES: [(&str, &str); 8] = [
     (
         "countries-africa.toml",
         include_str!("../../data/places/countries-africa.toml"),
@@ -45,22 +45,8 @@ const FILES: [(&str, &str); 7] = [
         include_str!("../../data/places/regions.toml"),
     ),
     ("blocs.toml", include_str!("../../data/places/blocs.toml")),
+    ("cldr.toml", include_str!("../../data/places/cldr.toml")),
 ];
-
-impl Lang {
-    /// The code used in the data files and in reference options (`en`, `local`).
-    pub fn code(self) -> &'static str {
-        match self {
-            Lang::En => "en",
-            Lang::Ru => "ru",
-            Lang::Fr => "fr",
-            Lang::De => "de",
-            Lang::Es => "es",
-            Lang::Ar => "ar",
-            Lang::Local => "local",
-        }
-    }
-}
 
 impl Kind {
     pub fn name(self) -> &'static str {
@@ -99,7 +85,8 @@ pub enum PlaceError {
     UnknownKind { kind: String },
     #[error(
         "unknown option `{option}` in `[…]` (options are the kinds names, demonyms, capitals; \
-         the languages en, ru, fr, de, es, ar, local; all; and members or own)"
+         the languages en, ru, fr, de, es, ar, zh, ja, ko, he, fa, tr, uk, uz, kk, hi, bn, pt, \
+         it, pl, id, local; all; and members or own)"
     )]
     BadOption { option: String },
     #[error("`{text}`: {problem}")]
@@ -123,6 +110,26 @@ pub struct Names {
 }
 
 impl Names {
+    /// Adds base forms, after any already there (the generated CLDR names follow the
+    /// hand-written ones), without repeating one.
+    fn add(&mut self, lang: Lang, raw: RawNames) {
+        for (kind, terms) in [
+            (Kind::Names, raw.names),
+            (Kind::Demonyms, raw.demonyms),
+            (Kind::Capitals, raw.capitals),
+        ] {
+            if terms.is_empty() {
+                continue;
+            }
+            let list = self.by.entry((lang, kind)).or_default();
+            for term in terms {
+                if !list.contains(&term) {
+                    list.push(term);
+                }
+            }
+        }
+    }
+
     /// The base forms of `kind` in `lang`.
     pub fn get(&self, lang: Lang, kind: Kind) -> &[String] {
         self.by.get(&(lang, kind)).map_or(&[], Vec::as_slice)
@@ -190,6 +197,14 @@ pub struct Bloc {
     pub names: Names,
 }
 
+impl Bloc {
+    /// Whether the bloc is an agreement between states rather than an organisation or an
+    /// informal grouping: a reference to it means the agreement, not its signatories.
+    pub fn is_treaty(&self) -> bool {
+        self.kind == "treaty"
+    }
+}
+
 /// All built-in places.
 #[derive(Debug)]
 pub struct Gazetteer {
@@ -248,48 +263,26 @@ struct RawNames {
     capitals: Vec<String>,
 }
 
-#[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-struct RawLangs {
-    en: Option<RawNames>,
-    ru: Option<RawNames>,
-    fr: Option<RawNames>,
-    de: Option<RawNames>,
-    es: Option<RawNames>,
-    ar: Option<RawNames>,
-    local: Option<RawNames>,
-}
+/// A place's names by language code (`en`, `ru`, …, `local`); an unknown code is an error
+/// when the data is loaded.
+type RawLangs = BTreeMap<String, RawNames>;
 
-impl RawLangs {
-    fn into_names(self) -> Names {
-        let mut by = BTreeMap::new();
-        let langs = [
-            (Lang::En, self.en),
-            (Lang::Ru, self.ru),
-            (Lang::Fr, self.fr),
-            (Lang::De, self.de),
-            (Lang::Es, self.es),
-            (Lang::Ar, self.ar),
-            (Lang::Local, self.local),
-        ];
-        for (lang, raw) in langs {
-            let Some(raw) = raw else { continue };
-            for (kind, terms) in [
-                (Kind::Names, raw.names),
-                (Kind::Demonyms, raw.demonyms),
-                (Kind::Capitals, raw.capitals),
-            ] {
-                if !terms.is_empty() {
-                    by.insert((lang, kind), terms);
-                }
-            }
-        }
-        Names { by }
+/// The names of one place from its `RawLangs`, checked against the known languages.
+fn into_names(file: &'static str, place: &str, raw: RawLangs) -> Result<Names, PlaceError> {
+    let mut names = Names::default();
+    for (code, raw) in raw {
+        let lang = Lang::from_code(&code).ok_or_else(|| PlaceError::Data {
+            file,
+            message: format!("{place}: unknown language `{code}`"),
+        })?;
+        names.add(lang, raw);
     }
+    Ok(names)
 }
 
+// No `deny_unknown_fields`: serde does not support it with `flatten`; an unknown key lands
+// in `langs` and is rejected there as an unknown language.
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
 struct RawCountry {
     iso3: String,
     m49: String,
@@ -300,8 +293,9 @@ struct RawCountry {
     langs: RawLangs,
 }
 
+// No `deny_unknown_fields`: serde does not support it with `flatten`; an unknown key lands
+// in `langs` and is rejected there as an unknown language.
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
 struct RawRegion {
     m49: String,
     parent: Option<String>,
@@ -309,8 +303,9 @@ struct RawRegion {
     langs: RawLangs,
 }
 
+// No `deny_unknown_fields`: serde does not support it with `flatten`; an unknown key lands
+// in `langs` and is rejected there as an unknown language.
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
 struct RawBloc {
     kind: String,
     as_of: String,
@@ -333,9 +328,9 @@ fn parse_file<T: for<'de> Deserialize<'de>>(
 impl Gazetteer {
     /// Parses the embedded data and checks that every cross-reference resolves.
     pub fn load() -> Result<Gazetteer, PlaceError> {
-        let mut countries = BTreeMap::new();
-        let mut regions = BTreeMap::new();
-        let mut blocs = BTreeMap::new();
+        let mut countries: BTreeMap<String, Country> = BTreeMap::new();
+        let mut regions: BTreeMap<String, Region> = BTreeMap::new();
+        let mut blocs: BTreeMap<String, Bloc> = BTreeMap::new();
         for (file, text) in FILES {
             match file {
                 "regions.toml" => {
@@ -344,7 +339,7 @@ impl Gazetteer {
                             slug: slug.clone(),
                             m49: raw.m49,
                             parent: raw.parent,
-                            names: raw.langs.into_names(),
+                            names: into_names(file, &slug, raw.langs)?,
                         };
                         regions.insert(slug, region);
                     }
@@ -357,9 +352,33 @@ impl Gazetteer {
                             as_of: raw.as_of,
                             source: raw.source,
                             members: raw.members,
-                            names: raw.langs.into_names(),
+                            names: into_names(file, &slug, raw.langs)?,
                         };
                         blocs.insert(slug, bloc);
+                    }
+                }
+                "cldr.toml" => {
+                    // Generated names in more languages, merged into the places above.
+                    for (key, raw) in parse_file::<RawLangs>(file, text)? {
+                        let names = if let Some(c) = countries.get_mut(&key) {
+                            &mut c.names
+                        } else if let Some(r) = regions.get_mut(&key) {
+                            &mut r.names
+                        } else if let Some(b) = blocs.get_mut(&key) {
+                            &mut b.names
+                        } else {
+                            return Err(PlaceError::Data {
+                                file,
+                                message: format!("`{key}` is no country, region or bloc"),
+                            });
+                        };
+                        for (code, raw) in raw {
+                            let lang = Lang::from_code(&code).ok_or_else(|| PlaceError::Data {
+                                file,
+                                message: format!("{key}: unknown language `{code}`"),
+                            })?;
+                            names.add(lang, raw);
+                        }
                     }
                 }
                 _ => {
@@ -371,7 +390,7 @@ impl Gazetteer {
                             area: raw.area,
                             status: raw.status,
                             sovereign: raw.sovereign,
-                            names: raw.langs.into_names(),
+                            names: into_names(file, &code, raw.langs)?,
                         };
                         if countries.insert(code.clone(), country).is_some() {
                             return Err(PlaceError::Data {
@@ -542,6 +561,7 @@ impl Gazetteer {
                 )
             }
         };
+        let scope = self.scope(reference);
         members.sort();
         members.dedup();
         let mut sections = Vec::new();
@@ -561,7 +581,7 @@ impl Gazetteer {
             }
         };
         if let Some((slug, names)) = own
-            && reference.scope != Scope::Members
+            && scope != Scope::Members
         {
             // A region's or bloc's own adjective ("Central Asian") is listed with its names
             // in the data, so capitals are the only kind that does not apply.
@@ -573,7 +593,7 @@ impl Gazetteer {
                 .collect();
             add(slug, names, &own_kinds);
         }
-        if reference.scope == Scope::Own {
+        if scope == Scope::Own {
             members.clear();
         }
         for code in &members {
@@ -582,6 +602,21 @@ impl Gazetteer {
             }
         }
         Ok((members, sections))
+    }
+
+    /// What a reference's scope comes to once [`Scope::Default`] is resolved: a treaty's own
+    /// names only (`@bloc:abraham-accords` is about the Accords, and "Kazakhstan" alone is not
+    /// news about them), a region's or organisation's names and its members' names.
+    pub fn scope(&self, reference: &Reference) -> Scope {
+        match (reference.scope, &reference.place) {
+            (Scope::Default, reference::Place::Bloc(slug))
+                if self.blocs.get(slug).is_some_and(Bloc::is_treaty) =>
+            {
+                Scope::Own
+            }
+            (Scope::Default, _) => Scope::All,
+            (scope, _) => scope,
+        }
     }
 
     /// The code of the country whose name (in any language) is `text`, for "did you mean".

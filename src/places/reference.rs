@@ -17,6 +17,10 @@ pub enum Place {
 /// For a region or bloc: its own names, its members' names, or both.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Scope {
+    /// Nothing asked: a treaty means its own names (a member named once is not news about
+    /// the treaty), a region or organisation means both.
+    Default,
+    /// Both (`[own,members]`).
     All,
     /// Only the member countries (`[members]`): `Kazakhstan`, not `Central Asia`.
     Members,
@@ -32,16 +36,6 @@ pub struct Reference {
     pub langs: BTreeSet<Lang>,
     pub scope: Scope,
 }
-
-pub(super) const ALL_LANGS: [Lang; 7] = [
-    Lang::En,
-    Lang::Ru,
-    Lang::Fr,
-    Lang::De,
-    Lang::Es,
-    Lang::Ar,
-    Lang::Local,
-];
 
 /// Names and demonyms: what a reader takes as a mention of the country. Capitals are left out
 /// by default because `Washington`, `Victoria` and `Santiago` are also people.
@@ -84,7 +78,8 @@ impl Reference {
         };
         let mut kinds = BTreeSet::new();
         let mut langs = BTreeSet::new();
-        let mut scope = Scope::All;
+        let mut own = false;
+        let mut with_members = false;
         let options: Vec<String> = options
             .into_iter()
             .flat_map(|o| o.split(','))
@@ -96,19 +91,15 @@ impl Reference {
                 "names" | "name" => _ = kinds.insert(Kind::Names),
                 "demonyms" | "demonym" => _ = kinds.insert(Kind::Demonyms),
                 "capitals" | "capital" => _ = kinds.insert(Kind::Capitals),
-                "en" => _ = langs.insert(Lang::En),
-                "ru" => _ = langs.insert(Lang::Ru),
-                "fr" => _ = langs.insert(Lang::Fr),
-                "de" => _ = langs.insert(Lang::De),
-                "es" => _ = langs.insert(Lang::Es),
-                "ar" => _ = langs.insert(Lang::Ar),
-                "local" => _ = langs.insert(Lang::Local),
                 "all" => {
                     kinds.extend([Kind::Names, Kind::Demonyms, Kind::Capitals]);
-                    langs.extend(ALL_LANGS);
+                    langs.extend(Lang::ALL.map(|(lang, _)| lang));
                 }
-                "members" => scope = Scope::Members,
-                "own" => scope = Scope::Own,
+                "members" => with_members = true,
+                "own" => own = true,
+                code if Lang::from_code(code).is_some() => {
+                    langs.extend(Lang::from_code(code));
+                }
                 other => {
                     return Err(PlaceError::BadOption {
                         option: other.to_owned(),
@@ -116,7 +107,13 @@ impl Reference {
                 }
             }
         }
-        if scope != Scope::All && matches!(place, Place::Country(_)) {
+        let scope = match (own, with_members) {
+            (false, false) => Scope::Default,
+            (true, true) => Scope::All,
+            (true, false) => Scope::Own,
+            (false, true) => Scope::Members,
+        };
+        if scope != Scope::Default && matches!(place, Place::Country(_)) {
             return Err(bad(
                 "`members` and `own` apply to regions and blocs, not to a country",
             ));
@@ -125,7 +122,7 @@ impl Reference {
             kinds.extend(DEFAULT_KINDS);
         }
         if langs.is_empty() {
-            langs.extend(ALL_LANGS);
+            langs.extend(Lang::ALL.map(|(lang, _)| lang));
         }
         Ok(Reference {
             place,

@@ -184,3 +184,27 @@ fn bad_references_say_what_to_write() {
     assert!(!is_reference("central_asia"));
     assert!(!is_reference("city:Paris"));
 }
+
+#[test]
+fn a_treaty_means_its_own_names_unless_members_are_asked_for() {
+    let default = match expand("bloc:abraham-accords") {
+        Ok(e) => e,
+        Err(e) => panic!("{e}"),
+    };
+    assert!(default.members.is_empty(), "{:?}", default.members);
+    assert!(default.forms.contains(&"Abraham Accords".to_owned()));
+    assert!(!default.forms.contains(&"Kazakhstan".to_owned()));
+    let members = forms("bloc:abraham-accords[members,en]");
+    assert!(members.contains(&"Kazakhstan".to_owned()), "{members:?}");
+    assert!(!members.contains(&"Abraham Accords".to_owned()));
+    let both = forms("bloc:abraham-accords[own,members,en]");
+    assert!(
+        both.contains(&"Kazakhstan".to_owned()) && both.contains(&"Abraham Accords".to_owned())
+    );
+    // An organisation keeps both by default: "the GCC" and "Qatar" are both news about it.
+    let gcc = forms("bloc:gcc[en]");
+    assert!(
+        gcc.contains(&"Qatar".to_owned()) && gcc.contains(&"=GCC".to_owned()),
+        "{gcc:?}"
+    );
+}

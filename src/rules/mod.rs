@@ -131,6 +131,131 @@ pub fn unused_groups<'q>(
         .collect()
 }
 
+/// Places that one AND needs twice but that one country can satisfy alone: in
+/// `@region:central-asia AND @bloc:sco`, "Kazakhstan" is both, so every story naming Kazakhstan
+/// matches, which is rarely what the rule means. One sentence per such pair, naming the rule,
+/// the two references, the countries they share and what to write instead; for `watchword
+/// check` and `watchword test`. Queries that do not parse are skipped (compiling reports them).
+pub fn shared_place_warnings<'r>(
+    groups: &BTreeMap<String, Vec<String>>,
+    rules: impl IntoIterator<Item = RuleSpec<'r>>,
+) -> Vec<String> {
+    /// The place references an AND operand requires one of: written directly, or as members
+    /// of a config group (one level of nesting is enough for how groups are written).
+    fn references(node: &parse::Node, groups: &BTreeMap<String, Vec<String>>) -> Vec<String> {
+        let mut out = Vec::new();
+        match node {
+            parse::Node::Group { name, .. } if crate::places::is_reference(name) => {
+                out.push(name.clone());
+            }
+            parse::Node::Group { name, .. } => {
+                for member in groups.get(name).into_iter().flatten() {
+                    if let Ok(parse::Member::Group(inner)) = parse::parse_member(member)
+                        && crate::places::is_reference(&inner)
+                    {
+                        out.push(inner);
+                    }
+                }
+            }
+            parse::Node::Field { inner, .. } => out.extend(references(inner, groups)),
+            parse::Node::Or(parts) => parts.iter().for_each(|p| out.extend(references(p, groups))),
+            _ => {}
+        }
+        out
+    }
+    fn visit(
+        rule: &str,
+        node: &parse::Node,
+        groups: &BTreeMap<String, Vec<String>>,
+        out: &mut Vec<String>,
+    ) {
+        match node {
+            parse::Node::And(parts) => {
+                let operands: Vec<Vec<String>> =
+                    parts.iter().map(|p| references(p, groups)).collect();
+                for (i, left) in operands.iter().enumerate() {
+                    for right in &operands[i + 1..] {
+                        for a in left {
+                            for b in right {
+                                if let Some(warning) = shared(rule, a, b) {
+                                    out.push(warning);
+                                }
+                            }
+                        }
+                    }
+                }
+                parts.iter().for_each(|p| visit(rule, p, groups, out));
+            }
+            parse::Node::Or(parts) => parts.iter().for_each(|p| visit(rule, p, groups, out)),
+            parse::Node::Field { inner, .. } | parse::Node::Not(inner) => {
+                visit(rule, inner, groups, out)
+            }
+            _ => {}
+        }
+    }
+    fn shared(rule: &str, a: &str, b: &str) -> Option<String> {
+        let (Ok(left), Ok(right)) = (crate::places::expand(a), crate::places::expand(b)) else {
+            return None;
+        };
+        let both: Vec<&String> = left
+            .members
+            .iter()
+            .filter(|m| right.members.binary_search(m).is_ok())
+            .collect();
+        let first = both.first()?;
+        let name = |code: &str| {
+            crate::places::gazetteer()
+                .ok()
+                .and_then(|g| g.countries.get(code))
+                .map_or(code.to_owned(), |c| c.names.display().to_owned())
+        };
+        let listed: Vec<String> = both.iter().take(5).map(|c| name(c)).collect();
+        let more = if both.len() > 5 {
+            format!(" and {} more", both.len() - 5)
+        } else {
+            String::new()
+        };
+        // A bloc is what a rule most likely means by its own name (a region is more often
+        // meant as its countries); between two regions, the narrower one.
+        let (wide, narrow) = if b.starts_with("bloc:") && !a.starts_with("bloc:") {
+            (a, b)
+        } else if a.starts_with("bloc:") && !b.starts_with("bloc:") {
+            (b, a)
+        } else if left.members.len() >= right.members.len() {
+            (a, b)
+        } else {
+            (b, a)
+        };
+        let narrow_bare = narrow.split('[').next().unwrap_or(narrow);
+        let advice = if narrow.starts_with("country:") {
+            format!("@{narrow} is inside @{wide}, so the AND adds nothing; drop one of them")
+        } else {
+            format!(
+                "write @{narrow_bare}[own] to need the {} itself named, or name the countries \
+                 apart",
+                if narrow.starts_with("bloc:") {
+                    "bloc"
+                } else {
+                    "region"
+                }
+            )
+        };
+        Some(format!(
+            "rule {rule:?}: @{a} and @{b} share {}{more}, so an item naming only {} \
+             satisfies both sides of the AND; {advice}",
+            listed.join(", "),
+            name(first)
+        ))
+    }
+    let mut out = Vec::new();
+    for spec in rules {
+        if let Ok(node) = parse::parse_query(spec.query) {
+            visit(spec.name, &node, groups, &mut out);
+        }
+    }
+    out
+}
+
 impl RuleSet {
     /// Compiles `rules`, expanding `@name` references from `groups`.
     ///

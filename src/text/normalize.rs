@@ -112,8 +112,10 @@ fn fold_char(c: char) -> FoldChar {
         c if is_invisible(c) => FoldChar::Done,
         // Typographic and modifier apostrophes; U+02BC is a *letter*, so without this it would
         // glue a possessive onto the word.
+        // U+02BB is the Uzbek letter in Oʻzbekiston, which news text as often writes with
+        // ' or ‘: folded alike, the three spellings match each other.
         '\u{2018}' | '\u{2019}' | '\u{201A}' | '\u{201B}' | '\u{2032}' | '\u{02BC}'
-        | '\u{02B9}' => FoldChar::One('\''),
+        | '\u{02B9}' | '\u{02BB}' => FoldChar::One('\''),
         '\u{201C}' | '\u{201D}' | '\u{201E}' | '\u{201F}' | '\u{2033}' | '\u{00AB}'
         | '\u{00BB}' => FoldChar::One('"'),
         '\u{2010}'..='\u{2015}' | '\u{2212}' | '\u{FE58}' | '\u{FE63}' => FoldChar::One('-'),
@@ -156,10 +158,12 @@ impl Iterator for FoldChar {
 }
 
 /// Scripts written without spaces between words: each character is its own token so that a
-/// term can be found inside a run (the same choice UAX#29 makes for ideographs).
+/// term can be found inside a run (the same choice UAX#29 makes for ideographs). Katakana is
+/// not among them: a run of it is one loanword or name (カザフスタン), so it stays one token,
+/// and タイ (Thailand) is not found inside ネクタイ (necktie).
 fn is_unspaced_script(c: char) -> bool {
     matches!(c,
-        '\u{3040}'..='\u{30FF}'     // Hiragana, Katakana
+        '\u{3040}'..='\u{309F}'     // Hiragana
         | '\u{3400}'..='\u{4DBF}'   // CJK Extension A
         | '\u{4E00}'..='\u{9FFF}'   // CJK Unified Ideographs
         | '\u{F900}'..='\u{FAFF}'   // CJK Compatibility Ideographs
@@ -219,6 +223,34 @@ fn push_separator(out: &mut String) {
 #[cfg(test)]
 mod tests {
     use super::normalize;
+
+    #[test]
+    fn han_and_hiragana_split_per_character_but_a_katakana_run_is_one_word() {
+        assert_eq!(normalize("哈萨克斯坦加入"), "哈 萨 克 斯 坦 加 入");
+        // A Katakana name followed by a particle and a Han word.
+        // (The voicing mark of ザ is folded away like any diacritic.)
+        let name = normalize("カザフスタン");
+        assert!(!name.contains(' '), "{name}");
+        assert_eq!(
+            normalize("カザフスタンの大統領"),
+            format!("{name} の 大 統 領")
+        );
+        // タイ (Thailand) stays inside ネクタイ (necktie) rather than becoming a word of its own.
+        assert_eq!(normalize("ネクタイ"), "ネクタイ");
+        assert_eq!(
+            normalize("パプアニューギニア・ギニア").split(' ').count(),
+            2
+        );
+    }
+
+    #[test]
+    fn the_uzbek_okina_folds_like_an_apostrophe() {
+        // Oʻzbekiston, O‘zbekiston and O'zbekiston are one spelling to a reader.
+        let want = normalize("O'zbekiston");
+        assert_eq!(normalize("O\u{02BB}zbekiston"), want);
+        assert_eq!(normalize("O\u{2018}zbekiston"), want);
+        assert_eq!(want, "o zbekiston");
+    }
 
     #[test]
     fn ascii_lowercases_and_splits_on_punctuation() {
