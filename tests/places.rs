@@ -233,6 +233,13 @@ const NATURAL_ITEMS: &[(&str, &str, bool)] = &[
         "Kazakhstan to join the Abraham Accords, White House says",
         true,
     ),
+    // The capital names the government; Russian declines it.
+    ("kz-capital", "Astana signs on to the Abraham Accords", true),
+    (
+        "kz-ru-capital",
+        "Из Астаны подтвердили переговоры об Авраамовых соглашениях",
+        true,
+    ),
     // Russian adjective form of the treaty's name.
     (
         "kz-ru",

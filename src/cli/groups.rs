@@ -213,7 +213,9 @@ fn list_text(gazetteer: &Gazetteer, groups: &BTreeMap<String, Vec<String>>) -> S
         ));
     }
     out.push_str(
-        "\nA reference matches names and demonyms in every language by default; choose with \
+        "\nA reference matches names, demonyms and unambiguous capitals in every language by \
+         default (Washington, Victoria and other capitals that name something else only with \
+         [capitals]); choose with \
          options, e.g. @region:central-asia[names,capitals,en,ru]. A treaty (the Abraham \
          Accords, AUKUS, …) matches its own names only, since a member named once is not news \
          about the treaty: [members] takes its members instead, [own,members] both. \

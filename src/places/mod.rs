@@ -103,6 +103,10 @@ fn hint(suggestion: &Option<String>) -> String {
         .unwrap_or_default()
 }
 
+/// The mark of a capital that is also a person or another place (`?Washington`): matched only
+/// when a reference asks for capitals.
+const AMBIGUOUS: char = '?';
+
 /// Base forms of one place, by language and kind.
 #[derive(Debug, Default, Clone)]
 pub struct Names {
@@ -142,16 +146,25 @@ impl Names {
             .map_or("", |n| n.trim_start_matches('='))
     }
 
-    /// Every (language, kind, base form) selected by `langs` and `kinds`, in data order.
+    /// Every (language, kind, base form) selected by `langs` and `kinds`, in data order;
+    /// capitals marked ambiguous (`?Washington`) only if `ambiguous_capitals`, without the mark.
     fn selected<'a>(
         &'a self,
         langs: &'a BTreeSet<Lang>,
         kinds: &'a BTreeSet<Kind>,
+        ambiguous_capitals: bool,
     ) -> impl Iterator<Item = (Lang, Kind, &'a str)> + 'a {
         self.by
             .iter()
             .filter(|((lang, kind), _)| langs.contains(lang) && kinds.contains(kind))
-            .flat_map(|((lang, kind), terms)| terms.iter().map(|t| (*lang, *kind, t.as_str())))
+            .flat_map(move |((lang, kind), terms)| {
+                terms
+                    .iter()
+                    .filter_map(move |t| match t.strip_prefix(AMBIGUOUS) {
+                        Some(bare) => ambiguous_capitals.then_some((*lang, *kind, bare)),
+                        None => Some((*lang, *kind, t.as_str())),
+                    })
+            })
     }
 }
 
@@ -423,6 +436,23 @@ impl Gazetteer {
                 );
             }
         }
+        for country in self.countries.values() {
+            for ((lang, kind), terms) in &country.names.by {
+                if *kind != Kind::Capitals
+                    && let Some(term) = terms.iter().find(|t| t.starts_with(AMBIGUOUS))
+                {
+                    return broken(
+                        "countries",
+                        format!(
+                            "{}: `{term}` in {}.{}: only capitals can be marked ambiguous",
+                            country.code,
+                            lang.code(),
+                            kind.name()
+                        ),
+                    );
+                }
+            }
+        }
         for region in self.regions.values() {
             // Walking up must end at a root: a cycle would hang every region expansion.
             let mut seen = HashSet::new();
@@ -568,7 +598,11 @@ impl Gazetteer {
         let mut add = |place: &str, names: &Names, kinds: &BTreeSet<Kind>| {
             for lang in &reference.langs {
                 let forms: Vec<String> = names
-                    .selected(&BTreeSet::from([*lang]), kinds)
+                    .selected(
+                        &BTreeSet::from([*lang]),
+                        kinds,
+                        reference.ambiguous_capitals,
+                    )
                     .flat_map(|(lang, kind, base)| inflect::forms(lang, kind, base))
                     .collect();
                 if !forms.is_empty() {

@@ -33,13 +33,18 @@ pub enum Scope {
 pub struct Reference {
     pub place: Place,
     pub kinds: BTreeSet<Kind>,
+    /// Whether capitals marked ambiguous in the data (`?Washington`, `?Victoria`) are
+    /// included: only when capitals were asked for by name (`[capitals]`, `[all]`).
+    pub ambiguous_capitals: bool,
     pub langs: BTreeSet<Lang>,
     pub scope: Scope,
 }
 
-/// Names and demonyms: what a reader takes as a mention of the country. Capitals are left out
-/// by default because `Washington`, `Victoria` and `Santiago` are also people.
-pub(super) const DEFAULT_KINDS: [Kind; 2] = [Kind::Names, Kind::Demonyms];
+/// Names, demonyms and the capitals that name nothing else: what a reader takes as a mention
+/// of the country ("Astana signs on" is how wires name a government). Capitals that are also
+/// people or other places (Washington, Victoria, Santiago) are marked `?` in the data and
+/// left out unless capitals are asked for.
+pub(super) const DEFAULT_KINDS: [Kind; 3] = [Kind::Names, Kind::Demonyms, Kind::Capitals];
 
 /// `country:`, `region:` or `bloc:` at the start of `text`, with the rest.
 pub(super) fn kind_prefix(text: &str) -> Option<(&str, &str)> {
@@ -118,6 +123,7 @@ impl Reference {
                 "`members` and `own` apply to regions and blocs, not to a country",
             ));
         }
+        let ambiguous_capitals = kinds.contains(&Kind::Capitals);
         if kinds.is_empty() {
             kinds.extend(DEFAULT_KINDS);
         }
@@ -127,6 +133,7 @@ impl Reference {
         Ok(Reference {
             place,
             kinds,
+            ambiguous_capitals,
             langs,
             scope,
         })
