@@ -331,6 +331,25 @@ def sha256_file(path):
 
 # ---------------------------------------------------------------- report
 
+def describe_archive(it):
+    """A few words on an archive headline, without quoting it (no article text in reports)."""
+    t = it["text"].lower()
+    parts = []
+    if re.search(r"guinea[- ]bissau", t): parts.append("Guinea-Bissau")
+    if "equatorial guinea" in t: parts.append("Equatorial Guinea")
+    if "papua new guinea" in t: parts.append("Papua New Guinea")
+    if re.search(r"\bsouth sudan", t): parts.append("South Sudan")
+    if "sudans post" in t: parts.append("outlet name 'Sudans Post'")
+    if re.search(r"\bs\.? ?korea", t): parts.append("abbreviated 'S Korea'/'S. Korea'/'S.Korea'")
+    elif "seoul" in t and "south korea" not in t: parts.append("names Seoul, not South Korea")
+    elif re.search(r"(?<!north )\bkorea(n|ns)?\b", t) and "south korea" not in t:
+        parts.append("bare 'Korea'/'Korean'")
+    if re.search(r"central asia", t): parts.append("'Central Asia(n)' only")
+    if "kazakh" in t and not it["event"]: parts.append("Kazakhstan, not the Accords")
+    label = ",".join(sorted(it["countries"])) or "none"
+    return f"archive headline ({'; '.join(parts) + '; ' if parts else ''}labelled {label})"
+
+
 REGION_NAME = re.compile(r"asia|asie|asien|azja|asya|азия|азии|азию|азиеи|азиатск|الوسطى|آسیای میانه|中亚|中央アジア|중앙아시아")
 
 
@@ -474,8 +493,11 @@ def main():
                     if kind == "FP":
                         why = "found " + ", ".join(matched.get(it["id"], [])[:6])
                     else:
-                        why = it["note"]
-                    extra = f" «{it['text'][:90]}»" if it["source"] == "archive" else ""
+                        why = it["note"] if it["source"] != "archive" else ""
+                    if it["source"] == "archive":
+                        extra = ("; " if why else "") + describe_archive(it)
+                    else:
+                        extra = ""
                     w(f"- {kind} [{it['group']}] {it['id']} — {why}{extra}")
             w("")
 
