@@ -323,3 +323,52 @@ fn check_warns_when_one_country_satisfies_both_sides_of_an_and() {
     let out = ws.watchword(&["check"]);
     assert!(!stdout(&out).contains("share"), "{}", stdout(&out));
 }
+
+#[test]
+fn a_longer_country_name_hides_the_shorter_one_inside_it() {
+    let server = FeedServer::start();
+    let titles = [
+        ("pg", "Papua New Guinea counts votes after a tight election"),
+        ("gq", "Equatorial Guinea expands its oil licences"),
+        ("gw-pt", "Guiné-Bissau adia as eleições"),
+        ("ss", "South Sudan ceasefire holds for a second week"),
+        ("ss-ru", "В Южном Судане продлили перемирие"),
+        ("gn", "Guinea's junta sets a date for the referendum"),
+        ("sd", "Sudan and South Sudan agree on oil transit fees"),
+    ];
+    let entries: Vec<Entry> = titles
+        .iter()
+        .enumerate()
+        .map(|(i, (guid, title))| Entry {
+            guid,
+            title,
+            description: title,
+            link: Box::leak(format!("https://wire.example.org/{guid}").into_boxed_str()),
+            published: minutes_ago(10 + i as i64),
+        })
+        .collect();
+    server.put_rss("/feed.xml", &rss(&entries));
+    let matched = |query: &str| -> BTreeSet<&str> {
+        let ws = Workspace::new();
+        let out = ws.watchword(&["test", "--query", query, &server.url("/feed.xml")]);
+        let text = stdout(&out);
+        assert!(out.status.success(), "{}\n{text}", stderr(&out));
+        titles
+            .iter()
+            .filter(|(_, title)| text.contains(&format!("MATCH query  {title}\n")))
+            .map(|(guid, _)| *guid)
+            .collect()
+    };
+    assert_eq!(matched("@country:GN"), BTreeSet::from(["gn"]));
+    // "Sudan and South Sudan": the first Sudan still counts.
+    assert_eq!(matched("@country:SD"), BTreeSet::from(["sd"]));
+    assert_eq!(
+        matched("@country:SS"),
+        BTreeSet::from(["ss", "ss-ru", "sd"])
+    );
+    // A rule that asks for both gets both.
+    assert_eq!(
+        matched("@country:GN OR @country:PG"),
+        BTreeSet::from(["gn", "pg"])
+    );
+}

@@ -9,8 +9,8 @@
 pub mod inflect;
 mod reference;
 
-use std::collections::{BTreeMap, BTreeSet, HashSet};
-use std::sync::OnceLock;
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use serde::Deserialize;
 
@@ -252,6 +252,192 @@ pub fn gazetteer() -> Result<&'static Gazetteer, PlaceError> {
         .get_or_init(Gazetteer::load)
         .as_ref()
         .map_err(Clone::clone)
+}
+
+/// A country's name that contains another country's name as whole words: *Papua New Guinea*
+/// holds *Guinea*, *South Sudan* holds *Sudan*. The matcher drops a hit of the shorter name
+/// that lies inside a hit of the longer one (longest match wins).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LongerName {
+    /// Normalized words, one space apart, as a term's pattern.
+    pub pattern: String,
+    /// Whether the last word is a prefix (generated forms such as Arabic `…*`).
+    pub prefix: bool,
+}
+
+/// The other countries' names that contain `pattern` (normalized words of a place form; with
+/// `prefix`, its last word a prefix) as whole words, e.g. `guinea` → *papua new guinea*,
+/// *equatorial guinea*, *guinea bissau*, and `судан*` → *южном судане*, in every language. A
+/// country's own longer names (*Republic of Guinea*) are not among them. Built on first use
+/// from every country's names in every language, once per process.
+pub fn longer_names(pattern: &str, prefix: bool) -> Arc<[LongerName]> {
+    static STEMS: OnceLock<HashMap<String, Vec<&'static str>>> = OnceLock::new();
+    static CACHE: OnceLock<Mutex<HashMap<(String, bool), Arc<[LongerName]>>>> = OnceLock::new();
+    let key = (pattern.to_owned(), prefix);
+    let cache = CACHE.get_or_init(Mutex::default);
+    if let Some(found) = cache.lock().ok().and_then(|c| c.get(&key).cloned()) {
+        return found;
+    }
+    let wanted: Vec<&str> = pattern.split(' ').collect();
+    let covers = |words: &[String], at: usize| {
+        wanted.iter().enumerate().all(|(i, w)| {
+            words.get(at + i).is_some_and(|word| {
+                if prefix && i + 1 == wanted.len() {
+                    word.starts_with(w)
+                } else {
+                    word == w
+                }
+            })
+        })
+    };
+    // Inflection changes the ends of words, so a longer name that holds the pattern in any
+    // form has a base word that starts like the pattern's first word: only those countries'
+    // forms are generated and searched, once each.
+    let stems = STEMS.get_or_init(|| gazetteer().map(multi_word_stems).unwrap_or_default());
+    let candidates: BTreeSet<&str> = wanted
+        .first()
+        .map(|first| stem(first))
+        .and_then(|s| stems.get(&s))
+        .into_iter()
+        .flatten()
+        .copied()
+        .collect();
+    let mut found: Vec<LongerName> = Vec::new();
+    for code in candidates {
+        let mut here = Vec::new();
+        for form in country_forms(code, true).iter() {
+            if form.words.len() <= wanted.len() {
+                continue;
+            }
+            // A prefix form's last word is a stem: a span ending there is not a whole word.
+            let last = form.words.len() - usize::from(form.prefix);
+            let inside = (0..last.saturating_sub(wanted.len()) + 1)
+                .any(|at| at + wanted.len() <= last && covers(&form.words, at));
+            let longer = LongerName {
+                pattern: form.words.join(" "),
+                prefix: form.prefix,
+            };
+            if inside && !here.contains(&longer) {
+                here.push(longer);
+            }
+        }
+        // A country with the name itself: its longer names are its own (*Republic of
+        // Guinea*). Checked last, since generating all its forms is the costly part.
+        if here.is_empty()
+            || country_forms(code, false)
+                .iter()
+                .any(|f| f.words.len() == wanted.len() && covers(&f.words, 0))
+        {
+            continue;
+        }
+        for longer in here {
+            if !found.contains(&longer) {
+                found.push(longer);
+            }
+        }
+    }
+    let found: Arc<[LongerName]> = found.into();
+    if let Ok(mut c) = cache.lock() {
+        c.insert(key, Arc::clone(&found));
+    }
+    found
+}
+
+/// The first three letters of a normalized word: what inflection leaves alone.
+fn stem(word: &str) -> String {
+    word.chars().take(3).collect()
+}
+
+/// For each [`stem`] of a word of some country's name of two words or more (base forms, every
+/// language), the countries with such a name.
+fn multi_word_stems(gazetteer: &'static Gazetteer) -> HashMap<String, Vec<&'static str>> {
+    let langs: BTreeSet<Lang> = Lang::ALL.iter().map(|(lang, _)| *lang).collect();
+    let kinds = BTreeSet::from([Kind::Names]);
+    let mut stems: HashMap<String, Vec<&'static str>> = HashMap::new();
+    for country in gazetteer.countries.values() {
+        for (_, _, base) in country.names.selected(&langs, &kinds, false) {
+            let base = base.trim_start_matches('=');
+            // Normalizing every name to count its words would cost more than all the rest; a
+            // name without a separator, Han or Hiragana is one token.
+            if base
+                .chars()
+                .all(|c| c.is_alphanumeric() && !crate::text::normalize::is_unspaced_script(c))
+            {
+                continue;
+            }
+            for word in crate::text::normalize(base)
+                .split(' ')
+                .filter(|w| !w.is_empty())
+            {
+                let list = stems.entry(stem(word)).or_default();
+                if !list.contains(&country.code.as_str()) {
+                    list.push(country.code.as_str());
+                }
+            }
+        }
+    }
+    stems
+}
+
+/// One name of a country, normalized.
+struct CountryForm {
+    words: Vec<String>,
+    prefix: bool,
+}
+
+/// The forms of `code`'s names in every language, normalized; with `multi_word_only`, only
+/// of the names of two words or more. Generated once per country and kind of list.
+fn country_forms(code: &str, multi_word_only: bool) -> Arc<Vec<CountryForm>> {
+    type Cache = Mutex<HashMap<(String, bool), Arc<Vec<CountryForm>>>>;
+    static CACHE: OnceLock<Cache> = OnceLock::new();
+    let cache = CACHE.get_or_init(Mutex::default);
+    let key = (code.to_owned(), multi_word_only);
+    if let Some(forms) = cache.lock().ok().and_then(|c| c.get(&key).cloned()) {
+        return forms;
+    }
+    let Some(country) = gazetteer().ok().and_then(|g| g.countries.get(code)) else {
+        return Arc::default();
+    };
+    let langs: BTreeSet<Lang> = Lang::ALL.iter().map(|(lang, _)| *lang).collect();
+    let kinds = BTreeSet::from([Kind::Names]);
+    let mut out = Vec::new();
+    for (lang, _, base) in country.names.selected(&langs, &kinds, false) {
+        let one_word = base
+            .trim_start_matches('=')
+            .chars()
+            .all(|c| c.is_alphanumeric() && !crate::text::normalize::is_unspaced_script(c));
+        if multi_word_only && one_word {
+            continue;
+        }
+        // Particles written onto the first word (Arabic, Hebrew) or endings onto the last
+        // (Turkic, Korean, Bengali) leave the inner words as they are: the base form is enough
+        // to find a name inside a longer one, at a tenth of the cost. Russian, German,
+        // Ukrainian and Polish decline the words around it (Южном Судане).
+        let forms = match lang {
+            Lang::Ru | Lang::De | Lang::Uk | Lang::Pl => inflect::forms(lang, Kind::Names, base),
+            _ => vec![base.to_owned()],
+        };
+        for form in forms {
+            let bare = form.trim_start_matches('=');
+            let (bare, prefix) = match bare.strip_suffix('*') {
+                Some(stem) => (stem, true),
+                None => (bare, false),
+            };
+            let words: Vec<String> = crate::text::normalize(bare)
+                .split(' ')
+                .filter(|w| !w.is_empty())
+                .map(str::to_owned)
+                .collect();
+            if !words.is_empty() {
+                out.push(CountryForm { words, prefix });
+            }
+        }
+    }
+    let forms = Arc::new(out);
+    if let Ok(mut c) = cache.lock() {
+        c.insert(key, Arc::clone(&forms));
+    }
+    forms
 }
 
 /// Whether `@name` is a built-in place reference rather than a user group.

@@ -227,3 +227,21 @@ fn a_treaty_means_its_own_names_unless_members_are_asked_for() {
         "{gcc:?}"
     );
 }
+
+#[test]
+fn longer_names_hold_the_shorter_names_of_other_countries_only() {
+    let guinea = longer_names("guinea", false);
+    let guinea: Vec<&str> = guinea.iter().map(|l| l.pattern.as_str()).collect();
+    for longer in ["papua new guinea", "equatorial guinea", "guinea bissau"] {
+        assert!(guinea.contains(&longer), "{longer} not in {guinea:?}");
+    }
+    // Guinea's own long name does not hide Guinea.
+    assert!(!guinea.contains(&"republic of guinea"), "{guinea:?}");
+    let sudan = longer_names("sudan", false);
+    let sudan: Vec<&str> = sudan.iter().map(|l| l.pattern.as_str()).collect();
+    assert!(sudan.contains(&"south sudan"), "{sudan:?}");
+    // A prefix term is hidden by the inflected longer name it starts inside.
+    let stem = longer_names("судан", true);
+    assert!(stem.iter().any(|l| l.pattern == "южном судане"), "{stem:?}");
+    assert!(longer_names("kazakhstan", false).is_empty());
+}

@@ -184,6 +184,9 @@ pub(crate) struct Compiler<'g> {
     /// Groups already expanded into their flat member terms, shared by every rule using them.
     resolved: HashMap<String, Arc<Vec<Term>>>,
     pub dict: Dictionary,
+    /// Patterns of the terms that came from built-in place references: the matcher lets a
+    /// longer country name hide them (*Guinea* inside *Papua New Guinea*).
+    pub place_patterns: HashSet<String>,
 }
 
 /// Identifies the rule being compiled, for error messages.
@@ -211,6 +214,7 @@ impl<'g> Compiler<'g> {
             groups,
             resolved: HashMap::new(),
             dict: Dictionary::default(),
+            place_patterns: HashSet::new(),
         }
     }
 
@@ -442,6 +446,8 @@ impl<'g> Compiler<'g> {
                     offset,
                 }))
             })?;
+            self.place_patterns
+                .extend(terms.iter().map(|t| t.tokens.join(" ")));
             self.resolved.insert(name.to_owned(), Arc::clone(&terms));
             return Ok(terms);
         }

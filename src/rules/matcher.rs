@@ -125,6 +125,9 @@ enum TermInfo {
         tokens: u32,
         prefix: bool,
         cased: Option<Box<[String]>>,
+        /// Longer country names that hide this one where they cover it (see
+        /// [`crate::places::longer_names`]); their terms come after the dictionary's.
+        hidden_by: Box<[TermId]>,
     },
     Regex,
 }
@@ -162,16 +165,62 @@ pub(crate) struct Matcher {
     regex_terms: Vec<TermId>,
     /// Fields some term is scoped to; the others are not searched at all.
     fields_used: FieldMask,
-    /// Whether word positions are needed (some rule uses NEAR or exact case).
+    /// Whether word positions are needed (some rule uses NEAR or exact case, or some term
+    /// can be hidden by a longer name).
     positions: bool,
+    /// Whether some term has `hidden_by` entries.
+    hiding: bool,
 }
 
 impl Matcher {
+    /// `place_patterns`: the patterns of terms that came from place references, which a longer
+    /// country name can hide.
     pub(crate) fn new(
-        keys: Vec<TermKey>,
+        mut keys: Vec<TermKey>,
         fields_used: FieldMask,
         positions: bool,
+        place_patterns: &std::collections::HashSet<String>,
     ) -> Result<Matcher, RuleError> {
+        // The longer names become terms of their own, after the dictionary's, that no rule
+        // names: found like any term, used only to hide the shorter one.
+        let mut hidden_by: Vec<Box<[TermId]>> = vec![Box::default(); keys.len()];
+        let mut extra: std::collections::HashMap<TermKey, TermId> =
+            std::collections::HashMap::new();
+        for id in 0..hidden_by.len() {
+            let Some(TermKey::Words {
+                pattern, prefix, ..
+            }) = keys.get(id)
+            else {
+                continue;
+            };
+            if !place_patterns.contains(pattern) {
+                continue;
+            }
+            let longer = crate::places::longer_names(pattern, *prefix);
+            if longer.is_empty() {
+                continue;
+            }
+            let mut ids = Vec::with_capacity(longer.len());
+            for name in longer.iter() {
+                let key = TermKey::Words {
+                    pattern: name.pattern.clone(),
+                    prefix: name.prefix,
+                    cased: None,
+                };
+                let next = TermId::try_from(keys.len()).map_err(|_| RuleError::TooLarge {
+                    message: "more than 2^32 distinct terms".to_owned(),
+                })?;
+                let longer_id = *extra.entry(key.clone()).or_insert_with(|| {
+                    keys.push(key);
+                    next
+                });
+                ids.push(longer_id);
+            }
+            hidden_by[id] = ids.into_boxed_slice();
+        }
+        hidden_by.resize(keys.len(), Box::default());
+        let hiding = hidden_by.iter().any(|h| !h.is_empty());
+        let positions = positions || hiding;
         let mut index = std::collections::HashMap::new();
         let mut strings: Vec<&str> = Vec::new();
         let mut patterns: Vec<Vec<TermId>> = Vec::new();
@@ -198,6 +247,7 @@ impl Matcher {
                         tokens: u32::try_from(pattern.split(' ').count()).unwrap_or(u32::MAX),
                         prefix: *prefix,
                         cased: cased.clone().map(Vec::into_boxed_slice),
+                        hidden_by: std::mem::take(&mut hidden_by[id as usize]),
                     });
                 }
                 TermKey::Regex(pattern) => {
@@ -247,7 +297,28 @@ impl Matcher {
             regex_terms,
             fields_used,
             positions,
+            hiding,
         })
+    }
+
+    /// Drops the hits of names lying inside a hit of a longer country name that hides them:
+    /// *Guinea* in *Papua New Guinea* is not Guinea.
+    fn drop_hidden(&self, hits: &mut Vec<Hit>) {
+        if !self.hiding {
+            return;
+        }
+        let covering: Vec<Hit> = hits.clone();
+        hits.retain(|hit| {
+            let Some(TermInfo::Words { hidden_by, .. }) = self.info.get(hit.term as usize) else {
+                return true;
+            };
+            !covering.iter().any(|other| {
+                other.seg == hit.seg
+                    && other.start <= hit.start
+                    && other.end >= hit.end
+                    && hidden_by.contains(&other.term)
+            })
+        });
     }
 
     pub(crate) fn key(&self, id: TermId) -> Option<&TermKey> {
@@ -314,6 +385,7 @@ impl Matcher {
                         tokens,
                         prefix,
                         cased: exact,
+                        ..
                     }) = self.info.get(term as usize)
                     else {
                         continue;
@@ -349,6 +421,7 @@ impl Matcher {
                 }
             }
         }
+        self.drop_hidden(&mut hits);
         Found::finish(hits, seg_fields)
     }
 
@@ -422,6 +495,7 @@ impl Matcher {
                 }
             }
         }
+        self.drop_hidden(&mut hits);
         let mut found = Found::finish(hits, seg_fields);
         if !self.positions {
             // The fast path records positions only when some rule needs them.

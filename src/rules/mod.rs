@@ -298,12 +298,13 @@ impl RuleSet {
                 _ => {}
             });
         }
+        let place_patterns = std::mem::take(&mut compiler.place_patterns);
         let terms = compiler.dict.into_terms();
         positions |= terms
             .iter()
             .any(|t| matches!(t, compile::TermKey::Words { cased: Some(_), .. }));
         let term_count = terms.len();
-        let matcher = Matcher::new(terms, fields_used, positions)?;
+        let matcher = Matcher::new(terms, fields_used, positions, &place_patterns)?;
         let mut rules_by_term = vec![Vec::new(); term_count];
         for (index, rule) in compiled.iter().enumerate() {
             let index = u32::try_from(index).map_err(|_| RuleError::TooLarge {

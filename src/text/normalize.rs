@@ -161,7 +161,7 @@ impl Iterator for FoldChar {
 /// term can be found inside a run (the same choice UAX#29 makes for ideographs). Katakana is
 /// not among them: a run of it is one loanword or name (カザフスタン), so it stays one token,
 /// and タイ (Thailand) is not found inside ネクタイ (necktie).
-fn is_unspaced_script(c: char) -> bool {
+pub(crate) fn is_unspaced_script(c: char) -> bool {
     matches!(c,
         '\u{3040}'..='\u{309F}'     // Hiragana
         | '\u{3400}'..='\u{4DBF}'   // CJK Extension A
