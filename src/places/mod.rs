@@ -272,7 +272,8 @@ pub struct LongerName {
 /// from every country's names in every language, once per process.
 pub fn longer_names(pattern: &str, prefix: bool) -> Arc<[LongerName]> {
     static STEMS: OnceLock<HashMap<String, Vec<&'static str>>> = OnceLock::new();
-    static CACHE: OnceLock<Mutex<HashMap<(String, bool), Arc<[LongerName]>>>> = OnceLock::new();
+    type Cache = Mutex<HashMap<(String, bool), Arc<[LongerName]>>>;
+    static CACHE: OnceLock<Cache> = OnceLock::new();
     let key = (pattern.to_owned(), prefix);
     let cache = CACHE.get_or_init(Mutex::default);
     if let Some(found) = cache.lock().ok().and_then(|c| c.get(&key).cloned()) {

@@ -184,12 +184,13 @@ impl Matcher {
         // The longer names become terms of their own, after the dictionary's, that no rule
         // names: found like any term, used only to hide the shorter one.
         let mut hidden_by: Vec<Box<[TermId]>> = vec![Box::default(); keys.len()];
-        let mut extra: std::collections::HashMap<TermKey, TermId> =
+        let mut longer_keys: Vec<TermKey> = Vec::new();
+        let mut longer_ids: std::collections::HashMap<TermKey, TermId> =
             std::collections::HashMap::new();
-        for id in 0..hidden_by.len() {
-            let Some(TermKey::Words {
+        for (key, hidden) in keys.iter().zip(hidden_by.iter_mut()) {
+            let TermKey::Words {
                 pattern, prefix, ..
-            }) = keys.get(id)
+            } = key
             else {
                 continue;
             };
@@ -197,9 +198,6 @@ impl Matcher {
                 continue;
             }
             let longer = crate::places::longer_names(pattern, *prefix);
-            if longer.is_empty() {
-                continue;
-            }
             let mut ids = Vec::with_capacity(longer.len());
             for name in longer.iter() {
                 let key = TermKey::Words {
@@ -207,17 +205,20 @@ impl Matcher {
                     prefix: name.prefix,
                     cased: None,
                 };
-                let next = TermId::try_from(keys.len()).map_err(|_| RuleError::TooLarge {
-                    message: "more than 2^32 distinct terms".to_owned(),
+                let next = TermId::try_from(keys.len() + longer_keys.len()).map_err(|_| {
+                    RuleError::TooLarge {
+                        message: "more than 2^32 distinct terms".to_owned(),
+                    }
                 })?;
-                let longer_id = *extra.entry(key.clone()).or_insert_with(|| {
-                    keys.push(key);
+                let id = *longer_ids.entry(key.clone()).or_insert_with(|| {
+                    longer_keys.push(key);
                     next
                 });
-                ids.push(longer_id);
+                ids.push(id);
             }
-            hidden_by[id] = ids.into_boxed_slice();
+            *hidden = ids.into_boxed_slice();
         }
+        keys.extend(longer_keys);
         hidden_by.resize(keys.len(), Box::default());
         let hiding = hidden_by.iter().any(|h| !h.is_empty());
         let positions = positions || hiding;
