@@ -186,14 +186,11 @@ impl Setup {
         let feed = self.feed_for(source);
         for item in items {
             out.items += 1;
-            for explanation in self.ruleset.explain_candidates(item) {
-                if args
-                    .rule
-                    .as_ref()
-                    .is_some_and(|only| *only != explanation.rule)
-                {
-                    continue;
-                }
+            // Matched first on the fast path; only what is printed gets explained.
+            for explanation in
+                self.ruleset
+                    .explain_candidates(item, args.explain, args.rule.as_deref())
+            {
                 // A rule scoped to other feeds is not a match here, as in the daemon.
                 let rule_config = self.config.as_ref().and_then(|c| c.rule(&explanation.rule));
                 let out_of_scope = match (rule_config, feed) {
@@ -341,10 +338,22 @@ impl Output {
                 if term.fields.is_empty() && !explain {
                     continue;
                 }
+                // The item's own words, quoted: `"Turkménistan", "Ashgabat" in title`.
+                let found: Vec<String> = term
+                    .found
+                    .iter()
+                    .map(|f| format!("\"{}\"", for_terminal(f)))
+                    .collect();
+                let at = if found.is_empty() {
+                    format!("in {}", term.fields.join(", "))
+                } else {
+                    format!("{} in {}", found.join(", "), term.fields.join(", "))
+                };
                 let (mark, where_) = match (term.negated, term.fields.is_empty()) {
-                    (false, false) => ("+", format!("in {}", term.fields.join(", "))),
-                    (false, true) => ("-", "not found".to_owned()),
-                    (true, false) => ("!", format!("excluded, but in {}", term.fields.join(", "))),
+                    (false, false) => ("+", at),
+                    (false, true) if term.scoped => ("-", "not found".to_owned()),
+                    (false, true) => ("-", "not found in any field".to_owned()),
+                    (true, false) => ("!", format!("excluded, but {at}")),
                     (true, true) => (" ", "excluded, absent".to_owned()),
                 };
                 let name = if term.fields.is_empty() || term.negated {

@@ -7,4 +7,4 @@ pub mod item;
 pub mod payload;
 
 pub use alert::{AlertId, AttemptOutcome, FeedEvent, NewAlert, StorySource};
-pub use item::Item;
+pub use item::{Item, MatchedTerm};

@@ -6,11 +6,17 @@
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Serialize;
 
-use super::{AlertId, Item, StorySource};
+use super::{AlertId, Item, MatchedTerm, StorySource};
 use crate::text::truncate_chars;
 
 /// Bump when a field changes meaning or disappears; adding a field does not bump it.
-pub const PAYLOAD_VERSION: u32 = 1;
+/// 2: `matched_terms` holds `{term, found}` objects (the rule's term, group or place reference
+/// and the item's words), no longer the strings of every spelling variant that matched.
+pub const PAYLOAD_VERSION: u32 = 2;
+
+/// The digest envelope's own version: its fields have not changed; each alert in it carries
+/// its own `version`.
+const DIGEST_VERSION: u32 = 1;
 
 /// Feed text beyond this many characters is cut: receivers (and chat services) choke on huge
 /// bodies, and the link is there for the full story.
@@ -28,7 +34,7 @@ struct Payload<'a> {
     rule: &'a str,
     /// The rule's `priority` (low, normal, high, urgent), for sinks to map as they can.
     priority: &'a str,
-    matched_terms: &'a [String],
+    matched_terms: &'a [MatchedTerm],
     feed: FeedRef<'a>,
     item: ItemRef<'a>,
 }
@@ -53,7 +59,7 @@ struct ItemRef<'a> {
 pub fn render(
     alert_id: &AlertId,
     rule: &str,
-    matched_terms: &[String],
+    matched_terms: &[MatchedTerm],
     item: &Item,
     created_at: DateTime<Utc>,
     priority: &str,
@@ -156,7 +162,7 @@ pub fn digest(id: &str, payloads: &[&str]) -> String {
         .collect();
     let body = serde_json::json!({
         "type": "watchword.digest",
-        "version": PAYLOAD_VERSION,
+        "version": DIGEST_VERSION,
         "id": id,
         "count": alerts.len(),
         "alerts": alerts,
@@ -218,18 +224,33 @@ mod tests {
         let body = render(
             &AlertId::stored("ww_x".into()),
             "ca-aa",
-            &["Kazakhstan".into(), "Abraham Accords".into()],
+            &[
+                MatchedTerm {
+                    term: "@central_asia".into(),
+                    found: vec!["Kazakhstan".into()],
+                },
+                MatchedTerm {
+                    term: "Abraham Accords".into(),
+                    found: vec!["Abraham Accords".into()],
+                },
+            ],
             &item(),
             created,
             "high",
         );
         let v: serde_json::Value = serde_json::from_str(&body).expect("json");
         assert_eq!(v["type"], "watchword.alert");
-        assert_eq!(v["version"], 1);
+        assert_eq!(v["version"], 2);
         assert_eq!(v["id"], "ww_x");
         assert_eq!(v["rule"], "ca-aa");
         assert_eq!(v["priority"], "high");
-        assert_eq!(v["matched_terms"][1], "Abraham Accords");
+        assert_eq!(
+            v["matched_terms"],
+            serde_json::json!([
+                {"term": "@central_asia", "found": ["Kazakhstan"]},
+                {"term": "Abraham Accords", "found": ["Abraham Accords"]},
+            ])
+        );
         assert_eq!(v["feed"]["name"], "wire");
         assert_eq!(v["item"]["link"], "https://news.example.org/a");
         assert_eq!(v["item"]["published"], "2027-01-15T08:00:00Z");
