@@ -416,3 +416,88 @@ fn place_references_are_reported_once_with_the_items_own_words() {
         ])
     );
 }
+
+/// Issue 17, item 3: `test` must not call an item a plain MATCH when the daemon would record
+/// it without alerting (older than `max_age`); the daemon is run on the same feed to hold the
+/// two to one answer.
+#[test]
+fn a_match_the_daemon_would_not_alert_on_says_so() {
+    let server = FeedServer::start();
+    let entries = [
+        Entry {
+            guid: "old-1",
+            title: "Kazakhstan first floated joining the Abraham Accords",
+            description: "An archive story.",
+            link: "https://wire.example.org/archive/kazakhstan",
+            published: minutes_ago(40 * 24 * 60 + 30),
+        },
+        Entry {
+            guid: "new-1",
+            title: "Uzbekistan will join the Abraham Accords",
+            description: "Fresh news.",
+            link: "https://wire.example.org/world/uzbekistan",
+            published: minutes_ago(10),
+        },
+    ];
+    server.put_rss("/feed.xml", &rss(&entries));
+    let ws = Workspace::new();
+    let feed_url = server.url("/feed.xml");
+    TomlConfig::for_workspace(&ws)
+        .daemon("max_age = \"7d\"")
+        .shared_groups()
+        .feed("wire", &feed_url)
+        .rule("accords", "@central_asia AND @abraham_accords", &["out"])
+        .stdout_sink("out")
+        .write(&ws);
+
+    let out = ws.watchword(&["test", &feed_url]);
+    let text = stdout(&out);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        text.contains(
+            "MATCH (would not alert: published 40 days ago, older than max_age 7d) accords  \
+             Kazakhstan first floated joining the Abraham Accords\n"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("MATCH accords  Uzbekistan will join the Abraham Accords\n"),
+        "{text}"
+    );
+    assert!(
+        stderr(&out).contains("2 item(s), 2 match(es) (1 would not alert)"),
+        "{}",
+        stderr(&out)
+    );
+
+    let out = ws.watchword(&["test", "--json", &feed_url]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let lines: Vec<serde_json::Value> = stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("one JSON object per line"))
+        .collect();
+    let by_id = |id: &str| {
+        lines
+            .iter()
+            .find(|l| l["item"]["id"] == id)
+            .unwrap_or_else(|| panic!("{id} in {lines:?}"))
+            .clone()
+    };
+    assert_eq!(by_id("old-1")["would_alert"], false);
+    assert_eq!(
+        by_id("old-1")["would_not_alert"],
+        "published 40 days ago, older than max_age 7d"
+    );
+    assert_eq!(by_id("new-1")["would_alert"], true);
+    assert!(by_id("new-1").get("would_not_alert").is_none());
+
+    // The daemon agrees: only the fresh item alerts.
+    let out = ws.watchword(&["once"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let ids: Vec<String> = stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).expect("one JSON alert per line"))
+        .map(|alert| alert["item"]["id"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    assert_eq!(ids, ["new-1"]);
+}

@@ -609,6 +609,17 @@ fn rule_warnings(config: &Config) -> Vec<String> {
 
 /// `5m`, `48h`, `3650d`: the unit the user most likely wrote, not humantime's breakdown into
 /// years and months.
+/// An age for people, rounded down to its largest unit: `40 days`, `5 hours`, `12 minutes`.
+fn short_age(secs: i64) -> String {
+    let plural = |n: i64, unit: &str| format!("{n} {unit}{}", if n == 1 { "" } else { "s" });
+    match secs.max(0) {
+        s if s >= 2 * 86_400 => plural(s / 86_400, "day"),
+        s if s >= 2 * 3_600 => plural(s / 3_600, "hour"),
+        s if s >= 60 => plural(s / 60, "minute"),
+        s => plural(s, "second"),
+    }
+}
+
 fn short_duration(d: std::time::Duration) -> String {
     let secs = d.as_secs();
     match secs {
