@@ -817,3 +817,57 @@ fn a_hanging_sink_does_not_delay_another_in_run() {
     assert_eq!(stuck.all().len(), 1, "still holding the first request");
     terminate(child);
 }
+
+/// Issue 17, item 9: a retry's STATE (`retry 2026-12-04 08:50Z`, 22 characters) was printed
+/// in a 9-wide column, shifting every later column of its row. Every cell must start under
+/// its header.
+#[test]
+fn the_alerts_table_keeps_its_columns_under_their_headers() {
+    let feeds = FeedServer::start();
+    feeds.put_rss("/f.xml", &feed_xml(&[entry(1)], &[Some(10)]));
+    let up = Receiver::start();
+    let down = Receiver::start();
+    down.always(Reply::status(503));
+    let ws = Workspace::new();
+    config(
+        &ws,
+        &feeds.url("/f.xml"),
+        &[
+            ("up-hook", &up.url("/up")),
+            ("down-hook", &down.url("/down")),
+        ],
+    )
+    .write(&ws);
+    ok(&ws.watchword(&["once"]));
+    let out = ws.watchword(&["alerts"]);
+    ok(&out);
+    let table = stdout(&out);
+    let lines: Vec<Vec<char>> = table.lines().map(|l| l.chars().collect()).collect();
+    let header = lines.first().expect("a header");
+    let column = |name: &str| {
+        let text: String = header.iter().collect();
+        let byte = text
+            .find(name)
+            .unwrap_or_else(|| panic!("{name} in {text}"));
+        text[..byte].chars().count()
+    };
+    let rows: Vec<&Vec<char>> = lines.iter().skip(1).collect();
+    assert_eq!(rows.len(), 2, "{table}");
+    assert!(table.contains("retry "), "{table}");
+    for row in rows {
+        let cell = |name: &str| -> String {
+            row.iter()
+                .skip(column(name))
+                .take_while(|c| **c != ' ')
+                .collect()
+        };
+        assert!(cell("SINK").ends_with("-hook"), "SINK misplaced:\n{table}");
+        assert_eq!(cell("RULE"), "ca-aa", "RULE misplaced:\n{table}");
+        assert!(
+            cell("ALERT ID").starts_with("ww_"),
+            "ALERT ID misplaced:\n{table}"
+        );
+        let before: String = row.iter().take(column("SINK")).collect();
+        assert!(before.ends_with("  "), "cells run together:\n{table}");
+    }
+}

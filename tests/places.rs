@@ -144,7 +144,11 @@ fn groups_lists_built_in_places_and_shows_what_a_reference_matches() {
     assert!(text.contains("@stans"), "{text}");
     assert!(text.contains("region:central-asia"), "{text}");
     assert!(text.contains("bloc:abraham-accords"), "{text}");
-    assert!(text.contains("country:KZ  KAZ  Kazakhstan"), "{text}");
+    assert!(
+        text.lines()
+            .any(|l| l.split_whitespace().eq(["country:KZ", "KAZ", "Kazakhstan"])),
+        "{text}"
+    );
 
     let out = ws.watchword(&["groups", "@region:central-asia", "--json"]);
     assert!(out.status.success(), "{}", stderr(&out));

@@ -89,32 +89,37 @@ pub fn show(config: &Config) -> anyhow::Result<()> {
         .disabled_sinks()
         .with_context(|| format!("cannot read {}", database.display()))?;
     if !disabled.is_empty() {
-        let _ = writeln!(out, "\ndisabled sinks (their receiver answered 410 Gone):");
+        let _ = writeln!(
+            out,
+            "\ndisabled sinks (their receiver answered 410 Gone; fix the url, then \
+             `watchword redeliver --dead`):"
+        );
+        let mut table = super::table(&["SINK", "SINCE", "REASON"], &[]);
         for sink in &disabled {
-            let _ = writeln!(
-                out,
-                "  {:<24} since {}: {}; fix its url, then `watchword redeliver --dead`",
-                sink.sink,
+            table.add_row([
+                sink.sink.clone(),
                 when(sink.disabled_at),
-                crate::text::for_terminal(&sink.reason)
-            );
+                crate::text::for_terminal(&sink.reason),
+            ]);
         }
+        out.push_str(&super::table_text(&table, "  "));
     }
     if !health.failing.is_empty() {
         let _ = writeln!(out, "\nfailing feeds:");
+        let mut table = super::table(&["FEED", "FAILS", "LAST OK", "LAST ERROR"], &[1]);
         for feed in &health.failing {
             let since = feed.last_success_at.map_or_else(
                 || "never fetched".to_string(),
-                |at| format!("last ok {} ago", age(now - at)),
+                |at| format!("{} ago", age(now - at)),
             );
-            let _ = writeln!(
-                out,
-                "  {:<24} {} failure(s), {since}: {}",
-                feed.name,
-                feed.consecutive_failures,
-                crate::text::for_terminal(&feed.last_error)
-            );
+            table.add_row([
+                feed.name.clone(),
+                feed.consecutive_failures.to_string(),
+                since,
+                crate::text::for_terminal(&feed.last_error),
+            ]);
         }
+        out.push_str(&super::table_text(&table, "  "));
     }
     // `watchword status | head` closes the pipe early; that is not an error worth a panic.
     super::print_out(&out);
