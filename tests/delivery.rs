@@ -616,6 +616,13 @@ fn gone_disables_the_sink_until_its_url_changes() {
     ok(&out);
     let listed: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("json");
     assert_eq!(listed["disabled_sinks"][0]["sink"], "hook");
+    let disabled_at = listed["disabled_sinks"][0]["disabled_at"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(
+        chrono::DateTime::parse_from_rfc3339(disabled_at).is_ok(),
+        "{listed}"
+    );
     assert_eq!(listed["deliveries"].as_array().map(Vec::len), Some(1));
 
     // A new story: nothing is sent to a disabled sink.
@@ -685,6 +692,15 @@ fn a_404_forever_goes_dead_after_the_configured_attempts_and_can_be_redelivered(
     assert_eq!(row["state"], "dead");
     assert_eq!(row["attempts"], 3);
     assert_eq!(row["last_status"], 404);
+    // Machine output has one time convention, RFC 3339 UTC (issue 17, item 11).
+    for key in ["created_at", "next_attempt_at", "last_attempt_at"] {
+        let text = row[key].as_str().unwrap_or_default();
+        assert!(
+            text.ends_with('Z') && chrono::DateTime::parse_from_rfc3339(text).is_ok(),
+            "{key}: {row}"
+        );
+    }
+    assert!(row["delivered_at"].is_null(), "{row}");
     let id = row["alert_id"].as_str().expect("id").to_string();
     // A rule the config does not have is named as such, not answered with "no alerts match"
     // (issue 17).

@@ -220,7 +220,7 @@ fn render_json(config: &Config, rows: &[DeliveryRow], disabled: &[DisabledSink])
         .map(|d| {
             serde_json::json!({
                 "sink": d.sink,
-                "disabled_at": d.disabled_at,
+                "disabled_at": crate::model::time::rfc3339(d.disabled_at),
                 "reason": d.reason,
                 "still_disabled": still_disabled(config, d),
             })

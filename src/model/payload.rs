@@ -146,9 +146,22 @@ pub fn with_story_sources(payload: &str, sources: &[StorySource]) -> String {
     if sources.len() < 2 && !update {
         return payload.to_string();
     }
+    // A version 1 payload (raised before an upgrade) keeps version 1's unix seconds.
+    let sources = if object.get("version").and_then(serde_json::Value::as_u64) == Some(1) {
+        sources
+            .iter()
+            .map(|s| {
+                serde_json::json!({
+                    "feed": s.feed, "title": s.title, "link": s.link, "seen_at": s.seen_at
+                })
+            })
+            .collect()
+    } else {
+        serde_json::to_value(sources).unwrap_or_default()
+    };
     object.insert(
         "story".into(),
-        serde_json::json!({ "update": update, "outlets": sources.len(), "sources": sources }),
+        serde_json::json!({ "update": update, "outlets": sources.as_array().map_or(0, Vec::len), "sources": sources }),
     );
     serde_json::Value::Object(object).to_string()
 }
@@ -255,5 +268,36 @@ mod tests {
         assert_eq!(v["item"]["link"], "https://news.example.org/a");
         assert_eq!(v["item"]["published"], "2027-01-15T08:00:00Z");
         assert_eq!(v["created_at"], "2027-01-15T08:01:40Z");
+    }
+
+    #[test]
+    fn story_sources_are_rfc3339_except_in_a_version_1_payload() {
+        let sources = [
+            StorySource {
+                feed: "a".into(),
+                title: "t".into(),
+                link: None,
+                seen_at: 1_800_000_000,
+            },
+            StorySource {
+                feed: "b".into(),
+                title: "t".into(),
+                link: None,
+                seen_at: 1_800_000_060,
+            },
+        ];
+        let v2: serde_json::Value = serde_json::from_str(&with_story_sources(
+            r#"{"type":"watchword.alert","version":2}"#,
+            &sources,
+        ))
+        .expect("json");
+        assert_eq!(v2["story"]["sources"][1]["seen_at"], "2027-01-15T08:01:00Z");
+        assert_eq!(v2["story"]["outlets"], 2);
+        let v1: serde_json::Value = serde_json::from_str(&with_story_sources(
+            r#"{"type":"watchword.alert","version":1}"#,
+            &sources,
+        ))
+        .expect("json");
+        assert_eq!(v1["story"]["sources"][1]["seen_at"], 1_800_000_060);
     }
 }
