@@ -76,7 +76,7 @@ enum Command {
     Redeliver(redeliver::RedeliverArgs),
     /// Show what the service is doing: feeds, failures, last pass, alerts owed. Reads the
     /// database only, so it is safe while `run` is running.
-    Status,
+    Status(status::StatusArgs),
     /// Remove items, stories and alerts older than the configured retention, now.
     Prune,
     /// Show every feed's health: last success, HTTP status, failures, next poll, items, alerts.
@@ -153,7 +153,7 @@ pub fn main() -> ExitCode {
         Command::Run => with_runtime(run(config)),
         Command::Alerts(args) => alerts::run(&config, &args),
         Command::Redeliver(args) => redeliver::run(&config, &args),
-        Command::Status => status::show(&config),
+        Command::Status(args) => status::show(&config, &args),
         Command::Prune => with_runtime(prune::prune(config)),
         Command::Feeds(args) => feeds::show(&config, &args),
         Command::ImportOpml(_) | Command::Test(_) | Command::Groups(_) => Ok(()),
