@@ -616,6 +616,13 @@ fn gone_disables_the_sink_until_its_url_changes() {
     ok(&out);
     let listed: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("json");
     assert_eq!(listed["disabled_sinks"][0]["sink"], "hook");
+    let disabled_at = listed["disabled_sinks"][0]["disabled_at"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(
+        chrono::DateTime::parse_from_rfc3339(disabled_at).is_ok(),
+        "{listed}"
+    );
     assert_eq!(listed["deliveries"].as_array().map(Vec::len), Some(1));
 
     // A new story: nothing is sent to a disabled sink.
@@ -685,6 +692,15 @@ fn a_404_forever_goes_dead_after_the_configured_attempts_and_can_be_redelivered(
     assert_eq!(row["state"], "dead");
     assert_eq!(row["attempts"], 3);
     assert_eq!(row["last_status"], 404);
+    // Machine output has one time convention, RFC 3339 UTC (issue 17, item 11).
+    for key in ["created_at", "next_attempt_at", "last_attempt_at"] {
+        let text = row[key].as_str().unwrap_or_default();
+        assert!(
+            text.ends_with('Z') && chrono::DateTime::parse_from_rfc3339(text).is_ok(),
+            "{key}: {row}"
+        );
+    }
+    assert!(row["delivered_at"].is_null(), "{row}");
     let id = row["alert_id"].as_str().expect("id").to_string();
     // A rule the config does not have is named as such, not answered with "no alerts match"
     // (issue 17).
@@ -816,4 +832,58 @@ fn a_hanging_sink_does_not_delay_another_in_run() {
     );
     assert_eq!(stuck.all().len(), 1, "still holding the first request");
     terminate(child);
+}
+
+/// Issue 17, item 9: a retry's STATE (`retry 2026-12-04 08:50Z`, 22 characters) was printed
+/// in a 9-wide column, shifting every later column of its row. Every cell must start under
+/// its header.
+#[test]
+fn the_alerts_table_keeps_its_columns_under_their_headers() {
+    let feeds = FeedServer::start();
+    feeds.put_rss("/f.xml", &feed_xml(&[entry(1)], &[Some(10)]));
+    let up = Receiver::start();
+    let down = Receiver::start();
+    down.always(Reply::status(503));
+    let ws = Workspace::new();
+    config(
+        &ws,
+        &feeds.url("/f.xml"),
+        &[
+            ("up-hook", &up.url("/up")),
+            ("down-hook", &down.url("/down")),
+        ],
+    )
+    .write(&ws);
+    ok(&ws.watchword(&["once"]));
+    let out = ws.watchword(&["alerts"]);
+    ok(&out);
+    let table = stdout(&out);
+    let lines: Vec<Vec<char>> = table.lines().map(|l| l.chars().collect()).collect();
+    let header = lines.first().expect("a header");
+    let column = |name: &str| {
+        let text: String = header.iter().collect();
+        let byte = text
+            .find(name)
+            .unwrap_or_else(|| panic!("{name} in {text}"));
+        text[..byte].chars().count()
+    };
+    let rows: Vec<&Vec<char>> = lines.iter().skip(1).collect();
+    assert_eq!(rows.len(), 2, "{table}");
+    assert!(table.contains("retry "), "{table}");
+    for row in rows {
+        let cell = |name: &str| -> String {
+            row.iter()
+                .skip(column(name))
+                .take_while(|c| **c != ' ')
+                .collect()
+        };
+        assert!(cell("SINK").ends_with("-hook"), "SINK misplaced:\n{table}");
+        assert_eq!(cell("RULE"), "ca-aa", "RULE misplaced:\n{table}");
+        assert!(
+            cell("ALERT ID").starts_with("ww_"),
+            "ALERT ID misplaced:\n{table}"
+        );
+        let before: String = row.iter().take(column("SINK")).collect();
+        assert!(before.ends_with("  "), "cells run together:\n{table}");
+    }
 }

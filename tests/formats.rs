@@ -9,7 +9,7 @@ use chrono::DateTime;
 use serde_json::{Value, json};
 use watchword::alert::format::{Batch, Request, render};
 use watchword::alert::format::{Sink, SinkFormat};
-use watchword::model::Item;
+use watchword::model::{Item, MatchedTerm};
 
 use common::*;
 
@@ -70,7 +70,16 @@ fn alert_payload(item: &Item, priority: Option<Value>) -> String {
     let body = watchword::model::payload::render(
         &id,
         "ca-aa",
-        &["Kazakhstan".into(), "Abraham Accords".into()],
+        &[
+            MatchedTerm {
+                term: "@central_asia".into(),
+                found: vec!["Kazakhstan".into()],
+            },
+            MatchedTerm {
+                term: "\"Abraham Accords\"".into(),
+                found: vec!["Abraham Accords".into()],
+            },
+        ],
         item,
         created,
         "normal",
@@ -498,7 +507,7 @@ headers = {{ X-Team = "newsroom" }}"#
         body["headline"],
         "Kazakhstan joins the Abraham Accords — «официально»"
     );
-    assert_eq!(body["terms"][0], "Kazakhstan");
+    assert_eq!(body["terms"][0], "@central_asia (Kazakhstan)");
     standardwebhooks::Webhook::new(&secret)
         .expect("verifier")
         .verify(hit.body.as_bytes(), &header_map(&hit))

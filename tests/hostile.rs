@@ -210,8 +210,7 @@ fn a_day_long_retry_after_holds_a_delivery_an_hour_not_a_day() {
     let delivery = &listed["deliveries"][0];
     // Still owed (a day-long hint past give_up_after made it dead before), due within the hour.
     assert_eq!(delivery["state"], "pending", "{delivery}");
-    let wait = delivery["next_attempt_at"].as_i64().unwrap_or(0)
-        - delivery["last_attempt_at"].as_i64().unwrap_or(0);
+    let wait = unix(&delivery["next_attempt_at"]) - unix(&delivery["last_attempt_at"]);
     // The attempt and its record may fall either side of a second.
     assert!(
         (3000..=3602).contains(&wait),
@@ -294,7 +293,7 @@ fn a_short_receiver_outage_costs_seconds_not_minutes() {
         let listed: serde_json::Value =
             serde_json::from_str(&stdout(&ws.watchword(&["alerts", "--json"]))).expect("json");
         let d = &listed["deliveries"][0];
-        d["next_attempt_at"].as_i64().unwrap_or(0) - d["last_attempt_at"].as_i64().unwrap_or(0)
+        unix(&d["next_attempt_at"]) - unix(&d["last_attempt_at"])
     };
     // `once` tries everything owed whatever its schedule: two passes are two failed attempts.
     assert!(ws.watchword(&["once"]).status.success());
@@ -456,4 +455,12 @@ fn a_runaway_query_is_refused_at_once_with_its_place() {
     );
     // The error does not echo the 7 MB back.
     assert!(err.len() < 2000, "{} bytes of error", err.len());
+}
+
+/// A `--json` time (RFC 3339 UTC, issue 17 item 11) as unix seconds; 0 if it is not one.
+fn unix(value: &serde_json::Value) -> i64 {
+    value
+        .as_str()
+        .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+        .map_or(0, |t| t.timestamp())
 }

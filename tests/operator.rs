@@ -142,6 +142,24 @@ fn status_shows_dead_deliveries_and_disabled_sinks() {
         !status.contains("down-hook"),
         "a sink that is only down is not disabled: {status}"
     );
+
+    // The same facts for scripts (issue 17, item 11), times in RFC 3339 UTC.
+    let out = ws.watchword(&["status", "--json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let status: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("one object");
+    assert_eq!(status["alerts"]["pending"], 1, "{status}");
+    assert_eq!(status["deliveries_dead"], 1, "{status}");
+    assert_eq!(status["disabled_sinks"][0]["sink"], "gone-hook", "{status}");
+    let rfc3339 = |v: &serde_json::Value| {
+        v.as_str()
+            .is_some_and(|t| t.ends_with('Z') && chrono::DateTime::parse_from_rfc3339(t).is_ok())
+    };
+    assert!(rfc3339(&status["last_poll_at"]), "{status}");
+    assert!(rfc3339(&status["alerts"]["oldest_pending_at"]), "{status}");
+    assert!(
+        rfc3339(&status["disabled_sinks"][0]["disabled_at"]),
+        "{status}"
+    );
 }
 
 #[test]

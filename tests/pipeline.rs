@@ -81,12 +81,12 @@ fn one_alert_for_the_matching_item_then_only_new_ones() {
     );
     assert_eq!(alert["feed"]["name"], "wire");
     assert_eq!(alert["type"], "watchword.alert");
-    assert_eq!(alert["version"], 1);
+    assert_eq!(alert["version"], 2);
     let terms: Vec<String> = alert["matched_terms"]
         .as_array()
         .expect("matched_terms")
         .iter()
-        .map(|t| t.as_str().unwrap_or_default().to_lowercase())
+        .map(|t| t["found"].to_string().to_lowercase())
         .collect();
     assert!(terms.iter().any(|t| t.contains("kazakhstan")), "{terms:?}");
     assert!(

@@ -79,13 +79,19 @@ fn dry_run_against_a_served_feed_prints_matches_and_touches_nothing() {
         ),
         "{text}"
     );
-    assert!(text.contains("+ kazakhstan: in title\n"), "{text}");
-    assert!(text.contains("+ \"abraham accords\": in title\n"), "{text}");
+    assert!(
+        text.contains("+ @central_asia: \"Kazakhstan\" in title\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("+ @abraham_accords: \"Abraham Accords\" in title\n"),
+        "{text}"
+    );
     assert!(
         text.contains("MATCH kazakh-grain  Kazakh grain exports reach a record\n"),
         "{text}"
     );
-    assert!(text.contains("+ =US: in summary\n"), "{text}");
+    assert!(text.contains("+ =US: \"US\" in summary\n"), "{text}");
     // Not the football story (NOT title:football), and not the rule scoped to sport feeds.
     assert!(!text.contains("football team"), "{text}");
     assert!(!text.contains("sport-only"), "{text}");
@@ -172,8 +178,9 @@ fn json_output_from_a_file_with_one_rule() {
     );
     assert_eq!(football["source"], file.as_str());
     let kazakh = &lines[0]["terms"][0];
-    assert_eq!(kazakh["term"], "kazakhstan");
+    assert_eq!(kazakh["term"], "@central_asia");
     assert_eq!(kazakh["fields"], serde_json::json!(["title"]));
+    assert_eq!(kazakh["found"], serde_json::json!(["Kazakhstan"]));
     assert!(!ws.database().exists());
 }
 
@@ -323,4 +330,174 @@ fn daemon_applies_rule_scope_and_sends_priority() {
     assert_eq!(alerts[0]["rule"], "world-accords");
     assert_eq!(alerts[0]["priority"], "urgent");
     assert_eq!(alerts[0]["item"]["id"], "w-1");
+}
+
+/// Issue 17, items 1 and 7: a place reference stands for about a thousand forms; `test`
+/// reports it as one line with the item's own words, and the alert's `matched_terms` says what
+/// was found under the rule's reference, not every spelling variant.
+#[test]
+fn place_references_are_reported_once_with_the_items_own_words() {
+    let server = FeedServer::start();
+    let entries = [
+        Entry {
+            guid: "t-1",
+            title: "Turkménistan will join the Abraham Accords",
+            description: "The foreign ministry confirmed the decision.",
+            link: "https://wire.example.org/world/turkmenistan-accords",
+            published: minutes_ago(20),
+        },
+        Entry {
+            guid: "t-2",
+            title: "Morocco marks five years of the Abraham Accords",
+            description: "Trade has grown since normalisation.",
+            link: "https://wire.example.org/world/morocco-accords",
+            published: minutes_ago(25),
+        },
+    ];
+    server.put_rss("/feed.xml", &rss(&entries));
+    let ws = Workspace::new();
+    let feed_url = server.url("/feed.xml");
+    TomlConfig::for_workspace(&ws)
+        .shared_groups()
+        .feed("wire", &feed_url)
+        .rule(
+            "places",
+            "@region:central-asia AND @abraham_accords",
+            &["out"],
+        )
+        .stdout_sink("out")
+        .write(&ws);
+
+    let out = ws.watchword(&["test", "--explain", &feed_url]);
+    let text = stdout(&out);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        text.contains("+ @region:central-asia: \"Turkménistan\" in title\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("- @region:central-asia: not found in any field\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("why not: @region:central-asia: not found in any field\n"),
+        "{text}"
+    );
+    // Two items, one rule: a header, a link and two terms each, one reason. Before, every
+    // form of the reference had a line of its own.
+    assert_eq!(text.lines().count(), 9, "{text}");
+
+    let out = ws.watchword(&["test", "--explain", "--json", &feed_url]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).len() < 2_000, "{}", stdout(&out));
+    let lines: Vec<serde_json::Value> = stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("one JSON object per line"))
+        .collect();
+    assert_eq!(
+        lines[0]["terms"],
+        serde_json::json!([
+            {"term": "@region:central-asia", "fields": ["title"], "found": ["Turkménistan"], "negated": false},
+            {"term": "@abraham_accords", "fields": ["title"], "found": ["Abraham Accords"], "negated": false},
+        ])
+    );
+    assert_eq!(lines[1]["terms"][0]["found"], serde_json::json!([]));
+
+    let out = ws.watchword(&["once"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let alert: serde_json::Value =
+        serde_json::from_str(stdout(&out).trim()).expect("one JSON alert");
+    assert_eq!(alert["version"], 2);
+    assert_eq!(
+        alert["matched_terms"],
+        serde_json::json!([
+            {"term": "@region:central-asia", "found": ["Turkménistan"]},
+            {"term": "@abraham_accords", "found": ["Abraham Accords"]},
+        ])
+    );
+}
+
+/// Issue 17, item 3: `test` must not call an item a plain MATCH when the daemon would record
+/// it without alerting (older than `max_age`); the daemon is run on the same feed to hold the
+/// two to one answer.
+#[test]
+fn a_match_the_daemon_would_not_alert_on_says_so() {
+    let server = FeedServer::start();
+    let entries = [
+        Entry {
+            guid: "old-1",
+            title: "Kazakhstan first floated joining the Abraham Accords",
+            description: "An archive story.",
+            link: "https://wire.example.org/archive/kazakhstan",
+            published: minutes_ago(40 * 24 * 60 + 30),
+        },
+        Entry {
+            guid: "new-1",
+            title: "Uzbekistan will join the Abraham Accords",
+            description: "Fresh news.",
+            link: "https://wire.example.org/world/uzbekistan",
+            published: minutes_ago(10),
+        },
+    ];
+    server.put_rss("/feed.xml", &rss(&entries));
+    let ws = Workspace::new();
+    let feed_url = server.url("/feed.xml");
+    TomlConfig::for_workspace(&ws)
+        .daemon("max_age = \"7d\"")
+        .shared_groups()
+        .feed("wire", &feed_url)
+        .rule("accords", "@central_asia AND @abraham_accords", &["out"])
+        .stdout_sink("out")
+        .write(&ws);
+
+    let out = ws.watchword(&["test", &feed_url]);
+    let text = stdout(&out);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        text.contains(
+            "MATCH (would not alert: published 40 days ago, older than max_age 7d) accords  \
+             Kazakhstan first floated joining the Abraham Accords\n"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("MATCH accords  Uzbekistan will join the Abraham Accords\n"),
+        "{text}"
+    );
+    assert!(
+        stderr(&out).contains("2 item(s), 2 match(es) (1 would not alert)"),
+        "{}",
+        stderr(&out)
+    );
+
+    let out = ws.watchword(&["test", "--json", &feed_url]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let lines: Vec<serde_json::Value> = stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("one JSON object per line"))
+        .collect();
+    let by_id = |id: &str| {
+        lines
+            .iter()
+            .find(|l| l["item"]["id"] == id)
+            .unwrap_or_else(|| panic!("{id} in {lines:?}"))
+            .clone()
+    };
+    assert_eq!(by_id("old-1")["would_alert"], false);
+    assert_eq!(
+        by_id("old-1")["would_not_alert"],
+        "published 40 days ago, older than max_age 7d"
+    );
+    assert_eq!(by_id("new-1")["would_alert"], true);
+    assert!(by_id("new-1").get("would_not_alert").is_none());
+
+    // The daemon agrees: only the fresh item alerts.
+    let out = ws.watchword(&["once"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let ids: Vec<String> = stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).expect("one JSON alert per line"))
+        .map(|alert| alert["item"]["id"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    assert_eq!(ids, ["new-1"]);
 }

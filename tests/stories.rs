@@ -441,7 +441,9 @@ fn a_retried_delivery_carries_the_sources_that_came_since() {
         assert!(
             source["link"].as_str().is_some()
                 && source["title"].as_str().is_some()
-                && source["seen_at"].as_i64().is_some(),
+                && source["seen_at"]
+                    .as_str()
+                    .is_some_and(|t| chrono::DateTime::parse_from_rfc3339(t).is_ok()),
             "outlet, link, title and time: {source}"
         );
     }

@@ -111,7 +111,7 @@ impl Message {
             .unwrap_or_default();
         let terms = v["matched_terms"]
             .as_array()
-            .map(|a| a.iter().filter_map(&s).collect())
+            .map(|a| a.iter().filter_map(matched_term).collect())
             .unwrap_or_default();
         let also = v["story"]["sources"]
             .as_array()
@@ -184,6 +184,30 @@ impl Message {
     }
 }
 
+/// One `matched_terms` entry for people: `Kazakhstan` when the item says what the rule says,
+/// `@region:central-asia (Turkmenistan, Ashgabat)` when the rule names a group or another
+/// spelling. Version 1 payloads (still in the outbox after an upgrade) hold plain strings.
+fn matched_term(entry: &Value) -> Option<String> {
+    if let Some(text) = entry.as_str() {
+        let text = text.trim();
+        return (!text.is_empty()).then(|| text.to_string());
+    }
+    let term = entry["term"].as_str()?.trim();
+    let found: Vec<&str> = entry["found"]
+        .as_array()
+        .map(|a| a.iter().filter_map(Value::as_str).map(str::trim).collect())
+        .unwrap_or_default();
+    match found.as_slice() {
+        [] if term.is_empty() => None,
+        [] => Some(term.to_string()),
+        // `Abraham Accords` found as written (or `=US` as `US`): saying it twice adds nothing.
+        [only] if crate::text::normalize(only) == crate::text::normalize(term) => {
+            Some((*only).to_string())
+        }
+        _ => Some(format!("{term} ({})", found.join(", "))),
+    }
+}
+
 /// A previous headline in a context line: one line, at most 200 characters.
 fn cut_title(title: &str) -> String {
     let line = title.split_whitespace().collect::<Vec<_>>().join(" ");
@@ -202,6 +226,32 @@ fn web_link(link: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn matched_terms_show_what_was_found_under_the_rules_term() {
+        let m = Message::from_payload(
+            r#"{"type":"watchword.alert","version":2,"rule":"r","matched_terms":[
+                {"term":"@region:central-asia","found":["Turkmenistan","Ashgabat"]},
+                {"term":"Abraham Accords","found":["Abraham Accords"]},
+                {"term":"=US","found":["US"]},
+                {"term":"Kazakh*","found":["Kazakhstan"]}],
+                "item":{"title":"T"}}"#,
+        );
+        assert_eq!(
+            m.terms,
+            [
+                "@region:central-asia (Turkmenistan, Ashgabat)",
+                "Abraham Accords",
+                "US",
+                "Kazakh* (Kazakhstan)"
+            ]
+        );
+        // A version 1 payload still in the outbox after an upgrade.
+        let m = Message::from_payload(
+            r#"{"type":"watchword.alert","version":1,"matched_terms":["Turkmenistan"],"item":{"title":"T"}}"#,
+        );
+        assert_eq!(m.terms, ["Turkmenistan"]);
+    }
 
     #[test]
     fn reads_an_alert_and_degrades_for_other_types() {

@@ -155,10 +155,18 @@ fn render_table(config: &Config, rows: &[DeliveryRow], disabled: &[DisabledSink]
         out.push_str("no alerts match\n");
         return out;
     }
-    let _ = writeln!(
-        out,
-        "{:<18} {:<9} {:<14} {:<20} {:>3}  {:<28} {:<35} TITLE",
-        "CREATED", "STATE", "SINK", "RULE", "TRY", "LAST RESULT", "ALERT ID"
+    let mut table = super::table(
+        &[
+            "CREATED",
+            "STATE",
+            "SINK",
+            "RULE",
+            "TRY",
+            "LAST RESULT",
+            "ALERT ID",
+            "TITLE",
+        ],
+        &[4],
     );
     for r in rows {
         let result = match (r.state.as_str(), &r.last_error, r.last_status) {
@@ -173,32 +181,31 @@ fn render_table(config: &Config, rows: &[DeliveryRow], disabled: &[DisabledSink]
             "pending" if r.attempts > 0 => format!("retry {}", time(r.next_attempt_at)),
             other => other.to_string(),
         };
-        let _ = writeln!(
-            out,
-            "{:<18} {:<9} {:<14} {:<20} {:>3}  {:<28} {:<35} {}",
-            time(r.created_at),
-            state,
-            clip(&r.sink, 14),
-            clip(&r.rule, 20),
-            r.attempts,
-            clip(&result, 28),
-            r.alert_id,
-            clip(&r.title, 80)
-        );
+        let mut title = clip(&r.title, 80);
         // Later reports of the same story: the alert went out once, these are its sources.
         if r.sources.len() > 1 {
             for source in &r.sources {
-                let _ = writeln!(
-                    out,
-                    "{:>18} source: {} at {} — {}",
-                    "",
+                let _ = write!(
+                    title,
+                    "\nsource: {} at {} — {}",
                     clip(&source.feed, 20),
                     time(source.seen_at),
                     crate::text::for_terminal(source.link.as_deref().unwrap_or(&source.title))
                 );
             }
         }
+        table.add_row([
+            time(r.created_at),
+            state,
+            clip(&r.sink, 30),
+            clip(&r.rule, 40),
+            r.attempts.to_string(),
+            clip(&result, 40),
+            r.alert_id.clone(),
+            title,
+        ]);
     }
+    out.push_str(&super::table_text(&table, ""));
     out
 }
 
@@ -213,7 +220,7 @@ fn render_json(config: &Config, rows: &[DeliveryRow], disabled: &[DisabledSink])
         .map(|d| {
             serde_json::json!({
                 "sink": d.sink,
-                "disabled_at": d.disabled_at,
+                "disabled_at": crate::model::time::rfc3339(d.disabled_at),
                 "reason": d.reason,
                 "still_disabled": still_disabled(config, d),
             })

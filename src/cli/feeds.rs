@@ -2,8 +2,6 @@
 //!
 //! Reads the database only (no writer lock), so it works beside a running daemon.
 
-use std::fmt::Write as _;
-
 use anyhow::Context;
 use chrono::{TimeZone, Utc};
 use serde::Serialize;
@@ -116,68 +114,49 @@ fn row(name: &str, url: &str, state: Option<&FeedState>) -> FeedRow {
 
 fn table(rows: &[FeedRow]) -> String {
     let now = Utc::now().timestamp();
-    let cells: Vec<[String; 9]> = rows
-        .iter()
-        .map(|r| {
-            [
-                r.name.clone(),
-                r.state.to_owned(),
-                relative(r.last_success.as_deref(), now),
-                r.last_status.map(|s| s.to_string()).unwrap_or("-".into()),
-                r.consecutive_failures.to_string(),
-                relative(r.next_due.as_deref(), now),
-                r.items_seen.to_string(),
-                r.alerts.to_string(),
-                r.last_error
-                    .as_deref()
-                    .map(|e| truncate(e, 60))
-                    .unwrap_or_default(),
-            ]
-        })
-        .collect();
-    let header = [
-        "FEED",
-        "STATE",
-        "LAST SUCCESS",
-        "HTTP",
-        "FAILS",
-        "NEXT POLL",
-        "ITEMS",
-        "ALERTS",
-        "LAST ERROR",
-    ];
-    let mut widths = header.map(str::len);
-    for row in &cells {
-        for (width, cell) in widths.iter_mut().zip(row) {
-            *width = (*width).max(cell.chars().count());
+    let mut table = super::table(
+        &[
+            "FEED",
+            "STATE",
+            "LAST SUCCESS",
+            "HTTP",
+            "FAILS",
+            "NEXT POLL",
+            "ITEMS",
+            "ALERTS",
+            "LAST ERROR",
+        ],
+        &[4, 6, 7],
+    );
+    for r in rows {
+        // The last column holds the error and, below it, what else the operator must act on,
+        // so that no note widens the columns before it.
+        let mut last = r
+            .last_error
+            .as_deref()
+            .map(|e| truncate(e, 60))
+            .unwrap_or_default();
+        if let Some(target) = &r.moved_to {
+            last.push_str(&format!(
+                "\n↳ moved permanently to {target}: update its url in the config"
+            ));
         }
+        if let Some(skipped) = &r.skipped {
+            last.push_str(&format!("\n↳ {}", crate::text::for_terminal(skipped)));
+        }
+        table.add_row([
+            r.name.clone(),
+            r.state.to_owned(),
+            relative(r.last_success.as_deref(), now),
+            r.last_status.map(|s| s.to_string()).unwrap_or("-".into()),
+            r.consecutive_failures.to_string(),
+            relative(r.next_due.as_deref(), now),
+            r.items_seen.to_string(),
+            r.alerts.to_string(),
+            last.trim_start_matches('\n').to_owned(),
+        ]);
     }
-    let mut out = String::new();
-    let mut line = |cells: &[String]| {
-        let mut text = String::new();
-        for (i, (cell, width)) in cells.iter().zip(widths).enumerate() {
-            if i + 1 == cells.len() {
-                text.push_str(cell);
-            } else {
-                let _ = write!(text, "{cell:<width$}  ");
-            }
-        }
-        out.push_str(text.trim_end());
-        out.push('\n');
-    };
-    line(&header.map(str::to_owned));
-    for (cells, row) in cells.iter().zip(rows) {
-        line(cells);
-        if let Some(target) = &row.moved_to {
-            line(&[format!(
-                "  ↳ moved permanently to {target}: update its url in the config"
-            )]);
-        }
-        if let Some(skipped) = &row.skipped {
-            line(&[format!("  ↳ {}", crate::text::for_terminal(skipped))]);
-        }
-    }
-    out
+    super::table_text(&table, "")
 }
 
 fn rfc3339(at: i64) -> String {

@@ -169,34 +169,39 @@ fn list_text(gazetteer: &Gazetteer, groups: &BTreeMap<String, Vec<String>>) -> S
         out.push_str("Config groups: none\n");
     } else {
         out.push_str("Config groups ([groups] in the config):\n");
+        let mut table = super::table(&["GROUP", "MEMBERS"], &[]);
         for (name, members) in groups {
-            out.push_str(&format!("  @{name:<28} {}\n", members.join(", ")));
+            table.add_row([format!("@{name}"), members.join(", ")]);
         }
+        out.push_str(&super::table_text(&table, "  "));
     }
     out.push_str("\nBuilt-in regions (UN M49), @region:NAME:\n");
+    let mut table = super::table(&["REFERENCE", "NAME", "COUNTRIES"], &[2]);
     for region in regions(gazetteer) {
         let depth = region
             .detail
             .as_deref()
             .map_or(0, |d| d.len() - d.trim_start().len());
-        let reference = format!("{}{}", " ".repeat(depth), region.reference);
-        out.push_str(&format!(
-            "  {reference:<44} {:<34} {:>3} countries\n",
+        table.add_row([
+            format!("{}{}", " ".repeat(depth), region.reference),
             region.name,
-            region.members.len()
-        ));
+            region.members.len().to_string(),
+        ]);
     }
+    out.push_str(&super::table_text(&table, "  "));
     out.push_str("\nBuilt-in blocs, @bloc:NAME:\n");
+    let mut table = super::table(&["REFERENCE", "NAME", "COUNTRIES", "KIND"], &[2]);
     for bloc in blocs(gazetteer) {
-        out.push_str(&format!(
-            "  {:<40} {:<38} {:>3} countries ({})\n",
+        table.add_row([
             bloc.reference,
             bloc.name,
-            bloc.members.len(),
-            bloc.detail.unwrap_or_default()
-        ));
+            bloc.members.len().to_string(),
+            bloc.detail.unwrap_or_default(),
+        ]);
     }
+    out.push_str(&super::table_text(&table, "  "));
     out.push_str("\nBuilt-in countries and territories, @country:CODE:\n");
+    let mut table = super::table(&["REFERENCE", "ISO3", "NAME"], &[]);
     for country in gazetteer.countries.values() {
         let status = match country.status {
             Status::Country | Status::Other => String::new(),
@@ -205,13 +210,13 @@ fn list_text(gazetteer: &Gazetteer, groups: &BTreeMap<String, Vec<String>>) -> S
                 country.sovereign.as_deref().unwrap_or("?")
             ),
         };
-        out.push_str(&format!(
-            "  country:{}  {}  {}{status}\n",
-            country.code,
-            country.iso3,
-            country.names.display()
-        ));
+        table.add_row([
+            format!("country:{}", country.code),
+            country.iso3.to_string(),
+            format!("{}{status}", country.names.display()),
+        ]);
     }
+    out.push_str(&super::table_text(&table, "  "));
     out.push_str(
         "\nA reference matches names, demonyms and unambiguous capitals in every language by \
          default (Washington, Victoria and other capitals that name something else only with \

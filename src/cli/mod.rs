@@ -76,7 +76,7 @@ enum Command {
     Redeliver(redeliver::RedeliverArgs),
     /// Show what the service is doing: feeds, failures, last pass, alerts owed. Reads the
     /// database only, so it is safe while `run` is running.
-    Status,
+    Status(status::StatusArgs),
     /// Remove items, stories and alerts older than the configured retention, now.
     Prune,
     /// Show every feed's health: last success, HTTP status, failures, next poll, items, alerts.
@@ -153,7 +153,7 @@ pub fn main() -> ExitCode {
         Command::Run => with_runtime(run(config)),
         Command::Alerts(args) => alerts::run(&config, &args),
         Command::Redeliver(args) => redeliver::run(&config, &args),
-        Command::Status => status::show(&config),
+        Command::Status(args) => status::show(&config, &args),
         Command::Prune => with_runtime(prune::prune(config)),
         Command::Feeds(args) => feeds::show(&config, &args),
         Command::ImportOpml(_) | Command::Test(_) | Command::Groups(_) => Ok(()),
@@ -286,6 +286,34 @@ pub(crate) async fn open_store(config: &Config) -> anyhow::Result<(Store, Writer
 /// the pipe: the report ends there, quietly, instead of a panic and exit 101.
 pub(crate) fn print_out(text: &str) {
     let _ = std::io::Write::write_all(&mut std::io::stdout().lock(), text.as_bytes());
+}
+
+/// A table for people: no borders, columns two spaces apart and as wide as their widest cell
+/// (in display width, so `retry 2026-12-04 08:50Z` or a Cyrillic feed name never shifts the
+/// next column). `right` lists the columns to align right (numbers). Render it with
+/// [`table_text`].
+pub(crate) fn table(header: &[&str], right: &[usize]) -> comfy_table::Table {
+    let mut table = comfy_table::Table::new();
+    table.load_style(comfy_table::presets::NOTHING);
+    table.set_header(header.iter().copied());
+    for (i, column) in table.column_iter_mut().enumerate() {
+        column.set_padding((0, 2));
+        if right.contains(&i) {
+            column.set_cell_alignment(comfy_table::CellAlignment::Right);
+        }
+    }
+    table
+}
+
+/// The table's lines, each after `indent` and without trailing spaces.
+pub(crate) fn table_text(table: &comfy_table::Table, indent: &str) -> String {
+    let mut out = String::new();
+    for line in table.lines() {
+        out.push_str(indent);
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
 }
 
 /// Values the config takes other than as written, so the log says what is really in force.
@@ -487,33 +515,28 @@ fn print_summary(config: &Runtime) {
     );
     let _ = writeln!(out);
     let _ = writeln!(out, "{} feed(s):", config.feeds.len());
+    let mut feeds = table(&["FEED", "EVERY", "URL", "TAGS"], &[]);
     for feed in &config.feeds {
-        let tags = if feed.tags.is_empty() {
-            String::new()
-        } else {
-            format!("  [{}]", feed.tags.join(", "))
-        };
-        let _ = writeln!(
-            out,
-            "  {:<24} every {:<8} {}{tags}",
-            feed.name,
+        feeds.add_row([
+            feed.name.clone(),
             short_duration(feed.interval),
-            redact_url(&feed.url)
-        );
+            redact_url(&feed.url),
+            feed.tags.join(", "),
+        ]);
     }
+    out.push_str(&table_text(&feeds, "  "));
     let _ = writeln!(out);
     let _ = writeln!(out, "{} rule(s):", config.rules.len());
+    let mut rules = table(&["RULE", "NOTIFIES", "QUERY"], &[]);
     for rule in &config.rules {
-        let _ = writeln!(
-            out,
-            "  {:<24} {}  → {}",
-            rule.name,
-            rule.query,
-            rule.notify.join(", ")
-        );
+        // A query is written on one line or many; a table cell keeps it on one.
+        let query = rule.query.split_whitespace().collect::<Vec<_>>().join(" ");
+        rules.add_row([rule.name.clone(), rule.notify.join(", "), query]);
     }
+    out.push_str(&table_text(&rules, "  "));
     let _ = writeln!(out);
     let _ = writeln!(out, "{} sink(s):", config.sinks.len());
+    let mut sinks = table(&["SINK", "KIND", "TARGET", "DETAILS"], &[]);
     for sink in &config.sinks {
         let target = match (sink.kind, sink.url.as_deref()) {
             (SinkKind::Webhook, Some(url)) => url_origin(url),
@@ -535,14 +558,14 @@ fn print_summary(config: &Runtime) {
             let names: Vec<&str> = sink.headers.iter().map(|(k, _)| k.as_str()).collect();
             extras.push(format!("headers {}", names.join(", ")));
         }
-        let _ = writeln!(
-            out,
-            "  {:<24} {:<8} {target}  ({})",
-            sink.name,
+        sinks.add_row([
+            sink.name.clone(),
             sink.kind.to_string(),
-            extras.join(", ")
-        );
+            target,
+            extras.join(", "),
+        ]);
     }
+    out.push_str(&table_text(&sinks, "  "));
     let unused: Vec<&str> = config
         .sinks
         .iter()
@@ -616,6 +639,17 @@ fn rule_warnings(config: &Config) -> Vec<String> {
 
 /// `5m`, `48h`, `3650d`: the unit the user most likely wrote, not humantime's breakdown into
 /// years and months.
+/// An age for people, rounded down to its largest unit: `40 days`, `5 hours`, `12 minutes`.
+fn short_age(secs: i64) -> String {
+    let plural = |n: i64, unit: &str| format!("{n} {unit}{}", if n == 1 { "" } else { "s" });
+    match secs.max(0) {
+        s if s >= 2 * 86_400 => plural(s / 86_400, "day"),
+        s if s >= 2 * 3_600 => plural(s / 3_600, "hour"),
+        s if s >= 60 => plural(s / 60, "minute"),
+        s => plural(s, "second"),
+    }
+}
+
 fn short_duration(d: std::time::Duration) -> String {
     let secs = d.as_secs();
     match secs {
@@ -624,5 +658,21 @@ fn short_duration(d: std::time::Duration) -> String {
         s if s % 3_600 == 0 => format!("{}h", s / 3_600),
         s if s % 60 == 0 => format!("{}m", s / 60),
         s => format!("{s}s"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn tables_size_columns_to_their_widest_cell_in_display_width() {
+        let mut t = super::table(&["STATE", "SINK", "TRY"], &[2]);
+        t.add_row(["retry 2026-12-04 08:50Z", "hook", "2"]);
+        t.add_row(["dead", "Қазақстан", "12"]);
+        assert_eq!(
+            super::table_text(&t, "  "),
+            "  STATE                    SINK       TRY\n\
+             \x20 retry 2026-12-04 08:50Z  hook         2\n\
+             \x20 dead                     Қазақстан   12\n"
+        );
     }
 }

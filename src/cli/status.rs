@@ -12,7 +12,14 @@ use crate::config::Config;
 use crate::service::age;
 use crate::store::Store;
 
-pub fn show(config: &Config) -> anyhow::Result<()> {
+#[derive(Debug, clap::Args)]
+pub struct StatusArgs {
+    /// One JSON object for scripts and monitoring, times in RFC 3339 UTC.
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn show(config: &Config, args: &StatusArgs) -> anyhow::Result<()> {
     let database = &config.daemon.database;
     if !database.exists() {
         anyhow::bail!(
@@ -34,6 +41,45 @@ pub fn show(config: &Config) -> anyhow::Result<()> {
             .unwrap_or_default();
         format!("{local} ({} ago)", age(now - at))
     };
+
+    if args.json {
+        let disabled = store
+            .disabled_sinks()
+            .with_context(|| format!("cannot read {}", database.display()))?;
+        let time = crate::model::time::rfc3339;
+        let body = serde_json::json!({
+            "config": config.path,
+            "database": database,
+            "feeds": config.feeds.len(),
+            "rules": config.rules.len(),
+            "sinks": config.sinks.len(),
+            "feeds_polled": health.feeds_polled,
+            "last_poll_at": health.last_poll_at.map(time),
+            "alerts": {
+                "pending": health.alerts_pending,
+                "delivered": health.alerts_delivered,
+                "dead": health.alerts_dead,
+                "oldest_pending_at": health.oldest_pending_at.map(time),
+            },
+            "deliveries_dead": health.deliveries_dead,
+            "disabled_sinks": disabled.iter().map(|d| serde_json::json!({
+                "sink": d.sink,
+                "disabled_at": time(d.disabled_at),
+                "reason": d.reason,
+            })).collect::<Vec<_>>(),
+            "failing_feeds": health.failing.iter().map(|f| serde_json::json!({
+                "feed": f.name,
+                "consecutive_failures": f.consecutive_failures,
+                "last_error": f.last_error,
+                "last_success_at": f.last_success_at.map(time),
+            })).collect::<Vec<_>>(),
+            "metrics": config.daemon.metrics_listen.map(|a| format!("http://{a}/metrics")),
+        });
+        let mut text = serde_json::to_string_pretty(&body).unwrap_or_else(|_| "{}".into());
+        text.push('\n');
+        super::print_out(&text);
+        return Ok(());
+    }
 
     let mut out = String::new();
     let _ = writeln!(out, "config:    {}", config.path.display());
@@ -89,32 +135,37 @@ pub fn show(config: &Config) -> anyhow::Result<()> {
         .disabled_sinks()
         .with_context(|| format!("cannot read {}", database.display()))?;
     if !disabled.is_empty() {
-        let _ = writeln!(out, "\ndisabled sinks (their receiver answered 410 Gone):");
+        let _ = writeln!(
+            out,
+            "\ndisabled sinks (their receiver answered 410 Gone; fix the url, then \
+             `watchword redeliver --dead`):"
+        );
+        let mut table = super::table(&["SINK", "SINCE", "REASON"], &[]);
         for sink in &disabled {
-            let _ = writeln!(
-                out,
-                "  {:<24} since {}: {}; fix its url, then `watchword redeliver --dead`",
-                sink.sink,
+            table.add_row([
+                sink.sink.clone(),
                 when(sink.disabled_at),
-                crate::text::for_terminal(&sink.reason)
-            );
+                crate::text::for_terminal(&sink.reason),
+            ]);
         }
+        out.push_str(&super::table_text(&table, "  "));
     }
     if !health.failing.is_empty() {
         let _ = writeln!(out, "\nfailing feeds:");
+        let mut table = super::table(&["FEED", "FAILS", "LAST OK", "LAST ERROR"], &[1]);
         for feed in &health.failing {
             let since = feed.last_success_at.map_or_else(
                 || "never fetched".to_string(),
-                |at| format!("last ok {} ago", age(now - at)),
+                |at| format!("{} ago", age(now - at)),
             );
-            let _ = writeln!(
-                out,
-                "  {:<24} {} failure(s), {since}: {}",
-                feed.name,
-                feed.consecutive_failures,
-                crate::text::for_terminal(&feed.last_error)
-            );
+            table.add_row([
+                feed.name.clone(),
+                feed.consecutive_failures.to_string(),
+                since,
+                crate::text::for_terminal(&feed.last_error),
+            ]);
         }
+        out.push_str(&super::table_text(&table, "  "));
     }
     // `watchword status | head` closes the pipe early; that is not an error worth a panic.
     super::print_out(&out);

@@ -13,6 +13,7 @@ use serde::Serialize;
 use crate::config::{FeedConfig, default_user_agent};
 use crate::feed::{self, FetchLimits, Fetcher};
 use crate::model::Item;
+use crate::poll::classify::{self, NoAlert};
 use crate::rules::{Explanation, RuleSet, RuleSpec};
 use crate::runtime::{self, Runtime};
 use crate::text::{for_terminal, redact_url};
@@ -213,14 +214,11 @@ impl Setup {
         let feed = self.feed_for(source);
         for item in items {
             out.items += 1;
-            for explanation in self.ruleset.explain_candidates(item) {
-                if args
-                    .rule
-                    .as_ref()
-                    .is_some_and(|only| *only != explanation.rule)
-                {
-                    continue;
-                }
+            // Matched first on the fast path; only what is printed gets explained.
+            for explanation in
+                self.ruleset
+                    .explain_candidates(item, args.explain, args.rule.as_deref())
+            {
                 // A rule scoped to other feeds is not a match here, as in the daemon.
                 let rule_config = self.config.as_ref().and_then(|c| c.rule(&explanation.rule));
                 let out_of_scope = match (rule_config, feed) {
@@ -234,6 +232,7 @@ impl Setup {
                         .iter()
                         .any(|t| !t.negated && !t.fields.is_empty());
                 if matched || (args.explain && near_miss) {
+                    let no_alert = matched.then(|| self.no_alert(item)).flatten();
                     let mut explanation = explanation;
                     if out_of_scope && explanation.matched {
                         explanation.matched = false;
@@ -242,10 +241,41 @@ impl Setup {
                             feed.map_or("", |f| f.name.as_str())
                         ));
                     }
-                    out.entry(source, item, &explanation, args.explain);
+                    out.entry(
+                        source,
+                        item,
+                        &explanation,
+                        no_alert.as_deref(),
+                        args.explain,
+                    );
                 }
             }
         }
+    }
+}
+
+impl Setup {
+    /// Why the daemon would record this matching item without alerting, in the words of
+    /// `MATCH (would not alert: …)`; `None` if it would alert. Decided by the poll's own
+    /// rule (`poll::classify`), with the config's `max_age`.
+    fn no_alert(&self, item: &Item) -> Option<String> {
+        let max_age = self
+            .config
+            .as_ref()
+            .map_or(crate::config::DEFAULT_MAX_AGE, |c| c.daemon.max_age);
+        let now = chrono::Utc::now();
+        Some(
+            match classify::would_not_alert(item.published, max_age, now)? {
+                NoAlert::Old { age_secs } => format!(
+                    "published {} ago, older than max_age {}",
+                    super::short_age(age_secs),
+                    super::short_duration(max_age)
+                ),
+                NoAlert::UndatedOnFirstPoll => {
+                    "undated: back catalogue on the feed's first poll".to_owned()
+                }
+            },
+        )
     }
 }
 
@@ -290,6 +320,12 @@ struct JsonLine<'a> {
     item: JsonItem<'a>,
     #[serde(flatten)]
     explanation: &'a Explanation,
+    /// For a match: whether the daemon would alert on it, and if not why (older than
+    /// `max_age`, undated on a first poll).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    would_alert: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    would_not_alert: Option<&'a str>,
 }
 
 #[derive(Serialize)]
@@ -304,6 +340,8 @@ struct Output {
     color: bool,
     items: usize,
     matches: usize,
+    /// Matches the daemon would not alert on.
+    silent: usize,
     near_misses: usize,
     stdout: std::io::Stdout,
 }
@@ -317,6 +355,7 @@ impl Output {
             color,
             items: 0,
             matches: 0,
+            silent: 0,
             near_misses: 0,
             stdout,
         }
@@ -330,9 +369,19 @@ impl Output {
         }
     }
 
-    fn entry(&mut self, source: &str, item: &Item, e: &Explanation, explain: bool) {
+    fn entry(
+        &mut self,
+        source: &str,
+        item: &Item,
+        e: &Explanation,
+        no_alert: Option<&str>,
+        explain: bool,
+    ) {
         if e.matched {
             self.matches += 1;
+            if no_alert.is_some() {
+                self.silent += 1;
+            }
         } else {
             self.near_misses += 1;
         }
@@ -346,14 +395,20 @@ impl Output {
                     link: item.link.as_deref(),
                 },
                 explanation: e,
+                would_alert: e.matched.then_some(no_alert.is_none()),
+                would_not_alert: no_alert,
             };
             serde_json::to_string(&line).unwrap_or_default() + "\n"
         } else {
             let mut text = String::new();
-            let verdict = if e.matched {
-                self.paint("1;32", "MATCH")
-            } else {
-                self.paint("33", "miss ")
+            let verdict = match (e.matched, no_alert) {
+                (true, None) => self.paint("1;32", "MATCH"),
+                (true, Some(why)) => format!(
+                    "{} {}",
+                    self.paint("32", "MATCH"),
+                    self.paint("33", &format!("(would not alert: {why})"))
+                ),
+                (false, _) => self.paint("33", "miss "),
             };
             // Titles and links come from feeds: no control character reaches the terminal.
             text.push_str(&format!(
@@ -368,10 +423,22 @@ impl Output {
                 if term.fields.is_empty() && !explain {
                     continue;
                 }
+                // The item's own words, quoted: `"Turkménistan", "Ashgabat" in title`.
+                let found: Vec<String> = term
+                    .found
+                    .iter()
+                    .map(|f| format!("\"{}\"", for_terminal(f)))
+                    .collect();
+                let at = if found.is_empty() {
+                    format!("in {}", term.fields.join(", "))
+                } else {
+                    format!("{} in {}", found.join(", "), term.fields.join(", "))
+                };
                 let (mark, where_) = match (term.negated, term.fields.is_empty()) {
-                    (false, false) => ("+", format!("in {}", term.fields.join(", "))),
-                    (false, true) => ("-", "not found".to_owned()),
-                    (true, false) => ("!", format!("excluded, but in {}", term.fields.join(", "))),
+                    (false, false) => ("+", at),
+                    (false, true) if term.scoped => ("-", "not found".to_owned()),
+                    (false, true) => ("-", "not found in any field".to_owned()),
+                    (true, false) => ("!", format!("excluded, but {at}")),
                     (true, true) => (" ", "excluded, absent".to_owned()),
                 };
                 let name = if term.fields.is_empty() || term.negated {
@@ -395,6 +462,9 @@ impl Output {
             return;
         }
         let mut line = format!("{} item(s), {} match(es)", self.items, self.matches);
+        if self.silent > 0 {
+            line.push_str(&format!(" ({} would not alert)", self.silent));
+        }
         if self.near_misses > 0 {
             line.push_str(&format!(", {} near miss(es)", self.near_misses));
         }

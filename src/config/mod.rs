@@ -28,7 +28,9 @@ use source::Locator;
 pub use source::SourceMap;
 
 const DEFAULT_POLL_INTERVAL: Duration = Duration::from_secs(5 * 60);
-const DEFAULT_MAX_AGE: Duration = Duration::from_secs(48 * 3600);
+/// `[daemon] max_age` when the config does not set it (also what `watchword test --query`
+/// assumes without a config).
+pub const DEFAULT_MAX_AGE: Duration = Duration::from_secs(48 * 3600);
 const DEFAULT_FETCH_TIMEOUT: Duration = Duration::from_secs(30);
 const DEFAULT_DELIVERY_TIMEOUT: Duration = Duration::from_secs(15);
 const DEFAULT_MAX_BODY_SIZE: u64 = 10 << 20;

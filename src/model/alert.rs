@@ -148,6 +148,8 @@ pub struct StorySource {
     pub feed: String,
     pub title: String,
     pub link: Option<String>,
+    /// Unix seconds; RFC 3339 UTC in payloads and `--json`.
+    #[serde(serialize_with = "super::time::serialize")]
     pub seen_at: i64,
 }
 

@@ -21,3 +21,15 @@ pub struct Item {
     pub authors: Vec<String>,
     pub categories: Vec<String>,
 }
+
+/// What a rule found of one of its terms, groups or place references in an item: the
+/// payload's `matched_terms` entries.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct MatchedTerm {
+    /// As the rule has it: `Kazakh*`, `Abraham Accords`, `@central_asia`,
+    /// `@region:central-asia`.
+    pub term: String,
+    /// The item's own words where it occurs (`Turkménistan`, `Kazakhstan`), not the spelling
+    /// variant that matched them: distinct, at most 5.
+    pub found: Vec<String>,
+}

@@ -5,6 +5,7 @@
 pub mod alert;
 pub mod item;
 pub mod payload;
+pub mod time;
 
 pub use alert::{AlertId, AttemptOutcome, FeedEvent, NewAlert, StorySource};
-pub use item::Item;
+pub use item::{Item, MatchedTerm};

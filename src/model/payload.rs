@@ -6,11 +6,17 @@
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Serialize;
 
-use super::{AlertId, Item, StorySource};
+use super::{AlertId, Item, MatchedTerm, StorySource};
 use crate::text::truncate_chars;
 
 /// Bump when a field changes meaning or disappears; adding a field does not bump it.
-pub const PAYLOAD_VERSION: u32 = 1;
+/// 2: `matched_terms` holds `{term, found}` objects (the rule's term, group or place reference
+/// and the item's words), no longer the strings of every spelling variant that matched.
+pub const PAYLOAD_VERSION: u32 = 2;
+
+/// The digest envelope's own version: its fields have not changed; each alert in it carries
+/// its own `version`.
+const DIGEST_VERSION: u32 = 1;
 
 /// Feed text beyond this many characters is cut: receivers (and chat services) choke on huge
 /// bodies, and the link is there for the full story.
@@ -28,7 +34,7 @@ struct Payload<'a> {
     rule: &'a str,
     /// The rule's `priority` (low, normal, high, urgent), for sinks to map as they can.
     priority: &'a str,
-    matched_terms: &'a [String],
+    matched_terms: &'a [MatchedTerm],
     feed: FeedRef<'a>,
     item: ItemRef<'a>,
 }
@@ -53,7 +59,7 @@ struct ItemRef<'a> {
 pub fn render(
     alert_id: &AlertId,
     rule: &str,
-    matched_terms: &[String],
+    matched_terms: &[MatchedTerm],
     item: &Item,
     created_at: DateTime<Utc>,
     priority: &str,
@@ -140,9 +146,22 @@ pub fn with_story_sources(payload: &str, sources: &[StorySource]) -> String {
     if sources.len() < 2 && !update {
         return payload.to_string();
     }
+    // A version 1 payload (raised before an upgrade) keeps version 1's unix seconds.
+    let sources = if object.get("version").and_then(serde_json::Value::as_u64) == Some(1) {
+        sources
+            .iter()
+            .map(|s| {
+                serde_json::json!({
+                    "feed": s.feed, "title": s.title, "link": s.link, "seen_at": s.seen_at
+                })
+            })
+            .collect()
+    } else {
+        serde_json::to_value(sources).unwrap_or_default()
+    };
     object.insert(
         "story".into(),
-        serde_json::json!({ "update": update, "outlets": sources.len(), "sources": sources }),
+        serde_json::json!({ "update": update, "outlets": sources.as_array().map_or(0, Vec::len), "sources": sources }),
     );
     serde_json::Value::Object(object).to_string()
 }
@@ -156,7 +175,7 @@ pub fn digest(id: &str, payloads: &[&str]) -> String {
         .collect();
     let body = serde_json::json!({
         "type": "watchword.digest",
-        "version": PAYLOAD_VERSION,
+        "version": DIGEST_VERSION,
         "id": id,
         "count": alerts.len(),
         "alerts": alerts,
@@ -218,21 +237,67 @@ mod tests {
         let body = render(
             &AlertId::stored("ww_x".into()),
             "ca-aa",
-            &["Kazakhstan".into(), "Abraham Accords".into()],
+            &[
+                MatchedTerm {
+                    term: "@central_asia".into(),
+                    found: vec!["Kazakhstan".into()],
+                },
+                MatchedTerm {
+                    term: "Abraham Accords".into(),
+                    found: vec!["Abraham Accords".into()],
+                },
+            ],
             &item(),
             created,
             "high",
         );
         let v: serde_json::Value = serde_json::from_str(&body).expect("json");
         assert_eq!(v["type"], "watchword.alert");
-        assert_eq!(v["version"], 1);
+        assert_eq!(v["version"], 2);
         assert_eq!(v["id"], "ww_x");
         assert_eq!(v["rule"], "ca-aa");
         assert_eq!(v["priority"], "high");
-        assert_eq!(v["matched_terms"][1], "Abraham Accords");
+        assert_eq!(
+            v["matched_terms"],
+            serde_json::json!([
+                {"term": "@central_asia", "found": ["Kazakhstan"]},
+                {"term": "Abraham Accords", "found": ["Abraham Accords"]},
+            ])
+        );
         assert_eq!(v["feed"]["name"], "wire");
         assert_eq!(v["item"]["link"], "https://news.example.org/a");
         assert_eq!(v["item"]["published"], "2027-01-15T08:00:00Z");
         assert_eq!(v["created_at"], "2027-01-15T08:01:40Z");
+    }
+
+    #[test]
+    fn story_sources_are_rfc3339_except_in_a_version_1_payload() {
+        let sources = [
+            StorySource {
+                feed: "a".into(),
+                title: "t".into(),
+                link: None,
+                seen_at: 1_800_000_000,
+            },
+            StorySource {
+                feed: "b".into(),
+                title: "t".into(),
+                link: None,
+                seen_at: 1_800_000_060,
+            },
+        ];
+        let v2: serde_json::Value = serde_json::from_str(&with_story_sources(
+            r#"{"type":"watchword.alert","version":2}"#,
+            &sources,
+        ))
+        .expect("json");
+        assert_eq!(v2["story"]["sources"][1]["seen_at"], "2027-01-15T08:01:00Z");
+        assert_eq!(v2["story"]["outlets"], 2);
+        let v1: serde_json::Value = serde_json::from_str(&with_story_sources(
+            r#"{"type":"watchword.alert","version":1}"#,
+            &sources,
+        ))
+        .expect("json");
+        assert_eq!(v1["story"]["sources"][1]["seen_at"], 1_800_000_060);
     }
 }

@@ -6,6 +6,8 @@
 
 use std::collections::{HashMap, HashSet};
 
+use chrono::{DateTime, Utc};
+
 use crate::model::Item;
 use crate::store::SeenItem;
 
@@ -90,6 +92,43 @@ pub fn classify<'a>(
     out
 }
 
+/// The publication time before which an item is older than `max_age` (unix seconds), as the
+/// poll computes [`FeedHistory::age_cutoff`]; `None` if `max_age` is too large to subtract.
+pub fn age_cutoff(max_age: std::time::Duration, now: DateTime<Utc>) -> Option<i64> {
+    chrono::Duration::from_std(max_age)
+        .ok()
+        .and_then(|age| now.checked_sub_signed(age))
+        .map(|t| t.timestamp())
+}
+
+/// Why the daemon would record a matching item without alerting on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NoAlert {
+    /// Published longer than `max_age` ago: back catalogue whenever the feed is polled (unless
+    /// the previous successful poll was before its publication, i.e. the daemon was down).
+    Old { age_secs: i64 },
+    /// Undated: back catalogue on the feed's first successful poll.
+    UndatedOnFirstPoll,
+}
+
+/// What the daemon would decide for a new item published at `published`, by the same rule as
+/// [`classify`] ([`is_back_catalogue`]), for `watchword test`, which knows no poll history:
+/// an old item is judged as on any later poll (the previous one an instant ago), an undated
+/// one as on the feed's first poll, the only time it is skipped.
+pub fn would_not_alert(
+    published: Option<DateTime<Utc>>,
+    max_age: std::time::Duration,
+    now: DateTime<Utc>,
+) -> Option<NoAlert> {
+    let cutoff = age_cutoff(max_age, now);
+    let published_at = published.map(|p| p.timestamp());
+    if is_back_catalogue(published_at, cutoff, Some(now.timestamp())) {
+        let age_secs = published_at.map_or(0, |p| now.timestamp() - p);
+        return Some(NoAlert::Old { age_secs });
+    }
+    is_back_catalogue(published_at, cutoff, None).then_some(NoAlert::UndatedOnFirstPoll)
+}
+
 /// Whether a newly seen item is back catalogue, to be recorded without alerting.
 ///
 /// On a feed's first successful fetch (`last_success` is `None`) everything older than
@@ -141,6 +180,24 @@ mod tests {
     use super::*;
 
     const HOUR: i64 = 3600;
+
+    #[test]
+    fn would_not_alert_follows_is_back_catalogue() {
+        let now = DateTime::from_timestamp(1000 * HOUR, 0).unwrap_or_default();
+        let max_age = std::time::Duration::from_secs(48 * HOUR as u64);
+        let at = |hours_ago: i64| DateTime::from_timestamp((1000 - hours_ago) * HOUR, 0);
+        assert_eq!(
+            would_not_alert(at(49), max_age, now),
+            Some(NoAlert::Old {
+                age_secs: 49 * HOUR
+            })
+        );
+        assert_eq!(would_not_alert(at(47), max_age, now), None);
+        assert_eq!(
+            would_not_alert(None, max_age, now),
+            Some(NoAlert::UndatedOnFirstPoll)
+        );
+    }
 
     #[test]
     fn first_sight_skips_old_and_undated_items() {

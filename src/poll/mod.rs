@@ -109,10 +109,7 @@ pub fn settle(
                             };
                             let history = FeedHistory {
                                 last_success: store.last_success_at(&feed.name)?,
-                                age_cutoff: chrono::Duration::from_std(daemon.max_age)
-                                    .ok()
-                                    .and_then(|age| now.checked_sub_signed(age))
-                                    .map(|t| t.timestamp()),
+                                age_cutoff: classify::age_cutoff(daemon.max_age, now),
                             };
                             let mut sorted = classify::classify(&parsed.items, &seen, history);
                             record.listed = std::mem::take(&mut sorted.listed);

@@ -73,17 +73,30 @@ impl Dictionary {
 /// occur in.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Expr {
+    /// `origin` indexes [`CompiledRule::origins`]: the written term this leaf came from.
     Term {
         id: TermId,
         fields: FieldMask,
+        origin: u32,
+    },
+    /// Any of `ids` (sorted): a group or place reference. One node sharing the reference's
+    /// ids with every other rule naming it, rather than one `Term` per form, because a place
+    /// reference stands for ~1,000 forms.
+    Any {
+        ids: Arc<[TermId]>,
+        fields: FieldMask,
+        origin: u32,
     },
     /// Some alternative of `left` and some of `right` occur in the same field value, at most
-    /// `slop` words apart (`ordered`: left first).
+    /// `slop` words apart (`ordered`: left first). `origins` are those of the left side, then
+    /// of the right, `left_origins` of them on the left, for explanations.
     Near {
         left: Vec<(TermId, FieldMask)>,
         right: Vec<(TermId, FieldMask)>,
         slop: u32,
         ordered: bool,
+        origins: Box<[u32]>,
+        left_origins: u32,
     },
     And(Vec<Expr>),
     Or(Vec<Expr>),
@@ -93,12 +106,14 @@ pub(crate) enum Expr {
 impl Expr {
     pub(crate) fn eval(&self, found: &Found) -> bool {
         match self {
-            Expr::Term { id, fields } => found.fields_of(*id) & fields != 0,
+            Expr::Term { id, fields, .. } => found.fields_of(*id) & fields != 0,
+            Expr::Any { ids, fields, .. } => any_found(ids, *fields, found) != 0,
             Expr::Near {
                 left,
                 right,
                 slop,
                 ordered,
+                ..
             } => found.near(left, right, *slop, *ordered),
             Expr::And(parts) => parts.iter().all(|p| p.eval(found)),
             Expr::Or(parts) => parts.iter().any(|p| p.eval(found)),
@@ -114,6 +129,7 @@ impl Expr {
     fn anchors(&self) -> Option<Vec<TermId>> {
         match self {
             Expr::Term { id, .. } => Some(vec![*id]),
+            Expr::Any { ids, .. } => Some(ids.to_vec()),
             Expr::Near { left, right, .. } => {
                 let side = if left.len() <= right.len() {
                     left
@@ -140,12 +156,12 @@ impl Expr {
         match self {
             Expr::And(parts) => {
                 for part in parts {
-                    let Expr::Term { id, fields } = part else {
+                    let Expr::Term { id, fields, .. } = part else {
                         continue;
                     };
                     let excluded = parts.iter().any(|other| {
                         matches!(other, Expr::Not(inner)
-                            if matches!(**inner, Expr::Term { id: nid, fields: nf }
+                            if matches!(**inner, Expr::Term { id: nid, fields: nf, .. }
                                 if nid == *id && fields & !nf == 0))
                     });
                     if excluded {
@@ -167,14 +183,37 @@ impl Expr {
     }
 }
 
+/// The fields of `found` in which one of `ids` (sorted) occurs, within `fields`. Walks the
+/// item's few found terms, not the reference's thousand forms.
+pub(crate) fn any_found(ids: &[TermId], fields: FieldMask, found: &Found) -> FieldMask {
+    found
+        .terms
+        .iter()
+        .filter(|(id, mask)| mask & fields != 0 && ids.binary_search(id).is_ok())
+        .fold(0, |acc, (_, mask)| acc | (mask & fields))
+}
+
+/// What the rule says, as written, that some compiled terms stand for: a term (`Kazakh*`,
+/// `"Abraham Accords"`, `=US`, `/F-?16/`), a group (`@central_asia`) or a place reference
+/// (`@region:central-asia`). Explanations and `matched_terms` report per origin, so a place
+/// reference is one line however many forms it has.
+#[derive(Debug, Clone)]
+pub(crate) struct Origin {
+    pub label: String,
+    /// Every field the rule looks for it in (the union of its scopes).
+    pub fields: FieldMask,
+    /// Under a NOT: its presence is not what makes the rule match.
+    pub negated: bool,
+    /// Sorted; shared with every rule naming the same group.
+    pub ids: Arc<[TermId]>,
+}
+
 #[derive(Debug)]
 pub(crate) struct CompiledRule {
     pub name: String,
     pub expr: Expr,
-    /// Terms that count as "matched" when present in the given fields, as the user wrote them,
-    /// deduplicated by label, in query order. Negated terms are left out: in a match they are
-    /// absent, or their presence is not what made the rule match.
-    pub labels: Vec<(TermId, FieldMask, String)>,
+    /// In query order, one per distinct (label, negated).
+    pub origins: Vec<Origin>,
     /// Sorted, deduplicated presearch anchors (see [`Expr::anchors`]).
     pub anchors: Vec<TermId>,
 }
@@ -183,6 +222,8 @@ pub(crate) struct Compiler<'g> {
     groups: &'g BTreeMap<String, Vec<String>>,
     /// Groups already expanded into their flat member terms, shared by every rule using them.
     resolved: HashMap<String, Arc<Vec<Term>>>,
+    /// The same groups as sorted, deduplicated term ids, shared by every rule using them.
+    group_ids: HashMap<String, Arc<[TermId]>>,
     pub dict: Dictionary,
     /// Patterns of the terms that came from built-in place references: the matcher lets a
     /// longer country name hide them (*Guinea* inside *Papua New Guinea*).
@@ -206,13 +247,56 @@ impl Ctx<'_> {
     }
 }
 
-type Labels = Vec<(TermId, FieldMask, String)>;
+type Labels = Vec<Origin>;
 
+/// A term's label in query syntax: the parser keeps a phrase's words without their quotes,
+/// and `Abraham Accords` reported bare would read as two terms.
+fn as_written(label: &str) -> std::borrow::Cow<'_, str> {
+    if !label.contains(char::is_whitespace) || label.contains('"') {
+        return label.into();
+    }
+    match label.strip_prefix('=') {
+        Some(rest) => format!("=\"{rest}\"").into(),
+        None => format!("\"{label}\"").into(),
+    }
+}
+
+/// The index of the origin `label` (negated or not) in `labels`, added if new.
+fn origin(
+    labels: &mut Labels,
+    label: &str,
+    fields: FieldMask,
+    negated: bool,
+    ids: impl FnOnce() -> Arc<[TermId]>,
+) -> Result<u32, RuleError> {
+    let index = match labels
+        .iter()
+        .position(|o| o.negated == negated && o.label == label)
+    {
+        Some(index) => {
+            labels[index].fields |= fields;
+            index
+        }
+        None => {
+            labels.push(Origin {
+                label: label.to_owned(),
+                fields,
+                negated,
+                ids: ids(),
+            });
+            labels.len() - 1
+        }
+    };
+    u32::try_from(index).map_err(|_| RuleError::TooLarge {
+        message: "more than 2^32 terms in one rule".to_owned(),
+    })
+}
 impl<'g> Compiler<'g> {
     pub(crate) fn new(groups: &'g BTreeMap<String, Vec<String>>) -> Self {
         Compiler {
             groups,
             resolved: HashMap::new(),
+            group_ids: HashMap::new(),
             dict: Dictionary::default(),
             place_patterns: HashSet::new(),
         }
@@ -242,8 +326,8 @@ impl<'g> Compiler<'g> {
         if let Some(id) = expr.contradiction() {
             let label = labels
                 .iter()
-                .find(|(l, _, _)| *l == id)
-                .map_or("a term", |(_, _, label)| label.as_str());
+                .find(|o| o.ids.contains(&id))
+                .map_or("a term", |o| o.label.as_str());
             return Err(ctx.never(
                 None,
                 format!("it requires `{label}` and also excludes it with NOT"),
@@ -251,13 +335,11 @@ impl<'g> Compiler<'g> {
         }
         anchors.sort_unstable();
         anchors.dedup();
-        let mut seen = HashSet::new();
-        labels.retain(|(_, _, label)| seen.insert(label.clone()));
         labels.shrink_to_fit();
         Ok(CompiledRule {
             name: name.to_owned(),
             expr,
-            labels,
+            origins: labels,
             anchors,
         })
     }
@@ -274,24 +356,26 @@ impl<'g> Compiler<'g> {
         let fields = scope.unwrap_or(DEFAULT_FIELDS);
         Ok(match node {
             Node::Term(term) => {
-                let id = self.leaf(term, positive, fields, labels)?;
-                Expr::Term { id, fields }
+                let id = self.dict.intern(TermKey::of(term))?;
+                let label = as_written(&term.label);
+                let origin = origin(labels, &label, fields, !positive, || Arc::new([id]))?;
+                Expr::Term { id, fields, origin }
             }
             Node::Regex { pattern, offset } => {
                 let id = self.regex(ctx, pattern, *offset)?;
-                if positive {
-                    labels.push((id, fields, format!("/{pattern}/")));
-                }
-                Expr::Term { id, fields }
+                let label = format!("/{pattern}/");
+                let origin = origin(labels, &label, fields, !positive, || Arc::new([id]))?;
+                Expr::Term { id, fields, origin }
             }
             Node::Group { name, offset } => {
-                let members = self.resolve(ctx, name, *offset, &mut Vec::new())?;
-                let mut parts = Vec::with_capacity(members.len());
-                for term in members.iter() {
-                    let id = self.leaf(term, positive, fields, labels)?;
-                    parts.push(Expr::Term { id, fields });
+                let ids = self.group_ids(ctx, name, *offset)?;
+                let label = format!("@{name}");
+                let origin = origin(labels, &label, fields, !positive, || Arc::clone(&ids))?;
+                Expr::Any {
+                    ids,
+                    fields,
+                    origin,
                 }
-                Expr::Or(parts)
             }
             Node::Field {
                 field,
@@ -319,14 +403,18 @@ impl<'g> Compiler<'g> {
                 ..
             } => {
                 let mut l = Vec::new();
-                self.near_operand(ctx, left, positive, scope, labels, &mut l)?;
+                let mut origins = Vec::new();
+                self.near_operand(ctx, left, positive, scope, labels, &mut l, &mut origins)?;
+                let left_origins = u32::try_from(origins.len()).unwrap_or(u32::MAX);
                 let mut r = Vec::new();
-                self.near_operand(ctx, right, positive, scope, labels, &mut r)?;
+                self.near_operand(ctx, right, positive, scope, labels, &mut r, &mut origins)?;
                 Expr::Near {
                     left: l,
                     right: r,
                     slop: *slop,
                     ordered: *ordered,
+                    origins: origins.into_boxed_slice(),
+                    left_origins,
                 }
             }
             Node::And(parts) => Expr::And(
@@ -348,7 +436,8 @@ impl<'g> Compiler<'g> {
     }
 
     /// Flattens one side of a NEAR into its alternatives (the parser allows only terms,
-    /// groups, field scopes and ORs there).
+    /// groups, field scopes and ORs there), and the origins they came from.
+    #[allow(clippy::too_many_arguments)]
     fn near_operand(
         &mut self,
         ctx: &Ctx<'_>,
@@ -357,31 +446,33 @@ impl<'g> Compiler<'g> {
         scope: Option<FieldMask>,
         labels: &mut Labels,
         out: &mut Vec<(TermId, FieldMask)>,
+        origins: &mut Vec<u32>,
     ) -> Result<(), RuleError> {
-        match self.lower(ctx, node, positive, scope, labels)? {
-            Expr::Term { id, fields } => out.push((id, fields)),
-            Expr::Or(parts) => {
-                for part in parts {
-                    collect_alternatives(part, out);
-                }
-            }
-            other => collect_alternatives(other, out),
-        }
+        let lowered = self.lower(ctx, node, positive, scope, labels)?;
+        collect_alternatives(lowered, out, origins);
         Ok(())
     }
 
-    fn leaf(
+    /// A group's member terms interned, as sorted ids shared by every rule naming it.
+    fn group_ids(
         &mut self,
-        term: &Term,
-        positive: bool,
-        fields: FieldMask,
-        labels: &mut Labels,
-    ) -> Result<TermId, RuleError> {
-        let id = self.dict.intern(TermKey::of(term))?;
-        if positive {
-            labels.push((id, fields, term.label.clone()));
+        ctx: &Ctx<'_>,
+        name: &str,
+        offset: usize,
+    ) -> Result<Arc<[TermId]>, RuleError> {
+        if let Some(ids) = self.group_ids.get(name) {
+            return Ok(Arc::clone(ids));
         }
-        Ok(id)
+        let members = self.resolve(ctx, name, offset, &mut Vec::new())?;
+        let mut ids = members
+            .iter()
+            .map(|term| self.dict.intern(TermKey::of(term)))
+            .collect::<Result<Vec<_>, _>>()?;
+        ids.sort_unstable();
+        ids.dedup();
+        let ids: Arc<[TermId]> = ids.into();
+        self.group_ids.insert(name.to_owned(), Arc::clone(&ids));
+        Ok(ids)
     }
 
     /// Checks that the regex compiles within the size limit (once per distinct pattern) and
@@ -532,12 +623,23 @@ pub(crate) fn place_terms(reference: &str) -> Result<Arc<Vec<Term>>, String> {
     Ok(terms)
 }
 
-fn collect_alternatives(expr: Expr, out: &mut Vec<(TermId, FieldMask)>) {
+fn collect_alternatives(expr: Expr, out: &mut Vec<(TermId, FieldMask)>, origins: &mut Vec<u32>) {
     match expr {
-        Expr::Term { id, fields } => out.push((id, fields)),
+        Expr::Term { id, fields, origin } => {
+            out.push((id, fields));
+            origins.push(origin);
+        }
+        Expr::Any {
+            ids,
+            fields,
+            origin,
+        } => {
+            out.extend(ids.iter().map(|&id| (id, fields)));
+            origins.push(origin);
+        }
         Expr::Or(parts) => {
             for part in parts {
-                collect_alternatives(part, out);
+                collect_alternatives(part, out, origins);
             }
         }
         // The parser admits nothing else inside NEAR.

@@ -3,7 +3,8 @@
 
 use serde::Serialize;
 
-use super::compile::{CompiledRule, Expr, TermId, TermKey};
+use super::compile::{CompiledRule, Expr, Origin, TermId, any_found};
+use super::locate::Locator;
 use super::matcher::{Found, Matcher};
 use super::parse::{DEFAULT_FIELDS, Field, FieldMask};
 
@@ -12,7 +13,7 @@ use super::parse::{DEFAULT_FIELDS, Field, FieldMask};
 pub struct Explanation {
     pub rule: String,
     pub matched: bool,
-    /// Every distinct term of the rule (groups expanded), in query order.
+    /// Each term, group and place reference the rule names, once, in query order.
     pub terms: Vec<TermReport>,
     /// When the rule does not match: the parts that failed, one sentence each.
     pub reasons: Vec<String>,
@@ -20,12 +21,19 @@ pub struct Explanation {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct TermReport {
-    /// The term in query syntax, normalized (`"abraham accords"`, `kazakh*`, `=US`, `/f-?16/`).
+    /// As written in the rule (`Kazakh*`, `Abraham Accords`, `=US`, `/F-?16/`,
+    /// `@central_asia`, `@region:central-asia`), with its field scope (`football in title`).
     pub term: String,
-    /// The fields it occurs in (within its scope); empty if it does not occur.
+    /// The fields it (any of a group's or reference's forms) occurs in, within its scope;
+    /// empty if it does not occur.
     pub fields: Vec<&'static str>,
+    /// The item's own words where it occurs (`Turkménistan`, `Kazakhstan`), at most 5.
+    pub found: Vec<String>,
     /// Whether the rule excludes it (it is under a NOT).
     pub negated: bool,
+    /// Whether it is looked for in some fields only (`term` then names them).
+    #[serde(skip)]
+    pub scoped: bool,
 }
 
 impl Serialize for Field {
@@ -34,13 +42,31 @@ impl Serialize for Field {
     }
 }
 
-pub(crate) fn explain(rule: &CompiledRule, found: &Found, matcher: &Matcher) -> Explanation {
-    let matched = rule.expr.eval(found);
-    let mut terms: Vec<TermReport> = Vec::new();
-    collect_terms(&rule.expr, false, found, matcher, &mut terms);
+/// `matched` is `rule.expr.eval(found)`, passed in because the caller has it already.
+pub(crate) fn explain(
+    rule: &CompiledRule,
+    matched: bool,
+    found: &Found,
+    matcher: &Matcher,
+    locator: &mut Locator<'_>,
+) -> Explanation {
+    let terms = rule
+        .origins
+        .iter()
+        .map(|origin| {
+            let (fields, found) = origin_found(origin, found, matcher, locator);
+            TermReport {
+                term: format!("{}{}", origin.label, scope_text(origin.fields)),
+                fields: field_names(fields),
+                found,
+                negated: origin.negated,
+                scoped: origin.fields != DEFAULT_FIELDS,
+            }
+        })
+        .collect();
     let mut reasons = Vec::new();
     if !matched {
-        why_not(&rule.expr, found, matcher, &mut reasons);
+        why_not(&rule.expr, rule, found, &mut reasons);
     }
     Explanation {
         rule: rule.name.clone(),
@@ -50,37 +76,30 @@ pub(crate) fn explain(rule: &CompiledRule, found: &Found, matcher: &Matcher) -> 
     }
 }
 
-/// The term as query syntax, rebuilt from the dictionary so that explanations cost the rules
-/// no memory.
-fn render(matcher: &Matcher, id: TermId) -> String {
-    match matcher.key(id) {
-        Some(TermKey::Words {
-            pattern,
-            prefix,
-            cased,
-        }) => {
-            let text = cased
-                .as_ref()
-                .map_or_else(|| pattern.clone(), |c| c.join(" "));
-            let mut out = String::new();
-            if cased.is_some() {
-                out.push('=');
-            }
-            if text.contains(' ') {
-                out.push('"');
-                out.push_str(&text);
-                out.push('"');
-            } else {
-                out.push_str(&text);
-            }
-            if *prefix {
-                out.push('*');
-            }
-            out
+/// The fields where any term of `origin` occurs, and the item's words there.
+pub(crate) fn origin_found(
+    origin: &Origin,
+    found: &Found,
+    matcher: &Matcher,
+    locator: &mut Locator<'_>,
+) -> (FieldMask, Vec<String>) {
+    let mut fields = 0;
+    let mut quotes = Vec::new();
+    for &(id, mask) in &found.terms {
+        if mask & origin.fields != 0 && origin.ids.binary_search(&id).is_ok() {
+            fields |= mask & origin.fields;
+            locator.quote(matcher, found, id, origin.fields, &mut quotes);
         }
-        Some(TermKey::Regex(pattern)) => format!("/{pattern}/"),
-        None => "?".to_owned(),
     }
+    (fields, quotes)
+}
+
+/// Whether some term the rule does not exclude occurs in the item: a near miss worth
+/// explaining, when the rule does not match.
+pub(crate) fn has_positive_term(rule: &CompiledRule, found: &Found) -> bool {
+    rule.origins
+        .iter()
+        .any(|o| !o.negated && any_found(&o.ids, o.fields, found) != 0)
 }
 
 fn field_names(mask: FieldMask) -> Vec<&'static str> {
@@ -100,81 +119,61 @@ fn scope_text(fields: FieldMask) -> String {
     }
 }
 
-fn collect_terms(
-    expr: &Expr,
-    negated: bool,
-    found: &Found,
-    matcher: &Matcher,
-    out: &mut Vec<TermReport>,
-) {
-    let mut add = |id: TermId, fields: FieldMask| {
-        let term = format!("{}{}", render(matcher, id), scope_text(fields));
-        if out.iter().any(|t| t.term == term && t.negated == negated) {
-            return;
-        }
-        out.push(TermReport {
-            term,
-            fields: field_names(found.fields_of(id) & fields),
-            negated,
-        });
-    };
-    match expr {
-        Expr::Term { id, fields } => add(*id, *fields),
-        Expr::Near { left, right, .. } => {
-            for &(id, fields) in left.iter().chain(right) {
-                add(id, fields);
-            }
-        }
-        Expr::And(parts) | Expr::Or(parts) => {
-            for p in parts {
-                collect_terms(p, negated, found, matcher, out);
-            }
-        }
-        Expr::Not(inner) => collect_terms(inner, !negated, found, matcher, out),
-    }
+fn label(rule: &CompiledRule, origin: u32, fields: FieldMask) -> String {
+    let label = rule
+        .origins
+        .get(origin as usize)
+        .map_or("?", |o| o.label.as_str());
+    format!("{label}{}", scope_text(fields))
 }
 
-fn describe(expr: &Expr, matcher: &Matcher) -> String {
-    let alternatives = |side: &[(TermId, FieldMask)]| {
-        let names: Vec<String> = side
-            .iter()
-            .map(|&(id, f)| format!("{}{}", render(matcher, id), scope_text(f)))
-            .collect();
-        if names.len() == 1 {
-            names.join("")
-        } else {
-            format!("({})", names.join(" OR "))
-        }
-    };
+fn describe(expr: &Expr, rule: &CompiledRule) -> String {
     match expr {
-        Expr::Term { id, fields } => format!("{}{}", render(matcher, *id), scope_text(*fields)),
+        Expr::Term { fields, origin, .. } | Expr::Any { fields, origin, .. } => {
+            label(rule, *origin, *fields)
+        }
         Expr::Near {
             left,
             right,
             slop,
             ordered,
-        } => format!(
-            "{} {}/{slop} {}",
-            alternatives(left),
-            if *ordered { "ONEAR" } else { "NEAR" },
-            alternatives(right)
-        ),
+            origins,
+            left_origins,
+        } => {
+            let fields = |side: &[(TermId, FieldMask)]| side.first().map_or(0, |&(_, f)| f);
+            let side = |origins: &[u32], fields: FieldMask| {
+                let names: Vec<String> = origins.iter().map(|&o| label(rule, o, fields)).collect();
+                if names.len() == 1 {
+                    names.join("")
+                } else {
+                    format!("({})", names.join(" OR "))
+                }
+            };
+            let split = (*left_origins as usize).min(origins.len());
+            format!(
+                "{} {}/{slop} {}",
+                side(&origins[..split], fields(left)),
+                if *ordered { "ONEAR" } else { "NEAR" },
+                side(&origins[split..], fields(right))
+            )
+        }
         Expr::And(parts) => {
-            let inner: Vec<String> = parts.iter().map(|p| describe(p, matcher)).collect();
+            let inner: Vec<String> = parts.iter().map(|p| describe(p, rule)).collect();
             format!("({})", inner.join(" AND "))
         }
         Expr::Or(parts) => {
-            let inner: Vec<String> = parts.iter().map(|p| describe(p, matcher)).collect();
+            let inner: Vec<String> = parts.iter().map(|p| describe(p, rule)).collect();
             format!("({})", inner.join(" OR "))
         }
-        Expr::Not(inner) => format!("NOT {}", describe(inner, matcher)),
+        Expr::Not(inner) => format!("NOT {}", describe(inner, rule)),
     }
 }
 
 /// Appends why `expr`, which evaluates to false, does so.
-fn why_not(expr: &Expr, found: &Found, matcher: &Matcher, out: &mut Vec<String>) {
+fn why_not(expr: &Expr, rule: &CompiledRule, found: &Found, out: &mut Vec<String>) {
     match expr {
-        Expr::Term { .. } => out.push(format!("{} not found", describe(expr, matcher))),
+        Expr::Term { .. } => out.push(format!("{} not found", describe(expr, rule))),
+        Expr::Any { .. } => out.push(format!("{}: not found in any field", describe(expr, rule))),
         Expr::Near {
             left, right, slop, ..
         } => {
@@ -184,7 +183,7 @@ fn why_not(expr: &Expr, found: &Found, matcher: &Matcher, out: &mut Vec<String>)
             if present(left) && present(right) {
                 out.push(format!(
                     "{}: both occur, but not within {slop} words of each other in one field{}",
-                    describe(expr, matcher),
+                    describe(expr, rule),
                     if matches!(expr, Expr::Near { ordered: true, .. }) {
                         " in that order"
                     } else {
@@ -194,7 +193,7 @@ fn why_not(expr: &Expr, found: &Found, matcher: &Matcher, out: &mut Vec<String>)
             } else {
                 out.push(format!(
                     "{}: {} not found",
-                    describe(expr, matcher),
+                    describe(expr, rule),
                     if present(left) {
                         "right side"
                     } else {
@@ -205,22 +204,28 @@ fn why_not(expr: &Expr, found: &Found, matcher: &Matcher, out: &mut Vec<String>)
         }
         Expr::And(parts) => {
             for p in parts.iter().filter(|p| !p.eval(found)) {
-                why_not(p, found, matcher, out);
+                why_not(p, rule, found, out);
             }
         }
-        Expr::Or(_) => out.push(format!("none of {} found", describe(expr, matcher))),
+        Expr::Or(_) => out.push(format!("none of {} found", describe(expr, rule))),
         Expr::Not(inner) => {
             let mut which = String::new();
-            if let Expr::Term { id, fields } = **inner {
-                which = format!(
-                    " (found in {})",
-                    field_names(found.fields_of(id) & fields).join(", ")
-                );
+            match &**inner {
+                Expr::Term { id, fields, .. } => {
+                    which = format!(
+                        " (found in {})",
+                        field_names(found.fields_of(*id) & fields).join(", ")
+                    );
+                }
+                Expr::Any { ids, fields, .. } => {
+                    which = format!(
+                        " (found in {})",
+                        field_names(any_found(ids, *fields, found)).join(", ")
+                    );
+                }
+                _ => {}
             }
-            out.push(format!(
-                "excluded by NOT {}{which}",
-                describe(inner, matcher)
-            ));
+            out.push(format!("excluded by NOT {}{which}", describe(inner, rule)));
         }
     }
 }

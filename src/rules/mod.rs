@@ -17,6 +17,7 @@
 mod compile;
 mod error;
 mod explain;
+mod locate;
 mod matcher;
 mod parse;
 #[cfg(test)]
@@ -29,6 +30,7 @@ use std::collections::{BTreeMap, HashSet};
 use serde::Serialize;
 
 use crate::model::Item;
+pub use crate::model::MatchedTerm;
 use compile::{CompiledRule, Compiler, Expr};
 use matcher::{Found, Matcher};
 use parse::FieldMask;
@@ -54,10 +56,9 @@ pub struct RuleSpec<'a> {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct RuleMatch {
     pub rule: String,
-    /// The rule's terms found in the item, as the user wrote them (`Kazakh*`, `Abraham
-    /// Accords`), deduplicated, in order of first occurrence in the query with groups expanded
-    /// in place. Negated terms are never listed.
-    pub terms: Vec<String>,
+    /// The rule's terms, groups and place references found in the item, in query order, each
+    /// once. Negated terms are never listed.
+    pub terms: Vec<MatchedTerm>,
 }
 
 /// Compiled, immutable rules. Cheap to share behind an `Arc`; rebuild to change.
@@ -288,7 +289,7 @@ impl RuleSet {
         let mut positions = false;
         for rule in &compiled {
             visit_leaves(&rule.expr, &mut |expr| match expr {
-                Expr::Term { fields, .. } => fields_used |= fields,
+                Expr::Term { fields, .. } | Expr::Any { fields, .. } => fields_used |= fields,
                 Expr::Near { left, right, .. } => {
                     positions = true;
                     for (_, fields) in left.iter().chain(right) {
@@ -334,7 +335,7 @@ impl RuleSet {
     /// search the item's link and its feed's name.
     pub fn matches(&self, item: &Item) -> Vec<RuleMatch> {
         let found = self.matcher.scan(item);
-        self.evaluate(&found, self.candidates(&found))
+        self.evaluate(item, &found, self.candidates(&found))
     }
 
     /// The presearcher: the rules anchored on a term that occurs, ascending.
@@ -353,7 +354,8 @@ impl RuleSet {
         candidates
     }
 
-    fn evaluate(&self, found: &Found, candidates: Vec<u32>) -> Vec<RuleMatch> {
+    fn evaluate(&self, item: &Item, found: &Found, candidates: Vec<u32>) -> Vec<RuleMatch> {
+        let mut locator = locate::Locator::new(item);
         candidates
             .into_iter()
             .filter_map(|index| self.rules.get(index as usize))
@@ -361,10 +363,17 @@ impl RuleSet {
             .map(|rule| RuleMatch {
                 rule: rule.name.clone(),
                 terms: rule
-                    .labels
+                    .origins
                     .iter()
-                    .filter(|(id, fields, _)| found.fields_of(*id) & fields != 0)
-                    .map(|(_, _, label)| label.clone())
+                    .filter(|origin| !origin.negated)
+                    .filter_map(|origin| {
+                        let (fields, quotes) =
+                            explain::origin_found(origin, found, &self.matcher, &mut locator);
+                        (fields != 0).then(|| MatchedTerm {
+                            term: origin.label.clone(),
+                            found: quotes,
+                        })
+                    })
                     .collect(),
             })
             .collect()
@@ -376,7 +385,7 @@ impl RuleSet {
     #[cfg(test)]
     pub(crate) fn matches_naive(&self, item: &Item) -> Vec<RuleMatch> {
         let found = self.matcher.scan_naive(item);
-        self.evaluate(&found, (0..self.rules.len() as u32).collect())
+        self.evaluate(item, &found, (0..self.rules.len() as u32).collect())
     }
 
     /// Why `rule` does or does not match `item`: each of its terms with the fields it was
@@ -384,18 +393,39 @@ impl RuleSet {
     pub fn explain(&self, rule: &str, item: &Item) -> Option<Explanation> {
         let compiled = self.rules.iter().find(|r| r.name == rule)?;
         let found = self.matcher.scan(item);
-        Some(explain::explain(compiled, &found, &self.matcher))
+        let matched = compiled.expr.eval(&found);
+        let mut locator = locate::Locator::new(item);
+        Some(explain::explain(
+            compiled,
+            matched,
+            &found,
+            &self.matcher,
+            &mut locator,
+        ))
     }
 
-    /// Explanations for every rule that the presearcher would evaluate for `item` (those with
-    /// a required term present), matched or not, in rule order: what `watchword test
-    /// --explain` shows as matches and near misses. One scan, like [`RuleSet::matches`].
-    pub fn explain_candidates(&self, item: &Item) -> Vec<Explanation> {
+    /// What `watchword test` reports for `item`, in rule order, from one scan: the rules
+    /// that match it, explained, and with `near_misses` also the rules that the presearcher
+    /// evaluates (a required term is present) and that have some term they do not exclude in
+    /// the item but still do not match. `only` limits it to one rule. Explaining costs only
+    /// for what is returned: the other candidates are evaluated as fast as the daemon does.
+    pub fn explain_candidates(
+        &self,
+        item: &Item,
+        near_misses: bool,
+        only: Option<&str>,
+    ) -> Vec<Explanation> {
         let found = self.matcher.scan(item);
+        let mut locator = locate::Locator::new(item);
         self.candidates(&found)
             .into_iter()
             .filter_map(|index| self.rules.get(index as usize))
-            .map(|rule| explain::explain(rule, &found, &self.matcher))
+            .filter(|rule| only.is_none_or(|only| rule.name == only))
+            .filter_map(|rule| {
+                let matched = rule.expr.eval(&found);
+                let shown = matched || (near_misses && explain::has_positive_term(rule, &found));
+                shown.then(|| explain::explain(rule, matched, &found, &self.matcher, &mut locator))
+            })
             .collect()
     }
 
@@ -420,6 +450,6 @@ fn visit_leaves(expr: &Expr, f: &mut impl FnMut(&Expr)) {
     match expr {
         Expr::And(parts) | Expr::Or(parts) => parts.iter().for_each(|p| visit_leaves(p, f)),
         Expr::Not(inner) => visit_leaves(inner, f),
-        Expr::Term { .. } | Expr::Near { .. } => {}
+        Expr::Term { .. } | Expr::Any { .. } | Expr::Near { .. } => {}
     }
 }

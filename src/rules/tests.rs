@@ -18,6 +18,19 @@ fn item(title: &str, summary: &str, content: &str) -> Item {
     }
 }
 
+/// `(term, found)` pairs of a match, for short assertions.
+fn reported(m: &RuleMatch) -> Vec<(&str, Vec<&str>)> {
+    m.terms
+        .iter()
+        .map(|t| {
+            (
+                t.term.as_str(),
+                t.found.iter().map(String::as_str).collect(),
+            )
+        })
+        .collect()
+}
+
 fn groups(defs: &[(&str, &[&str])]) -> BTreeMap<String, Vec<String>> {
     defs.iter()
         .map(|(name, members)| {
@@ -110,7 +123,14 @@ fn term_that_is_prefix_of_another_is_found_too() {
     );
     let m = set.matches(&item("The Abraham Accords turn five", "", ""));
     assert_eq!(m.len(), 1);
-    assert_eq!(m[0].terms, ["abraham", "abraham accords", "accords"]);
+    assert_eq!(
+        reported(&m[0]),
+        [
+            ("abraham", vec!["Abraham"]),
+            ("\"abraham accords\"", vec!["Abraham Accords"]),
+            ("accords", vec!["Accords"])
+        ]
+    );
 }
 
 #[test]
@@ -289,7 +309,14 @@ fn design_rule_against_realistic_items() {
     let m = set.matches(&joins);
     assert_eq!(m.len(), 1);
     assert_eq!(m[0].rule, "central-asia-joins-abraham-accords");
-    assert_eq!(m[0].terms, ["Kazakhstan", "Kazakh*", "Abraham Accords"]);
+    // Grouped under the rule's own references, with the item's words.
+    assert_eq!(
+        reported(&m[0]),
+        [
+            ("@central_asia", vec!["Kazakhstan"]),
+            ("@abraham_accords", vec!["Abraham Accords"])
+        ]
+    );
 
     let morocco = item(
         "Morocco and Israel mark five years of the Abraham Accords",
@@ -332,7 +359,16 @@ fn matched_terms_are_deduplicated_in_query_order_without_negated_ones() {
     );
     let m = set.matches(&item("Kazakhstan and Uzbekistan discuss wheat", "", ""));
     assert_eq!(m.len(), 1);
-    assert_eq!(m[0].terms, ["Uzbekistan", "Kazakhstan", "wheat"]);
+    assert_eq!(
+        reported(&m[0]),
+        [
+            ("Uzbekistan", vec!["Uzbekistan"]),
+            ("@g", vec!["Uzbekistan", "Kazakhstan"]),
+            ("wheat", vec!["wheat"]),
+            // Under two NOTs it counts for the rule, like any positive term.
+            ("Kazakhstan", vec!["Kazakhstan"])
+        ]
+    );
 }
 
 #[test]
@@ -930,7 +966,10 @@ fn regexes() {
         &item_full("x", "", Some("https://a.example/world/x"), "f")
     ));
     let m = compile(&BTreeMap::new(), "/F-?16/ AND buys").matches(&item("buys F-16", "", ""));
-    assert_eq!(m[0].terms, ["/F-?16/", "buys"]);
+    assert_eq!(
+        reported(&m[0]),
+        [("/F-?16/", vec!["F-16"]), ("buys", vec!["buys"])]
+    );
 }
 
 #[test]
@@ -1076,17 +1115,23 @@ fn explain_says_which_terms_matched_where_and_why_not() {
             TermReport {
                 term: "kazakh*".into(),
                 fields: vec!["title"],
-                negated: false
+                found: vec!["Kazakh".into()],
+                negated: false,
+                scoped: false,
             },
             TermReport {
                 term: "\"abraham accords\"".into(),
                 fields: vec!["summary"],
-                negated: false
+                found: vec!["Abraham Accords".into()],
+                negated: false,
+                scoped: false,
             },
             TermReport {
                 term: "football in title".into(),
                 fields: vec!["title"],
-                negated: true
+                found: vec!["football".into()],
+                negated: true,
+                scoped: true,
             },
         ]
     );

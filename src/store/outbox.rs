@@ -51,14 +51,19 @@ pub struct DeliveryRow {
     pub feed: String,
     pub title: String,
     pub link: Option<String>,
+    /// Times are unix seconds, listed (`alerts --json`) as RFC 3339 UTC.
+    #[serde(serialize_with = "crate::model::time::serialize")]
     pub created_at: i64,
     pub sink: String,
     pub state: String,
     pub attempts: u32,
     pub last_status: Option<u16>,
     pub last_error: Option<String>,
+    #[serde(serialize_with = "crate::model::time::serialize")]
     pub next_attempt_at: i64,
+    #[serde(serialize_with = "crate::model::time::serialize_option")]
     pub last_attempt_at: Option<i64>,
+    #[serde(serialize_with = "crate::model::time::serialize_option")]
     pub delivered_at: Option<i64>,
     /// Every outlet that reported the alert's story, the alerting one first.
     pub sources: Vec<StorySource>,

@@ -67,6 +67,72 @@ pub(crate) fn cased_into(text: &str, out: &mut String) {
     }
 }
 
+/// The byte range in `text` of each token of `normalize(text)`, to quote an item's own words
+/// (`Turkménistan's` → `Turkménistan`) where matching saw `turkmenistan`. `None` when
+/// folding character by character does not give the same tokens as folding the whole text
+/// (a composition across characters, such as Hangul jamo): then there is no exact mapping.
+pub(crate) fn token_spans(text: &str) -> Option<Vec<(usize, usize)>> {
+    // Each source character folded on its own, with the bytes it came from.
+    let mut folded: Vec<(char, usize, usize)> = Vec::with_capacity(text.len());
+    let mut one = [0u8; 4];
+    for (start, c) in text.char_indices() {
+        let end = start + c.len_utf8();
+        if c.is_ascii() {
+            folded.push((c.to_ascii_lowercase(), start, end));
+        } else {
+            let before = folded.len();
+            for f in fold(c.encode_utf8(&mut one)).chars() {
+                folded.push((f, start, end));
+            }
+            if folded.len() == before {
+                // A combining mark or an invisible character: gone from the tokens, but part
+                // of the word it sits in.
+                folded.push(('\u{200B}', start, end));
+            }
+        }
+    }
+    let mut spans: Vec<(usize, usize)> = Vec::new();
+    let mut in_word = false;
+    let mut i = 0;
+    while let Some(&(c, start, end)) = folded.get(i) {
+        i += 1;
+        if c == '\u{200B}' {
+            if in_word && let Some(last) = spans.last_mut() {
+                last.1 = end;
+            }
+            continue;
+        }
+        if c.is_alphanumeric() {
+            match spans.last_mut() {
+                Some(last) if in_word && !is_unspaced_script(c) => last.1 = end,
+                _ => spans.push((start, end)),
+            }
+            in_word = !is_unspaced_script(c);
+            continue;
+        }
+        // The possessive rule of `tokenize`, on the same folded characters.
+        if c == '\''
+            && in_word
+            && matches!(folded.get(i), Some(('s' | 'S', _, _)))
+            && folded
+                .get(i + 1)
+                .is_none_or(|(n, _, _)| !n.is_alphanumeric())
+        {
+            i += 1;
+            in_word = false;
+            continue;
+        }
+        in_word = false;
+    }
+    let expected = normalize(text);
+    let tokens = if expected.is_empty() {
+        0
+    } else {
+        expected.split(' ').count()
+    };
+    (spans.len() == tokens).then_some(spans)
+}
+
 /// The Unicode half of normalization: everything except tokenization.
 fn fold(text: &str) -> String {
     // Most non-ASCII text (Cyrillic, Arabic, Greek without precomposed letters) is already in
@@ -317,6 +383,35 @@ mod tests {
         assert_eq!(normalize("می\u{200C}خواهم"), normalize("میخواهم"));
         // Still one word with its case kept, for exact-case terms.
         assert_eq!(super::cased_tokens("US\u{00AD}A news"), vec!["USA", "news"]);
+    }
+
+    #[test]
+    fn token_spans_point_at_the_original_words() {
+        let quote = |text: &str| -> Vec<String> {
+            super::token_spans(text)
+                .expect("spans")
+                .into_iter()
+                .map(|(s, e)| text[s..e].to_owned())
+                .collect()
+        };
+        assert_eq!(
+            quote("Turkménistan's gas, TÜRKİYE!"),
+            ["Turkménistan", "gas", "TÜRKİYE"]
+        );
+        assert_eq!(quote("Kaz\u{00AD}akhstan"), ["Kaz\u{00AD}akhstan"]);
+        assert_eq!(quote("我在北京 abc"), ["我", "在", "北", "京", "abc"]);
+        assert_eq!(
+            quote("Cafe\u{0301} O'Brien's"),
+            ["Cafe\u{0301}", "O", "Brien"]
+        );
+        assert_eq!(quote("Straße ﬁnance"), ["Straße", "ﬁnance"]);
+        assert_eq!(quote(""), Vec::<String>::new());
+        for text in ["إِسْرَائِيل والمغرب", "Kazakh\u{2013}Israeli", "it'sy", "ΟΔΟΣ"]
+        {
+            let spans = super::token_spans(text).expect("spans");
+            let words: Vec<String> = spans.iter().map(|&(s, e)| normalize(&text[s..e])).collect();
+            assert_eq!(words.join(" "), normalize(text), "{text}");
+        }
     }
 
     #[test]
