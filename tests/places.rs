@@ -52,13 +52,17 @@ const ITEMS: &[(&str, &str, bool)] = &[
 ];
 
 fn feed() -> String {
-    let entries: Vec<Entry> = ITEMS
-        .iter()
+    feed_of(ITEMS.iter().map(|(guid, title, _)| (*guid, *title)))
+}
+
+/// An RSS feed of one item per (guid, title), each dated a minute apart, its title also its
+/// text (so that no two are taken for one story), linked under wire.example.org.
+fn feed_of<'a>(items: impl Iterator<Item = (&'a str, &'a str)>) -> String {
+    let entries: Vec<Entry> = items
         .enumerate()
-        .map(|(i, (guid, title, _))| Entry {
+        .map(|(i, (guid, title))| Entry {
             guid,
             title,
-            // Each item its own text, so that no two are taken for one story.
             description: title,
             link: Box::leak(format!("https://wire.example.org/{guid}").into_boxed_str()),
             published: minutes_ago(10 + i as i64),
@@ -279,18 +283,10 @@ const NATURAL_ITEMS: &[(&str, &str, bool)] = &[
 #[test]
 fn the_natural_region_and_treaty_rule_finds_the_event_in_many_languages_and_not_a_member_alone() {
     let server = FeedServer::start();
-    let entries: Vec<Entry> = NATURAL_ITEMS
-        .iter()
-        .enumerate()
-        .map(|(i, (guid, title, _))| Entry {
-            guid,
-            title,
-            description: title,
-            link: Box::leak(format!("https://wire.example.org/{guid}").into_boxed_str()),
-            published: minutes_ago(10 + i as i64),
-        })
-        .collect();
-    server.put_rss("/feed.xml", &rss(&entries));
+    server.put_rss(
+        "/feed.xml",
+        &feed_of(NATURAL_ITEMS.iter().map(|(guid, title, _)| (*guid, *title))),
+    );
     let ws = Workspace::new();
     config(&ws, &server.url("/feed.xml"), NATURAL_RULE).write(&ws);
     let out = ws.watchword(&["once"]);
@@ -344,18 +340,7 @@ fn a_longer_country_name_hides_the_shorter_one_inside_it() {
         ("gn", "Guinea's junta sets a date for the referendum"),
         ("sd", "Sudan and South Sudan agree on oil transit fees"),
     ];
-    let entries: Vec<Entry> = titles
-        .iter()
-        .enumerate()
-        .map(|(i, (guid, title))| Entry {
-            guid,
-            title,
-            description: title,
-            link: Box::leak(format!("https://wire.example.org/{guid}").into_boxed_str()),
-            published: minutes_ago(10 + i as i64),
-        })
-        .collect();
-    server.put_rss("/feed.xml", &rss(&entries));
+    server.put_rss("/feed.xml", &feed_of(titles.iter().copied()));
     let matched = |query: &str| -> BTreeSet<&str> {
         let ws = Workspace::new();
         let out = ws.watchword(&["test", "--query", query, &server.url("/feed.xml")]);
