@@ -305,7 +305,12 @@ impl Matcher {
     /// Drops the hits of names lying inside a hit of a longer country name that hides them:
     /// *Guinea* in *Papua New Guinea* is not Guinea.
     fn drop_hidden(&self, hits: &mut Vec<Hit>) {
-        if !self.hiding {
+        let hidable = |hit: &Hit| {
+            matches!(self.info.get(hit.term as usize),
+                Some(TermInfo::Words { hidden_by, .. }) if !hidden_by.is_empty())
+        };
+        // Most items hold no name that a longer one could hide: no copy for them.
+        if !self.hiding || !hits.iter().any(hidable) {
             return;
         }
         let covering: Vec<Hit> = hits.clone();
