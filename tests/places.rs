@@ -322,6 +322,13 @@ fn check_warns_when_one_country_satisfies_both_sides_of_an_and() {
             && text.contains("write @bloc:sco[own]"),
         "{text}"
     );
+    // `test`, where a rule is tried first, says the same on stderr.
+    let out = ws.watchword(&["test", "--query", "@region:central-asia AND @bloc:sco", "-"]);
+    assert!(
+        stderr(&out).contains("warning: rule \"query\": @region:central-asia and @bloc:sco share"),
+        "{}",
+        stderr(&out)
+    );
     // The natural treaty rule needs no such warning: a treaty means its own names.
     config(&ws, "file:///dev/null", NATURAL_RULE).write(&ws);
     let out = ws.watchword(&["check"]);
