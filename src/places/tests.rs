@@ -245,3 +245,36 @@ fn longer_names_hold_the_shorter_names_of_other_countries_only() {
     assert!(stem.iter().any(|l| l.pattern == "южном судане"), "{stem:?}");
     assert!(longer_names("kazakhstan", false).is_empty());
 }
+
+#[test]
+fn the_ambiguous_mark_is_refused_anywhere_but_a_capital() {
+    let loaded = g();
+    let mut countries = loaded.countries.clone();
+    if let Some(kz) = countries.get_mut("KZ") {
+        kz.names
+            .by
+            .entry((Lang::En, Kind::Names))
+            .or_default()
+            .push("?Kazakhstan".to_owned());
+    }
+    let broken = Gazetteer {
+        countries,
+        regions: loaded.regions.clone(),
+        blocs: loaded.blocs.clone(),
+    };
+    let err = broken.check().expect_err("a marked name must be refused");
+    assert!(
+        err.to_string().contains("KZ: `?Kazakhstan` in en.names"),
+        "{err}"
+    );
+}
+
+#[test]
+fn an_unknown_language_in_the_data_is_an_error_naming_the_place() {
+    let raw: RawLangs = toml::from_str("xx.names = [\"Foo\"]").expect("toml");
+    let err = into_names("countries-asia.toml", "KZ", raw).expect_err("unknown language");
+    assert_eq!(
+        err.to_string(),
+        "built-in place data countries-asia.toml: KZ: unknown language `xx`"
+    );
+}
