@@ -2,7 +2,8 @@
 //!
 //! The modules are rooms on floors (docs/architecture.md; `tests/architecture.rs` enforces that
 //! each imports only lower floors): `text` → `model` → `config` → `places`, `story`, `feed` →
-//! `rules`, `alert`, `store` → `runtime` (the load step) → `service` → `poll` (one feed's poll as
+//! `rules`, `alert`, `store` → `runtime` (the load step), `entities` (names in any language, for
+//! stories) → `service` → `poll` (one feed's poll as
 //! a recipe: fetch, parse, classify, match, health, schedule, record) → `daemon` (scheduler and
 //! deliverers) → `cli`.
 
@@ -10,6 +11,7 @@ pub mod alert;
 pub mod cli;
 pub mod config;
 pub mod daemon;
+pub mod entities;
 pub mod feed;
 pub mod model;
 pub mod places;

@@ -14,7 +14,7 @@ const FLOORS: &[&[&str]] = &[
     &["config"],
     &["places", "story", "feed"],
     &["rules", "alert", "store"],
-    &["runtime"],
+    &["runtime", "entities"],
     &["service"],
     &["poll"],
     &["daemon"],

@@ -41,6 +41,9 @@ pub struct RawDaemon {
     pub story_window: Option<Spanned<HumanDuration>>,
     /// Estimated word-overlap (Jaccard, 0–1) at which a report joins a story.
     pub story_similarity: Option<Spanned<f64>>,
+    /// Weighted overlap of the names two reports mention (0–1) at which a report in other
+    /// words or another language joins a story.
+    pub story_entity_similarity: Option<Spanned<f64>>,
     /// Items and stories older than this (and no longer in their feed) are pruned.
     pub retention: Option<Spanned<HumanDuration>>,
     /// Delivered and dead alerts older than this are pruned.

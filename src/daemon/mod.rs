@@ -96,6 +96,8 @@ impl Pipeline {
         let store = store.with_story_policy(StoryPolicy {
             window_secs: i64::try_from(daemon.story_window.as_secs()).unwrap_or(i64::MAX / 2),
             threshold: daemon.story_similarity,
+            entity_threshold: daemon.story_entity_similarity,
+            ..StoryPolicy::default()
         });
         Ok(Pipeline {
             config,

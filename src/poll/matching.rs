@@ -72,5 +72,12 @@ pub fn story_key(item: &Item) -> StoryKey {
         link: item.link.clone().filter(|l| {
             url::Url::parse(l).is_ok_and(|u| u.path().len() > 1 || u.query().is_some())
         }),
+        // The data is embedded and checked by tests; should it ever fail to compile, stories
+        // still form by links and wording, so the item is not held up.
+        entities: crate::entities::recognizer()
+            .map(|r| r.recognize(&item.title, lead))
+            .unwrap_or_default(),
+        published: item.published.map(|t| t.timestamp()),
+        lang: crate::entities::language(&item.title, lead),
     }
 }

@@ -348,7 +348,7 @@ pub(super) fn insert_items(
             continue;
         }
         let mut ledger = stories::Ledger { tx };
-        let (story, _joined) = decide::assign(
+        let (story, _joined_by) = decide::assign(
             &mut ledger,
             &record.feed,
             &item.id,

@@ -165,6 +165,20 @@ CREATE INDEX alerts_story ON alerts (story_id) WHERE story_id IS NOT NULL;
 ALTER TABLE feeds ADD COLUMN skipped TEXT;
 "#,
     ),
+    // Issue 14: stories across outlets and languages. A report is compared by the names it
+    // mentions as well as its words, and keeps why it joined its story.
+    M::up(
+        r#"
+-- Ids of the names the headline and lead mention (`country:KZ person:tokayev event:join`),
+-- one space apart; cleared with the signature once the story leaves the window.
+ALTER TABLE items ADD COLUMN entities TEXT;
+-- Why the item joined its story (JSON: {"by":"link"|"text"|"entities", …}); NULL for the
+-- report that opened it.
+ALTER TABLE items ADD COLUMN joined_by TEXT;
+-- The language of the headline and lead (ISO 639-1), when it could be told.
+ALTER TABLE items ADD COLUMN lang TEXT;
+"#,
+    ),
 ];
 
 pub fn migrations() -> Migrations<'static> {

@@ -8,8 +8,8 @@ use rusqlite::{OptionalExtension, params};
 
 use super::{Result, Store, StoreError};
 use crate::model::StorySource;
-use crate::story::Signature;
-use crate::story::decide::{StoryId, StoryLedger};
+use crate::story::decide::{Membership, Report, StoryId, StoryLedger};
+use crate::story::{Entities, Signature};
 
 /// At most this many earlier items of a candidate story are compared with a new item: the
 /// first reports and the latest ones describe it best, and the cost stays flat for stories
@@ -42,11 +42,7 @@ impl StoryLedger for Ledger<'_> {
             .optional()?)
     }
 
-    fn candidates(
-        &mut self,
-        band_keys: &[i64],
-        open_since: i64,
-    ) -> Result<Vec<(StoryId, Vec<Signature>)>> {
+    fn candidates(&mut self, keys: &[i64], open_since: i64) -> Result<Vec<(StoryId, Vec<Report>)>> {
         // Each key gives its most recent stories only, so a key common to thousands of
         // stories (frequent words) costs as much as a rare one; candidates are then ranked by
         // how many keys they share (a proxy for similarity), and only the best are verified.
@@ -55,7 +51,7 @@ impl StoryLedger for Ledger<'_> {
             "SELECT story_id FROM story_keys WHERE key = ?1 ORDER BY story_id DESC LIMIT ?2",
         )?;
         let mut shared: std::collections::HashMap<i64, u32> = std::collections::HashMap::new();
-        for &key in band_keys {
+        for &key in keys {
             let stories = recent.query_map(params![key, MAX_STORIES_PER_KEY], |row| {
                 row.get::<_, i64>(0)
             })?;
@@ -68,7 +64,8 @@ impl StoryLedger for Ledger<'_> {
         let mut open =
             tx.prepare_cached("SELECT 1 FROM stories WHERE id = ?1 AND last_seen_at >= ?2")?;
         let mut members = tx.prepare_cached(
-            "SELECT signature FROM items WHERE story_id = ?1 AND signature IS NOT NULL
+            "SELECT signature, entities, published FROM items
+             WHERE story_id = ?1 AND (signature IS NOT NULL OR entities IS NOT NULL)
              ORDER BY first_seen_at LIMIT ?2",
         )?;
         let mut candidates = Vec::with_capacity(MAX_CANDIDATES);
@@ -79,16 +76,27 @@ impl StoryLedger for Ledger<'_> {
             if !open.exists(params![story, open_since])? {
                 continue;
             }
-            let blobs =
-                members.query_map(params![story, MAX_COMPARED], |row| row.get::<_, Vec<u8>>(0))?;
-            let mut signatures = Vec::new();
-            for blob in blobs {
-                // A blob of the wrong size (written by another version) is not compared.
-                if let Some(signature) = Signature::from_bytes(&blob?) {
-                    signatures.push(signature);
-                }
+            let rows = members.query_map(params![story, MAX_COMPARED], |row| {
+                Ok((
+                    row.get::<_, Option<Vec<u8>>>(0)?,
+                    row.get::<_, Option<String>>(1)?,
+                    row.get::<_, Option<i64>>(2)?,
+                ))
+            })?;
+            let mut reports = Vec::new();
+            for row in rows {
+                let (blob, entities, published) = row?;
+                reports.push(Report {
+                    // A blob of the wrong size (written by another version) is not compared.
+                    signature: blob.as_deref().and_then(Signature::from_bytes),
+                    entities: entities
+                        .as_deref()
+                        .map(Entities::from_text)
+                        .unwrap_or_default(),
+                    published,
+                });
             }
-            candidates.push((story, signatures));
+            candidates.push((story, reports));
         }
         Ok(candidates)
     }
@@ -111,29 +119,32 @@ impl StoryLedger for Ledger<'_> {
         Ok(())
     }
 
-    fn join_story(
-        &mut self,
-        story: StoryId,
-        feed: &str,
-        item_id: &str,
-        keys: &[i64],
-        signature: Option<&Signature>,
-    ) -> Result<()> {
+    fn join_story(&mut self, story: StoryId, report: Membership<'_>) -> Result<()> {
         let mut insert_key = self
             .tx
             .prepare_cached("INSERT OR IGNORE INTO story_keys (key, story_id) VALUES (?1, ?2)")?;
-        for key in keys {
+        for key in report.keys {
             insert_key.execute(params![key, story])?;
         }
+        let entities = &report.key.entities;
+        // Serializing a reason cannot fail (no maps with non-string keys; a non-finite
+        // similarity becomes null), so a failure could only lose the explanation, never the row.
+        let joined_by = report
+            .joined_by
+            .and_then(|why| serde_json::to_string(why).ok());
         self.tx
             .prepare_cached(
-                "UPDATE items SET story_id = ?3, signature = ?4 WHERE feed = ?1 AND item_id = ?2",
+                "UPDATE items SET story_id = ?3, signature = ?4, entities = ?5, joined_by = ?6,
+                 lang = ?7 WHERE feed = ?1 AND item_id = ?2",
             )?
             .execute(params![
-                feed,
-                item_id,
+                report.feed,
+                report.item_id,
                 story,
-                signature.map(Signature::to_bytes)
+                report.key.signature.as_ref().map(Signature::to_bytes),
+                (!entities.is_empty()).then(|| entities.to_text()),
+                joined_by,
+                report.key.lang,
             ])?;
         Ok(())
     }
@@ -238,13 +249,14 @@ impl Store {
         let tx = conn.transaction()?;
         let mut report = PruneReport::default();
         let closed_before = now - window_secs;
-        // Keys and signatures only serve joining; a closed story needs neither.
+        // Keys, signatures and names only serve joining; a closed story needs none of them.
         report.story_keys = tx.execute(
             "DELETE FROM story_keys WHERE story_id IN (SELECT id FROM stories WHERE last_seen_at < ?1)",
             params![closed_before],
         )?;
         tx.execute(
-            "UPDATE items SET signature = NULL WHERE signature IS NOT NULL AND story_id IN
+            "UPDATE items SET signature = NULL, entities = NULL
+             WHERE (signature IS NOT NULL OR entities IS NOT NULL) AND story_id IN
                 (SELECT id FROM stories WHERE last_seen_at < ?1)",
             params![closed_before],
         )?;

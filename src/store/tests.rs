@@ -295,6 +295,7 @@ fn story_item(id: &str, title: &str, lead: &str, link: &str, rules: &[&str]) -> 
     new.story = StoryKey {
         signature: crate::story::Fingerprinter::default().signature(title, lead),
         link: Some(link.into()),
+        ..StoryKey::default()
     };
     new
 }

@@ -7,11 +7,38 @@
 //! the rules here means a second backend decides exactly as SQLite does, and the decisions are
 //! unit-tested against an in-memory ledger.
 
+use serde::{Deserialize, Serialize};
+
 use crate::model::{AlertId, NewAlert, StorySource, payload};
-use crate::story::{Signature, StoryKey, StoryPolicy, fingerprint};
+use crate::story::{Entities, Signature, StoryKey, StoryPolicy, fingerprint};
 
 /// A story's row id.
 pub type StoryId = i64;
+
+/// What the story decisions know of one earlier report of a candidate story.
+#[derive(Debug, Clone, Default)]
+pub struct Report {
+    pub signature: Option<Signature>,
+    pub entities: Entities,
+    pub published: Option<i64>,
+}
+
+/// Why a report joined a story: kept with the report so that `watchword alerts` can show a
+/// wrong merge for what it is.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "by", rename_all = "lowercase")]
+pub enum JoinedBy {
+    /// The same canonical link as an earlier report.
+    Link,
+    /// Close wording: the estimated Jaccard similarity of content words.
+    Text { similarity: f64 },
+    /// The same names (people, organisations, places, kind of event, numbers), in any
+    /// language: their weighted overlap and the names shared.
+    Entities {
+        similarity: f64,
+        shared: Vec<String>,
+    },
+}
 
 /// What the story decisions read and write, within one transaction.
 pub trait StoryLedger {
@@ -21,13 +48,13 @@ pub trait StoryLedger {
     /// holds `key`.
     fn story_with_key(&mut self, key: i64, open_since: i64)
     -> Result<Option<StoryId>, Self::Error>;
-    /// Open stories sharing band keys with an item, most promising first, each with the
-    /// signatures of some of its reports (the first ones).
+    /// Open stories sharing look-up keys (band keys, names) with an item, most promising
+    /// first, each with some of its reports (the first ones).
     fn candidates(
         &mut self,
-        band_keys: &[i64],
+        keys: &[i64],
         open_since: i64,
-    ) -> Result<Vec<(StoryId, Vec<Signature>)>, Self::Error>;
+    ) -> Result<Vec<(StoryId, Vec<Report>)>, Self::Error>;
     /// Starts a story with this report.
     fn open_story(
         &mut self,
@@ -37,15 +64,9 @@ pub trait StoryLedger {
     ) -> Result<StoryId, Self::Error>;
     /// Marks `story` as reported again at `at` (it stays open longer).
     fn touch_story(&mut self, story: StoryId, at: i64) -> Result<(), Self::Error>;
-    /// Records the item `(feed, item_id)` as a report of `story`, with its keys.
-    fn join_story(
-        &mut self,
-        story: StoryId,
-        feed: &str,
-        item_id: &str,
-        keys: &[i64],
-        signature: Option<&Signature>,
-    ) -> Result<(), Self::Error>;
+    /// Records the item `(feed, item_id)` as a report of `story`, with its keys, what the
+    /// decisions compare it by, and why it joined (`None`: it opened the story).
+    fn join_story(&mut self, story: StoryId, report: Membership<'_>) -> Result<(), Self::Error>;
     /// Whether `rule` has already raised `story`'s alert.
     fn rule_alerted(&mut self, rule: &str, story: StoryId) -> Result<bool, Self::Error>;
     /// How many distinct feeds have reported `story`.
@@ -54,8 +75,18 @@ pub trait StoryLedger {
     fn sources(&mut self, story: StoryId) -> Result<Vec<StorySource>, Self::Error>;
 }
 
+/// One item's membership of a story, as recorded.
+#[derive(Debug, Clone, Copy)]
+pub struct Membership<'a> {
+    pub feed: &'a str,
+    pub item_id: &'a str,
+    pub keys: &'a [i64],
+    pub key: &'a StoryKey,
+    pub joined_by: Option<&'a JoinedBy>,
+}
+
 /// Band keys are 32-bit values (their SQLite integers take 4 bytes, not 8); link keys are
-/// moved above 2³² so the two kinds never collide.
+/// moved above 2³² so the two kinds never collide, and name keys above 2⁶¹.
 fn band_key(key: i64) -> i64 {
     key & 0xFFFF_FFFF
 }
@@ -67,11 +98,18 @@ fn link_key(link: &str) -> i64 {
     ((h >> 2) | (1 << 62)) as i64
 }
 
+fn entity_key(id: &str) -> i64 {
+    // Bit 61 set and bit 62 clear: never a link key, never a band key.
+    let h = fingerprint::stable_hash(id.as_bytes());
+    ((h >> 3) | (1 << 61)) as i64
+}
+
 /// Finds the story the item `(feed, item_id)` belongs to, or starts a new one, and records
-/// the membership. Returns the story and whether the item joined an existing one.
+/// the membership. Returns the story and, if the item joined an existing one, why.
 ///
-/// The same canonical link is the same story; otherwise the open story with a report at
-/// least `policy.threshold` similar (estimated Jaccard of content words), the closest.
+/// The same canonical link is the same story; otherwise the open story with the closest
+/// report: by wording (at least `policy.threshold` similar), else by the names both mention
+/// (at least `policy.entity_threshold`, published within `policy.entity_window_secs`).
 pub fn assign<L: StoryLedger>(
     ledger: &mut L,
     feed: &str,
@@ -80,7 +118,7 @@ pub fn assign<L: StoryLedger>(
     key: &StoryKey,
     at: i64,
     policy: StoryPolicy,
-) -> Result<(StoryId, bool), L::Error> {
+) -> Result<(StoryId, Option<JoinedBy>), L::Error> {
     let open_since = at - policy.window_secs;
     let link_key = key.link.as_deref().map(link_key);
     let band_keys: Vec<i64> = key
@@ -88,48 +126,89 @@ pub fn assign<L: StoryLedger>(
         .as_ref()
         .map(|s| s.band_keys().iter().map(|&k| band_key(k)).collect())
         .unwrap_or_default();
-    let mut story = None;
+    let entity_keys: Vec<i64> = key.entities.keys().map(entity_key).collect();
+    let mut found = None;
     if let Some(lk) = link_key {
-        story = ledger.story_with_key(lk, open_since)?;
+        found = ledger
+            .story_with_key(lk, open_since)?
+            .map(|story| (story, JoinedBy::Link));
     }
-    if story.is_none()
-        && let Some(signature) = &key.signature
-    {
-        story = closest(
-            ledger.candidates(&band_keys, open_since)?,
-            signature,
-            policy.threshold,
-        );
-    }
-    let joined = story.is_some();
-    let story = match story {
-        Some(story) => {
-            ledger.touch_story(story, at)?;
-            story
+    if found.is_none() {
+        let probe: Vec<i64> = band_keys.iter().chain(&entity_keys).copied().collect();
+        if !probe.is_empty() {
+            found = closest(ledger.candidates(&probe, open_since)?, key, at, policy);
         }
-        None => ledger.open_story(at, title, key.link.as_deref())?,
+    }
+    let (story, joined_by) = match found {
+        Some((story, why)) => {
+            ledger.touch_story(story, at)?;
+            (story, Some(why))
+        }
+        None => (ledger.open_story(at, title, key.link.as_deref())?, None),
     };
-    let keys: Vec<i64> = band_keys.iter().copied().chain(link_key).collect();
-    ledger.join_story(story, feed, item_id, &keys, key.signature.as_ref())?;
-    Ok((story, joined))
+    let keys: Vec<i64> = band_keys
+        .iter()
+        .chain(&entity_keys)
+        .copied()
+        .chain(link_key)
+        .collect();
+    ledger.join_story(
+        story,
+        Membership {
+            feed,
+            item_id,
+            keys: &keys,
+            key,
+            joined_by: joined_by.as_ref(),
+        },
+    )?;
+    Ok((story, joined_by))
 }
 
-/// The candidate with a report closest to `signature`, if any is at least `threshold` close.
+/// The candidate story with the report closest to the item: close wording first (the surer
+/// sign), else the most names in common. `None` when no report is close enough.
 fn closest(
-    candidates: Vec<(StoryId, Vec<Signature>)>,
-    signature: &Signature,
-    threshold: f64,
-) -> Option<StoryId> {
-    let mut best: Option<(f64, StoryId)> = None;
+    candidates: Vec<(StoryId, Vec<Report>)>,
+    key: &StoryKey,
+    at: i64,
+    policy: StoryPolicy,
+) -> Option<(StoryId, JoinedBy)> {
+    let mut by_text: Option<(f64, StoryId)> = None;
+    let mut by_names: Option<(f64, StoryId, Vec<String>)> = None;
+    let published = key.published.unwrap_or(at);
     for (story, reports) in candidates {
-        for other in &reports {
-            let similarity = signature.similarity(other);
-            if similarity >= threshold && best.is_none_or(|(b, _)| similarity > b) {
-                best = Some((similarity, story));
+        for report in &reports {
+            if let (Some(mine), Some(theirs)) = (&key.signature, &report.signature) {
+                let similarity = mine.similarity(theirs);
+                if similarity >= policy.threshold && by_text.is_none_or(|(b, _)| similarity > b) {
+                    by_text = Some((similarity, story));
+                }
+            }
+            if by_text.is_some() {
+                continue;
+            }
+            let apart = (published - report.published.unwrap_or(published)).abs();
+            if apart > policy.entity_window_secs {
+                continue;
+            }
+            let overlap = key.entities.compare(&report.entities);
+            // One specific name at least (a person, an organisation, a number): countries
+            // and the kind of event alone are what every story of a rule shares.
+            if overlap.specific == 0 || overlap.similarity < policy.entity_threshold {
+                continue;
+            }
+            if by_names
+                .as_ref()
+                .is_none_or(|(b, _, _)| overlap.similarity > *b)
+            {
+                by_names = Some((overlap.similarity, story, overlap.shared));
             }
         }
     }
-    best.map(|(_, story)| story)
+    if let Some((similarity, story)) = by_text {
+        return Some((story, JoinedBy::Text { similarity }));
+    }
+    by_names.map(|(similarity, story, shared)| (story, JoinedBy::Entities { similarity, shared }))
 }
 
 /// What a rule's match on a new report of `story` raises.
@@ -195,7 +274,7 @@ mod tests {
     struct Memory {
         stories: Vec<(i64, String)>,
         keys: HashMap<i64, StoryId>,
-        reports: HashMap<StoryId, Vec<(String, Option<Signature>)>>,
+        reports: HashMap<StoryId, Vec<(String, Report)>>,
         alerted: HashSet<(String, StoryId)>,
     }
 
@@ -206,23 +285,17 @@ mod tests {
         }
         fn candidates(
             &mut self,
-            band_keys: &[i64],
+            keys: &[i64],
             _: i64,
-        ) -> Result<Vec<(StoryId, Vec<Signature>)>, Infallible> {
-            let stories: HashSet<StoryId> = band_keys
+        ) -> Result<Vec<(StoryId, Vec<Report>)>, Infallible> {
+            let stories: HashSet<StoryId> = keys
                 .iter()
                 .filter_map(|k| self.keys.get(k))
                 .copied()
                 .collect();
             Ok(stories
                 .into_iter()
-                .map(|s| {
-                    let sigs = self.reports[&s]
-                        .iter()
-                        .filter_map(|r| r.1.clone())
-                        .collect();
-                    (s, sigs)
-                })
+                .map(|s| (s, self.reports[&s].iter().map(|r| r.1.clone()).collect()))
                 .collect())
         }
         fn open_story(&mut self, at: i64, title: &str, _: Option<&str>) -> Result<i64, Infallible> {
@@ -232,21 +305,18 @@ mod tests {
         fn touch_story(&mut self, _: StoryId, _: i64) -> Result<(), Infallible> {
             Ok(())
         }
-        fn join_story(
-            &mut self,
-            story: StoryId,
-            feed: &str,
-            _: &str,
-            keys: &[i64],
-            signature: Option<&Signature>,
-        ) -> Result<(), Infallible> {
-            for k in keys {
+        fn join_story(&mut self, story: StoryId, report: Membership<'_>) -> Result<(), Infallible> {
+            for k in report.keys {
                 self.keys.entry(*k).or_insert(story);
             }
-            self.reports
-                .entry(story)
-                .or_default()
-                .push((feed.into(), signature.cloned()));
+            self.reports.entry(story).or_default().push((
+                report.feed.into(),
+                Report {
+                    signature: report.key.signature.clone(),
+                    entities: report.key.entities.clone(),
+                    published: report.key.published,
+                },
+            ));
             Ok(())
         }
         fn rule_alerted(&mut self, rule: &str, story: StoryId) -> Result<bool, Infallible> {
@@ -273,6 +343,15 @@ mod tests {
         StoryKey {
             signature: Fingerprinter::default().signature(title, lead),
             link: link.map(str::to_owned),
+            ..StoryKey::default()
+        }
+    }
+
+    fn named(ids: &[&str], published: i64) -> StoryKey {
+        StoryKey {
+            entities: Entities::new(ids.iter().map(|s| s.to_string())),
+            published: Some(published),
+            ..StoryKey::default()
         }
     }
 
@@ -298,7 +377,7 @@ mod tests {
             Some("https://a.example/1"),
         );
         let (story, joined) = assign(&mut ledger, "a", "1", "t", &first, 100, policy).unwrap();
-        assert!(!joined);
+        assert_eq!(joined, None);
         let same_link = key(
             "Unrelated words entirely",
             "nothing alike here at all",
@@ -306,13 +385,13 @@ mod tests {
         );
         assert_eq!(
             assign(&mut ledger, "b", "2", "t", &same_link, 110, policy).unwrap(),
-            (story, true)
+            (story, Some(JoinedBy::Link))
         );
         let reworded = key("Kazakhstan joins the Abraham Accords", lead, None);
-        assert_eq!(
-            assign(&mut ledger, "c", "3", "t", &reworded, 120, policy).unwrap(),
-            (story, true)
-        );
+        let (joined_story, why) =
+            assign(&mut ledger, "c", "3", "t", &reworded, 120, policy).unwrap();
+        assert_eq!(joined_story, story);
+        assert!(matches!(why, Some(JoinedBy::Text { similarity }) if similarity >= 0.3));
         let other = key(
             "Snowfall closes roads around Astana",
             "Heavy snow closed the main roads around the capital on Friday, the emergency \
@@ -320,8 +399,76 @@ mod tests {
             None,
         );
         let (second, joined) = assign(&mut ledger, "d", "4", "t", &other, 130, policy).unwrap();
-        assert!(!joined);
+        assert_eq!(joined, None);
         assert_ne!(second, story);
+    }
+
+    #[test]
+    fn the_same_names_join_within_hours_and_not_a_day_later_or_without_a_specific_one() {
+        let mut ledger = Memory::default();
+        let policy = StoryPolicy::default();
+        let hour = 3600;
+        let announced = [
+            "country:KZ",
+            "bloc:abraham-accords",
+            "person:tokayev",
+            "event:join",
+        ];
+        let (story, _) = assign(
+            &mut ledger,
+            "en",
+            "1",
+            "t",
+            &named(&announced, 0),
+            0,
+            policy,
+        )
+        .unwrap();
+        // The Russian report of the same announcement, three hours later: the same names.
+        let (joined_story, why) = assign(
+            &mut ledger,
+            "ru",
+            "2",
+            "t",
+            &named(&[&announced[..], &["country:US"]].concat(), 3 * hour),
+            3 * hour,
+            policy,
+        )
+        .unwrap();
+        assert_eq!(joined_story, story);
+        match why {
+            Some(JoinedBy::Entities { shared, .. }) => {
+                assert!(shared.contains(&"person:tokayev".into()))
+            }
+            other => panic!("{other:?}"),
+        }
+        // The same names two days on are another event.
+        let (later, why) = assign(
+            &mut ledger,
+            "fr",
+            "3",
+            "t",
+            &named(&announced, 48 * hour),
+            48 * hour,
+            policy,
+        )
+        .unwrap();
+        assert_ne!(later, story);
+        assert_eq!(why, None);
+        // Countries and the kind of event alone are what every story of a rule shares.
+        let vague = ["country:KZ", "bloc:abraham-accords", "event:join"];
+        let (other, why) = assign(
+            &mut ledger,
+            "de",
+            "4",
+            "t",
+            &named(&vague, 49 * hour),
+            49 * hour,
+            policy,
+        )
+        .unwrap();
+        assert_eq!(why, None);
+        assert_ne!(other, later);
     }
 
     #[test]
