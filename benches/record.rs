@@ -17,7 +17,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use watchword::model::{AlertId, NewAlert};
 use watchword::store::{FeedState, FetchRecord, NewItem, PollRecord, Store};
 use watchword::story::Fingerprinter;
-use watchword::story::StoryKey;
+use watchword::story::{Entities, StoryKey};
 
 const ITEMS: usize = 100_000;
 const PER_FETCH: usize = 20;
@@ -74,6 +74,17 @@ fn main() {
                 story: StoryKey {
                     signature: fingerprinter.signature(&title, &lead),
                     link: Some(link),
+                    // Names as a real report has them: a few countries, a person, a kind of
+                    // event and a number, drawn so that look-ups find candidate stories.
+                    entities: Entities::new([
+                        format!("country:C{}", n % 50),
+                        format!("country:C{}", n % 7),
+                        format!("person:p{}", n % 200),
+                        format!("event:e{}", n % 10),
+                        format!("number:{}", n % 1000),
+                    ]),
+                    published: Some(1_800_000_000 + n as i64),
+                    lang: Some("en".into()),
                 },
                 alerts: if n % 20 == 0 {
                     vec![NewAlert {

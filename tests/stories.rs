@@ -670,3 +670,135 @@ fn realert_on_update_alerts_when_an_edit_makes_the_rule_match() {
     once(&ws2);
     assert!(receiver2.accepted().is_empty());
 }
+
+/// One event as four outlets ran it in four languages (they share no words but the names),
+/// and the next day's confirmation by the ministry in two: written for this test, modelled on
+/// the coverage of issue 14, where the first four were four alerts.
+const ANNOUNCED: [(&str, &str, &str); 4] = [
+    (
+        "wire",
+        "Kazakhstan to join Abraham Accords after Tokayev meets Trump",
+        "President Kassym-Jomart Tokayev told reporters at the White House that Kazakhstan would \
+         join the Abraham Accords, the framework under which Arab states normalised ties with Israel.",
+    ),
+    (
+        "vesti",
+        "Казахстан присоединится к «Соглашениям Авраама»",
+        "Президент Касым-Жомарт Токаев после встречи с Дональдом Трампом в Белом доме заявил, \
+         что республика вступит в соглашения.",
+    ),
+    (
+        "khaleej",
+        "كازاخستان تنضم إلى اتفاقيات أبراهام",
+        "قال الرئيس الكازاخستاني قاسم جومارت توكاييف عقب لقائه ترامب في البيت الأبيض إن بلاده ستنضم إلى الاتفاقيات.",
+    ),
+    (
+        "hexagone",
+        "Le Kazakhstan va rejoindre les accords d'Abraham",
+        "Kassym-Jomart Tokaïev a annoncé à la Maison Blanche, aux côtés de Donald Trump, \
+         l'adhésion de son pays aux accords d'Abraham.",
+    ),
+];
+
+const CONFIRMED: [(&str, &str, &str); 2] = [
+    (
+        "wire",
+        "Kazakh foreign ministry confirms Abraham Accords accession",
+        "Foreign ministry spokesman Aibek Smadiyarov said in Astana on Friday that the documents \
+         would be signed within weeks, confirming the decision.",
+    ),
+    (
+        "vesti",
+        "МИД Казахстана подтвердил присоединение к Соглашениям Авраама",
+        "Официальный представитель МИД Айбек Смадияров в пятницу в Астане сообщил, что документы \
+         будут подписаны в ближайшие недели.",
+    ),
+];
+
+#[test]
+fn one_event_in_four_languages_is_one_alert_and_the_next_days_confirmation_another() {
+    let feeds = FeedServer::start();
+    let receiver = Receiver::start();
+    let outlets = ["wire", "vesti", "khaleej", "hexagone"];
+    for outlet in outlets {
+        let mut entries = Vec::new();
+        let guids: Vec<String> = (0..2).map(|n| format!("{outlet}-{n}")).collect();
+        let links: Vec<String> = (0..2)
+            .map(|n| format!("https://{outlet}.example/news/{n}"))
+            .collect();
+        if let Some(i) = ANNOUNCED.iter().position(|a| a.0 == outlet) {
+            entries.push(Entry {
+                guid: &guids[0],
+                title: ANNOUNCED[i].1,
+                description: ANNOUNCED[i].2,
+                link: &links[0],
+                // The four reports within two hours, a day before the confirmation.
+                published: minutes_ago(23 * 60 - 30 * i as i64),
+            });
+        }
+        if let Some(i) = CONFIRMED.iter().position(|c| c.0 == outlet) {
+            entries.push(Entry {
+                guid: &guids[1],
+                title: CONFIRMED[i].1,
+                description: CONFIRMED[i].2,
+                link: &links[1],
+                published: minutes_ago(60 - 20 * i as i64),
+            });
+        }
+        feeds.put_rss(&format!("/{outlet}.xml"), &rss(&entries));
+    }
+    let ws = Workspace::new();
+    outlets_config(&ws, &feeds, &outlets, &receiver.hook_url()).write(&ws);
+    once(&ws);
+
+    let got = receiver.accepted();
+    let titles: Vec<String> = got
+        .iter()
+        .map(|hit| {
+            hit.json()["item"]["title"]
+                .as_str()
+                .unwrap_or("")
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(got.len(), 2, "two events, two alerts: {titles:?}");
+
+    // `alerts` names each source with its language and why it joined.
+    let out = ws.watchword(&["alerts"]);
+    let text = stdout(&out);
+    assert!(out.status.success(), "{}", stderr(&out));
+    for outlet in ["vesti (ru)", "khaleej (ar)", "hexagone (fr)"] {
+        assert!(
+            text.contains(&format!("source: {outlet}")),
+            "{outlet}:\n{text}"
+        );
+    }
+    assert!(
+        text.contains("joined: same names") && text.contains("Tokayev"),
+        "{text}"
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&stdout(&ws.watchword(&["alerts", "--json"]))).expect("json");
+    let sources: Vec<serde_json::Value> = json["deliveries"]
+        .as_array()
+        .expect("deliveries")
+        .iter()
+        .flat_map(|d| d["sources"].as_array().cloned().unwrap_or_default())
+        .collect();
+    let by_names = sources
+        .iter()
+        .filter(|s| s["joined_by"]["by"] == "entities")
+        .count();
+    assert!(by_names >= 3, "{sources:#?}");
+}
+
+/// [`outlets`] with the natural rule a user writes for the seed case.
+fn outlets_config(ws: &Workspace, feeds: &FeedServer, names: &[&str], hook: &str) -> TomlConfig {
+    outlets(ws, feeds, names)
+        .rule(
+            "central-asia-abraham",
+            "@region:central-asia AND @bloc:abraham-accords",
+            &["hook"],
+        )
+        .webhook_sink("hook", hook)
+}

@@ -29,7 +29,7 @@ pub struct Message {
     pub text: String,
     pub published: Option<String>,
     /// Other outlets that reported the story (the payload's `story.sources`, without the
-    /// alert's own feed), first first.
+    /// alert's own feed), first first, each with its language when known: `rbc (ru)`.
     pub also: Vec<String>,
     /// For an alert raised by an edit (`realert_on_update`): the headline before the edit.
     pub previous_title: Option<String>,
@@ -117,8 +117,15 @@ impl Message {
             .as_array()
             .map(|a| {
                 a.iter()
-                    .filter_map(|source| s(&source["feed"]))
-                    .filter(|f| Some(f) != feed.as_ref())
+                    .filter_map(|source| {
+                        let outlet = s(&source["feed"])?;
+                        Some(match s(&source["lang"]) {
+                            Some(lang) => (format!("{outlet} ({lang})"), outlet),
+                            None => (outlet.clone(), outlet),
+                        })
+                    })
+                    .filter(|(_, outlet)| Some(outlet) != feed.as_ref())
+                    .map(|(shown, _)| shown)
                     .collect()
             })
             .unwrap_or_default();
@@ -288,5 +295,17 @@ mod tests {
             m.context_line(),
             "rule r · feed wire · also reported by: a, b, c, d, e (+1 more)"
         );
+    }
+
+    #[test]
+    fn names_each_outlets_language_when_known() {
+        let m = Message::from_payload(
+            r#"{"type":"watchword.alert","rule":"r","feed":{"name":"wire"},"item":{"title":"T"},
+                "story":{"outlets":3,"sources":[
+                  {"feed":"wire","lang":"en","title":"t","link":null,"seen_at":1},
+                  {"feed":"rbc","lang":"ru","title":"t","link":null,"seen_at":2},
+                  {"feed":"old","lang":null,"title":"t","link":null,"seen_at":3}]}}"#,
+        );
+        assert_eq!(m.also, ["rbc (ru)", "old"]);
     }
 }

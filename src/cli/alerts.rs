@@ -185,12 +185,18 @@ fn render_table(config: &Config, rows: &[DeliveryRow], disabled: &[DisabledSink]
         // Later reports of the same story: the alert went out once, these are its sources.
         if r.sources.len() > 1 {
             for source in &r.sources {
+                let lang = source
+                    .lang
+                    .as_deref()
+                    .map(|l| format!(" ({})", clip(l, 5)))
+                    .unwrap_or_default();
                 let _ = write!(
                     title,
-                    "\nsource: {} at {} — {}",
+                    "\nsource: {}{lang} at {} — {}{}",
                     clip(&source.feed, 20),
                     time(source.seen_at),
-                    crate::text::for_terminal(source.link.as_deref().unwrap_or(&source.title))
+                    crate::text::for_terminal(source.link.as_deref().unwrap_or(&source.title)),
+                    joined_by(source.joined_by.as_ref()),
                 );
             }
         }
@@ -207,6 +213,28 @@ fn render_table(config: &Config, rows: &[DeliveryRow], disabled: &[DisabledSink]
     }
     out.push_str(&super::table_text(&table, ""));
     out
+}
+
+/// Why a source joined its story, for a person to judge whether it belongs there.
+fn joined_by(why: Option<&crate::model::JoinedBy>) -> String {
+    use crate::model::JoinedBy;
+    match why {
+        None => " — first report".to_owned(),
+        Some(JoinedBy::Link) => " — joined: same link".to_owned(),
+        Some(JoinedBy::Text { similarity }) => {
+            format!(" — joined: similar wording ({similarity:.2})")
+        }
+        Some(JoinedBy::Entities { similarity, shared }) => {
+            let names: Vec<String> = match crate::entities::recognizer() {
+                Ok(recognizer) => shared.iter().map(|id| recognizer.label(id)).collect(),
+                Err(_) => shared.clone(),
+            };
+            format!(
+                " — joined: same names ({similarity:.2}): {}",
+                clip(&names.join(", "), 120)
+            )
+        }
+    }
 }
 
 /// Feed-supplied text (titles, links, names, errors) cut to a column, safe for the terminal.

@@ -143,7 +143,7 @@ pub enum AttemptOutcome {
 }
 
 /// One outlet's report of a story.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct StorySource {
     pub feed: String,
     pub title: String,
@@ -151,6 +151,28 @@ pub struct StorySource {
     /// Unix seconds; RFC 3339 UTC in payloads and `--json`.
     #[serde(serialize_with = "super::time::serialize")]
     pub seen_at: i64,
+    /// The report's language (ISO 639-1), when it could be told.
+    pub lang: Option<String>,
+    /// Why the report joined the story; `None` for the report that opened it.
+    pub joined_by: Option<JoinedBy>,
+}
+
+/// Why a report joined a story: kept with the report so that a wrong merge can be seen for
+/// what it is (`watchword alerts`, the payload's `story.sources`).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "by", rename_all = "lowercase")]
+pub enum JoinedBy {
+    /// The same canonical link as an earlier report.
+    Link,
+    /// Close wording: the estimated Jaccard similarity of content words.
+    Text { similarity: f64 },
+    /// The same names (people, organisations, places, kind of event, numbers), in any
+    /// language: their weighted overlap and the ids of the names shared
+    /// (`person:tokayev`, `country:KZ`, `event:join`, `number:6`).
+    Entities {
+        similarity: f64,
+        shared: Vec<String>,
+    },
 }
 
 #[cfg(test)]

@@ -7,5 +7,5 @@ pub mod item;
 pub mod payload;
 pub mod time;
 
-pub use alert::{AlertId, AttemptOutcome, FeedEvent, NewAlert, StorySource};
+pub use alert::{AlertId, AttemptOutcome, FeedEvent, JoinedBy, NewAlert, StorySource};
 pub use item::{Item, MatchedTerm};

@@ -278,12 +278,19 @@ mod tests {
                 title: "t".into(),
                 link: None,
                 seen_at: 1_800_000_000,
+                lang: Some("en".into()),
+                joined_by: None,
             },
             StorySource {
                 feed: "b".into(),
                 title: "t".into(),
                 link: None,
                 seen_at: 1_800_000_060,
+                lang: Some("ru".into()),
+                joined_by: Some(crate::model::JoinedBy::Entities {
+                    similarity: 0.75,
+                    shared: vec!["person:tokayev".into()],
+                }),
             },
         ];
         let v2: serde_json::Value = serde_json::from_str(&with_story_sources(
@@ -293,6 +300,16 @@ mod tests {
         .expect("json");
         assert_eq!(v2["story"]["sources"][1]["seen_at"], "2027-01-15T08:01:00Z");
         assert_eq!(v2["story"]["outlets"], 2);
+        assert_eq!(v2["story"]["sources"][1]["lang"], "ru");
+        assert_eq!(v2["story"]["sources"][1]["joined_by"]["by"], "entities");
+        assert_eq!(
+            v2["story"]["sources"][1]["joined_by"]["shared"][0],
+            "person:tokayev"
+        );
+        assert_eq!(
+            v2["story"]["sources"][0]["joined_by"],
+            serde_json::Value::Null
+        );
         let v1: serde_json::Value = serde_json::from_str(&with_story_sources(
             r#"{"type":"watchword.alert","version":1}"#,
             &sources,

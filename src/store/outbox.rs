@@ -44,7 +44,7 @@ pub struct AlertFilter {
 }
 
 /// One delivery of one alert, for listing.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct DeliveryRow {
     pub alert_id: String,
     pub rule: String,

@@ -192,8 +192,8 @@ pub(super) const RULE_ALERTED: &str = "SELECT 1 FROM alerts WHERE rule = ?1 AND 
 /// Reports of `story`, first first (one per feed: its earliest).
 pub(super) fn sources_in(conn: &rusqlite::Connection, story: i64) -> Result<Vec<StorySource>> {
     let mut stmt = conn.prepare_cached(
-        "SELECT feed, title, link, MIN(first_seen_at) FROM items WHERE story_id = ?1
-         GROUP BY feed ORDER BY MIN(first_seen_at), feed",
+        "SELECT feed, title, link, MIN(first_seen_at), lang, joined_by FROM items
+         WHERE story_id = ?1 GROUP BY feed ORDER BY MIN(first_seen_at), feed",
     )?;
     let rows = stmt.query_map(params![story], |row| {
         Ok(StorySource {
@@ -201,6 +201,11 @@ pub(super) fn sources_in(conn: &rusqlite::Connection, story: i64) -> Result<Vec<
             title: row.get(1)?,
             link: row.get(2)?,
             seen_at: row.get(3)?,
+            lang: row.get(4)?,
+            // Written by this version as JSON; anything else reads as "not recorded".
+            joined_by: row
+                .get::<_, Option<String>>(5)?
+                .and_then(|json| serde_json::from_str(&json).ok()),
         })
     })?;
     Ok(rows.collect::<std::result::Result<_, _>>()?)

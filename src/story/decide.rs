@@ -7,8 +7,7 @@
 //! the rules here means a second backend decides exactly as SQLite does, and the decisions are
 //! unit-tested against an in-memory ledger.
 
-use serde::{Deserialize, Serialize};
-
+pub use crate::model::JoinedBy;
 use crate::model::{AlertId, NewAlert, StorySource, payload};
 use crate::story::{Entities, Signature, StoryKey, StoryPolicy, fingerprint};
 
@@ -21,23 +20,6 @@ pub struct Report {
     pub signature: Option<Signature>,
     pub entities: Entities,
     pub published: Option<i64>,
-}
-
-/// Why a report joined a story: kept with the report so that `watchword alerts` can show a
-/// wrong merge for what it is.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "by", rename_all = "lowercase")]
-pub enum JoinedBy {
-    /// The same canonical link as an earlier report.
-    Link,
-    /// Close wording: the estimated Jaccard similarity of content words.
-    Text { similarity: f64 },
-    /// The same names (people, organisations, places, kind of event, numbers), in any
-    /// language: their weighted overlap and the names shared.
-    Entities {
-        similarity: f64,
-        shared: Vec<String>,
-    },
 }
 
 /// What the story decisions read and write, within one transaction.
@@ -334,6 +316,8 @@ mod tests {
                     title: String::new(),
                     link: None,
                     seen_at: 0,
+                    lang: None,
+                    joined_by: None,
                 })
                 .collect())
         }

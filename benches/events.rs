@@ -1,0 +1,332 @@
+//! One alert per event, across outlets and languages: the labelled set of multi-outlet
+//! coverage in `benches/data/events.jsonl`, replayed through the daemon's own path.
+//!
+//! `cargo bench --bench events [-- dev|test|all]` (default `test`) matches each item against
+//! its topic's rule, computes its story key as the poll does (`poll::matching::story_key`),
+//! and records it with `Store::record_fetch` into a fresh SQLite file, in publication order,
+//! each at its publication time. Then it counts, per policy:
+//!
+//! - **alerts / events**: first alerts raised, against the events the matched items report
+//!   (target ≤ 1.2);
+//! - **false-merge pairs**: of all pairs of items put in one story, the share that report two
+//!   different events (target ≤ 0.5%); and of all pairs of different events of one topic, the
+//!   share merged;
+//! - **cross-language joins**: of the reports of an event in another language than the
+//!   event's first report (which raised its alert), the share that joined that report's story
+//!   (target ≥ 90%);
+//! - **merge recall**: of all reports after an event's first, the share that joined its story.
+//!
+//! Not a criterion bench: the point is the quality table; the timings at the end are one pass.
+
+use std::collections::{BTreeMap, HashMap};
+use std::time::Instant;
+
+use chrono::DateTime;
+use watchword::model::{AlertId, Item, NewAlert};
+use watchword::rules::{RuleSet, RuleSpec};
+use watchword::store::{FetchRecord, NewItem, Store};
+use watchword::story::{StoryKey, StoryPolicy};
+
+struct Labelled {
+    split: String,
+    topic: String,
+    rule: String,
+    event: String,
+    outlet: String,
+    lang: String,
+    title: String,
+    summary: String,
+    published: i64,
+    link: String,
+}
+
+fn load(split: &str) -> Vec<Labelled> {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/benches/data/events.jsonl");
+    let text = std::fs::read_to_string(path).expect("benches/data/events.jsonl is in the repo");
+    let mut items: Vec<Labelled> = text
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|line| {
+            let v: serde_json::Value = serde_json::from_str(line).expect("valid JSON line");
+            let field = |k: &str| v[k].as_str().unwrap_or_default().to_string();
+            Labelled {
+                split: field("split"),
+                topic: field("topic"),
+                rule: field("rule"),
+                event: field("event"),
+                outlet: field("outlet"),
+                lang: field("lang"),
+                title: field("title"),
+                summary: field("summary"),
+                published: DateTime::parse_from_rfc3339(&field("published"))
+                    .expect("RFC 3339 published")
+                    .timestamp(),
+                link: field("link"),
+            }
+        })
+        .filter(|i| split == "all" || i.split == split)
+        .collect();
+    items.sort_by_key(|i| i.published);
+    items
+}
+
+fn item_of(l: &Labelled) -> Item {
+    Item {
+        feed: l.outlet.clone(),
+        id: l.link.clone(),
+        link: Some(l.link.clone()),
+        title: l.title.clone(),
+        summary: l.summary.clone(),
+        content: String::new(),
+        published: DateTime::from_timestamp(l.published, 0),
+        authors: Vec::new(),
+        categories: Vec::new(),
+    }
+}
+
+#[derive(Default, Debug)]
+struct Score {
+    events: usize,
+    alerts: usize,
+    same_story_pairs: usize,
+    false_pairs: usize,
+    different_event_pairs: usize,
+    cross_language: usize,
+    cross_language_joined: usize,
+    later_reports: usize,
+    later_joined: usize,
+    /// Events whose reports ended in more than one story.
+    split_events: usize,
+}
+
+/// One matched item, with what the story key made of it.
+struct Prepared<'a> {
+    labelled: &'a Labelled,
+    key: StoryKey,
+    rules: Vec<String>,
+}
+
+fn prepare<'a>(items: &'a [Labelled], rules: &RuleSet) -> (Vec<Prepared<'a>>, usize) {
+    let mut unmatched = 0;
+    let prepared = items
+        .iter()
+        .filter_map(|l| {
+            let item = item_of(l);
+            let matched: Vec<String> = rules
+                .matches(&item)
+                .into_iter()
+                .map(|m| m.rule)
+                .filter(|r| *r == l.topic)
+                .collect();
+            if matched.is_empty() {
+                unmatched += 1;
+                return None;
+            }
+            Some(Prepared {
+                labelled: l,
+                key: watchword::poll::matching::story_key(&item),
+                rules: matched,
+            })
+        })
+        .collect();
+    (prepared, unmatched)
+}
+
+fn replay(prepared: &[Prepared<'_>], policy: StoryPolicy) -> Score {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("events.db");
+    let store = Store::open(&path)
+        .expect("open store")
+        .with_story_policy(policy);
+    for p in prepared {
+        let l = p.labelled;
+        let alerts = p
+            .rules
+            .iter()
+            .map(|rule| NewAlert {
+                id: AlertId::for_item(rule, &l.outlet, &l.link),
+                rule: rule.clone(),
+                payload: "{}".into(),
+                sinks: vec!["out".into()],
+                story_update_after: None,
+            })
+            .collect();
+        store
+            .record_fetch(&FetchRecord {
+                feed: l.outlet.clone(),
+                url: format!("https://{}.example/feed", l.outlet),
+                at: l.published,
+                error: None,
+                items: vec![NewItem {
+                    id: l.link.clone(),
+                    link: Some(l.link.clone()),
+                    title: l.title.clone(),
+                    published: Some(l.published),
+                    too_old: false,
+                    text_hash: None,
+                    story: p.key.clone(),
+                    alerts,
+                }],
+                listed: Vec::new(),
+                edits: Vec::new(),
+            })
+            .expect("record");
+    }
+    let conn = rusqlite::Connection::open(&path).expect("reopen");
+    let story_of: HashMap<(String, String), i64> = conn
+        .prepare("SELECT feed, item_id, story_id FROM items WHERE story_id IS NOT NULL")
+        .expect("prepare")
+        .query_map([], |r| Ok(((r.get(0)?, r.get(1)?), r.get(2)?)))
+        .expect("query")
+        .map(|r| r.expect("row"))
+        .collect();
+    let alerts: usize = conn
+        .query_row(
+            "SELECT COUNT(*) FROM alerts WHERE kind = 'first'",
+            [],
+            |r| r.get::<_, i64>(0),
+        )
+        .expect("count") as usize;
+    score(prepared, &story_of, alerts)
+}
+
+fn score(
+    prepared: &[Prepared<'_>],
+    story_of: &HashMap<(String, String), i64>,
+    alerts: usize,
+) -> Score {
+    let mut s = Score {
+        alerts,
+        ..Score::default()
+    };
+    let story = |p: &Prepared| story_of[&(p.labelled.outlet.clone(), p.labelled.link.clone())];
+    let mut first_of_event: HashMap<&str, &Prepared> = HashMap::new();
+    let mut stories_of_event: BTreeMap<&str, std::collections::BTreeSet<i64>> = BTreeMap::new();
+    for p in prepared {
+        let event = p.labelled.event.as_str();
+        stories_of_event.entry(event).or_default().insert(story(p));
+        match first_of_event.get(event) {
+            None => {
+                first_of_event.insert(event, p);
+            }
+            Some(first) => {
+                let joined = story(p) == story(first);
+                s.later_reports += 1;
+                s.later_joined += usize::from(joined);
+                if p.labelled.lang != first.labelled.lang {
+                    s.cross_language += 1;
+                    s.cross_language_joined += usize::from(joined);
+                }
+            }
+        }
+    }
+    s.events = first_of_event.len();
+    s.split_events = stories_of_event.values().filter(|v| v.len() > 1).count();
+    for (i, a) in prepared.iter().enumerate() {
+        for b in &prepared[i + 1..] {
+            let same_story = story(a) == story(b);
+            let same_event = a.labelled.event == b.labelled.event;
+            if same_story {
+                s.same_story_pairs += 1;
+                s.false_pairs += usize::from(!same_event);
+            }
+            if !same_event && a.labelled.topic == b.labelled.topic {
+                s.different_event_pairs += 1;
+            }
+        }
+    }
+    s
+}
+
+fn pct(n: usize, d: usize) -> String {
+    if d == 0 {
+        return "–".into();
+    }
+    format!("{:.1}%", 100.0 * n as f64 / d as f64)
+}
+
+fn row(label: &str, s: &Score) {
+    println!(
+        "| {label} | {} | {:.2} | {} | {} | {} | {} | {} |",
+        s.alerts,
+        s.alerts as f64 / s.events.max(1) as f64,
+        pct(s.false_pairs, s.same_story_pairs),
+        pct(s.false_pairs, s.different_event_pairs),
+        pct(s.cross_language_joined, s.cross_language),
+        pct(s.later_joined, s.later_reports),
+        s.split_events,
+    );
+}
+
+fn main() {
+    let split = std::env::args()
+        .skip(1)
+        .find(|a| ["dev", "test", "all"].contains(&a.as_str()))
+        .unwrap_or_else(|| "test".into());
+    let items = load(&split);
+    let mut topics: BTreeMap<&str, &str> = BTreeMap::new();
+    for i in &items {
+        topics.insert(&i.topic, &i.rule);
+    }
+    let specs: Vec<RuleSpec> = topics
+        .iter()
+        .map(|(name, query)| RuleSpec { name, query })
+        .collect();
+    let rules = RuleSet::compile(&BTreeMap::new(), &specs).expect("the topics' rules compile");
+
+    let started = Instant::now();
+    watchword::entities::recognizer().expect("the names compile");
+    let compile = started.elapsed();
+    let started = Instant::now();
+    let (prepared, unmatched) = prepare(&items, &rules);
+    let keys = started.elapsed();
+
+    let events: std::collections::BTreeSet<&str> =
+        prepared.iter().map(|p| p.labelled.event.as_str()).collect();
+    println!(
+        "split `{split}`: {} items in {} topics; {} matched their topic's rule ({} events), {} did not",
+        items.len(),
+        topics.len(),
+        prepared.len(),
+        events.len(),
+        unmatched
+    );
+    println!();
+    println!(
+        "| policy | alerts | alerts/events | false pairs / merged pairs | false pairs / different-event pairs | cross-language joined | later reports joined | events split |"
+    );
+    println!("|---|---|---|---|---|---|---|---|");
+    let words_only = StoryPolicy {
+        entity_threshold: 2.0,
+        ..StoryPolicy::default()
+    };
+    row(
+        "links + words only (before)",
+        &replay(&prepared, words_only),
+    );
+    row("**default**", &replay(&prepared, StoryPolicy::default()));
+    let sweep = std::env::args().any(|a| a == "--sweep");
+    if sweep {
+        for hours in [6, 12, 18, 24, 36] {
+            for threshold in [0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.7] {
+                let policy = StoryPolicy {
+                    entity_threshold: threshold,
+                    entity_window_secs: hours * 3600,
+                    ..StoryPolicy::default()
+                };
+                row(
+                    &format!("names ≥ {threshold:.2} within {hours} h"),
+                    &replay(&prepared, policy),
+                );
+            }
+        }
+    }
+    println!();
+    println!(
+        "names compiled in {:.0} ms (once per process); {} items matched and keyed in {:.1} ms ({:.0} items/s, debug builds are slower)",
+        compile.as_secs_f64() * 1000.0,
+        prepared.len() + unmatched,
+        keys.as_secs_f64() * 1000.0,
+        (prepared.len() + unmatched) as f64 / keys.as_secs_f64().max(1e-9)
+    );
+}
