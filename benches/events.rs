@@ -106,27 +106,23 @@ struct Prepared<'a> {
     rules: Vec<String>,
 }
 
+/// Every item as a match of its topic's rule: the set measures stories, and its topics' rules
+/// use English words for what places do not cover, so many other-language reports would
+/// not match them (how many is printed). A story is per rule, so the topic is the rule.
 fn prepare<'a>(items: &'a [Labelled], rules: &RuleSet) -> (Vec<Prepared<'a>>, usize) {
     let mut unmatched = 0;
     let prepared = items
         .iter()
-        .filter_map(|l| {
+        .map(|l| {
             let item = item_of(l);
-            let matched: Vec<String> = rules
-                .matches(&item)
-                .into_iter()
-                .map(|m| m.rule)
-                .filter(|r| *r == l.topic)
-                .collect();
-            if matched.is_empty() {
+            if !rules.matches(&item).iter().any(|m| m.rule == l.topic) {
                 unmatched += 1;
-                return None;
             }
-            Some(Prepared {
+            Prepared {
                 labelled: l,
                 key: watchword::poll::matching::story_key(&item),
-                rules: matched,
-            })
+                rules: vec![l.topic.clone()],
+            }
         })
         .collect();
     (prepared, unmatched)
@@ -280,15 +276,37 @@ fn main() {
     let started = Instant::now();
     let (prepared, unmatched) = prepare(&items, &rules);
     let keys = started.elapsed();
+    if std::env::args().any(|a| a == "--names") {
+        // What each report was found to name, event by event: where recognition falls short.
+        let mut by_event: BTreeMap<&str, Vec<&Prepared>> = BTreeMap::new();
+        for p in &prepared {
+            by_event.entry(&p.labelled.event).or_default().push(p);
+        }
+        for (event, reports) in by_event {
+            println!("== {event}");
+            for p in reports {
+                println!(
+                    "  {} {} | {}",
+                    p.labelled.lang,
+                    p.labelled.published,
+                    p.key.entities.to_text()
+                );
+            }
+        }
+    }
 
+    if std::env::args().any(|a| a == "--pairs") {
+        pairs(&prepared);
+        return;
+    }
     let events: std::collections::BTreeSet<&str> =
         prepared.iter().map(|p| p.labelled.event.as_str()).collect();
     println!(
-        "split `{split}`: {} items in {} topics; {} matched their topic's rule ({} events), {} did not",
+        "split `{split}`: {} items, {} events, {} topics ({} items not matched by their topic's rule, \
+         counted as matches: the set measures stories)",
         items.len(),
-        topics.len(),
-        prepared.len(),
         events.len(),
+        topics.len(),
         unmatched
     );
     println!();
@@ -307,8 +325,8 @@ fn main() {
     row("**default**", &replay(&prepared, StoryPolicy::default()));
     let sweep = std::env::args().any(|a| a == "--sweep");
     if sweep {
-        for hours in [6, 12, 18, 24, 36] {
-            for threshold in [0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.7] {
+        for hours in [6, 12, 18, 24] {
+            for threshold in [0.6, 0.65, 0.7, 0.75, 0.8, 0.9] {
                 let policy = StoryPolicy {
                     entity_threshold: threshold,
                     entity_window_secs: hours * 3600,
@@ -325,8 +343,109 @@ fn main() {
     println!(
         "names compiled in {:.0} ms (once per process); {} items matched and keyed in {:.1} ms ({:.0} items/s, debug builds are slower)",
         compile.as_secs_f64() * 1000.0,
-        prepared.len() + unmatched,
+        prepared.len(),
         keys.as_secs_f64() * 1000.0,
-        (prepared.len() + unmatched) as f64 / keys.as_secs_f64().max(1e-9)
+        prepared.len() as f64 / keys.as_secs_f64().max(1e-9)
     );
+}
+
+/// Pairwise separability of scoring functions: for every pair of reports of one topic
+/// published within 18 hours, the score each function gives, and how many same-event and
+/// different-event pairs reach each threshold. For choosing a scoring function, not for the
+/// docs' table (which the replay gives).
+fn pairs(prepared: &[Prepared<'_>]) {
+    use watchword::story::{Entities, EntityKind};
+    let weight = |e: &Entities, pred: &dyn Fn(EntityKind) -> bool| -> f64 {
+        e.iter()
+            .filter_map(EntityKind::of)
+            .filter(|k| pred(*k))
+            .map(EntityKind::weight)
+            .sum()
+    };
+    type Scorer = Box<dyn Fn(&Entities, &Entities) -> f64>;
+    let specific = |k: EntityKind| {
+        matches!(
+            k,
+            EntityKind::Person | EntityKind::Organisation | EntityKind::Number | EntityKind::Name
+        )
+    };
+    let scorers: Vec<(&str, Scorer)> = vec![
+        ("jaccard", Box::new(|a: &Entities, b: &Entities| a.compare(b).similarity)),
+        (
+            "overlap",
+            Box::new(move |a: &Entities, b: &Entities| {
+                let shared: f64 = a
+                    .iter()
+                    .filter(|id| b.contains(id))
+                    .filter_map(EntityKind::of)
+                    .map(EntityKind::weight)
+                    .sum();
+                let min = weight(a, &|_| true).min(weight(b, &|_| true));
+                if min > 0.0 { shared / min } else { 0.0 }
+            }),
+        ),
+        (
+            "comparable-jaccard",
+            Box::new(move |a: &Entities, b: &Entities| {
+                // A kind counts only when both reports have some of it: a Chinese lead has no
+                // capitalized names, a short one no numbers.
+                let has = |e: &Entities, k: EntityKind| e.iter().any(|id| EntityKind::of(id) == Some(k));
+                let mut both = 0.0;
+                let mut either = 0.0;
+                for (kind, _) in EntityKind::ALL {
+                    if !(has(a, kind) && has(b, kind)) {
+                        continue;
+                    }
+                    for id in a.iter().chain(b.iter().filter(|id| !a.contains(id))) {
+                        if EntityKind::of(id) != Some(kind) {
+                            continue;
+                        }
+                        either += kind.weight();
+                        if a.contains(id) && b.contains(id) {
+                            both += kind.weight();
+                        }
+                    }
+                }
+                if either > 0.0 { both / either } else { 0.0 }
+            }),
+        ),
+        (
+            "shared-specific",
+            Box::new(move |a: &Entities, b: &Entities| {
+                a.iter()
+                    .filter(|id| b.contains(id))
+                    .filter_map(EntityKind::of)
+                    .filter(|k| specific(*k))
+                    .map(EntityKind::weight)
+                    .sum::<f64>()
+                    / 10.0
+            }),
+        ),
+    ];
+    let mut scored: Vec<(bool, Vec<f64>)> = Vec::new();
+    for (i, a) in prepared.iter().enumerate() {
+        for b in &prepared[i + 1..] {
+            if a.labelled.topic != b.labelled.topic
+                || (a.labelled.published - b.labelled.published).abs() > 18 * 3600
+            {
+                continue;
+            }
+            let same = a.labelled.event == b.labelled.event;
+            scored.push((
+                same,
+                scorers.iter().map(|(_, f)| f(&a.key.entities, &b.key.entities)).collect(),
+            ));
+        }
+    }
+    let same_total = scored.iter().filter(|s| s.0).count();
+    let diff_total = scored.len() - same_total;
+    println!("pairs within 18 h of one topic: {same_total} same event, {diff_total} different");
+    for (n, (name, _)) in scorers.iter().enumerate() {
+        println!("{name}:");
+        for t in [0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8] {
+            let same = scored.iter().filter(|s| s.0 && s.1[n] >= t).count();
+            let diff = scored.iter().filter(|s| !s.0 && s.1[n] >= t).count();
+            println!("  ≥ {t:.1}: same {same} ({}), different {diff} ({})", pct(same, same_total), pct(diff, diff_total));
+        }
+    }
 }

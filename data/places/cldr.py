@@ -67,6 +67,8 @@ COMMON_WORDS = {
     ("ko", "피지"): "피지, 'sebum'",
     ("pt", "Reunião"): "reunião, 'meeting', starts headlines",
     ("it", "Riunione"): "riunione, 'meeting', starts headlines",
+    ("pl", "Reunion"): "French réunion and Spanish reunión, 'meeting'",
+    ("id", "Réunion"): "French réunion and Spanish reunión, 'meeting'",
     ("fa", "چک"): "چک, 'cheque'",
     ("fa", "مالی"): "مالی, 'financial'",
     ("fa", "پرو"): "پرو, 'fitting'",

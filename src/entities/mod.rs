@@ -16,7 +16,7 @@ use crate::model::Item;
 use crate::places::{self, Kind, Lang};
 use crate::rules::{RuleSet, RuleSpec};
 use crate::story::{Entities, EntityKind};
-use crate::text::{normalize, truncate_chars};
+use crate::text::truncate_chars;
 
 /// Characters of the lead (after the headline) that are read: the first sentences carry the
 /// event; later text is background that names everything else.
@@ -159,9 +159,20 @@ impl Recognizer {
             authors: Vec::new(),
             categories: Vec::new(),
         };
-        let named = self.rules.matches(&item).into_iter().map(|m| m.rule);
+        let matches = self.rules.matches(&item);
+        // Words the lists already named (`Kazakhstan`, `Tokayev`) are not names again.
+        let known: Vec<String> = matches
+            .iter()
+            .flat_map(|m| m.terms.iter().flat_map(|t| t.found.iter()))
+            .flat_map(|found| found.split_whitespace().map(skeleton).collect::<Vec<_>>())
+            .collect();
+        let named = matches.into_iter().map(|m| m.rule);
         let numbers = numbers(title).chain(numbers(&lead)).collect::<Vec<_>>();
-        Entities::new(named.chain(numbers))
+        let names: Vec<String> = proper_names(&lead)
+            .filter(|s| !known.contains(s))
+            .map(|s| format!("name:{s}"))
+            .collect();
+        Entities::new(named.chain(numbers).chain(names))
     }
 
     /// What an id stands for, for people: `person:tokayev` → "Tokayev", `country:KZ` →
@@ -206,36 +217,125 @@ fn group_member(form: &str) -> String {
     }
 }
 
-/// The numbers a text gives (`25`, `2.5` and `2,5` alike), in any script's digits; not years,
+/// The numbers a text gives, in any script's digits: `2.5` and `2,5` alike, and `600,000`,
+/// `600.000` and `600 000` alike (groups of three after a separator are thousands); not years,
 /// which most reports of a season share.
 fn numbers(text: &str) -> impl Iterator<Item = String> + '_ {
     let mut out = Vec::new();
-    let mut current = String::new();
+    // The digit groups of the number being read, split at separators.
+    let mut groups: Vec<String> = Vec::new();
     let mut chars = text.chars().peekable();
     while let Some(c) = chars.next() {
         if let Some(d) = digit(c) {
-            current.push(d);
+            match groups.last_mut() {
+                Some(group) => group.push(d),
+                None => groups.push(d.to_string()),
+            }
             continue;
         }
-        // A decimal separator between digits: `2,5`, `2.5`, `٢٫٥`.
-        if matches!(c, '.' | ',' | '٫')
-            && !current.is_empty()
-            && chars.peek().copied().and_then(digit).is_some()
-        {
-            current.push('.');
+        let separator = matches!(c, '.' | ',' | '٫' | '٬' | '\u{a0}' | '\u{202f}' | '\'');
+        if separator && !groups.is_empty() && chars.peek().copied().and_then(digit).is_some() {
+            groups.push(String::new());
             continue;
         }
-        if !current.is_empty() {
-            out.push(std::mem::take(&mut current));
+        if !groups.is_empty() {
+            out.push(number_of(&std::mem::take(&mut groups)));
         }
     }
-    if !current.is_empty() {
-        out.push(current);
+    if !groups.is_empty() {
+        out.push(number_of(&groups));
     }
     out.into_iter()
         .filter(|n| !is_year(n))
-        .map(|n| format!("number:{}", normalize(&n)))
-        .map(|n| n.replace(' ', "."))
+        .map(|n| format!("number:{n}"))
+}
+
+/// One number from its digit groups: thousands when every group after the first has three
+/// digits (`600,000`), else a decimal (`13.75`, `2,5`).
+fn number_of(groups: &[String]) -> String {
+    match groups {
+        [one] => one.clone(),
+        [first, rest @ ..] if rest.iter().all(|g| g.len() == 3) => {
+            let mut n = first.clone();
+            n.extend(rest.iter().map(String::as_str));
+            n
+        }
+        [first, second, ..] => format!("{first}.{second}"),
+        [] => String::new(),
+    }
+}
+
+/// Proper names of a lead, by sound: capitalized words of four letters or more that do not
+/// start a sentence, in a script that capitalizes (Latin, Cyrillic, Greek, Armenian), as
+/// consonant skeletons ([`skeleton`]). German capitalizes every noun, so a German lead gives
+/// common nouns too; they weigh on the union only and rarely meet another report's.
+/// Headlines are left out: English ones capitalize every word.
+fn proper_names(lead: &str) -> impl Iterator<Item = String> {
+    let mut out = Vec::new();
+    let mut sentence_start = true;
+    let mut word = String::new();
+    let mut flush = |word: &mut String, starts: bool| {
+        let first_upper = word.chars().next().is_some_and(char::is_uppercase);
+        // An acronym (`NATO`, `OPEC`) is a name too, but rarely spelt alike across scripts.
+        let acronym = word.chars().all(|c| !c.is_lowercase());
+        if !starts && first_upper && !acronym && word.chars().count() >= 4 {
+            let shape = skeleton(word);
+            if shape.len() >= 3 {
+                out.push(shape);
+            }
+        }
+        word.clear();
+    };
+    for c in lead.chars() {
+        if c.is_alphanumeric() {
+            word.push(c);
+            continue;
+        }
+        if !word.is_empty() {
+            let starts = sentence_start;
+            sentence_start = false;
+            flush(&mut word, starts);
+        }
+        if matches!(c, '.' | '!' | '?' | ':' | '«' | '"' | '“' | '„' | '—' | '\n') {
+            sentence_start = true;
+        }
+    }
+    if !word.is_empty() {
+        flush(&mut word, sentence_start);
+    }
+    out.into_iter()
+}
+
+/// The consonant skeleton of a word's Latin transliteration, with the sounds that scripts and
+/// languages spell differently folded together: `Paulette` and `Полетт` are both `plt`,
+/// `Galípolo` and `Галиполо` both `klpl`, `Banxico` and `Банксико` both `pnksk`.
+pub(crate) fn skeleton(word: &str) -> String {
+    let latin = any_ascii::any_ascii(word).to_ascii_lowercase();
+    let latin = latin
+        .replace("sch", "s")
+        .replace("sh", "s")
+        .replace("ch", "k")
+        .replace("kh", "k")
+        .replace("zh", "s")
+        .replace("ph", "f")
+        .replace("th", "t")
+        .replace('x', "ks");
+    let mut out = String::new();
+    for c in latin.chars() {
+        let folded = match c {
+            'b' | 'p' => 'p',
+            'c' | 'g' | 'k' | 'q' => 'k',
+            'd' | 't' => 't',
+            's' | 'z' | 'j' => 's',
+            'f' | 'v' | 'w' => 'f',
+            'l' | 'm' | 'n' | 'r' => c,
+            _ => continue,
+        };
+        if !out.ends_with(folded) {
+            out.push(folded);
+        }
+    }
+    out
 }
 
 fn is_year(n: &str) -> bool {
@@ -347,8 +447,13 @@ mod tests {
 
     #[test]
     fn numbers_in_any_digits_and_separator_and_not_years() {
-        let found: Vec<String> = numbers("rate cut to 2,5% in 2026, ٢٥ points, 1.5bn").collect();
-        assert_eq!(found, ["number:2.5", "number:25", "number:1.5"]);
+        let found: Vec<String> =
+            numbers("rate cut to 2,5% in 2026, ٢٥ points, 1.5bn, 600.000 or 600,000 people")
+                .collect();
+        assert_eq!(
+            found,
+            ["number:2.5", "number:25", "number:1.5", "number:600000", "number:600000"]
+        );
     }
 
     #[test]
@@ -358,6 +463,18 @@ mod tests {
         assert_eq!(group_member("White House"), "\"White House\"");
         assert_eq!(group_member("Госдеп*"), "Госдеп*");
         assert_eq!(group_member("C5+1"), "\"C5+1\"");
+    }
+
+    #[test]
+    fn proper_names_sound_alike_across_scripts() {
+        assert_eq!(skeleton("Paulette"), skeleton("Полетт"));
+        assert_eq!(skeleton("Galípolo"), skeleton("Галиполо"));
+        assert_eq!(skeleton("Banxico"), skeleton("Банксико"));
+        let found: Vec<String> =
+            proper_names("The storm. Hurricane Paulette hit Cuba, said Tom Lee at NATO.").collect();
+        // Not `The`/`Hurricane` (sentence starts), not `Tom`/`Lee` (short), not `NATO`, not
+        // `Cuba` (a skeleton of two sounds says too little).
+        assert_eq!(found, [skeleton("Paulette")]);
     }
 
     #[test]
