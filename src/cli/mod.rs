@@ -27,6 +27,7 @@ use crate::text::{redact_url, url_origin};
 mod feeds;
 mod groups;
 mod opml;
+mod progress;
 
 /// Where a packaged install keeps its config.
 pub const DEFAULT_CONFIG: &str = "/etc/watchword/watchword.toml";
@@ -122,7 +123,7 @@ pub fn main() -> ExitCode {
             return ExitCode::from(code);
         }
     };
-    init_logging(cli.log_format);
+    let bar = init_logging(cli.log_format);
     let command = match cli.command {
         // `test --query` works without a config file, so it loads the config itself.
         Command::Test(args) => return test::main(args, &cli.config),
@@ -149,7 +150,7 @@ pub fn main() -> ExitCode {
             print_summary(&config);
             Ok(())
         }
-        Command::Once(args) => with_runtime(once(config, args.strict)),
+        Command::Once(args) => with_runtime(once(config, args.strict, bar)),
         Command::Run => with_runtime(run(config)),
         Command::Alerts(args) => alerts::run(&config, &args),
         Command::Redeliver(args) => redeliver::run(&config, &args),
@@ -172,21 +173,36 @@ pub fn main() -> ExitCode {
     }
 }
 
-fn init_logging(format: LogFormat) {
+/// The default log filter. On a terminal it leaves out the per-feed `feed polled` lines: a
+/// person watching `once` has its progress bar, and the lines that matter (warnings, errors,
+/// the pass summary) would drown among thousands of them. The journal and pipes keep them.
+fn default_filter(terminal: bool) -> &'static str {
+    if terminal {
+        "info,watchword::daemon::polled=warn"
+    } else {
+        "info"
+    }
+}
+
+/// Sets up logging; the returned slot is where `once` puts its progress bar, so that log
+/// lines are written above it.
+fn init_logging(format: LogFormat) -> progress::BarSlot {
+    let bar = progress::BarSlot::default();
     // WATCHWORD_LOG wins so that watchword's verbosity can be set without touching other
     // Rust programs sharing the environment.
     let spec = std::env::var("WATCHWORD_LOG")
         .or_else(|_| std::env::var("RUST_LOG"))
         .ok();
+    let default = default_filter(std::io::stderr().is_terminal());
     let filter = match spec.as_deref().map(EnvFilter::try_new) {
-        None => EnvFilter::new("info"),
+        None => EnvFilter::new(default),
         Some(Ok(filter)) => filter,
         Some(Err(e)) => {
             eprintln!(
                 "warning: ignoring the log filter {:?} ({e}); logging at info",
                 spec.unwrap_or_default()
             );
-            EnvFilter::new("info")
+            EnvFilter::new(default)
         }
     };
     let format = match format {
@@ -202,7 +218,7 @@ fn init_logging(format: LogFormat) {
                     .with(filter)
                     .with(journal.with_field_prefix(None))
                     .try_init();
-                return;
+                return bar;
             }
             Err(e) => eprintln!("warning: cannot write to the journal ({e}); logging to stderr"),
         }
@@ -212,17 +228,18 @@ fn init_logging(format: LogFormat) {
         let _ = tracing_subscriber::fmt()
             .json()
             .with_env_filter(filter)
-            .with_writer(std::io::stderr)
+            .with_writer(progress::AboveBar::new(bar.clone()))
             .with_current_span(false)
             .try_init();
-        return;
+        return bar;
     }
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(progress::AboveBar::new(bar.clone()))
         .with_ansi(std::io::stderr().is_terminal() && !no_color())
         .with_target(false)
         .try_init();
+    bar
 }
 
 /// <https://no-color.org>: `NO_COLOR` set to anything but the empty string turns colour off.
@@ -323,13 +340,13 @@ fn log_config_warnings(config: &Runtime) {
     }
 }
 
-async fn once(config: Arc<Runtime>, strict: bool) -> anyhow::Result<()> {
+async fn once(config: Arc<Runtime>, strict: bool, bar: progress::BarSlot) -> anyhow::Result<()> {
     log_config_warnings(&config);
     let (store, _lock) = open_store(&config).await?;
     let pipeline = Arc::new(Pipeline::new(Arc::clone(&config), store)?);
-    let progress = progress_bar(config.feeds.len());
+    let progress = bar.show(config.feeds.len());
     let mut failures = 0;
-    let (report, delivered) = pipeline
+    let result = pipeline
         .run_once_with_progress(|_, polled| {
             if !matches!(
                 polled,
@@ -343,9 +360,14 @@ async fn once(config: Arc<Runtime>, strict: bool) -> anyhow::Result<()> {
                 progress.set_message(format!("{failures} failed"));
             }
             progress.inc(1);
+            if progress.position() >= config.feeds.len() as u64 {
+                // Every feed is in: the deliveries that follow print on clean lines.
+                bar.clear();
+            }
         })
-        .await?;
-    progress.finish_and_clear();
+        .await;
+    bar.clear();
+    let (report, delivered) = result?;
     info!(
         feeds_ok = report.feeds_ok,
         feeds_failed = report.feeds_failed,
@@ -393,20 +415,6 @@ async fn once(config: Arc<Runtime>, strict: bool) -> anyhow::Result<()> {
         }
     }
     Ok(())
-}
-
-/// Feeds done of total and failures so far, on a terminal; nothing in pipes and logs.
-fn progress_bar(feeds: usize) -> indicatif::ProgressBar {
-    if !std::io::stderr().is_terminal() {
-        return indicatif::ProgressBar::hidden();
-    }
-    let bar = indicatif::ProgressBar::new(feeds as u64);
-    if let Ok(style) =
-        indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} feeds  {msg}  [{elapsed}]")
-    {
-        bar.set_style(style);
-    }
-    bar
 }
 
 async fn run(config: Arc<Runtime>) -> anyhow::Result<()> {
