@@ -1,6 +1,8 @@
 //! The command line: thin wrappers that load the config, open the store and call the daemon.
 
 mod alerts;
+mod check;
+mod once;
 mod redeliver;
 mod status;
 mod test;
@@ -18,11 +20,10 @@ use tracing_subscriber::EnvFilter;
 use tracing_subscriber::layer::SubscriberExt as _;
 use tracing_subscriber::util::SubscriberInitExt as _;
 
-use crate::config::{Config, SinkKind};
-use crate::daemon::{self, Control, Pipeline};
+use crate::config::Config;
+use crate::daemon::{self, Control};
 use crate::runtime::{self, Runtime};
 use crate::store::{Store, WriterLock};
-use crate::text::{redact_url, url_origin};
 
 mod feeds;
 mod groups;
@@ -68,9 +69,9 @@ enum Command {
     /// Run the daemon: poll every feed on its interval until SIGINT or SIGTERM.
     Run,
     /// Poll every feed once, deliver what is owed, and exit.
-    Once(OnceArgs),
+    Once(once::OnceArgs),
     /// Validate the config and print a summary of feeds, rules and sinks.
-    Check,
+    Check(check::CheckArgs),
     /// List alerts and their deliveries: pending, delivered, dead; and disabled sinks.
     Alerts(alerts::AlertsArgs),
     /// Re-queue alerts (by id) or every dead letter for delivery.
@@ -79,7 +80,7 @@ enum Command {
     /// database only, so it is safe while `run` is running.
     Status(status::StatusArgs),
     /// Remove items, stories and alerts older than the configured retention, now.
-    Prune,
+    Prune(prune::PruneArgs),
     /// Show every feed's health: last success, HTTP status, failures, next poll, items, alerts.
     Feeds(feeds::FeedsArgs),
     /// Turn an OPML export from a feed reader into [[feed]] tables (printed, or appended).
@@ -89,14 +90,6 @@ enum Command {
     /// List the groups rules can use (the config's and the built-in places), or show what one
     /// matches: `watchword groups region:central-asia`.
     Groups(groups::GroupsArgs),
-}
-
-#[derive(Debug, clap::Args)]
-struct OnceArgs {
-    /// Exit with status 3 when a feed failed in this pass, a delivery gave up (dead) or a
-    /// sink is disabled, so that cron notices; without it only a database failure is an error.
-    #[arg(long)]
-    strict: bool,
 }
 
 /// What `once --strict` found wrong; exits with [`EXIT_TROUBLE`].
@@ -135,27 +128,31 @@ pub fn main() -> ExitCode {
     };
     let config = match runtime::load(&cli.config) {
         Ok(config) => Arc::new(config),
-        // A file that cannot be read is not an invalid one: the message says which it is.
-        Err(e @ crate::config::ConfigError::Read { .. }) => {
-            eprintln!("error: {e}");
-            return ExitCode::from(EXIT_CONFIG);
-        }
         Err(e) => {
-            eprintln!("error: invalid configuration\n{e}");
+            if let Command::Check(args) = &command
+                && args.json
+            {
+                check::print_refusal(&cli.config, &e);
+            }
+            match e {
+                // A file that cannot be read is not an invalid one: the message says which.
+                crate::config::ConfigError::Read { .. } => eprintln!("error: {e}"),
+                _ => eprintln!("error: invalid configuration\n{e}"),
+            }
             return ExitCode::from(EXIT_CONFIG);
         }
     };
     let result = match command {
-        Command::Check => {
-            print_summary(&config);
+        Command::Check(args) => {
+            check::show(&config, &args);
             Ok(())
         }
-        Command::Once(args) => with_runtime(once(config, args.strict, bar)),
+        Command::Once(args) => with_runtime(once::once(config, args, bar)),
         Command::Run => with_runtime(run(config)),
         Command::Alerts(args) => alerts::run(&config, &args),
         Command::Redeliver(args) => redeliver::run(&config, &args),
         Command::Status(args) => status::show(&config, &args),
-        Command::Prune => with_runtime(prune::prune(config)),
+        Command::Prune(args) => with_runtime(prune::prune(config, args)),
         Command::Feeds(args) => feeds::show(&config, &args),
         Command::ImportOpml(_) | Command::Test(_) | Command::Groups(_) => Ok(()),
     };
@@ -305,6 +302,13 @@ pub(crate) fn print_out(text: &str) {
     let _ = std::io::Write::write_all(&mut std::io::stdout().lock(), text.as_bytes());
 }
 
+/// Writes one JSON document for scripts (`--json`), pretty, ending in a newline.
+pub(crate) fn print_json(value: &serde_json::Value) {
+    let mut text = serde_json::to_string_pretty(value).unwrap_or_else(|_| "{}".into());
+    text.push('\n');
+    print_out(&text);
+}
+
 /// A table for people: no borders, columns two spaces apart and as wide as their widest cell
 /// (in display width, so `retry 2026-12-04 08:50Z` or a Cyrillic feed name never shifts the
 /// next column). `right` lists the columns to align right (numbers). Render it with
@@ -338,83 +342,6 @@ fn log_config_warnings(config: &Runtime) {
     for warning in &config.warnings {
         warn!("{warning}");
     }
-}
-
-async fn once(config: Arc<Runtime>, strict: bool, bar: progress::BarSlot) -> anyhow::Result<()> {
-    log_config_warnings(&config);
-    let (store, _lock) = open_store(&config).await?;
-    let pipeline = Arc::new(Pipeline::new(Arc::clone(&config), store)?);
-    let progress = bar.show(config.feeds.len());
-    let mut failures = 0;
-    let result = pipeline
-        .run_once_with_progress(|_, polled| {
-            if !matches!(
-                polled,
-                Ok(crate::daemon::Polled {
-                    outcome: crate::daemon::FeedOutcome::Recorded(_)
-                        | crate::daemon::FeedOutcome::NotModified,
-                    ..
-                })
-            ) {
-                failures += 1;
-                progress.set_message(format!("{failures} failed"));
-            }
-            progress.inc(1);
-            if progress.position() >= config.feeds.len() as u64 {
-                // Every feed is in: the deliveries that follow print on clean lines.
-                bar.clear();
-            }
-        })
-        .await;
-    bar.clear();
-    let (report, delivered) = result?;
-    info!(
-        feeds_ok = report.feeds_ok,
-        feeds_failed = report.feeds_failed,
-        not_modified = report.feeds_not_modified,
-        gone = report.feeds_gone,
-        new_items = report.new_items,
-        new_alerts = report.new_alerts,
-        delivered = delivered.delivered,
-        retrying = delivered.retrying + delivered.skipped,
-        dead = delivered.dead,
-        "pass complete"
-    );
-    if report.store_errors > 0 {
-        anyhow::bail!(
-            "{} feed(s) could not be recorded in {}; check the disk and the file's permissions",
-            report.store_errors,
-            config.daemon.database.display()
-        );
-    }
-    if strict {
-        let mut trouble = Vec::new();
-        if report.feeds_failed + report.feeds_gone > 0 {
-            trouble.push(format!(
-                "{} feed(s) failed and {} are gone (see `watchword feeds`)",
-                report.feeds_failed, report.feeds_gone
-            ));
-        }
-        if delivered.dead > 0 {
-            trouble.push(format!(
-                "{} delivery(ies) gave up (see `watchword alerts --dead`)",
-                delivered.dead
-            ));
-        }
-        let store = pipeline.store().clone();
-        let disabled = tokio::task::spawn_blocking(move || store.disabled_sinks()).await??;
-        if !disabled.is_empty() {
-            let names: Vec<&str> = disabled.iter().map(|d| d.sink.as_str()).collect();
-            trouble.push(format!(
-                "sink(s) {} disabled by their receiver (see `watchword alerts`)",
-                names.join(", ")
-            ));
-        }
-        if !trouble.is_empty() {
-            return Err(Trouble(trouble.join("; ")).into());
-        }
-    }
-    Ok(())
 }
 
 async fn run(config: Arc<Runtime>) -> anyhow::Result<()> {
@@ -508,145 +435,6 @@ impl Signals {
     }
 }
 
-fn print_summary(config: &Runtime) {
-    use std::fmt::Write as _;
-    let mut out = String::new();
-    let d = &config.daemon;
-    let _ = writeln!(out, "{}: OK", config.path.display());
-    let _ = writeln!(out, "database: {}", d.database.display());
-    let _ = writeln!(
-        out,
-        "defaults: poll every {}, alert on items newer than {}, {} fetches at a time",
-        short_duration(d.poll_interval),
-        short_duration(d.max_age),
-        d.concurrency
-    );
-    let _ = writeln!(out);
-    let _ = writeln!(out, "{} feed(s):", config.feeds.len());
-    let mut feeds = table(&["FEED", "EVERY", "URL", "TAGS"], &[]);
-    for feed in &config.feeds {
-        feeds.add_row([
-            feed.name.clone(),
-            short_duration(feed.interval),
-            redact_url(&feed.url),
-            feed.tags.join(", "),
-        ]);
-    }
-    out.push_str(&table_text(&feeds, "  "));
-    let _ = writeln!(out);
-    let _ = writeln!(out, "{} rule(s):", config.rules.len());
-    let mut rules = table(&["RULE", "NOTIFIES", "QUERY"], &[]);
-    for rule in &config.rules {
-        // A query is written on one line or many; a table cell keeps it on one.
-        let query = rule.query.split_whitespace().collect::<Vec<_>>().join(" ");
-        rules.add_row([rule.name.clone(), rule.notify.join(", "), query]);
-    }
-    out.push_str(&table_text(&rules, "  "));
-    let _ = writeln!(out);
-    let _ = writeln!(out, "{} sink(s):", config.sinks.len());
-    let mut sinks = table(&["SINK", "KIND", "TARGET", "DETAILS"], &[]);
-    for sink in &config.sinks {
-        let target = match (sink.kind, sink.url.as_deref()) {
-            (SinkKind::Webhook, Some(url)) => url_origin(url),
-            _ => String::new(),
-        };
-        // Secrets (URL paths, keys, tokens, header values) are never printed: only whether
-        // they are set.
-        let mut extras = vec![format!("format {}", sink.format)];
-        if sink.signing_key.is_some() {
-            extras.push("signed".into());
-        }
-        if let Some(limit) = sink.rate_limit {
-            extras.push(format!("at most {limit}"));
-        }
-        if let Some(digest) = sink.digest {
-            extras.push(format!("digest every {}", short_duration(digest)));
-        }
-        if !sink.headers.is_empty() {
-            let names: Vec<&str> = sink.headers.iter().map(|(k, _)| k.as_str()).collect();
-            extras.push(format!("headers {}", names.join(", ")));
-        }
-        sinks.add_row([
-            sink.name.clone(),
-            sink.kind.to_string(),
-            target,
-            extras.join(", "),
-        ]);
-    }
-    out.push_str(&table_text(&sinks, "  "));
-    let unused: Vec<&str> = config
-        .sinks
-        .iter()
-        .filter(|s| !config.rules.iter().any(|r| r.notify.contains(&s.name)))
-        .map(|s| s.name.as_str())
-        .collect();
-    if !unused.is_empty() {
-        let _ = writeln!(out);
-        let _ = writeln!(out, "note: no rule notifies sink(s) {}", unused.join(", "));
-    }
-    let mut warnings: Vec<String> = config.warnings.iter().map(ToString::to_string).collect();
-    warnings.extend(rule_warnings(config));
-    if !warnings.is_empty() {
-        let _ = writeln!(out);
-        for warning in warnings {
-            let _ = writeln!(out, "warning: {warning}");
-        }
-    }
-    print_out(&out);
-}
-
-/// Rules that raised no alert for this long get a `check` warning (issue 4).
-const QUIET_RULE_DAYS: i64 = 30;
-
-/// Unused groups, and (when the database exists) rules that raised no alert in the last
-/// [`QUIET_RULE_DAYS`] days or since the history began: likely typos or stale watches.
-fn rule_warnings(config: &Config) -> Vec<String> {
-    let mut warnings: Vec<String> = crate::rules::unused_groups(
-        &config.groups,
-        config.rules.iter().map(|r| r.query.as_str()),
-    )
-    .into_iter()
-    .map(|g| format!("group @{g} is not used by any rule"))
-    .collect();
-    warnings.extend(crate::rules::shared_place_warnings(
-        &config.groups,
-        config.rules.iter().map(|r| crate::rules::RuleSpec {
-            name: &r.name,
-            query: &r.query,
-        }),
-    ));
-    match crate::store::rule_activity(&config.daemon.database) {
-        Ok(Some(activity)) => {
-            let now = chrono::Utc::now().timestamp();
-            let Some(since) = activity.since else {
-                return warnings;
-            };
-            let days = ((now - since) / 86_400).min(QUIET_RULE_DAYS);
-            if days < 1 {
-                return warnings;
-            }
-            let cutoff = now - days * 86_400;
-            for rule in &config.rules {
-                let quiet = activity
-                    .last_alert
-                    .get(&rule.name)
-                    .is_none_or(|&at| at < cutoff);
-                if quiet {
-                    warnings.push(format!(
-                        "rule {:?} raised no alert in the last {days} day(s); check its query with `watchword test --rule {} SOURCE`",
-                        rule.name, rule.name
-                    ));
-                }
-            }
-        }
-        Ok(None) => {}
-        Err(e) => warnings.push(format!("cannot read rule activity from the database: {e}")),
-    }
-    warnings
-}
-
-/// `5m`, `48h`, `3650d`: the unit the user most likely wrote, not humantime's breakdown into
-/// years and months.
 /// An age for people, rounded down to its largest unit: `40 days`, `5 hours`, `12 minutes`.
 fn short_age(secs: i64) -> String {
     let plural = |n: i64, unit: &str| format!("{n} {unit}{}", if n == 1 { "" } else { "s" });
@@ -658,6 +446,8 @@ fn short_age(secs: i64) -> String {
     }
 }
 
+/// `5m`, `48h`, `3650d`: the unit the user most likely wrote, not humantime's breakdown into
+/// years and months.
 fn short_duration(d: std::time::Duration) -> String {
     let secs = d.as_secs();
     match secs {

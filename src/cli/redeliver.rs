@@ -17,6 +17,10 @@ pub struct RedeliverArgs {
     /// Every dead letter.
     #[arg(long, group = "what")]
     dead: bool,
+    /// One JSON object for scripts: how many deliveries were re-queued, when they are due,
+    /// and the ids that matched nothing (the exit status is 1 then, as without `--json`).
+    #[arg(long)]
+    json: bool,
 }
 
 pub fn run(config: &Config, args: &RedeliverArgs) -> anyhow::Result<()> {
@@ -27,8 +31,15 @@ pub fn run(config: &Config, args: &RedeliverArgs) -> anyhow::Result<()> {
     } else {
         store.requeue(&args.ids, true, now)?
     };
-    // `redeliver ww_nope` re-queued nothing: the error alone says so.
-    if count > 0 || unknown.is_empty() {
+    if args.json {
+        let body = serde_json::json!({
+            "requeued": count,
+            "due_at": crate::model::time::rfc3339(now),
+            "unknown_ids": unknown,
+        });
+        super::print_json(&body);
+    } else if count > 0 || unknown.is_empty() {
+        // `redeliver ww_nope` re-queued nothing: the error alone says so.
         super::print_out(&format!(
             "re-queued {count} delivery(ies); a running daemon sends them within a minute \
              (or run `watchword once`)\n"
