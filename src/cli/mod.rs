@@ -2,6 +2,7 @@
 
 mod alerts;
 mod check;
+mod notify_test;
 mod once;
 mod redeliver;
 mod status;
@@ -87,6 +88,9 @@ enum Command {
     ImportOpml(opml::ImportArgs),
     /// Dry-run the rules against feed URLs, files or `-` (stdin): no database, nothing sent.
     Test(test::TestArgs),
+    /// Send a sample alert to one sink through its real delivery path (format, signing, rate
+    /// limit, headers, timeout) and show what the receiver answered. Writes no database.
+    NotifyTest(notify_test::NotifyTestArgs),
     /// List the groups rules can use (the config's and the built-in places), or show what one
     /// matches: `watchword groups region:central-asia`.
     Groups(groups::GroupsArgs),
@@ -154,6 +158,7 @@ pub fn main() -> ExitCode {
         Command::Status(args) => status::show(&config, &args),
         Command::Prune(args) => with_runtime(prune::prune(config, args)),
         Command::Feeds(args) => feeds::show(&config, &args),
+        Command::NotifyTest(args) => with_runtime(notify_test::run(config, args)),
         Command::ImportOpml(_) | Command::Test(_) | Command::Groups(_) => Ok(()),
     };
     match result {
