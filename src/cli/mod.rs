@@ -2,6 +2,7 @@
 
 mod alerts;
 mod check;
+mod generate;
 mod notify_test;
 mod once;
 mod redeliver;
@@ -48,6 +49,8 @@ const EXIT_USAGE: u8 = 64;
 #[command(
     name = "watchword",
     version,
+    // Every subcommand's man page carries the version too.
+    propagate_version = true,
     about = "Watches news feeds for the events you care about and alerts once per story",
     long_about = None
 )]
@@ -91,6 +94,11 @@ enum Command {
     /// Send a sample alert to one sink through its real delivery path (format, signing, rate
     /// limit, headers, timeout) and show what the receiver answered. Writes no database.
     NotifyTest(notify_test::NotifyTestArgs),
+    /// Print a completion script for bash, zsh, fish, elvish or PowerShell, e.g.
+    /// `watchword completions bash > /etc/bash_completion.d/watchword`.
+    Completions(generate::CompletionsArgs),
+    /// Print the man page (roff), e.g. `watchword man | man -l -`; `--dir` writes every page.
+    Man(generate::ManArgs),
     /// List the groups rules can use (the config's and the built-in places), or show what one
     /// matches: `watchword groups region:central-asia`.
     Groups(groups::GroupsArgs),
@@ -128,6 +136,9 @@ pub fn main() -> ExitCode {
         Command::ImportOpml(args) => return opml::main(&args, &cli.config),
         // Built-in places need no config; the config only adds its own groups.
         Command::Groups(args) => return groups::main(&args, &cli.config),
+        // Generated from the command line's definition alone.
+        Command::Completions(args) => return exit_code(generate::completions(&args)),
+        Command::Man(args) => return exit_code(generate::man(&args)),
         other => other,
     };
     let config = match runtime::load(&cli.config) {
@@ -159,8 +170,17 @@ pub fn main() -> ExitCode {
         Command::Prune(args) => with_runtime(prune::prune(config, args)),
         Command::Feeds(args) => feeds::show(&config, &args),
         Command::NotifyTest(args) => with_runtime(notify_test::run(config, args)),
-        Command::ImportOpml(_) | Command::Test(_) | Command::Groups(_) => Ok(()),
+        Command::ImportOpml(_)
+        | Command::Test(_)
+        | Command::Groups(_)
+        | Command::Completions(_)
+        | Command::Man(_) => Ok(()),
     };
+    exit_code(result)
+}
+
+/// The exit code of a command's result; the error, if any, on stderr.
+fn exit_code(result: anyhow::Result<()>) -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) if e.is::<Trouble>() => {
