@@ -24,7 +24,16 @@ pub struct RedeliverArgs {
 }
 
 pub fn run(config: &Config, args: &RedeliverArgs) -> anyhow::Result<()> {
-    let store = Store::open(&config.daemon.database)?;
+    let database = &config.daemon.database;
+    // Opening would create and migrate an empty database only to find nothing in it.
+    if !database.exists() {
+        anyhow::bail!(
+            "no database at {} yet, so no alert to redeliver: start the service (or run \
+             `watchword once`) first",
+            database.display()
+        );
+    }
+    let store = Store::open(database)?;
     let now = chrono::Utc::now().timestamp();
     let (count, unknown) = if args.dead {
         store.requeue(&[], false, now)?
