@@ -204,5 +204,10 @@ fn redelivering_without_a_database_says_so_and_creates_none() {
     let out = ws.watchword(&["redeliver", "ww_nope"]);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     assert!(stderr(&out).contains("no database"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("no alert ww_nope"),
+        "{}",
+        stderr(&out)
+    );
     assert!(!ws.dir.path().join("state.db").exists());
 }

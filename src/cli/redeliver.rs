@@ -27,8 +27,13 @@ pub fn run(config: &Config, args: &RedeliverArgs) -> anyhow::Result<()> {
     let database = &config.daemon.database;
     // Opening would create and migrate an empty database only to find nothing in it.
     if !database.exists() {
+        let what = if args.ids.is_empty() {
+            "no dead letter".to_string()
+        } else {
+            format!("no alert {}", args.ids.join(", "))
+        };
         anyhow::bail!(
-            "no database at {} yet, so no alert to redeliver: start the service (or run \
+            "no database at {} yet, so {what} to redeliver: start the service (or run \
              `watchword once`) first",
             database.display()
         );
