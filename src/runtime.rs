@@ -45,7 +45,7 @@ pub fn load(path: &Path) -> Result<Runtime, ConfigError> {
 /// Validates and compiles `source` as if it had been read from `path`.
 pub fn from_source(path: &Path, source: &str) -> Result<Runtime, ConfigError> {
     let mut parsed = Config::parse(path, source)?;
-    let sinks = load_sinks(&parsed.config, &parsed.source, &mut parsed.problems)?;
+    let sinks = load_sinks(&parsed.config, &parsed.source, &mut parsed.problems);
     let ruleset = compile_rules(&parsed.config, &parsed.source, &mut parsed.problems);
     let (config, source) = parsed.finish()?;
     let Some(ruleset) = ruleset else {
@@ -61,35 +61,21 @@ pub fn from_source(path: &Path, source: &str) -> Result<Runtime, ConfigError> {
     })
 }
 
-/// Checks every sink's format and options. A problem that breaks the schema (an unknown
-/// format or key, a value of the wrong type) is returned alone, as a TOML error would be
-/// (the first in the file); the others join config's problems.
-fn load_sinks(
-    config: &Config,
-    source: &SourceMap,
-    problems: &mut Vec<Diagnostic>,
-) -> Result<Vec<Sink>, ConfigError> {
+/// Checks every sink's format and options; every problem joins config's, so that an unknown
+/// format (a schema error to the format registry) hides nothing else wrong in the file.
+fn load_sinks(config: &Config, source: &SourceMap, problems: &mut Vec<Diagnostic>) -> Vec<Sink> {
     let mut sinks = Vec::new();
-    let mut fatal = Vec::new();
     for sink in &config.sinks {
         match Sink::load(sink) {
             Ok(sink) => sinks.push(sink),
             Err(found) => {
                 for problem in found {
-                    let diagnostic = source.span(problem.span.clone(), problem.message);
-                    if problem.fatal {
-                        fatal.push((problem.span.start, diagnostic));
-                    } else {
-                        problems.push(diagnostic);
-                    }
+                    problems.push(source.span(problem.span.clone(), problem.message));
                 }
             }
         }
     }
-    match fatal.into_iter().min_by_key(|(offset, _)| *offset) {
-        Some((_, first)) => Err(ConfigError::Invalid(vec![first])),
-        None => Ok(sinks),
-    }
+    sinks
 }
 
 /// Compiles the rules; `None` when they cannot be, with the reasons in `problems`.

@@ -239,7 +239,10 @@ fn on_a_terminal(ws: &Workspace, no_color: bool, args: &str) -> Option<String> {
     let mut script = std::process::Command::new("script");
     script
         .args(["-qec", &command, "/dev/null"])
-        .env_remove("NO_COLOR");
+        .env_remove("NO_COLOR")
+        // The default filter is what a person at a terminal gets.
+        .env_remove("WATCHWORD_LOG")
+        .env_remove("RUST_LOG");
     if no_color {
         script.env("NO_COLOR", "1");
     }
@@ -271,4 +274,86 @@ fn no_color_turns_colour_off_in_logs_too() {
     let plain = on_a_terminal(&ws, true, "once").unwrap_or_default();
     assert!(plain.contains("feed \"broken\" failed"), "{plain:?}");
     assert!(!colour.is_match(&plain), "NO_COLOR ignored: {plain:?}");
+}
+
+/// The lines a terminal shows for `output`: on each line only what the last carriage return
+/// (and line clear) left, without colour.
+fn screen_lines(output: &str) -> Vec<String> {
+    let escapes = regex::Regex::new("\u{1b}\\[[0-9;]*[A-Za-z]").expect("regex");
+    output
+        .split('\n')
+        .map(|line| {
+            let line = line.trim_end_matches('\r');
+            let last = line.rsplit('\r').next().unwrap_or_default();
+            escapes.replace_all(last, "").into_owned()
+        })
+        .collect()
+}
+
+#[test]
+fn log_lines_and_alerts_go_above_the_progress_bar_of_once() {
+    let ws = Workspace::new();
+    let feeds = FeedServer::start();
+    feeds.put_json(
+        "/fast.json",
+        &common::json_feed(&[common::KAZAKHSTAN_JOINS]),
+    );
+    // Fails once the bar already shows the fast feed done: its warning used to land on the
+    // bar's line, after `1/2 feeds`.
+    feeds.put_slow_rss(
+        "/slow.xml",
+        "this is not a feed",
+        std::time::Duration::from_millis(800),
+    );
+    TomlConfig::for_workspace(&ws)
+        .feed("fast", &feeds.url("/fast.json"))
+        .feed("slow", &feeds.url("/slow.xml"))
+        .rule("accords", "\"Abraham Accords\"", &["out"])
+        .stdout_sink("out")
+        .write(&ws);
+    let Some(screen) = on_a_terminal(&ws, true, "once") else {
+        eprintln!("skipped: no `script` to give watchword a terminal");
+        return;
+    };
+    assert!(screen.contains("feeds"), "no progress bar: {screen:?}");
+    let lines = screen_lines(&screen);
+    let warning = lines
+        .iter()
+        .find(|l| l.contains("feed \"slow\" failed"))
+        .unwrap_or_else(|| panic!("no warning for the slow feed: {lines:#?}"));
+    assert!(
+        !warning.contains("feeds"),
+        "shredded by the bar: {lines:#?}"
+    );
+    let alert = lines
+        .iter()
+        .find(|l| l.contains("\"type\":\"watchword.alert\""))
+        .unwrap_or_else(|| panic!("no alert printed: {lines:#?}"));
+    assert!(alert.starts_with('{'), "shredded by the bar: {lines:#?}");
+    assert!(
+        lines.iter().any(|l| l.contains("pass complete")),
+        "{lines:#?}"
+    );
+    // On a terminal the default leaves out the per-feed lines; warnings stay.
+    assert!(
+        !lines.iter().any(|l| l.contains("feed polled")),
+        "{lines:#?}"
+    );
+
+    // Pipes (and so the journal and log files) keep every line at the default level, and no bar.
+    let ws = Workspace::new();
+    TomlConfig::for_workspace(&ws)
+        .feed("fast", &feeds.url("/fast.json"))
+        .rule("accords", "\"Abraham Accords\"", &["out"])
+        .stdout_sink("out")
+        .write(&ws);
+    let out = watchword_command(&ws.config_path())
+        .arg("once")
+        .env_remove("WATCHWORD_LOG")
+        .output()
+        .expect("run once");
+    let log = stderr(&out);
+    assert!(out.status.success(), "{log}");
+    assert!(log.contains("feed polled"), "{log}");
+    assert!(!log.contains("feeds  "), "a bar in a pipe: {log}");
 }

@@ -32,6 +32,17 @@ pub enum AlertError {
 /// The most of an error response read (for a JSON `retry_after`); the rest is not needed.
 const MAX_ERROR_BODY: usize = 64 * 1024;
 
+/// The most of a receiver's answer `watchword notify-test` reads and shows.
+const MAX_PROBE_BODY: usize = 2048;
+
+/// What a receiver answered to [`Deliverer::probe`]: its status (`None` for the stdout sink)
+/// and the start of its body, with the sink's secrets scrubbed.
+#[derive(Debug, Clone)]
+pub struct Answer {
+    pub status: Option<u16>,
+    pub body: String,
+}
+
 /// Sends deliveries to the configured sinks.
 pub struct Deliverer {
     client: reqwest::Client,
@@ -198,34 +209,59 @@ impl Deliverer {
         })
     }
 
+    /// One delivery of `out` made exactly as [`Deliverer::attempt`] makes it (the sink's rate
+    /// limit, format, signature, headers and timeout) that reports what the receiver answered
+    /// instead of deciding a retry: `watchword notify-test`. A `stdout` sink prints its line.
+    /// `None` when the sink is not configured; `Err` when no answer came (the cause, scrubbed).
+    pub async fn probe(&self, out: &Outgoing<'_>) -> Option<Result<Answer, String>> {
+        let sink = &self.sinks.get(out.sink)?.sink;
+        self.pace(out.sink).await;
+        Some(match sink.kind {
+            SinkKind::Stdout => {
+                let lines: Vec<String> = out.payloads.iter().map(|p| p.to_string()).collect();
+                match tokio::task::spawn_blocking(move || write_stdout(&lines)).await {
+                    Ok(Ok(_)) => Ok(Answer {
+                        status: None,
+                        body: String::new(),
+                    }),
+                    Ok(Err(e)) => Err(e.message),
+                    Err(e) => Err(format!("stdout writer failed: {e}")),
+                }
+            }
+            SinkKind::Webhook => {
+                let batch = Batch {
+                    id: out.id,
+                    payloads: out.payloads.clone(),
+                };
+                match format::render(sink, &batch) {
+                    Ok(request) => match self.post(sink, out.id, request).await {
+                        Ok(response) => {
+                            let status = response.status().as_u16();
+                            let body = read_limited(response, MAX_PROBE_BODY)
+                                .await
+                                .unwrap_or_default();
+                            let body =
+                                String::from_utf8_lossy(&body[..body.len().min(MAX_PROBE_BODY)]);
+                            Ok(Answer {
+                                status: Some(status),
+                                body: scrub_echo(sink, &body),
+                            })
+                        }
+                        Err(e) => Err(e.message),
+                    },
+                    Err(e) => Err(sink.scrub(&e.to_string())),
+                }
+            }
+        })
+    }
+
     async fn send(
         &self,
         sink: &SinkConfig,
         id: &str,
         request: Request,
     ) -> Result<Option<u16>, AttemptError> {
-        let timestamp = chrono::Utc::now().timestamp();
-        let mut builder = match request.method {
-            Method::Post => self.client.post(&request.url),
-            Method::Put => self.client.put(&request.url),
-        }
-        .header(reqwest::header::CONTENT_TYPE, &request.content_type)
-        // The same id on every attempt lets the receiver drop duplicates.
-        .header("webhook-id", id)
-        .header("webhook-timestamp", timestamp.to_string());
-        if let Some(key) = &sink.signing_key {
-            builder = builder.header(
-                "webhook-signature",
-                sign::signature(key, id, timestamp, request.body.as_bytes()),
-            );
-        }
-        for (name, value) in &request.headers {
-            builder = builder.header(name, value);
-        }
-        let response = builder.body(request.body).send().await.map_err(|e| {
-            // reqwest's error text includes the URL; keep only the cause.
-            AttemptError::transient(sink.scrub(&describe_request_error(&e)))
-        })?;
+        let response = self.post(sink, id, request).await?;
         let status = response.status();
         if status.is_success() {
             return Ok(Some(status.as_u16()));
@@ -272,6 +308,57 @@ impl Deliverer {
             retry_after,
         })
     }
+
+    /// Sends one rendered request: the stable `webhook-id`, a fresh timestamp, the signature
+    /// when the sink has a key, and the format's and the user's headers.
+    async fn post(
+        &self,
+        sink: &SinkConfig,
+        id: &str,
+        request: Request,
+    ) -> Result<reqwest::Response, AttemptError> {
+        let timestamp = chrono::Utc::now().timestamp();
+        let mut builder = match request.method {
+            Method::Post => self.client.post(&request.url),
+            Method::Put => self.client.put(&request.url),
+        }
+        .header(reqwest::header::CONTENT_TYPE, &request.content_type)
+        // The same id on every attempt lets the receiver drop duplicates.
+        .header("webhook-id", id)
+        .header("webhook-timestamp", timestamp.to_string());
+        if let Some(key) = &sink.signing_key {
+            builder = builder.header(
+                "webhook-signature",
+                sign::signature(key, id, timestamp, request.body.as_bytes()),
+            );
+        }
+        for (name, value) in &request.headers {
+            builder = builder.header(name, value);
+        }
+        builder.body(request.body).send().await.map_err(|e| {
+            // reqwest's error text includes the URL; keep only the cause.
+            AttemptError::transient(sink.scrub(&describe_request_error(&e)))
+        })
+    }
+}
+
+/// `text` from a receiver with the sink's secrets scrubbed, and also the path and query of its
+/// URL on their own: a receiver may echo the path it was called on, and a chat webhook's path
+/// is its token.
+fn scrub_echo(sink: &SinkConfig, text: &str) -> String {
+    let mut out = sink.scrub(text);
+    if let Some(url) = sink.url.as_deref().and_then(|u| url::Url::parse(u).ok()) {
+        let path = url.path();
+        for part in [Some(path).filter(|p| p.len() > 1), url.query()]
+            .into_iter()
+            .flatten()
+        {
+            if part.len() >= 4 {
+                out = out.replace(part, "…");
+            }
+        }
+    }
+    out
 }
 
 /// Reads at most `limit` bytes of a response body.

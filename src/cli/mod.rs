@@ -1,6 +1,10 @@
 //! The command line: thin wrappers that load the config, open the store and call the daemon.
 
 mod alerts;
+mod check;
+mod generate;
+mod notify_test;
+mod once;
 mod redeliver;
 mod status;
 mod test;
@@ -18,15 +22,15 @@ use tracing_subscriber::EnvFilter;
 use tracing_subscriber::layer::SubscriberExt as _;
 use tracing_subscriber::util::SubscriberInitExt as _;
 
-use crate::config::{Config, SinkKind};
-use crate::daemon::{self, Control, Pipeline};
+use crate::config::Config;
+use crate::daemon::{self, Control};
 use crate::runtime::{self, Runtime};
 use crate::store::{Store, WriterLock};
-use crate::text::{redact_url, url_origin};
 
 mod feeds;
 mod groups;
 mod opml;
+mod progress;
 
 /// Where a packaged install keeps its config.
 pub const DEFAULT_CONFIG: &str = "/etc/watchword/watchword.toml";
@@ -45,6 +49,8 @@ const EXIT_USAGE: u8 = 64;
 #[command(
     name = "watchword",
     version,
+    // Every subcommand's man page carries the version too.
+    propagate_version = true,
     about = "Watches news feeds for the events you care about and alerts once per story",
     long_about = None
 )]
@@ -67,9 +73,9 @@ enum Command {
     /// Run the daemon: poll every feed on its interval until SIGINT or SIGTERM.
     Run,
     /// Poll every feed once, deliver what is owed, and exit.
-    Once(OnceArgs),
+    Once(once::OnceArgs),
     /// Validate the config and print a summary of feeds, rules and sinks.
-    Check,
+    Check(check::CheckArgs),
     /// List alerts and their deliveries: pending, delivered, dead; and disabled sinks.
     Alerts(alerts::AlertsArgs),
     /// Re-queue alerts (by id) or every dead letter for delivery.
@@ -78,24 +84,24 @@ enum Command {
     /// database only, so it is safe while `run` is running.
     Status(status::StatusArgs),
     /// Remove items, stories and alerts older than the configured retention, now.
-    Prune,
+    Prune(prune::PruneArgs),
     /// Show every feed's health: last success, HTTP status, failures, next poll, items, alerts.
     Feeds(feeds::FeedsArgs),
     /// Turn an OPML export from a feed reader into [[feed]] tables (printed, or appended).
     ImportOpml(opml::ImportArgs),
     /// Dry-run the rules against feed URLs, files or `-` (stdin): no database, nothing sent.
     Test(test::TestArgs),
+    /// Send a sample alert to one sink through its real delivery path (format, signing, rate
+    /// limit, headers, timeout) and show what the receiver answered. Writes no database.
+    NotifyTest(notify_test::NotifyTestArgs),
+    /// Print a completion script for bash, zsh, fish, elvish or PowerShell, e.g.
+    /// `watchword completions bash > /etc/bash_completion.d/watchword`.
+    Completions(generate::CompletionsArgs),
+    /// Print the man page (roff), e.g. `watchword man | man -l -`; `--dir` writes every page.
+    Man(generate::ManArgs),
     /// List the groups rules can use (the config's and the built-in places), or show what one
     /// matches: `watchword groups region:central-asia`.
     Groups(groups::GroupsArgs),
-}
-
-#[derive(Debug, clap::Args)]
-struct OnceArgs {
-    /// Exit with status 3 when a feed failed in this pass, a delivery gave up (dead) or a
-    /// sink is disabled, so that cron notices; without it only a database failure is an error.
-    #[arg(long)]
-    strict: bool,
 }
 
 /// What `once --strict` found wrong; exits with [`EXIT_TROUBLE`].
@@ -122,7 +128,7 @@ pub fn main() -> ExitCode {
             return ExitCode::from(code);
         }
     };
-    init_logging(cli.log_format);
+    let bar = init_logging(cli.log_format);
     let command = match cli.command {
         // `test --query` works without a config file, so it loads the config itself.
         Command::Test(args) => return test::main(args, &cli.config),
@@ -130,34 +136,51 @@ pub fn main() -> ExitCode {
         Command::ImportOpml(args) => return opml::main(&args, &cli.config),
         // Built-in places need no config; the config only adds its own groups.
         Command::Groups(args) => return groups::main(&args, &cli.config),
+        // Generated from the command line's definition alone.
+        Command::Completions(args) => return exit_code(generate::completions(&args)),
+        Command::Man(args) => return exit_code(generate::man(&args)),
         other => other,
     };
     let config = match runtime::load(&cli.config) {
         Ok(config) => Arc::new(config),
-        // A file that cannot be read is not an invalid one: the message says which it is.
-        Err(e @ crate::config::ConfigError::Read { .. }) => {
-            eprintln!("error: {e}");
-            return ExitCode::from(EXIT_CONFIG);
-        }
         Err(e) => {
-            eprintln!("error: invalid configuration\n{e}");
+            if let Command::Check(args) = &command
+                && args.json
+            {
+                check::print_refusal(&cli.config, &e);
+            }
+            match e {
+                // A file that cannot be read is not an invalid one: the message says which.
+                crate::config::ConfigError::Read { .. } => eprintln!("error: {e}"),
+                _ => eprintln!("error: invalid configuration\n{e}"),
+            }
             return ExitCode::from(EXIT_CONFIG);
         }
     };
     let result = match command {
-        Command::Check => {
-            print_summary(&config);
+        Command::Check(args) => {
+            check::show(&config, &args);
             Ok(())
         }
-        Command::Once(args) => with_runtime(once(config, args.strict)),
+        Command::Once(args) => with_runtime(once::once(config, args, bar)),
         Command::Run => with_runtime(run(config)),
         Command::Alerts(args) => alerts::run(&config, &args),
         Command::Redeliver(args) => redeliver::run(&config, &args),
         Command::Status(args) => status::show(&config, &args),
-        Command::Prune => with_runtime(prune::prune(config)),
+        Command::Prune(args) => with_runtime(prune::prune(config, args)),
         Command::Feeds(args) => feeds::show(&config, &args),
-        Command::ImportOpml(_) | Command::Test(_) | Command::Groups(_) => Ok(()),
+        Command::NotifyTest(args) => with_runtime(notify_test::run(config, args)),
+        Command::ImportOpml(_)
+        | Command::Test(_)
+        | Command::Groups(_)
+        | Command::Completions(_)
+        | Command::Man(_) => Ok(()),
     };
+    exit_code(result)
+}
+
+/// The exit code of a command's result; the error, if any, on stderr.
+fn exit_code(result: anyhow::Result<()>) -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) if e.is::<Trouble>() => {
@@ -172,21 +195,36 @@ pub fn main() -> ExitCode {
     }
 }
 
-fn init_logging(format: LogFormat) {
+/// The default log filter. On a terminal it leaves out the per-feed `feed polled` lines: a
+/// person watching `once` has its progress bar, and the lines that matter (warnings, errors,
+/// the pass summary) would drown among thousands of them. The journal and pipes keep them.
+fn default_filter(terminal: bool) -> &'static str {
+    if terminal {
+        "info,watchword::daemon::polled=warn"
+    } else {
+        "info"
+    }
+}
+
+/// Sets up logging; the returned slot is where `once` puts its progress bar, so that log
+/// lines are written above it.
+fn init_logging(format: LogFormat) -> progress::BarSlot {
+    let bar = progress::BarSlot::default();
     // WATCHWORD_LOG wins so that watchword's verbosity can be set without touching other
     // Rust programs sharing the environment.
     let spec = std::env::var("WATCHWORD_LOG")
         .or_else(|_| std::env::var("RUST_LOG"))
         .ok();
+    let default = default_filter(std::io::stderr().is_terminal());
     let filter = match spec.as_deref().map(EnvFilter::try_new) {
-        None => EnvFilter::new("info"),
+        None => EnvFilter::new(default),
         Some(Ok(filter)) => filter,
         Some(Err(e)) => {
             eprintln!(
                 "warning: ignoring the log filter {:?} ({e}); logging at info",
                 spec.unwrap_or_default()
             );
-            EnvFilter::new("info")
+            EnvFilter::new(default)
         }
     };
     let format = match format {
@@ -202,7 +240,7 @@ fn init_logging(format: LogFormat) {
                     .with(filter)
                     .with(journal.with_field_prefix(None))
                     .try_init();
-                return;
+                return bar;
             }
             Err(e) => eprintln!("warning: cannot write to the journal ({e}); logging to stderr"),
         }
@@ -212,17 +250,18 @@ fn init_logging(format: LogFormat) {
         let _ = tracing_subscriber::fmt()
             .json()
             .with_env_filter(filter)
-            .with_writer(std::io::stderr)
+            .with_writer(progress::AboveBar::new(bar.clone()))
             .with_current_span(false)
             .try_init();
-        return;
+        return bar;
     }
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(progress::AboveBar::new(bar.clone()))
         .with_ansi(std::io::stderr().is_terminal() && !no_color())
         .with_target(false)
         .try_init();
+    bar
 }
 
 /// <https://no-color.org>: `NO_COLOR` set to anything but the empty string turns colour off.
@@ -288,6 +327,13 @@ pub(crate) fn print_out(text: &str) {
     let _ = std::io::Write::write_all(&mut std::io::stdout().lock(), text.as_bytes());
 }
 
+/// Writes one JSON document for scripts (`--json`), pretty, ending in a newline.
+pub(crate) fn print_json(value: &serde_json::Value) {
+    let mut text = serde_json::to_string_pretty(value).unwrap_or_else(|_| "{}".into());
+    text.push('\n');
+    print_out(&text);
+}
+
 /// A table for people: no borders, columns two spaces apart and as wide as their widest cell
 /// (in display width, so `retry 2026-12-04 08:50Z` or a Cyrillic feed name never shifts the
 /// next column). `right` lists the columns to align right (numbers). Render it with
@@ -321,92 +367,6 @@ fn log_config_warnings(config: &Runtime) {
     for warning in &config.warnings {
         warn!("{warning}");
     }
-}
-
-async fn once(config: Arc<Runtime>, strict: bool) -> anyhow::Result<()> {
-    log_config_warnings(&config);
-    let (store, _lock) = open_store(&config).await?;
-    let pipeline = Arc::new(Pipeline::new(Arc::clone(&config), store)?);
-    let progress = progress_bar(config.feeds.len());
-    let mut failures = 0;
-    let (report, delivered) = pipeline
-        .run_once_with_progress(|_, polled| {
-            if !matches!(
-                polled,
-                Ok(crate::daemon::Polled {
-                    outcome: crate::daemon::FeedOutcome::Recorded(_)
-                        | crate::daemon::FeedOutcome::NotModified,
-                    ..
-                })
-            ) {
-                failures += 1;
-                progress.set_message(format!("{failures} failed"));
-            }
-            progress.inc(1);
-        })
-        .await?;
-    progress.finish_and_clear();
-    info!(
-        feeds_ok = report.feeds_ok,
-        feeds_failed = report.feeds_failed,
-        not_modified = report.feeds_not_modified,
-        gone = report.feeds_gone,
-        new_items = report.new_items,
-        new_alerts = report.new_alerts,
-        delivered = delivered.delivered,
-        retrying = delivered.retrying + delivered.skipped,
-        dead = delivered.dead,
-        "pass complete"
-    );
-    if report.store_errors > 0 {
-        anyhow::bail!(
-            "{} feed(s) could not be recorded in {}; check the disk and the file's permissions",
-            report.store_errors,
-            config.daemon.database.display()
-        );
-    }
-    if strict {
-        let mut trouble = Vec::new();
-        if report.feeds_failed + report.feeds_gone > 0 {
-            trouble.push(format!(
-                "{} feed(s) failed and {} are gone (see `watchword feeds`)",
-                report.feeds_failed, report.feeds_gone
-            ));
-        }
-        if delivered.dead > 0 {
-            trouble.push(format!(
-                "{} delivery(ies) gave up (see `watchword alerts --dead`)",
-                delivered.dead
-            ));
-        }
-        let store = pipeline.store().clone();
-        let disabled = tokio::task::spawn_blocking(move || store.disabled_sinks()).await??;
-        if !disabled.is_empty() {
-            let names: Vec<&str> = disabled.iter().map(|d| d.sink.as_str()).collect();
-            trouble.push(format!(
-                "sink(s) {} disabled by their receiver (see `watchword alerts`)",
-                names.join(", ")
-            ));
-        }
-        if !trouble.is_empty() {
-            return Err(Trouble(trouble.join("; ")).into());
-        }
-    }
-    Ok(())
-}
-
-/// Feeds done of total and failures so far, on a terminal; nothing in pipes and logs.
-fn progress_bar(feeds: usize) -> indicatif::ProgressBar {
-    if !std::io::stderr().is_terminal() {
-        return indicatif::ProgressBar::hidden();
-    }
-    let bar = indicatif::ProgressBar::new(feeds as u64);
-    if let Ok(style) =
-        indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} feeds  {msg}  [{elapsed}]")
-    {
-        bar.set_style(style);
-    }
-    bar
 }
 
 async fn run(config: Arc<Runtime>) -> anyhow::Result<()> {
@@ -500,145 +460,6 @@ impl Signals {
     }
 }
 
-fn print_summary(config: &Runtime) {
-    use std::fmt::Write as _;
-    let mut out = String::new();
-    let d = &config.daemon;
-    let _ = writeln!(out, "{}: OK", config.path.display());
-    let _ = writeln!(out, "database: {}", d.database.display());
-    let _ = writeln!(
-        out,
-        "defaults: poll every {}, alert on items newer than {}, {} fetches at a time",
-        short_duration(d.poll_interval),
-        short_duration(d.max_age),
-        d.concurrency
-    );
-    let _ = writeln!(out);
-    let _ = writeln!(out, "{} feed(s):", config.feeds.len());
-    let mut feeds = table(&["FEED", "EVERY", "URL", "TAGS"], &[]);
-    for feed in &config.feeds {
-        feeds.add_row([
-            feed.name.clone(),
-            short_duration(feed.interval),
-            redact_url(&feed.url),
-            feed.tags.join(", "),
-        ]);
-    }
-    out.push_str(&table_text(&feeds, "  "));
-    let _ = writeln!(out);
-    let _ = writeln!(out, "{} rule(s):", config.rules.len());
-    let mut rules = table(&["RULE", "NOTIFIES", "QUERY"], &[]);
-    for rule in &config.rules {
-        // A query is written on one line or many; a table cell keeps it on one.
-        let query = rule.query.split_whitespace().collect::<Vec<_>>().join(" ");
-        rules.add_row([rule.name.clone(), rule.notify.join(", "), query]);
-    }
-    out.push_str(&table_text(&rules, "  "));
-    let _ = writeln!(out);
-    let _ = writeln!(out, "{} sink(s):", config.sinks.len());
-    let mut sinks = table(&["SINK", "KIND", "TARGET", "DETAILS"], &[]);
-    for sink in &config.sinks {
-        let target = match (sink.kind, sink.url.as_deref()) {
-            (SinkKind::Webhook, Some(url)) => url_origin(url),
-            _ => String::new(),
-        };
-        // Secrets (URL paths, keys, tokens, header values) are never printed: only whether
-        // they are set.
-        let mut extras = vec![format!("format {}", sink.format)];
-        if sink.signing_key.is_some() {
-            extras.push("signed".into());
-        }
-        if let Some(limit) = sink.rate_limit {
-            extras.push(format!("at most {limit}"));
-        }
-        if let Some(digest) = sink.digest {
-            extras.push(format!("digest every {}", short_duration(digest)));
-        }
-        if !sink.headers.is_empty() {
-            let names: Vec<&str> = sink.headers.iter().map(|(k, _)| k.as_str()).collect();
-            extras.push(format!("headers {}", names.join(", ")));
-        }
-        sinks.add_row([
-            sink.name.clone(),
-            sink.kind.to_string(),
-            target,
-            extras.join(", "),
-        ]);
-    }
-    out.push_str(&table_text(&sinks, "  "));
-    let unused: Vec<&str> = config
-        .sinks
-        .iter()
-        .filter(|s| !config.rules.iter().any(|r| r.notify.contains(&s.name)))
-        .map(|s| s.name.as_str())
-        .collect();
-    if !unused.is_empty() {
-        let _ = writeln!(out);
-        let _ = writeln!(out, "note: no rule notifies sink(s) {}", unused.join(", "));
-    }
-    let mut warnings: Vec<String> = config.warnings.iter().map(ToString::to_string).collect();
-    warnings.extend(rule_warnings(config));
-    if !warnings.is_empty() {
-        let _ = writeln!(out);
-        for warning in warnings {
-            let _ = writeln!(out, "warning: {warning}");
-        }
-    }
-    print_out(&out);
-}
-
-/// Rules that raised no alert for this long get a `check` warning (issue 4).
-const QUIET_RULE_DAYS: i64 = 30;
-
-/// Unused groups, and (when the database exists) rules that raised no alert in the last
-/// [`QUIET_RULE_DAYS`] days or since the history began: likely typos or stale watches.
-fn rule_warnings(config: &Config) -> Vec<String> {
-    let mut warnings: Vec<String> = crate::rules::unused_groups(
-        &config.groups,
-        config.rules.iter().map(|r| r.query.as_str()),
-    )
-    .into_iter()
-    .map(|g| format!("group @{g} is not used by any rule"))
-    .collect();
-    warnings.extend(crate::rules::shared_place_warnings(
-        &config.groups,
-        config.rules.iter().map(|r| crate::rules::RuleSpec {
-            name: &r.name,
-            query: &r.query,
-        }),
-    ));
-    match crate::store::rule_activity(&config.daemon.database) {
-        Ok(Some(activity)) => {
-            let now = chrono::Utc::now().timestamp();
-            let Some(since) = activity.since else {
-                return warnings;
-            };
-            let days = ((now - since) / 86_400).min(QUIET_RULE_DAYS);
-            if days < 1 {
-                return warnings;
-            }
-            let cutoff = now - days * 86_400;
-            for rule in &config.rules {
-                let quiet = activity
-                    .last_alert
-                    .get(&rule.name)
-                    .is_none_or(|&at| at < cutoff);
-                if quiet {
-                    warnings.push(format!(
-                        "rule {:?} raised no alert in the last {days} day(s); check its query with `watchword test --rule {} SOURCE`",
-                        rule.name, rule.name
-                    ));
-                }
-            }
-        }
-        Ok(None) => {}
-        Err(e) => warnings.push(format!("cannot read rule activity from the database: {e}")),
-    }
-    warnings
-}
-
-/// `5m`, `48h`, `3650d`: the unit the user most likely wrote, not humantime's breakdown into
-/// years and months.
 /// An age for people, rounded down to its largest unit: `40 days`, `5 hours`, `12 minutes`.
 fn short_age(secs: i64) -> String {
     let plural = |n: i64, unit: &str| format!("{n} {unit}{}", if n == 1 { "" } else { "s" });
@@ -650,6 +471,8 @@ fn short_age(secs: i64) -> String {
     }
 }
 
+/// `5m`, `48h`, `3650d`: the unit the user most likely wrote, not humantime's breakdown into
+/// years and months.
 fn short_duration(d: std::time::Duration) -> String {
     let secs = d.as_secs();
     match secs {

@@ -20,6 +20,10 @@ pub struct ImportArgs {
     /// Append the feeds to the config file instead of printing them.
     #[arg(long)]
     append: bool,
+    /// One JSON object for scripts instead of TOML: the feeds found (or added, with
+    /// `--append`) and how many the config already had.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -50,9 +54,23 @@ fn import(args: &ImportArgs, config: &Path) -> anyhow::Result<()> {
         .with_context(|| format!("cannot read {}", args.file.display()))?;
     let mut feeds =
         read_opml(&source).with_context(|| format!("{} is not valid OPML", args.file.display()))?;
+    let report = |feeds: &[OpmlFeed], appended: bool, already: usize| {
+        if args.json {
+            super::print_json(&serde_json::json!({
+                "opml": args.file,
+                "config": if args.append { Some(config) } else { None },
+                "appended": appended,
+                "feeds": feeds,
+                "already_configured": already,
+            }));
+        }
+    };
     if !args.append {
-        let text = to_toml(&feeds)?;
-        super::print_out(&text);
+        if args.json {
+            report(&feeds, false, 0);
+        } else {
+            super::print_out(&to_toml(&feeds)?);
+        }
         return Ok(());
     }
     let original = std::fs::read_to_string(config)
@@ -68,6 +86,7 @@ fn import(args: &ImportArgs, config: &Path) -> anyhow::Result<()> {
     let skipped = before - feeds.len();
     if feeds.is_empty() {
         eprintln!("nothing to add: the config already has all {before} feed(s)");
+        report(&feeds, false, skipped);
         return Ok(());
     }
     let mut updated = original.clone();
@@ -88,6 +107,7 @@ fn import(args: &ImportArgs, config: &Path) -> anyhow::Result<()> {
             "the config would not be valid with the imported feeds, so it was left as it was:\n{e}"
         );
     }
+    report(&feeds, true, skipped);
     eprintln!(
         "added {} feed(s) to {}{}",
         feeds.len(),

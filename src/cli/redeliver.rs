@@ -17,18 +17,43 @@ pub struct RedeliverArgs {
     /// Every dead letter.
     #[arg(long, group = "what")]
     dead: bool,
+    /// One JSON object for scripts: how many deliveries were re-queued, when they are due,
+    /// and the ids that matched nothing (the exit status is 1 then, as without `--json`).
+    #[arg(long)]
+    json: bool,
 }
 
 pub fn run(config: &Config, args: &RedeliverArgs) -> anyhow::Result<()> {
-    let store = Store::open(&config.daemon.database)?;
+    let database = &config.daemon.database;
+    // Opening would create and migrate an empty database only to find nothing in it.
+    if !database.exists() {
+        let what = if args.ids.is_empty() {
+            "no dead letter".to_string()
+        } else {
+            format!("no alert {}", args.ids.join(", "))
+        };
+        anyhow::bail!(
+            "no database at {} yet, so {what} to redeliver: start the service (or run \
+             `watchword once`) first",
+            database.display()
+        );
+    }
+    let store = Store::open(database)?;
     let now = chrono::Utc::now().timestamp();
     let (count, unknown) = if args.dead {
         store.requeue(&[], false, now)?
     } else {
         store.requeue(&args.ids, true, now)?
     };
-    // `redeliver ww_nope` re-queued nothing: the error alone says so.
-    if count > 0 || unknown.is_empty() {
+    if args.json {
+        let body = serde_json::json!({
+            "requeued": count,
+            "due_at": crate::model::time::rfc3339(now),
+            "unknown_ids": unknown,
+        });
+        super::print_json(&body);
+    } else if count > 0 || unknown.is_empty() {
+        // `redeliver ww_nope` re-queued nothing: the error alone says so.
         super::print_out(&format!(
             "re-queued {count} delivery(ies); a running daemon sends them within a minute \
              (or run `watchword once`)\n"

@@ -9,6 +9,7 @@
 //! [`SourceMap`] that [`Config::parse`] returns, so they are located the same way.
 
 mod raw;
+mod schema;
 mod secret;
 mod sink;
 
@@ -227,11 +228,7 @@ impl Config {
     /// [`Parsed::problems`], so a later step can add its own before [`Parsed::finish`].
     pub fn parse(path: &Path, source: &str) -> Result<Parsed, ConfigError> {
         let locator = Locator { path, source };
-        let raw: RawConfig = toml::from_str(source).map_err(|e| {
-            let offset = e.span().map(|s| s.start).unwrap_or(0);
-            ConfigError::Invalid(vec![locator.at(offset, e.message().trim().to_string())])
-        })?;
-        let mut problems = Vec::new();
+        let (raw, mut problems) = schema::read(source, &locator)?;
         let (config, spans) = validate(raw, &locator, &mut problems);
         Ok(Parsed {
             config,
@@ -282,6 +279,8 @@ impl Parsed {
         if self.problems.is_empty() {
             Ok((self.config, self.source))
         } else {
+            // In the order of the file, whichever step found them.
+            self.problems.sort_by_key(|d| (d.line, d.column));
             Err(ConfigError::Invalid(self.problems))
         }
     }

@@ -188,8 +188,10 @@ impl Pipeline {
         let elapsed_ms = started.elapsed().as_millis() as u64;
         match &polled.outcome {
             // Quiet when nothing changed: with thousands of feeds, one line per poll would
-            // drown the lines that matter.
+            // drown the lines that matter. Its own target lets a terminal's default filter
+            // leave it out under `once`'s progress bar (cli::default_filter).
             FeedOutcome::Recorded(summary) if summary.new_items > 0 => info!(
+                target: "watchword::daemon::polled",
                 feed = %feed.name,
                 new_items = summary.new_items,
                 new_alerts = summary.new_alerts,

@@ -41,6 +41,12 @@ impl AlertId {
         AlertId::for_item(&format!("@feed.{kind}"), feed, incident)
     }
 
+    /// The sample alert `watchword notify-test` sends to `sink`; `nonce` (the time of the test)
+    /// makes each test a new alert, so that a receiver that drops duplicates still shows it.
+    pub fn notify_test(sink: &str, nonce: &str) -> AlertId {
+        AlertId::for_item("@notify-test", sink, nonce)
+    }
+
     /// A digest of several alerts: derived from its alerts, so a retry of the same digest
     /// carries the same id.
     pub fn digest<S: AsRef<str>>(alert_ids: &[S]) -> AlertId {

@@ -251,7 +251,7 @@ pub struct SinkProblem {
     pub span: Range<usize>,
     pub message: String,
     /// Like a TOML schema error (an unknown format or key, a value of the wrong type): the
-    /// file is not what the schema describes, and this is reported alone.
+    /// format's own checks cannot run. Reported with the file's other problems.
     pub fatal: bool,
 }
 
@@ -442,8 +442,8 @@ impl Check<'_> {
         value
     }
 
-    /// The options as `T`. A value of the wrong type is reported at the value, alone, like
-    /// any other TOML schema error.
+    /// The options as `T`. A value of the wrong type is reported at the value, like any other
+    /// TOML schema error.
     fn options<T: DeserializeOwned>(&mut self) -> Option<T> {
         let mut table = toml::Table::new();
         for option in &self.config.options {

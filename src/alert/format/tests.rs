@@ -105,13 +105,18 @@ fn unknown_formats_keys_and_types_are_schema_errors_at_their_place() {
         ),
         "{e}"
     );
-    // Reported alone, like any TOML schema error, even beside other problems.
+    // Reported with the file's other problems, in the file's order: a schema error hides
+    // nothing else (issue 17, item 14).
     let e = problems("kind = \"webhook\"\nurl = \"ftp://x.example\"\nchatid = \"1\"\n");
+    let lines: Vec<&str> = e.lines().collect();
+    assert_eq!(lines.len(), 2, "{e}");
+    assert!(lines[0].starts_with("/etc/watchword/w.toml:11:"), "{e}");
+    assert!(lines[0].contains("ftp"), "{e}");
     assert!(
-        e.starts_with("/etc/watchword/w.toml:12:1: unknown field `chatid`, expected one of"),
+        lines[1].starts_with("/etc/watchword/w.toml:12:1: unknown field `chatid`, expected one of"),
         "{e}"
     );
-    assert!(!e.contains('\n') && e.contains("`chat_id`"), "{e}");
+    assert!(lines[1].contains("`chat_id`"), "{e}");
     let e = problems(
         "kind = \"webhook\"\nurl = \"https://x.example\"\nformat = \"telegram\"\nchat_id = 5\n",
     );
