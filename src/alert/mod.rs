@@ -3,6 +3,7 @@
 //! The deliverer makes one attempt at one delivery and says what should happen next; the
 //! `daemon` records that in the store. Nothing here knows about feeds' fetching or rule syntax.
 
+pub mod email;
 pub mod format;
 pub mod message;
 pub mod retry;
@@ -36,6 +37,8 @@ const MAX_ERROR_BODY: usize = 64 * 1024;
 pub struct Deliverer {
     client: reqwest::Client,
     sinks: HashMap<String, Outlet>,
+    /// `delivery_timeout`: a webhook request's, an SMTP connection's and each SMTP reply's.
+    timeout: Duration,
 }
 
 struct Outlet {
@@ -81,6 +84,7 @@ impl Deliverer {
             .map_err(AlertError::Client)?;
         Ok(Deliverer {
             client,
+            timeout,
             sinks: sinks
                 .iter()
                 .map(|s| {
@@ -117,6 +121,9 @@ impl Deliverer {
     /// A loggable name for a sink: its name and, for webhooks, only the URL's origin (the rest
     /// of a webhook URL is as good as a password).
     pub fn describe(&self, name: &str) -> String {
+        if let Some(email) = self.sinks.get(name).and_then(|s| s.sink.email.as_ref()) {
+            return format!("{name} ({})", email.describe());
+        }
         match self.sink(name).and_then(|s| s.url.as_deref()) {
             Some(url) => format!("{name} ({})", url_origin(url)),
             None => name.to_string(),
@@ -146,6 +153,29 @@ impl Deliverer {
                         )))
                     })
             }
+            SinkKind::Email => match &sink.email {
+                Some(email) => match email.message(out.id, &out.payloads) {
+                    Ok(message) => email
+                        .send(&message, self.timeout)
+                        .await
+                        .map(|()| None)
+                        .map_err(|(failure, message)| AttemptError {
+                            status: None,
+                            failure,
+                            message: sink.scrub(&message),
+                            retry_after: None,
+                        }),
+                    Err(message) => Err(AttemptError {
+                        status: None,
+                        failure: Failure::Client,
+                        message: sink.scrub(&message),
+                        retry_after: None,
+                    }),
+                },
+                None => Err(AttemptError::transient(
+                    "the email sink was not loaded".into(),
+                )),
+            },
             SinkKind::Webhook => {
                 let batch = Batch {
                     id: out.id,

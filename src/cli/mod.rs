@@ -538,13 +538,17 @@ fn print_summary(config: &Runtime) {
     let _ = writeln!(out, "{} sink(s):", config.sinks.len());
     let mut sinks = table(&["SINK", "KIND", "TARGET", "DETAILS"], &[]);
     for sink in &config.sinks {
-        let target = match (sink.kind, sink.url.as_deref()) {
-            (SinkKind::Webhook, Some(url)) => url_origin(url),
+        let target = match (sink.kind, sink.url.as_deref(), &sink.email) {
+            (SinkKind::Webhook, Some(url), _) => url_origin(url),
+            (SinkKind::Email, _, Some(email)) => email.describe(),
             _ => String::new(),
         };
         // Secrets (URL paths, keys, tokens, header values) are never printed: only whether
         // they are set.
-        let mut extras = vec![format!("format {}", sink.format)];
+        let mut extras = match sink.kind {
+            SinkKind::Email => Vec::new(),
+            _ => vec![format!("format {}", sink.format)],
+        };
         if sink.signing_key.is_some() {
             extras.push("signed".into());
         }

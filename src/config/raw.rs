@@ -239,6 +239,8 @@ pub enum SinkKind {
     Webhook,
     /// One JSON line per alert on standard output.
     Stdout,
+    /// Mail over SMTP (docs/sinks.md, "Email").
+    Email,
 }
 
 impl fmt::Display for SinkKind {
@@ -246,6 +248,7 @@ impl fmt::Display for SinkKind {
         f.write_str(match self {
             SinkKind::Webhook => "webhook",
             SinkKind::Stdout => "stdout",
+            SinkKind::Email => "email",
         })
     }
 }

@@ -339,7 +339,31 @@ pub(super) fn validate_sink(
             None
         }
         (SinkKind::Stdout, None) => None,
+        (SinkKind::Email, Some(_)) => {
+            problems.push(at.span(
+                url_span,
+                format!(
+                    "sink {name:?} sends email and takes no url; write host = \"smtp.example.org\""
+                ),
+            ));
+            None
+        }
+        (SinkKind::Email, None) => None,
     };
+    if sink.kind == SinkKind::Email {
+        if let Some(format) = &sink.format {
+            problems.push(at.span(
+                format.span(),
+                format!("sink {name:?} sends email, which has no format; remove it"),
+            ));
+        }
+        if let Some((_, value)) = sink.headers.iter().next() {
+            problems.push(at.span(
+                value.span(),
+                format!("sink {name:?}: headers are for webhooks; email sinks do not use them"),
+            ));
+        }
+    }
 
     let format = sink
         .format

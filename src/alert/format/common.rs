@@ -114,7 +114,7 @@ pub(crate) fn fit_list(head: &str, entries: &[String], separator: &str, max: usi
 
 /// The keys of a `#[derive(Deserialize)]` struct, read from what its derived impl asks the
 /// deserializer for; no list to keep in step with the struct.
-pub(super) fn field_names<'de, T: Deserialize<'de>>() -> &'static [&'static str] {
+pub(in crate::alert) fn field_names<'de, T: Deserialize<'de>>() -> &'static [&'static str] {
     let mut fields: &'static [&'static str] = &[];
     // The capture always ends the deserialization with an error: that is how it stops.
     let _ = T::deserialize(FieldNames(&mut fields));
