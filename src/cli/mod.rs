@@ -558,6 +558,14 @@ fn print_summary(config: &Runtime) {
         if let Some(digest) = sink.digest {
             extras.push(format!("digest every {}", short_duration(digest)));
         }
+        if let Some(schedule) = &sink.digest_at {
+            let times: Vec<String> = schedule
+                .times
+                .iter()
+                .map(|t| t.format("%H:%M").to_string())
+                .collect();
+            extras.push(format!("digest at {} {}", times.join(", "), schedule.zone));
+        }
         if !sink.headers.is_empty() {
             let names: Vec<&str> = sink.headers.iter().map(|(k, _)| k.as_str()).collect();
             extras.push(format!("headers {}", names.join(", ")));
