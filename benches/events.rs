@@ -370,7 +370,10 @@ fn pairs(prepared: &[Prepared<'_>]) {
         )
     };
     let scorers: Vec<(&str, Scorer)> = vec![
-        ("jaccard", Box::new(|a: &Entities, b: &Entities| a.compare(b).similarity)),
+        (
+            "jaccard",
+            Box::new(|a: &Entities, b: &Entities| a.compare(b).similarity),
+        ),
         (
             "overlap",
             Box::new(move |a: &Entities, b: &Entities| {
@@ -389,7 +392,8 @@ fn pairs(prepared: &[Prepared<'_>]) {
             Box::new(move |a: &Entities, b: &Entities| {
                 // A kind counts only when both reports have some of it: a Chinese lead has no
                 // capitalized names, a short one no numbers.
-                let has = |e: &Entities, k: EntityKind| e.iter().any(|id| EntityKind::of(id) == Some(k));
+                let has =
+                    |e: &Entities, k: EntityKind| e.iter().any(|id| EntityKind::of(id) == Some(k));
                 let mut both = 0.0;
                 let mut either = 0.0;
                 for (kind, _) in EntityKind::ALL {
@@ -433,7 +437,10 @@ fn pairs(prepared: &[Prepared<'_>]) {
             let same = a.labelled.event == b.labelled.event;
             scored.push((
                 same,
-                scorers.iter().map(|(_, f)| f(&a.key.entities, &b.key.entities)).collect(),
+                scorers
+                    .iter()
+                    .map(|(_, f)| f(&a.key.entities, &b.key.entities))
+                    .collect(),
             ));
         }
     }
@@ -445,7 +452,11 @@ fn pairs(prepared: &[Prepared<'_>]) {
         for t in [0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8] {
             let same = scored.iter().filter(|s| s.0 && s.1[n] >= t).count();
             let diff = scored.iter().filter(|s| !s.0 && s.1[n] >= t).count();
-            println!("  ≥ {t:.1}: same {same} ({}), different {diff} ({})", pct(same, same_total), pct(diff, diff_total));
+            println!(
+                "  ≥ {t:.1}: same {same} ({}), different {diff} ({})",
+                pct(same, same_total),
+                pct(diff, diff_total)
+            );
         }
     }
 }

@@ -603,3 +603,268 @@ fn a_matrix_sink_puts_with_the_alert_id_so_a_retry_cannot_post_twice() {
     assert_eq!(all[0].headers["authorization"], "Bearer syt_token");
     assert_eq!(all[1].json()["msgtype"], "m.notice");
 }
+
+// ---- digests: every alert shown, or counted ----
+
+/// Distinct stories that all match "ca-aa": each shares only "Kazakhstan" and "Abraham
+/// Accords" with the others, plus ten invented words of its own (no two join one story).
+/// Every title starts with `Report NN:` so a message can be searched for each alert.
+fn report(n: usize) -> Entry<'static> {
+    const SYLLABLES: [&str; 16] = [
+        "ka", "lo", "mi", "ren", "tu", "sa", "vor", "el", "dan", "ish", "po", "gur", "ne", "zo",
+        "bah", "qil",
+    ];
+    let words: Vec<String> = (0..10)
+        .map(|k| {
+            let i = n * 10 + k;
+            format!(
+                "{}{}{}",
+                SYLLABLES[i % 16],
+                SYLLABLES[(i / 16) % 16],
+                SYLLABLES[(i / 256) % 16]
+            )
+        })
+        .collect();
+    let leak = |s: String| -> &'static str { Box::leak(s.into_boxed_str()) };
+    Entry {
+        guid: leak(format!("report-{n}")),
+        title: leak(format!(
+            "Report {n:02}: Kazakhstan and the Abraham Accords, {}",
+            words.join(" ")
+        )),
+        description: "Reported by the wire.",
+        link: leak(format!(
+            "https://wire.example.org/world/central-asia/report-{n}"
+        )),
+        published: minutes_ago(10),
+    }
+}
+
+/// The alerts a text shows (`Report NN` markers, each counted once) and the number its
+/// "… and N more" says it left out (0 without one).
+fn shown_and_left_out(text: &str) -> (usize, usize) {
+    let mut shown = std::collections::BTreeSet::new();
+    for (i, _) in text.match_indices("Report ") {
+        let digits: String = text[i + 7..].chars().take(2).collect();
+        if digits.len() == 2 && digits.chars().all(|c| c.is_ascii_digit()) {
+            shown.insert(digits);
+        }
+    }
+    let left_out = text
+        .split("… and ")
+        .nth(1)
+        .and_then(|rest| rest.split(" more").next())
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or(0);
+    (shown.len(), left_out)
+}
+
+/// Every string in a JSON value, one per line.
+fn strings(value: &Value, out: &mut String) {
+    match value {
+        Value::String(s) => {
+            out.push_str(s);
+            out.push('\n');
+        }
+        Value::Array(a) => a.iter().for_each(|v| strings(v, out)),
+        Value::Object(o) => o.values().for_each(|v| strings(v, out)),
+        _ => {}
+    }
+}
+
+/// The texts of a digest request a reader sees each on its own (Slack's notification text and
+/// its blocks, Matrix's plain and HTML bodies), by the sink's path.
+fn digest_texts(hit: &Hit) -> Vec<String> {
+    let all = |v: &Value| {
+        let mut out = String::new();
+        strings(v, &mut out);
+        out
+    };
+    match hit.path.split('/').nth(1).unwrap_or_default() {
+        "ntfy" | "template-text" => vec![hit.body.clone()],
+        "json" => {
+            let body = hit.json();
+            let alerts = body["alerts"].as_array().map_or(0, Vec::len);
+            vec![(0..alerts).map(|n| format!("Report {n:02}\n")).collect()]
+        }
+        "slack" => {
+            let body = hit.json();
+            vec![all(&body["text"]), all(&body["blocks"])]
+        }
+        "matrix" => {
+            let body = hit.json();
+            vec![all(&body["body"]), all(&body["formatted_body"])]
+        }
+        _ => vec![all(&hit.json())],
+    }
+}
+
+/// Issue 17, item 13: a digest of 33 alerts, through every format. Each message shows every
+/// alert or says how many it left out, and what it shows plus what it counts is all 33.
+#[test]
+fn every_format_shows_every_alert_of_a_digest_or_says_how_many_it_left_out() {
+    const N: usize = 33;
+    let feeds = FeedServer::start();
+    let entries: Vec<Entry<'static>> = (0..N).map(report).collect();
+    feeds.put_rss("/f.xml", &rss(&entries));
+    let sinks: &[(&str, &str)] = &[
+        ("json", ""),
+        ("slack", "format = \"slack\""),
+        ("discord", "format = \"discord\""),
+        ("teams", "format = \"teams\""),
+        ("ntfy", "format = \"ntfy\""),
+        ("telegram", "format = \"telegram\"\nchat_id = \"-100123\""),
+        ("mattermost", "format = \"mattermost\""),
+        (
+            "matrix",
+            "format = \"matrix\"\nroom = \"!news:example.org\"\ntoken = \"syt_token\"",
+        ),
+        // Written for one alert: the digest must not shrink to its first.
+        (
+            "template-title",
+            "format = \"template\"\ntemplate = '{\"text\": {{ title }}}'",
+        ),
+        (
+            "template-text",
+            "format = \"template\"\ncontent_type = \"text/plain\"\ntemplate = \"{{ text }}\"",
+        ),
+        (
+            "template-loop",
+            "format = \"template\"\ntemplate = '[{% for a in alerts %}{{ a.title }}{% if not loop.last %},{% endif %}{% endfor %}]'",
+        ),
+    ];
+    let names: Vec<&str> = sinks.iter().map(|(name, _)| *name).collect();
+    let ws = Workspace::new();
+    let mut config = TomlConfig::for_workspace(&ws)
+        .shared_groups()
+        .feed("wire", &feeds.url("/f.xml"))
+        .rule("ca-aa", "@central_asia AND @abraham_accords", &names);
+    // A receiver each: the answers of one tiny_http server to many connections at once
+    // sometimes stall.
+    let receivers: Vec<Receiver> = sinks.iter().map(|_| Receiver::start()).collect();
+    for ((name, extra), receiver) in sinks.iter().zip(&receivers) {
+        config = config.webhook_sink_with(
+            name,
+            &receiver.url(&format!("/{name}")),
+            &format!("{extra}\ndigest = \"1h\"\nrate_limit = \"none\""),
+        );
+    }
+    config.write(&ws);
+    let out = ws.watchword(&["once"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let hits: Vec<Hit> = receivers.iter().flat_map(Receiver::accepted).collect();
+    let paths: Vec<&str> = hits.iter().map(|h| h.path.as_str()).collect();
+    assert_eq!(
+        hits.len(),
+        sinks.len(),
+        "one digest per sink: {paths:?}\n{}",
+        stderr(&out)
+    );
+    for hit in &hits {
+        for text in digest_texts(hit) {
+            let (shown, left_out) = shown_and_left_out(&text);
+            assert!(
+                shown > 0 && shown + left_out == N,
+                "{}: {shown} alerts shown and {left_out} said to be left out, of {N}:\n{}",
+                hit.path,
+                text.chars().take(3000).collect::<String>()
+            );
+        }
+    }
+}
+
+// ---- cutting text to a limit ----
+
+/// One alerting item with this title, at `/f.xml`.
+fn story_titled(title: &str) -> FeedServer {
+    let feeds = FeedServer::start();
+    feeds.put_rss(
+        "/f.xml",
+        &rss(&[Entry {
+            guid: "ca-long",
+            title,
+            description: "Astana confirmed it.",
+            link: "https://wire.example.org/ca-long",
+            published: minutes_ago(5),
+        }]),
+    );
+    feeds
+}
+
+/// Issue 17, item 14: the template's `title` is at most 1,000 characters, as documented
+/// (it was 1,001: the cut kept 1,000 and added `…`), and the cut never splits a grapheme
+/// cluster (a family emoji is 7 chars joined by ZWJ; cut inside, it shows as other people).
+#[test]
+fn a_template_title_is_at_most_1000_characters_and_keeps_an_emoji_whole() {
+    let family = "\u{1F468}\u{200D}\u{1F469}\u{200D}\u{1F467}\u{200D}\u{1F466}";
+    let head = "Kazakhstan joins the Abraham Accords ";
+    let mut title = head.to_string();
+    while title.chars().count() < 995 {
+        title.push_str("word ");
+    }
+    // The emoji straddles character 1,000.
+    title.push_str(family);
+    title.push_str(&" more".repeat(100));
+    let feeds = story_titled(&title);
+    let receiver = Receiver::start();
+    let ws = Workspace::new();
+    story_config(&ws, &feeds.url("/f.xml"))
+        .webhook_sink_with(
+            "hook",
+            &receiver.hook_url(),
+            "format = \"template\"\ntemplate = '{\"t\": {{ title }}, \"a\": {{ alerts[0].title }}}'",
+        )
+        .write(&ws);
+    let out = ws.watchword(&["once"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let hit = receiver.accepted().pop().expect("delivered");
+    for field in ["t", "a"] {
+        let got = hit.json()[field].as_str().unwrap_or_default().to_string();
+        assert!(
+            got.chars().count() <= 1000,
+            "{} characters",
+            got.chars().count()
+        );
+        assert!(got.ends_with('…') && got.starts_with(head), "{got}");
+        let body = got.trim_end_matches('…').trim_end();
+        assert!(
+            body.ends_with("word") || body.ends_with(family),
+            "the cut split the emoji: {:?}",
+            body.chars().rev().take(8).collect::<String>()
+        );
+    }
+}
+
+/// Issue 17, item 14: a non-ASCII ntfy title goes as several RFC 2047 encoded-words of at
+/// most 75 characters each (it was one word of hundreds), each holding whole UTF-8
+/// characters, which together decode to the title.
+#[test]
+fn an_ntfy_title_is_encoded_words_of_at_most_75_characters() {
+    let title = "Казахстан присоединяется к Авраамовым соглашениям (Kazakhstan joins the \
+                 Abraham Accords) — «официально», сообщает Белый дом после переговоров";
+    let feeds = story_titled(title);
+    let receiver = Receiver::start();
+    let ws = Workspace::new();
+    story_config(&ws, &feeds.url("/f.xml"))
+        .webhook_sink_with("hook", &receiver.hook_url(), "format = \"ntfy\"")
+        .write(&ws);
+    let out = ws.watchword(&["once"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let hit = receiver.accepted().pop().expect("delivered");
+    let header = hit.headers["title"].clone();
+    let words: Vec<&str> = header.split(' ').collect();
+    assert!(words.len() > 1, "one encoded-word: {header}");
+    let mut decoded = String::new();
+    for word in words {
+        assert!(word.len() <= 75, "{} characters: {word}", word.len());
+        let b64 = word
+            .strip_prefix("=?UTF-8?B?")
+            .and_then(|w| w.strip_suffix("?="))
+            .unwrap_or_else(|| panic!("not an encoded-word: {word}"));
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(b64)
+            .expect("base64");
+        decoded.push_str(&String::from_utf8(bytes).expect("whole UTF-8 characters per word"));
+    }
+    assert_eq!(decoded, title);
+}

@@ -3,6 +3,7 @@
 //! The deliverer makes one attempt at one delivery and says what should happen next; the
 //! `daemon` records that in the store. Nothing here knows about feeds' fetching or rule syntax.
 
+pub mod email;
 pub mod format;
 pub mod message;
 pub mod retry;
@@ -47,6 +48,8 @@ pub struct Answer {
 pub struct Deliverer {
     client: reqwest::Client,
     sinks: HashMap<String, Outlet>,
+    /// `delivery_timeout`: a webhook request's, an SMTP connection's and each SMTP reply's.
+    timeout: Duration,
 }
 
 struct Outlet {
@@ -92,6 +95,7 @@ impl Deliverer {
             .map_err(AlertError::Client)?;
         Ok(Deliverer {
             client,
+            timeout,
             sinks: sinks
                 .iter()
                 .map(|s| {
@@ -128,6 +132,9 @@ impl Deliverer {
     /// A loggable name for a sink: its name and, for webhooks, only the URL's origin (the rest
     /// of a webhook URL is as good as a password).
     pub fn describe(&self, name: &str) -> String {
+        if let Some(email) = self.sinks.get(name).and_then(|s| s.sink.email.as_ref()) {
+            return format!("{name} ({})", email.describe());
+        }
         match self.sink(name).and_then(|s| s.url.as_deref()) {
             Some(url) => format!("{name} ({})", url_origin(url)),
             None => name.to_string(),
@@ -157,6 +164,29 @@ impl Deliverer {
                         )))
                     })
             }
+            SinkKind::Email => match &sink.email {
+                Some(email) => match email.message(out.id, &out.payloads) {
+                    Ok(message) => email
+                        .send(&message, self.timeout)
+                        .await
+                        .map(|()| None)
+                        .map_err(|(failure, message)| AttemptError {
+                            status: None,
+                            failure,
+                            message: sink.scrub(&message),
+                            retry_after: None,
+                        }),
+                    Err(message) => Err(AttemptError {
+                        status: None,
+                        failure: Failure::Client,
+                        message: sink.scrub(&message),
+                        retry_after: None,
+                    }),
+                },
+                None => Err(AttemptError::transient(
+                    "the email sink was not loaded".into(),
+                )),
+            },
             SinkKind::Webhook => {
                 let batch = Batch {
                     id: out.id,
@@ -228,6 +258,21 @@ impl Deliverer {
                     Err(e) => Err(format!("stdout writer failed: {e}")),
                 }
             }
+            // The same message and SMTP conversation as a delivery; SMTP has no status and
+            // body to show, so the answer says the server took it.
+            SinkKind::Email => match &sink.email {
+                Some(email) => match email.message(out.id, &out.payloads) {
+                    Ok(message) => match email.send(&message, self.timeout).await {
+                        Ok(()) => Ok(Answer {
+                            status: None,
+                            body: format!("accepted by {}", email.describe()),
+                        }),
+                        Err((_, message)) => Err(sink.scrub(&message)),
+                    },
+                    Err(message) => Err(sink.scrub(&message)),
+                },
+                None => Err("the email sink was not loaded".into()),
+            },
             SinkKind::Webhook => {
                 let batch = Batch {
                     id: out.id,

@@ -88,6 +88,9 @@ pub enum Failure {
     Client,
     /// 410 Gone: the receiver says this hook no longer exists.
     Gone,
+    /// Refused for good, and trying the same again cannot change that (an SMTP 5xx to a
+    /// recipient or to the message): dead at once, like a mail client's failed send.
+    Permanent,
 }
 
 /// When to retry after `attempts` failed attempts (counting the one that just failed), or
@@ -102,7 +105,7 @@ pub fn next_attempt(
     retry_after: Option<i64>,
 ) -> Option<i64> {
     match failure {
-        Failure::Gone => return None,
+        Failure::Gone | Failure::Permanent => return None,
         Failure::Client
             if attempts >= policy.client_error_attempts
                 && now - created_at >= policy.client_error_grace_secs =>

@@ -93,6 +93,10 @@ fn summary_json(config: &Runtime) -> serde_json::Value {
                 "signed": sink.signing_key.is_some(),
                 "rate_limit": sink.rate_limit.map(|l| l.to_string()),
                 "digest_seconds": sink.digest.map(|d| d.as_secs()),
+                "digest_at": sink.digest_at.as_ref().map(|schedule| json!({
+                    "times": schedule.times.iter().map(|t| t.format("%H:%M:%S").to_string()).collect::<Vec<_>>(),
+                    "timezone": schedule.zone.to_string(),
+                })),
                 "headers": sink.headers.iter().map(|(k, _)| k).collect::<Vec<_>>(),
             })
         })
@@ -116,8 +120,9 @@ fn summary_json(config: &Runtime) -> serde_json::Value {
 
 /// Where a sink sends, for people: a webhook's origin only (the path is as good as a password).
 fn target(sink: &crate::alert::Sink) -> Option<String> {
-    match (sink.kind, sink.url.as_deref()) {
-        (SinkKind::Webhook, Some(url)) => Some(url_origin(url)),
+    match (sink.kind, sink.url.as_deref(), &sink.email) {
+        (SinkKind::Webhook, Some(url), _) => Some(url_origin(url)),
+        (SinkKind::Email, _, Some(email)) => Some(email.describe()),
         _ => None,
     }
 }
@@ -177,7 +182,10 @@ fn summary_text(config: &Runtime) -> String {
         let target = target(sink).unwrap_or_default();
         // Secrets (URL paths, keys, tokens, header values) are never printed: only whether
         // they are set.
-        let mut extras = vec![format!("format {}", sink.format)];
+        let mut extras = match sink.kind {
+            SinkKind::Email => Vec::new(),
+            _ => vec![format!("format {}", sink.format)],
+        };
         if sink.signing_key.is_some() {
             extras.push("signed".into());
         }
@@ -186,6 +194,14 @@ fn summary_text(config: &Runtime) -> String {
         }
         if let Some(digest) = sink.digest {
             extras.push(format!("digest every {}", short_duration(digest)));
+        }
+        if let Some(schedule) = &sink.digest_at {
+            let times: Vec<String> = schedule
+                .times
+                .iter()
+                .map(|t| t.format("%H:%M").to_string())
+                .collect();
+            extras.push(format!("digest at {} {}", times.join(", "), schedule.zone));
         }
         if !sink.headers.is_empty() {
             let names: Vec<&str> = sink.headers.iter().map(|(k, _)| k.as_str()).collect();

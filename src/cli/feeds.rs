@@ -201,10 +201,5 @@ fn one_line(text: &str) -> String {
 }
 
 fn truncate(text: &str, max: usize) -> String {
-    if text.chars().count() <= max {
-        return text.to_owned();
-    }
-    let mut cut: String = text.chars().take(max - 1).collect();
-    cut.push('…');
-    cut
+    crate::text::truncate_chars(text, max)
 }

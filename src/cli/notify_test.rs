@@ -91,6 +91,14 @@ pub(super) async fn run(config: Arc<Runtime>, args: NotifyTestArgs) -> anyhow::R
         );
         return Ok(());
     }
+    if sink.kind == SinkKind::Email {
+        super::print_out(&format!(
+            "sink:    {target}\nalert:   {} (Message-ID)\nanswer:  {}\n",
+            id.as_str(),
+            for_terminal(&answer.body),
+        ));
+        return Ok(());
+    }
     let mut details = vec![format!("format {}", sink.format)];
     if sink.signing_key.is_some() {
         details.push("signed".into());

@@ -8,6 +8,7 @@
 //! builds what the daemon runs from a [`Config`] and reports its own problems through the
 //! [`SourceMap`] that [`Config::parse`] returns, so they are located the same way.
 
+mod digest;
 mod raw;
 mod schema;
 mod secret;
@@ -20,6 +21,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+pub use digest::DigestSchedule;
 pub use raw::{Priority, SinkKind};
 use raw::{RawConfig, RawDaemon};
 pub use sink::{

@@ -141,6 +141,10 @@ pub struct RawSink {
     pub rate_limit: Option<Spanned<String>>,
     /// Send the matches of this window as one message.
     pub digest: Option<Spanned<HumanDuration>>,
+    /// Or send them as one message at these times of day (`"08:00"`)...
+    pub digest_at: Option<Spanned<Vec<Spanned<String>>>>,
+    /// ... in this IANA time zone (default UTC).
+    pub timezone: Option<Spanned<String>>,
     /// Delays between attempts (the last repeats); default: the Standard Webhooks schedule.
     pub retry_schedule: Option<Spanned<Vec<HumanDuration>>>,
     /// A delivery still failing this long after the alert was queued is dead.
@@ -164,6 +168,8 @@ pub const SINK_KEYS: &[&str] = &[
     "headers",
     "rate_limit",
     "digest",
+    "digest_at",
+    "timezone",
     "retry_schedule",
     "give_up_after",
     "client_error_attempts",
@@ -199,6 +205,8 @@ impl<'de> Deserialize<'de> for RawSink {
                     headers: BTreeMap::new(),
                     rate_limit: None,
                     digest: None,
+                    digest_at: None,
+                    timezone: None,
                     retry_schedule: None,
                     give_up_after: None,
                     client_error_attempts: None,
@@ -215,6 +223,8 @@ impl<'de> Deserialize<'de> for RawSink {
                         "headers" => sink.headers = map.next_value()?,
                         "rate_limit" => sink.rate_limit = Some(map.next_value()?),
                         "digest" => sink.digest = Some(map.next_value()?),
+                        "digest_at" => sink.digest_at = Some(map.next_value()?),
+                        "timezone" => sink.timezone = Some(map.next_value()?),
                         "retry_schedule" => sink.retry_schedule = Some(map.next_value()?),
                         "give_up_after" => sink.give_up_after = Some(map.next_value()?),
                         "client_error_attempts" => {
@@ -242,6 +252,8 @@ pub enum SinkKind {
     Webhook,
     /// One JSON line per alert on standard output.
     Stdout,
+    /// Mail over SMTP (docs/sinks.md, "Email").
+    Email,
 }
 
 impl fmt::Display for SinkKind {
@@ -249,6 +261,7 @@ impl fmt::Display for SinkKind {
         f.write_str(match self {
             SinkKind::Webhook => "webhook",
             SinkKind::Stdout => "stdout",
+            SinkKind::Email => "email",
         })
     }
 }

@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use base64::Engine as _;
 
+use super::digest::DigestSchedule;
 use super::raw::{HumanDuration, RawSink, SinkKind};
 use super::{Diagnostic, Locator, check_webhook_url, secret};
 
@@ -37,6 +38,8 @@ pub struct SinkConfig {
     /// `rate_limit` as written; the format's default applies when it is not.
     pub rate_limit: RateLimitSetting,
     pub digest: Option<Duration>,
+    /// `digest_at` with `timezone`: digests at fixed times of day instead of a window.
+    pub digest_at: Option<DigestSchedule>,
     /// Delays between attempts; the last one repeats. Empty: the built-in schedule.
     pub retry_schedule: Vec<Duration>,
     pub give_up_after: Duration,
@@ -113,6 +116,7 @@ impl fmt::Debug for SinkConfig {
             )
             .field("rate_limit", &self.rate_limit)
             .field("digest", &self.digest)
+            .field("digest_at", &self.digest_at)
             .finish_non_exhaustive()
     }
 }
@@ -141,6 +145,7 @@ impl SinkConfig {
             headers: Vec::new(),
             rate_limit: RateLimitSetting::FormatDefault,
             digest: None,
+            digest_at: None,
             retry_schedule: Vec::new(),
             give_up_after: DEFAULT_GIVE_UP_AFTER,
             client_error_attempts: DEFAULT_CLIENT_ERROR_ATTEMPTS,
@@ -339,7 +344,31 @@ pub(super) fn validate_sink(
             None
         }
         (SinkKind::Stdout, None) => None,
+        (SinkKind::Email, Some(_)) => {
+            problems.push(at.span(
+                url_span,
+                format!(
+                    "sink {name:?} sends email and takes no url; write host = \"smtp.example.org\""
+                ),
+            ));
+            None
+        }
+        (SinkKind::Email, None) => None,
     };
+    if sink.kind == SinkKind::Email {
+        if let Some(format) = &sink.format {
+            problems.push(at.span(
+                format.span(),
+                format!("sink {name:?} sends email, which has no format; remove it"),
+            ));
+        }
+        if let Some((_, value)) = sink.headers.iter().next() {
+            problems.push(at.span(
+                value.span(),
+                format!("sink {name:?}: headers are for webhooks; email sinks do not use them"),
+            ));
+        }
+    }
 
     let format = sink
         .format
@@ -399,6 +428,15 @@ pub(super) fn validate_sink(
             format!("sink {name:?}: digest is for webhooks; stdout writes one line per alert"),
         ));
     }
+    let digest_at = digest_schedule(
+        &sink.digest_at,
+        &sink.timezone,
+        &sink.digest,
+        sink.kind,
+        &name,
+        at,
+        problems,
+    );
     let retry_schedule = match &sink.retry_schedule {
         Some(list) if list.get_ref().is_empty() || list.get_ref().iter().any(|d| d.0.is_zero()) => {
             problems.push(at.span(
@@ -463,6 +501,7 @@ pub(super) fn validate_sink(
         headers,
         rate_limit,
         digest,
+        digest_at,
         retry_schedule,
         give_up_after,
         client_error_attempts,
@@ -470,6 +509,95 @@ pub(super) fn validate_sink(
         options,
         secrets,
     }
+}
+
+/// `digest_at` and `timezone`, checked: every time a time of day, a zone IANA knows, not
+/// together with `digest`, and not for stdout.
+fn digest_schedule(
+    digest_at: &Option<toml::Spanned<Vec<toml::Spanned<String>>>>,
+    timezone: &Option<toml::Spanned<String>>,
+    digest: &Option<toml::Spanned<HumanDuration>>,
+    kind: SinkKind,
+    name: &str,
+    at: &Locator<'_>,
+    problems: &mut Vec<Diagnostic>,
+) -> Option<DigestSchedule> {
+    let Some(list) = digest_at else {
+        if let Some(zone) = timezone {
+            problems.push(at.span(
+                zone.span(),
+                format!(
+                    "sink {name:?}: timezone is the zone of digest_at, which is not set; add \
+                     digest_at = [\"08:00\"] or remove timezone"
+                ),
+            ));
+        }
+        return None;
+    };
+    let before = problems.len();
+    if let Some(window) = digest {
+        problems.push(at.span(
+            list.span(),
+            format!(
+                "sink {name:?}: digest ({}) and digest_at both say when digests go; keep one",
+                humantime::format_duration(window.get_ref().0)
+            ),
+        ));
+    }
+    if kind == SinkKind::Stdout {
+        problems.push(at.span(
+            list.span(),
+            format!("sink {name:?}: digest_at is for webhooks and email; stdout writes one line per alert"),
+        ));
+    }
+    if list.get_ref().is_empty() {
+        problems.push(at.span(
+            list.span(),
+            format!("sink {name:?}: digest_at needs at least one time, like [\"08:00\"]"),
+        ));
+    }
+    let mut times = Vec::new();
+    for text in list.get_ref() {
+        match DigestSchedule::parse_time(text.get_ref()) {
+            Some(time) => times.push(time),
+            None => problems.push(at.span(
+                text.span(),
+                format!(
+                    "sink {name:?}: digest_at: {:?} is not a time of day; write \"HH:MM\" on the \
+                     24-hour clock, like \"08:00\" or \"17:30\"",
+                    text.get_ref()
+                ),
+            )),
+        }
+    }
+    times.sort_unstable();
+    times.dedup();
+    let zone = match timezone {
+        None => Some(chrono_tz::UTC),
+        Some(zone) => match DigestSchedule::parse_zone(zone.get_ref()) {
+            Ok(zone) => Some(zone),
+            Err(close) => {
+                let hint = if close.is_empty() {
+                    " (an IANA name like \"Europe/Berlin\", \"America/New_York\" or \"UTC\")"
+                        .to_string()
+                } else {
+                    format!("; did you mean {}?", close.join(", "))
+                };
+                problems.push(at.span(
+                    zone.span(),
+                    format!(
+                        "sink {name:?}: timezone {:?} is not a time zone{hint}",
+                        zone.get_ref()
+                    ),
+                ));
+                None
+            }
+        },
+    };
+    if problems.len() > before {
+        return None;
+    }
+    Some(DigestSchedule { times, zone: zone? })
 }
 
 /// `whsec_<base64>` → the key bytes (Standard Webhooks: 24–64 random bytes).

@@ -151,9 +151,9 @@ impl Pipeline {
                 humantime::format_duration(config.give_up_after)
             );
         }
-        if let Some(window) = config.digest {
+        if config.digest.is_some() || config.digest_at.is_some() {
             return self
-                .deliver_digests(sink, window, include_future, stop, report)
+                .deliver_digests(sink, include_future, stop, report)
                 .await;
         }
         let mut released_once = false;
@@ -240,25 +240,45 @@ impl Pipeline {
         }
     }
 
+    /// When `sink`'s next digest is due (unix seconds): the end of the window that opened
+    /// with its oldest pending alert (`digest`), or the first scheduled time after it
+    /// (`digest_at`); a retry due sooner comes first.
+    async fn digest_due(&self, sink: &str) -> Result<Option<i64>, DaemonError> {
+        let Some(config) = self.deliverer.sink(sink) else {
+            return Ok(None);
+        };
+        let name = sink.to_string();
+        if let Some(schedule) = config.digest_at.clone() {
+            let (fresh, retry) = self
+                .on_outbox(move |store| store.digest_pending_times(&name))
+                .await?;
+            let scheduled = fresh.map(|queued| schedule.next_after(queued));
+            return Ok(match (scheduled, retry) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            });
+        }
+        let window = config
+            .digest
+            .map_or(0, |w| i64::try_from(w.as_secs()).unwrap_or(i64::MAX / 2));
+        self.on_outbox(move |store| store.digest_due_at(&name, window))
+            .await
+    }
+
     /// A digest sink's pass: when the window that opened with the oldest pending alert has
-    /// closed, its alerts go as one message.
+    /// closed, or the next scheduled time after it has come, its alerts go as one message.
     async fn deliver_digests(
         &self,
         sink: &str,
-        window: Duration,
         include_future: bool,
         stop: &watch::Receiver<bool>,
         mut report: DeliveryReport,
     ) -> Result<(DeliveryReport, SinkPass), DaemonError> {
-        let window = i64::try_from(window.as_secs()).unwrap_or(i64::MAX / 2);
         loop {
             if *stop.borrow() {
                 return Ok((report, SinkPass::Done));
             }
-            let name = sink.to_string();
-            let due_at = self
-                .on_outbox(move |store| store.digest_due_at(&name, window))
-                .await?;
+            let due_at = self.digest_due(sink).await?;
             let now = Utc::now().timestamp();
             match due_at {
                 None => return Ok((report, SinkPass::Done)),
@@ -511,16 +531,16 @@ impl Pipeline {
 
     /// When `sink` next has something to send (unix seconds).
     async fn next_due(&self, sink: &str) -> Result<Option<i64>, DaemonError> {
-        let digest = self.deliverer.sink(sink).and_then(|s| s.digest);
+        let digests = self
+            .deliverer
+            .sink(sink)
+            .is_some_and(|s| s.digest.is_some() || s.digest_at.is_some());
+        if digests {
+            return self.digest_due(sink).await;
+        }
         let name = sink.to_string();
-        self.on_outbox(move |store| match digest {
-            Some(window) => store.digest_due_at(
-                &name,
-                i64::try_from(window.as_secs()).unwrap_or(i64::MAX / 2),
-            ),
-            None => store.next_delivery_at(&[name]),
-        })
-        .await
+        self.on_outbox(move |store| store.next_delivery_at(&[name]))
+            .await
     }
 }
 

@@ -296,7 +296,10 @@ fn proper_names(lead: &str) -> impl Iterator<Item = String> {
             sentence_start = false;
             flush(&mut word, starts);
         }
-        if matches!(c, '.' | '!' | '?' | ':' | '«' | '"' | '“' | '„' | '—' | '\n') {
+        if matches!(
+            c,
+            '.' | '!' | '?' | ':' | '«' | '"' | '“' | '„' | '—' | '\n'
+        ) {
             sentence_start = true;
         }
     }
@@ -452,7 +455,13 @@ mod tests {
                 .collect();
         assert_eq!(
             found,
-            ["number:2.5", "number:25", "number:1.5", "number:600000", "number:600000"]
+            [
+                "number:2.5",
+                "number:25",
+                "number:1.5",
+                "number:600000",
+                "number:600000"
+            ]
         );
     }
 

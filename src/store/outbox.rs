@@ -237,6 +237,19 @@ impl Store {
             .flatten())
     }
 
+    /// For a sink with scheduled digests: when its oldest never-tried pending delivery was
+    /// queued, and when its earliest retry is due.
+    pub fn digest_pending_times(&self, sink: &str) -> Result<(Option<i64>, Option<i64>)> {
+        let conn = self.lock()?;
+        Ok(conn.query_row(
+            "SELECT MIN(CASE WHEN attempts = 0 THEN next_attempt_at END),
+                    MIN(CASE WHEN attempts > 0 THEN next_attempt_at END)
+             FROM deliveries WHERE state = 'pending' AND sink = ?1",
+            params![sink],
+            |row| Ok((row.get::<_, Option<i64>>(0)?, row.get::<_, Option<i64>>(1)?)),
+        )?)
+    }
+
     /// Remembers that `sink`'s receiver answered 410 Gone for the URL with `fingerprint`.
     pub fn disable_sink(&self, sink: &str, at: i64, reason: &str, fingerprint: &str) -> Result<()> {
         let conn = self.lock()?;

@@ -140,6 +140,16 @@ impl TomlConfig {
         self
     }
 
+    /// An email sink (`kind = "email"`) with its keys as TOML lines (`host = …`, `to = …`).
+    pub fn email_sink_with(mut self, name: &str, extra: &str) -> TomlConfig {
+        self.sinks.push(table(
+            "[[sink]]",
+            &[("name", string(name)), ("kind", string("email"))],
+            extra,
+        ));
+        self
+    }
+
     /// A sink printing one JSON line per alert.
     pub fn stdout_sink(mut self, name: &str) -> TomlConfig {
         self.sinks.push(table(

@@ -7,6 +7,7 @@
 mod config;
 mod daemon;
 mod receiver;
+mod smtp;
 
 #[allow(unused_imports)] // each test binary uses a different part of this module
 pub use config::TomlConfig;
@@ -14,6 +15,8 @@ pub use config::TomlConfig;
 pub use daemon::{Daemon, free_port, http_get};
 #[allow(unused_imports)]
 pub use receiver::{HOLD, Hit, Receiver, Reply};
+#[allow(unused_imports)]
+pub use smtp::{Session, SmtpServer};
 
 use std::collections::HashMap;
 use std::net::TcpListener;

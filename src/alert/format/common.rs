@@ -14,7 +14,7 @@ pub(crate) fn one_line(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
-/// At most `max` characters, cut with `…`.
+/// At most `max` characters, `…` included, cut between grapheme clusters.
 pub(crate) fn cut(text: &str, max: usize) -> String {
     crate::text::truncate_chars(text, max)
 }
@@ -42,16 +42,9 @@ pub(crate) fn md_url(url: &str) -> String {
         .replace('>', "%3E")
 }
 
-/// At most `max` bytes of UTF-8, cut on a char boundary with `…`.
+/// At most `max` bytes of UTF-8, cut between grapheme clusters with `…`.
 pub(crate) fn cut_bytes(text: &str, max: usize) -> String {
-    if text.len() <= max {
-        return text.to_string();
-    }
-    let mut end = max.saturating_sub('…'.len_utf8());
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{}…", text[..end].trim_end())
+    crate::text::truncate_bytes(text, max)
 }
 
 /// `& < >` and quotes as HTML entities (Telegram, Matrix).
@@ -92,9 +85,36 @@ pub(crate) fn more_note(shown: usize, total: usize) -> Option<String> {
     (total > shown).then(|| format!("… and {} more", total - shown))
 }
 
+/// `head` and as many whole `entries` as fit in `max` characters, joined by `separator`, then
+/// "… and K more" for the rest (room for the note is kept, so it is never cut).
+pub(crate) fn fit_list(head: &str, entries: &[String], separator: &str, max: usize) -> String {
+    let len = |s: &str| s.chars().count();
+    let mut out = head.to_string();
+    let mut shown = 0;
+    for (i, entry) in entries.iter().enumerate() {
+        let sep = if shown == 0 { "" } else { separator };
+        // The room the note needs if this entry is the last to fit.
+        let rest = entries.len() - i - 1;
+        let note = more_note(0, rest).map_or(0, |n| len(separator) + len(&n));
+        if len(&out) + len(sep) + len(entry) + note > max {
+            break;
+        }
+        out.push_str(sep);
+        out.push_str(entry);
+        shown += 1;
+    }
+    if let Some(note) = more_note(shown, entries.len()) {
+        if shown > 0 {
+            out.push_str(separator);
+        }
+        out.push_str(&note);
+    }
+    out
+}
+
 /// The keys of a `#[derive(Deserialize)]` struct, read from what its derived impl asks the
 /// deserializer for; no list to keep in step with the struct.
-pub(super) fn field_names<'de, T: Deserialize<'de>>() -> &'static [&'static str] {
+pub(in crate::alert) fn field_names<'de, T: Deserialize<'de>>() -> &'static [&'static str] {
     let mut fields: &'static [&'static str] = &[];
     // The capture always ends the deserialization with an error: that is how it stops.
     let _ = T::deserialize(FieldNames(&mut fields));

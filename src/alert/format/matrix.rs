@@ -59,6 +59,10 @@ impl Format for Matrix {
     }
 }
 
+/// Room for the plain and HTML bodies of a digest: Matrix events are at most 65,536 bytes,
+/// and JSON escaping can grow the bodies (the `@` word joiners of the plain one, quotes).
+const MAX_BODIES_BYTES: usize = 40_000;
+
 /// Matrix `m.room.message`: an `m.notice` (the convention for bots) with an HTML body, and an
 /// empty `m.mentions` so that nothing in it pings anyone.
 fn matrix(messages: &[Message]) -> Value {
@@ -87,23 +91,33 @@ fn matrix(messages: &[Message]) -> Value {
             html.push_str(&format!("<br><i>{}</i>", html_escape(&context)));
         }
     } else {
-        let shown = messages.len().min(50);
         plain.push_str(&format!("{} new alerts", messages.len()));
         html.push_str(&format!("<b>{} new alerts</b><ul>", messages.len()));
-        for m in &messages[..shown] {
+        let mut shown = 0;
+        for m in messages.iter().take(50) {
             let title = cut(&one_line(&m.title), 200);
-            plain.push_str(&format!("\n• {title}"));
-            match &m.link {
-                Some(link) => {
-                    plain.push_str(&format!(" {link}"));
-                    html.push_str(&format!(
+            let (line, item) = match &m.link {
+                Some(link) => (
+                    format!("\n• {title} {link}"),
+                    format!(
                         "<li><a href=\"{}\">{}</a></li>",
                         html_escape(link),
                         html_escape(&title)
-                    ));
-                }
-                None => html.push_str(&format!("<li>{}</li>", html_escape(&title))),
+                    ),
+                ),
+                None => (
+                    format!("\n• {title}"),
+                    format!("<li>{}</li>", html_escape(&title)),
+                ),
+            };
+            // Whole entries within the event size limit (both bodies, escapes and the JSON
+            // around them), links of up to 2 KB included.
+            if plain.len() + html.len() + line.len() + item.len() > MAX_BODIES_BYTES {
+                break;
             }
+            plain.push_str(&line);
+            html.push_str(&item);
+            shown += 1;
         }
         html.push_str("</ul>");
         if let Some(note) = more_note(shown, messages.len()) {

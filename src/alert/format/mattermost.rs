@@ -33,6 +33,9 @@ impl Format for Mattermost {
     }
 }
 
+/// Mattermost's post limit, in characters.
+const MAX_TEXT_CHARS: usize = 16383;
+
 /// Mattermost: Markdown `text` (posts ≤ 16383 characters); `@` defused so feed text cannot
 /// notify `@channel` or `@all`.
 fn mattermost(messages: &[Message]) -> Value {
@@ -52,17 +55,24 @@ fn mattermost(messages: &[Message]) -> Value {
             text.push_str(&format!("\n_{}_", fit(&context, 300, markdown_escape)));
         }
     } else {
-        let shown = messages.len().min(50);
         text.push_str(&format!("#### {} new alerts", messages.len()));
-        for m in &messages[..shown] {
+        let mut shown = 0;
+        for m in messages.iter().take(50) {
             let title = fit(&one_line(&m.title), 200, markdown_escape);
-            match &m.link {
-                Some(link) => text.push_str(&format!("\n- [{title}]({})", md_url(link))),
-                None => text.push_str(&format!("\n- {title}")),
-            }
+            let mut line = match &m.link {
+                Some(link) => format!("\n- [{title}]({})", md_url(link)),
+                None => format!("\n- {title}"),
+            };
             if let Some(rule) = &m.rule {
-                text.push_str(&format!(" ({})", fit(rule, 100, markdown_escape)));
+                line.push_str(&format!(" ({})", fit(rule, 100, markdown_escape)));
             }
+            // Whole lines within the post limit, with room for the note: links of up to 2 KB
+            // would otherwise take 50 lines past it.
+            if text.chars().count() + line.chars().count() > MAX_TEXT_CHARS - 100 {
+                break;
+            }
+            text.push_str(&line);
+            shown += 1;
         }
         if let Some(note) = more_note(shown, messages.len()) {
             text.push_str(&format!("\n{note}"));

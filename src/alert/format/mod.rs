@@ -10,7 +10,7 @@
 //! a 10 KB title) cannot break a message, mention a channel or get it rejected. Limits are
 //! cited in docs/sinks.md.
 
-mod common;
+pub(super) mod common;
 
 use std::fmt;
 use std::ops::{Deref, Range};
@@ -18,8 +18,9 @@ use std::sync::Arc;
 
 use serde::de::DeserializeOwned;
 
+use super::email::{self, Email};
 use super::message::Message;
-use crate::config::{RateLimit, SINK_KEYS, SinkConfig};
+use crate::config::{RateLimit, SINK_KEYS, SinkConfig, SinkKind};
 
 pub use template::check_template;
 
@@ -222,6 +223,8 @@ pub struct Sink {
     /// `rate_limit` as written, else the format's default; `None`: no limit of our own.
     pub rate_limit: Option<RateLimit>,
     render: Arc<dyn Render>,
+    /// The SMTP side of an `email` sink (`kind = "email"`); `None` for the others.
+    pub email: Option<Arc<Email>>,
 }
 
 /// A sink is read like its config (`sink.url`, `sink.scrub(…)`); `format` and `rate_limit`
@@ -261,6 +264,9 @@ impl Sink {
     /// `Err` with no problem only when an option's `${…}` could not be expanded, which config
     /// has reported already.
     pub fn load(config: &SinkConfig) -> Result<Sink, Vec<SinkProblem>> {
+        if config.kind == SinkKind::Email {
+            return Sink::load_email(config);
+        }
         let name = &config.name;
         let format_span = config
             .spans
@@ -359,6 +365,84 @@ impl Sink {
             config: sink_config,
             format,
             render,
+            email: None,
+        })
+    }
+
+    /// An `email` sink: its SMTP keys checked like a format's options. It renders no HTTP
+    /// request; `format` and the renderer are the `json` ones, never used.
+    fn load_email(config: &SinkConfig) -> Result<Sink, Vec<SinkProblem>> {
+        let name = &config.name;
+        let keys = email::keys();
+        let mut check = Check {
+            config,
+            format: SinkFormat::Json,
+            keys,
+            problems: Vec::new(),
+        };
+        for option in &config.options {
+            if keys.contains(&option.key.as_str()) {
+                continue;
+            }
+            if known_keys().contains(&option.key.as_str()) {
+                check.problem(
+                    option.value_span.clone(),
+                    format!(
+                        "sink {name:?}: {} is not used by email sinks; remove it",
+                        option.key
+                    ),
+                );
+            } else {
+                let mut expected: Vec<&str> = SINK_KEYS
+                    .iter()
+                    .copied()
+                    .filter(|k| !matches!(*k, "url" | "format" | "secret" | "headers"))
+                    .collect();
+                expected.extend_from_slice(keys);
+                check.problems.push(SinkProblem {
+                    span: option.key_span.clone(),
+                    message: common::unknown_field(&option.key, &expected),
+                    fatal: true,
+                });
+            }
+        }
+        if let Some(span) = &config.spans.secret {
+            check.problem(
+                span.clone(),
+                format!("sink {name:?}: secret signs webhook bodies; email sinks do not use it"),
+            );
+        }
+        let email = if check.problems.iter().any(|p| p.fatal) {
+            None
+        } else {
+            check
+                .options::<email::Options>()
+                .and_then(|options| Email::new(options, &mut check))
+        };
+        if !check.problems.is_empty() {
+            return Err(check.problems);
+        }
+        let Some(email) = email else {
+            // An option whose `${…}` could not be expanded was reported by config.
+            return Err(Vec::new());
+        };
+        let mut sink_config = config.clone();
+        sink_config.signing_key = None;
+        for option in &config.options {
+            if let (true, Some(toml::Value::String(value))) = (
+                email::SECRET_KEYS.contains(&option.key.as_str()),
+                &option.value,
+            ) && !value.is_empty()
+            {
+                sink_config.secrets.push(value.clone());
+            }
+        }
+        Ok(Sink {
+            rate_limit: config.rate_limit.resolve(None),
+            config: sink_config,
+            format: SinkFormat::Json,
+            render: Arc::new(json::Json),
+            email: Some(Arc::new(email)),
         })
     }
 
@@ -398,7 +482,7 @@ fn known_keys() -> Vec<&'static str> {
 }
 
 /// What a format's checks report through.
-struct Check<'a> {
+pub(super) struct Check<'a> {
     config: &'a SinkConfig,
     format: SinkFormat,
     /// The format's own keys; other options were refused already.
@@ -407,7 +491,7 @@ struct Check<'a> {
 }
 
 impl Check<'_> {
-    fn problem(&mut self, span: Range<usize>, message: String) {
+    pub(super) fn problem(&mut self, span: Range<usize>, message: String) {
         self.problems.push(SinkProblem {
             span,
             message,
@@ -416,12 +500,12 @@ impl Check<'_> {
     }
 
     /// The sink's name, for messages.
-    fn sink(&self) -> &str {
+    pub(super) fn sink(&self) -> &str {
         &self.config.name
     }
 
     /// Where `key`'s value is written (the sink's name when it is not).
-    fn span_of(&self, key: &str) -> Range<usize> {
+    pub(super) fn span_of(&self, key: &str) -> Range<usize> {
         self.config
             .options
             .iter()
@@ -431,20 +515,29 @@ impl Check<'_> {
 
     /// `value`, or a problem saying the format needs `key` (written like `example`). A key
     /// whose `${…}` could not be expanded is present: that was reported already.
-    fn need<T>(&mut self, value: Option<T>, key: &str, example: &str) -> Option<T> {
-        if value.is_none() && !self.config.options.iter().any(|o| o.key == key) {
-            let (name, format) = (self.sink().to_string(), self.format);
+    pub(super) fn need<T>(&mut self, value: Option<T>, key: &str, example: &str) -> Option<T> {
+        if value.is_none() && !self.has_key(key) {
+            let name = self.sink().to_string();
+            let what = match self.config.kind {
+                SinkKind::Email => "email".to_string(),
+                _ => format!("format {}", self.format),
+            };
             self.problem(
                 self.config.spans.name.clone(),
-                format!("sink {name:?} (format {format}) needs {key}; add {key} = {example}"),
+                format!("sink {name:?} ({what}) needs {key}; add {key} = {example}"),
             );
         }
         value
     }
 
+    /// Whether `key` is written (even when its `${…}` could not be expanded).
+    pub(super) fn has_key(&self, key: &str) -> bool {
+        self.config.options.iter().any(|o| o.key == key)
+    }
+
     /// The options as `T`. A value of the wrong type is reported at the value, like any other
     /// TOML schema error.
-    fn options<T: DeserializeOwned>(&mut self) -> Option<T> {
+    pub(super) fn options<T: DeserializeOwned>(&mut self) -> Option<T> {
         let mut table = toml::Table::new();
         for option in &self.config.options {
             let Some(value) = &option.value else { continue };

@@ -127,18 +127,38 @@ fn ntfy(messages: &[Message]) -> (Vec<(String, String)>, String) {
     (headers, cut_bytes(&body, MAX_BODY_BYTES))
 }
 
-/// A header value from feed text: control characters dropped, and non-ASCII as an RFC 2047
-/// encoded word, which ntfy decodes.
+/// RFC 2047 §2: an encoded-word is at most 75 characters. `=?UTF-8?B?` and `?=` take 12, so
+/// the base64 takes at most 63, a multiple of 4: 60, which is 45 bytes of UTF-8.
+const ENCODED_WORD_BYTES: usize = 45;
+
+/// A header value from feed text: control characters dropped, and non-ASCII as RFC 2047
+/// encoded-words (each ≤ 75 characters, each holding whole UTF-8 characters, separated by a
+/// space that decoders drop between adjacent encoded-words), which ntfy decodes.
 fn header_text(text: &str) -> String {
     let clean: String = text.chars().filter(|c| !c.is_control()).collect();
     if clean.is_ascii() {
-        clean
-    } else {
-        format!(
-            "=?UTF-8?B?{}?=",
-            base64::engine::general_purpose::STANDARD.encode(clean.as_bytes())
-        )
+        return clean;
     }
+    let mut words = Vec::new();
+    let mut chunk = String::new();
+    for c in clean.chars() {
+        if chunk.len() + c.len_utf8() > ENCODED_WORD_BYTES {
+            words.push(encoded_word(&chunk));
+            chunk.clear();
+        }
+        chunk.push(c);
+    }
+    if !chunk.is_empty() {
+        words.push(encoded_word(&chunk));
+    }
+    words.join(" ")
+}
+
+fn encoded_word(text: &str) -> String {
+    format!(
+        "=?UTF-8?B?{}?=",
+        base64::engine::general_purpose::STANDARD.encode(text.as_bytes())
+    )
 }
 
 #[cfg(test)]
@@ -178,5 +198,29 @@ mod tests {
             header_text("Казахстан"),
             "=?UTF-8?B?0JrQsNC30LDRhdGB0YLQsNC9?="
         );
+    }
+
+    #[test]
+    fn a_long_title_is_several_encoded_words_of_whole_characters() {
+        use base64::Engine as _;
+        let title = "Казахстан присоединяется к Авраамовым соглашениям 🇰🇿 — «официально», \
+                     сообщает Белый дом после переговоров в Астане и Вашингтоне";
+        let header = header_text(title);
+        let words: Vec<&str> = header.split(' ').collect();
+        assert!(words.len() > 1, "{header}");
+        let mut decoded = String::new();
+        for word in &words {
+            assert!(word.len() <= 75, "{} characters: {word}", word.len());
+            let b64 = word
+                .strip_prefix("=?UTF-8?B?")
+                .and_then(|w| w.strip_suffix("?="))
+                .expect("an encoded-word");
+            let bytes = base64::engine::general_purpose::STANDARD
+                .decode(b64)
+                .expect("base64");
+            // Each word decodes on its own: no character is split across two.
+            decoded.push_str(&String::from_utf8(bytes).expect("whole UTF-8 characters"));
+        }
+        assert_eq!(decoded, title);
     }
 }

@@ -2,7 +2,7 @@
 
 use serde_json::{Value, json};
 
-use super::common::{fit, json_body, more_note, one_line};
+use super::common::{fit, fit_list, json_body, more_note, one_line};
 use super::{Batch, Check, Format, FormatError, Request};
 use crate::alert::message::Message;
 use crate::config::RateLimit;
@@ -85,16 +85,17 @@ fn slack(messages: &[Message]) -> Value {
     if let Some(note) = more_note(shown, messages.len()) {
         blocks.push(json!({"type": "context", "elements": [{"type": "mrkdwn", "text": note}]}));
     }
-    let fallback = if digest {
-        let titles: Vec<String> = messages.iter().map(|m| one_line(&m.title)).collect();
-        format!("{} new alerts: {}", messages.len(), titles.join("; "))
+    let text = if digest {
+        // Whole titles within the 3000 characters (escaped first: escaping only grows them),
+        // then how many did not fit: a list cut mid-title would drop alerts unsaid.
+        let titles: Vec<String> = messages
+            .iter()
+            .map(|m| fit(&one_line(&m.title), title_max, slack_escape))
+            .collect();
+        fit_list(&format!("{} new alerts: ", messages.len()), &titles, "; ", 3000)
     } else {
-        one_line(
-            &messages
-                .first()
-                .map(|m| m.title.clone())
-                .unwrap_or_default(),
-        )
+        let title = messages.first().map(|m| one_line(&m.title));
+        fit(&title.unwrap_or_default(), 3000, slack_escape)
     };
-    json!({"text": fit(&fallback, 3000, slack_escape), "blocks": blocks})
+    json!({"text": text, "blocks": blocks})
 }

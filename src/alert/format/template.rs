@@ -13,7 +13,7 @@ use minijinja::{AutoEscape, Environment, ErrorKind, Value};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::common::{cut, one_line};
+use super::common::{cut, fit_list, one_line};
 use super::{Batch, Check, Format, FormatError, Request};
 use crate::alert::message::Message;
 
@@ -101,7 +101,20 @@ fn environment() -> Environment<'static> {
     env
 }
 
+/// The most characters of the template's `title` and `text` (docs/sinks.md).
+const TITLE_CHARS: usize = 1000;
+const TEXT_CHARS: usize = 4000;
+
 /// What a template sees. Feed text is cut to generous limits: the target is unknown.
+///
+/// For one alert the top-level fields are that alert's. For a digest they describe the
+/// digest, so that a template written for one alert (`{{ title }}`) still shows every alert
+/// or says how many it left out, instead of sending the first and dropping the rest: `title`
+/// is "N new alerts: …" with as many whole titles as fit, `text` one line per alert (title
+/// and link), each ending with "… and K more" when some did not fit; `rule`, `feed` and
+/// `type` only when every alert shares them, `priority` the highest, `terms` all of them,
+/// `link` and `published` none, and `payload` the `watchword.digest` envelope that the
+/// `json` format would send.
 fn context(batch: &Batch<'_>, messages: &[Message]) -> Value {
     let alerts: Vec<serde_json::Value> = messages
         .iter()
@@ -114,20 +127,75 @@ fn context(batch: &Batch<'_>, messages: &[Message]) -> Value {
                 "priority": m.priority.as_ref().map(|p| p.label.clone()),
                 "terms": m.terms,
                 "feed": m.feed,
-                "title": cut(&one_line(&m.title), 1000),
+                "title": cut(&one_line(&m.title), TITLE_CHARS),
                 "link": m.link,
-                "text": cut(&m.text, 4000),
+                "text": cut(&m.text, TEXT_CHARS),
                 "published": m.published,
                 "also": m.also,
                 "payload": serde_json::from_str::<serde_json::Value>(payload).unwrap_or_default(),
             })
         })
         .collect();
-    let mut ctx = alerts.first().cloned().unwrap_or_else(|| json!({}));
+    let mut ctx = if batch.is_digest() {
+        digest_summary(batch, messages)
+    } else {
+        alerts.first().cloned().unwrap_or_else(|| json!({}))
+    };
     ctx["id"] = json!(batch.id);
     ctx["count"] = json!(alerts.len());
     ctx["alerts"] = json!(alerts);
     Value::from(minijinja::value::Serde(ctx))
+}
+
+/// The top-level fields of a digest (see [`context`]).
+fn digest_summary(batch: &Batch<'_>, messages: &[Message]) -> serde_json::Value {
+    let shared = |field: fn(&Message) -> Option<&String>| {
+        let first = messages.first().and_then(field)?;
+        messages
+            .iter()
+            .all(|m| field(m) == Some(first))
+            .then(|| first.clone())
+    };
+    let priority = messages
+        .iter()
+        .filter_map(|m| m.priority.as_ref())
+        .max_by_key(|p| p.level.unwrap_or(0))
+        .map(|p| p.label.clone());
+    let mut terms: Vec<&String> = Vec::new();
+    for term in messages.iter().flat_map(|m| &m.terms) {
+        if !terms.contains(&term) {
+            terms.push(term);
+        }
+    }
+    let titles: Vec<String> = messages
+        .iter()
+        .map(|m| cut(&one_line(&m.title), 200))
+        .collect();
+    let lines: Vec<String> = messages
+        .iter()
+        .map(|m| {
+            let title = format!("• {}", cut(&one_line(&m.title), 300));
+            match &m.link {
+                Some(link) => format!("{title} {link}"),
+                None => title,
+            }
+        })
+        .collect();
+    let head = format!("{} new alerts: ", messages.len());
+    let envelope = crate::model::payload::digest(batch.id, &batch.payloads);
+    json!({
+        "type": shared(|m| Some(&m.kind)),
+        "rule": shared(|m| m.rule.as_ref()),
+        "feed": shared(|m| m.feed.as_ref()),
+        "priority": priority,
+        "terms": terms,
+        "title": fit_list(&head, &titles, "; ", TITLE_CHARS),
+        "link": null,
+        "text": fit_list("", &lines, "\n", TEXT_CHARS),
+        "published": null,
+        "also": [],
+        "payload": serde_json::from_str::<serde_json::Value>(&envelope).unwrap_or_default(),
+    })
 }
 
 fn render(
