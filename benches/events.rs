@@ -120,7 +120,7 @@ fn prepare<'a>(items: &'a [Labelled], rules: &RuleSet) -> (Vec<Prepared<'a>>, us
             }
             Prepared {
                 labelled: l,
-                key: watchword::poll::matching::story_key(&item),
+                key: watchword::poll::matching::story_key(&item, true),
                 rules: vec![l.topic.clone()],
             }
         })
@@ -176,6 +176,34 @@ fn replay(prepared: &[Prepared<'_>], policy: StoryPolicy) -> Score {
         .expect("query")
         .map(|r| r.expect("row"))
         .collect();
+    if std::env::var_os("EVENTS_TRACE").is_some() {
+        // Each report's story and why it joined, event by event.
+        let mut rows: Vec<(String, String, i64, i64, Option<String>, String)> = conn
+            .prepare("SELECT feed, item_id, story_id, COALESCE(published, 0), joined_by, title FROM items")
+            .expect("prepare")
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)))
+            .expect("query")
+            .map(|r| r.expect("row"))
+            .collect();
+        let event_of: HashMap<&str, (&str, &str)> = prepared
+            .iter()
+            .map(|p| {
+                (
+                    p.labelled.link.as_str(),
+                    (p.labelled.event.as_str(), p.labelled.lang.as_str()),
+                )
+            })
+            .collect();
+        rows.sort_by_key(|r| (event_of.get(r.1.as_str()).map(|e| e.0.to_owned()), r.3));
+        for (_, item, story, published, why, title) in rows {
+            let (event, lang) = event_of.get(item.as_str()).copied().unwrap_or(("?", "?"));
+            println!(
+                "{event:<40} {lang} s{story:<3} {published} {:<60} {}",
+                why.unwrap_or_default(),
+                title.chars().take(50).collect::<String>()
+            );
+        }
+    }
     let alerts: usize = conn
         .query_row(
             "SELECT COUNT(*) FROM alerts WHERE kind = 'first'",
@@ -270,9 +298,13 @@ fn main() {
         .collect();
     let rules = RuleSet::compile(&BTreeMap::new(), &specs).expect("the topics' rules compile");
 
+    // The topics' rules loaded the gazetteer: what follows is the recognizer's own cost.
+    let rss_before = rss_kib();
     let started = Instant::now();
     watchword::entities::recognizer().expect("the names compile");
     let compile = started.elapsed();
+    let recognizer_kib = rss_kib().saturating_sub(rss_before);
+
     let started = Instant::now();
     let (prepared, unmatched) = prepare(&items, &rules);
     let keys = started.elapsed();
@@ -341,8 +373,9 @@ fn main() {
     }
     println!();
     println!(
-        "names compiled in {:.0} ms (once per process); {} items matched and keyed in {:.1} ms ({:.0} items/s, debug builds are slower)",
+        "names compiled in {:.0} ms and {:.1} MiB of resident memory (once per process); {} items matched and keyed in {:.1} ms ({:.0} items/s)",
         compile.as_secs_f64() * 1000.0,
+        recognizer_kib as f64 / 1024.0,
         prepared.len(),
         keys.as_secs_f64() * 1000.0,
         prepared.len() as f64 / keys.as_secs_f64().max(1e-9)
@@ -459,4 +492,16 @@ fn pairs(prepared: &[Prepared<'_>]) {
             );
         }
     }
+}
+
+/// Resident memory of this process (Linux), in KiB; 0 where it cannot be read.
+fn rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1).and_then(|n| n.parse().ok()))
+        })
+        .unwrap_or(0)
 }

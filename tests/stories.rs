@@ -715,12 +715,11 @@ const CONFIRMED: [(&str, &str, &str); 2] = [
     ),
 ];
 
-#[test]
-fn one_event_in_four_languages_is_one_alert_and_the_next_days_confirmation_another() {
-    let feeds = FeedServer::start();
-    let receiver = Receiver::start();
-    let outlets = ["wire", "vesti", "khaleej", "hexagone"];
-    for outlet in outlets {
+const FOUR_OUTLETS: [&str; 4] = ["wire", "vesti", "khaleej", "hexagone"];
+
+/// The four outlets' feeds: the announcement a day ago, the confirmation in the last hour.
+fn four_language_feeds(feeds: &FeedServer) {
+    for outlet in FOUR_OUTLETS {
         let mut entries = Vec::new();
         let guids: Vec<String> = (0..2).map(|n| format!("{outlet}-{n}")).collect();
         let links: Vec<String> = (0..2)
@@ -747,8 +746,15 @@ fn one_event_in_four_languages_is_one_alert_and_the_next_days_confirmation_anoth
         }
         feeds.put_rss(&format!("/{outlet}.xml"), &rss(&entries));
     }
+}
+
+#[test]
+fn one_event_in_four_languages_is_one_alert_and_the_next_days_confirmation_another() {
+    let feeds = FeedServer::start();
+    let receiver = Receiver::start();
+    four_language_feeds(&feeds);
     let ws = Workspace::new();
-    outlets_config(&ws, &feeds, &outlets, &receiver.hook_url()).write(&ws);
+    outlets_config(&ws, &feeds, &FOUR_OUTLETS, &receiver.hook_url()).write(&ws);
     once(&ws);
 
     let got = receiver.accepted();
@@ -790,6 +796,21 @@ fn one_event_in_four_languages_is_one_alert_and_the_next_days_confirmation_anoth
         .filter(|s| s["joined_by"]["by"] == "entities")
         .count();
     assert!(by_names >= 3, "{sources:#?}");
+}
+
+#[test]
+fn story_by_names_false_keeps_reports_in_other_words_apart() {
+    let feeds = FeedServer::start();
+    let receiver = Receiver::start();
+    four_language_feeds(&feeds);
+    let ws = Workspace::new();
+    outlets_config(&ws, &feeds, &FOUR_OUTLETS, &receiver.hook_url())
+        .daemon("story_by_names = false")
+        .write(&ws);
+    once(&ws);
+    // Four languages share no wording: one alert each, and the confirmation's two reports
+    // (in English and Russian) one each.
+    assert_eq!(receiver.accepted().len(), 6);
 }
 
 /// [`outlets`] with the natural rule a user writes for the seed case.

@@ -44,6 +44,8 @@ pub struct RawDaemon {
     /// Weighted overlap of the names two reports mention (0–1) at which a report in other
     /// words or another language joins a story.
     pub story_entity_similarity: Option<Spanned<f64>>,
+    /// Whether reports join stories by the names they mention at all (default true).
+    pub story_by_names: Option<bool>,
     /// Items and stories older than this (and no longer in their feed) are pruned.
     pub retention: Option<Spanned<HumanDuration>>,
     /// Delivered and dead alerts older than this are pruned.

@@ -93,6 +93,16 @@ impl Pipeline {
         )
         .map_err(DaemonError::Fetcher)?;
         let deliverer = Deliverer::new(&config.sinks, &daemon.user_agent, daemon.delivery_timeout)?;
+        if daemon.story_by_names {
+            // Compiling every name in every language takes a few hundred milliseconds: done
+            // now, beside the first fetches, so the first alert does not wait for it (a poll
+            // that needs it sooner waits for this one compilation, not a second).
+            std::thread::spawn(|| {
+                if let Err(e) = crate::entities::recognizer() {
+                    tracing::warn!(error = %e, "the names for stories did not compile; stories form by links and wording only");
+                }
+            });
+        }
         let store = store.with_story_policy(StoryPolicy {
             window_secs: i64::try_from(daemon.story_window.as_secs()).unwrap_or(i64::MAX / 2),
             threshold: daemon.story_similarity,

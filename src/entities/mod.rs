@@ -84,7 +84,7 @@ impl Recognizer {
         let mut groups: BTreeMap<String, Vec<String>> = BTreeMap::new();
         let mut labels = BTreeMap::new();
         for code in gazetteer.countries.keys() {
-            queries.push((format!("country:{code}"), format!("@country:{code}")));
+            queries.push((format!("country:{code}"), format!("@country:{code}[names]")));
         }
         for slug in gazetteer.blocs.keys() {
             queries.push((format!("bloc:{slug}"), format!("@bloc:{slug}[own]")));

@@ -58,8 +58,9 @@ pub fn alerts_for(
         .collect()
 }
 
-/// What finds an item's story: its headline-and-lead signature and its canonical link.
-pub fn story_key(item: &Item) -> StoryKey {
+/// What finds an item's story: its headline-and-lead signature, its canonical link and, with
+/// `by_names`, the names it mentions.
+pub fn story_key(item: &Item, by_names: bool) -> StoryKey {
     static FINGERPRINTER: LazyLock<Fingerprinter> = LazyLock::new(Fingerprinter::default);
     let lead = if item.summary.is_empty() {
         &item.content
@@ -74,9 +75,13 @@ pub fn story_key(item: &Item) -> StoryKey {
         }),
         // The data is embedded and checked by tests; should it ever fail to compile, stories
         // still form by links and wording, so the item is not held up.
-        entities: crate::entities::recognizer()
-            .map(|r| r.recognize(&item.title, lead))
-            .unwrap_or_default(),
+        entities: if by_names {
+            crate::entities::recognizer()
+                .map(|r| r.recognize(&item.title, lead))
+                .unwrap_or_default()
+        } else {
+            Default::default()
+        },
         published: item.published.map(|t| t.timestamp()),
         lang: crate::entities::language(&item.title, lead),
     }

@@ -239,7 +239,7 @@ fn to_record(
         if alerts.is_empty() {
             StoryKey::default()
         } else {
-            matching::story_key(item)
+            matching::story_key(item, runtime.daemon.story_by_names)
         }
     };
     let realert = runtime.rules.iter().any(|r| r.realert_on_update);

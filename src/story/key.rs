@@ -21,12 +21,12 @@ pub struct StoryKey {
 /// The default `story_entity_similarity`: the weighted overlap of names at which a report in
 /// other words (or another language) joins a story. Chosen on the dev half of the labelled
 /// set (`cargo bench --bench events`), see docs/stories.md.
-pub const DEFAULT_ENTITY_THRESHOLD: f64 = 0.5;
+pub const DEFAULT_ENTITY_THRESHOLD: f64 = 0.75;
 
 /// How far apart (seconds of publication time) two reports may be and still be joined by
 /// their names alone: an event's coverage comes within hours, while the same names a day
 /// later are more often the next event (the ministry's confirmation, the signing).
-pub const DEFAULT_ENTITY_WINDOW_SECS: i64 = 18 * 3600;
+pub const DEFAULT_ENTITY_WINDOW_SECS: i64 = 12 * 3600;
 
 /// How stories are formed: the window and the similarities that join one.
 #[derive(Debug, Clone, Copy)]
