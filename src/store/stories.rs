@@ -22,6 +22,11 @@ const MAX_CANDIDATES: usize = 8;
 /// Per band key, only this many of the most recent stories are considered.
 const MAX_STORIES_PER_KEY: i64 = 16;
 
+/// Band keys are below 2³²; link and name keys above (see `story::decide`).
+fn is_band_key(key: i64) -> bool {
+    (0..1 << 32).contains(&key)
+}
+
 /// The story decisions' view of the recording transaction (`crate::story::decide`): this
 /// module only runs their SQL.
 pub(super) struct Ledger<'a> {
@@ -50,16 +55,28 @@ impl StoryLedger for Ledger<'_> {
         let mut recent = tx.prepare_cached(
             "SELECT story_id FROM story_keys WHERE key = ?1 ORDER BY story_id DESC LIMIT ?2",
         )?;
-        let mut shared: std::collections::HashMap<i64, u32> = std::collections::HashMap::new();
+        // Per story: keys shared, and of those, band keys (wording).
+        let mut shared: std::collections::HashMap<i64, (u32, u32)> =
+            std::collections::HashMap::new();
         for &key in keys {
+            let band = is_band_key(key);
             let stories = recent.query_map(params![key, MAX_STORIES_PER_KEY], |row| {
                 row.get::<_, i64>(0)
             })?;
             for story in stories {
-                *shared.entry(story?).or_default() += 1;
+                let entry = shared.entry(story?).or_default();
+                entry.0 += 1;
+                entry.1 += u32::from(band);
             }
         }
-        let mut ranked: Vec<(u32, i64)> = shared.into_iter().map(|(story, n)| (n, story)).collect();
+        // A story that shares one name and no wording cannot be joined by names (that needs a
+        // specific name and most of the item's names in common; a lone shared country is
+        // neither), and names such as a country are shared by many stories: not verified.
+        let mut ranked: Vec<(u32, i64)> = shared
+            .into_iter()
+            .filter(|(_, (all, band))| *band > 0 || *all >= 2)
+            .map(|(story, (n, _))| (n, story))
+            .collect();
         ranked.sort_unstable_by(|a, b| b.cmp(a));
         let mut open =
             tx.prepare_cached("SELECT 1 FROM stories WHERE id = ?1 AND last_seen_at >= ?2")?;
