@@ -74,14 +74,15 @@ fn main() {
                 story: StoryKey {
                     signature: fingerprinter.signature(&title, &lead),
                     link: Some(link),
-                    // Names as a real report has them: a few countries, a person, a kind of
-                    // event and a number, drawn so that look-ups find candidate stories.
+                    // Names as a real report has them: two countries (shared by many stories),
+                    // a person of a thousand and a number of ten thousand (shared by a few),
+                    // and a kind of event.
                     entities: Entities::new([
                         format!("country:C{}", n % 50),
                         format!("country:C{}", n % 7),
-                        format!("person:p{}", n % 200),
+                        format!("person:p{}", (n / 20) % 997),
                         format!("event:e{}", n % 10),
-                        format!("number:{}", n % 1000),
+                        format!("number:{}", (n * 7) % 9973),
                     ]),
                     published: Some(1_800_000_000 + n as i64),
                     lang: Some("en".into()),

@@ -69,13 +69,10 @@ impl StoryLedger for Ledger<'_> {
                 entry.1 += u32::from(band);
             }
         }
-        // A story that shares one name and no wording cannot be joined by names (that needs a
-        // specific name and most of the item's names in common; a lone shared country is
-        // neither), and names such as a country are shared by many stories: not verified.
-        let mut ranked: Vec<(u32, i64)> = shared
+        // Stories sharing wording rank first, then those sharing the most names.
+        let mut ranked: Vec<((u32, u32), i64)> = shared
             .into_iter()
-            .filter(|(_, (all, band))| *band > 0 || *all >= 2)
-            .map(|(story, (n, _))| (n, story))
+            .map(|(story, (all, band))| ((band, all), story))
             .collect();
         ranked.sort_unstable_by(|a, b| b.cmp(a));
         let mut open =

@@ -65,10 +65,20 @@ impl EntityKind {
         }
     }
 
-    /// Whether a shared name of this kind can find a candidate story (a look-up key). Events
-    /// and regions are too common to narrow anything down.
+    /// Whether a shared name of this kind can find a candidate story (a look-up key): the
+    /// specific kinds, one of which a join by names needs anyway. Countries, blocs, regions and
+    /// kinds of event are shared by most stories of a rule and would bring every one of them.
     pub fn is_key(self) -> bool {
-        !matches!(self, EntityKind::Event | EntityKind::Region)
+        self.is_specific()
+    }
+
+    /// People, organisations, proper names and numbers: what tells one event from another
+    /// of the same countries.
+    pub fn is_specific(self) -> bool {
+        matches!(
+            self,
+            EntityKind::Person | EntityKind::Organisation | EntityKind::Number | EntityKind::Name
+        )
     }
 }
 
@@ -129,17 +139,7 @@ impl Entities {
         let similarity = if smaller > 0.0 { both / smaller } else { 0.0 };
         let specific = shared
             .iter()
-            .filter(|id| {
-                matches!(
-                    EntityKind::of(id),
-                    Some(
-                        EntityKind::Person
-                            | EntityKind::Organisation
-                            | EntityKind::Number
-                            | EntityKind::Name
-                    )
-                )
-            })
+            .filter(|id| EntityKind::of(id).is_some_and(EntityKind::is_specific))
             .count();
         Overlap {
             similarity,
@@ -188,9 +188,7 @@ mod tests {
         let a = Entities::from_text("person:tokayev country:KZ junk:x  event:join");
         assert_eq!(a.to_text(), "country:KZ event:join person:tokayev");
         assert_eq!(Entities::from_text(&a.to_text()), a);
-        assert_eq!(
-            a.keys().collect::<Vec<_>>(),
-            ["country:KZ", "person:tokayev"]
-        );
+        // Only specific names are look-up keys: a country would bring every story of a rule.
+        assert_eq!(a.keys().collect::<Vec<_>>(), ["person:tokayev"]);
     }
 }
