@@ -225,10 +225,7 @@ fn joined_by(why: Option<&crate::model::JoinedBy>) -> String {
             format!(" — joined: similar wording ({similarity:.2})")
         }
         Some(JoinedBy::Entities { similarity, shared }) => {
-            let names: Vec<String> = match crate::entities::recognizer() {
-                Ok(recognizer) => shared.iter().map(|id| recognizer.label(id)).collect(),
-                Err(_) => shared.clone(),
-            };
+            let names: Vec<String> = shared.iter().map(|id| crate::entities::label(id)).collect();
             format!(
                 " — joined: same names ({similarity:.2}): {}",
                 clip(&names.join(", "), 120)

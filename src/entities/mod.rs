@@ -63,8 +63,64 @@ struct RawEntry {
 #[derive(Debug)]
 pub struct Recognizer {
     rules: RuleSet,
-    /// What each non-place id stands for (`person:tokayev` → "Tokayev"), for explanations.
-    labels: BTreeMap<String, String>,
+}
+
+/// Every person, organisation and kind of event of the data files, with its kind and file.
+fn entries() -> Result<Vec<(&'static str, EntityKind, String, RawEntry)>, EntityError> {
+    let mut out = Vec::new();
+    for (file, kind, text) in FILES {
+        let parsed: BTreeMap<String, RawEntry> =
+            toml::from_str(text).map_err(|e| EntityError::Data {
+                file,
+                message: e.to_string(),
+            })?;
+        out.extend(
+            parsed
+                .into_iter()
+                .map(|(name, entry)| (file, kind, name, entry)),
+        );
+    }
+    Ok(out)
+}
+
+/// What an id stands for, for people: `person:tokayev` → "Tokayev", `country:KZ` →
+/// "Kazakhstan", `number:25` → "25". Reads the data files, not the compiled names, so
+/// `watchword alerts` can explain a join without compiling them.
+pub fn label(id: &str) -> String {
+    static LABELS: OnceLock<BTreeMap<String, String>> = OnceLock::new();
+    let labels = LABELS.get_or_init(|| {
+        // The data is embedded and parsed by the tests; were it broken, ids show as they are.
+        entries()
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(_, kind, name, entry)| {
+                let label = entry
+                    .langs
+                    .get("en")
+                    .and_then(|b| b.first())
+                    .map(|b| b.trim_start_matches('=').trim_end_matches('*').to_owned())
+                    .unwrap_or(entry.role);
+                (format!("{}:{name}", kind.prefix()), label)
+            })
+            .collect()
+    });
+    if let Some(label) = labels.get(id) {
+        return label.clone();
+    }
+    let (kind, key) = id.split_once(':').unwrap_or(("", id));
+    let gazetteer = places::gazetteer().ok();
+    let place = match kind {
+        "country" => gazetteer
+            .and_then(|g| g.countries.get(key))
+            .map(|c| &c.names),
+        "bloc" => gazetteer.and_then(|g| g.blocs.get(key)).map(|b| &b.names),
+        "region" => gazetteer.and_then(|g| g.regions.get(key)).map(|r| &r.names),
+        _ => None,
+    };
+    place
+        .map(|names| names.display().to_owned())
+        .filter(|name| !name.is_empty())
+        .unwrap_or_else(|| key.to_owned())
 }
 
 /// The recognizer, compiled on first use (it holds every country's names in every language,
@@ -82,7 +138,6 @@ impl Recognizer {
         let gazetteer = places::gazetteer()?;
         let mut queries: Vec<(String, String)> = Vec::new();
         let mut groups: BTreeMap<String, Vec<String>> = BTreeMap::new();
-        let mut labels = BTreeMap::new();
         for code in gazetteer.countries.keys() {
             queries.push((format!("country:{code}"), format!("@country:{code}[names]")));
         }
@@ -92,47 +147,33 @@ impl Recognizer {
         for slug in gazetteer.regions.keys() {
             queries.push((format!("region:{slug}"), format!("@region:{slug}[own]")));
         }
-        for (file, kind, text) in FILES {
-            let entries: BTreeMap<String, RawEntry> =
-                toml::from_str(text).map_err(|e| EntityError::Data {
+        for (file, kind, name, entry) in entries()? {
+            let id = format!("{}:{name}", kind.prefix());
+            let mut members = Vec::new();
+            for (code, bases) in &entry.langs {
+                let lang = Lang::from_code(code).ok_or_else(|| EntityError::Data {
                     file,
-                    message: e.to_string(),
+                    message: format!("{name}: unknown language `{code}`"),
                 })?;
-            for (name, entry) in entries {
-                let id = format!("{}:{name}", kind.prefix());
-                let mut members = Vec::new();
-                for (code, bases) in &entry.langs {
-                    let lang = Lang::from_code(code).ok_or_else(|| EntityError::Data {
-                        file,
-                        message: format!("{name}: unknown language `{code}`"),
-                    })?;
-                    for base in bases {
-                        // Names decline like place names; kinds of event are verbs and nouns
-                        // written with their own `*` stems.
-                        let forms = if kind == EntityKind::Event {
-                            vec![base.clone()]
-                        } else {
-                            places::inflect::forms(lang, Kind::Names, base)
-                        };
-                        for form in forms {
-                            let member = group_member(&form);
-                            if !members.contains(&member) {
-                                members.push(member);
-                            }
+                for base in bases {
+                    // Names decline like place names; kinds of event are verbs and nouns
+                    // written with their own `*` stems.
+                    let forms = if kind == EntityKind::Event {
+                        vec![base.clone()]
+                    } else {
+                        places::inflect::forms(lang, Kind::Names, base)
+                    };
+                    for form in forms {
+                        let member = group_member(&form);
+                        if !members.contains(&member) {
+                            members.push(member);
                         }
                     }
                 }
-                let label = entry
-                    .langs
-                    .get("en")
-                    .and_then(|b| b.first())
-                    .map(|b| b.trim_start_matches('=').trim_end_matches('*').to_owned())
-                    .unwrap_or_else(|| entry.role.clone());
-                let group = id.replace([':', '-'], "_");
-                queries.push((id.clone(), format!("@{group}")));
-                groups.insert(group, members);
-                labels.insert(id, label);
             }
+            let group = id.replace([':', '-'], "_");
+            queries.push((id, format!("@{group}")));
+            groups.insert(group, members);
         }
         let specs: Vec<RuleSpec> = queries
             .iter()
@@ -142,7 +183,7 @@ impl Recognizer {
             id: e.rule().to_owned(),
             message: e.to_string(),
         })?;
-        Ok(Recognizer { rules, labels })
+        Ok(Recognizer { rules })
     }
 
     /// The names `title` and the start of `lead` mention, and their numbers.
@@ -173,28 +214,6 @@ impl Recognizer {
             .map(|s| format!("name:{s}"))
             .collect();
         Entities::new(named.chain(numbers).chain(names))
-    }
-
-    /// What an id stands for, for people: `person:tokayev` → "Tokayev", `country:KZ` →
-    /// "Kazakhstan", `number:25` → "25".
-    pub fn label(&self, id: &str) -> String {
-        if let Some(label) = self.labels.get(id) {
-            return label.clone();
-        }
-        let (kind, key) = id.split_once(':').unwrap_or(("", id));
-        let gazetteer = places::gazetteer().ok();
-        let place = match kind {
-            "country" => gazetteer
-                .and_then(|g| g.countries.get(key))
-                .map(|c| &c.names),
-            "bloc" => gazetteer.and_then(|g| g.blocs.get(key)).map(|b| &b.names),
-            "region" => gazetteer.and_then(|g| g.regions.get(key)).map(|r| &r.names),
-            _ => None,
-        };
-        place
-            .map(|names| names.display().to_owned())
-            .filter(|name| !name.is_empty())
-            .unwrap_or_else(|| key.to_owned())
     }
 }
 
@@ -488,9 +507,9 @@ mod tests {
 
     #[test]
     fn labels_read_as_names() {
-        let r = recognizer().expect("the data compiles");
-        assert_eq!(r.label("person:tokayev"), "Tokayev");
-        assert_eq!(r.label("country:KZ"), "Kazakhstan");
-        assert_eq!(r.label("number:25"), "25");
+        assert_eq!(label("person:tokayev"), "Tokayev");
+        assert_eq!(label("org:white_house"), "White House");
+        assert_eq!(label("country:KZ"), "Kazakhstan");
+        assert_eq!(label("number:25"), "25");
     }
 }
