@@ -11,21 +11,7 @@ use common::*;
 /// Accords" with the others, plus six invented words of its own, so none joins another's
 /// story (see docs/stories.md).
 fn entry(n: usize) -> (String, String, String) {
-    const SYLLABLES: [&str; 16] = [
-        "ka", "lo", "mi", "ren", "tu", "sa", "vor", "el", "dan", "ish", "po", "gur", "ne", "zo",
-        "bah", "qil",
-    ];
-    let words: Vec<String> = (0..6)
-        .map(|k| {
-            let i = n * 6 + k;
-            format!(
-                "{}{}{}",
-                SYLLABLES[i % 16],
-                SYLLABLES[(i / 16) % 16],
-                SYLLABLES[(i / 256) % 16]
-            )
-        })
-        .collect();
+    let words = invented_words(n, 6);
     (
         format!("ca-{n}"),
         format!("Kazakhstan and the Abraham Accords: {}", words.join(" ")),

@@ -818,19 +818,7 @@ fn a_broken_feed_raises_one_event_per_incident_and_one_recovery() {
 #[test]
 fn import_opml_prints_feeds_and_appends_only_new_ones_to_a_valid_config() {
     let ws = Workspace::new();
-    let opml = ws.dir.path().join("subscriptions.opml");
-    std::fs::write(
-        &opml,
-        r#"<?xml version="1.0"?>
-<opml version="1.0"><head><title>Reader export</title></head><body>
-  <outline text="World">
-    <outline type="rss" text="Wire" xmlUrl="https://wire.example.org/rss"/>
-    <outline type="rss" text="Gazette" xmlUrl="https://gazette.example.org/feed" category="local"/>
-  </outline>
-</body></opml>"#,
-    )
-    .expect("write opml");
-    let opml_path = opml.to_string_lossy().into_owned();
+    let opml_path = reader_export_opml(&ws);
     // Printing needs no config at all.
     let out = ws.watchword(&["import-opml", &opml_path]);
     assert!(out.status.success(), "{}", stderr(&out));
@@ -849,7 +837,7 @@ fn import_opml_prints_feeds_and_appends_only_new_ones_to_a_valid_config() {
 
     // A result that would not pass `check` leaves the config as it was.
     std::fs::write(
-        &opml,
+        &opml_path,
         r#"<opml version="2.0"><body><outline text="Bad" xmlUrl="ftp://files.example.org/feed"/></body></opml>"#,
     )
     .expect("write opml");

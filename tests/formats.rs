@@ -349,19 +349,6 @@ fn one_story() -> FeedServer {
     feeds
 }
 
-fn header_map(hit: &Hit) -> http::HeaderMap {
-    let mut map = http::HeaderMap::new();
-    for (k, v) in &hit.headers {
-        if let (Ok(name), Ok(value)) = (
-            http::header::HeaderName::from_bytes(k.as_bytes()),
-            http::header::HeaderValue::from_str(v),
-        ) {
-            map.insert(name, value);
-        }
-    }
-    map
-}
-
 #[test]
 fn signatures_verify_with_an_independent_implementation() {
     let feeds = one_story();
@@ -385,7 +372,7 @@ fn signatures_verify_with_an_independent_implementation() {
     let hit = receiver.accepted().pop().expect("delivered");
     assert!(hit.headers["webhook-signature"].starts_with("v1,"));
     let verifier = standardwebhooks::Webhook::new(&secret).expect("verifier");
-    let headers = header_map(&hit);
+    let headers = hit.header_map();
     verifier
         .verify(hit.body.as_bytes(), &headers)
         .expect("our signature verifies");
@@ -432,7 +419,7 @@ fn retried_and_digest_deliveries_verify_with_an_independent_implementation() {
     );
     for hit in &hits {
         verifier
-            .verify(hit.body.as_bytes(), &header_map(hit))
+            .verify(hit.body.as_bytes(), &hit.header_map())
             .expect("every attempt is signed");
     }
 
@@ -474,7 +461,7 @@ fn retried_and_digest_deliveries_verify_with_an_independent_implementation() {
     assert_eq!(body["count"], 2);
     assert!(hit.id().starts_with("ww_digest_"), "{}", hit.id());
     verifier
-        .verify(hit.body.as_bytes(), &header_map(&hit))
+        .verify(hit.body.as_bytes(), &hit.header_map())
         .expect("a digest is signed as one body");
 }
 
@@ -510,7 +497,7 @@ headers = {{ X-Team = "newsroom" }}"#
     assert_eq!(body["terms"][0], "@central_asia (Kazakhstan)");
     standardwebhooks::Webhook::new(&secret)
         .expect("verifier")
-        .verify(hit.body.as_bytes(), &header_map(&hit))
+        .verify(hit.body.as_bytes(), &hit.header_map())
         .expect("template bodies are signed too");
 }
 
@@ -610,21 +597,7 @@ fn a_matrix_sink_puts_with_the_alert_id_so_a_retry_cannot_post_twice() {
 /// Accords" with the others, plus ten invented words of its own (no two join one story).
 /// Every title starts with `Report NN:` so a message can be searched for each alert.
 fn report(n: usize) -> Entry<'static> {
-    const SYLLABLES: [&str; 16] = [
-        "ka", "lo", "mi", "ren", "tu", "sa", "vor", "el", "dan", "ish", "po", "gur", "ne", "zo",
-        "bah", "qil",
-    ];
-    let words: Vec<String> = (0..10)
-        .map(|k| {
-            let i = n * 10 + k;
-            format!(
-                "{}{}{}",
-                SYLLABLES[i % 16],
-                SYLLABLES[(i / 16) % 16],
-                SYLLABLES[(i / 256) % 16]
-            )
-        })
-        .collect();
+    let words = invented_words(n, 10);
     let leak = |s: String| -> &'static str { Box::leak(s.into_boxed_str()) };
     Entry {
         guid: leak(format!("report-{n}")),

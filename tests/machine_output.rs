@@ -3,7 +3,9 @@
 
 mod common;
 
-use common::{FeedServer, Receiver, Reply, TomlConfig, Workspace, stderr, stdout};
+use common::{
+    FeedServer, Receiver, Reply, TomlConfig, Workspace, reader_export_opml, stderr, stdout,
+};
 use serde_json::Value;
 
 /// An RFC 3339 time in UTC, as every machine output writes them.
@@ -203,19 +205,7 @@ fn redeliver_json_counts_requeued_deliveries_and_names_unknown_ids() {
 #[test]
 fn import_opml_json_lists_the_feeds_found_and_added() {
     let ws = Workspace::new();
-    let opml = ws.dir.path().join("subscriptions.opml");
-    std::fs::write(
-        &opml,
-        r#"<?xml version="1.0"?>
-<opml version="1.0"><head><title>Reader export</title></head><body>
-  <outline text="World">
-    <outline type="rss" text="Wire" xmlUrl="https://wire.example.org/rss"/>
-    <outline type="rss" text="Gazette" xmlUrl="https://gazette.example.org/feed" category="local"/>
-  </outline>
-</body></opml>"#,
-    )
-    .expect("write opml");
-    let opml = opml.to_string_lossy().into_owned();
+    let opml = reader_export_opml(&ws);
     let out = ws.watchword(&["import-opml", "--json", &opml]);
     assert!(out.status.success(), "{}", stderr(&out));
     let import = parse(&stdout(&out));

@@ -8,19 +8,6 @@ use common::{Receiver, Reply, TomlConfig, Workspace, stderr, stdout};
 /// The key of the test sinks, as its `whsec_` form: the same every run.
 const SECRET: &str = "whsec_C2FyZ29uIG9mIHRoZSBub3RpZnkgdGVzdHMgb2sh";
 
-fn header_map(hit: &common::Hit) -> http::HeaderMap {
-    let mut map = http::HeaderMap::new();
-    for (k, v) in &hit.headers {
-        if let (Ok(name), Ok(value)) = (
-            http::header::HeaderName::from_bytes(k.as_bytes()),
-            http::header::HeaderValue::from_str(v),
-        ) {
-            map.insert(name, value);
-        }
-    }
-    map
-}
-
 /// A config with a signed webhook sink "hook" (extra keys as given) and a stdout sink "out".
 fn config(ws: &Workspace, receiver: &Receiver, extra: &str) {
     let keys = format!("secret = \"{SECRET}\"\nheaders = {{ X-Team = \"desk\" }}\n{extra}");
@@ -64,7 +51,7 @@ fn a_test_alert_is_signed_sent_and_answered() {
     // Signed like every delivery: an independent verifier accepts it.
     standardwebhooks::Webhook::new(SECRET)
         .expect("verifier")
-        .verify(hit.body.as_bytes(), &header_map(hit))
+        .verify(hit.body.as_bytes(), &hit.header_map())
         .expect("the test alert's signature verifies");
     let payload = hit.json();
     assert_eq!(payload["type"], "watchword.alert", "{payload}");

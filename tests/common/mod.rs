@@ -178,6 +178,44 @@ pub fn rss(entries: &[Entry<'_>]) -> String {
     xml
 }
 
+/// `count` invented words unique to `n` (`kalomi`, `renturen`, …): what lets distinct items
+/// that share only the rule's terms stay distinct stories (docs/stories.md).
+pub fn invented_words(n: usize, count: usize) -> Vec<String> {
+    const SYLLABLES: [&str; 16] = [
+        "ka", "lo", "mi", "ren", "tu", "sa", "vor", "el", "dan", "ish", "po", "gur", "ne", "zo",
+        "bah", "qil",
+    ];
+    (0..count)
+        .map(|k| {
+            let i = n * count + k;
+            format!(
+                "{}{}{}",
+                SYLLABLES[i % 16],
+                SYLLABLES[(i / 16) % 16],
+                SYLLABLES[(i / 256) % 16]
+            )
+        })
+        .collect()
+}
+
+/// A feed reader's OPML export with two feeds in a "World" folder (one with a category),
+/// written into the workspace; returns its path.
+pub fn reader_export_opml(ws: &Workspace) -> String {
+    let opml = ws.dir.path().join("subscriptions.opml");
+    std::fs::write(
+        &opml,
+        r#"<?xml version="1.0"?>
+<opml version="1.0"><head><title>Reader export</title></head><body>
+  <outline text="World">
+    <outline type="rss" text="Wire" xmlUrl="https://wire.example.org/rss"/>
+    <outline type="rss" text="Gazette" xmlUrl="https://gazette.example.org/feed" category="local"/>
+  </outline>
+</body></opml>"#,
+    )
+    .expect("write opml");
+    opml.to_string_lossy().into_owned()
+}
+
 pub fn minutes_ago(minutes: i64) -> DateTime<Utc> {
     Utc::now() - chrono::Duration::minutes(minutes)
 }

@@ -83,6 +83,21 @@ pub struct Hit {
 }
 
 impl Hit {
+    /// The request's headers as `http` types, for verifying signatures with the
+    /// `standardwebhooks` crate; a header `http` refuses is left out.
+    pub fn header_map(&self) -> http::HeaderMap {
+        let mut map = http::HeaderMap::new();
+        for (k, v) in &self.headers {
+            if let (Ok(name), Ok(value)) = (
+                http::header::HeaderName::from_bytes(k.as_bytes()),
+                http::header::HeaderValue::from_str(v),
+            ) {
+                map.insert(name, value);
+            }
+        }
+        map
+    }
+
     pub fn json(&self) -> serde_json::Value {
         serde_json::from_str(&self.body).expect("webhook body is JSON")
     }
