@@ -380,6 +380,28 @@ fn a_bad_strip_params_entry_is_a_config_error_with_its_line() {
     assert!(err.contains("every parameter"), "{err}");
 }
 
+#[test]
+fn story_entity_similarity_out_of_range_is_a_config_error_with_its_line() {
+    let feeds = FeedServer::start();
+    let ws = Workspace::new();
+    // The daemon keys start on line 2; the similarity is on line 3.
+    let toml = config(&ws, &feeds, &["steppe"], "http://127.0.0.1:9/hook", "")
+        .daemon("story_by_names = true\nstory_entity_similarity = 1.5")
+        .build();
+    let path = ws.write_config(&toml);
+    let out = ws.watchword(&["check"]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains(&format!("{}:3:", path.display()))
+            && err.contains("story_entity_similarity must be above 0 and at most 1"),
+        "{err}"
+    );
+    ws.write_config(&toml.replace("1.5", "0.9"));
+    let out = ws.watchword(&["check"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+}
+
 /// The other outlets' feeds, empty for now.
 fn quiet_outlets(feeds: &FeedServer) {
     for outlet in &OUTLETS[1..] {
