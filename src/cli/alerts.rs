@@ -76,7 +76,7 @@ pub fn run(config: &Config, args: &AlertsArgs) -> anyhow::Result<()> {
         ));
         return Ok(());
     }
-    let store = Store::open(&config.daemon.database)?;
+    let store = Store::connect(&config.daemon.database)?;
     let rows = store.list_deliveries(&filter)?;
     let disabled = store.disabled_sinks()?;
     let out = if args.json {

@@ -41,7 +41,7 @@ struct FeedRow {
 pub fn show(config: &Config, args: &FeedsArgs) -> anyhow::Result<()> {
     let path = &config.daemon.database;
     let states = if path.exists() {
-        Store::open(path)
+        Store::connect(path)
             .and_then(|store| store.feed_states())
             .with_context(|| format!("cannot read feed state from {}", path.display()))?
     } else {

@@ -311,10 +311,10 @@ fn with_runtime(work: impl std::future::Future<Output = anyhow::Result<()>>) -> 
 /// Opens the database for writing: takes the writer lock first, so that a `once` started
 /// while the service runs refuses instead of sending the same pending alerts a second time.
 pub(crate) async fn open_store(config: &Config) -> anyhow::Result<(Store, WriterLock)> {
-    let path = config.daemon.database.clone();
+    let database = config.daemon.database.clone();
     let opened = tokio::task::spawn_blocking(move || {
-        let lock = WriterLock::acquire(&path)?;
-        Store::open(&path).map(|store| (store, lock))
+        let lock = WriterLock::acquire(&database)?;
+        Store::connect(&database).map(|store| (store, lock))
     })
     .await
     .context("database task failed")??;

@@ -139,8 +139,14 @@ pub(super) async fn once(
     }
 
     if report.store_errors > 0 {
+        let what_to_check = match config.daemon.database {
+            crate::model::Database::Sqlite(_) => "check the disk and the file's permissions",
+            crate::model::Database::Postgres(_) => {
+                "the log above says why; check the server and the user's rights on the schema"
+            }
+        };
         anyhow::bail!(
-            "{} feed(s) could not be recorded in {}; check the disk and the file's permissions",
+            "{} feed(s) could not be recorded in {}; {what_to_check}",
             report.store_errors,
             config.daemon.database.display()
         );

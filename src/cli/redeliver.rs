@@ -38,7 +38,7 @@ pub fn run(config: &Config, args: &RedeliverArgs) -> anyhow::Result<()> {
             database.display()
         );
     }
-    let store = Store::open(database)?;
+    let store = Store::connect(database)?;
     let now = chrono::Utc::now().timestamp();
     let (count, unknown) = if args.dead {
         store.requeue(&[], false, now)?

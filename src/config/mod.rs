@@ -21,6 +21,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use crate::model::{Database, PostgresUrl};
 pub use digest::DigestSchedule;
 pub use raw::{Priority, SinkKind};
 use raw::{RawConfig, RawDaemon};
@@ -82,7 +83,8 @@ pub struct Config {
 
 #[derive(Debug, Clone)]
 pub struct DaemonConfig {
-    pub database: PathBuf,
+    /// A SQLite file (the default) or a PostgreSQL server (`postgres://…`).
+    pub database: Database,
     pub poll_interval: Duration,
     pub user_agent: String,
     /// Items published longer ago than this are recorded as seen without alerting, so a new
@@ -526,31 +528,33 @@ fn validate_daemon(
 ) -> ValidatedDaemon {
     let database = match raw.database {
         Some(path) => match expand_env(path.get_ref()) {
-            Ok(expanded) => match url_scheme(&expanded) {
+            Ok(expanded) => match (PostgresUrl::parse(&expanded), url_scheme(&expanded)) {
+                (Some(url), _) => Database::Postgres(url),
                 // Only the scheme is echoed: the rest of such a URL may hold a password.
-                Some(scheme) => {
+                (None, Some(scheme)) => {
                     problems.push(at.span(
                         path.span(),
                         format!(
-                            "database: {scheme}:// is not a database watchword can use; it keeps \
-                             its state in SQLite: give a file path such as \
-                             \"/var/lib/watchword/watchword.db\""
+                            "database: {scheme}:// is not a database watchword can use: give a \
+                             SQLite file path such as \"/var/lib/watchword/watchword.db\", or a \
+                             PostgreSQL URL \"postgres://user@host/dbname\" (a password through \
+                             ${{credential:NAME}})"
                         ),
                     ));
-                    PathBuf::new()
+                    Database::Sqlite(PathBuf::new())
                 }
-                None => at.directory().join(expanded),
+                (None, None) => Database::Sqlite(at.directory().join(expanded)),
             },
             Err(message) => {
                 problems.push(at.span(path.span(), message));
-                PathBuf::new()
+                Database::Sqlite(PathBuf::new())
             }
         },
         // Under systemd, StateDirectory= tells us where state belongs.
-        None => match std::env::var_os("STATE_DIRECTORY") {
+        None => Database::Sqlite(match std::env::var_os("STATE_DIRECTORY") {
             Some(dir) => PathBuf::from(dir).join("watchword.db"),
             None => at.directory().join("watchword.db"),
-        },
+        }),
     };
     let concurrency = match raw.concurrency {
         Some(n) if *n.get_ref() == 0 => {
@@ -568,7 +572,10 @@ fn validate_daemon(
         None => DEFAULT_CONCURRENCY,
     };
     // Relative to the working directory at start-up is surprising in logs and under systemd.
-    let database = std::path::absolute(&database).unwrap_or(database);
+    let database = match database {
+        Database::Sqlite(path) => Database::Sqlite(std::path::absolute(&path).unwrap_or(path)),
+        postgres => postgres,
+    };
     let user_agent = match raw.user_agent {
         // Checked here, not when the HTTP client is built, so `check` catches it with a line.
         Some(ua) if ua.get_ref().trim().is_empty() => {

@@ -50,8 +50,8 @@ fn problems(source: &str) -> Vec<String> {
 fn loads_a_complete_config() {
     let config = load(GOOD).expect("valid config");
     assert_eq!(
-        config.daemon.database,
-        Path::new("/etc/watchword/state/watchword.db")
+        config.daemon.database.sqlite_path(),
+        Some(Path::new("/etc/watchword/state/watchword.db"))
     );
     assert_eq!(config.daemon.poll_interval, Duration::from_secs(90));
     assert_eq!(config.daemon.max_age, Duration::from_secs(3 * 86400));

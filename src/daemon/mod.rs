@@ -27,7 +27,7 @@ use crate::alert::{AlertError, Deliverer};
 use crate::config::FeedConfig;
 use crate::feed::{FetchError, FetchLimits, Fetcher, Validators};
 use crate::runtime::Runtime;
-use crate::store::{FeedState, Store, StoreError};
+use crate::store::{FeedClaim, FeedState, Store, StoreError};
 use crate::story::StoryPolicy;
 use crate::text::redact_url;
 
@@ -65,6 +65,8 @@ pub struct PassReport {
     /// Feeds that answered 410 Gone (now or before) and are no longer polled.
     pub feeds_gone: usize,
     pub feeds_failed: usize,
+    /// Feeds another replica sharing the database was polling (PostgreSQL only).
+    pub feeds_elsewhere: usize,
     pub new_items: usize,
     pub new_alerts: usize,
     /// Feeds whose results could not be written: the database is in trouble.
@@ -156,7 +158,42 @@ impl Pipeline {
     /// `FeedOutcome::Failed`; only a database failure is an `Err`. The caller holds the fetch
     /// slots ([`Pipeline::fetch_slots`]).
     pub async fn poll_feed(&self, feed: &FeedConfig) -> Result<Polled, DaemonError> {
+        self.poll_feed_when(feed, true).await
+    }
+
+    /// [`Pipeline::poll_feed`]; with `honour_schedule` false (a manual `once` pass) a feed is
+    /// polled even before it is due, though never while another replica is polling it.
+    async fn poll_feed_when(
+        &self,
+        feed: &FeedConfig,
+        honour_schedule: bool,
+    ) -> Result<Polled, DaemonError> {
         let started = std::time::Instant::now();
+        if self.store.is_shared() {
+            let store = self.store.clone();
+            let (name, url) = (feed.name.clone(), feed.url.clone());
+            // Long enough for the slowest fetch the config allows and its recording; a replica
+            // that dies mid-poll leaves the feed to the others after this long.
+            let lease = self.config.daemon.fetch_timeout.as_secs() as i64 * 2 + 60;
+            let now = Utc::now().timestamp();
+            let claim = tokio::task::spawn_blocking(move || {
+                store.claim_feed(&name, &url, now, lease, honour_schedule)
+            })
+            .await??;
+            let next = match claim {
+                FeedClaim::Claimed => None,
+                FeedClaim::NotDue(due) => Some(due),
+                FeedClaim::Leased(until) => Some(until),
+            };
+            if let Some(next) = next {
+                debug!(feed = %feed.name, "feed polled by another replica; next look at {next}");
+                return Ok(Polled {
+                    outcome: FeedOutcome::Elsewhere,
+                    next_due_at: Some(next.min(now + 86_400)),
+                    feed_events: 0,
+                });
+            }
+        }
         let store = self.store.clone();
         let name = feed.name.clone();
         let stored = tokio::task::spawn_blocking(move || store.feed_state(&name)).await??;
@@ -233,7 +270,7 @@ impl Pipeline {
                 "feed {:?} is gone (HTTP 410): it will not be polled again; remove it or change its url",
                 feed.name
             ),
-            FeedOutcome::NotStarted => {}
+            FeedOutcome::NotStarted | FeedOutcome::Elsewhere => {}
         }
         Ok(polled)
     }
@@ -257,7 +294,7 @@ impl Pipeline {
             let permits = Arc::clone(&permits);
             tasks.spawn(async move {
                 let _slots = pipeline.fetch_slots(&feed.url, &permits).await;
-                let outcome = pipeline.poll_feed(&feed).await;
+                let outcome = pipeline.poll_feed_when(&feed, false).await;
                 (feed.name, outcome)
             });
         }
@@ -346,6 +383,7 @@ impl PassReport {
             Ok(FeedOutcome::Failed(_)) => self.feeds_failed += 1,
             Ok(FeedOutcome::Gone) => self.feeds_gone += 1,
             Ok(FeedOutcome::NotStarted) => {}
+            Ok(FeedOutcome::Elsewhere) => self.feeds_elsewhere += 1,
             Err(e) => {
                 error!(feed = %feed, "cannot record feed {feed:?}: {e}; its new items will be seen again on the next poll");
                 self.store_errors += 1;

@@ -31,7 +31,11 @@ impl Pipeline {
             store.prune(now, window, items_before, alerts_before)
         })
         .await??;
-        Ok(report)
+        // None: another replica on the same PostgreSQL is pruning; its round covers ours.
+        Ok(report.unwrap_or_else(|| {
+            tracing::debug!("retention: another replica is pruning now; skipped this round");
+            PruneReport::default()
+        }))
     }
 
     pub(super) async fn retention_loop(&self, mut shutdown: watch::Receiver<bool>) {

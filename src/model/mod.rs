@@ -3,9 +3,11 @@
 //! imports only `text`; every other room may import it, and it never imports them.
 
 pub mod alert;
+pub mod database;
 pub mod item;
 pub mod payload;
 pub mod time;
 
 pub use alert::{AlertId, AttemptOutcome, FeedEvent, JoinedBy, NewAlert, StorySource};
+pub use database::{Database, PostgresUrl};
 pub use item::{Item, MatchedTerm};

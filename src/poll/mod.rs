@@ -45,6 +45,9 @@ pub enum FeedOutcome {
     Gone,
     /// Shutdown began before the poll could start.
     NotStarted,
+    /// Another replica sharing the database is polling the feed, or has polled it since this
+    /// one planned to: not fetched here (`next_due_at` says when to look again).
+    Elsewhere,
 }
 
 /// A finished poll: what happened and when the feed is next due (unix seconds; `None` for a

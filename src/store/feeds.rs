@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use rusqlite::{OptionalExtension, Row, params};
 use serde::Serialize;
 
-use super::{FetchRecord, RecordSummary, Result, Store, insert_items};
+use super::{FetchRecord, RecordSummary, Result, Sqlite, insert_items};
 use crate::model::FeedEvent;
 
 /// Alert rows for feed events carry a rule name with this prefix, which no configured rule can
@@ -44,7 +44,7 @@ pub struct FeedState {
     /// `2 item(s) skipped: entry 2 of 3 (line 3): …`. `None` when every item was read.
     pub skipped: Option<String>,
     /// Alerts raised by rules on this feed's items (feed events not counted). Filled by
-    /// [`Store::feed_states`] only.
+    /// [`Sqlite::feed_states`] only.
     pub alerts: u64,
 }
 
@@ -88,7 +88,7 @@ fn state_from_row(row: &Row<'_>) -> rusqlite::Result<FeedState> {
     })
 }
 
-impl Store {
+impl Sqlite {
     /// The stored state of `feed`, or `None` if it was never polled.
     pub fn feed_state(&self, feed: &str) -> Result<Option<FeedState>> {
         let conn = self.lock()?;
@@ -326,7 +326,7 @@ mod tests {
         }
     }
 
-    fn synchronous(store: &Store) -> i64 {
+    fn synchronous(store: &Sqlite) -> i64 {
         let conn = store.lock().unwrap();
         conn.query_row("PRAGMA synchronous", [], |r| r.get(0))
             .unwrap()
@@ -335,7 +335,7 @@ mod tests {
     #[test]
     fn state_round_trips_and_items_seen_accumulates() {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(&dir.path().join("w.db")).unwrap();
+        let store = Sqlite::open(&dir.path().join("w.db")).unwrap();
         assert_eq!(store.feed_state("wire").unwrap(), None);
         let item = |id: &str, rules: &[&str]| NewItem {
             id: id.into(),

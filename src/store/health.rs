@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags, params};
 
-use super::{Result, Store, StoreError};
+use super::{Result, Sqlite, StoreError};
 
 /// The service's state as the database knows it.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -39,10 +39,10 @@ pub struct FailingFeed {
     pub last_success_at: Option<i64>,
 }
 
-impl Store {
+impl Sqlite {
     /// Opens an existing database for reading only: `watchword status` next to a running
     /// daemon. WAL lets it read while the daemon writes; it never migrates or locks.
-    pub fn open_read_only(path: &Path) -> Result<Store> {
+    pub fn open_read_only(path: &Path) -> Result<Sqlite> {
         let open_err = |cause| StoreError::Open {
             path: path.to_path_buf(),
             cause,
@@ -54,7 +54,7 @@ impl Store {
         .map_err(open_err)?;
         conn.busy_timeout(Duration::from_secs(5))
             .map_err(open_err)?;
-        Ok(Store {
+        Ok(Sqlite {
             conn: Arc::new(Mutex::new(conn)),
             polls: Arc::default(),
             path: path.to_path_buf(),

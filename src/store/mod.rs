@@ -5,18 +5,22 @@
 //! they raised — happen in one transaction, so a crash leaves either all of them or none: an
 //! item is never marked seen without its alerts, and an alert never exists without its item.
 
+mod facade;
 mod feeds;
 mod group_commit;
 mod health;
 mod outbox;
+mod postgres;
 mod schema;
 mod stories;
 
 use crate::story::decide::{self, Decision};
 use crate::story::{StoryKey, StoryPolicy};
+pub use facade::{FeedClaim, Store};
 pub use feeds::{FeedState, PollRecord};
 pub use health::{FailingFeed, Health};
 pub use outbox::{AlertFilter, Delivery, DeliveryRow, DisabledSink, OutboxCounts};
+pub use postgres::Postgres;
 pub use stories::PruneReport;
 
 use std::collections::{HashMap, HashSet};
@@ -47,6 +51,12 @@ pub enum StoreError {
     },
     #[error("database error: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    #[error("cannot connect to PostgreSQL at {url}: {cause}")]
+    Connect { url: String, cause: String },
+    #[error("cannot migrate PostgreSQL at {url} to the current schema: {cause}")]
+    MigratePostgres { url: String, cause: String },
+    #[error("database error: {0}")]
+    Postgres(String),
     #[error("the database lock was poisoned by a panic in another thread")]
     Poisoned,
     #[error(
@@ -63,35 +73,61 @@ pub enum StoreError {
 
 pub type Result<T> = std::result::Result<T, StoreError>;
 
+impl From<tokio_postgres::Error> for StoreError {
+    fn from(e: tokio_postgres::Error) -> StoreError {
+        // The server's own message (and its detail) is in the source, not in the Display.
+        let message = match e.as_db_error() {
+            Some(db) => match db.detail() {
+                Some(detail) => format!("{}: {detail}", db.message()),
+                None => db.message().to_string(),
+            },
+            None => match std::error::Error::source(&e) {
+                Some(source) => format!("{e}: {source}"),
+                None => e.to_string(),
+            },
+        };
+        StoreError::Postgres(message)
+    }
+}
+
+impl From<deadpool_postgres::PoolError> for StoreError {
+    fn from(e: deadpool_postgres::PoolError) -> StoreError {
+        match e {
+            deadpool_postgres::PoolError::Backend(e) => e.into(),
+            other => StoreError::Postgres(format!("no connection to PostgreSQL: {other}")),
+        }
+    }
+}
+
 /// What one poll needs from the database: the recipe's two reads and its one write
-/// (`crate::poll::settle`). [`Store`] (SQLite) implements it; a second backend implements the
+/// (`crate::poll::settle`). [`Sqlite`] (SQLite) implements it; a second backend implements the
 /// same and the pipeline does not change.
 pub trait PollStore {
     /// What is recorded of those of `ids` that `feed` has listed before; absent ids are new.
     fn seen_items(&self, feed: &str, ids: &[String]) -> Result<HashMap<String, SeenItem>>;
     /// When `feed` was last fetched successfully (`None`: never, its first sight).
     fn last_success_at(&self, feed: &str) -> Result<Option<i64>>;
-    /// Records one poll in one transaction (see [`Store::record_poll`]).
+    /// Records one poll in one transaction (see [`Sqlite::record_poll`]).
     fn record_poll(&self, poll: &PollRecord) -> Result<RecordSummary>;
 }
 
-impl PollStore for Store {
+impl PollStore for Sqlite {
     fn seen_items(&self, feed: &str, ids: &[String]) -> Result<HashMap<String, SeenItem>> {
-        Store::seen_items(self, feed, ids)
+        Sqlite::seen_items(self, feed, ids)
     }
 
     fn last_success_at(&self, feed: &str) -> Result<Option<i64>> {
-        Store::last_success_at(self, feed)
+        Sqlite::last_success_at(self, feed)
     }
 
     fn record_poll(&self, poll: &PollRecord) -> Result<RecordSummary> {
-        Store::record_poll(self, poll)
+        Sqlite::record_poll(self, poll)
     }
 }
 
 /// A handle on the database; cheap to clone, safe to share between threads.
 #[derive(Clone)]
-pub struct Store {
+pub struct Sqlite {
     conn: Arc<Mutex<Connection>>,
     /// Polls recorded concurrently share one transaction (see [`group_commit`]).
     polls: Arc<group_commit::GroupCommit<PollRecord, RecordSummary>>,
@@ -164,9 +200,9 @@ pub struct RecordSummary {
     pub edited: usize,
 }
 
-impl Store {
+impl Sqlite {
     /// Opens (creating if needed) the database at `path` and migrates it to the current schema.
-    pub fn open(path: &Path) -> Result<Store> {
+    pub fn open(path: &Path) -> Result<Sqlite> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|source| StoreError::CreateDir {
                 path: dir.to_path_buf(),
@@ -194,7 +230,7 @@ impl Store {
                 path: path.to_path_buf(),
                 cause,
             })?;
-        Ok(Store {
+        Ok(Sqlite {
             conn: Arc::new(Mutex::new(conn)),
             polls: Arc::default(),
             path: path.to_path_buf(),
@@ -203,7 +239,7 @@ impl Store {
     }
 
     /// Sets how items are grouped into stories (window and similarity threshold).
-    pub fn with_story_policy(mut self, policy: StoryPolicy) -> Store {
+    pub fn with_story_policy(mut self, policy: StoryPolicy) -> Sqlite {
         self.story_policy = policy;
         self
     }
@@ -471,15 +507,23 @@ pub(super) fn insert_items(
     Ok(summary)
 }
 
-/// An exclusive lock on the database for the processes that write it (`run`, `once`), so two
-/// of them never send the same pending alert at the same time. Released when dropped (or when
-/// the process dies: the kernel drops the lock with the file descriptor).
+/// An exclusive lock on a SQLite database for the processes that write it (`run`, `once`), so
+/// two of them never send the same pending alert at the same time. Released when dropped (or
+/// when the process dies: the kernel drops the lock with the file descriptor). PostgreSQL
+/// needs none: replicas share it by design, and leases keep them from doing anything twice.
 pub struct WriterLock {
-    _file: std::fs::File,
+    _file: Option<std::fs::File>,
 }
 
 impl WriterLock {
-    pub fn acquire(database: &Path) -> Result<WriterLock> {
+    pub fn acquire(database: &crate::model::Database) -> Result<WriterLock> {
+        match database.sqlite_path() {
+            Some(path) => WriterLock::acquire_file(path),
+            None => Ok(WriterLock { _file: None }),
+        }
+    }
+
+    fn acquire_file(database: &Path) -> Result<WriterLock> {
         let mut path = database.as_os_str().to_owned();
         path.push(".lock");
         let path = PathBuf::from(path);
@@ -499,7 +543,7 @@ impl WriterLock {
                 cause,
             })?;
         match file.try_lock() {
-            Ok(()) => Ok(WriterLock { _file: file }),
+            Ok(()) => Ok(WriterLock { _file: Some(file) }),
             Err(std::fs::TryLockError::WouldBlock) => Err(StoreError::Busy {
                 path: database.to_path_buf(),
             }),
@@ -515,7 +559,13 @@ mod tests;
 /// database at `path` without migrating or locking it (a running daemon keeps it open), and the
 /// time of the oldest fetch on record, so the caller knows how much history there is.
 /// `Ok(None)` if there is no database there yet.
-pub fn rule_activity(path: &Path) -> Result<Option<RuleActivity>> {
+pub fn rule_activity(database: &crate::model::Database) -> Result<Option<RuleActivity>> {
+    let path = match database {
+        crate::model::Database::Sqlite(path) => path,
+        crate::model::Database::Postgres(url) => {
+            return Postgres::connect(url)?.rule_activity().map(Some);
+        }
+    };
     if !path.exists() {
         return Ok(None);
     }

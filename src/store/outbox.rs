@@ -2,7 +2,7 @@
 
 use rusqlite::{OptionalExtension, params};
 
-use super::{Result, Store};
+use super::{Result, Sqlite};
 use crate::model::{AttemptOutcome, StorySource};
 
 /// A delivery that is due: the alert's payload and where it goes.
@@ -78,7 +78,7 @@ pub struct OutboxCounts {
     pub dead: u64,
 }
 
-impl Store {
+impl Sqlite {
     /// Pending deliveries in creation order. With `include_future` the retry schedule is
     /// ignored: `watchword once` is a manual pass and should try everything still owed.
     ///
@@ -478,9 +478,9 @@ mod tests {
     use crate::model::{AlertId, NewAlert};
     use crate::store::{FetchRecord, NewItem};
 
-    fn store_with_alerts(ids: &[&str], at: i64) -> (tempfile::TempDir, Store) {
+    fn store_with_alerts(ids: &[&str], at: i64) -> (tempfile::TempDir, Sqlite) {
         let dir = tempfile::tempdir().expect("tempdir");
-        let store = Store::open(&dir.path().join("w.db")).expect("open");
+        let store = Sqlite::open(&dir.path().join("w.db")).expect("open");
         let items = ids
             .iter()
             .map(|id| NewItem {

@@ -6,7 +6,7 @@
 
 use rusqlite::{OptionalExtension, params};
 
-use super::{Result, Store, StoreError};
+use super::{Result, Sqlite, StoreError};
 use crate::model::StorySource;
 use crate::story::decide::{Membership, Report, StoryId, StoryLedger};
 use crate::story::{Entities, Signature};
@@ -234,7 +234,7 @@ pub struct PruneReport {
     pub alerts: usize,
 }
 
-impl Store {
+impl Sqlite {
     /// The outlets that reported the story of alert `alert_id` (empty for an alert recorded
     /// before stories existed).
     pub fn story_sources(&self, alert_id: &str) -> Result<Vec<StorySource>> {

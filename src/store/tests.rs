@@ -39,9 +39,9 @@ fn sinks() -> Vec<String> {
     vec!["hook".into(), "out".into()]
 }
 
-fn open() -> (tempfile::TempDir, Store) {
+fn open() -> (tempfile::TempDir, Sqlite) {
     let dir = tempfile::tempdir().expect("tempdir");
-    let store = Store::open(&dir.path().join("nested/dir/watchword.db")).expect("open");
+    let store = Sqlite::open(&dir.path().join("nested/dir/watchword.db")).expect("open");
     (dir, store)
 }
 
@@ -101,7 +101,7 @@ fn delivery_lifecycle_survives_reopen() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("watchword.db");
     {
-        let store = Store::open(&path).expect("open");
+        let store = Sqlite::open(&path).expect("open");
         store
             .record_fetch(&fetch(vec![item("a", false, &["r1"])], 100))
             .expect("record");
@@ -126,7 +126,7 @@ fn delivery_lifecycle_survives_reopen() {
             )
             .expect("attempt");
     }
-    let store = Store::open(&path).expect("reopen");
+    let store = Sqlite::open(&path).expect("reopen");
     assert!(
         store
             .due_deliveries(150, false, 10, &sinks())
@@ -198,12 +198,12 @@ fn failures_are_counted_per_feed() {
 fn a_newer_schema_is_refused() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("watchword.db");
-    drop(Store::open(&path).expect("open"));
+    drop(Sqlite::open(&path).expect("open"));
     {
         let conn = Connection::open(&path).expect("raw open");
         conn.pragma_update(None, "user_version", 99).expect("bump");
     }
-    let err = Store::open(&path).err().expect("must refuse");
+    let err = Sqlite::open(&path).err().expect("must refuse");
     assert!(err.to_string().contains("cannot migrate"), "{err}");
 }
 
@@ -278,14 +278,17 @@ fn first_sight_is_known_per_feed() {
 fn only_one_writer_at_a_time() {
     let dir = tempfile::tempdir().expect("tempdir");
     let db = dir.path().join("watchword.db");
-    let first = WriterLock::acquire(&db).expect("first lock");
-    let err = WriterLock::acquire(&db).err().expect("second must fail");
+    let first =
+        WriterLock::acquire(&crate::model::Database::Sqlite(db.clone())).expect("first lock");
+    let err = WriterLock::acquire(&crate::model::Database::Sqlite(db.clone()))
+        .err()
+        .expect("second must fail");
     assert!(
         err.to_string().contains("another watchword process"),
         "{err}"
     );
     drop(first);
-    WriterLock::acquire(&db).expect("free again");
+    WriterLock::acquire(&crate::model::Database::Sqlite(db.clone())).expect("free again");
 }
 
 fn story_item(id: &str, title: &str, lead: &str, link: &str, rules: &[&str]) -> NewItem {

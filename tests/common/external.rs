@@ -44,3 +44,75 @@ macro_rules! test_name {
         name.strip_suffix("::here").unwrap_or(name)
     }};
 }
+
+/// A schema of its own on the test PostgreSQL server, dropped with everything in it when the
+/// value is dropped: tests run in parallel on one database without seeing each other.
+pub struct PgSchema {
+    pub name: String,
+    /// The server URL with this schema as the search path: what a config's `database` gets.
+    pub url: String,
+    server: String,
+}
+
+impl PgSchema {
+    /// `None` (after saying so by name) when no server is configured; see [`service`].
+    pub fn create(test: &str) -> Option<PgSchema> {
+        let server = service(POSTGRES, test)?;
+        static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let name = format!(
+            "ww_{}_{}_{}",
+            std::process::id(),
+            NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.subsec_nanos())
+                .unwrap_or(0)
+        );
+        sql(&server, &format!("CREATE SCHEMA {name}"));
+        let separator = if server.contains('?') { '&' } else { '?' };
+        let url = format!("{server}{separator}options=-c%20search_path%3D{name}");
+        Some(PgSchema { name, url, server })
+    }
+
+    /// Runs `query` in this schema and returns the first column of each row as text.
+    pub fn query(&self, query: &str) -> Vec<String> {
+        sql(&self.url, query)
+    }
+}
+
+impl Drop for PgSchema {
+    fn drop(&mut self) {
+        sql(
+            &self.server,
+            &format!("DROP SCHEMA IF EXISTS {} CASCADE", self.name),
+        );
+    }
+}
+
+/// One statement on `url`, its rows' first columns as text (`::text` casts are the caller's).
+fn sql(url: &str, query: &str) -> Vec<String> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    runtime.block_on(async {
+        let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+            .await
+            .unwrap_or_else(|e| panic!("cannot connect to the test PostgreSQL: {e}"));
+        let driver = tokio::spawn(connection);
+        let rows = client
+            .simple_query(query)
+            .await
+            .unwrap_or_else(|e| panic!("{query}: {e}"));
+        drop(client);
+        let _ = driver.await;
+        rows.into_iter()
+            .filter_map(|message| match message {
+                tokio_postgres::SimpleQueryMessage::Row(row) => {
+                    Some(row.get(0).unwrap_or("").to_string())
+                }
+                _ => None,
+            })
+            .collect()
+    })
+}

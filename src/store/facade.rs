@@ -1,0 +1,319 @@
+//! [`Store`]: the one handle the rest of watchword holds on its state, whichever database
+//! keeps it. Each method is answered by the backend the config chose: [`Sqlite`] (one process,
+//! the default) or [`Postgres`] (replicas sharing one server). Both give the same guarantees;
+//! what only replicas need (leases on feeds and deliveries) is a no-op on SQLite, where
+//! [`WriterLock`](super::WriterLock) already keeps a second writer out.
+
+use std::collections::{HashMap, HashSet};
+use std::path::Path;
+
+use super::postgres::Postgres;
+use super::{
+    AlertFilter, Delivery, DeliveryRow, DisabledSink, FeedState, Health, OutboxCounts, PollRecord,
+    PollStore, PruneReport, RecordSummary, Result, SeenItem, Sqlite,
+};
+use crate::model::{AttemptOutcome, Database, StorySource};
+use crate::story::StoryPolicy;
+
+/// A handle on the database; cheap to clone, safe to share between threads. Every method
+/// blocks: async callers go through `spawn_blocking`.
+#[derive(Clone)]
+pub struct Store {
+    backend: Backend,
+}
+
+#[derive(Clone)]
+enum Backend {
+    Sqlite(Sqlite),
+    Postgres(Postgres),
+}
+
+/// Whether this process may poll a feed now (see [`Store::claim_feed`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FeedClaim {
+    /// Ours until the poll is recorded (or the lease runs out).
+    Claimed,
+    /// Another replica polled it since we planned to: next due then (unix seconds).
+    NotDue(i64),
+    /// Another replica is polling it now; its lease ends then (unix seconds).
+    Leased(i64),
+}
+
+macro_rules! dispatch {
+    ($self:ident . $method:ident ( $($arg:expr),* )) => {
+        match &$self.backend {
+            Backend::Sqlite(db) => db.$method($($arg),*),
+            Backend::Postgres(db) => db.$method($($arg),*),
+        }
+    };
+}
+
+impl Store {
+    /// Opens (creating if needed) the SQLite database at `path`, migrated to the current schema.
+    pub fn open(path: &Path) -> Result<Store> {
+        Ok(Store::from(Sqlite::open(path)?))
+    }
+
+    /// Opens the configured database, migrated to the current schema.
+    pub fn connect(database: &Database) -> Result<Store> {
+        match database {
+            Database::Sqlite(path) => Store::open(path),
+            Database::Postgres(url) => Ok(Store {
+                backend: Backend::Postgres(Postgres::connect(url)?),
+            }),
+        }
+    }
+
+    /// Opens an existing database for reading only (`watchword status` beside a running
+    /// daemon): a SQLite file is neither migrated nor locked; a server is shared anyway.
+    pub fn open_read_only(database: &Database) -> Result<Store> {
+        match database {
+            Database::Sqlite(path) => Ok(Store::from(Sqlite::open_read_only(path)?)),
+            Database::Postgres(_) => Store::connect(database),
+        }
+    }
+
+    /// Sets how items are grouped into stories (window and similarity threshold).
+    pub fn with_story_policy(self, policy: StoryPolicy) -> Store {
+        let backend = match self.backend {
+            Backend::Sqlite(db) => Backend::Sqlite(db.with_story_policy(policy)),
+            Backend::Postgres(db) => Backend::Postgres(db.with_story_policy(policy)),
+        };
+        Store { backend }
+    }
+
+    /// Which database this is, for messages.
+    pub fn describe(&self) -> String {
+        match &self.backend {
+            Backend::Sqlite(db) => db.path().display().to_string(),
+            Backend::Postgres(db) => db.describe(),
+        }
+    }
+
+    /// Whether several processes may share this database (PostgreSQL): then feeds and
+    /// deliveries are leased before they are worked on.
+    pub fn is_shared(&self) -> bool {
+        matches!(self.backend, Backend::Postgres(_))
+    }
+
+    /// Takes `feed` for one poll, unless another replica has it or (with `honour_schedule`)
+    /// has polled it since this one's schedule said it was due. On SQLite (one writer) always
+    /// [`FeedClaim::Claimed`]. The lease is released when the poll is recorded, or runs out
+    /// after `lease_secs` if this process dies first.
+    pub fn claim_feed(
+        &self,
+        feed: &str,
+        url: &str,
+        now: i64,
+        lease_secs: i64,
+        honour_schedule: bool,
+    ) -> Result<FeedClaim> {
+        match &self.backend {
+            Backend::Sqlite(_) => Ok(FeedClaim::Claimed),
+            Backend::Postgres(db) => db.claim_feed(feed, url, now, lease_secs, honour_schedule),
+        }
+    }
+
+    /// Runs `prune` unless another replica is pruning now (`Ok(None)` then).
+    pub fn prune(
+        &self,
+        now: i64,
+        window_secs: i64,
+        items_before: i64,
+        alerts_before: i64,
+    ) -> Result<Option<PruneReport>> {
+        match &self.backend {
+            Backend::Sqlite(db) => db
+                .prune(now, window_secs, items_before, alerts_before)
+                .map(Some),
+            Backend::Postgres(db) => db.prune(now, window_secs, items_before, alerts_before),
+        }
+    }
+
+    pub fn unseen(&self, feed: &str, ids: &[String]) -> Result<HashSet<String>> {
+        let seen = self.seen_items(feed, ids)?;
+        Ok(ids
+            .iter()
+            .filter(|id| !seen.contains_key(*id))
+            .cloned()
+            .collect())
+    }
+
+    /// What is recorded of those of `ids` that `feed` has listed before; absent ids are new.
+    pub fn seen_items(&self, feed: &str, ids: &[String]) -> Result<HashMap<String, SeenItem>> {
+        dispatch!(self.seen_items(feed, ids))
+    }
+
+    /// When `feed` was last fetched successfully, or `None` if never.
+    pub fn last_success_at(&self, feed: &str) -> Result<Option<i64>> {
+        dispatch!(self.last_success_at(feed))
+    }
+
+    /// Records one poll atomically: new items, their stories and alerts, feed events, the
+    /// feed's new state; releases the feed's lease.
+    pub fn record_poll(&self, poll: &PollRecord) -> Result<RecordSummary> {
+        dispatch!(self.record_poll(poll))
+    }
+
+    /// Records one fetch without the poller's state (tests and benches).
+    pub fn record_fetch(&self, record: &super::FetchRecord) -> Result<RecordSummary> {
+        dispatch!(self.record_fetch(record))
+    }
+
+    /// The stored state of `feed`, or `None` if it was never polled.
+    pub fn feed_state(&self, feed: &str) -> Result<Option<FeedState>> {
+        dispatch!(self.feed_state(feed))
+    }
+
+    /// Every stored feed state, by name, with the number of alerts each feed's items raised.
+    pub fn feed_states(&self) -> Result<HashMap<String, FeedState>> {
+        dispatch!(self.feed_states())
+    }
+
+    /// Pending deliveries to `sinks` in creation order (see [`Sqlite::due_deliveries`]). On
+    /// PostgreSQL the rows returned are leased to this process, so no other replica sends
+    /// them meanwhile.
+    pub fn due_deliveries(
+        &self,
+        now: i64,
+        include_future: bool,
+        limit: usize,
+        sinks: &[String],
+    ) -> Result<Vec<Delivery>> {
+        dispatch!(self.due_deliveries(now, include_future, limit, sinks))
+    }
+
+    pub fn record_attempt(
+        &self,
+        alert_id: &str,
+        sink: &str,
+        at: i64,
+        outcome: &AttemptOutcome,
+    ) -> Result<()> {
+        dispatch!(self.record_attempt(alert_id, sink, at, outcome))
+    }
+
+    /// Records one outcome for several deliveries to `sink` (a digest), in one transaction.
+    pub fn record_attempts(
+        &self,
+        alert_ids: &[String],
+        sink: &str,
+        at: i64,
+        outcome: &AttemptOutcome,
+    ) -> Result<()> {
+        dispatch!(self.record_attempts(alert_ids, sink, at, outcome))
+    }
+
+    /// When the earliest pending delivery to one of `sinks` is due (unix seconds), if any.
+    pub fn next_delivery_at(&self, sinks: &[String]) -> Result<Option<i64>> {
+        dispatch!(self.next_delivery_at(sinks))
+    }
+
+    pub fn defer_sink(&self, sink: &str, until: i64) -> Result<()> {
+        dispatch!(self.defer_sink(sink, until))
+    }
+
+    pub fn release_sink(&self, sink: &str, now: i64) -> Result<()> {
+        dispatch!(self.release_sink(sink, now))
+    }
+
+    pub fn expire_sink_deliveries(&self, sink: &str, queued_before: i64) -> Result<usize> {
+        dispatch!(self.expire_sink_deliveries(sink, queued_before))
+    }
+
+    pub fn digest_due_at(&self, sink: &str, window: i64) -> Result<Option<i64>> {
+        dispatch!(self.digest_due_at(sink, window))
+    }
+
+    pub fn digest_pending_times(&self, sink: &str) -> Result<(Option<i64>, Option<i64>)> {
+        dispatch!(self.digest_pending_times(sink))
+    }
+
+    pub fn disable_sink(&self, sink: &str, at: i64, reason: &str, fingerprint: &str) -> Result<()> {
+        dispatch!(self.disable_sink(sink, at, reason, fingerprint))
+    }
+
+    pub fn enable_sink(&self, sink: &str) -> Result<bool> {
+        dispatch!(self.enable_sink(sink))
+    }
+
+    pub fn disabled_sinks(&self) -> Result<Vec<DisabledSink>> {
+        dispatch!(self.disabled_sinks())
+    }
+
+    /// Deliveries with their alerts, newest first, for `watchword alerts`.
+    pub fn list_deliveries(&self, filter: &AlertFilter) -> Result<Vec<DeliveryRow>> {
+        dispatch!(self.list_deliveries(filter))
+    }
+
+    /// Puts dead (or, with `include_delivered`, delivered) deliveries back in the queue.
+    pub fn requeue(
+        &self,
+        alert_ids: &[String],
+        include_delivered: bool,
+        now: i64,
+    ) -> Result<(usize, Vec<String>)> {
+        dispatch!(self.requeue(alert_ids, include_delivered, now))
+    }
+
+    pub fn orphaned_deliveries(&self, configured: &[String]) -> Result<Vec<(String, u64)>> {
+        dispatch!(self.orphaned_deliveries(configured))
+    }
+
+    pub fn outbox_counts(&self) -> Result<OutboxCounts> {
+        dispatch!(self.outbox_counts())
+    }
+
+    /// The outlets that reported the story of alert `alert_id`.
+    pub fn story_sources(&self, alert_id: &str) -> Result<Vec<StorySource>> {
+        dispatch!(self.story_sources(alert_id))
+    }
+
+    /// The operator's summary, counting only the feeds in `feeds` (the current config).
+    pub fn health(&self, feeds: &[String]) -> Result<Health> {
+        dispatch!(self.health(feeds))
+    }
+
+    /// Whether the database takes a write right now (`/readyz`).
+    pub fn check_writable(&self) -> Result<()> {
+        dispatch!(self.check_writable())
+    }
+
+    /// The SQLite backend, for what only it has (tests, the SQLite side of `migrate-db`).
+    pub fn as_sqlite(&self) -> Option<&Sqlite> {
+        match &self.backend {
+            Backend::Sqlite(db) => Some(db),
+            Backend::Postgres(_) => None,
+        }
+    }
+
+    /// The PostgreSQL backend, for what only it has (`migrate-db`).
+    pub fn as_postgres(&self) -> Option<&Postgres> {
+        match &self.backend {
+            Backend::Sqlite(_) => None,
+            Backend::Postgres(db) => Some(db),
+        }
+    }
+}
+
+impl From<Sqlite> for Store {
+    fn from(db: Sqlite) -> Store {
+        Store {
+            backend: Backend::Sqlite(db),
+        }
+    }
+}
+
+impl PollStore for Store {
+    fn seen_items(&self, feed: &str, ids: &[String]) -> Result<HashMap<String, SeenItem>> {
+        Store::seen_items(self, feed, ids)
+    }
+
+    fn last_success_at(&self, feed: &str) -> Result<Option<i64>> {
+        Store::last_success_at(self, feed)
+    }
+
+    fn record_poll(&self, poll: &PollRecord) -> Result<RecordSummary> {
+        Store::record_poll(self, poll)
+    }
+}

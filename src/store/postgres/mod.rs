@@ -1,0 +1,206 @@
+//! PostgreSQL: the same state as SQLite in a server that several replicas share.
+//!
+//! The database is the only coordination between replicas:
+//! - a feed is polled by the replica that leased it (`feeds.lease_owner`, `lease_until`,
+//!   [`Postgres::claim_feed`]); the lease ends when the poll is recorded, or runs out if the
+//!   replica dies, and the feed's stored `next_due_at` tells every replica when it is due;
+//! - pending deliveries are leased the same way (`FOR UPDATE SKIP LOCKED`) when a deliverer
+//!   takes them, so an alert is sent by one replica at a time, with the same id on every try;
+//! - story decisions take a transaction-scoped advisory lock, so two replicas recording two
+//!   reports of one story at the same moment decide one after the other and raise one alert;
+//! - retention runs on one replica at a time (a try-lock; the others skip that round).
+//!
+//! The API is synchronous like SQLite's: each call runs its SQL on a small tokio runtime owned
+//! by this handle, so callers on the blocking pool (`spawn_blocking`) or in the CLI need no
+//! runtime of their own. It must not be called from async code (it would block a worker).
+
+mod queries;
+mod record;
+mod schema;
+
+use std::sync::Arc;
+
+use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
+use tokio_postgres::types::ToSql;
+use tokio_postgres::{NoTls, Row};
+
+use super::{Result, StoreError};
+use crate::model::PostgresUrl;
+use crate::story::StoryPolicy;
+
+/// Connections per process: polls record concurrently (`daemon.concurrency` is the ceiling of
+/// fetches in flight, and most of a poll is the fetch), deliverers and the listener read.
+const POOL_SIZE: usize = 16;
+
+/// A handle on the shared database; cheap to clone, safe to share between threads.
+#[derive(Clone)]
+pub struct Postgres {
+    pool: Pool,
+    runtime: Arc<IoRuntime>,
+    url: PostgresUrl,
+    /// Names this process in leases: host, pid and a random part (a restarted replica with a
+    /// recycled pid must not inherit its predecessor's leases).
+    replica: Arc<str>,
+    story_policy: StoryPolicy,
+}
+
+impl Postgres {
+    /// Connects, checks the server answers, and migrates the schema to the current version.
+    pub fn connect(url: &PostgresUrl) -> Result<Postgres> {
+        let connect_err = |cause: String| StoreError::Connect {
+            url: url.to_string(),
+            cause,
+        };
+        let config: tokio_postgres::Config = url
+            .expose()
+            .parse()
+            .map_err(|e: tokio_postgres::Error| connect_err(format!("not a valid URL: {e}")))?;
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("watchword-postgres")
+            .enable_all()
+            .build()
+            .map_err(|e| connect_err(format!("cannot start its I/O thread: {e}")))?;
+        let manager = Manager::from_config(
+            config,
+            NoTls,
+            ManagerConfig {
+                recycling_method: RecyclingMethod::Fast,
+            },
+        );
+        let pool = Pool::builder(manager)
+            .max_size(POOL_SIZE)
+            .runtime(deadpool_postgres::Runtime::Tokio1)
+            .wait_timeout(Some(std::time::Duration::from_secs(30)))
+            .create_timeout(Some(std::time::Duration::from_secs(10)))
+            .build()
+            .map_err(|e| connect_err(e.to_string()))?;
+        let db = Postgres {
+            pool,
+            runtime: Arc::new(IoRuntime(Some(runtime))),
+            url: url.clone(),
+            replica: replica_name().into(),
+            story_policy: StoryPolicy::default(),
+        };
+        // The first connection tells a wrong host, user or database at start-up, with the URL.
+        db.with_tx(|_| Ok(()))
+            .map_err(|e| connect_err(e.to_string()))?;
+        schema::migrate(&db).map_err(|e| StoreError::MigratePostgres {
+            url: url.to_string(),
+            cause: e.to_string(),
+        })?;
+        Ok(db)
+    }
+
+    pub fn with_story_policy(mut self, policy: StoryPolicy) -> Postgres {
+        self.story_policy = policy;
+        self
+    }
+
+    /// The URL without its password.
+    pub fn describe(&self) -> String {
+        self.url.to_string()
+    }
+
+    /// This process's name in leases.
+    pub fn replica(&self) -> &str {
+        &self.replica
+    }
+
+    /// Runs `work` in one transaction, committed if it returns `Ok`, rolled back otherwise.
+    pub(super) fn with_tx<T>(&self, work: impl FnOnce(&Tx<'_>) -> Result<T>) -> Result<T> {
+        let rt = self.runtime.handle()?;
+        let mut client = rt.block_on(self.pool.get())?;
+        let tx = rt.block_on(client.transaction())?;
+        let out = work(&Tx { rt, tx: &tx })?;
+        rt.block_on(tx.commit())?;
+        Ok(out)
+    }
+}
+
+/// The store's own runtime. The last handle may be dropped anywhere, async code included,
+/// where dropping a runtime the ordinary way would block (and tokio forbids it): so it is shut
+/// down in the background, which abandons only idle pooled connections.
+struct IoRuntime(Option<tokio::runtime::Runtime>);
+
+impl IoRuntime {
+    fn handle(&self) -> Result<&tokio::runtime::Handle> {
+        self.0
+            .as_ref()
+            .map(tokio::runtime::Runtime::handle)
+            .ok_or_else(|| StoreError::Postgres("the connection runtime has stopped".into()))
+    }
+}
+
+impl Drop for IoRuntime {
+    fn drop(&mut self) {
+        if let Some(runtime) = self.0.take() {
+            runtime.shutdown_background();
+        }
+    }
+}
+
+/// One transaction, with blocking calls: the shape the SQLite code has, so both backends read
+/// alike. Statements are prepared once per connection (deadpool's statement cache).
+pub(super) struct Tx<'a> {
+    rt: &'a tokio::runtime::Handle,
+    tx: &'a deadpool_postgres::Transaction<'a>,
+}
+
+pub(super) type Params<'p> = &'p [&'p (dyn ToSql + Sync)];
+
+impl Tx<'_> {
+    pub fn execute(&self, sql: &str, params: Params<'_>) -> Result<u64> {
+        self.rt.block_on(async {
+            let statement = self.tx.prepare_cached(sql).await?;
+            Ok(self.tx.execute(&statement, params).await?)
+        })
+    }
+
+    pub fn query(&self, sql: &str, params: Params<'_>) -> Result<Vec<Row>> {
+        self.rt.block_on(async {
+            let statement = self.tx.prepare_cached(sql).await?;
+            Ok(self.tx.query(&statement, params).await?)
+        })
+    }
+
+    pub fn query_opt(&self, sql: &str, params: Params<'_>) -> Result<Option<Row>> {
+        self.rt.block_on(async {
+            let statement = self.tx.prepare_cached(sql).await?;
+            Ok(self.tx.query_opt(&statement, params).await?)
+        })
+    }
+
+    pub fn query_one(&self, sql: &str, params: Params<'_>) -> Result<Row> {
+        self.rt.block_on(async {
+            let statement = self.tx.prepare_cached(sql).await?;
+            Ok(self.tx.query_one(&statement, params).await?)
+        })
+    }
+
+    /// Several statements without parameters (the schema).
+    pub fn batch(&self, sql: &str) -> Result<()> {
+        self.rt
+            .block_on(async { Ok(self.tx.batch_execute(sql).await?) })
+    }
+}
+
+fn replica_name() -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_string())
+        .unwrap_or_else(|_| "host".to_string());
+    // std's per-process random hash keys: random enough to tell two lives of one pid apart.
+    let nonce =
+        std::hash::BuildHasher::hash_one(&std::collections::hash_map::RandomState::new(), 0u8);
+    format!("{host}:{}:{:08x}", std::process::id(), nonce as u32)
+}
+
+/// Transaction-scoped advisory locks (`pg_advisory_xact_lock`): one number per purpose.
+pub(super) mod locks {
+    /// Schema migrations: replicas starting together migrate one after the other.
+    pub const MIGRATE: i64 = 0x7777_0001;
+    /// Story decisions: reports that may belong to one story are decided one at a time.
+    pub const STORIES: i64 = 0x7777_0002;
+    /// Retention: one replica prunes at a time.
+    pub const PRUNE: i64 = 0x7777_0003;
+}

@@ -1,0 +1,155 @@
+//! The PostgreSQL schema, as an append-only list of migrations like SQLite's
+//! (`store::schema`). Never edit a migration that has shipped: add one. `watchword_schema`
+//! records how far a database has come; replicas that start together migrate one at a time.
+//!
+//! The tables and columns are SQLite's (so `migrate-db` copies them one to one), with
+//! PostgreSQL types, and with the columns only replicas need: leases on feeds and deliveries.
+
+use super::{Postgres, Result, locks};
+
+/// Version 1 is SQLite's schema as of its ninth migration.
+const MIGRATIONS: &[&str] = &[r#"
+CREATE TABLE feeds (
+    name                 TEXT PRIMARY KEY,
+    url                  TEXT NOT NULL,
+    last_fetch_at        BIGINT,
+    last_success_at      BIGINT,
+    last_error           TEXT,
+    consecutive_failures BIGINT NOT NULL DEFAULT 0,
+    items_seen           BIGINT NOT NULL DEFAULT 0,
+    etag                 TEXT,
+    last_modified        TEXT,
+    ttl                  BIGINT,
+    last_status          BIGINT,
+    next_due_at          BIGINT,
+    failing_since        BIGINT,
+    last_new_item_at     BIGINT,
+    moved_to             TEXT,
+    gone_at              BIGINT,
+    broken_since         BIGINT,
+    stale_since          BIGINT,
+    skipped              TEXT,
+    -- The replica polling the feed now, and until when its lease holds.
+    lease_owner          TEXT,
+    lease_until          BIGINT
+);
+
+CREATE TABLE items (
+    feed           TEXT NOT NULL,
+    item_id        TEXT NOT NULL,
+    link           TEXT,
+    title          TEXT NOT NULL,
+    published      BIGINT,
+    first_seen_at  BIGINT NOT NULL,
+    status         TEXT NOT NULL CHECK (status IN ('new', 'old')),
+    story_id       BIGINT,
+    signature      BYTEA,
+    last_listed_at BIGINT,
+    text_hash      BIGINT,
+    entities       TEXT,
+    joined_by      TEXT,
+    lang           TEXT,
+    PRIMARY KEY (feed, item_id)
+);
+CREATE INDEX items_story ON items (story_id) WHERE story_id IS NOT NULL;
+CREATE INDEX items_first_seen ON items (first_seen_at);
+
+CREATE TABLE stories (
+    id            BIGSERIAL PRIMARY KEY,
+    first_seen_at BIGINT NOT NULL,
+    last_seen_at  BIGINT NOT NULL,
+    title         TEXT NOT NULL,
+    link          TEXT
+);
+CREATE INDEX stories_last_seen ON stories (last_seen_at);
+
+CREATE TABLE story_keys (
+    key      BIGINT NOT NULL,
+    story_id BIGINT NOT NULL,
+    PRIMARY KEY (key, story_id)
+);
+CREATE INDEX story_keys_story ON story_keys (story_id);
+
+-- `seq` orders alerts of one second as SQLite's rowid does.
+CREATE TABLE alerts (
+    seq        BIGSERIAL NOT NULL,
+    id         TEXT PRIMARY KEY,
+    rule       TEXT NOT NULL,
+    feed       TEXT NOT NULL,
+    item_id    TEXT NOT NULL,
+    title      TEXT NOT NULL,
+    link       TEXT,
+    payload    TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    story_id   BIGINT,
+    kind       TEXT NOT NULL DEFAULT 'first',
+    UNIQUE (rule, feed, item_id)
+);
+-- One alert per rule and story, whichever replica records it.
+CREATE UNIQUE INDEX alerts_rule_story ON alerts (rule, story_id, kind)
+    WHERE story_id IS NOT NULL AND kind IN ('first', 'update');
+CREATE INDEX alerts_story ON alerts (story_id) WHERE story_id IS NOT NULL;
+CREATE INDEX alerts_created ON alerts (created_at, seq);
+
+CREATE TABLE deliveries (
+    alert_id        TEXT NOT NULL REFERENCES alerts (id) ON DELETE CASCADE,
+    sink            TEXT NOT NULL,
+    state           TEXT NOT NULL CHECK (state IN ('pending', 'delivered', 'dead')),
+    attempts        BIGINT NOT NULL DEFAULT 0,
+    next_attempt_at BIGINT NOT NULL,
+    last_status     BIGINT,
+    last_error      TEXT,
+    delivered_at    BIGINT,
+    last_attempt_at BIGINT,
+    queued_at       BIGINT,
+    -- The replica sending it now, and until when its lease holds.
+    lease_owner     TEXT,
+    lease_until     BIGINT,
+    PRIMARY KEY (alert_id, sink)
+);
+CREATE INDEX deliveries_due ON deliveries (state, next_attempt_at);
+CREATE INDEX deliveries_sink_due ON deliveries (sink, state, next_attempt_at);
+
+CREATE TABLE sink_state (
+    sink            TEXT PRIMARY KEY,
+    disabled_at     BIGINT NOT NULL,
+    reason          TEXT NOT NULL,
+    url_fingerprint TEXT NOT NULL
+);
+"#];
+
+/// Brings the database to the newest version, each migration in its own transaction.
+pub(super) fn migrate(db: &Postgres) -> Result<()> {
+    db.with_tx(|tx| {
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&locks::MIGRATE])?;
+        // "relation already exists, skipping" on every start is not news.
+        tx.batch("SET LOCAL client_min_messages = warning")?;
+        tx.batch(
+            "CREATE TABLE IF NOT EXISTS watchword_schema (
+                 version    BIGINT PRIMARY KEY,
+                 applied_at TIMESTAMPTZ NOT NULL DEFAULT now()
+             )",
+        )?;
+        let current: i64 = tx
+            .query_one(
+                "SELECT COALESCE(MAX(version), 0) FROM watchword_schema",
+                &[],
+            )?
+            .get(0);
+        if current > MIGRATIONS.len() as i64 {
+            return Err(super::StoreError::Postgres(format!(
+                "the database is at schema version {current}, newer than this watchword knows \
+                 ({}): upgrade watchword, or point it at another database",
+                MIGRATIONS.len()
+            )));
+        }
+        for (n, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
+            tx.batch(sql)?;
+            tx.execute(
+                "INSERT INTO watchword_schema (version) VALUES ($1)",
+                &[&(n as i64 + 1)],
+            )?;
+        }
+        Ok(())
+    })
+}
