@@ -7,6 +7,8 @@
 
 mod common;
 
+use std::time::Duration;
+
 use common::external::PgSchema;
 use common::*;
 
@@ -120,4 +122,265 @@ fn a_wrong_postgres_url_is_one_clear_line_without_the_password() {
         "{err}"
     );
     assert!(!err.contains("hunter2"), "the password leaked: {err}");
+}
+
+/// Config for replicas in a test: `lease` as `replica_lease` (short, so a killed replica's
+/// work is taken over in seconds), no metrics listener (replicas on one host would fight for
+/// its port).
+fn replica_config(schema: &PgSchema, lease: &str) -> TomlConfig {
+    TomlConfig::new().database(&schema.url).daemon(&format!(
+        "poll_interval = \"1h\"\nmetrics_listen = \"off\"\nfetch_timeout = \"2s\"\n\
+         delivery_timeout = \"2s\"\nreplica_lease = \"{lease}\""
+    ))
+}
+
+/// Lines of a replica's log that say it recorded a feed's new items.
+fn feeds_polled_by(log: &str) -> usize {
+    log.lines().filter(|l| l.contains("feed polled")).count()
+}
+
+fn one(schema: &PgSchema, query: &str) -> i64 {
+    schema.query(query)[0].parse().expect("a number")
+}
+
+#[test]
+fn three_replicas_share_two_thousand_feeds_and_send_each_alert_once() {
+    let Some(schema) = PgSchema::create(test_name!()) else {
+        return;
+    };
+    const FEEDS: usize = 2000;
+    const MATCHING: usize = 40;
+    let server = FeedServer::start();
+    let receiver = Receiver::start();
+    // A lease longer than the slowest poll here (a debug build compiling the names of
+    // `story_by_names` under load takes seconds): a lease that runs out mid-poll hands the feed
+    // to another replica, which fetches it a second time (harmlessly, but this counts fetches).
+    let mut config = replica_config(&schema, "60s")
+        .daemon("per_host_concurrency = 8")
+        .shared_groups()
+        .rule("ca-aa", "@central_asia AND @abraham_accords", &["hook"])
+        .webhook_sink("hook", &receiver.hook_url());
+    for n in 0..FEEDS {
+        let path = format!("/f{n}.xml");
+        let body = if n % (FEEDS / MATCHING) == 0 {
+            feed_of(&[story(n)])
+        } else {
+            let quiet = (
+                format!("q-{n}"),
+                format!("Harvest report {n}"),
+                format!("https://farm.example.org/{n}"),
+            );
+            feed_of(&[quiet])
+        };
+        server.put_rss(&path, &body);
+        config = config.feed(&format!("feed-{n}"), &server.url(&path));
+    }
+    let ws = Workspace::new();
+    config.write(&ws);
+
+    let replicas: Vec<Daemon> = (0..3).map(|_| Daemon::start(&ws, &[])).collect();
+    let settled = wait_for(Duration::from_secs(240), || {
+        receiver.accepted().len() >= MATCHING
+            && one(
+                &schema,
+                "SELECT COUNT(*) FROM feeds WHERE last_fetch_at IS NOT NULL",
+            ) == FEEDS as i64
+            && one(
+                &schema,
+                "SELECT COUNT(*) FROM deliveries WHERE state = 'pending'",
+            ) == 0
+    });
+    let logs: Vec<String> = replicas.into_iter().map(Daemon::stop).collect();
+    assert!(
+        settled,
+        "the replicas did not finish the pass:\n{}",
+        logs.join("\n---\n")
+    );
+
+    let ids: std::collections::BTreeSet<String> = receiver.accepted().iter().map(Hit::id).collect();
+    assert_eq!(receiver.all().len(), MATCHING, "every alert sent once");
+    assert_eq!(ids.len(), MATCHING, "one id per story");
+    for n in 0..FEEDS {
+        assert_eq!(
+            server.hits(&format!("/f{n}.xml")),
+            1,
+            "feed {n} fetched once"
+        );
+    }
+    let shares: Vec<usize> = logs.iter().map(|log| feeds_polled_by(log)).collect();
+    assert_eq!(shares.iter().sum::<usize>(), FEEDS, "{shares:?}");
+    assert!(
+        shares.iter().all(|&n| n > 0),
+        "every replica took a share: {shares:?}"
+    );
+}
+
+#[test]
+fn a_replica_killed_mid_pass_and_mid_delivery_leaves_its_work_to_the_others() {
+    let Some(schema) = PgSchema::create(test_name!()) else {
+        return;
+    };
+    const FEEDS: usize = 16;
+    let server = FeedServer::start();
+    let receiver = Receiver::start();
+    // Two alerts go through, the third is held unanswered: its replica is mid-delivery.
+    receiver.script([Reply::status(200), Reply::status(200), HOLD]);
+    let mut config = replica_config(&schema, "5s")
+        .shared_groups()
+        .rule("ca-aa", "@central_asia AND @abraham_accords", &["hook"])
+        .webhook_sink("hook", &receiver.hook_url());
+    for n in 0..FEEDS {
+        let path = format!("/f{n}.xml");
+        // Slow enough that the pass is still going when the replica dies.
+        server.put_slow_rss(&path, &feed_of(&[story(n)]), Duration::from_millis(300));
+        config = config.feed(&format!("feed-{n}"), &server.url(&path));
+    }
+    let ws = Workspace::new();
+    config.write(&ws);
+
+    let first = Daemon::start(&ws, &[]);
+    assert!(
+        wait_for(Duration::from_secs(60), || receiver.all().len() >= 3),
+        "the first replica never reached its third delivery:\n{}",
+        first.log()
+    );
+    first.signal("KILL");
+    let held = receiver.all()[2].id();
+    let recorded_before = one(
+        &schema,
+        "SELECT COUNT(*) FROM feeds WHERE last_fetch_at IS NOT NULL",
+    );
+    assert!(
+        recorded_before < FEEDS as i64,
+        "the pass was over before the kill; make the feeds slower"
+    );
+
+    let others: Vec<Daemon> = (0..2).map(|_| Daemon::start(&ws, &[])).collect();
+    let done = wait_for(Duration::from_secs(90), || {
+        let ids: std::collections::BTreeSet<String> =
+            receiver.accepted().iter().map(Hit::id).collect();
+        ids.len() >= FEEDS
+            && one(
+                &schema,
+                "SELECT COUNT(*) FROM deliveries WHERE state = 'pending'",
+            ) == 0
+    });
+    let logs: Vec<String> = others.into_iter().map(Daemon::stop).collect();
+    assert!(done, "the others did not finish:\n{}", logs.join("\n---\n"));
+
+    let accepted = receiver.accepted();
+    let ids: std::collections::BTreeSet<String> = accepted.iter().map(Hit::id).collect();
+    assert_eq!(ids.len(), FEEDS, "one id per story, none lost");
+    assert_eq!(accepted.len(), FEEDS, "nothing accepted twice");
+    assert!(
+        accepted.iter().any(|hit| hit.id() == held),
+        "the delivery cut short by the kill was retried under its own id {held}"
+    );
+    // Per story, one alert row: no story raised under a second id.
+    assert_eq!(one(&schema, "SELECT COUNT(*) FROM alerts"), FEEDS as i64);
+    for n in 0..FEEDS {
+        let hits = server.hits(&format!("/f{n}.xml"));
+        assert!((1..=3).contains(&hits), "feed {n} fetched {hits} times");
+    }
+}
+
+/// A feed server whose answers wait until `gate` requests have arrived, then all go at once:
+/// the fetches that follow run their recording at the same moment. Serves `pages` by path.
+fn gated_server(
+    pages: Vec<(String, String)>,
+    gate: usize,
+) -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::{Arc, Barrier};
+    let server = Arc::new(tiny_http::Server::http("127.0.0.1:0").expect("bind"));
+    let base = format!("http://{}", server.server_addr());
+    let served = Arc::new(AtomicUsize::new(0));
+    let barrier = Arc::new(Barrier::new(gate));
+    let pages = Arc::new(pages);
+    for _ in 0..gate {
+        let (server, barrier, pages, served) = (
+            Arc::clone(&server),
+            Arc::clone(&barrier),
+            Arc::clone(&pages),
+            Arc::clone(&served),
+        );
+        std::thread::spawn(move || {
+            // The first `gate` requests meet at the barrier; any later one is answered at once.
+            let mut first = true;
+            for request in server.incoming_requests() {
+                if first {
+                    barrier.wait();
+                    first = false;
+                }
+                served.fetch_add(1, Ordering::SeqCst);
+                let body = pages
+                    .iter()
+                    .find(|(path, _)| path == request.url())
+                    .map(|(_, body)| body.clone());
+                let response = match body {
+                    Some(body) => tiny_http::Response::from_string(body)
+                        .with_header(header("Content-Type", "application/rss+xml")),
+                    None => tiny_http::Response::from_string("").with_status_code(404),
+                };
+                let _ = request.respond(response);
+            }
+        });
+    }
+    (base, served)
+}
+
+#[test]
+fn two_replicas_recording_one_story_at_the_same_moment_raise_one_alert() {
+    let Some(schema) = PgSchema::create(test_name!()) else {
+        return;
+    };
+    // Two outlets, one report: the same article link (tracking parameters aside).
+    let report = |outlet: &str| {
+        feed_of(&[(
+            format!("{outlet}-1"),
+            format!("Kazakhstan to join the Abraham Accords, {outlet} reports"),
+            format!("https://wire.example.org/world/kz-accords?utm_source={outlet}"),
+        )])
+    };
+    let (base, served) = gated_server(
+        vec![
+            ("/a.xml".into(), report("alpha")),
+            ("/b.xml".into(), report("beta")),
+        ],
+        2,
+    );
+    let receiver = Receiver::start();
+    let ws = Workspace::new();
+    replica_config(&schema, "60s")
+        .shared_groups()
+        .feed("alpha", &format!("{base}/a.xml"))
+        .feed("beta", &format!("{base}/b.xml"))
+        .rule("ca-aa", "@central_asia AND @abraham_accords", &["hook"])
+        .webhook_sink("hook", &receiver.hook_url())
+        .write(&ws);
+    let replicas: Vec<Daemon> = (0..2).map(|_| Daemon::start(&ws, &[])).collect();
+    let recorded = wait_for(Duration::from_secs(60), || {
+        !receiver.accepted().is_empty()
+            && one(
+                &schema,
+                "SELECT COUNT(*) FROM items WHERE story_id IS NOT NULL",
+            ) == 2
+            && one(
+                &schema,
+                "SELECT COUNT(*) FROM deliveries WHERE state = 'pending'",
+            ) == 0
+    });
+    let logs: Vec<String> = replicas.into_iter().map(Daemon::stop).collect();
+    assert!(recorded, "{}", logs.join("\n---\n"));
+    assert_eq!(
+        served.load(std::sync::atomic::Ordering::SeqCst),
+        2,
+        "both fetches were held at the gate together"
+    );
+    assert_eq!(
+        one(&schema, "SELECT COUNT(DISTINCT story_id) FROM items"),
+        1,
+        "one story"
+    );
+    assert_eq!(receiver.accepted().len(), 1, "one alert for one story");
 }

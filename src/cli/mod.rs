@@ -312,9 +312,10 @@ fn with_runtime(work: impl std::future::Future<Output = anyhow::Result<()>>) -> 
 /// while the service runs refuses instead of sending the same pending alerts a second time.
 pub(crate) async fn open_store(config: &Config) -> anyhow::Result<(Store, WriterLock)> {
     let database = config.daemon.database.clone();
+    let lease = config.daemon.replica_lease;
     let opened = tokio::task::spawn_blocking(move || {
         let lock = WriterLock::acquire(&database)?;
-        Store::connect(&database).map(|store| (store, lock))
+        Store::connect(&database).map(|store| (store.with_lease(lease), lock))
     })
     .await
     .context("database task failed")??;

@@ -36,6 +36,8 @@ const DEFAULT_POLL_INTERVAL: Duration = Duration::from_secs(5 * 60);
 /// assumes without a config).
 pub const DEFAULT_MAX_AGE: Duration = Duration::from_secs(48 * 3600);
 const DEFAULT_FETCH_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long a replica's hold on a feed, a host slot or a sink outlives the replica.
+const DEFAULT_REPLICA_LEASE: Duration = Duration::from_secs(120);
 const DEFAULT_DELIVERY_TIMEOUT: Duration = Duration::from_secs(15);
 const DEFAULT_MAX_BODY_SIZE: u64 = 10 << 20;
 const DEFAULT_CONCURRENCY: usize = 16;
@@ -92,6 +94,9 @@ pub struct DaemonConfig {
     pub max_age: Duration,
     pub fetch_timeout: Duration,
     pub delivery_timeout: Duration,
+    /// PostgreSQL only: how long a replica holds a feed, a host slot or a sink it works on; a
+    /// replica that dies leaves them to the others after this long.
+    pub replica_lease: Duration,
     pub max_body_size: u64,
     pub concurrency: usize,
     /// Where `/metrics`, `/healthz` and `/readyz` are served; `None` when turned off.
@@ -620,6 +625,23 @@ fn validate_daemon(
         "delivery_timeout",
         problems,
     );
+    let replica_lease = match raw.replica_lease {
+        // Shorter than a fetch or a delivery, a live replica's work would be taken over (and
+        // done twice) while it is still at it.
+        Some(d) if d.get_ref().0 <= fetch_timeout.max(delivery_timeout) => {
+            problems.push(at.span(
+                d.span(),
+                format!(
+                    "replica_lease must be longer than fetch_timeout and delivery_timeout ({}), \
+                     or a replica still fetching would lose its feed to another",
+                    humantime::format_duration(fetch_timeout.max(delivery_timeout))
+                ),
+            ));
+            DEFAULT_REPLICA_LEASE
+        }
+        Some(d) => d.get_ref().0,
+        None => DEFAULT_REPLICA_LEASE.max(fetch_timeout.max(delivery_timeout) * 2),
+    };
     let metrics_listen = validate_metrics_listen(raw.metrics_listen, at, problems);
     let shutdown_grace = positive(
         raw.shutdown_grace,
@@ -792,6 +814,7 @@ fn validate_daemon(
         max_age: raw.max_age.map(|d| d.0).unwrap_or(DEFAULT_MAX_AGE),
         fetch_timeout,
         delivery_timeout,
+        replica_lease,
         max_body_size: raw
             .max_body_size
             .map(|b| b.0)

@@ -32,6 +32,7 @@ pub struct RawDaemon {
     pub max_age: Option<HumanDuration>,
     pub fetch_timeout: Option<Spanned<HumanDuration>>,
     pub delivery_timeout: Option<Spanned<HumanDuration>>,
+    pub replica_lease: Option<Spanned<HumanDuration>>,
     pub max_body_size: Option<ByteSize>,
     pub concurrency: Option<Spanned<usize>>,
     // Issue 7: the metrics/health listener and the stop grace period.

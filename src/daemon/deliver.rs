@@ -19,6 +19,10 @@ use crate::store::{Store, StoreError};
 
 /// Deliveries handled per query; a full batch is followed by another.
 const DELIVERY_BATCH: usize = 1000;
+
+/// With replicas on one PostgreSQL, how long a deliverer waits at most before it looks at the
+/// outbox again: another replica may have recorded alerts for its sink.
+const SHARED_IDLE: Duration = Duration::from_secs(5);
 /// The most alerts one digest message carries; more go in the next message.
 const DIGEST_MAX: usize = 100;
 
@@ -129,6 +133,10 @@ impl Pipeline {
         let Some(config) = self.deliverer.sink(sink).cloned() else {
             return Ok((report, SinkPass::Done));
         };
+        if !self.sink_turn(sink).await? {
+            // Another replica delivers to this sink now; it is ours when its lease runs out.
+            return Ok((report, SinkPass::Done));
+        }
         if self.sink_disabled(sink).await? {
             if include_future {
                 error!(sink = %sink, "sink {sink:?} is disabled: its receiver answered 410 Gone. \
@@ -218,6 +226,18 @@ impl Pipeline {
                 return Ok((report, SinkPass::Done));
             }
         }
+    }
+
+    /// Takes or renews this process's turn at `sink` (see `Store::claim_sink`).
+    async fn sink_turn(&self, sink: &str) -> Result<bool, DaemonError> {
+        if !self.store.is_shared() {
+            return Ok(true);
+        }
+        let name = sink.to_string();
+        let lease = self.config.daemon.replica_lease.as_secs() as i64;
+        let now = Utc::now().timestamp();
+        self.on_outbox(move |store| store.claim_sink(&name, now, lease))
+            .await
     }
 
     async fn pass_state(&self, sink: &str) -> Result<SinkPass, DaemonError> {
@@ -478,6 +498,7 @@ impl Pipeline {
         let mut disabled = false;
         loop {
             if *shutdown.borrow() {
+                self.leave_sink(&sink).await;
                 return;
             }
             match self.deliver_sink(&sink, false, &shutdown).await {
@@ -515,7 +536,14 @@ impl Pipeline {
                     None
                 })
             };
-            let mut wake = Instant::now() + MAX_IDLE;
+            // Replicas do not hear each other's new alerts: with a shared database, look at the
+            // outbox every few seconds even when nothing here said so.
+            let idle = if self.store.is_shared() {
+                SHARED_IDLE
+            } else {
+                MAX_IDLE
+            };
+            let mut wake = Instant::now() + idle;
             if let Some(at) = next {
                 let wait = (at - Utc::now().timestamp()).max(0) as u64;
                 // Never spin: a due row that could not be sent waits at least a second.
@@ -526,6 +554,21 @@ impl Pipeline {
                 _ = woken.changed() => {}
                 _ = shutdown.changed() => {}
             }
+        }
+    }
+
+    /// Gives up this process's turn at `sink` when it stops, so another replica takes over at
+    /// once rather than after the lease.
+    async fn leave_sink(&self, sink: &str) {
+        if !self.store.is_shared() {
+            return;
+        }
+        let name = sink.to_string();
+        if let Err(e) = self
+            .on_outbox(move |store| store.release_sink_lease(&name))
+            .await
+        {
+            warn!(sink = %sink, "cannot hand sink {sink:?} over to another replica: {e}; it will after its lease");
         }
     }
 

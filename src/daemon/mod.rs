@@ -169,31 +169,96 @@ impl Pipeline {
         honour_schedule: bool,
     ) -> Result<Polled, DaemonError> {
         let started = std::time::Instant::now();
+        let mut host_slot = None;
         if self.store.is_shared() {
-            let store = self.store.clone();
-            let (name, url) = (feed.name.clone(), feed.url.clone());
-            // Long enough for the slowest fetch the config allows and its recording; a replica
-            // that dies mid-poll leaves the feed to the others after this long.
-            let lease = self.config.daemon.fetch_timeout.as_secs() as i64 * 2 + 60;
-            let now = Utc::now().timestamp();
-            let claim = tokio::task::spawn_blocking(move || {
-                store.claim_feed(&name, &url, now, lease, honour_schedule)
-            })
-            .await??;
-            let next = match claim {
-                FeedClaim::Claimed => None,
-                FeedClaim::NotDue(due) => Some(due),
-                FeedClaim::Leased(until) => Some(until),
-            };
-            if let Some(next) = next {
-                debug!(feed = %feed.name, "feed polled by another replica; next look at {next}");
-                return Ok(Polled {
-                    outcome: FeedOutcome::Elsewhere,
-                    next_due_at: Some(next.min(now + 86_400)),
-                    feed_events: 0,
-                });
+            host_slot = self.shared_host_slot(&feed.url).await?;
+            match self.claim_feed(feed, honour_schedule).await {
+                Ok(None) => {}
+                claimed_elsewhere_or_failed => {
+                    self.release_host_slot(host_slot).await;
+                    if let Ok(Some(next)) = &claimed_elsewhere_or_failed {
+                        debug!(feed = %feed.name, "feed polled by another replica; next look at {next}");
+                    }
+                    let next = claimed_elsewhere_or_failed?;
+                    return Ok(Polled {
+                        outcome: FeedOutcome::Elsewhere,
+                        next_due_at: next,
+                        feed_events: 0,
+                    });
+                }
             }
         }
+        let polled = self.poll_claimed_feed(feed, started).await;
+        self.release_host_slot(host_slot).await;
+        polled
+    }
+
+    /// Leases `feed` to this replica (PostgreSQL); `Some(next)`: not ours, look again then.
+    async fn claim_feed(
+        &self,
+        feed: &FeedConfig,
+        honour_schedule: bool,
+    ) -> Result<Option<i64>, DaemonError> {
+        let store = self.store.clone();
+        let (name, url) = (feed.name.clone(), feed.url.clone());
+        let lease = self.config.daemon.replica_lease.as_secs() as i64;
+        let now = Utc::now().timestamp();
+        let claim = tokio::task::spawn_blocking(move || {
+            store.claim_feed(&name, &url, now, lease, honour_schedule)
+        })
+        .await??;
+        Ok(match claim {
+            FeedClaim::Claimed => None,
+            FeedClaim::NotDue(due) => Some(due.min(now + 86_400)),
+            FeedClaim::Leased(until) => Some(until),
+        })
+    }
+
+    /// One of the host's `per_host_concurrency` slots shared by every replica, waited for
+    /// (this process's own per-host limit is already held by the caller).
+    async fn shared_host_slot(&self, url: &str) -> Result<Option<(String, i32)>, DaemonError> {
+        let Some(host) = host_key(url) else {
+            return Ok(None);
+        };
+        let limit = self.config.daemon.per_host_concurrency;
+        let lease = self.config.daemon.replica_lease.as_secs() as i64;
+        let mut pause = Duration::from_millis(100);
+        loop {
+            let store = self.store.clone();
+            let key = host.clone();
+            let now = Utc::now().timestamp();
+            let slot = tokio::task::spawn_blocking(move || {
+                store.acquire_host_slot(&key, limit, now, lease)
+            })
+            .await??;
+            if let Some(slot) = slot {
+                return Ok(Some((host, slot)));
+            }
+            // Other replicas are fetching from this host: its fetches end within
+            // fetch_timeout, usually far sooner.
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(Duration::from_secs(2));
+        }
+    }
+
+    async fn release_host_slot(&self, slot: Option<(String, i32)>) {
+        let Some((host, slot)) = slot else {
+            return;
+        };
+        let store = self.store.clone();
+        let released =
+            tokio::task::spawn_blocking(move || store.release_host_slot(&host, slot)).await;
+        if let Ok(Err(e)) = released {
+            // Harmless: the slot's lease runs out by itself.
+            warn!("cannot release a host slot: {e}");
+        }
+    }
+
+    async fn poll_claimed_feed(
+        &self,
+        feed: &FeedConfig,
+        started: std::time::Instant,
+    ) -> Result<Polled, DaemonError> {
         let store = self.store.clone();
         let name = feed.name.clone();
         let stored = tokio::task::spawn_blocking(move || store.feed_state(&name)).await??;

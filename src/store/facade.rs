@@ -82,6 +82,15 @@ impl Store {
         Store { backend }
     }
 
+    /// Sets how long a replica's leases outlive it (`[daemon] replica_lease`; PostgreSQL only).
+    pub fn with_lease(self, lease: std::time::Duration) -> Store {
+        let backend = match self.backend {
+            Backend::Postgres(db) => Backend::Postgres(db.with_lease(lease)),
+            sqlite => sqlite,
+        };
+        Store { backend }
+    }
+
     /// Which database this is, for messages.
     pub fn describe(&self) -> String {
         match &self.backend {
@@ -111,6 +120,46 @@ impl Store {
         match &self.backend {
             Backend::Sqlite(_) => Ok(FeedClaim::Claimed),
             Backend::Postgres(db) => db.claim_feed(feed, url, now, lease_secs, honour_schedule),
+        }
+    }
+
+    /// Takes one of `limit` fetch slots on `host` shared by all replicas (`None`: all are
+    /// taken; ask again shortly). On SQLite the process's own per-host limit is all there is,
+    /// so always a slot.
+    pub fn acquire_host_slot(
+        &self,
+        host: &str,
+        limit: usize,
+        now: i64,
+        lease_secs: i64,
+    ) -> Result<Option<i32>> {
+        match &self.backend {
+            Backend::Sqlite(_) => Ok(Some(0)),
+            Backend::Postgres(db) => db.acquire_host_slot(host, limit, now, lease_secs),
+        }
+    }
+
+    pub fn release_host_slot(&self, host: &str, slot: i32) -> Result<()> {
+        match &self.backend {
+            Backend::Sqlite(_) => Ok(()),
+            Backend::Postgres(db) => db.release_host_slot(host, slot),
+        }
+    }
+
+    /// Takes or renews this process's turn to deliver to `sink`: one replica at a time, so
+    /// the sink's rate limit and order hold. Always true on SQLite.
+    pub fn claim_sink(&self, sink: &str, now: i64, lease_secs: i64) -> Result<bool> {
+        match &self.backend {
+            Backend::Sqlite(_) => Ok(true),
+            Backend::Postgres(db) => db.claim_sink(sink, now, lease_secs),
+        }
+    }
+
+    /// Gives up this process's turn on `sink` (at shutdown).
+    pub fn release_sink_lease(&self, sink: &str) -> Result<()> {
+        match &self.backend {
+            Backend::Sqlite(_) => Ok(()),
+            Backend::Postgres(db) => db.release_sink_lease(sink),
         }
     }
 

@@ -14,6 +14,7 @@
 //! by this handle, so callers on the blocking pool (`spawn_blocking`) or in the CLI need no
 //! runtime of their own. It must not be called from async code (it would block a worker).
 
+mod lease;
 mod queries;
 mod record;
 mod schema;
@@ -32,6 +33,9 @@ use crate::story::StoryPolicy;
 /// fetches in flight, and most of a poll is the fetch), deliverers and the listener read.
 const POOL_SIZE: usize = 16;
 
+/// `[daemon] replica_lease`'s default, for handles opened without a config (tests, tools).
+const DEFAULT_LEASE_SECS: i64 = 120;
+
 /// A handle on the shared database; cheap to clone, safe to share between threads.
 #[derive(Clone)]
 pub struct Postgres {
@@ -42,6 +46,8 @@ pub struct Postgres {
     /// recycled pid must not inherit its predecessor's leases).
     replica: Arc<str>,
     story_policy: StoryPolicy,
+    /// How long deliveries taken by this replica stay its own (`replica_lease`).
+    lease_secs: i64,
 }
 
 impl Postgres {
@@ -81,6 +87,7 @@ impl Postgres {
             url: url.clone(),
             replica: replica_name().into(),
             story_policy: StoryPolicy::default(),
+            lease_secs: DEFAULT_LEASE_SECS,
         };
         // The first connection tells a wrong host, user or database at start-up, with the URL.
         db.with_tx(|_| Ok(()))
@@ -90,6 +97,12 @@ impl Postgres {
             cause: e.to_string(),
         })?;
         Ok(db)
+    }
+
+    /// Sets how long deliveries this replica takes stay its own if it dies (`replica_lease`).
+    pub fn with_lease(mut self, lease: std::time::Duration) -> Postgres {
+        self.lease_secs = i64::try_from(lease.as_secs()).unwrap_or(i64::MAX).max(1);
+        self
     }
 
     pub fn with_story_policy(mut self, policy: StoryPolicy) -> Postgres {

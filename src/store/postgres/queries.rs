@@ -14,13 +14,10 @@ use crate::store::{
     PruneReport,
 };
 
-/// Deliveries a deliverer takes at once. They are leased to it: small enough that a batch is
-/// sent well within the lease even behind a chat sink's rate limit.
-const CLAIM_BATCH: i64 = 100;
-
-/// How long leased deliveries stay with this replica. A replica that dies with a lease leaves
-/// its deliveries to the others after this long; they retry them under the same ids.
-const DELIVERY_LEASE_SECS: i64 = 300;
+/// Deliveries a deliverer takes at once. They are leased to it for `replica_lease` (a replica
+/// that dies leaves them to the others after that; they retry them under the same ids): small
+/// enough that a batch is sent well within the lease even behind a chat sink's rate limit.
+const CLAIM_BATCH: i64 = 20;
 
 const STATE_COLUMNS: &str = "name, url, etag, last_modified, last_fetch_at, last_success_at,
     last_status, last_error, consecutive_failures, failing_since, last_new_item_at, next_due_at,
@@ -110,7 +107,7 @@ impl Postgres {
     ) -> Result<Vec<Delivery>> {
         let due_before = if include_future { i64::MAX } else { now };
         let limit = (limit.min(CLAIM_BATCH as usize)) as i64;
-        let until = now.saturating_add(DELIVERY_LEASE_SECS);
+        let until = now.saturating_add(self.lease_secs);
         let replica: &str = &self.replica;
         self.with_tx(|tx| {
             let rows = tx.query(
@@ -185,12 +182,14 @@ impl Postgres {
         })
     }
 
-    /// When the earliest pending delivery to `sinks` is due; one leased by another replica is
-    /// due when its lease ends, so this replica does not spin on rows it cannot take.
+    /// When the earliest pending delivery to `sinks` is due. A delivery leased by another
+    /// replica is due when its lease ends, and a sink another replica delivers to is due when
+    /// that replica's lease on it ends: this replica does not spin on work it cannot take.
     pub fn next_delivery_at(&self, sinks: &[String]) -> Result<Option<i64>> {
         let replica: &str = &self.replica;
+        let now = chrono::Utc::now().timestamp();
         self.with_tx(|tx| {
-            Ok(tx
+            let next: Option<i64> = tx
                 .query_one(
                     "SELECT MIN(CASE WHEN lease_owner IS NOT NULL AND lease_owner <> $2
                                      THEN GREATEST(next_attempt_at, lease_until)
@@ -198,7 +197,9 @@ impl Postgres {
                      FROM deliveries WHERE state = 'pending' AND sink = ANY($1)",
                     &[&sinks, &replica],
                 )?
-                .get(0))
+                .get(0);
+            let held = Postgres::sink_leased_until(tx, replica, sinks, now)?;
+            Ok(next.map(|next| held.map_or(next, |until| next.max(until))))
         })
     }
 
@@ -238,15 +239,20 @@ impl Postgres {
     }
 
     pub fn digest_due_at(&self, sink: &str, window: i64) -> Result<Option<i64>> {
+        let replica: &str = &self.replica;
+        let now = chrono::Utc::now().timestamp();
+        let sinks = [sink.to_string()];
         self.with_tx(|tx| {
-            Ok(tx
+            let due: Option<i64> = tx
                 .query_one(
                     "SELECT MIN(CASE WHEN attempts = 0 THEN next_attempt_at + $2
                                      ELSE next_attempt_at END)
                      FROM deliveries WHERE state = 'pending' AND sink = $1",
                     &[&sink, &window],
                 )?
-                .get(0))
+                .get(0);
+            let held = Postgres::sink_leased_until(tx, replica, &sinks, now)?;
+            Ok(due.map(|due| held.map_or(due, |until| due.max(until))))
         })
     }
 

@@ -116,6 +116,24 @@ CREATE TABLE sink_state (
     reason          TEXT NOT NULL,
     url_fingerprint TEXT NOT NULL
 );
+
+-- Politeness across replicas: `per_host_concurrency` slots per host (host:port), each held by
+-- one replica's fetch at a time.
+CREATE TABLE host_slots (
+    host  TEXT NOT NULL,
+    slot  INTEGER NOT NULL,
+    owner TEXT,
+    until BIGINT,
+    PRIMARY KEY (host, slot)
+);
+
+-- The replica that delivers to a sink: one at a time, so the sink's rate limit and the order
+-- of its alerts hold across replicas. Renewed while it works; taken over when it runs out.
+CREATE TABLE sink_leases (
+    sink  TEXT PRIMARY KEY,
+    owner TEXT NOT NULL,
+    until BIGINT NOT NULL
+);
 "#];
 
 /// Brings the database to the newest version, each migration in its own transaction.
