@@ -139,8 +139,13 @@ fn feeds_polled_by(log: &str) -> usize {
     log.lines().filter(|l| l.contains("feed polled")).count()
 }
 
+/// A count from the test's schema; -1 while the replicas have not created its tables yet.
 fn one(schema: &PgSchema, query: &str) -> i64 {
-    schema.query(query)[0].parse().expect("a number")
+    match schema.try_query(query) {
+        Ok(rows) => rows[0].parse().expect("a number"),
+        Err(e) if e.contains("does not exist") => -1,
+        Err(e) => panic!("{query}: {e}"),
+    }
 }
 
 #[test]
@@ -383,4 +388,90 @@ fn two_replicas_recording_one_story_at_the_same_moment_raise_one_alert() {
         "one story"
     );
     assert_eq!(receiver.accepted().len(), 1, "one alert for one story");
+}
+
+/// A feed server answering up to `threads` requests at once, each after `delay`; it counts the
+/// most requests it ever had in hand at the same moment.
+fn counting_server(
+    pages: Vec<(String, String)>,
+    threads: usize,
+    delay: Duration,
+) -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let server = Arc::new(tiny_http::Server::http("127.0.0.1:0").expect("bind"));
+    let base = format!("http://{}", server.server_addr());
+    let in_flight = Arc::new(AtomicUsize::new(0));
+    let most = Arc::new(AtomicUsize::new(0));
+    let pages = Arc::new(pages);
+    for _ in 0..threads {
+        let (server, pages, in_flight, most) = (
+            Arc::clone(&server),
+            Arc::clone(&pages),
+            Arc::clone(&in_flight),
+            Arc::clone(&most),
+        );
+        std::thread::spawn(move || {
+            for request in server.incoming_requests() {
+                let now = in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+                most.fetch_max(now, Ordering::SeqCst);
+                std::thread::sleep(delay);
+                let body = pages
+                    .iter()
+                    .find(|(path, _)| path == request.url())
+                    .map(|(_, body)| body.clone())
+                    .unwrap_or_default();
+                in_flight.fetch_sub(1, Ordering::SeqCst);
+                let _ = request.respond(
+                    tiny_http::Response::from_string(body)
+                        .with_header(header("Content-Type", "application/rss+xml")),
+                );
+            }
+        });
+    }
+    (base, most)
+}
+
+#[test]
+fn per_host_concurrency_holds_across_replicas() {
+    let Some(schema) = PgSchema::create(test_name!()) else {
+        return;
+    };
+    const FEEDS: usize = 24;
+    let pages: Vec<(String, String)> = (0..FEEDS)
+        .map(|n| {
+            let quiet = (
+                format!("q-{n}"),
+                format!("Harvest report {n}"),
+                format!("https://farm.example.org/{n}"),
+            );
+            (format!("/f{n}.xml"), feed_of(&[quiet]))
+        })
+        .collect();
+    // Room for every replica's own limit at once (3 × 2): only the shared slots keep it at 2.
+    let (base, most) = counting_server(pages, 8, Duration::from_millis(150));
+    let mut config = replica_config(&schema, "60s")
+        .daemon("per_host_concurrency = 2")
+        .stdout_sink("out")
+        .rule("quiet", "nothing-matches-this-word", &["out"]);
+    for n in 0..FEEDS {
+        config = config.feed(&format!("feed-{n}"), &format!("{base}/f{n}.xml"));
+    }
+    let ws = Workspace::new();
+    config.write(&ws);
+    let replicas: Vec<Daemon> = (0..3).map(|_| Daemon::start(&ws, &[])).collect();
+    let done = wait_for(Duration::from_secs(60), || {
+        one(
+            &schema,
+            "SELECT COUNT(*) FROM feeds WHERE last_fetch_at IS NOT NULL",
+        ) == FEEDS as i64
+    });
+    let logs: Vec<String> = replicas.into_iter().map(Daemon::stop).collect();
+    assert!(done, "{}", logs.join("\n---\n"));
+    let most = most.load(std::sync::atomic::Ordering::SeqCst);
+    assert!(
+        most <= 2,
+        "the host had {most} requests at once from three replicas with per_host_concurrency = 2"
+    );
+    assert!(most >= 1);
 }

@@ -68,7 +68,7 @@ impl PgSchema {
                 .map(|d| d.subsec_nanos())
                 .unwrap_or(0)
         );
-        sql(&server, &format!("CREATE SCHEMA {name}"));
+        sql(&server, &format!("CREATE SCHEMA {name}")).expect("create the test schema");
         let separator = if server.contains('?') { '&' } else { '?' };
         let url = format!("{server}{separator}options=-c%20search_path%3D{name}");
         Some(PgSchema { name, url, server })
@@ -76,6 +76,11 @@ impl PgSchema {
 
     /// Runs `query` in this schema and returns the first column of each row as text.
     pub fn query(&self, query: &str) -> Vec<String> {
+        sql(&self.url, query).unwrap_or_else(|e| panic!("{query}: {e}"))
+    }
+
+    /// [`PgSchema::query`], for a schema the daemon may not have created yet.
+    pub fn try_query(&self, query: &str) -> Result<Vec<String>, String> {
         sql(&self.url, query)
     }
 }
@@ -90,7 +95,7 @@ impl Drop for PgSchema {
 }
 
 /// One statement on `url`, its rows' first columns as text (`::text` casts are the caller's).
-fn sql(url: &str, query: &str) -> Vec<String> {
+fn sql(url: &str, query: &str) -> Result<Vec<String>, String> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -103,16 +108,20 @@ fn sql(url: &str, query: &str) -> Vec<String> {
         let rows = client
             .simple_query(query)
             .await
-            .unwrap_or_else(|e| panic!("{query}: {e}"));
+            .map_err(|e| match e.as_db_error() {
+                Some(db) => db.message().to_string(),
+                None => e.to_string(),
+            });
         drop(client);
         let _ = driver.await;
-        rows.into_iter()
+        Ok(rows?
+            .into_iter()
             .filter_map(|message| match message {
                 tokio_postgres::SimpleQueryMessage::Row(row) => {
                     Some(row.get(0).unwrap_or("").to_string())
                 }
                 _ => None,
             })
-            .collect()
+            .collect())
     })
 }
