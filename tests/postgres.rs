@@ -475,3 +475,58 @@ fn per_host_concurrency_holds_across_replicas() {
     );
     assert!(most >= 1);
 }
+
+#[test]
+fn alerts_recorded_by_one_replica_wake_the_others() {
+    use watchword::model::{AlertId, Database, NewAlert, PostgresUrl};
+    use watchword::store::{FetchRecord, NewItem, Store};
+    let Some(schema) = PgSchema::create(test_name!()) else {
+        return;
+    };
+    let database = Database::Postgres(PostgresUrl::parse(&schema.url).expect("url"));
+    let listener = Store::connect(&database).expect("connect");
+    let recorder = Store::connect(&database).expect("connect");
+    let signal = listener.outbox_signal().expect("PostgreSQL has a signal");
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    // The listener subscribes in the background: record until a notification comes.
+    let heard = (0..30).any(|n| {
+        let id = format!("item-{n}");
+        let record = FetchRecord {
+            feed: "wire".into(),
+            url: "https://wire.example.org/rss".into(),
+            at: 1_000 + n,
+            error: None,
+            items: vec![NewItem {
+                id: id.clone(),
+                link: None,
+                title: format!("Report {n}"),
+                published: None,
+                too_old: false,
+                text_hash: None,
+                story: Default::default(),
+                alerts: vec![NewAlert {
+                    id: AlertId::stored(format!("ww_{id}")),
+                    rule: "r".into(),
+                    payload: "{}".into(),
+                    sinks: vec!["hook".into()],
+                    story_update_after: None,
+                }],
+            }],
+            listed: Vec::new(),
+            edits: Vec::new(),
+        };
+        assert_eq!(
+            recorder.record_fetch(&record).expect("record").new_alerts,
+            1
+        );
+        runtime.block_on(async {
+            tokio::time::timeout(Duration::from_secs(1), signal.notified())
+                .await
+                .is_ok()
+        })
+    });
+    assert!(heard, "no notification reached the other handle");
+}

@@ -459,12 +459,19 @@ impl Pipeline {
         // `Notify` wakes one waiter; a watch counter wakes every sink, and a sink busy
         // sending when it changes still sees the change afterwards.
         let (wake, woken) = watch::channel(0u64);
+        // Alerts recorded by other replicas on the same PostgreSQL wake the sinks as well.
+        let elsewhere = self.store.outbox_signal();
         let fan_out = tokio::spawn({
             let mut shutdown = shutdown.clone();
             async move {
+                let recorded_elsewhere = async || match &elsewhere {
+                    Some(signal) => signal.notified().await,
+                    None => std::future::pending().await,
+                };
                 loop {
                     tokio::select! {
                         _ = new_alerts.notified() => wake.send_modify(|n| *n = n.wrapping_add(1)),
+                        _ = recorded_elsewhere() => wake.send_modify(|n| *n = n.wrapping_add(1)),
                         changed = shutdown.changed() => {
                             if changed.is_err() || *shutdown.borrow() {
                                 return;

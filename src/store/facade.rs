@@ -163,6 +163,15 @@ impl Store {
         }
     }
 
+    /// Notified when another process sharing the database records or re-queues alerts
+    /// (PostgreSQL's LISTEN/NOTIFY); `None` on SQLite, where only this process writes.
+    pub fn outbox_signal(&self) -> Option<std::sync::Arc<tokio::sync::Notify>> {
+        match &self.backend {
+            Backend::Sqlite(_) => None,
+            Backend::Postgres(db) => Some(db.outbox_signal()),
+        }
+    }
+
     /// Runs `prune` unless another replica is pruning now (`Ok(None)` then).
     pub fn prune(
         &self,

@@ -15,6 +15,7 @@
 //! runtime of their own. It must not be called from async code (it would block a worker).
 
 mod lease;
+mod notify;
 mod queries;
 mod record;
 mod schema;
@@ -48,6 +49,10 @@ pub struct Postgres {
     story_policy: StoryPolicy,
     /// How long deliveries taken by this replica stay its own (`replica_lease`).
     lease_secs: i64,
+    /// For the outbox listener's own connection (`notify`).
+    config: Arc<tokio_postgres::Config>,
+    outbox_signal: Arc<tokio::sync::Notify>,
+    listening: Arc<std::sync::Once>,
 }
 
 impl Postgres {
@@ -68,7 +73,7 @@ impl Postgres {
             .build()
             .map_err(|e| connect_err(format!("cannot start its I/O thread: {e}")))?;
         let manager = Manager::from_config(
-            config,
+            config.clone(),
             NoTls,
             ManagerConfig {
                 recycling_method: RecyclingMethod::Fast,
@@ -88,6 +93,9 @@ impl Postgres {
             replica: replica_name().into(),
             story_policy: StoryPolicy::default(),
             lease_secs: DEFAULT_LEASE_SECS,
+            config: Arc::new(config),
+            outbox_signal: Arc::default(),
+            listening: Arc::new(std::sync::Once::new()),
         };
         // The first connection tells a wrong host, user or database at start-up, with the URL.
         db.with_tx(|_| Ok(()))

@@ -388,6 +388,9 @@ impl Postgres {
             sinks.sort();
             sinks.dedup();
             tx.execute("DELETE FROM sink_state WHERE sink = ANY($1)", &[&sinks])?;
+            if count > 0 {
+                super::notify::outbox_changed(tx)?;
+            }
             Ok((count, unknown))
         })
     }

@@ -163,6 +163,9 @@ impl Postgres {
                     &s.skipped,
                 ],
             )?;
+            if summary.new_alerts > 0 || !poll.events.is_empty() {
+                super::notify::outbox_changed(tx)?;
+            }
             Ok(summary)
         })
     }
@@ -198,6 +201,9 @@ impl Postgres {
                     &[&record.feed, &record.url, &record.at, error],
                 )?,
             };
+            if summary.new_alerts > 0 {
+                super::notify::outbox_changed(tx)?;
+            }
             Ok(summary)
         })
     }
