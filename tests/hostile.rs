@@ -84,10 +84,10 @@ fn feed_text_reaches_the_terminal_without_control_characters() {
 }
 
 #[test]
-fn a_database_url_is_refused_with_its_place_and_without_its_password() {
+fn a_database_url_of_an_unknown_kind_is_refused_with_its_place_and_without_its_password() {
     let ws = Workspace::new();
     let config = TomlConfig::new()
-        .daemon("database = \"postgres://watch:s3cret-pw@db.example.org/watchword\"")
+        .daemon("database = \"mysql://watch:s3cret-pw@db.example.org/watchword\"")
         .feed("wire", "https://news.example.org/rss")
         .rule("accords", "\"Abraham Accords\"", &["out"])
         .stdout_sink("out")
@@ -96,13 +96,13 @@ fn a_database_url_is_refused_with_its_place_and_without_its_password() {
     let err = stderr(&out);
     assert_eq!(out.status.code(), Some(2), "{err}");
     let place = format!(
-        "{}:2:12: database: postgres:// is not a database",
+        "{}:2:12: database: mysql:// is not a database",
         config.display()
     );
     assert!(err.contains(&place), "{err}");
     assert!(!err.contains("s3cret-pw"), "the password leaked: {err}");
     // Nothing was created at a path made of the URL.
-    assert!(!ws.config_path().with_file_name("postgres:").exists());
+    assert!(!ws.config_path().with_file_name("mysql:").exists());
 }
 
 #[test]

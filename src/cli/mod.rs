@@ -315,7 +315,15 @@ pub(crate) async fn open_store(config: &Config) -> anyhow::Result<(Store, Writer
     let lease = config.daemon.replica_lease;
     let opened = tokio::task::spawn_blocking(move || {
         let lock = WriterLock::acquire(&database)?;
-        Store::connect(&database).map(|store| (store.with_lease(lease), lock))
+        let store = Store::connect(&database)?.with_lease(lease);
+        match store.reclaim_dead_local_leases() {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(
+                "took back the leases of {n} watchword process(es) of this host that died holding them"
+            ),
+            Err(e) => tracing::warn!("cannot look for leases of dead processes: {e}"),
+        }
+        Ok::<_, crate::store::StoreError>((store, lock))
     })
     .await
     .context("database task failed")??;

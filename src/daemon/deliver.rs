@@ -20,6 +20,9 @@ use crate::store::{Store, StoreError};
 /// Deliveries handled per query; a full batch is followed by another.
 const DELIVERY_BATCH: usize = 1000;
 
+/// Deliveries a replica on PostgreSQL takes (and leases) at once.
+const SHARED_DELIVERY_BATCH: usize = 20;
+
 /// With replicas on one PostgreSQL, how long a deliverer waits at most before it looks at the
 /// outbox again: another replica may have recorded alerts for its sink.
 const SHARED_IDLE: Duration = Duration::from_secs(5);
@@ -73,6 +76,9 @@ impl Pipeline {
             let stop = stop.clone();
             tasks.spawn(async move {
                 let result = pipeline.deliver_sink(&sink, include_future, &stop).await;
+                // A one-off pass (`once`) does not keep the sink: the next process to deliver
+                // (a replica, or the next `once`) must not wait for this one's lease.
+                pipeline.leave_sink(&sink).await;
                 (sink, result)
             });
         }
@@ -165,6 +171,16 @@ impl Pipeline {
                 .await;
         }
         let mut released_once = false;
+        // Replicas take small batches: each is leased for `replica_lease`, and the turn at the
+        // sink is renewed between deliveries, so a batch paced by a slow rate limit never
+        // outlives its lease.
+        let batch = if self.store.is_shared() {
+            SHARED_DELIVERY_BATCH
+        } else {
+            DELIVERY_BATCH
+        };
+        let lease = self.config.daemon.replica_lease;
+        let mut turn_renewed = Instant::now();
         loop {
             if *stop.borrow() {
                 return Ok((report, SinkPass::Done));
@@ -172,18 +188,24 @@ impl Pipeline {
             let now = Utc::now().timestamp();
             let sinks = vec![sink.to_string()];
             let due = self
-                .on_outbox(move |store| {
-                    store.due_deliveries(now, include_future, DELIVERY_BATCH, &sinks)
-                })
+                .on_outbox(move |store| store.due_deliveries(now, include_future, batch, &sinks))
                 .await?;
             if due.is_empty() {
                 return Ok((report, SinkPass::Done));
             }
-            let full_batch = due.len() == DELIVERY_BATCH;
+            let full_batch = due.len() == batch;
             let mut released_now = false;
             for delivery in due {
                 if !self.pace(sink, stop).await {
                     return Ok((report, SinkPass::Done));
+                }
+                if self.store.is_shared() && turn_renewed.elapsed() > lease / 3 {
+                    if !self.sink_turn(sink).await? {
+                        // Another replica has the sink now (this one stalled past its lease):
+                        // it sends the rest, under the same ids.
+                        return Ok((report, SinkPass::Done));
+                    }
+                    turn_renewed = Instant::now();
                 }
                 let body = payload::with_story_sources(&delivery.payload, &delivery.story_sources);
                 let out = Outgoing {

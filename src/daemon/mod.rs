@@ -276,6 +276,10 @@ impl Pipeline {
             state.gone_at = None;
         }
         if state.gone_at.is_some() {
+            // Nothing will be recorded: let go of the feed's lease now.
+            let store = self.store.clone();
+            let name = feed.name.clone();
+            tokio::task::spawn_blocking(move || store.release_feed(&name)).await??;
             return Ok(Polled {
                 outcome: FeedOutcome::Gone,
                 next_due_at: None,
@@ -393,8 +397,26 @@ impl Pipeline {
         let feeds = self.config.feeds.clone();
         let report = self.poll_feeds_with_progress(&feeds, progress).await;
         let (_keep_open, never) = watch::channel(false);
-        let delivered = self.deliver_due(true, &never).await?;
-        Ok((report, delivered))
+        let delivered = self.deliver_due(true, &never).await;
+        self.release_leases().await;
+        Ok((report, delivered?))
+    }
+
+    /// At exit, lets go of what this process holds in a shared database (feeds in flight that
+    /// were not recorded, host slots, sinks), so other replicas or the next start take over at
+    /// once instead of after `replica_lease`.
+    async fn release_leases(&self) {
+        if !self.store.is_shared() {
+            return;
+        }
+        let store = self.store.clone();
+        match tokio::task::spawn_blocking(move || store.release_leases()).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => {
+                warn!("cannot release this process's leases: {e}; they run out by themselves")
+            }
+            Err(e) => warn!("cannot release this process's leases: {e}"),
+        }
     }
 
     /// Polls every feed on its interval and delivers alerts until `shutdown` turns true.
@@ -428,6 +450,7 @@ impl Pipeline {
         self.schedule_loop(shutdown, &new_alerts).await;
         deliverer.await?;
         retention.await?;
+        self.release_leases().await;
         info!("stopped: in-flight work finished and committed");
         Ok(())
     }

@@ -172,6 +172,31 @@ impl Store {
         }
     }
 
+    /// Lets go of `feed` without recording a poll (PostgreSQL; nothing to do on SQLite).
+    pub fn release_feed(&self, feed: &str) -> Result<()> {
+        match &self.backend {
+            Backend::Sqlite(_) => Ok(()),
+            Backend::Postgres(db) => db.release_feed(feed),
+        }
+    }
+
+    /// Lets go of every lease this process holds (at exit), so others take over at once.
+    pub fn release_leases(&self) -> Result<()> {
+        match &self.backend {
+            Backend::Sqlite(_) => Ok(()),
+            Backend::Postgres(db) => db.release_leases(),
+        }
+    }
+
+    /// Frees the leases of this host's processes that died without letting go (a crash, a
+    /// `kill -9`), so a restart does not wait them out. Returns how many processes' leases.
+    pub fn reclaim_dead_local_leases(&self) -> Result<usize> {
+        match &self.backend {
+            Backend::Sqlite(_) => Ok(0),
+            Backend::Postgres(db) => db.reclaim_dead_local_leases(),
+        }
+    }
+
     /// Runs `prune` unless another replica is pruning now (`Ok(None)` then).
     pub fn prune(
         &self,

@@ -96,3 +96,82 @@ impl Postgres {
             .get(0))
     }
 }
+
+/// Tables that hold leases, with the column naming the owner and how a lease is let go.
+const RELEASES: &[&str] = &[
+    "UPDATE feeds SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = ANY($1)",
+    "UPDATE deliveries SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = ANY($1)",
+    "UPDATE host_slots SET owner = NULL, until = NULL WHERE owner = ANY($1)",
+    "DELETE FROM sink_leases WHERE owner = ANY($1)",
+];
+
+impl Postgres {
+    /// Lets go of `feed` without recording a poll (a feed found gone before fetching).
+    pub fn release_feed(&self, feed: &str) -> Result<()> {
+        let replica: &str = &self.replica;
+        self.with_tx(|tx| {
+            tx.execute(
+                "UPDATE feeds SET lease_owner = NULL, lease_until = NULL
+                 WHERE name = $1 AND lease_owner = $2",
+                &[&feed, &replica],
+            )?;
+            Ok(())
+        })
+    }
+
+    /// Lets go of everything this process holds (at exit): the next process, or another
+    /// replica, takes over at once rather than after the leases run out.
+    pub fn release_leases(&self) -> Result<()> {
+        self.release_owners(&[self.replica.to_string()])
+    }
+
+    /// Lets go of what processes of this host that no longer exist still hold: after a crash
+    /// or a `kill -9`, the restarted service does not wait out its predecessor's leases. A
+    /// process elsewhere cannot be seen from here; its leases run out by themselves.
+    pub fn reclaim_dead_local_leases(&self) -> Result<usize> {
+        let prefix = format!("{}:", host_name());
+        let owners: Vec<String> = self.with_tx(|tx| {
+            Ok(tx
+                .query(
+                    "SELECT lease_owner FROM feeds WHERE starts_with(lease_owner, $1)
+                     UNION SELECT lease_owner FROM deliveries WHERE starts_with(lease_owner, $1)
+                     UNION SELECT owner FROM host_slots WHERE starts_with(owner, $1)
+                     UNION SELECT owner FROM sink_leases WHERE starts_with(owner, $1)",
+                    &[&prefix],
+                )?
+                .into_iter()
+                .map(|row| row.get::<_, String>(0))
+                .collect())
+        })?;
+        let dead: Vec<String> = owners
+            .into_iter()
+            .filter(|owner| *owner != *self.replica)
+            .filter(|owner| {
+                let pid = owner[prefix.len()..].split(':').next().unwrap_or("");
+                // Only a pid we can see is gone counts; anything unreadable is left to expire.
+                pid.parse::<u32>()
+                    .is_ok_and(|pid| !std::path::Path::new(&format!("/proc/{pid}")).exists())
+            })
+            .collect();
+        if !dead.is_empty() {
+            self.release_owners(&dead)?;
+        }
+        Ok(dead.len())
+    }
+
+    fn release_owners(&self, owners: &[String]) -> Result<()> {
+        self.with_tx(|tx| {
+            for release in RELEASES {
+                tx.execute(release, &[&owners])?;
+            }
+            Ok(())
+        })
+    }
+}
+
+/// This host's name as leases record it.
+pub(super) fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_string())
+        .unwrap_or_else(|_| "host".to_string())
+}

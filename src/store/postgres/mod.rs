@@ -32,7 +32,7 @@ use crate::story::StoryPolicy;
 
 /// Connections per process: polls record concurrently (`daemon.concurrency` is the ceiling of
 /// fetches in flight, and most of a poll is the fetch), deliverers and the listener read.
-const POOL_SIZE: usize = 16;
+const POOL_SIZE: usize = 8;
 
 /// `[daemon] replica_lease`'s default, for handles opened without a config (tests, tools).
 const DEFAULT_LEASE_SECS: i64 = 120;
@@ -207,9 +207,7 @@ impl Tx<'_> {
 }
 
 fn replica_name() -> String {
-    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .map(|h| h.trim().to_string())
-        .unwrap_or_else(|_| "host".to_string());
+    let host = lease::host_name();
     // std's per-process random hash keys: random enough to tell two lives of one pid apart.
     let nonce =
         std::hash::BuildHasher::hash_one(&std::collections::hash_map::RandomState::new(), 0u8);

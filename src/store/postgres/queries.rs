@@ -14,11 +14,6 @@ use crate::store::{
     PruneReport,
 };
 
-/// Deliveries a deliverer takes at once. They are leased to it for `replica_lease` (a replica
-/// that dies leaves them to the others after that; they retry them under the same ids): small
-/// enough that a batch is sent well within the lease even behind a chat sink's rate limit.
-const CLAIM_BATCH: i64 = 20;
-
 const STATE_COLUMNS: &str = "name, url, etag, last_modified, last_fetch_at, last_success_at,
     last_status, last_error, consecutive_failures, failing_since, last_new_item_at, next_due_at,
     moved_to, gone_at, broken_since, stale_since, items_seen, ttl, skipped";
@@ -95,9 +90,11 @@ impl Postgres {
         })
     }
 
-    /// Pending deliveries to `sinks`, oldest first, leased to this replica: rows another
-    /// replica holds are skipped (`SKIP LOCKED` for the moment of the claim, the lease for as
-    /// long as the sending takes), so each alert goes out from one replica at a time.
+    /// Pending deliveries to `sinks`, oldest first, leased to this replica for `replica_lease`:
+    /// rows another replica holds are skipped (`SKIP LOCKED` for the moment of the claim, the
+    /// lease for as long as the sending takes), so each alert goes out from one replica at a
+    /// time. A replica that dies leaves them to the others after the lease; they retry them
+    /// under the same ids. (The deliverer also holds the sink itself: see `claim_sink`.)
     pub fn due_deliveries(
         &self,
         now: i64,
@@ -106,7 +103,7 @@ impl Postgres {
         sinks: &[String],
     ) -> Result<Vec<Delivery>> {
         let due_before = if include_future { i64::MAX } else { now };
-        let limit = (limit.min(CLAIM_BATCH as usize)) as i64;
+        let limit = limit.min(i64::MAX as usize) as i64;
         let until = now.saturating_add(self.lease_secs);
         let replica: &str = &self.replica;
         self.with_tx(|tx| {
