@@ -259,7 +259,9 @@ fn a_replica_killed_mid_pass_and_mid_delivery_leaves_its_work_to_the_others() {
     let ws = Workspace::new();
     config.write(&ws);
 
-    let first = Daemon::start(&ws, &[]);
+    // As if on another machine: the others cannot see that it died, so they wait out its leases
+    // (5 s) instead of taking them back at once as they would from a dead process of their own.
+    let first = Daemon::start(&ws, &[("WATCHWORD_REPLICA_HOST", "another-machine")]);
     assert!(
         wait_for(Duration::from_secs(60), || receiver.all().len() >= 3),
         "the first replica never reached its third delivery:\n{}",
@@ -548,4 +550,46 @@ fn alerts_recorded_by_one_replica_wake_the_others() {
         })
     });
     assert!(heard, "no notification reached the other handle");
+}
+
+#[test]
+fn a_service_restarted_after_kill_9_takes_its_leases_back_at_once() {
+    let _serial = one_at_a_time();
+    let Some(schema) = PgSchema::create(test_name!()) else {
+        return;
+    };
+    let server = FeedServer::start();
+    let receiver = Receiver::start();
+    receiver.script([HOLD]);
+    server.put_rss("/wire.xml", &feed_of(&[story(1)]));
+    let ws = Workspace::new();
+    // A lease far longer than this test may wait: only taking it back lets the restart send.
+    replica_config(&schema, "1h")
+        .shared_groups()
+        .feed("wire", &server.url("/wire.xml"))
+        .rule("ca-aa", "@central_asia AND @abraham_accords", &["hook"])
+        .webhook_sink("hook", &receiver.hook_url())
+        .write(&ws);
+    let first = Daemon::start(&ws, &[]);
+    assert!(
+        wait_for(Duration::from_secs(60), || receiver.all().len() == 1),
+        "the delivery started:\n{}",
+        first.log()
+    );
+    first.signal("KILL");
+    drop(first);
+    let held = receiver.all()[0].id();
+    let second = Daemon::start(&ws, &[]);
+    let delivered = wait_for(Duration::from_secs(60), || receiver.accepted().len() == 1);
+    let log = second.stop();
+    assert!(delivered, "the restart did not send the alert:\n{log}");
+    assert!(
+        log.contains("took back the leases of 1 watchword process"),
+        "{log}"
+    );
+    assert_eq!(
+        receiver.accepted()[0].id(),
+        held,
+        "the same id on the retry"
+    );
 }

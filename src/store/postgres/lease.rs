@@ -169,8 +169,18 @@ impl Postgres {
     }
 }
 
-/// This host's name as leases record it.
+/// This host's name as leases record it: `WATCHWORD_REPLICA_HOST` if set (containers whose
+/// hostnames are not unique), else the kernel's hostname. Replicas on different machines must
+/// have different names here, or one could take back the other's live leases as a dead
+/// process's.
 pub(super) fn host_name() -> String {
+    if let Some(name) = std::env::var("WATCHWORD_REPLICA_HOST")
+        .ok()
+        .map(|n| n.trim().replace(':', "_"))
+        .filter(|n| !n.is_empty())
+    {
+        return name;
+    }
     std::fs::read_to_string("/proc/sys/kernel/hostname")
         .map(|h| h.trim().to_string())
         .unwrap_or_else(|_| "host".to_string())
