@@ -593,3 +593,34 @@ fn a_service_restarted_after_kill_9_takes_its_leases_back_at_once() {
         "the same id on the retry"
     );
 }
+
+#[test]
+fn status_and_check_change_nothing_in_a_database_never_set_up() {
+    let _serial = one_at_a_time();
+    let Some(schema) = PgSchema::create(test_name!()) else {
+        return;
+    };
+    let ws = Workspace::new();
+    pg_config(&schema)
+        .feed("wire", "file:///nonexistent.xml")
+        .stdout_sink("out")
+        .rule("r", "Kazakhstan", &["out"])
+        .write(&ws);
+    let status = ws.watchword(&["status"]);
+    assert!(!status.status.success());
+    assert!(
+        stderr(&status).contains("holds no watchword data yet"),
+        "{}",
+        stderr(&status)
+    );
+    let check = ws.watchword(&["check"]);
+    assert!(check.status.success(), "{}", stderr(&check));
+    assert_eq!(
+        schema.query(&format!(
+            "SELECT COUNT(*)::text FROM information_schema.tables WHERE table_schema = '{}'",
+            schema.name
+        )),
+        vec!["0".to_string()],
+        "no table was created by a reader"
+    );
+}

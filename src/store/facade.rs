@@ -65,11 +65,13 @@ impl Store {
     }
 
     /// Opens an existing database for reading only (`watchword status` beside a running
-    /// daemon): a SQLite file is neither migrated nor locked; a server is shared anyway.
+    /// daemon): a SQLite file is neither migrated nor locked; on a server nothing is created.
     pub fn open_read_only(database: &Database) -> Result<Store> {
         match database {
             Database::Sqlite(path) => Ok(Store::from(Sqlite::open_read_only(path)?)),
-            Database::Postgres(_) => Store::connect(database),
+            Database::Postgres(url) => Ok(Store {
+                backend: Backend::Postgres(Postgres::connect_existing(url)?),
+            }),
         }
     }
 

@@ -57,6 +57,10 @@ pub enum StoreError {
     MigratePostgres { url: String, cause: String },
     #[error("database error: {0}")]
     Postgres(String),
+    #[error(
+        "{database} holds no watchword data yet: start the service (or run `watchword once`) first"
+    )]
+    NotSetUp { database: String },
     #[error("the database lock was poisoned by a panic in another thread")]
     Poisoned,
     #[error(
@@ -563,7 +567,11 @@ pub fn rule_activity(database: &crate::model::Database) -> Result<Option<RuleAct
     let path = match database {
         crate::model::Database::Sqlite(path) => path,
         crate::model::Database::Postgres(url) => {
-            return Postgres::connect(url)?.rule_activity().map(Some);
+            return match Postgres::connect_existing(url) {
+                Ok(db) => db.rule_activity().map(Some),
+                Err(StoreError::NotSetUp { .. }) => Ok(None),
+                Err(e) => Err(e),
+            };
         }
     };
     if !path.exists() {

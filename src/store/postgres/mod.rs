@@ -58,6 +58,33 @@ pub struct Postgres {
 impl Postgres {
     /// Connects, checks the server answers, and migrates the schema to the current version.
     pub fn connect(url: &PostgresUrl) -> Result<Postgres> {
+        let db = Postgres::connect_without_migrating(url)?;
+        schema::migrate(&db).map_err(|e| StoreError::MigratePostgres {
+            url: url.to_string(),
+            cause: e.to_string(),
+        })?;
+        Ok(db)
+    }
+
+    /// Connects to a database a daemon has already set up, changing nothing: for readers such
+    /// as `check` and `status`, which must not create tables in a database given by mistake.
+    /// Fails with [`StoreError::NotSetUp`] when it has no watchword schema.
+    pub fn connect_existing(url: &PostgresUrl) -> Result<Postgres> {
+        let db = Postgres::connect_without_migrating(url)?;
+        let set_up = db.with_tx(|tx| {
+            Ok(tx
+                .query_one("SELECT to_regclass('watchword_schema') IS NOT NULL", &[])?
+                .get::<_, bool>(0))
+        })?;
+        if !set_up {
+            return Err(StoreError::NotSetUp {
+                database: url.to_string(),
+            });
+        }
+        Ok(db)
+    }
+
+    fn connect_without_migrating(url: &PostgresUrl) -> Result<Postgres> {
         let connect_err = |cause: String| StoreError::Connect {
             url: url.to_string(),
             cause,
@@ -100,10 +127,6 @@ impl Postgres {
         // The first connection tells a wrong host, user or database at start-up, with the URL.
         db.with_tx(|_| Ok(()))
             .map_err(|e| connect_err(e.to_string()))?;
-        schema::migrate(&db).map_err(|e| StoreError::MigratePostgres {
-            url: url.to_string(),
-            cause: e.to_string(),
-        })?;
         Ok(db)
     }
 
