@@ -624,3 +624,55 @@ fn status_and_check_change_nothing_in_a_database_never_set_up() {
         "no table was created by a reader"
     );
 }
+
+#[test]
+fn a_dead_letter_on_postgres_is_redelivered_and_prune_runs() {
+    let _serial = one_at_a_time();
+    let Some(schema) = PgSchema::create(test_name!()) else {
+        return;
+    };
+    let feeds = FeedServer::start();
+    feeds.put_rss("/wire.xml", &feed_of(&[story(1)]));
+    let receiver = Receiver::start();
+    receiver.always(Reply::status(404));
+    let ws = Workspace::new();
+    pg_config(&schema)
+        .feed("wire", &feeds.url("/wire.xml"))
+        .rule("ca-aa", "@central_asia AND @abraham_accords", &["hook"])
+        .webhook_sink_with(
+            "hook",
+            &receiver.url("/hook"),
+            "client_error_attempts = 1\nclient_error_grace = \"0s\"",
+        )
+        .write(&ws);
+    let once = ws.watchword(&["once"]);
+    assert!(once.status.success(), "{}", stderr(&once));
+    let dead = ws.watchword(&["alerts", "--dead", "--json"]);
+    let listed: serde_json::Value = serde_json::from_str(&stdout(&dead)).expect("json");
+    let id = listed["deliveries"][0]["alert_id"]
+        .as_str()
+        .expect("one dead letter")
+        .to_string();
+
+    receiver.always(Reply::status(200));
+    let redeliver = ws.watchword(&["redeliver", &id]);
+    assert!(redeliver.status.success(), "{}", stderr(&redeliver));
+    let once = ws.watchword(&["once"]);
+    assert!(once.status.success(), "{}", stderr(&once));
+    let accepted = receiver.accepted();
+    assert_eq!(accepted.len(), 1);
+    assert_eq!(accepted[0].id(), id, "re-queued under its own id");
+
+    let prune = ws.watchword(&["prune", "--json"]);
+    assert!(prune.status.success(), "{}", stderr(&prune));
+    let pruned: serde_json::Value = serde_json::from_str(&stdout(&prune)).expect("json");
+    assert_eq!(
+        pruned["pruned"]["alerts"], 0,
+        "nothing is old enough: {pruned}"
+    );
+    assert!(
+        pruned["database"]
+            .as_str()
+            .is_some_and(|d| d.starts_with("postgres://"))
+    );
+}
