@@ -11,10 +11,10 @@ mod group_commit;
 mod health;
 mod outbox;
 mod postgres;
+mod recording;
 mod schema;
 mod stories;
 
-use crate::story::decide::{self, Decision};
 use crate::story::{StoryKey, StoryPolicy};
 pub use facade::{FeedClaim, Store};
 pub use feeds::{FeedState, PollRecord};
@@ -345,170 +345,101 @@ impl Sqlite {
     }
 }
 
-/// Inserts the new items of `record` with their story membership, and the alerts (with
-/// their deliveries) they raised: one per rule and story. Items already recorded are
-/// skipped together with their alerts.
+/// `recording::insert_items` on SQLite.
 pub(super) fn insert_items(
     tx: &rusqlite::Connection,
     record: &FetchRecord,
     policy: StoryPolicy,
 ) -> Result<RecordSummary> {
-    let mut summary = RecordSummary::default();
-    let mut insert_item = tx.prepare_cached(
-        "INSERT OR IGNORE INTO items (feed, item_id, link, title, published, first_seen_at, status, text_hash)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-    )?;
-    let mut insert_alert = tx.prepare_cached(
-            "INSERT OR IGNORE INTO alerts (id, rule, feed, item_id, title, link, payload, created_at, story_id, kind)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-        )?;
-    let mut insert_delivery = tx.prepare_cached(
-        "INSERT OR IGNORE INTO deliveries (alert_id, sink, state, next_attempt_at)
-             VALUES (?1, ?2, 'pending', ?3)",
-    )?;
-    for item in &record.items {
+    recording::insert_items(&mut stories::Ledger { tx }, record, policy)
+}
+
+impl recording::RecordingTx for stories::Ledger<'_> {
+    fn insert_item(&mut self, feed: &str, item: &NewItem, at: i64) -> Result<bool> {
         let status = if item.too_old { "old" } else { "new" };
-        let inserted = insert_item.execute(params![
-            record.feed,
-            item.id,
-            item.link,
-            item.title,
-            item.published,
-            record.at,
-            status,
-            item.text_hash
-        ])?;
-        if inserted == 0 {
-            continue;
-        }
-        summary.new_items += 1;
-        // Stories exist to alert once per story, so only items that raise alerts take part:
-        // their cost follows the matches, not the feeds' volume (most items match nothing).
-        if item.too_old || item.alerts.is_empty() {
-            continue;
-        }
-        let mut ledger = stories::Ledger { tx };
-        let (story, _joined_by) = decide::assign(
-            &mut ledger,
-            &record.feed,
-            &item.id,
-            &item.title,
-            &item.story,
-            record.at,
-            policy,
-        )?;
-        for alert in &item.alerts {
-            let decision = decide::decide(&mut ledger, alert, story)?;
-            let (id, payload, kind) = match &decision {
-                Decision::Alert => (&alert.id, alert.payload.as_str(), "first"),
-                // Another outlet's report of a story this rule already alerted on: the item
-                // is now one of the story's sources, and maybe brings the follow-up.
-                Decision::FollowUp { id, payload } => {
-                    summary.merged += 1;
-                    (id, payload.as_str(), "update")
-                }
-                Decision::Source => {
-                    summary.merged += 1;
-                    continue;
-                }
-            };
-            if insert_alert.execute(params![
-                id,
-                alert.rule,
-                record.feed,
+        Ok(self
+            .tx
+            .prepare_cached(
+                "INSERT OR IGNORE INTO items (feed, item_id, link, title, published, first_seen_at, status, text_hash)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            )?
+            .execute(params![
+                feed,
                 item.id,
-                item.title,
                 item.link,
-                payload,
-                record.at,
-                story,
-                kind
-            ])? == 0
-            {
-                continue;
-            }
-            summary.new_alerts += 1;
-            for sink in &alert.sinks {
-                insert_delivery.execute(params![id, sink, record.at])?;
-            }
-        }
+                item.title,
+                item.published,
+                at,
+                status,
+                item.text_hash
+            ])?
+            > 0)
     }
-    for edit in &record.edits {
-        // Only the pass that records the new text acts on it: a second pass racing with this
-        // one, or a later re-listing of the same text, changes nothing and alerts no more.
-        let changed = tx
+
+    fn insert_alert(&mut self, alert: &recording::AlertRow<'_>) -> Result<bool> {
+        Ok(self
+            .tx
+            .prepare_cached(
+                "INSERT OR IGNORE INTO alerts (id, rule, feed, item_id, title, link, payload, created_at, story_id, kind)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+            )?
+            .execute(params![
+                alert.id,
+                alert.rule,
+                alert.feed,
+                alert.item_id,
+                alert.title,
+                alert.link,
+                alert.payload,
+                alert.created_at,
+                alert.story,
+                alert.kind
+            ])?
+            > 0)
+    }
+
+    fn insert_delivery(&mut self, alert: &str, sink: &str, at: i64) -> Result<()> {
+        self.tx
+            .prepare_cached(
+                "INSERT OR IGNORE INTO deliveries (alert_id, sink, state, next_attempt_at)
+                 VALUES (?1, ?2, 'pending', ?3)",
+            )?
+            .execute(params![alert, sink, at])?;
+        Ok(())
+    }
+
+    fn record_edit(&mut self, feed: &str, edit: &EditedItem) -> Result<bool> {
+        Ok(self
+            .tx
             .prepare_cached(
                 "UPDATE items SET text_hash = ?3, title = ?4, link = COALESCE(?5, link)
                  WHERE feed = ?1 AND item_id = ?2 AND text_hash IS ?6",
             )?
             .execute(params![
-                record.feed,
+                feed,
                 edit.id,
                 edit.text_hash,
                 edit.title,
                 edit.link,
                 edit.old_hash
-            ])?;
-        if changed == 0 {
-            continue;
-        }
-        summary.edited += 1;
-        // An item recorded before text hashes has no earlier text to compare with.
-        if edit.old_hash.is_none() || edit.alerts.is_empty() {
-            continue;
-        }
-        let mut ledger = stories::Ledger { tx };
-        let story = match stories::story_of(tx, &record.feed, &edit.id)? {
-            Some(story) => story,
-            None => {
-                decide::assign(
-                    &mut ledger,
-                    &record.feed,
-                    &edit.id,
-                    &edit.title,
-                    &edit.story,
-                    record.at,
-                    policy,
-                )?
-                .0
-            }
-        };
-        for alert in &edit.alerts {
-            let Some(kind) = decide::decide_edit(&mut ledger, alert, story, edit.title_changed)?
-            else {
-                continue;
-            };
-            if insert_alert.execute(params![
-                alert.id,
-                alert.rule,
-                record.feed,
-                // The item's first alert holds (rule, feed, item_id): the edit's own id keeps
-                // the row apart.
-                format!("{}#{}", edit.id, alert.id),
-                edit.title,
-                edit.link,
-                alert.payload,
-                record.at,
-                story,
-                kind
-            ])? > 0
-            {
-                summary.new_alerts += 1;
-                for sink in &alert.sinks {
-                    insert_delivery.execute(params![alert.id, sink, record.at])?;
-                }
-            }
-        }
+            ])?
+            > 0)
     }
-    // Items still listed are refreshed at most daily, which is all retention needs.
-    let mut touch = tx.prepare_cached(
+
+    fn story_of(&mut self, feed: &str, item_id: &str) -> Result<Option<i64>> {
+        stories::story_of(self.tx, feed, item_id)
+    }
+
+    fn touch_listed(&mut self, feed: &str, ids: &[String], at: i64) -> Result<()> {
+        let mut touch = self.tx.prepare_cached(
             "UPDATE items SET last_listed_at = ?3
              WHERE feed = ?1 AND item_id = ?2 AND COALESCE(last_listed_at, first_seen_at) < ?3 - 86400",
         )?;
-    for id in &record.listed {
-        touch.execute(params![record.feed, id, record.at])?;
+        for id in ids {
+            touch.execute(params![feed, id, at])?;
+        }
+        Ok(())
     }
-    Ok(summary)
 }
 
 /// An exclusive lock on a SQLite database for the processes that write it (`run`, `once`), so

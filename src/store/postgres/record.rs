@@ -8,8 +8,11 @@ use super::{Postgres, Result, Tx, locks};
 use crate::model::StorySource;
 use crate::store::facade::FeedClaim;
 use crate::store::feeds::FEED_EVENT_RULE_PREFIX;
-use crate::store::{FetchRecord, PollRecord, RecordSummary, SeenItem, StoreError};
-use crate::story::decide::{self, Decision, Membership, Report, StoryId, StoryLedger};
+use crate::store::recording::{self, AlertRow, RecordingTx};
+use crate::store::{
+    EditedItem, FetchRecord, NewItem, PollRecord, RecordSummary, SeenItem, StoreError,
+};
+use crate::story::decide::{Membership, Report, StoryId, StoryLedger};
 use crate::story::{Entities, Signature, StoryPolicy};
 
 /// As in `store::stories`: how many earlier reports of a candidate story are compared, how
@@ -218,6 +221,11 @@ fn decides_stories(record: &FetchRecord) -> bool {
         || record.edits.iter().any(|edit| !edit.alerts.is_empty())
 }
 
+/// `recording::insert_items` on PostgreSQL.
+fn insert_items(tx: &Tx<'_>, record: &FetchRecord, policy: StoryPolicy) -> Result<RecordSummary> {
+    recording::insert_items(&mut Ledger { tx }, record, policy)
+}
+
 fn insert_delivery(tx: &Tx<'_>, alert: &str, sink: &str, at: i64) -> Result<()> {
     tx.execute(
         "INSERT INTO deliveries (alert_id, sink, state, next_attempt_at)
@@ -227,167 +235,83 @@ fn insert_delivery(tx: &Tx<'_>, alert: &str, sink: &str, at: i64) -> Result<()> 
     Ok(())
 }
 
-const INSERT_ALERT: &str = "INSERT INTO alerts
-    (id, rule, feed, item_id, title, link, payload, created_at, story_id, kind)
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT DO NOTHING";
-
-/// `store::insert_items` for PostgreSQL: new items with their story membership, the alerts
-/// they raised and their deliveries; edits; items still listed.
-fn insert_items(tx: &Tx<'_>, record: &FetchRecord, policy: StoryPolicy) -> Result<RecordSummary> {
-    let mut summary = RecordSummary::default();
-    for item in &record.items {
+impl RecordingTx for Ledger<'_, '_> {
+    fn insert_item(&mut self, feed: &str, item: &NewItem, at: i64) -> Result<bool> {
         let status = if item.too_old { "old" } else { "new" };
-        let inserted = tx.execute(
+        Ok(self.tx.execute(
             "INSERT INTO items (feed, item_id, link, title, published, first_seen_at, status, text_hash)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING",
             &[
-                &record.feed,
+                &feed,
                 &item.id,
                 &item.link,
                 &item.title,
                 &item.published,
-                &record.at,
+                &at,
                 &status,
                 &item.text_hash,
             ],
-        )?;
-        if inserted == 0 {
-            continue;
-        }
-        summary.new_items += 1;
-        if item.too_old || item.alerts.is_empty() {
-            continue;
-        }
-        let mut ledger = Ledger { tx };
-        let (story, _joined_by) = decide::assign(
-            &mut ledger,
-            &record.feed,
-            &item.id,
-            &item.title,
-            &item.story,
-            record.at,
-            policy,
-        )?;
-        for alert in &item.alerts {
-            let decision = decide::decide(&mut ledger, alert, story)?;
-            let (id, payload, kind) = match &decision {
-                Decision::Alert => (alert.id.as_str(), alert.payload.as_str(), "first"),
-                Decision::FollowUp { id, payload } => {
-                    summary.merged += 1;
-                    (id.as_str(), payload.as_str(), "update")
-                }
-                Decision::Source => {
-                    summary.merged += 1;
-                    continue;
-                }
-            };
-            let inserted = tx.execute(
-                INSERT_ALERT,
-                &[
-                    &id,
-                    &alert.rule,
-                    &record.feed,
-                    &item.id,
-                    &item.title,
-                    &item.link,
-                    &payload,
-                    &record.at,
-                    &story,
-                    &kind,
-                ],
-            )?;
-            if inserted == 0 {
-                continue;
-            }
-            summary.new_alerts += 1;
-            for sink in &alert.sinks {
-                insert_delivery(tx, id, sink, record.at)?;
-            }
-        }
+        )? > 0)
     }
-    for edit in &record.edits {
-        let changed = tx.execute(
+
+    fn insert_alert(&mut self, alert: &AlertRow<'_>) -> Result<bool> {
+        Ok(self.tx.execute(
+            "INSERT INTO alerts
+                (id, rule, feed, item_id, title, link, payload, created_at, story_id, kind)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT DO NOTHING",
+            &[
+                &alert.id,
+                &alert.rule,
+                &alert.feed,
+                &alert.item_id,
+                &alert.title,
+                &alert.link,
+                &alert.payload,
+                &alert.created_at,
+                &alert.story,
+                &alert.kind,
+            ],
+        )? > 0)
+    }
+
+    fn insert_delivery(&mut self, alert: &str, sink: &str, at: i64) -> Result<()> {
+        insert_delivery(self.tx, alert, sink, at)
+    }
+
+    fn record_edit(&mut self, feed: &str, edit: &EditedItem) -> Result<bool> {
+        Ok(self.tx.execute(
             "UPDATE items SET text_hash = $3, title = $4, link = COALESCE($5, link)
              WHERE feed = $1 AND item_id = $2 AND text_hash IS NOT DISTINCT FROM $6",
             &[
-                &record.feed,
+                &feed,
                 &edit.id,
                 &edit.text_hash,
                 &edit.title,
                 &edit.link,
                 &edit.old_hash,
             ],
-        )?;
-        if changed == 0 {
-            continue;
-        }
-        summary.edited += 1;
-        if edit.old_hash.is_none() || edit.alerts.is_empty() {
-            continue;
-        }
-        let mut ledger = Ledger { tx };
-        let story = match story_of(tx, &record.feed, &edit.id)? {
-            Some(story) => story,
-            None => {
-                decide::assign(
-                    &mut ledger,
-                    &record.feed,
-                    &edit.id,
-                    &edit.title,
-                    &edit.story,
-                    record.at,
-                    policy,
-                )?
-                .0
-            }
-        };
-        for alert in &edit.alerts {
-            let Some(kind) = decide::decide_edit(&mut ledger, alert, story, edit.title_changed)?
-            else {
-                continue;
-            };
-            let edit_item = format!("{}#{}", edit.id, alert.id.as_str());
-            let inserted = tx.execute(
-                INSERT_ALERT,
-                &[
-                    &alert.id.as_str(),
-                    &alert.rule,
-                    &record.feed,
-                    &edit_item,
-                    &edit.title,
-                    &edit.link,
-                    &alert.payload,
-                    &record.at,
-                    &story,
-                    &kind,
-                ],
-            )?;
-            if inserted > 0 {
-                summary.new_alerts += 1;
-                for sink in &alert.sinks {
-                    insert_delivery(tx, alert.id.as_str(), sink, record.at)?;
-                }
-            }
-        }
+        )? > 0)
     }
-    if !record.listed.is_empty() {
-        tx.execute(
+
+    fn story_of(&mut self, feed: &str, item_id: &str) -> Result<Option<i64>> {
+        Ok(self
+            .tx
+            .query_opt(
+                "SELECT story_id FROM items WHERE feed = $1 AND item_id = $2",
+                &[&feed, &item_id],
+            )?
+            .and_then(|row| row.get::<_, Option<i64>>(0)))
+    }
+
+    fn touch_listed(&mut self, feed: &str, ids: &[String], at: i64) -> Result<()> {
+        self.tx.execute(
             "UPDATE items SET last_listed_at = $3
              WHERE feed = $1 AND item_id = ANY($2)
                AND COALESCE(last_listed_at, first_seen_at) < $3::BIGINT - 86400",
-            &[&record.feed, &record.listed, &record.at],
+            &[&feed, &ids, &at],
         )?;
+        Ok(())
     }
-    Ok(summary)
-}
-
-fn story_of(tx: &Tx<'_>, feed: &str, item_id: &str) -> Result<Option<i64>> {
-    Ok(tx
-        .query_opt(
-            "SELECT story_id FROM items WHERE feed = $1 AND item_id = $2",
-            &[&feed, &item_id],
-        )?
-        .and_then(|row| row.get::<_, Option<i64>>(0)))
 }
 
 /// Band keys are below 2³²; link and name keys above (see `story::decide`).
