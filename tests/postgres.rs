@@ -676,3 +676,36 @@ fn a_dead_letter_on_postgres_is_redelivered_and_prune_runs() {
             .is_some_and(|d| d.starts_with("postgres://"))
     );
 }
+
+#[test]
+fn retention_runs_on_one_replica_at_a_time() {
+    use watchword::model::{Database, PostgresUrl};
+    use watchword::store::Store;
+    let _serial = one_at_a_time();
+    let Some(schema) = PgSchema::create(test_name!()) else {
+        return;
+    };
+    let database = Database::Postgres(PostgresUrl::parse(&schema.url).expect("url"));
+    let store = Store::connect(&database).expect("connect");
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    // Another replica pruning: it holds the retention lock (0x7777_0003) in its session.
+    let (other, connection) = runtime
+        .block_on(tokio_postgres::connect(&schema.url, tokio_postgres::NoTls))
+        .expect("connect");
+    runtime.spawn(connection);
+    runtime
+        .block_on(other.batch_execute("SELECT pg_advisory_lock(2004287491)"))
+        .expect("lock");
+    assert_eq!(
+        store.prune(1_000_000, 3600, 0, 0).expect("prune"),
+        None,
+        "skipped while another replica prunes"
+    );
+    runtime
+        .block_on(other.batch_execute("SELECT pg_advisory_unlock(2004287491)"))
+        .expect("unlock");
+    assert!(store.prune(1_000_000, 3600, 0, 0).expect("prune").is_some());
+}
