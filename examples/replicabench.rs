@@ -10,7 +10,9 @@
 //! the binary (default `target/release/watchword`). `REPLICABENCH_POSTGRES` is the server
 //! (default `postgres://postgres@127.0.0.1:5432/test`); `REPLICABENCH_INTERVAL` the feeds'
 //! interval (default `10s`, the shortest watchword allows, so that the replicas are kept
-//! busy); `REPLICABENCH_CHURN` how often every feed gains an item (default `60s`).
+//! busy); `REPLICABENCH_CHURN` how often every feed gains an item (default `60s`);
+//! `REPLICABENCH_MATCH_EVERY` how many of a feed's items come per match (default 100; 1 makes
+//! every new item an alert, to load the story decisions).
 //!
 //! For each replica count: a fresh schema; one `watchword once` fills it (every item new);
 //! then the replicas run, and after a few seconds to settle the benchmark measures, for the
@@ -32,7 +34,7 @@ mod pg;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 fn main() {
@@ -67,11 +69,19 @@ fn main() {
         .ok()
         .and_then(|t| humantime::parse_duration(&t).ok())
         .unwrap_or(Duration::from_secs(60));
+    let match_every = std::env::var("REPLICABENCH_MATCH_EVERY")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(100);
+    let churn = feed_server::Churn {
+        every: churn,
+        match_every,
+    };
 
     println!(
-        "replicabench: {feeds} feeds x {items} items, interval {}, one new item per feed every {}, {seconds} s measured per run",
+        "replicabench: {feeds} feeds x {items} items, interval {}, one new item per feed every {} (one in {match_every} an alert), {seconds} s measured per run",
         humantime::format_duration(interval),
-        humantime::format_duration(churn)
+        humantime::format_duration(churn.every)
     );
     println!(
         "replicas  polls/s  200s/s  alerts/s  dup  min-gap  trips/poll  commits/poll  lock-waiting  cpu-replicas  cpu-postgres"
@@ -81,12 +91,17 @@ fn main() {
             &binary, &server, feeds, items, replicas, seconds, interval, churn,
         );
         println!(
-            "{replicas:>8}  {:>7.1}  {:>6.1}  {:>8.2}  {:>3}  {:>6.2}s  {:>10.2}  {:>12.2}  {:>11.3}  {:>10.1} s  {:>10.1} s",
+            "{replicas:>8}  {:>7.1}  {:>6.1}  {:>8.2}  {:>3}  {:>7}  {:>10.2}  {:>12.2}  {:>11.3}  {:>10.1} s  {:>10.1} s",
             run.polls_per_sec,
             run.full_per_sec,
             run.alerts_per_sec,
             run.duplicates,
-            run.min_gap.as_secs_f64(),
+            // No feed fetched twice in the run: no gap to show.
+            if run.min_gap == Duration::MAX {
+                "-".to_string()
+            } else {
+                format!("{:.2}s", run.min_gap.as_secs_f64())
+            },
             run.trips_per_poll,
             run.commits_per_poll,
             run.lock_waiting,
@@ -123,7 +138,7 @@ fn measure(
     replicas: usize,
     seconds: u64,
     interval: Duration,
-    churn: Duration,
+    churn: feed_server::Churn,
 ) -> Run {
     let feed_server = feed_server::FeedServer::start(items, Some(churn));
     let schema = pg::Schema::create(server, "replicabench");
@@ -182,26 +197,29 @@ fn measure(
 
     // The measured window.
     let sampling = Arc::new(AtomicBool::new(true));
-    let samples = Arc::new(AtomicU64::new(0));
-    let waiting = Arc::new(AtomicU64::new(0));
+    // Per lock kind (`advisory`, `transactionid`, `tuple`…): sessions seen waiting, summed over
+    // the samples; and the number of samples.
     let sampler = {
-        let (sampling, samples, waiting) = (
-            Arc::clone(&sampling),
-            Arc::clone(&samples),
-            Arc::clone(&waiting),
-        );
+        let sampling = Arc::clone(&sampling);
         let server = server.to_string();
         std::thread::spawn(move || {
             let db = pg::Pg::connect(&server);
+            let mut waits: std::collections::BTreeMap<String, u64> = Default::default();
+            let mut samples = 0u64;
             while sampling.load(Ordering::Relaxed) {
-                let n = db.number(
-                    "SELECT COUNT(*) FROM pg_stat_activity
-                     WHERE datname = current_database() AND wait_event_type = 'Lock'",
-                );
-                waiting.fetch_add(n.max(0) as u64, Ordering::Relaxed);
-                samples.fetch_add(1, Ordering::Relaxed);
+                for row in db.query(
+                    "SELECT wait_event || ' ' || COUNT(*) FROM pg_stat_activity
+                     WHERE datname = current_database() AND wait_event_type = 'Lock'
+                     GROUP BY wait_event",
+                ) {
+                    if let Some((event, n)) = row.rsplit_once(' ') {
+                        *waits.entry(event.to_string()).or_default() += n.parse().unwrap_or(0);
+                    }
+                }
+                samples += 1;
                 std::thread::sleep(Duration::from_millis(50));
             }
+            (waits, samples)
         })
     };
     let commits = || {
@@ -238,7 +256,8 @@ fn measure(
     let (syncs1, commits1, alerts1) = (counters.syncs.load(Ordering::Relaxed), commits(), alerts());
     let (cpu_r1, cpu_p1) = (cpu_replicas(), cpu_postgres());
     sampling.store(false, Ordering::Relaxed);
-    let _ = sampler.join();
+    let (waits, samples) = sampler.join().unwrap_or_default();
+    let samples = samples.max(1) as f64;
 
     let mut notes = Vec::new();
     for (n, child) in children.into_iter().enumerate() {
@@ -260,6 +279,13 @@ fn measure(
         }
     }
 
+    if !waits.is_empty() {
+        let kinds: Vec<String> = waits
+            .iter()
+            .map(|(event, n)| format!("{event} {:.2}", *n as f64 / samples))
+            .collect();
+        notes.push(format!("sessions waiting, by lock: {}", kinds.join(", ")));
+    }
     let measured = &fetches[window_start..];
     let polls = measured.len() as f64;
     let full = measured.iter().filter(|f| f.full).count() as f64;
@@ -277,8 +303,7 @@ fn measure(
         min_gap,
         trips_per_poll: per_poll(syncs1.saturating_sub(syncs0) as f64),
         commits_per_poll: per_poll((commits1 - commits0) as f64),
-        lock_waiting: waiting.load(Ordering::Relaxed) as f64
-            / samples.load(Ordering::Relaxed).max(1) as f64,
+        lock_waiting: waits.values().sum::<u64>() as f64 / samples,
         cpu_replicas: cpu_r1 - cpu_r0,
         cpu_postgres: cpu_p1 - cpu_p0,
         notes: notes.join("\n          "),

@@ -3,9 +3,11 @@
 //! keep-alive. (tiny_http, used by the tests, left a few requests in 5,000 unanswered under
 //! this load, which measured its stall, not watchword.)
 //!
-//! With `churn`, every feed gains one new item per `churn` (feeds staggered over it), so a
-//! long run sees `200`s with new items among the `304`s, as real feeds do. Every request of a
-//! feed is logged with its time, for counting polls and duplicate fetches.
+//! With a [`Churn`], every feed gains one new item per `every` (feeds staggered over it), so a
+//! long run sees `200`s with new items among the `304`s, as real feeds do; one item in
+//! `match_every` of each feed matches the rule, each a story of its own (words of their own),
+//! so they raise alerts at a steady rate rather than join one story. Every request of a feed is logged with its time, for counting polls and
+//! duplicate fetches.
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -18,15 +20,24 @@ pub struct Fetch {
     pub full: bool,
 }
 
+/// How the feeds change over time.
+#[derive(Debug, Clone, Copy)]
+pub struct Churn {
+    /// Each feed gains one item this often.
+    pub every: Duration,
+    /// One item in this many matches the rule.
+    pub match_every: usize,
+}
+
 pub struct FeedServer {
     pub base: String,
     fetches: Arc<Mutex<Vec<Fetch>>>,
 }
 
 impl FeedServer {
-    /// Serves `items` items per feed, the same forever (`churn` = None) or gaining one item
-    /// per feed every `churn`.
-    pub fn start(items: usize, churn: Option<Duration>) -> FeedServer {
+    /// Serves `items` items per feed, the same forever (`churn` = None: one item in a hundred
+    /// matches, all alike) or changing as `churn` says.
+    pub fn start(items: usize, churn: Option<Churn>) -> FeedServer {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
         let base = format!("http://{}", listener.local_addr().expect("addr"));
         let fetches: Arc<Mutex<Vec<Fetch>>> = Arc::default();
@@ -54,7 +65,7 @@ impl FeedServer {
 
 struct Shared {
     items: usize,
-    churn: Option<Duration>,
+    churn: Option<Churn>,
     started: Instant,
     published: String,
     fetches: Arc<Mutex<Vec<Fetch>>>,
@@ -66,7 +77,7 @@ impl Shared {
         let Some(churn) = self.churn else {
             return 0;
         };
-        let churn_ms = churn.as_millis().max(1) as usize;
+        let churn_ms = churn.every.as_millis().max(1) as usize;
         let offset = (feed * 7919) % churn_ms;
         (self.started.elapsed().as_millis() as usize + offset) / churn_ms
     }
@@ -124,7 +135,8 @@ fn connection(stream: std::net::TcpStream, shared: &Shared) {
                     });
                 }
                 if full {
-                    let body = feed_xml(feed, shared.items, version, &shared.published);
+                    let body =
+                        feed_xml(feed, shared.items, version, &shared.published, shared.churn);
                     format!(
                         "HTTP/1.1 200 OK\r\nContent-Type: application/rss+xml; charset=utf-8\r\nETag: {etag}\r\nContent-Length: {}\r\n\r\n{body}",
                         body.len()
@@ -144,24 +156,76 @@ fn connection(stream: std::net::TcpStream, shared: &Shared) {
 
 /// A realistic item: title, link, a paragraph of summary; one item in a hundred matches the
 /// rule. Version `v` lists items `v .. v + items` (newest first), so each version adds one.
-fn feed_xml(feed: usize, items: usize, version: usize, published: &str) -> String {
+fn feed_xml(
+    feed: usize,
+    items: usize,
+    version: usize,
+    published: &str,
+    churn: Option<Churn>,
+) -> String {
     let mut xml = format!(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<rss version=\"2.0\"><channel><title>Feed {feed}</title><link>https://news{feed}.example.org/</link><description>Load test feed</description>\n"
     );
     for item in (version..version + items).rev() {
+        if let Some(churn) = churn {
+            // Each feed's items match in turn, one in `match_every`, feeds out of phase.
+            let every = churn.match_every.max(1);
+            if !(feed * 7919 + item).is_multiple_of(every) {
+                xml.push_str(&plain_item(feed, item, published, ROUTINE));
+                continue;
+            }
+            let words = invented_words(feed * 1_000_000 + item, 12);
+            xml.push_str(&format!(
+                "<item><guid isPermaLink=\"false\">f{feed}-i{item}</guid>\
+                 <title>Kazakhstan and the Abraham Accords: {}</title>\
+                 <link>https://news{feed}.example.org/story/{item}</link><pubDate>{published}</pubDate>\
+                 <description><![CDATA[<p>{} reported.</p>]]></description></item>\n",
+                words[..6].join(" "),
+                words[6..].join(" ")
+            ));
+            continue;
+        }
         let topic = if (feed * items + item).is_multiple_of(100) {
             "Kazakhstan says it will join the Abraham Accords"
         } else {
-            "Regional council approves the new budget for road repairs"
+            ROUTINE
         };
-        xml.push_str(&format!(
-            "<item><guid isPermaLink=\"false\">f{feed}-i{item}</guid><title>{topic} ({feed}/{item})</title>\
+        xml.push_str(&plain_item(feed, item, published, topic));
+    }
+    xml.push_str("</channel></rss>\n");
+    xml
+}
+
+const ROUTINE: &str = "Regional council approves the new budget for road repairs";
+
+fn plain_item(feed: usize, item: usize, published: &str, topic: &str) -> String {
+    format!(
+        "<item><guid isPermaLink=\"false\">f{feed}-i{item}</guid><title>{topic} ({feed}/{item})</title>\
              <link>https://news{feed}.example.org/story/{item}?utm_source=rss</link>\
              <pubDate>{published}</pubDate>\
              <description><![CDATA[<p>{topic}. Officials said on Monday that the measure, debated for months, \
              would take effect next year after a final reading. Critics called it rushed.</p>]]></description></item>\n"
-        ));
-    }
-    xml.push_str("</channel></rss>\n");
-    xml
+    )
+}
+
+/// `count` invented words unique to `n` (as in tests/common): reports that share only the
+/// rule's terms stay distinct stories.
+fn invented_words(n: usize, count: usize) -> Vec<String> {
+    const SYLLABLES: [&str; 16] = [
+        "ka", "lo", "mi", "ren", "tu", "sa", "vor", "el", "dan", "ish", "po", "gur", "ne", "zo",
+        "bah", "qil",
+    ];
+    (0..count)
+        .map(|k| {
+            // Mixed so that neighbouring items share no syllable pattern.
+            let i = (n * count + k).wrapping_mul(2_654_435_761) % (1 << 24);
+            format!(
+                "{}{}{}{}",
+                SYLLABLES[i % 16],
+                SYLLABLES[(i / 16) % 16],
+                SYLLABLES[(i / 256) % 16],
+                SYLLABLES[(i / 4096) % 16]
+            )
+        })
+        .collect()
 }
