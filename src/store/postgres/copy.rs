@@ -390,8 +390,24 @@ mod tests {
                 .collect();
             listed.sort();
             assert_eq!(columns, listed, "table {}", table.name);
-            for (pg, sqlite, _) in table.columns {
+            for (pg, sqlite, kind) in table.columns {
                 assert!(pg == sqlite || *sqlite == "rowid", "{pg} <- {sqlite}");
+                let declared: String = conn
+                    .query_row(
+                        &format!(
+                            "SELECT COALESCE((SELECT type FROM pragma_table_info('{}') WHERE name = ?1), 'INTEGER')",
+                            table.name
+                        ),
+                        [sqlite],
+                        |row| row.get(0),
+                    )
+                    .expect("type");
+                let expected = match kind {
+                    super::Kind::Int => "INTEGER",
+                    super::Kind::Text => "TEXT",
+                    super::Kind::Blob => "BLOB",
+                };
+                assert_eq!(declared, expected, "{}.{sqlite}", table.name);
             }
         }
     }
