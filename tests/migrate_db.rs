@@ -222,4 +222,25 @@ fn a_target_that_is_not_empty_is_refused_and_left_as_it_was() {
     let out = ws.watchword(&["migrate-db", "--from", &sqlite]);
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("give --to"), "{}", stderr(&out));
+
+    // A daemon still writing the SQLite file would record after the copy: refused while it
+    // runs (its health endpoint answering means it holds the file).
+    let port = free_port();
+    config(&feeds.url("/f.xml"), &receiver.hook_url(), &sqlite)
+        .daemon(&format!("metrics_listen = \"127.0.0.1:{port}\""))
+        .write(&ws);
+    let daemon = Daemon::start(&ws, &[]);
+    let started = wait_for(std::time::Duration::from_secs(30), || {
+        http_get(port, "/healthz", std::time::Duration::from_secs(2)).is_some_and(|(s, _)| s == 200)
+    });
+    assert!(started, "{}", daemon.log());
+    let out = ws.watchword(&["migrate-db", "--from", &sqlite, "--to", &pg.url]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("another watchword process is using"),
+        "{}",
+        stderr(&out)
+    );
+    daemon.stop();
+    assert_eq!(counts(), ["2 2 2"]);
 }
