@@ -7,13 +7,21 @@
 //! ```
 //!
 //! `LOADBENCH_READ_TIMEOUT=5s` sets `read_timeout`; `LOADBENCH_LOG=info` prints watchword's log.
+//! `LOADBENCH_DATABASE=postgres://postgres@127.0.0.1:5432/test` runs it on PostgreSQL instead
+//! of a SQLite file: in a schema of its own, dropped at the end (docs/postgres.md).
 //!
 //! Prints wall time and peak RSS of each pass (through `/usr/bin/time`) and the database size
 //! per item. Nothing leaves loopback. Figures for the README's performance section.
 
+#[allow(dead_code)] // the replica benchmark uses more of it
+#[path = "support/feed_server.rs"]
+mod feed_server;
+#[allow(dead_code)]
+#[path = "support/pg.rs"]
+mod pg;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 fn main() {
@@ -32,18 +40,32 @@ fn main() {
         std::process::exit(2);
     }
 
-    let base = serve(items);
+    let server = feed_server::FeedServer::start(items, None);
+    let base = &server.base;
     let dir = tempfile::tempdir().expect("temp dir");
     let config = dir.path().join("bench.toml");
-    let database = dir.path().join("bench.db");
-    std::fs::write(&config, config_text(&base, feeds, &database)).expect("write config");
+    let postgres = std::env::var("LOADBENCH_DATABASE")
+        .ok()
+        .filter(|url| url.starts_with("postgres"));
+    let schema = postgres
+        .as_deref()
+        .map(|server| pg::Schema::create(server, "loadbench"));
+    let database = match (&schema, &postgres) {
+        (Some(schema), Some(server)) => Database::Postgres(schema.url_via(server), schema),
+        _ => Database::Sqlite(dir.path().join("bench.db")),
+    };
+    std::fs::write(&config, config_text(base, feeds, &database.config_value()))
+        .expect("write config");
 
-    println!("loadbench: {feeds} feeds x {items} items on {base}");
+    println!(
+        "loadbench: {feeds} feeds x {items} items on {base}, database {}",
+        database.label()
+    );
     let cold = pass(&binary, &config, "cold (all new)");
-    let size = db_size(&database);
+    let size = database.size();
     let total_items = (feeds * items) as u64;
     let warm = pass(&binary, &config, "warm (all 304)");
-    let size_after_warm = db_size(&database);
+    let size_after_warm = database.size();
     println!(
         "database: {:.1} MiB after the cold pass = {:.0} bytes/item ({} items); {:+} bytes after the warm pass",
         size as f64 / (1024.0 * 1024.0),
@@ -112,20 +134,47 @@ fn pass(binary: &Path, config: &Path, label: &str) -> (Duration, u64) {
     (elapsed, rss)
 }
 
-fn db_size(database: &Path) -> u64 {
-    ["", "-wal"]
-        .iter()
-        .map(|suffix| {
-            let mut path = database.as_os_str().to_owned();
-            path.push(suffix);
-            std::fs::metadata(PathBuf::from(path))
-                .map(|m| m.len())
-                .unwrap_or(0)
-        })
-        .sum()
+/// Where the benchmark's state goes.
+enum Database<'s> {
+    Sqlite(PathBuf),
+    /// The URL (with the schema as search path) and the schema.
+    Postgres(String, &'s pg::Schema),
 }
 
-fn config_text(base: &str, feeds: usize, database: &Path) -> String {
+impl Database<'_> {
+    fn config_value(&self) -> String {
+        match self {
+            Database::Sqlite(path) => path.display().to_string(),
+            Database::Postgres(url, _) => url.clone(),
+        }
+    }
+
+    fn label(&self) -> String {
+        match self {
+            Database::Sqlite(_) => "SQLite".into(),
+            Database::Postgres(_, schema) => format!("PostgreSQL (schema {})", schema.name),
+        }
+    }
+
+    /// Bytes on disk: the SQLite file and its WAL, or the schema's tables and indexes.
+    fn size(&self) -> u64 {
+        match self {
+            Database::Sqlite(database) => ["", "-wal"]
+                .iter()
+                .map(|suffix| {
+                    let mut path = database.as_os_str().to_owned();
+                    path.push(suffix);
+                    std::fs::metadata(PathBuf::from(path))
+                        .map(|m| m.len())
+                        .unwrap_or(0)
+                })
+                .sum(),
+            Database::Postgres(_, schema) => schema.size().max(0) as u64,
+        }
+    }
+}
+
+fn config_text(base: &str, feeds: usize, database: &str) -> String {
     let mut toml = format!(
         r#"[daemon]
 database = "{}"
@@ -147,7 +196,7 @@ notify = ["out"]
 name = "out"
 kind = "stdout"
 "#,
-        database.display(),
+        database,
         read_timeout = std::env::var("LOADBENCH_READ_TIMEOUT")
             .map(|t| format!("read_timeout = \"{t}\""))
             .unwrap_or_default(),
@@ -158,104 +207,4 @@ kind = "stdout"
         ));
     }
     toml
-}
-
-/// Serves `/feed/N.xml` (N items each, ETag per feed, 304 on a match): a minimal HTTP/1.1
-/// server on std, one thread per connection, keep-alive. (tiny_http, used by the tests, left a
-/// few requests in 5,000 unanswered under this load, which measured its stall, not watchword.)
-fn serve(items: usize) -> String {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    let base = format!("http://{}", listener.local_addr().expect("addr"));
-    let published = Arc::new(chrono::Utc::now().to_rfc2822());
-    std::thread::spawn(move || {
-        for stream in listener.incoming().flatten() {
-            let published = Arc::clone(&published);
-            std::thread::spawn(move || connection(stream, items, &published));
-        }
-    });
-    base
-}
-
-fn connection(stream: std::net::TcpStream, items: usize, published: &str) {
-    use std::io::{BufRead, BufReader, Write};
-    let _ = stream.set_nodelay(true);
-    let Ok(write_half) = stream.try_clone() else {
-        return;
-    };
-    let mut reader = BufReader::new(stream);
-    let mut writer = std::io::BufWriter::new(write_half);
-    loop {
-        let mut request_line = String::new();
-        if reader.read_line(&mut request_line).unwrap_or(0) == 0 {
-            return;
-        }
-        let path = request_line
-            .split_whitespace()
-            .nth(1)
-            .unwrap_or("")
-            .to_owned();
-        let mut if_none_match = None;
-        loop {
-            let mut line = String::new();
-            if reader.read_line(&mut line).unwrap_or(0) == 0 {
-                return;
-            }
-            let line = line.trim_end();
-            if line.is_empty() {
-                break;
-            }
-            if let Some((name, value)) = line.split_once(':')
-                && name.eq_ignore_ascii_case("if-none-match")
-            {
-                if_none_match = Some(value.trim().to_owned());
-            }
-        }
-        let feed = path
-            .strip_prefix("/feed/")
-            .and_then(|p| p.strip_suffix(".xml"))
-            .and_then(|n| n.parse::<usize>().ok());
-        let response = match feed {
-            None => "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n".to_owned(),
-            Some(feed) => {
-                let etag = format!("\"f{feed}-v1\"");
-                if if_none_match.as_deref() == Some(etag.as_str()) {
-                    format!(
-                        "HTTP/1.1 304 Not Modified\r\nETag: {etag}\r\nContent-Length: 0\r\n\r\n"
-                    )
-                } else {
-                    let body = feed_xml(feed, items, published);
-                    format!(
-                        "HTTP/1.1 200 OK\r\nContent-Type: application/rss+xml; charset=utf-8\r\nETag: {etag}\r\nContent-Length: {}\r\n\r\n{body}",
-                        body.len()
-                    )
-                }
-            }
-        };
-        if writer.write_all(response.as_bytes()).is_err() || writer.flush().is_err() {
-            return;
-        }
-    }
-}
-
-/// A realistic item: title, link, a paragraph of summary; one item in a hundred matches the rule.
-fn feed_xml(feed: usize, items: usize, published: &str) -> String {
-    let mut xml = format!(
-        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<rss version=\"2.0\"><channel><title>Feed {feed}</title><link>https://news{feed}.example.org/</link><description>Load test feed</description>\n"
-    );
-    for item in 0..items {
-        let topic = if (feed * items + item).is_multiple_of(100) {
-            "Kazakhstan says it will join the Abraham Accords"
-        } else {
-            "Regional council approves the new budget for road repairs"
-        };
-        xml.push_str(&format!(
-            "<item><guid isPermaLink=\"false\">f{feed}-i{item}</guid><title>{topic} ({feed}/{item})</title>\
-             <link>https://news{feed}.example.org/story/{item}?utm_source=rss</link>\
-             <pubDate>{published}</pubDate>\
-             <description><![CDATA[<p>{topic}. Officials said on Monday that the measure, debated for months, \
-             would take effect next year after a final reading. Critics called it rushed.</p>]]></description></item>\n"
-        ));
-    }
-    xml.push_str("</channel></rss>\n");
-    xml
 }

@@ -3,6 +3,7 @@
 mod alerts;
 mod check;
 mod generate;
+mod migrate_db;
 mod notify_test;
 mod once;
 mod redeliver;
@@ -102,6 +103,10 @@ enum Command {
     /// List the groups rules can use (the config's and the built-in places), or show what one
     /// matches: `watchword groups region:central-asia`.
     Groups(groups::GroupsArgs),
+    /// Copy a SQLite database (feeds' state, items, stories, the outbox) into an empty
+    /// PostgreSQL one, to move to replicas without re-alerting: `watchword migrate-db --from
+    /// /var/lib/watchword/watchword.db --to postgres://…`.
+    MigrateDb(migrate_db::MigrateDbArgs),
 }
 
 /// What `once --strict` found wrong; exits with [`EXIT_TROUBLE`].
@@ -136,6 +141,8 @@ pub fn main() -> ExitCode {
         Command::ImportOpml(args) => return opml::main(&args, &cli.config),
         // Built-in places need no config; the config only adds its own groups.
         Command::Groups(args) => return groups::main(&args, &cli.config),
+        // Needs a config only without --to, and then only its database.
+        Command::MigrateDb(args) => return migrate_db::main(&args, &cli.config),
         // Generated from the command line's definition alone.
         Command::Completions(args) => return exit_code(generate::completions(&args)),
         Command::Man(args) => return exit_code(generate::man(&args)),
@@ -173,6 +180,7 @@ pub fn main() -> ExitCode {
         Command::ImportOpml(_)
         | Command::Test(_)
         | Command::Groups(_)
+        | Command::MigrateDb(_)
         | Command::Completions(_)
         | Command::Man(_) => Ok(()),
     };

@@ -21,6 +21,7 @@ pub use feeds::{FeedState, PollRecord};
 pub use health::{FailingFeed, Health};
 pub use outbox::{AlertFilter, Delivery, DeliveryRow, DisabledSink, OutboxCounts};
 pub use postgres::Postgres;
+pub use postgres::copy::{CopyError, CopyReport};
 pub use stories::PruneReport;
 
 use std::collections::{HashMap, HashSet};

@@ -14,6 +14,7 @@
 //! by this handle, so callers on the blocking pool (`spawn_blocking`) or in the CLI need no
 //! runtime of their own. It must not be called from async code (it would block a worker).
 
+pub(crate) mod copy;
 mod lease;
 mod notify;
 mod queries;
