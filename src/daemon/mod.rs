@@ -46,6 +46,10 @@ pub enum DaemonError {
 /// The longest the scheduler sleeps, so a clock jump or a missed wake-up costs little.
 const MAX_IDLE: Duration = Duration::from_secs(60);
 
+/// With replicas, how long after a feed's stored due time the replicas that did not poll it
+/// last look at it: the one that did claims it first, uncontended (see `claim_feed`).
+const SHARED_FEED_GRACE_SECS: i64 = 2;
+
 /// Everything one pass needs, shared by the fetch tasks.
 pub struct Pipeline {
     config: Arc<Runtime>,
@@ -209,7 +213,11 @@ impl Pipeline {
         .await??;
         Ok(match claim {
             FeedClaim::Claimed => None,
-            FeedClaim::NotDue(due) => Some(due.min(now + 86_400)),
+            // Another replica polled it and scheduled its next poll for `due`; it will be back
+            // then itself. Looking a little later than it leaves the feed to it, instead of
+            // every replica racing for every feed at the same instant (each loser a wasted
+            // claim that waits on the winner's row lock).
+            FeedClaim::NotDue(due) => Some(due.min(now + 86_400) + SHARED_FEED_GRACE_SECS),
             FeedClaim::Leased(until) => Some(until),
         })
     }

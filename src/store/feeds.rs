@@ -145,7 +145,7 @@ impl Sqlite {
 
 /// Whether recording `poll` writes outbox rows: alerts (on new or edited items) or feed
 /// events.
-fn writes_outbox(poll: &PollRecord) -> bool {
+pub(super) fn writes_outbox(poll: &PollRecord) -> bool {
     !poll.events.is_empty()
         || poll
             .fetch

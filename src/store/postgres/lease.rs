@@ -17,7 +17,7 @@ impl Postgres {
         let limit = i32::try_from(limit.max(1)).unwrap_or(i32::MAX);
         let until = now.saturating_add(lease_secs);
         let replica: &str = &self.replica;
-        self.with_tx(|tx| {
+        self.with_light_tx(|tx| {
             tx.execute(
                 "INSERT INTO host_slots (host, slot) SELECT $1, generate_series(0, $2 - 1)
                  ON CONFLICT DO NOTHING",
@@ -39,7 +39,7 @@ impl Postgres {
 
     pub fn release_host_slot(&self, host: &str, slot: i32) -> Result<()> {
         let replica: &str = &self.replica;
-        self.with_tx(|tx| {
+        self.with_light_tx(|tx| {
             tx.execute(
                 "UPDATE host_slots SET owner = NULL, until = NULL
                  WHERE host = $1 AND slot = $2 AND owner = $3",
@@ -54,7 +54,7 @@ impl Postgres {
     pub fn claim_sink(&self, sink: &str, now: i64, lease_secs: i64) -> Result<bool> {
         let until = now.saturating_add(lease_secs);
         let replica: &str = &self.replica;
-        self.with_tx(|tx| {
+        self.with_light_tx(|tx| {
             Ok(tx
                 .query_opt(
                     "INSERT INTO sink_leases (sink, owner, until) VALUES ($1, $2, $3)
@@ -71,7 +71,7 @@ impl Postgres {
     /// Gives `sink` up (at shutdown), so another replica takes it at once.
     pub fn release_sink_lease(&self, sink: &str) -> Result<()> {
         let replica: &str = &self.replica;
-        self.with_tx(|tx| {
+        self.with_light_tx(|tx| {
             tx.execute(
                 "DELETE FROM sink_leases WHERE sink = $1 AND owner = $2",
                 &[&sink, &replica],
@@ -109,7 +109,7 @@ impl Postgres {
     /// Lets go of `feed` without recording a poll (a feed found gone before fetching).
     pub fn release_feed(&self, feed: &str) -> Result<()> {
         let replica: &str = &self.replica;
-        self.with_tx(|tx| {
+        self.with_light_tx(|tx| {
             tx.execute(
                 "UPDATE feeds SET lease_owner = NULL, lease_until = NULL
                  WHERE name = $1 AND lease_owner = $2",
@@ -130,7 +130,7 @@ impl Postgres {
     /// process elsewhere cannot be seen from here; its leases run out by themselves.
     pub fn reclaim_dead_local_leases(&self) -> Result<usize> {
         let prefix = format!("{}:", host_name());
-        let owners: Vec<String> = self.with_tx(|tx| {
+        let owners: Vec<String> = self.with_light_tx(|tx| {
             Ok(tx
                 .query(
                     "SELECT lease_owner FROM feeds WHERE starts_with(lease_owner, $1)
@@ -160,7 +160,7 @@ impl Postgres {
     }
 
     fn release_owners(&self, owners: &[String]) -> Result<()> {
-        self.with_tx(|tx| {
+        self.with_light_tx(|tx| {
             for release in RELEASES {
                 tx.execute(release, &[&owners])?;
             }

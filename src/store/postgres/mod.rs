@@ -90,10 +90,19 @@ impl Postgres {
             url: url.to_string(),
             cause,
         };
-        let config: tokio_postgres::Config = url
+        let mut config: tokio_postgres::Config = url
             .expose()
             .parse()
             .map_err(|e: tokio_postgres::Error| connect_err(format!("not a valid URL: {e}")))?;
+        // Commits do not wait for the WAL flush unless they say so: only the outbox's writes
+        // (alerts, deliveries' outcomes) must survive a power cut, and those transactions set
+        // `synchronous_commit = on` (`Durability::Durable`). Leases and feed state lost to a
+        // crash cost a refetch, as SQLite's unsynced batches do.
+        let options = match config.get_options() {
+            Some(given) => format!("{given} -c synchronous_commit=off"),
+            None => "-c synchronous_commit=off".to_string(),
+        };
+        config.options(&options);
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .thread_name("watchword-postgres")
@@ -154,12 +163,48 @@ impl Postgres {
 
     /// Runs `work` in one transaction, committed if it returns `Ok`, rolled back otherwise.
     pub(super) fn with_tx<T>(&self, work: impl FnOnce(&Tx<'_>) -> Result<T>) -> Result<T> {
+        self.transaction(Durability::Durable, work)
+    }
+
+    /// [`Postgres::with_tx`] for writes a crash may lose at no cost (leases; a poll that adds
+    /// nothing to the outbox, whose items the next poll records again): its commit does not
+    /// wait for the WAL to reach the disk, as SQLite skips its fsync for such a batch. An
+    /// alert or a delivery's outcome is never written this way. (Statements run with
+    /// [`Postgres::with_conn`] commit the same way.)
+    pub(super) fn with_light_tx<T>(&self, work: impl FnOnce(&Tx<'_>) -> Result<T>) -> Result<T> {
+        self.transaction(Durability::Light, work)
+    }
+
+    fn transaction<T>(
+        &self,
+        durability: Durability,
+        work: impl FnOnce(&Tx<'_>) -> Result<T>,
+    ) -> Result<T> {
         let rt = self.runtime.handle()?;
         let mut client = rt.block_on(self.pool.get())?;
         let tx = rt.block_on(client.transaction())?;
-        let out = work(&Tx { rt, tx: &tx })?;
+        let session = Tx {
+            rt,
+            on: Session::Transaction(&tx),
+        };
+        if durability == Durability::Durable {
+            // Sessions default to not waiting for the WAL flush (see `connect`).
+            session.batch("SET LOCAL synchronous_commit = on")?;
+        }
+        let out = work(&session)?;
         rt.block_on(tx.commit())?;
         Ok(out)
+    }
+
+    /// Runs reads, or one write a crash may lose at no cost, on a pooled connection without a
+    /// transaction around them: one round trip per statement instead of three.
+    pub(super) fn with_conn<T>(&self, work: impl FnOnce(&Tx<'_>) -> Result<T>) -> Result<T> {
+        let rt = self.runtime.handle()?;
+        let client = rt.block_on(self.pool.get())?;
+        work(&Tx {
+            rt,
+            on: Session::Client(&client),
+        })
     }
 }
 
@@ -185,48 +230,71 @@ impl Drop for IoRuntime {
     }
 }
 
-/// One transaction, with blocking calls: the shape the SQLite code has, so both backends read
-/// alike. Statements are prepared once per connection (deadpool's statement cache).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Durability {
+    Durable,
+    Light,
+}
+
+/// One transaction (or one pooled connection, [`Postgres::with_conn`]), with blocking calls:
+/// the shape the SQLite code has, so both backends read alike. Statements are prepared once
+/// per connection (deadpool's statement cache).
 pub(super) struct Tx<'a> {
     rt: &'a tokio::runtime::Handle,
-    tx: &'a deadpool_postgres::Transaction<'a>,
+    on: Session<'a>,
+}
+
+enum Session<'a> {
+    Transaction(&'a deadpool_postgres::Transaction<'a>),
+    Client(&'a deadpool_postgres::ClientWrapper),
+}
+
+/// The same call on either kind of session (their methods are inherent, not one trait's).
+macro_rules! on_session {
+    ($tx:expr, |$c:ident| $body:expr) => {
+        match $tx.on {
+            Session::Transaction($c) => $body,
+            Session::Client($c) => $body,
+        }
+    };
 }
 
 pub(super) type Params<'p> = &'p [&'p (dyn ToSql + Sync)];
 
 impl Tx<'_> {
     pub fn execute(&self, sql: &str, params: Params<'_>) -> Result<u64> {
-        self.rt.block_on(async {
-            let statement = self.tx.prepare_cached(sql).await?;
-            Ok(self.tx.execute(&statement, params).await?)
-        })
+        on_session!(self, |c| self.rt.block_on(async {
+            let statement = c.prepare_cached(sql).await?;
+            Ok(c.execute(&statement, params).await?)
+        }))
     }
 
     pub fn query(&self, sql: &str, params: Params<'_>) -> Result<Vec<Row>> {
-        self.rt.block_on(async {
-            let statement = self.tx.prepare_cached(sql).await?;
-            Ok(self.tx.query(&statement, params).await?)
-        })
+        on_session!(self, |c| self.rt.block_on(async {
+            let statement = c.prepare_cached(sql).await?;
+            Ok(c.query(&statement, params).await?)
+        }))
     }
 
     pub fn query_opt(&self, sql: &str, params: Params<'_>) -> Result<Option<Row>> {
-        self.rt.block_on(async {
-            let statement = self.tx.prepare_cached(sql).await?;
-            Ok(self.tx.query_opt(&statement, params).await?)
-        })
+        on_session!(self, |c| self.rt.block_on(async {
+            let statement = c.prepare_cached(sql).await?;
+            Ok(c.query_opt(&statement, params).await?)
+        }))
     }
 
     pub fn query_one(&self, sql: &str, params: Params<'_>) -> Result<Row> {
-        self.rt.block_on(async {
-            let statement = self.tx.prepare_cached(sql).await?;
-            Ok(self.tx.query_one(&statement, params).await?)
-        })
+        on_session!(self, |c| self.rt.block_on(async {
+            let statement = c.prepare_cached(sql).await?;
+            Ok(c.query_one(&statement, params).await?)
+        }))
     }
 
     /// Several statements without parameters (the schema).
     pub fn batch(&self, sql: &str) -> Result<()> {
-        self.rt
-            .block_on(async { Ok(self.tx.batch_execute(sql).await?) })
+        on_session!(self, |c| self
+            .rt
+            .block_on(async { Ok(c.batch_execute(sql).await?) }))
     }
 }
 

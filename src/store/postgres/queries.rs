@@ -52,7 +52,7 @@ fn count(n: i64) -> u64 {
 impl Postgres {
     /// The stored state of `feed`; `None` if it was never fetched (a lease alone is no state).
     pub fn feed_state(&self, feed: &str) -> Result<Option<FeedState>> {
-        self.with_tx(|tx| {
+        self.with_conn(|tx| {
             Ok(tx
                 .query_opt(
                     &format!(
@@ -66,7 +66,7 @@ impl Postgres {
     }
 
     pub fn feed_states(&self) -> Result<HashMap<String, FeedState>> {
-        self.with_tx(|tx| {
+        self.with_conn(|tx| {
             let alerts: HashMap<String, u64> = tx
                 .query(
                     "SELECT feed, COUNT(*) FROM alerts WHERE substr(rule, 1, 6) <> $1 GROUP BY feed",
@@ -106,7 +106,7 @@ impl Postgres {
         let limit = limit.min(i64::MAX as usize) as i64;
         let until = now.saturating_add(self.lease_secs);
         let replica: &str = &self.replica;
-        self.with_tx(|tx| {
+        self.with_light_tx(|tx| {
             let rows = tx.query(
                 "WITH due AS (
                      SELECT d.alert_id, d.sink, a.created_at, a.seq
@@ -185,7 +185,7 @@ impl Postgres {
     pub fn next_delivery_at(&self, sinks: &[String]) -> Result<Option<i64>> {
         let replica: &str = &self.replica;
         let now = chrono::Utc::now().timestamp();
-        self.with_tx(|tx| {
+        self.with_conn(|tx| {
             let next: Option<i64> = tx
                 .query_one(
                     "SELECT MIN(CASE WHEN lease_owner IS NOT NULL AND lease_owner <> $2
@@ -201,7 +201,7 @@ impl Postgres {
     }
 
     pub fn defer_sink(&self, sink: &str, until: i64) -> Result<()> {
-        self.with_tx(|tx| {
+        self.with_conn(|tx| {
             tx.execute(
                 "UPDATE deliveries SET next_attempt_at = $2
                  WHERE sink = $1 AND state = 'pending' AND next_attempt_at < $2",
@@ -212,7 +212,7 @@ impl Postgres {
     }
 
     pub fn release_sink(&self, sink: &str, now: i64) -> Result<()> {
-        self.with_tx(|tx| {
+        self.with_conn(|tx| {
             tx.execute(
                 "UPDATE deliveries SET next_attempt_at = $2
                  WHERE sink = $1 AND state = 'pending' AND next_attempt_at > $2",
@@ -223,7 +223,7 @@ impl Postgres {
     }
 
     pub fn expire_sink_deliveries(&self, sink: &str, queued_before: i64) -> Result<usize> {
-        self.with_tx(|tx| {
+        self.with_conn(|tx| {
             Ok(tx.execute(
                 "UPDATE deliveries d SET state = 'dead', lease_owner = NULL, lease_until = NULL,
                     last_error = COALESCE(d.last_error || '; ', '') || 'gave up: retry window expired'
@@ -239,7 +239,7 @@ impl Postgres {
         let replica: &str = &self.replica;
         let now = chrono::Utc::now().timestamp();
         let sinks = [sink.to_string()];
-        self.with_tx(|tx| {
+        self.with_conn(|tx| {
             let due: Option<i64> = tx
                 .query_one(
                     "SELECT MIN(CASE WHEN attempts = 0 THEN next_attempt_at + $2
@@ -254,7 +254,7 @@ impl Postgres {
     }
 
     pub fn digest_pending_times(&self, sink: &str) -> Result<(Option<i64>, Option<i64>)> {
-        self.with_tx(|tx| {
+        self.with_conn(|tx| {
             let row = tx.query_one(
                 "SELECT MIN(CASE WHEN attempts = 0 THEN next_attempt_at END),
                         MIN(CASE WHEN attempts > 0 THEN next_attempt_at END)
@@ -266,7 +266,7 @@ impl Postgres {
     }
 
     pub fn disable_sink(&self, sink: &str, at: i64, reason: &str, fingerprint: &str) -> Result<()> {
-        self.with_tx(|tx| {
+        self.with_conn(|tx| {
             tx.execute(
                 "INSERT INTO sink_state (sink, disabled_at, reason, url_fingerprint)
                  VALUES ($1, $2, $3, $4)
@@ -279,11 +279,11 @@ impl Postgres {
     }
 
     pub fn enable_sink(&self, sink: &str) -> Result<bool> {
-        self.with_tx(|tx| Ok(tx.execute("DELETE FROM sink_state WHERE sink = $1", &[&sink])? > 0))
+        self.with_conn(|tx| Ok(tx.execute("DELETE FROM sink_state WHERE sink = $1", &[&sink])? > 0))
     }
 
     pub fn disabled_sinks(&self) -> Result<Vec<DisabledSink>> {
-        self.with_tx(|tx| {
+        self.with_conn(|tx| {
             Ok(tx
                 .query(
                     "SELECT sink, disabled_at, reason, url_fingerprint FROM sink_state
@@ -303,7 +303,7 @@ impl Postgres {
 
     pub fn list_deliveries(&self, filter: &AlertFilter) -> Result<Vec<DeliveryRow>> {
         let limit = filter.limit.min(i64::MAX as usize) as i64;
-        self.with_tx(|tx| {
+        self.with_conn(|tx| {
             let rows = tx.query(
                 "SELECT a.id, a.rule, a.feed, a.title, a.link, a.created_at, d.sink, d.state,
                         d.attempts, d.last_status, d.last_error, d.next_attempt_at,
@@ -393,7 +393,7 @@ impl Postgres {
     }
 
     pub fn orphaned_deliveries(&self, configured: &[String]) -> Result<Vec<(String, u64)>> {
-        self.with_tx(|tx| {
+        self.with_conn(|tx| {
             Ok(tx
                 .query(
                     "SELECT sink, COUNT(*) FROM deliveries
@@ -408,7 +408,7 @@ impl Postgres {
     }
 
     pub fn outbox_counts(&self) -> Result<OutboxCounts> {
-        self.with_tx(|tx| {
+        self.with_conn(|tx| {
             let mut counts = OutboxCounts::default();
             for row in tx.query("SELECT state, COUNT(*) FROM deliveries GROUP BY state", &[])? {
                 let n = count(row.get(1));
@@ -424,7 +424,7 @@ impl Postgres {
     }
 
     pub fn story_sources(&self, alert_id: &str) -> Result<Vec<StorySource>> {
-        self.with_tx(|tx| {
+        self.with_conn(|tx| {
             let story = tx
                 .query_opt("SELECT story_id FROM alerts WHERE id = $1", &[&alert_id])?
                 .and_then(|row| row.get::<_, Option<i64>>(0));
@@ -436,7 +436,7 @@ impl Postgres {
     }
 
     pub fn health(&self, feeds: &[String]) -> Result<Health> {
-        self.with_tx(|tx| {
+        self.with_conn(|tx| {
             let mut health = Health::default();
             let row = tx.query_one(
                 "SELECT COUNT(DISTINCT d.alert_id), MIN(a.created_at)
@@ -491,7 +491,7 @@ impl Postgres {
 
     /// For `watchword check`: when each rule last alerted, and how far back items go.
     pub fn rule_activity(&self) -> Result<crate::store::RuleActivity> {
-        self.with_tx(|tx| {
+        self.with_conn(|tx| {
             let last_alert = tx
                 .query(
                     "SELECT rule, MAX(created_at) FROM alerts GROUP BY rule",

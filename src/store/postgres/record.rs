@@ -24,7 +24,7 @@ const MAX_STORIES_PER_KEY: i64 = 16;
 impl Postgres {
     pub fn seen_items(&self, feed: &str, ids: &[String]) -> Result<HashMap<String, SeenItem>> {
         let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
-        self.with_tx(|tx| {
+        self.with_conn(|tx| {
             let rows = tx.query(
                 "SELECT item_id, title, text_hash, status FROM items
                  WHERE feed = $1 AND item_id = ANY($2)",
@@ -45,7 +45,7 @@ impl Postgres {
     }
 
     pub fn last_success_at(&self, feed: &str) -> Result<Option<i64>> {
-        self.with_tx(|tx| {
+        self.with_conn(|tx| {
             Ok(tx
                 .query_opt(
                     "SELECT last_success_at FROM feeds WHERE name = $1",
@@ -68,7 +68,9 @@ impl Postgres {
     ) -> Result<FeedClaim> {
         let until = now.saturating_add(lease_secs.max(1));
         let replica: &str = &self.replica;
-        self.with_tx(|tx| {
+        // Two statements without a transaction: the upsert is atomic by itself, and the read
+        // after a refusal only says when to look again.
+        self.with_conn(|tx| {
             let claimed = tx.query_opt(
                 "INSERT INTO feeds (name, url, lease_owner, lease_until) VALUES ($1, $2, $3, $4)
                  ON CONFLICT (name) DO UPDATE SET lease_owner = EXCLUDED.lease_owner,
@@ -101,7 +103,7 @@ impl Postgres {
     /// serial: each sees the stories and alerts the one before committed.
     pub fn record_poll(&self, poll: &PollRecord) -> Result<RecordSummary> {
         let policy = self.story_policy;
-        self.with_tx(|tx| {
+        let record = |tx: &Tx<'_>| {
             if decides_stories(&poll.fetch) {
                 tx.execute("SELECT pg_advisory_xact_lock($1)", &[&locks::STORIES])?;
             }
@@ -170,7 +172,15 @@ impl Postgres {
                 super::notify::outbox_changed(tx)?;
             }
             Ok(summary)
-        })
+        };
+        // As on SQLite: only a poll that may write outbox rows waits for its commit to be on
+        // disk; one of 304s, failures and items that match nothing may lose its commit to a
+        // crash at the cost of a refetch.
+        if crate::store::feeds::writes_outbox(poll) {
+            self.with_tx(record)
+        } else {
+            self.with_light_tx(record)
+        }
     }
 
     /// Records a fetch without the poller's state (tests and benches, as on SQLite).
