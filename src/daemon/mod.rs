@@ -192,9 +192,7 @@ impl Pipeline {
                 }
             }
         }
-        let polled = self.poll_claimed_feed(feed, started).await;
-        self.release_host_slot(host_slot).await;
-        polled
+        self.poll_claimed_feed(feed, started, host_slot).await
     }
 
     /// Leases `feed` to this replica (PostgreSQL); `Some(next)`: not ours, look again then.
@@ -262,10 +260,14 @@ impl Pipeline {
         }
     }
 
+    /// Polls a feed this process holds; `host_slot` (replicas' shared per-host slot) is let go
+    /// as soon as the request is over: politeness is about requests in flight, not the
+    /// recording that follows.
     async fn poll_claimed_feed(
         &self,
         feed: &FeedConfig,
         started: std::time::Instant,
+        host_slot: Option<(String, i32)>,
     ) -> Result<Polled, DaemonError> {
         let store = self.store.clone();
         let name = feed.name.clone();
@@ -284,7 +286,8 @@ impl Pipeline {
             state.gone_at = None;
         }
         if state.gone_at.is_some() {
-            // Nothing will be recorded: let go of the feed's lease now.
+            // Nothing will be fetched or recorded: let go of the slot and the feed's lease now.
+            self.release_host_slot(host_slot).await;
             let store = self.store.clone();
             let name = feed.name.clone();
             tokio::task::spawn_blocking(move || store.release_feed(&name)).await??;
@@ -299,6 +302,7 @@ impl Pipeline {
             last_modified: state.last_modified.clone(),
         };
         let fetched = self.fetcher.fetch_conditional(&feed.url, &validators).await;
+        self.release_host_slot(host_slot).await;
         crate::service::metrics::observe_fetch(&fetched, started.elapsed());
         let store = self.store.clone();
         let config = Arc::clone(&self.config);

@@ -356,15 +356,15 @@ pub(super) fn insert_items(
 }
 
 impl recording::RecordingTx for stories::Ledger<'_> {
-    fn insert_item(&mut self, feed: &str, item: &NewItem, at: i64) -> Result<bool> {
-        let status = if item.too_old { "old" } else { "new" };
-        Ok(self
-            .tx
-            .prepare_cached(
-                "INSERT OR IGNORE INTO items (feed, item_id, link, title, published, first_seen_at, status, text_hash)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-            )?
-            .execute(params![
+    fn insert_items(&mut self, feed: &str, items: &[NewItem], at: i64) -> Result<HashSet<String>> {
+        let mut insert = self.tx.prepare_cached(
+            "INSERT OR IGNORE INTO items (feed, item_id, link, title, published, first_seen_at, status, text_hash)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        )?;
+        let mut inserted = HashSet::new();
+        for item in items {
+            let status = if item.too_old { "old" } else { "new" };
+            let n = insert.execute(params![
                 feed,
                 item.id,
                 item.link,
@@ -373,8 +373,12 @@ impl recording::RecordingTx for stories::Ledger<'_> {
                 at,
                 status,
                 item.text_hash
-            ])?
-            > 0)
+            ])?;
+            if n > 0 {
+                inserted.insert(item.id.clone());
+            }
+        }
+        Ok(inserted)
     }
 
     fn insert_alert(&mut self, alert: &recording::AlertRow<'_>) -> Result<bool> {

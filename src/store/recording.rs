@@ -3,6 +3,8 @@
 //! The decisions are `story::decide`'s; this is the order of writes around them. Each backend
 //! says how to write one row ([`RecordingTx`]), inside the transaction it opened.
 
+use std::collections::HashSet;
+
 use super::{EditedItem, FetchRecord, NewItem, RecordSummary, Result, StoreError};
 use crate::story::StoryPolicy;
 use crate::story::decide::{self, Decision, StoryLedger};
@@ -27,8 +29,8 @@ pub(super) struct AlertRow<'a> {
 /// What recording writes, one statement each, inside the backend's open transaction; with
 /// the story ledger of the same transaction.
 pub(super) trait RecordingTx: StoryLedger<Error = StoreError> {
-    /// False if the feed recorded this item before (nothing is written then).
-    fn insert_item(&mut self, feed: &str, item: &NewItem, at: i64) -> Result<bool>;
+    /// Inserts the items the feed has not recorded before; returns the ids it inserted.
+    fn insert_items(&mut self, feed: &str, items: &[NewItem], at: i64) -> Result<HashSet<String>>;
     /// False if an alert with this id, or this rule's alert for the story, exists.
     fn insert_alert(&mut self, alert: &AlertRow<'_>) -> Result<bool>;
     fn insert_delivery(&mut self, alert: &str, sink: &str, at: i64) -> Result<()>;
@@ -49,8 +51,13 @@ pub(super) fn insert_items<T: RecordingTx>(
     policy: StoryPolicy,
 ) -> Result<RecordSummary> {
     let mut summary = RecordSummary::default();
+    let inserted = if record.items.is_empty() {
+        HashSet::new()
+    } else {
+        tx.insert_items(&record.feed, &record.items, record.at)?
+    };
     for item in &record.items {
-        if !tx.insert_item(&record.feed, item, record.at)? {
+        if !inserted.contains(&item.id) {
             continue;
         }
         summary.new_items += 1;

@@ -17,12 +17,27 @@ impl Postgres {
         let limit = i32::try_from(limit.max(1)).unwrap_or(i32::MAX);
         let until = now.saturating_add(lease_secs);
         let replica: &str = &self.replica;
-        self.with_light_tx(|tx| {
-            tx.execute(
-                "INSERT INTO host_slots (host, slot) SELECT $1, generate_series(0, $2 - 1)
-                 ON CONFLICT DO NOTHING",
-                &[&host, &limit],
-            )?;
+        // The host's slot rows are made once per process, not before every fetch: that insert
+        // of `limit` rows, contended by every replica, was most of a slot's cost.
+        let key = (host.to_string(), limit);
+        let made = self
+            .hosts_with_slots
+            .lock()
+            .map(|hosts| hosts.contains(&key))
+            .unwrap_or(false);
+        if !made {
+            self.with_light_tx(|tx| {
+                tx.execute(
+                    "INSERT INTO host_slots (host, slot) SELECT $1, generate_series(0, $2 - 1)
+                     ON CONFLICT DO NOTHING",
+                    &[&host, &limit],
+                )
+            })?;
+            if let Ok(mut hosts) = self.hosts_with_slots.lock() {
+                hosts.insert(key);
+            }
+        }
+        self.with_conn(|tx| {
             Ok(tx
                 .query_opt(
                     "UPDATE host_slots SET owner = $3, until = $4
@@ -39,7 +54,7 @@ impl Postgres {
 
     pub fn release_host_slot(&self, host: &str, slot: i32) -> Result<()> {
         let replica: &str = &self.replica;
-        self.with_light_tx(|tx| {
+        self.with_conn(|tx| {
             tx.execute(
                 "UPDATE host_slots SET owner = NULL, until = NULL
                  WHERE host = $1 AND slot = $2 AND owner = $3",
@@ -54,7 +69,7 @@ impl Postgres {
     pub fn claim_sink(&self, sink: &str, now: i64, lease_secs: i64) -> Result<bool> {
         let until = now.saturating_add(lease_secs);
         let replica: &str = &self.replica;
-        self.with_light_tx(|tx| {
+        self.with_conn(|tx| {
             Ok(tx
                 .query_opt(
                     "INSERT INTO sink_leases (sink, owner, until) VALUES ($1, $2, $3)

@@ -54,6 +54,8 @@ pub struct Postgres {
     config: Arc<tokio_postgres::Config>,
     outbox_signal: Arc<tokio::sync::Notify>,
     listening: Arc<std::sync::Once>,
+    /// Hosts (and slot counts) whose `host_slots` rows this process has made.
+    hosts_with_slots: Arc<std::sync::Mutex<std::collections::HashSet<(String, i32)>>>,
 }
 
 impl Postgres {
@@ -133,6 +135,7 @@ impl Postgres {
             config: Arc::new(config),
             outbox_signal: Arc::default(),
             listening: Arc::new(std::sync::Once::new()),
+            hosts_with_slots: Arc::default(),
         };
         // The first connection tells a wrong host, user or database at start-up, with the URL.
         db.with_tx(|_| Ok(()))

@@ -246,22 +246,39 @@ fn insert_delivery(tx: &Tx<'_>, alert: &str, sink: &str, at: i64) -> Result<()> 
 }
 
 impl RecordingTx for Ledger<'_, '_> {
-    fn insert_item(&mut self, feed: &str, item: &NewItem, at: i64) -> Result<bool> {
-        let status = if item.too_old { "old" } else { "new" };
-        Ok(self.tx.execute(
-            "INSERT INTO items (feed, item_id, link, title, published, first_seen_at, status, text_hash)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING",
-            &[
-                &feed,
-                &item.id,
-                &item.link,
-                &item.title,
-                &item.published,
-                &at,
-                &status,
-                &item.text_hash,
-            ],
-        )? > 0)
+    /// All of a poll's items in one statement (one round trip, not one per item).
+    fn insert_items(
+        &mut self,
+        feed: &str,
+        items: &[NewItem],
+        at: i64,
+    ) -> Result<std::collections::HashSet<String>> {
+        let ids: Vec<&str> = items.iter().map(|i| i.id.as_str()).collect();
+        let links: Vec<Option<&str>> = items.iter().map(|i| i.link.as_deref()).collect();
+        let titles: Vec<&str> = items.iter().map(|i| i.title.as_str()).collect();
+        let published: Vec<Option<i64>> = items.iter().map(|i| i.published).collect();
+        let statuses: Vec<&str> = items
+            .iter()
+            .map(|i| if i.too_old { "old" } else { "new" })
+            .collect();
+        let hashes: Vec<Option<i64>> = items.iter().map(|i| i.text_hash).collect();
+        Ok(self
+            .tx
+            .query(
+                "INSERT INTO items
+                    (feed, item_id, link, title, published, first_seen_at, status, text_hash)
+                 SELECT $1, id, link, title, published, $2, status, text_hash
+                 FROM unnest($3::TEXT[], $4::TEXT[], $5::TEXT[], $6::BIGINT[], $7::TEXT[],
+                             $8::BIGINT[]) AS i(id, link, title, published, status, text_hash)
+                 ON CONFLICT DO NOTHING
+                 RETURNING item_id",
+                &[
+                    &feed, &at, &ids, &links, &titles, &published, &statuses, &hashes,
+                ],
+            )?
+            .into_iter()
+            .map(|row| row.get::<_, String>(0))
+            .collect())
     }
 
     fn insert_alert(&mut self, alert: &AlertRow<'_>) -> Result<bool> {
