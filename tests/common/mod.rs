@@ -6,6 +6,7 @@
 
 mod config;
 mod daemon;
+pub mod external;
 mod receiver;
 mod smtp;
 
