@@ -9,6 +9,7 @@
 //! [`SourceMap`] that [`Config::parse`] returns, so they are located the same way.
 
 mod digest;
+mod listen;
 mod raw;
 mod schema;
 mod secret;
@@ -28,6 +29,7 @@ pub use sink::{
     DEFAULT_FORMAT, RateLimit, RateLimitSetting, SINK_KEYS, SinkConfig, SinkOption, SinkSpans,
 };
 use source::Locator;
+pub use listen::ListenAuth;
 pub use source::SourceMap;
 
 const DEFAULT_POLL_INTERVAL: Duration = Duration::from_secs(5 * 60);
@@ -94,6 +96,9 @@ pub struct DaemonConfig {
     pub concurrency: usize,
     /// Where `/metrics`, `/healthz` and `/readyz` are served; `None` when turned off.
     pub metrics_listen: Option<std::net::SocketAddr>,
+    /// Who may use that listener (`/healthz` and `/readyz` excepted): required when it is
+    /// not on a loopback address.
+    pub listen_auth: ListenAuth,
     /// On SIGTERM, how long fetches and deliveries in flight may take to finish.
     pub shutdown_grace: Duration,
     /// Later reports join a story until this long after its last report.
@@ -524,6 +529,7 @@ fn validate_daemon(
     at: &Locator<'_>,
     problems: &mut Vec<Diagnostic>,
 ) -> ValidatedDaemon {
+    let listen_auth = listen::validate(&raw, metrics_listen_addr(&raw), at, problems);
     let database = match raw.database {
         Some(path) => match expand_env(path.get_ref()) {
             Ok(expanded) => match url_scheme(&expanded) {
@@ -778,6 +784,7 @@ fn validate_daemon(
         retention,
         alert_retention,
         metrics_listen,
+        listen_auth,
         shutdown_grace,
         database,
         poll_interval,
@@ -804,6 +811,15 @@ fn validate_daemon(
         config,
         feed_event_spans,
         warnings,
+    }
+}
+
+/// The address `metrics_listen` names, if it parses (its problems are reported by
+/// [`validate_metrics_listen`]).
+fn metrics_listen_addr(raw: &RawDaemon) -> Option<std::net::SocketAddr> {
+    match &raw.metrics_listen {
+        None => DEFAULT_METRICS_LISTEN.parse().ok(),
+        Some(text) => text.get_ref().trim().parse().ok(),
     }
 }
 

@@ -36,6 +36,10 @@ pub struct RawDaemon {
     pub concurrency: Option<Spanned<usize>>,
     // Issue 7: the metrics/health listener and the stop grace period.
     pub metrics_listen: Option<Spanned<String>>,
+    /// Issue 15: the listener's credentials (required off loopback; see `config::listen`).
+    pub listen_token: Option<Spanned<String>>,
+    pub listen_user: Option<Spanned<String>>,
+    pub listen_password: Option<Spanned<String>>,
     pub shutdown_grace: Option<Spanned<HumanDuration>>,
     /// How long a story stays open for later reports to join it.
     pub story_window: Option<Spanned<HumanDuration>>,

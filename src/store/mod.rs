@@ -5,6 +5,7 @@
 //! they raised — happen in one transaction, so a crash leaves either all of them or none: an
 //! item is never marked seen without its alerts, and an alert never exists without its item.
 
+mod dashboard;
 mod feeds;
 mod group_commit;
 mod health;
@@ -14,6 +15,9 @@ mod stories;
 
 use crate::story::decide::{self, Decision};
 use crate::story::{StoryKey, StoryPolicy};
+pub use dashboard::{
+    AlertDetail, AlertListRow, AlertQuery, DayCounts, DeliveryDetail, FeedHealth, ItemText,
+};
 pub use feeds::{FeedState, PollRecord};
 pub use health::{FailingFeed, Health};
 pub use outbox::{AlertFilter, Delivery, DeliveryRow, DisabledSink, OutboxCounts};
