@@ -22,3 +22,4 @@ pub mod service;
 pub mod store;
 pub mod story;
 pub mod text;
+pub mod web;

@@ -179,7 +179,7 @@ ALTER TABLE items ADD COLUMN joined_by TEXT;
 ALTER TABLE items ADD COLUMN lang TEXT;
 "#,
     ),
-    // Issue 15: the dashboard (src/store/dashboard.rs). Its pages are read through indexes, and
+    // Migration 10 (issue 15; 9 is the lead's): the dashboard (src/store/dashboard.rs). Its pages are read through indexes, and
     // its rule workbench needs recent items' text, which `items` does not keep.
     M::up(
         r#"
