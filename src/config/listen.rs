@@ -49,8 +49,8 @@ pub(super) fn validate(
 ) -> ListenAuth {
     let dir = at.directory();
     let secret = |field: &Option<toml::Spanned<String>>,
-                      key: &str,
-                      problems: &mut Vec<Diagnostic>|
+                  key: &str,
+                  problems: &mut Vec<Diagnostic>|
      -> Option<String> {
         let field = field.as_ref()?;
         match super::secret::expand(field.get_ref(), &dir) {
@@ -109,9 +109,8 @@ pub(super) fn validate(
         }
     };
     let auth = ListenAuth { token, basic };
-    let credential_given = raw.listen_token.is_some()
-        || raw.listen_user.is_some()
-        || raw.listen_password.is_some();
+    let credential_given =
+        raw.listen_token.is_some() || raw.listen_user.is_some() || raw.listen_password.is_some();
     if let Some(addr) = listen
         && !addr.ip().is_loopback()
         && !credential_given

@@ -23,13 +23,13 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 pub use digest::DigestSchedule;
+pub use listen::ListenAuth;
 pub use raw::{Priority, SinkKind};
 use raw::{RawConfig, RawDaemon};
 pub use sink::{
     DEFAULT_FORMAT, RateLimit, RateLimitSetting, SINK_KEYS, SinkConfig, SinkOption, SinkSpans,
 };
 use source::Locator;
-pub use listen::ListenAuth;
 pub use source::SourceMap;
 
 const DEFAULT_POLL_INTERVAL: Duration = Duration::from_secs(5 * 60);

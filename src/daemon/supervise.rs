@@ -241,9 +241,7 @@ async fn start_listener(
     match service::http::bind(addr).await {
         Ok(listener) => {
             let local = listener.local_addr().map_or(addr, |a| a);
-            info!(
-                "dashboard on http://{local}/ (metrics: /metrics; health: /healthz, /readyz)"
-            );
+            info!("dashboard on http://{local}/ (metrics: /metrics; health: /healthz, /readyz)");
             let dashboard =
                 crate::web::Dashboard::new(store.clone(), config_rx, local.ip().is_loopback());
             let app = service::http::routes(Arc::clone(shared))

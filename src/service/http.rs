@@ -122,7 +122,10 @@ pub const CONNECTION_LIFETIME: Duration = Duration::from_secs(30);
 /// `/metrics`, `/healthz` and `/readyz`, for the daemon to merge with its other routes.
 pub fn routes(shared: Arc<Shared>) -> Router {
     Router::new()
-        .route("/healthz", get(|| async { text(StatusCode::OK, "ok\n".into()) }))
+        .route(
+            "/healthz",
+            get(|| async { text(StatusCode::OK, "ok\n".into()) }),
+        )
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
         .with_state(shared)
@@ -241,7 +244,10 @@ fn same_secret(expected: &[u8], given: &[u8]) -> bool {
     use sha2::Digest as _;
     // Hashing first makes both sides the same length whatever was sent.
     let (a, b) = (sha2::Sha256::digest(expected), sha2::Sha256::digest(given));
-    a.iter().zip(b.iter()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    a.iter()
+        .zip(b.iter())
+        .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+        == 0
 }
 
 async fn readyz(State(shared): State<Arc<Shared>>) -> Response {

@@ -232,7 +232,10 @@ impl Store {
                      SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10
                      WHERE EXISTS (SELECT 1 FROM items WHERE feed = ?1 AND item_id = ?2)",
                 )?;
-                for text in texts.iter().filter(|t| t.seen_at > now - WORKBENCH_DAYS * 86_400) {
+                for text in texts
+                    .iter()
+                    .filter(|t| t.seen_at > now - WORKBENCH_DAYS * 86_400)
+                {
                     let authors =
                         serde_json::to_string(&text.authors).unwrap_or_else(|_| "[]".into());
                     let categories =
@@ -272,7 +275,8 @@ impl Store {
              FROM item_texts WHERE seen_at >= ?1 ORDER BY seen_at DESC LIMIT ?2",
         )?;
         let rows = stmt.query_map(params![since, limit.min(i64::MAX as usize) as i64], |row| {
-            let list = |json: String| serde_json::from_str::<Vec<String>>(&json).unwrap_or_default();
+            let list =
+                |json: String| serde_json::from_str::<Vec<String>>(&json).unwrap_or_default();
             Ok(ItemText {
                 feed: row.get(0)?,
                 item_id: row.get(1)?,
@@ -390,9 +394,7 @@ impl Store {
         let Some((mut alert, payload, story)) = found else {
             return Ok(None);
         };
-        alert.deliveries = deliveries_of(&conn, &[id])?
-            .remove(id)
-            .unwrap_or_default();
+        alert.deliveries = deliveries_of(&conn, &[id])?.remove(id).unwrap_or_default();
         let sources = match story {
             Some(story) => super::stories::sources_in(&conn, story)?,
             None => Vec::new(),

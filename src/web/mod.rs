@@ -106,7 +106,11 @@ pub fn routes(dashboard: Arc<Dashboard>) -> Router {
 
 /// Refuses a `Host` that is not loopback on a loopback listener (DNS rebinding), and sets the
 /// security headers on every answer.
-async fn protect(State(dashboard): State<Arc<Dashboard>>, request: Request, next: Next) -> Response {
+async fn protect(
+    State(dashboard): State<Arc<Dashboard>>,
+    request: Request,
+    next: Next,
+) -> Response {
     if dashboard.loopback {
         let host = request
             .headers()
@@ -175,14 +179,14 @@ async fn blocking<T: Send + 'static>(
 
 fn html(rendered: Result<String, askama::Error>) -> Response {
     match rendered {
-        Ok(body) => (
-            [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
-            body,
-        )
-            .into_response(),
+        Ok(body) => ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], body).into_response(),
         Err(e) => {
             tracing::warn!("dashboard: cannot render a page: {e}");
-            (StatusCode::INTERNAL_SERVER_ERROR, "cannot render the page\n").into_response()
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "cannot render the page\n",
+            )
+                .into_response()
         }
     }
 }
@@ -305,9 +309,7 @@ async fn requeue(
 /// token alone.
 fn same_origin(request: &Request) -> bool {
     let headers = request.headers();
-    if let Some(site) = headers
-        .get("sec-fetch-site")
-        .and_then(|v| v.to_str().ok())
+    if let Some(site) = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok())
         && !matches!(site, "same-origin" | "none")
     {
         return false;

@@ -229,7 +229,11 @@ pub fn alert(
     let text = |v: &serde_json::Value| v.as_str().unwrap_or_default().to_owned();
     let list = |v: &serde_json::Value| -> Vec<String> {
         v.as_array()
-            .map(|a| a.iter().filter_map(|s| s.as_str().map(str::to_owned)).collect())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|s| s.as_str().map(str::to_owned))
+                    .collect()
+            })
             .unwrap_or_default()
     };
     let item = &payload["item"];
@@ -571,7 +575,9 @@ pub fn workbench(
     page.searched = texts.len();
     for text in texts {
         let item = text.to_item();
-        for explanation in ruleset.explain_candidates(&item, true, None) {
+        // Every item is explained, not only the presearcher's candidates (as `test --explain`
+        // does): an item with the rule's other terms but not its anchor is a near miss too.
+        if let Some(explanation) = ruleset.explain(&page.name, &item) {
             let near_miss = !explanation.matched
                 && explanation
                     .terms

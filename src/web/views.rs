@@ -172,7 +172,11 @@ impl OverviewView<'_> {
         "/"
     }
     fn when(&self, at: impl Secs) -> String {
-        format!("{} ({})", utc(at.secs()), relative(self.page.now, at.secs()))
+        format!(
+            "{} ({})",
+            utc(at.secs()),
+            relative(self.page.now, at.secs())
+        )
     }
 }
 
@@ -231,7 +235,11 @@ impl AlertView<'_> {
         "/alerts"
     }
     fn when(&self, at: impl Secs) -> String {
-        format!("{} ({})", utc(at.secs()), relative(self.page.now, at.secs()))
+        format!(
+            "{} ({})",
+            utc(at.secs()),
+            relative(self.page.now, at.secs())
+        )
     }
     fn found_words(&self) -> Vec<String> {
         self.page
@@ -291,7 +299,11 @@ impl FeedsView<'_> {
         format!(
             "/feeds?sort={}{}&page={page}",
             self.page.sort.key(),
-            if self.page.descending { "&dir=desc" } else { "" }
+            if self.page.descending {
+                "&dir=desc"
+            } else {
+                ""
+            }
         )
     }
     fn when(&self, at: impl Secs) -> String {

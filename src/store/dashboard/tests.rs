@@ -92,13 +92,10 @@ fn item_texts_are_kept_for_recorded_items_within_the_window() {
     assert_eq!(item.published.map(|p| p.timestamp()), Some(now));
 
     // Pruned with the item (foreign key), whatever the workbench window.
-    store.prune(now + 100 * DAY, DAY, now + 100 * DAY, 0).expect("prune");
-    assert!(
-        store
-            .recent_item_texts(0, 10)
-            .expect("recent")
-            .is_empty()
-    );
+    store
+        .prune(now + 100 * DAY, DAY, now + 100 * DAY, 0)
+        .expect("prune");
+    assert!(store.recent_item_texts(0, 10).expect("recent").is_empty());
 }
 
 #[test]
@@ -136,9 +133,7 @@ fn items_per_day_are_counted_by_the_trigger() {
     assert!(days["none"].is_empty());
     // Days older than 40 go when the feed records its next item.
     record(&store, "wire", "", &["late"], T0 + 45 * DAY);
-    let days = store
-        .items_per_day(&["wire".into()], 0)
-        .expect("days");
+    let days = store.items_per_day(&["wire".into()], 0).expect("days");
     assert_eq!(days["wire"], [(T0 / DAY + 45, 1)]);
 }
 
@@ -224,7 +219,10 @@ fn alerts_are_listed_newest_first_with_filters_and_deliveries() {
         .map(|d| (d.sink.as_str(), d.state.as_str(), d.attempts))
         .collect();
     assert_eq!(states, [("a", "delivered", 1), ("b", "dead", 1)]);
-    assert_eq!(rows[0].deliveries[1].last_error.as_deref(), Some("HTTP 500"));
+    assert_eq!(
+        rows[0].deliveries[1].last_error.as_deref(),
+        Some("HTTP 500")
+    );
 
     assert_eq!(
         store.deliveries_ended_since(T0).expect("today"),
@@ -287,7 +285,10 @@ fn dashboard_queries_use_indexes() {
     };
     let newest = plan(&ALERTS_NEWEST.replace("{filter}", ""));
     assert!(newest.contains("alerts_created"), "{newest}");
-    assert!(!newest.contains("TEMP B-TREE"), "sorted by the index: {newest}");
+    assert!(
+        !newest.contains("TEMP B-TREE"),
+        "sorted by the index: {newest}"
+    );
     let dead = plan(&ALERTS_NEWEST.replace("{filter}", STATE_FILTER));
     assert!(
         dead.contains("alerts_created") && dead.contains("sqlite_autoindex_deliveries_1"),
@@ -315,7 +316,10 @@ fn dashboard_queries_use_indexes() {
     // alerts table.
     let per_feed =
         plan("SELECT feed, COUNT(*) FROM alerts WHERE substr(rule, 1, 6) != ?1 GROUP BY feed");
-    assert!(per_feed.contains("COVERING INDEX alerts_feed"), "{per_feed}");
+    assert!(
+        per_feed.contains("COVERING INDEX alerts_feed"),
+        "{per_feed}"
+    );
     // The item texts' cascade from `items` finds them by primary key.
     let cascade = plan("DELETE FROM item_texts WHERE feed = ?1 AND item_id = ?2");
     assert!(cascade.contains("PRIMARY KEY"), "{cascade}");
