@@ -131,8 +131,10 @@ async fn protect(
         (header::CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY),
         (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
         (header::X_FRAME_OPTIONS, "DENY"),
-        // Links to outlets must not tell them the dashboard's address.
-        (header::REFERRER_POLICY, "no-referrer"),
+        // Links to outlets must not tell them the dashboard's address (they also carry
+        // rel=noreferrer). Not `no-referrer`: that makes a browser send `Origin: null` with
+        // our own form, which the re-queue's origin check must then refuse.
+        (header::REFERRER_POLICY, "same-origin"),
     ] {
         headers.insert(name, HeaderValue::from_static(value));
     }
@@ -294,6 +296,7 @@ async fn requeue(
     match blocking(move || store.requeue(&ids, true, now())).await {
         Ok((count, _unknown)) => {
             tracing::info!(alert_id = %id, requeued = count, "re-queued from the dashboard");
+            crate::service::requeued().notify_one();
             let path = format!(
                 "/alerts/{}?requeued={count}",
                 url::form_urlencoded::byte_serialize(id.as_bytes()).collect::<String>()
