@@ -34,7 +34,9 @@ fn config() -> String {
             "[[rule]]\nname = \"rule-{r}\"\nquery = '@central_asia AND topic{r}'\nnotify = [\"hook\"]\n\n"
         ));
     }
-    toml.push_str("[[sink]]\nname = \"hook\"\nkind = \"webhook\"\nurl = \"https://hooks.example.org/x\"\n");
+    toml.push_str(
+        "[[sink]]\nname = \"hook\"\nkind = \"webhook\"\nurl = \"https://hooks.example.org/x\"\n",
+    );
     toml
 }
 
@@ -179,8 +181,8 @@ fn bench(c: &mut Criterion) {
         "filled {FEEDS} feeds, {ALERTS} alerts and items, {TEXTS} item texts in {:.1} s",
         started.elapsed().as_secs_f64()
     );
-    let runtime = watchword::runtime::from_source(Path::new("bench.toml"), &config())
-        .expect("config");
+    let runtime =
+        watchword::runtime::from_source(Path::new("bench.toml"), &config()).expect("config");
     let store = Store::open(&path).expect("open");
     let newest_dead = format!("ww_{:032x}", 1);
 
@@ -213,8 +215,7 @@ fn bench(c: &mut Criterion) {
     ] {
         group.bench_function(name, |b| {
             b.iter(|| {
-                let page =
-                    pages::alerts(&store, &runtime, filters.clone(), now).expect("alerts");
+                let page = pages::alerts(&store, &runtime, filters.clone(), now).expect("alerts");
                 black_box(views::AlertsView { page: &page }.render().expect("html"))
             })
         });
@@ -255,8 +256,8 @@ fn bench(c: &mut Criterion) {
     }
     group.bench_function("workbench_empty", |b| {
         b.iter(|| {
-            let page = pages::workbench(&store, &runtime, &Default::default(), now)
-                .expect("workbench");
+            let page =
+                pages::workbench(&store, &runtime, &Default::default(), now).expect("workbench");
             black_box(views::WorkbenchView { page: &page }.render().expect("html"))
         })
     });

@@ -54,8 +54,8 @@ url = "https://hooks.example.org/SECRET-PATH"
 fn snapshot_fixture() -> (tempfile::TempDir, Store, watchword::runtime::Runtime) {
     let dir = tempfile::tempdir().expect("tempdir");
     let store = Store::open(&dir.path().join("w.db")).expect("open");
-    let runtime = watchword::runtime::from_source(Path::new("w.toml"), SNAPSHOT_CONFIG)
-        .expect("config");
+    let runtime =
+        watchword::runtime::from_source(Path::new("w.toml"), SNAPSHOT_CONFIG).expect("config");
     for (id, title, at) in [
         ("a1", "Kazakhstan joins the accords", NOW - 3600),
         ("evil", HOSTILE, NOW - 60),
@@ -178,7 +178,10 @@ fn pages_render_as_in_their_snapshots() {
             .render(),
         ),
         ("feeds", views::FeedsView { page: &feeds }.render()),
-        ("workbench", views::WorkbenchView { page: &workbench }.render()),
+        (
+            "workbench",
+            views::WorkbenchView { page: &workbench }.render(),
+        ),
     ];
     let mut settings = insta::Settings::clone_current();
     settings.set_prepend_module_to_snapshot(false);
@@ -188,9 +191,15 @@ fn pages_render_as_in_their_snapshots() {
             // Whatever the snapshot says: feed text is never markup, secrets never shown.
             assert!(!html.contains("<script>alert"), "{name}: {html}");
             assert!(!html.contains("<img"), "{name}: {html}");
-            assert!(!html.contains("href=\"javascript:"), "{name}: a javascript: link");
+            assert!(
+                !html.contains("href=\"javascript:"),
+                "{name}: a javascript: link"
+            );
             assert!(!html.contains("SECRET"), "{name}: {html}");
-            assert!(!html.contains("style="), "{name}: inline style breaks the CSP");
+            assert!(
+                !html.contains("style="),
+                "{name}: inline style breaks the CSP"
+            );
             insta::assert_snapshot!(format!("dashboard_{name}"), html);
         }
     });
@@ -232,9 +241,7 @@ fn check_refuses_a_listener_off_loopback_without_a_credential() {
     let out = ws.watchword(&["check"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(
-        common::stderr(&out).contains(&format!(
-            "{path}:3:15: listen_user needs listen_password"
-        )),
+        common::stderr(&out).contains(&format!("{path}:3:15: listen_user needs listen_password")),
         "{}",
         common::stderr(&out)
     );
@@ -289,7 +296,10 @@ fn a_credential_guards_the_dashboard_and_metrics_but_not_the_health_checks() {
     );
     let (status, head, _) = request(port, "GET", "/", &[]);
     assert_eq!(status, 401);
-    assert!(head.contains("www-authenticate: basic realm=\"watchword\""), "{head}");
+    assert!(
+        head.contains("www-authenticate: basic realm=\"watchword\""),
+        "{head}"
+    );
     assert_eq!(request(port, "GET", "/metrics", &[]).0, 401);
     assert_eq!(request(port, "GET", "/healthz", &[]).0, 200);
     assert_ne!(request(port, "GET", "/readyz", &[]).0, 401);
@@ -333,7 +343,10 @@ fn a_credential_guards_the_dashboard_and_metrics_but_not_the_health_checks() {
         403
     );
     let log = daemon.stop();
-    assert!(!log.contains("pa55word") && !log.contains("t0ken-for"), "{log}");
+    assert!(
+        !log.contains("pa55word") && !log.contains("t0ken-for"),
+        "{log}"
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -386,13 +399,11 @@ impl Chromedriver {
         }
         let mut capabilities = serde_json::Map::new();
         capabilities.insert("goog:chromeOptions".into(), options);
-        fantoccini::ClientBuilder::new(
-            hyper_util::client::legacy::connect::HttpConnector::new(),
-        )
-        .capabilities(capabilities)
-        .connect(&format!("http://127.0.0.1:{}", self.port))
-        .await
-        .expect("a WebDriver session")
+        fantoccini::ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+            .capabilities(capabilities)
+            .connect(&format!("http://127.0.0.1:{}", self.port))
+            .await
+            .expect("a WebDriver session")
     }
 }
 
@@ -432,7 +443,10 @@ async fn until(
         if check(browser).await {
             return;
         }
-        assert!(Instant::now() < deadline, "timed out waiting for {what} at {url}");
+        assert!(
+            Instant::now() < deadline,
+            "timed out waiting for {what} at {url}"
+        );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
@@ -464,10 +478,9 @@ const HOSTILE_XML: &str = "&amp;lt;script&amp;gt;window.__pwned=1&amp;lt;/script
 
 #[test]
 fn the_dashboard_in_a_real_browser() {
-    let Some(chromedriver) = common::external::service(
-        common::external::CHROMEDRIVER,
-        test_name!(),
-    ) else {
+    let Some(chromedriver) =
+        common::external::service(common::external::CHROMEDRIVER, test_name!())
+    else {
         return;
     };
     let feeds = FeedServer::start();
@@ -657,6 +670,22 @@ fn the_dashboard_in_a_real_browser() {
         assert_eq!(text_of(&browser, "li.match .hit-title mark").await, "Uzbekistan");
         assert!(text_of(&browser, "#toml").await.contains("query = 'Uzbek* AND fair'"));
         screenshot(&browser, "workbench").await;
+
+        // On a phone: nothing wider than the screen but the tables, which scroll in place.
+        browser.set_window_size(390, 844).await.expect("phone size");
+        for page in ["/", "/alerts", "/feeds"] {
+            browser.goto(&format!("{base}{page}")).await.expect("goto");
+            let fits = browser
+                .execute(
+                    "return document.documentElement.scrollWidth <= window.innerWidth;",
+                    vec![],
+                )
+                .await
+                .expect("execute");
+            assert_eq!(fits, serde_json::json!(true), "{page} is wider than a phone");
+        }
+        browser.goto(&format!("{base}/")).await.expect("overview");
+        screenshot(&browser, "overview-phone").await;
 
         browser.close().await.expect("close the session");
     });
