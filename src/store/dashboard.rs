@@ -293,6 +293,31 @@ impl Store {
         Ok(rows.collect::<std::result::Result<_, _>>()?)
     }
 
+    /// Each stored feed's URL and health word, without the per-feed alert counts that
+    /// `feed_states` adds (the overview needs only the words, and counting every alert by feed
+    /// was most of its time).
+    pub fn feed_healths(&self) -> Result<HashMap<String, (String, FeedHealth)>> {
+        let conn = self.lock()?;
+        let mut stmt = conn.prepare_cached(
+            "SELECT name, url, gone_at, broken_since, consecutive_failures, stale_since
+             FROM feeds",
+        )?;
+        let rows = stmt.query_map([], |row| {
+            let state = FeedState {
+                name: row.get(0)?,
+                url: row.get(1)?,
+                gone_at: row.get(2)?,
+                broken_since: row.get(3)?,
+                consecutive_failures: row.get::<_, i64>(4)?.clamp(0, i64::from(u32::MAX)) as u32,
+                stale_since: row.get(5)?,
+                ..FeedState::default()
+            };
+            let health = FeedHealth::of(Some(&state));
+            Ok((state.name, (state.url, health)))
+        })?;
+        Ok(rows.collect::<std::result::Result<_, _>>()?)
+    }
+
     /// Deliveries delivered, and given up, since `since` (unix seconds).
     pub fn deliveries_ended_since(&self, since: i64) -> Result<DayCounts> {
         let conn = self.lock()?;

@@ -46,11 +46,15 @@ pub struct Overview {
 pub fn overview(store: &Store, config: &Config, now: i64) -> Result<Overview, StoreError> {
     let names: Vec<String> = config.feeds.iter().map(|f| f.name.clone()).collect();
     let health = store.health(&names)?;
-    let states = store.feed_states()?;
+    let states = store.feed_healths()?;
     let mut counts: HashMap<FeedHealth, usize> = HashMap::new();
     for feed in &config.feeds {
-        let state = states.get(&feed.name).filter(|s| s.url == feed.url);
-        *counts.entry(FeedHealth::of(state)).or_default() += 1;
+        // State recorded for another URL belongs to the feed's past (as in `feeds`).
+        let health = states
+            .get(&feed.name)
+            .filter(|(url, _)| *url == feed.url)
+            .map_or(FeedHealth::NeverPolled, |(_, health)| *health);
+        *counts.entry(health).or_default() += 1;
     }
     let midnight = now - now.rem_euclid(86_400);
     Ok(Overview {
@@ -577,7 +581,7 @@ pub fn workbench(
         let item = text.to_item();
         // Every item is explained, not only the presearcher's candidates (as `test --explain`
         // does): an item with the rule's other terms but not its anchor is a near miss too.
-        if let Some(explanation) = ruleset.explain(&page.name, &item) {
+        if let Some(explanation) = ruleset.explain_if_any(&page.name, &item) {
             let near_miss = !explanation.matched
                 && explanation
                     .terms
