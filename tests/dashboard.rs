@@ -115,6 +115,7 @@ fn snapshot_fixture() -> (tempfile::TempDir, Store, watchword::runtime::Runtime)
                     categories: vec![],
                 }],
                 NOW,
+                7 * 86_400,
             )
             .expect("texts");
     }

@@ -67,6 +67,9 @@ const DEFAULT_READ_TIMEOUT: Duration = Duration::from_secs(20);
 const DEFAULT_MAX_INTERVAL: Duration = Duration::from_secs(4 * 3600);
 const DEFAULT_MAX_BACKOFF: Duration = Duration::from_secs(6 * 3600);
 const DEFAULT_BROKEN_AFTER: Duration = Duration::from_secs(3 * 3600);
+/// The dashboard's rule workbench searches a week: enough to try a rule on real news, at
+/// about 500 bytes of text per item (docs/dashboard.md).
+pub const DEFAULT_WORKBENCH_WINDOW: Duration = Duration::from_secs(7 * 86_400);
 
 #[derive(Debug)]
 pub struct Config {
@@ -99,6 +102,9 @@ pub struct DaemonConfig {
     /// Who may use that listener (`/healthz` and `/readyz` excepted): required when it is
     /// not on a loopback address.
     pub listen_auth: ListenAuth,
+    /// How far back the dashboard's rule workbench searches, and how long the new items' text
+    /// is kept for it; zero keeps none (the workbench is then off).
+    pub workbench_window: Duration,
     /// On SIGTERM, how long fetches and deliveries in flight may take to finish.
     pub shutdown_grace: Duration,
     /// Later reports join a story until this long after its last report.
@@ -785,6 +791,10 @@ fn validate_daemon(
         alert_retention,
         metrics_listen,
         listen_auth,
+        workbench_window: raw
+            .workbench_window
+            .map(|d| d.0)
+            .unwrap_or(DEFAULT_WORKBENCH_WINDOW),
         shutdown_grace,
         database,
         poll_interval,

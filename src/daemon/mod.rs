@@ -199,8 +199,10 @@ impl Pipeline {
             // The workbench's copy of the new items' text, after the poll is committed: losing
             // it costs the dashboard a few items, never an alert, so a failure is only logged.
             let texts = std::mem::take(&mut polled.texts);
-            if !texts.is_empty()
-                && let Err(e) = store.record_item_texts(&texts, now.timestamp())
+            let keep = config.daemon.workbench_window.as_secs().min(i64::MAX as u64) as i64;
+            if keep > 0
+                && !texts.is_empty()
+                && let Err(e) = store.record_item_texts(&texts, now.timestamp(), keep)
             {
                 debug!(feed = %feed_config.name, "cannot keep the new items' text for the dashboard: {e}");
             }

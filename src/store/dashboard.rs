@@ -10,9 +10,6 @@ use rusqlite::{OptionalExtension, params};
 use super::{FeedState, Result, Store};
 use crate::model::{Item, StorySource};
 
-/// The rule workbench looks this far back, and item text is kept no longer than this.
-pub const WORKBENCH_DAYS: i64 = 7;
-
 /// Each text field of an item is kept up to this many characters (the payload's summary is
 /// cut at the same length): a term found only past it is not found by the workbench.
 pub const MAX_FIELD_CHARS: usize = 2000;
@@ -212,13 +209,14 @@ const STATE_FILTER: &str =
     "AND EXISTS (SELECT 1 FROM deliveries d WHERE d.alert_id = a.id AND +d.state = ?2)";
 
 impl Store {
-    /// Keeps the text of newly recorded items for the rule workbench, and forgets what is
-    /// older than [`WORKBENCH_DAYS`]. Items that are not (or no longer) recorded are skipped.
+    /// Keeps the text of newly recorded items for the rule workbench, and forgets what was
+    /// first seen more than `keep_secs` ago (`[daemon] workbench_window`). Items that are not
+    /// (or no longer) recorded are skipped.
     ///
     /// Not part of the poll's transaction and not fsynced on its own: losing it to a crash
     /// costs the workbench a few items, never an alert, so it must not cost an fsync per poll
     /// either (the next durable commit syncs it).
-    pub fn record_item_texts(&self, texts: &[ItemText], now: i64) -> Result<usize> {
+    pub fn record_item_texts(&self, texts: &[ItemText], now: i64, keep_secs: i64) -> Result<usize> {
         let mut conn = self.lock()?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         let written = (|| -> Result<usize> {
@@ -232,10 +230,7 @@ impl Store {
                      SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10
                      WHERE EXISTS (SELECT 1 FROM items WHERE feed = ?1 AND item_id = ?2)",
                 )?;
-                for text in texts
-                    .iter()
-                    .filter(|t| t.seen_at > now - WORKBENCH_DAYS * 86_400)
-                {
+                for text in texts.iter().filter(|t| t.seen_at > now - keep_secs) {
                     let authors =
                         serde_json::to_string(&text.authors).unwrap_or_else(|_| "[]".into());
                     let categories =
@@ -255,7 +250,7 @@ impl Store {
                 }
                 tx.execute(
                     "DELETE FROM item_texts WHERE seen_at < ?1",
-                    params![now - WORKBENCH_DAYS * 86_400],
+                    params![now - keep_secs],
                 )?;
             }
             tx.commit()?;

@@ -17,7 +17,7 @@ use crate::story::decide::{self, Decision};
 use crate::story::{StoryKey, StoryPolicy};
 pub use dashboard::{
     AlertDetail, AlertListRow, AlertQuery, DayCounts, DeliveryDetail, FeedHealth, ItemText,
-    MAX_FIELD_CHARS, WORKBENCH_DAYS,
+    MAX_FIELD_CHARS,
 };
 pub use feeds::{FeedState, PollRecord};
 pub use health::{FailingFeed, Health};

@@ -184,7 +184,7 @@ ALTER TABLE items ADD COLUMN lang TEXT;
     M::up(
         r#"
 -- The fields the matcher reads, as plain text, of the items first seen in the last
--- `dashboard::WORKBENCH_DAYS` days, each field cut to `dashboard::MAX_FIELD_CHARS`: what the
+-- `[daemon] workbench_window` (7 days by default), each field cut to `dashboard::MAX_FIELD_CHARS`: what the
 -- rule workbench runs a query on. Deleted with their item (retention) and once older than the
 -- workbench's window.
 CREATE TABLE item_texts (

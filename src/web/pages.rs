@@ -495,7 +495,7 @@ pub struct WorkbenchParams {
     pub q: Option<String>,
     /// The rule's name in the TOML to copy.
     pub name: Option<String>,
-    /// How many days back, 1 to `WORKBENCH_DAYS`.
+    /// How many days back, 1 to the `workbench_window`.
     pub days: Option<i64>,
 }
 
@@ -524,6 +524,15 @@ pub struct Workbench {
     pub toml: String,
     /// The config's group names, for the page's help.
     pub groups: Vec<String>,
+    /// The `workbench_window` in whole days (rounded up); 0: no text is kept, the workbench
+    /// is off.
+    pub max_days: i64,
+}
+
+/// The `workbench_window` in days, rounded up.
+pub fn workbench_days(config: &Config) -> i64 {
+    let secs = config.daemon.workbench_window.as_secs();
+    secs.div_ceil(86_400).min(i64::MAX as u64) as i64
 }
 
 /// Compiles the query with the config's groups (and the built-in places), exactly as
@@ -541,10 +550,8 @@ pub fn workbench(
         .map(|n| n.trim().to_owned())
         .filter(|n| !n.is_empty())
         .unwrap_or_else(|| "my-rule".to_owned());
-    let days = params
-        .days
-        .unwrap_or(crate::store::WORKBENCH_DAYS)
-        .clamp(1, crate::store::WORKBENCH_DAYS);
+    let max_days = workbench_days(config);
+    let days = params.days.unwrap_or(max_days).clamp(1, max_days.max(1));
     let mut page = Workbench {
         now,
         toml: rule_toml(&name, &query),
@@ -558,8 +565,9 @@ pub fn workbench(
         near_misses: Vec::new(),
         near_miss_count: 0,
         groups: config.groups.keys().cloned().collect(),
+        max_days,
     };
-    if page.query.trim().is_empty() {
+    if page.query.trim().is_empty() || max_days == 0 {
         return Ok(page);
     }
     let ruleset = match RuleSet::compile(

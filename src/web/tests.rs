@@ -125,6 +125,7 @@ fn setup() -> (tempfile::TempDir, Store, Runtime) {
                 text("post", "p1", "Nothing more."),
             ],
             NOW,
+            7 * 86_400,
         )
         .expect("texts");
     (dir, store, runtime)
@@ -279,7 +280,7 @@ fn workbench_matches_explains_near_misses_and_reports_errors() {
         .expect("workbench")
     };
     let page = run("@central_asia AND signs");
-    assert_eq!(page.days, crate::store::WORKBENCH_DAYS);
+    assert_eq!(page.days, 7, "at most the workbench_window");
     assert_eq!(page.searched, 2);
     assert_eq!(page.match_count, 1);
     assert_eq!(page.matches[0].item.item_id, "a1");
@@ -310,6 +311,33 @@ fn workbench_matches_explains_near_misses_and_reports_errors() {
         pages::rule_toml("it's", "\"a b\""),
         "[[rule]]\nname = \"it's\"\nquery = '\"a b\"'\nnotify = []\n"
     );
+}
+
+#[test]
+fn the_workbench_window_bounds_the_days_and_zero_turns_it_off() {
+    let (_dir, store, _) = setup();
+    let with = |window: &str| {
+        crate::runtime::from_source(
+            Path::new("w.toml"),
+            &CONFIG.replace(
+                "[daemon]\n",
+                &format!("[daemon]\nworkbench_window = \"{window}\"\n"),
+            ),
+        )
+        .expect("config")
+    };
+    let params = WorkbenchParams {
+        q: Some("Kazakhstan".into()),
+        name: None,
+        days: Some(5),
+    };
+    let page = pages::workbench(&store, &with("36h"), &params, NOW).expect("workbench");
+    assert_eq!((page.max_days, page.days), (2, 2));
+    assert_eq!(page.match_count, 2);
+    let off = pages::workbench(&store, &with("0s"), &params, NOW).expect("workbench");
+    assert_eq!((off.max_days, off.searched), (0, 0));
+    let html = views::WorkbenchView { page: &off }.render().expect("html");
+    assert!(html.contains("The workbench is off"), "{html}");
 }
 
 #[test]

@@ -328,7 +328,7 @@ impl WorkbenchView<'_> {
         "/workbench"
     }
     fn day_choices(&self) -> Vec<i64> {
-        (1..=crate::store::WORKBENCH_DAYS).collect()
+        (1..=self.page.max_days).collect()
     }
     fn days_selected(&self, days: impl Secs) -> bool {
         days.secs() == self.page.days

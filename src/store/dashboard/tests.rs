@@ -80,6 +80,7 @@ fn item_texts_are_kept_for_recorded_items_within_the_window() {
                 text("wire", "ghost", now),
             ],
             now,
+            7 * DAY,
         )
         .expect("texts");
     assert_eq!(written, 1, "only the recorded item within the window");
@@ -263,6 +264,33 @@ fn feed_health_words_are_those_of_watchword_feeds() {
         ..failing.clone()
     };
     assert_eq!(FeedHealth::of(Some(&gone)), FeedHealth::Gone);
+}
+
+#[test]
+fn feed_health_words_read_alone_agree_with_the_full_states() {
+    let (_dir, store) = open();
+    record(&store, "wire", "kz", &["1"], T0);
+    store
+        .record_fetch(&FetchRecord {
+            feed: "post".into(),
+            url: "https://post.example.org/rss".into(),
+            at: T0,
+            error: Some("HTTP 500".into()),
+            items: Vec::new(),
+            listed: Vec::new(),
+            edits: Vec::new(),
+        })
+        .expect("failure");
+    let healths = store.feed_healths().expect("healths");
+    let states = store.feed_states().expect("states");
+    assert_eq!(healths.len(), 2);
+    for (name, state) in &states {
+        assert_eq!(
+            healths[name],
+            (state.url.clone(), FeedHealth::of(Some(state)))
+        );
+    }
+    assert_eq!(healths["post"].1, FeedHealth::Failing);
 }
 
 /// Every page's query searches an index: with 100,000 alerts a scan is what makes a page slow.
