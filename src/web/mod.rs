@@ -39,7 +39,14 @@ const SCRIPT: &str = include_str!("assets/app.js");
 
 /// What the pages read: the store, the running config (replaced on reload) and the CSRF token.
 pub struct Dashboard {
+    /// The daemon's own handle, for the one write (re-queue).
     store: Store,
+    /// A read-only connection of the dashboard's own (WAL lets it read while the daemon
+    /// writes): a page's queries never hold the connection the polls record through.
+    reader: Store,
+    /// One workbench query at a time: each reads and matches up to 20,000 items, and a few
+    /// impatient clicks must not take the blocking pool.
+    workbench: tokio::sync::Semaphore,
     config: watch::Receiver<Arc<Runtime>>,
     csrf: String,
     /// The listener is on a loopback address: requests must name a loopback host.
@@ -52,7 +59,19 @@ impl Dashboard {
         config: watch::Receiver<Arc<Runtime>>,
         loopback: bool,
     ) -> Arc<Dashboard> {
+        let reader = match Store::open_read_only(store.path()) {
+            Ok(reader) => reader,
+            Err(e) => {
+                tracing::warn!(
+                    "dashboard: cannot open a read-only connection ({e}); its pages share the \
+                     daemon's"
+                );
+                store.clone()
+            }
+        };
         Arc::new(Dashboard {
+            reader,
+            workbench: tokio::sync::Semaphore::new(1),
             store,
             config,
             csrf: new_token(),
@@ -210,7 +229,7 @@ fn now() -> i64 {
 }
 
 async fn overview(State(dashboard): State<Arc<Dashboard>>) -> Response {
-    let (store, runtime) = (dashboard.store.clone(), dashboard.runtime());
+    let (store, runtime) = (dashboard.reader.clone(), dashboard.runtime());
     match blocking(move || pages::overview(&store, &runtime, now())).await {
         Ok(page) => html(views::OverviewView { page: &page }.render()),
         Err(response) => response,
@@ -221,7 +240,7 @@ async fn alerts(
     State(dashboard): State<Arc<Dashboard>>,
     Query(filters): Query<pages::AlertFilters>,
 ) -> Response {
-    let (store, runtime) = (dashboard.store.clone(), dashboard.runtime());
+    let (store, runtime) = (dashboard.reader.clone(), dashboard.runtime());
     match blocking(move || pages::alerts(&store, &runtime, filters, now())).await {
         Ok(page) => html(views::AlertsView { page: &page }.render()),
         Err(response) => response,
@@ -238,7 +257,7 @@ async fn alert(
     Path(id): Path<String>,
     Query(params): Query<AlertParams>,
 ) -> Response {
-    let (store, runtime) = (dashboard.store.clone(), dashboard.runtime());
+    let (store, runtime) = (dashboard.reader.clone(), dashboard.runtime());
     let wanted = id.clone();
     match blocking(move || pages::alert(&store, &runtime, &wanted, now())).await {
         Ok(Some(page)) => html(
@@ -333,7 +352,7 @@ async fn feeds(
     State(dashboard): State<Arc<Dashboard>>,
     Query(params): Query<pages::FeedParams>,
 ) -> Response {
-    let (store, runtime) = (dashboard.store.clone(), dashboard.runtime());
+    let (store, runtime) = (dashboard.reader.clone(), dashboard.runtime());
     match blocking(move || pages::feeds(&store, &runtime, &params, now())).await {
         Ok(page) => html(views::FeedsView { page: &page }.render()),
         Err(response) => response,
@@ -344,7 +363,10 @@ async fn workbench(
     State(dashboard): State<Arc<Dashboard>>,
     Query(params): Query<pages::WorkbenchParams>,
 ) -> Response {
-    let (store, runtime) = (dashboard.store.clone(), dashboard.runtime());
+    let (store, runtime) = (dashboard.reader.clone(), dashboard.runtime());
+    let Ok(_turn) = dashboard.workbench.acquire().await else {
+        return message(StatusCode::SERVICE_UNAVAILABLE, "Busy", "Try again.");
+    };
     match blocking(move || pages::workbench(&store, &runtime, &params, now())).await {
         Ok(page) => html(views::WorkbenchView { page: &page }.render()),
         Err(response) => response,
