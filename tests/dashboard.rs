@@ -636,6 +636,9 @@ fn the_dashboard_in_a_real_browser() {
             text_of(b, "tr.delivery").await.contains("delivered")
         })
         .await;
+        let attempts = text_of(&browser, "table.attempts").await;
+        assert!(attempts.contains("410") && attempts.contains("dead"), "{attempts}");
+        assert!(attempts.contains("delivered"), "{attempts}");
         screenshot(&browser, "alert").await;
 
         // Feeds: health and sparklines.

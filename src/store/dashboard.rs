@@ -160,10 +160,25 @@ pub struct AlertListRow {
     pub deliveries: Vec<DeliveryDetail>,
 }
 
+/// One attempt at one delivery.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AttemptRow {
+    pub sink: String,
+    /// 1 for the first attempt (counted again from 1 after a re-queue).
+    pub attempt: u32,
+    pub at: Option<i64>,
+    pub status: Option<u16>,
+    pub error: Option<String>,
+    /// The delivery's state after it: `delivered`, `pending` (a retry follows) or `dead`.
+    pub outcome: String,
+}
+
 /// One alert and its story, for the alert's page.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AlertDetail {
     pub alert: AlertListRow,
+    /// Every attempt at its deliveries, oldest first (since migration 10).
+    pub attempts: Vec<AttemptRow>,
     /// The payload as stored when the alert was raised (JSON).
     pub payload: String,
     /// Every outlet that reported the alert's story, the first first.
@@ -205,6 +220,8 @@ const ALERTS_OF_RULE: &str = "SELECT a.id, a.rule, a.feed, a.title, a.link, a.cr
      ORDER BY a.created_at DESC, a.rowid DESC LIMIT ?3 OFFSET ?4";
 /// `+d.state`: the state must not pick the (state, …) indexes, which would read every dead
 /// delivery for each alert; the alert's own deliveries are one primary-key look-up.
+const ATTEMPTS_OF: &str = "SELECT sink, attempt, at, status, error, outcome
+     FROM delivery_attempts WHERE alert_id = ?1 ORDER BY rowid";
 const STATE_FILTER: &str =
     "AND EXISTS (SELECT 1 FROM deliveries d WHERE d.alert_id = a.id AND +d.state = ?2)";
 
@@ -419,8 +436,24 @@ impl Store {
             Some(story) => super::stories::sources_in(&conn, story)?,
             None => Vec::new(),
         };
+        let attempts = conn
+            .prepare_cached(ATTEMPTS_OF)?
+            .query_map(params![id], |row| {
+                Ok(AttemptRow {
+                    sink: row.get(0)?,
+                    attempt: row.get::<_, i64>(1)?.clamp(0, i64::from(u32::MAX)) as u32,
+                    at: row.get(2)?,
+                    status: row
+                        .get::<_, Option<i64>>(3)?
+                        .and_then(|s| u16::try_from(s).ok()),
+                    error: row.get(4)?,
+                    outcome: row.get(5)?,
+                })
+            })?
+            .collect::<std::result::Result<_, _>>()?;
         Ok(Some(AlertDetail {
             alert,
+            attempts,
             payload,
             sources,
         }))

@@ -16,8 +16,8 @@ mod stories;
 use crate::story::decide::{self, Decision};
 use crate::story::{StoryKey, StoryPolicy};
 pub use dashboard::{
-    AlertDetail, AlertListRow, AlertQuery, DayCounts, DeliveryDetail, FeedHealth, ItemText,
-    MAX_FIELD_CHARS,
+    AlertDetail, AlertListRow, AlertQuery, AttemptRow, DayCounts, DeliveryDetail, FeedHealth,
+    ItemText, MAX_FIELD_CHARS,
 };
 pub use feeds::{FeedState, PollRecord};
 pub use health::{FailingFeed, Health};

@@ -229,6 +229,28 @@ CREATE INDEX alerts_rule_created ON alerts (rule, created_at);
 CREATE INDEX alerts_feed ON alerts (feed, rule);
 -- The overview: deliveries delivered or dead since midnight.
 CREATE INDEX deliveries_last_attempt ON deliveries (state, last_attempt_at);
+
+-- Every attempt at a delivery, for the alert's page (`deliveries` keeps only the last): written
+-- by a trigger whenever an attempt is recorded (the attempt count goes up), so the outbox's
+-- writers need not know; removed with its delivery, so with its alert by retention. `outcome`
+-- is the delivery's state after the attempt: delivered, pending (a retry follows) or dead.
+CREATE TABLE delivery_attempts (
+    alert_id TEXT NOT NULL,
+    sink     TEXT NOT NULL,
+    attempt  INTEGER NOT NULL,
+    at       INTEGER,
+    status   INTEGER,
+    error    TEXT,
+    outcome  TEXT NOT NULL,
+    FOREIGN KEY (alert_id, sink) REFERENCES deliveries (alert_id, sink) ON DELETE CASCADE
+);
+CREATE INDEX delivery_attempts_of ON delivery_attempts (alert_id, sink);
+CREATE TRIGGER deliveries_attempted AFTER UPDATE OF attempts ON deliveries
+WHEN NEW.attempts > OLD.attempts BEGIN
+    INSERT INTO delivery_attempts (alert_id, sink, attempt, at, status, error, outcome)
+    VALUES (NEW.alert_id, NEW.sink, NEW.attempts, NEW.last_attempt_at, NEW.last_status,
+            NEW.last_error, NEW.state);
+END;
 "#,
     ),
 ];

@@ -242,6 +242,52 @@ fn alerts_are_listed_newest_first_with_filters_and_deliveries() {
         .expect("detail")
         .expect("exists");
     assert_eq!(detail.alert.rule, "uz");
+    let attempts: Vec<(&str, u32, Option<u16>, &str)> = detail
+        .attempts
+        .iter()
+        .map(|a| (a.sink.as_str(), a.attempt, a.status, a.outcome.as_str()))
+        .collect();
+    assert_eq!(
+        attempts,
+        [
+            ("b", 1, Some(500), "dead"),
+            ("a", 1, Some(200), "delivered")
+        ]
+    );
+    // Re-queued and tried again: a retry, then delivered; every attempt is kept.
+    store
+        .requeue(&["ww_wire_3".into()], false, T0 + 300)
+        .expect("requeue");
+    let retry = AttemptOutcome::Retry {
+        status: Some(503),
+        error: "HTTP 503".into(),
+        next_attempt_at: T0 + 400,
+    };
+    store
+        .record_attempt("ww_wire_3", "b", T0 + 301, &retry)
+        .expect("retry");
+    store
+        .record_attempt("ww_wire_3", "b", T0 + 401, &delivered)
+        .expect("delivered");
+    let detail = store
+        .dashboard_alert("ww_wire_3")
+        .expect("detail")
+        .expect("exists");
+    let attempts: Vec<(u32, Option<i64>, &str)> = detail
+        .attempts
+        .iter()
+        .filter(|a| a.sink == "b")
+        .map(|a| (a.attempt, a.at, a.outcome.as_str()))
+        .collect();
+    assert_eq!(
+        attempts,
+        [
+            (1, Some(T0 + 200), "dead"),
+            (1, Some(T0 + 301), "pending"),
+            (2, Some(T0 + 401), "delivered")
+        ]
+    );
+    assert_eq!(detail.attempts[2].error.as_deref(), Some("HTTP 503"));
     assert_eq!(detail.alert.deliveries.len(), 2);
     assert!(detail.payload.contains("Story 3"));
     assert!(store.dashboard_alert("ww_nope").expect("detail").is_none());
@@ -348,6 +394,10 @@ fn dashboard_queries_use_indexes() {
         per_feed.contains("COVERING INDEX alerts_feed"),
         "{per_feed}"
     );
+    let attempts = plan(ATTEMPTS_OF);
+    assert!(attempts.contains("delivery_attempts_of"), "{attempts}");
+    let cascade = plan("DELETE FROM delivery_attempts WHERE alert_id = ?1 AND sink = ?2");
+    assert!(cascade.contains("delivery_attempts_of"), "{cascade}");
     // The item texts' cascade from `items` finds them by primary key.
     let cascade = plan("DELETE FROM item_texts WHERE feed = ?1 AND item_id = ?2");
     assert!(cascade.contains("PRIMARY KEY"), "{cascade}");
