@@ -222,6 +222,8 @@ const ALERTS_OF_RULE: &str = "SELECT a.id, a.rule, a.feed, a.title, a.link, a.cr
 /// delivery for each alert; the alert's own deliveries are one primary-key look-up.
 const ATTEMPTS_OF: &str = "SELECT sink, attempt, at, status, error, outcome
      FROM delivery_attempts WHERE alert_id = ?1 ORDER BY rowid";
+const ALERTS_OF_FEED: &str =
+    "SELECT COUNT(*) FROM alerts WHERE feed = ?1 AND substr(rule, 1, 6) != ?2";
 const STATE_FILTER: &str =
     "AND EXISTS (SELECT 1 FROM deliveries d WHERE d.alert_id = a.id AND +d.state = ?2)";
 
@@ -328,6 +330,59 @@ impl Store {
             Ok((state.name, (state.url, health)))
         })?;
         Ok(rows.collect::<std::result::Result<_, _>>()?)
+    }
+
+    /// Every stored feed state without its alert count (`alerts` is 0): what the feeds page
+    /// sorts by anything but alerts, without counting every alert by feed first.
+    pub fn feed_states_uncounted(&self) -> Result<HashMap<String, FeedState>> {
+        let conn = self.lock()?;
+        let mut stmt = conn.prepare_cached(
+            "SELECT name, url, last_success_at, last_status, last_error, consecutive_failures,
+                    next_due_at, moved_to, gone_at, broken_since, stale_since, items_seen, skipped
+             FROM feeds",
+        )?;
+        let rows = stmt.query_map([], |row| {
+            Ok(FeedState {
+                name: row.get(0)?,
+                url: row.get(1)?,
+                last_success_at: row.get(2)?,
+                last_status: row
+                    .get::<_, Option<i64>>(3)?
+                    .and_then(|s| u16::try_from(s).ok()),
+                last_error: row.get(4)?,
+                consecutive_failures: row.get::<_, i64>(5)?.clamp(0, i64::from(u32::MAX)) as u32,
+                next_due_at: row.get(6)?,
+                moved_to: row.get(7)?,
+                gone_at: row.get(8)?,
+                broken_since: row.get(9)?,
+                stale_since: row.get(10)?,
+                items_seen: row.get::<_, i64>(11)?.max(0) as u64,
+                skipped: row.get(12)?,
+                ..FeedState::default()
+            })
+        })?;
+        let mut states = HashMap::new();
+        for row in rows {
+            let state = row?;
+            states.insert(state.name.clone(), state);
+        }
+        Ok(states)
+    }
+
+    /// Alerts raised by rules on the items of each of `feeds` (feed events not counted), as
+    /// `feed_states` counts them, but only for these feeds: one index range each.
+    pub fn alerts_of_feeds(&self, feeds: &[String]) -> Result<HashMap<String, u64>> {
+        let conn = self.lock()?;
+        let mut stmt = conn.prepare_cached(ALERTS_OF_FEED)?;
+        let mut counts = HashMap::new();
+        for feed in feeds {
+            let n: i64 = stmt
+                .query_row(params![feed, super::feeds::FEED_EVENT_RULE_PREFIX], |row| {
+                    row.get(0)
+                })?;
+            counts.insert(feed.clone(), n.max(0) as u64);
+        }
+        Ok(counts)
     }
 
     /// Deliveries delivered, and given up, since `since` (unix seconds).

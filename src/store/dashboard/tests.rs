@@ -329,6 +329,31 @@ fn feed_health_words_read_alone_agree_with_the_full_states() {
         .expect("failure");
     let healths = store.feed_healths().expect("healths");
     let states = store.feed_states().expect("states");
+    let uncounted = store.feed_states_uncounted().expect("uncounted");
+    let counts = store
+        .alerts_of_feeds(&["wire".into(), "post".into()])
+        .expect("counts");
+    for (name, state) in &states {
+        let mut counted = uncounted[name].clone();
+        counted.alerts = counts[name];
+        // Everything the feeds page shows (validators, ttl and the like it does not).
+        let shown = |s: &FeedState| {
+            (
+                s.url.clone(),
+                s.last_success_at,
+                s.last_status,
+                s.last_error.clone(),
+                s.consecutive_failures,
+                s.next_due_at,
+                s.items_seen,
+                s.alerts,
+                s.skipped.clone(),
+            )
+        };
+        assert_eq!(shown(&counted), shown(state));
+        assert_eq!(FeedHealth::of(Some(&counted)), FeedHealth::of(Some(state)));
+    }
+    assert_eq!(counts["wire"], 1);
     assert_eq!(healths.len(), 2);
     for (name, state) in &states {
         assert_eq!(
@@ -394,6 +419,8 @@ fn dashboard_queries_use_indexes() {
         per_feed.contains("COVERING INDEX alerts_feed"),
         "{per_feed}"
     );
+    let of_feed = plan(ALERTS_OF_FEED);
+    assert!(of_feed.contains("COVERING INDEX alerts_feed"), "{of_feed}");
     let attempts = plan(ATTEMPTS_OF);
     assert!(attempts.contains("delivery_attempts_of"), "{attempts}");
     let cascade = plan("DELETE FROM delivery_attempts WHERE alert_id = ?1 AND sink = ?2");
