@@ -353,7 +353,8 @@ fn a_credential_guards_the_dashboard_and_metrics_but_not_the_health_checks() {
 // ---------------------------------------------------------------------------------------------
 // In a real browser.
 
-/// chromedriver on a free loopback port, killed when dropped.
+/// chromedriver on a free loopback port, in a process group of its own with the browsers it
+/// starts: dropping it kills the group, so a failed step leaves no chromium behind.
 struct Chromedriver {
     child: Child,
     port: u16,
@@ -362,8 +363,10 @@ struct Chromedriver {
 
 impl Chromedriver {
     fn start(binary: &str) -> Chromedriver {
+        use std::os::unix::process::CommandExt as _;
         let port = free_port();
         let child = Command::new(binary)
+            .process_group(0)
             .arg(format!("--port={port}"))
             .arg("--allowed-ips=127.0.0.1")
             .stdout(Stdio::null())
@@ -410,6 +413,10 @@ impl Chromedriver {
 
 impl Drop for Chromedriver {
     fn drop(&mut self) {
+        // The group's id is chromedriver's pid; chromium and its helpers are in it too.
+        let _ = Command::new("kill")
+            .args(["-s", "KILL", "--", &format!("-{}", self.child.id())])
+            .status();
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
