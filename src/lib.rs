@@ -4,8 +4,8 @@
 //! each imports only lower floors): `text` → `model` → `config` → `places`, `story`, `feed` →
 //! `rules`, `alert`, `store` → `runtime` (the load step), `entities` (names in any language, for
 //! stories) → `service` → `poll` (one feed's poll as
-//! a recipe: fetch, parse, classify, match, health, schedule, record) → `daemon` (scheduler and
-//! deliverers) → `cli`.
+//! a recipe: fetch, parse, classify, match, health, schedule, record), `web` (the dashboard) →
+//! `daemon` (scheduler and deliverers) → `cli`.
 
 pub mod alert;
 pub mod cli;
@@ -22,3 +22,4 @@ pub mod service;
 pub mod store;
 pub mod story;
 pub mod text;
+pub mod web;

@@ -16,7 +16,7 @@ const FLOORS: &[&[&str]] = &[
     &["rules", "alert", "store"],
     &["runtime", "entities"],
     &["service"],
-    &["poll"],
+    &["poll", "web"],
     &["daemon"],
     &["cli"],
 ];

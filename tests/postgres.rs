@@ -709,3 +709,56 @@ fn retention_runs_on_one_replica_at_a_time() {
         .expect("unlock");
     assert!(store.prune(1_000_000, 3600, 0, 0).expect("prune").is_some());
 }
+
+#[test]
+fn the_dashboard_reads_postgres_too() {
+    let _serial = one_at_a_time();
+    let Some(schema) = PgSchema::create(test_name!()) else {
+        return;
+    };
+    let feeds = FeedServer::start();
+    feeds.put_rss("/wire.xml", &feed_of(&[story(7)]));
+    let receiver = Receiver::start();
+    let port = free_port();
+    let ws = Workspace::new();
+    TomlConfig::new()
+        .database(&schema.url)
+        .daemon(&format!(
+            "poll_interval = \"1h\"\nmetrics_listen = \"127.0.0.1:{port}\""
+        ))
+        .shared_groups()
+        .feed("wire", &feeds.url("/wire.xml"))
+        .rule("ca-aa", "@central_asia AND @abraham_accords", &["hook"])
+        .webhook_sink("hook", &receiver.hook_url())
+        .write(&ws);
+    let daemon = Daemon::start(&ws, &[]);
+    assert!(
+        wait_for(Duration::from_secs(60), || receiver.accepted().len() == 1),
+        "{}",
+        daemon.log()
+    );
+    let id = receiver.accepted()[0].id();
+    let page = |path: &str| {
+        http_get(port, path, Duration::from_secs(10))
+            .unwrap_or_else(|| panic!("no answer for {path}"))
+    };
+    for path in ["/", "/alerts", "/feeds"] {
+        let (status, body) = page(path);
+        assert_eq!(status, 200, "{path}: {body}");
+    }
+    let (status, body) = page("/alerts");
+    assert!(body.contains(&id), "the alert is listed: {body}");
+    let (status_one, story) = page(&format!("/alerts/{id}"));
+    assert_eq!((status, status_one), (200, 200), "{story}");
+    assert!(
+        story.contains("delivered"),
+        "its delivery and attempt: {story}"
+    );
+    let (status, workbench) = page("/workbench?q=Kazakhstan");
+    assert_eq!(status, 200, "{workbench}");
+    assert!(
+        workbench.contains("<mark"),
+        "the stored text matched: {workbench}"
+    );
+    daemon.stop();
+}

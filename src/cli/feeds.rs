@@ -85,17 +85,8 @@ fn row(name: &str, url: &str, state: Option<&FeedState>) -> FeedRow {
             skipped: None,
         };
     };
-    let label = if s.gone_at.is_some() {
-        "gone"
-    } else if s.broken_since.is_some() {
-        "broken"
-    } else if s.consecutive_failures > 0 {
-        "failing"
-    } else if s.stale_since.is_some() {
-        "stale"
-    } else {
-        "ok"
-    };
+    // The same word the dashboard shows.
+    let label = crate::store::FeedHealth::of(Some(s)).label();
     FeedRow {
         name: name.to_owned(),
         url: redact_url(url),

@@ -9,6 +9,7 @@
 //! [`SourceMap`] that [`Config::parse`] returns, so they are located the same way.
 
 mod digest;
+mod listen;
 mod raw;
 mod schema;
 mod secret;
@@ -23,6 +24,7 @@ use std::time::Duration;
 
 use crate::model::{Database, PostgresUrl};
 pub use digest::DigestSchedule;
+pub use listen::ListenAuth;
 pub use raw::{Priority, SinkKind};
 use raw::{RawConfig, RawDaemon};
 pub use sink::{
@@ -68,6 +70,9 @@ const DEFAULT_READ_TIMEOUT: Duration = Duration::from_secs(20);
 const DEFAULT_MAX_INTERVAL: Duration = Duration::from_secs(4 * 3600);
 const DEFAULT_MAX_BACKOFF: Duration = Duration::from_secs(6 * 3600);
 const DEFAULT_BROKEN_AFTER: Duration = Duration::from_secs(3 * 3600);
+/// The dashboard's rule workbench searches a week: enough to try a rule on real news, at
+/// about 500 bytes of text per item (docs/dashboard.md).
+pub const DEFAULT_WORKBENCH_WINDOW: Duration = Duration::from_secs(7 * 86_400);
 
 #[derive(Debug)]
 pub struct Config {
@@ -101,6 +106,12 @@ pub struct DaemonConfig {
     pub concurrency: usize,
     /// Where `/metrics`, `/healthz` and `/readyz` are served; `None` when turned off.
     pub metrics_listen: Option<std::net::SocketAddr>,
+    /// Who may use that listener (`/healthz` and `/readyz` excepted): required when it is
+    /// not on a loopback address.
+    pub listen_auth: ListenAuth,
+    /// How far back the dashboard's rule workbench searches, and how long the new items' text
+    /// is kept for it; zero keeps none (the workbench is then off).
+    pub workbench_window: Duration,
     /// On SIGTERM, how long fetches and deliveries in flight may take to finish.
     pub shutdown_grace: Duration,
     /// Later reports join a story until this long after its last report.
@@ -531,6 +542,7 @@ fn validate_daemon(
     at: &Locator<'_>,
     problems: &mut Vec<Diagnostic>,
 ) -> ValidatedDaemon {
+    let listen_auth = listen::validate(&raw, metrics_listen_addr(&raw), at, problems);
     let database = match raw.database {
         Some(path) => match expand_env(path.get_ref()) {
             Ok(expanded) => match (PostgresUrl::parse(&expanded), url_scheme(&expanded)) {
@@ -807,6 +819,11 @@ fn validate_daemon(
         retention,
         alert_retention,
         metrics_listen,
+        listen_auth,
+        workbench_window: raw
+            .workbench_window
+            .map(|d| d.0)
+            .unwrap_or(DEFAULT_WORKBENCH_WINDOW),
         shutdown_grace,
         database,
         poll_interval,
@@ -834,6 +851,15 @@ fn validate_daemon(
         config,
         feed_event_spans,
         warnings,
+    }
+}
+
+/// The address `metrics_listen` names, if it parses (its problems are reported by
+/// [`validate_metrics_listen`]).
+fn metrics_listen_addr(raw: &RawDaemon) -> Option<std::net::SocketAddr> {
+    match &raw.metrics_listen {
+        None => DEFAULT_METRICS_LISTEN.parse().ok(),
+        Some(text) => text.get_ref().trim().parse().ok(),
     }
 }
 

@@ -37,6 +37,12 @@ pub struct RawDaemon {
     pub concurrency: Option<Spanned<usize>>,
     // Issue 7: the metrics/health listener and the stop grace period.
     pub metrics_listen: Option<Spanned<String>>,
+    /// Issue 15: the listener's credentials (required off loopback; see `config::listen`).
+    pub listen_token: Option<Spanned<String>>,
+    pub listen_user: Option<Spanned<String>>,
+    pub listen_password: Option<Spanned<String>>,
+    /// How far back the dashboard's rule workbench searches; item text is kept that long.
+    pub workbench_window: Option<HumanDuration>,
     pub shutdown_grace: Option<Spanned<HumanDuration>>,
     /// How long a story stays open for later reports to join it.
     pub story_window: Option<Spanned<HumanDuration>>,

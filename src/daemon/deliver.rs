@@ -494,6 +494,7 @@ impl Pipeline {
                     tokio::select! {
                         _ = new_alerts.notified() => wake.send_modify(|n| *n = n.wrapping_add(1)),
                         _ = recorded_elsewhere() => wake.send_modify(|n| *n = n.wrapping_add(1)),
+                        _ = crate::service::requeued().notified() => wake.send_modify(|n| *n = n.wrapping_add(1)),
                         changed = shutdown.changed() => {
                             if changed.is_err() || *shutdown.borrow() {
                                 return;

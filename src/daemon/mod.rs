@@ -188,6 +188,7 @@ impl Pipeline {
                         outcome: FeedOutcome::Elsewhere,
                         next_due_at: next,
                         feed_events: 0,
+                        texts: Vec::new(),
                     });
                 }
             }
@@ -295,6 +296,7 @@ impl Pipeline {
                 outcome: FeedOutcome::Gone,
                 next_due_at: None,
                 feed_events: 0,
+                texts: Vec::new(),
             });
         }
         let validators = Validators {
@@ -310,7 +312,20 @@ impl Pipeline {
         // Parsing (HTML to text of up to max_body_size bytes), matching and SQLite are CPU or
         // disk work: off the runtime, in one go.
         let polled = tokio::task::spawn_blocking(move || {
-            crate::poll::settle(&store, &config, &feed_config, state, fetched, Utc::now())
+            let now = Utc::now();
+            let mut polled =
+                crate::poll::settle(&store, &config, &feed_config, state, fetched, now)?;
+            // The workbench's copy of the new items' text, after the poll is committed: losing
+            // it costs the dashboard a few items, never an alert, so a failure is only logged.
+            let texts = std::mem::take(&mut polled.texts);
+            let keep = config.daemon.workbench_window.as_secs().min(i64::MAX as u64) as i64;
+            if keep > 0
+                && !texts.is_empty()
+                && let Err(e) = store.record_item_texts(&texts, now.timestamp(), keep)
+            {
+                debug!(feed = %feed_config.name, "cannot keep the new items' text for the dashboard: {e}");
+            }
+            Ok::<_, crate::store::StoreError>(polled)
         })
         .await??;
         let elapsed_ms = started.elapsed().as_millis() as u64;

@@ -100,6 +100,7 @@ impl Pipeline {
                             outcome: FeedOutcome::NotStarted,
                             next_due_at: None,
                             feed_events: 0,
+                            texts: Vec::new(),
                         };
                         return (index, Ok(not_started));
                     }

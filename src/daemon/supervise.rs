@@ -47,8 +47,8 @@ pub async fn serve(
     let shared = Shared::new(store.clone());
     shared.set_feeds(feed_names(&config));
     metrics::install();
-    let listener = start_listener(&config, &shared).await;
     let (current, current_rx) = watch::channel(Arc::clone(&config));
+    let listener = start_listener(&config, &shared, &store, current_rx.clone()).await;
     let housekeeping = tokio::spawn(housekeeping(current_rx, Arc::clone(&shared)));
     let result = supervise(config, store, &mut controls, &shared, &current).await;
     housekeeping.abort();
@@ -229,21 +229,28 @@ async fn drain(running: Running, grace: Duration) -> Result<(), DaemonError> {
     }
 }
 
-async fn start_listener(config: &Config, shared: &Arc<Shared>) -> Option<JoinHandle<()>> {
+/// The listener: `/metrics`, `/healthz`, `/readyz` and the dashboard (`crate::web`), which
+/// reads the config the daemon currently runs through `config_rx`.
+async fn start_listener(
+    config: &Config,
+    shared: &Arc<Shared>,
+    store: &Store,
+    config_rx: watch::Receiver<Arc<Runtime>>,
+) -> Option<JoinHandle<()>> {
     let addr = config.daemon.metrics_listen?;
     match service::http::bind(addr).await {
         Ok(listener) => {
             let local = listener.local_addr().map_or(addr, |a| a);
-            info!("metrics on http://{local}/metrics (health: /healthz, /readyz)");
-            if !local.ip().is_loopback() {
-                warn!(
-                    "metrics_listen {local} is not a loopback address: metrics name your feeds, \
-                     rules and sinks to anyone who can reach it"
-                );
-            }
+            info!("dashboard on http://{local}/ (metrics: /metrics; health: /healthz, /readyz)");
+            let dashboard =
+                crate::web::Dashboard::new(store.clone(), config_rx, local.ip().is_loopback());
+            let app = service::http::routes(Arc::clone(shared))
+                .merge(crate::web::routes(dashboard))
+                .fallback(service::http::not_found);
             Some(tokio::spawn(service::http::serve(
                 listener,
-                Arc::clone(shared),
+                app,
+                config.daemon.listen_auth.clone(),
             )))
         }
         Err(e) => {

@@ -26,7 +26,8 @@ use crate::config::FeedConfig;
 use crate::feed::{FetchError, FetchOutcome, ParsedFeed, Validators};
 use crate::runtime::Runtime;
 use crate::store::{
-    EditedItem, FeedState, FetchRecord, NewItem, PollRecord, PollStore, RecordSummary, StoreError,
+    EditedItem, FeedState, FetchRecord, ItemText, NewItem, PollRecord, PollStore, RecordSummary,
+    StoreError,
 };
 use crate::story::StoryKey;
 use crate::text::redact_url;
@@ -58,6 +59,9 @@ pub struct Polled {
     pub next_due_at: Option<i64>,
     /// Feed events (broken, stale, gone, recovered) this poll put in the outbox.
     pub feed_events: usize,
+    /// The new items' text, for the dashboard's rule workbench; the caller keeps it after
+    /// the poll is recorded (`Store::record_item_texts`).
+    pub texts: Vec<ItemText>,
 }
 
 /// Turns a fetch into the feed's new state, its new items, alerts and feed events, writes them
@@ -87,6 +91,7 @@ pub fn settle(
             .and_then(|secs| u64::try_from(secs).ok())
             .map(Duration::from_secs)
     };
+    let mut texts = Vec::new();
     let (outcome, events, next_in) = match fetched {
         Ok(fetched) => {
             let info = fetched.info().clone();
@@ -116,6 +121,11 @@ pub fn settle(
                             };
                             let mut sorted = classify::classify(&parsed.items, &seen, history);
                             record.listed = std::mem::take(&mut sorted.listed);
+                            texts = sorted
+                                .new
+                                .iter()
+                                .map(|new| ItemText::of(new.item, at))
+                                .collect();
                             (record.items, record.edits) = to_record(runtime, feed, sorted, now);
                             crate::service::metrics::items_seen(fetched_items, record.items.len());
                             let count = record.items.len();
@@ -193,10 +203,12 @@ pub fn settle(
         FeedOutcome::Recorded(_) => FeedOutcome::Recorded(summary),
         other => other,
     };
+    // Only what was recorded: a poll whose record failed returned above.
     Ok(Polled {
         outcome,
         next_due_at,
         feed_events,
+        texts,
     })
 }
 

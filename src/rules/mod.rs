@@ -404,6 +404,26 @@ impl RuleSet {
         ))
     }
 
+    /// [`RuleSet::explain`], or `None` also when no term of the rule set occurs in `item` at
+    /// all: the rule workbench explains every item it searches, most of which have nothing
+    /// to explain, and this skips locating words in them.
+    pub fn explain_if_any(&self, rule: &str, item: &Item) -> Option<Explanation> {
+        let compiled = self.rules.iter().find(|r| r.name == rule)?;
+        let found = self.matcher.scan(item);
+        if found.is_empty() {
+            return None;
+        }
+        let matched = compiled.expr.eval(&found);
+        let mut locator = locate::Locator::new(item);
+        Some(explain::explain(
+            compiled,
+            matched,
+            &found,
+            &self.matcher,
+            &mut locator,
+        ))
+    }
+
     /// What `watchword test` reports for `item`, in rule order, from one scan: the rules
     /// that match it, explained, and with `near_misses` also the rules that the presearcher
     /// evaluates (a required term is present) and that have some term they do not exclude in

@@ -1,8 +1,9 @@
 //! The loopback HTTP listener: `/metrics` (Prometheus text), `/healthz` (the process answers)
-//! and `/readyz` (the database takes writes and the scheduler is making progress).
+//! and `/readyz` (the database takes writes and the scheduler is making progress), and beside
+//! them whatever other routes the daemon gives it (the dashboard, `crate::web`).
 //!
-//! hyper directly rather than a framework: it is already in the tree through reqwest, and
-//! three fixed routes need no router.
+//! Routes are an axum `Router`, because the dashboard brought them well past three; the accept
+//! loop is our own, on hyper, for the limits below that a framework's server does not have.
 //!
 //! The listener must never take the file descriptors the poller and the deliverers need: a
 //! connection that is open is a descriptor, and a client (or a port scanner, or a broken
@@ -11,23 +12,29 @@
 //! [`MAX_CONNECTIONS`] are served at once (more are accepted and closed at once), a client
 //! must send its request head within [`HEADER_READ_TIMEOUT`], and no connection lives longer
 //! than [`CONNECTION_LIFETIME`].
+//!
+//! With a credential configured (`listen_token`, `listen_user`/`listen_password`; required off
+//! loopback), every request but `/healthz` and `/readyz` must carry it.
 
-use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-use http_body_util::Full;
-use hyper::body::{Bytes, Incoming};
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use hyper::StatusCode;
 use hyper::server::conn::http1;
-use hyper::service::service_fn;
-use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 use tracing::{debug, warn};
 
+use crate::config::ListenAuth;
 use crate::store::{Health, Store};
 
 /// What the endpoints read: the shared store and the names of the configured feeds.
@@ -112,8 +119,26 @@ pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 /// hundred), and a scraper that keeps connections alive simply opens a new one.
 pub const CONNECTION_LIFETIME: Duration = Duration::from_secs(30);
 
-/// Serves requests until the task is dropped.
-pub async fn serve(listener: TcpListener, shared: Arc<Shared>) {
+/// `/metrics`, `/healthz` and `/readyz`, for the daemon to merge with its other routes.
+pub fn routes(shared: Arc<Shared>) -> Router {
+    Router::new()
+        .route(
+            "/healthz",
+            get(|| async { text(StatusCode::OK, "ok\n".into()) }),
+        )
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+        .with_state(shared)
+}
+
+/// Serves `app` until the task is dropped, asking for `auth` (when set) on every path but
+/// `/healthz` and `/readyz`.
+pub async fn serve(listener: TcpListener, app: Router, auth: ListenAuth) {
+    let auth = Arc::new(auth);
+    let app = app.layer(axum::middleware::from_fn(move |request, next| {
+        let auth = Arc::clone(&auth);
+        async move { guard(&auth, request, next).await }
+    }));
     let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
     let mut refused: u64 = 0;
     loop {
@@ -140,14 +165,11 @@ pub async fn serve(listener: TcpListener, shared: Arc<Shared>) {
             }
             continue;
         };
-        let shared = Arc::clone(&shared);
+        let app = app.clone();
         tokio::spawn(async move {
             // Held until the connection is closed, whichever way.
             let _slot = slot;
-            let service = service_fn(move |request| {
-                let shared = Arc::clone(&shared);
-                async move { Ok::<_, Infallible>(route(request, &shared).await) }
-            });
+            let service = TowerToHyperService::new(app);
             let connection = http1::Builder::new()
                 .timer(TokioTimer::new())
                 .header_read_timeout(HEADER_READ_TIMEOUT)
@@ -164,51 +186,116 @@ pub async fn serve(listener: TcpListener, shared: Arc<Shared>) {
     }
 }
 
-async fn route(request: Request<Incoming>, shared: &Shared) -> Response<Full<Bytes>> {
-    if request.method() != Method::GET && request.method() != Method::HEAD {
-        return text(StatusCode::METHOD_NOT_ALLOWED, "use GET\n".into());
+/// Asks for the configured credential, except on the health endpoints (a load balancer's
+/// or systemd's probe carries none, and they reveal nothing).
+async fn guard(auth: &ListenAuth, request: Request, next: axum::middleware::Next) -> Response {
+    let path = request.uri().path();
+    if !auth.is_set() || path == "/healthz" || path == "/readyz" {
+        return next.run(request).await;
     }
-    match request.uri().path() {
-        "/healthz" => text(StatusCode::OK, "ok\n".into()),
-        "/readyz" => match shared.readiness().await {
-            Ok(()) => text(StatusCode::OK, "ready\n".into()),
-            Err(reason) => text(
-                StatusCode::SERVICE_UNAVAILABLE,
-                format!("not ready: {reason}\n"),
-            ),
-        },
-        "/metrics" => {
-            let Some(handle) = super::metrics::install() else {
-                return text(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "metrics unavailable\n".into(),
-                );
-            };
-            let health = match shared.health().await {
-                Ok(health) => Some(health),
-                Err(e) => {
-                    warn!("metrics: cannot read the database: {e}");
-                    None
-                }
-            };
-            let body =
-                super::metrics::render(handle, health.as_ref(), chrono::Utc::now().timestamp());
-            let mut response = Response::new(Full::new(Bytes::from(body)));
-            response.headers_mut().insert(
-                hyper::header::CONTENT_TYPE,
-                hyper::header::HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
-            );
-            response
-        }
-        _ => text(
-            StatusCode::NOT_FOUND,
-            "not found; try /metrics, /healthz or /readyz\n".into(),
+    let given = request
+        .headers()
+        .get(hyper::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
+    if given.is_some_and(|given| authorized(auth, given)) {
+        return next.run(request).await;
+    }
+    let mut response = text(StatusCode::UNAUTHORIZED, "credentials required\n".into());
+    // A browser asks for a user and password only when told basic auth will do.
+    let challenge = if auth.basic.is_some() {
+        "Basic realm=\"watchword\", charset=\"UTF-8\""
+    } else {
+        "Bearer realm=\"watchword\""
+    };
+    response.headers_mut().insert(
+        hyper::header::WWW_AUTHENTICATE,
+        hyper::header::HeaderValue::from_static(challenge),
+    );
+    response
+}
+
+/// Whether an `Authorization` header value carries the configured token or user and password.
+pub fn authorized(auth: &ListenAuth, header: &str) -> bool {
+    let (scheme, value) = header.trim().split_once(' ').unwrap_or((header, ""));
+    let value = value.trim();
+    if scheme.eq_ignore_ascii_case("bearer") {
+        return auth
+            .token
+            .as_deref()
+            .is_some_and(|token| same_secret(token.as_bytes(), value.as_bytes()));
+    }
+    if scheme.eq_ignore_ascii_case("basic") {
+        use base64::Engine as _;
+        let Some((user, password)) = &auth.basic else {
+            return false;
+        };
+        let Ok(decoded) = base64::engine::general_purpose::STANDARD.decode(value) else {
+            return false;
+        };
+        let expected = format!("{user}:{password}");
+        return same_secret(expected.as_bytes(), &decoded);
+    }
+    false
+}
+
+/// Compares in time independent of where the two differ, so that timing does not reveal how
+/// much of a guess was right.
+fn same_secret(expected: &[u8], given: &[u8]) -> bool {
+    use sha2::Digest as _;
+    // Hashing first makes both sides the same length whatever was sent.
+    let (a, b) = (sha2::Sha256::digest(expected), sha2::Sha256::digest(given));
+    a.iter()
+        .zip(b.iter())
+        .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+        == 0
+}
+
+async fn readyz(State(shared): State<Arc<Shared>>) -> Response {
+    match shared.readiness().await {
+        Ok(()) => text(StatusCode::OK, "ready\n".into()),
+        Err(reason) => text(
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("not ready: {reason}\n"),
         ),
     }
 }
 
-fn text(status: StatusCode, body: String) -> Response<Full<Bytes>> {
-    let mut response = Response::new(Full::new(Bytes::from(body)));
+async fn metrics(State(shared): State<Arc<Shared>>) -> Response {
+    let Some(handle) = super::metrics::install() else {
+        return text(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "metrics unavailable\n".into(),
+        );
+    };
+    let health = match shared.health().await {
+        Ok(health) => Some(health),
+        Err(e) => {
+            warn!("metrics: cannot read the database: {e}");
+            None
+        }
+    };
+    let body = super::metrics::render(handle, health.as_ref(), chrono::Utc::now().timestamp());
+    (
+        [(
+            hyper::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        body,
+    )
+        .into_response()
+}
+
+/// The answer to a path no route has.
+pub async fn not_found() -> Response {
+    text(
+        StatusCode::NOT_FOUND,
+        "not found; try /metrics, /healthz or /readyz\n".into(),
+    )
+}
+
+/// A plain-text answer.
+pub fn text(status: StatusCode, body: String) -> Response {
+    let mut response = Response::new(Body::from(body));
     *response.status_mut() = status;
     response
 }

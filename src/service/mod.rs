@@ -31,6 +31,14 @@ pub fn scheduler_tick() {
     TICKS.fetch_add(1, Ordering::Relaxed);
 }
 
+/// Woken when the dashboard puts alerts back in the queue, so that the deliverers send them
+/// now instead of at their next idle wake-up (up to a minute later, as for a `redeliver` from
+/// another process). One permit is kept while nobody waits.
+pub fn requeued() -> &'static tokio::sync::Notify {
+    static REQUEUED: OnceLock<tokio::sync::Notify> = OnceLock::new();
+    REQUEUED.get_or_init(tokio::sync::Notify::new)
+}
+
 /// How many times the scheduler has ticked since the process started.
 pub fn scheduler_ticks() -> u64 {
     TICKS.load(Ordering::Relaxed)

@@ -75,6 +75,16 @@ impl Store {
         }
     }
 
+    /// A handle for readers that must never wait behind the writers (the dashboard's pages):
+    /// on SQLite a read-only connection of its own (WAL lets it read while polls write); on
+    /// PostgreSQL this handle, whose pool already serves readers beside writers.
+    pub fn reader(&self) -> Result<Store> {
+        match &self.backend {
+            Backend::Sqlite(db) => Ok(Store::from(Sqlite::open_read_only(db.path())?)),
+            Backend::Postgres(_) => Ok(self.clone()),
+        }
+    }
+
     /// Sets how items are grouped into stories (window and similarity threshold).
     pub fn with_story_policy(self, policy: StoryPolicy) -> Store {
         let backend = match self.backend {
@@ -362,6 +372,52 @@ impl Store {
     /// Whether the database takes a write right now (`/readyz`).
     pub fn check_writable(&self) -> Result<()> {
         dispatch!(self.check_writable())
+    }
+
+    /// Keeps the text of newly recorded items for the dashboard's rule workbench.
+    pub fn record_item_texts(
+        &self,
+        texts: &[super::ItemText],
+        now: i64,
+        keep_secs: i64,
+    ) -> Result<usize> {
+        dispatch!(self.record_item_texts(texts, now, keep_secs))
+    }
+
+    pub fn recent_item_texts(&self, since: i64, limit: usize) -> Result<Vec<super::ItemText>> {
+        dispatch!(self.recent_item_texts(since, limit))
+    }
+
+    pub fn feed_healths(&self) -> Result<HashMap<String, (String, super::FeedHealth)>> {
+        dispatch!(self.feed_healths())
+    }
+
+    pub fn feed_states_uncounted(&self) -> Result<HashMap<String, FeedState>> {
+        dispatch!(self.feed_states_uncounted())
+    }
+
+    pub fn alerts_of_feeds(&self, feeds: &[String]) -> Result<HashMap<String, u64>> {
+        dispatch!(self.alerts_of_feeds(feeds))
+    }
+
+    pub fn deliveries_ended_since(&self, since: i64) -> Result<super::DayCounts> {
+        dispatch!(self.deliveries_ended_since(since))
+    }
+
+    pub fn dashboard_alerts(&self, query: &super::AlertQuery) -> Result<Vec<super::AlertListRow>> {
+        dispatch!(self.dashboard_alerts(query))
+    }
+
+    pub fn dashboard_alert(&self, id: &str) -> Result<Option<super::AlertDetail>> {
+        dispatch!(self.dashboard_alert(id))
+    }
+
+    pub fn items_per_day(
+        &self,
+        feeds: &[String],
+        first_day: i64,
+    ) -> Result<HashMap<String, Vec<(i64, u64)>>> {
+        dispatch!(self.items_per_day(feeds, first_day))
     }
 
     /// The SQLite backend, for what only it has (tests, the SQLite side of `migrate-db`).

@@ -5,6 +5,7 @@
 //! they raised — happen in one transaction, so a crash leaves either all of them or none: an
 //! item is never marked seen without its alerts, and an alert never exists without its item.
 
+mod dashboard;
 mod facade;
 mod feeds;
 mod group_commit;
@@ -16,6 +17,10 @@ mod schema;
 mod stories;
 
 use crate::story::{StoryKey, StoryPolicy};
+pub use dashboard::{
+    AlertDetail, AlertListRow, AlertQuery, AttemptRow, DayCounts, DeliveryDetail, FeedHealth,
+    ItemText, MAX_FIELD_CHARS,
+};
 pub use facade::{FeedClaim, Store};
 pub use feeds::{FeedState, PollRecord};
 pub use health::{FailingFeed, Health};

@@ -179,6 +179,80 @@ ALTER TABLE items ADD COLUMN joined_by TEXT;
 ALTER TABLE items ADD COLUMN lang TEXT;
 "#,
     ),
+    // Migration 10 (issue 15; 9 is the lead's): the dashboard (src/store/dashboard.rs). Its pages are read through indexes, and
+    // its rule workbench needs recent items' text, which `items` does not keep.
+    M::up(
+        r#"
+-- The fields the matcher reads, as plain text, of the items first seen in the last
+-- `[daemon] workbench_window` (7 days by default), each field cut to `dashboard::MAX_FIELD_CHARS`: what the
+-- rule workbench runs a query on. Deleted with their item (retention) and once older than the
+-- workbench's window.
+CREATE TABLE item_texts (
+    feed       TEXT NOT NULL,
+    item_id    TEXT NOT NULL,
+    seen_at    INTEGER NOT NULL,
+    published  INTEGER,
+    link       TEXT,
+    title      TEXT NOT NULL,
+    summary    TEXT NOT NULL,
+    content    TEXT NOT NULL,
+    -- JSON arrays of strings.
+    authors    TEXT NOT NULL,
+    categories TEXT NOT NULL,
+    PRIMARY KEY (feed, item_id),
+    FOREIGN KEY (feed, item_id) REFERENCES items (feed, item_id) ON DELETE CASCADE
+) WITHOUT ROWID;
+CREATE INDEX item_texts_seen ON item_texts (seen_at);
+
+-- Items first seen per feed and UTC day, for the feeds page's sparklines: kept by a trigger,
+-- so no writer has to know, and read by primary key instead of counting a year of items.
+-- A feed's days older than 40 go when it records its next item.
+CREATE TABLE feed_days (
+    feed  TEXT NOT NULL,
+    day   INTEGER NOT NULL,
+    items INTEGER NOT NULL,
+    PRIMARY KEY (feed, day)
+) WITHOUT ROWID;
+INSERT INTO feed_days (feed, day, items)
+    SELECT feed, first_seen_at / 86400, COUNT(*) FROM items
+    WHERE first_seen_at >= CAST(strftime('%s', 'now') AS INTEGER) - 40 * 86400
+    GROUP BY feed, first_seen_at / 86400;
+CREATE TRIGGER items_per_day AFTER INSERT ON items BEGIN
+    INSERT INTO feed_days (feed, day, items) VALUES (NEW.feed, NEW.first_seen_at / 86400, 1)
+        ON CONFLICT (feed, day) DO UPDATE SET items = items + 1;
+    DELETE FROM feed_days WHERE feed = NEW.feed AND day < NEW.first_seen_at / 86400 - 40;
+END;
+
+-- The alerts page: newest first, optionally by rule; alerts per feed (feeds page, covering).
+CREATE INDEX alerts_created ON alerts (created_at);
+CREATE INDEX alerts_rule_created ON alerts (rule, created_at);
+CREATE INDEX alerts_feed ON alerts (feed, rule);
+-- The overview: deliveries delivered or dead since midnight.
+CREATE INDEX deliveries_last_attempt ON deliveries (state, last_attempt_at);
+
+-- Every attempt at a delivery, for the alert's page (`deliveries` keeps only the last): written
+-- by a trigger whenever an attempt is recorded (the attempt count goes up), so the outbox's
+-- writers need not know; removed with its delivery, so with its alert by retention. `outcome`
+-- is the delivery's state after the attempt: delivered, pending (a retry follows) or dead.
+CREATE TABLE delivery_attempts (
+    alert_id TEXT NOT NULL,
+    sink     TEXT NOT NULL,
+    attempt  INTEGER NOT NULL,
+    at       INTEGER,
+    status   INTEGER,
+    error    TEXT,
+    outcome  TEXT NOT NULL,
+    FOREIGN KEY (alert_id, sink) REFERENCES deliveries (alert_id, sink) ON DELETE CASCADE
+);
+CREATE INDEX delivery_attempts_of ON delivery_attempts (alert_id, sink);
+CREATE TRIGGER deliveries_attempted AFTER UPDATE OF attempts ON deliveries
+WHEN NEW.attempts > OLD.attempts BEGIN
+    INSERT INTO delivery_attempts (alert_id, sink, attempt, at, status, error, outcome)
+    VALUES (NEW.alert_id, NEW.sink, NEW.attempts, NEW.last_attempt_at, NEW.last_status,
+            NEW.last_error, NEW.state);
+END;
+"#,
+    ),
 ];
 
 pub fn migrations() -> Migrations<'static> {

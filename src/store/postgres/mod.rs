@@ -15,6 +15,7 @@
 //! runtime of their own. It must not be called from async code (it would block a worker).
 
 pub(crate) mod copy;
+mod dashboard;
 mod lease;
 mod notify;
 mod queries;

@@ -8,7 +8,8 @@
 use super::{Postgres, Result, locks};
 
 /// Version 1 is SQLite's schema as of its ninth migration.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE feeds (
     name                 TEXT PRIMARY KEY,
     url                  TEXT NOT NULL,
@@ -134,7 +135,77 @@ CREATE TABLE sink_leases (
     owner TEXT NOT NULL,
     until BIGINT NOT NULL
 );
-"#];
+"#,
+    // 2: the dashboard (SQLite's tenth migration).
+    r#"
+-- The dashboard (SQLite's tenth migration): the workbench's recent item text, items per feed
+-- and day for the sparklines (kept by a trigger), and the indexes its pages read through.
+CREATE TABLE item_texts (
+    feed       TEXT NOT NULL,
+    item_id    TEXT NOT NULL,
+    seen_at    BIGINT NOT NULL,
+    published  BIGINT,
+    link       TEXT,
+    title      TEXT NOT NULL,
+    summary    TEXT NOT NULL,
+    content    TEXT NOT NULL,
+    authors    TEXT NOT NULL,
+    categories TEXT NOT NULL,
+    PRIMARY KEY (feed, item_id),
+    FOREIGN KEY (feed, item_id) REFERENCES items (feed, item_id) ON DELETE CASCADE
+);
+CREATE INDEX item_texts_seen ON item_texts (seen_at);
+
+CREATE TABLE feed_days (
+    feed  TEXT NOT NULL,
+    day   BIGINT NOT NULL,
+    items BIGINT NOT NULL,
+    PRIMARY KEY (feed, day)
+);
+INSERT INTO feed_days (feed, day, items)
+    SELECT feed, first_seen_at / 86400, COUNT(*) FROM items
+    WHERE first_seen_at >= EXTRACT(EPOCH FROM now())::BIGINT - 40 * 86400
+    GROUP BY feed, first_seen_at / 86400;
+CREATE FUNCTION watchword_count_item_day() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO feed_days (feed, day, items) VALUES (NEW.feed, NEW.first_seen_at / 86400, 1)
+        ON CONFLICT (feed, day) DO UPDATE SET items = feed_days.items + 1;
+    DELETE FROM feed_days WHERE feed = NEW.feed AND day < NEW.first_seen_at / 86400 - 40;
+    RETURN NEW;
+END
+$$;
+CREATE TRIGGER items_per_day AFTER INSERT ON items
+    FOR EACH ROW EXECUTE FUNCTION watchword_count_item_day();
+
+CREATE INDEX alerts_rule_created ON alerts (rule, created_at);
+CREATE INDEX alerts_feed ON alerts (feed, rule);
+CREATE INDEX deliveries_last_attempt ON deliveries (state, last_attempt_at);
+
+-- Every attempt at a delivery (the alert's page), kept by a trigger as on SQLite.
+CREATE TABLE delivery_attempts (
+    seq      BIGSERIAL PRIMARY KEY,
+    alert_id TEXT NOT NULL,
+    sink     TEXT NOT NULL,
+    attempt  BIGINT NOT NULL,
+    at       BIGINT,
+    status   BIGINT,
+    error    TEXT,
+    outcome  TEXT NOT NULL,
+    FOREIGN KEY (alert_id, sink) REFERENCES deliveries (alert_id, sink) ON DELETE CASCADE
+);
+CREATE INDEX delivery_attempts_of ON delivery_attempts (alert_id, sink);
+CREATE FUNCTION watchword_record_attempt() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO delivery_attempts (alert_id, sink, attempt, at, status, error, outcome)
+    VALUES (NEW.alert_id, NEW.sink, NEW.attempts, NEW.last_attempt_at, NEW.last_status,
+            NEW.last_error, NEW.state);
+    RETURN NEW;
+END
+$$;
+CREATE TRIGGER deliveries_attempted AFTER UPDATE OF attempts ON deliveries
+    FOR EACH ROW WHEN (NEW.attempts > OLD.attempts) EXECUTE FUNCTION watchword_record_attempt();
+"#,
+];
 
 /// Brings the database to the newest version, each migration in its own transaction.
 pub(super) fn migrate(db: &Postgres) -> Result<()> {
