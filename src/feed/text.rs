@@ -36,7 +36,7 @@ fn render(html: &str) -> Option<String> {
 }
 
 /// Nesting depth above which [`html_to_text`] stops trusting html2text's layout.
-const MAX_NESTING: usize = 256;
+pub(crate) const MAX_NESTING: usize = 256;
 
 /// Elements that never hold children, or that HTML closes implicitly so often that counting them
 /// would overestimate the depth of ordinary markup.
@@ -46,7 +46,7 @@ const NON_NESTING: &[&str] = &[
 ];
 
 /// A linear, approximate tag-depth scan: good enough to spot hostile nesting, not a parser.
-fn nesting_exceeds(html: &str, limit: usize) -> bool {
+pub(crate) fn nesting_exceeds(html: &str, limit: usize) -> bool {
     let mut depth: usize = 0;
     let mut rest = html;
     while let Some(i) = rest.find('<') {

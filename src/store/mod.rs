@@ -5,6 +5,7 @@
 //! they raised — happen in one transaction, so a crash leaves either all of them or none: an
 //! item is never marked seen without its alerts, and an alert never exists without its item.
 
+mod articles;
 mod facade;
 mod feeds;
 mod group_commit;
@@ -16,6 +17,7 @@ mod stories;
 
 use crate::story::decide::{self, Decision};
 use crate::story::{StoryKey, StoryPolicy};
+pub use articles::StoredArticle;
 pub use facade::{FeedClaim, Store};
 pub use feeds::{FeedState, PollRecord};
 pub use health::{FailingFeed, Health};

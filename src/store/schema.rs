@@ -179,6 +179,22 @@ ALTER TABLE items ADD COLUMN joined_by TEXT;
 ALTER TABLE items ADD COLUMN lang TEXT;
 "#,
     ),
+    // Migration 11 (issue 18; 9 is the lead's, 10 the dashboard's): a second look at the
+    // article. At merge it goes after those two, whatever its place in this list.
+    M::up(
+        r#"
+-- Article pages read for `read_articles`, by link, so that none is fetched twice: the main
+-- text extracted (cut to feed::article::MAX_ARTICLE_CHARS), or why there is none. Pruned with
+-- items (`retention`).
+CREATE TABLE articles (
+    url        TEXT PRIMARY KEY,
+    fetched_at INTEGER NOT NULL,
+    text       TEXT,
+    error      TEXT
+) WITHOUT ROWID;
+CREATE INDEX articles_fetched ON articles (fetched_at);
+"#,
+    ),
 ];
 
 pub fn migrations() -> Migrations<'static> {

@@ -8,7 +8,8 @@
 use super::{Postgres, Result, locks};
 
 /// Version 1 is SQLite's schema as of its ninth migration.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE feeds (
     name                 TEXT PRIMARY KEY,
     url                  TEXT NOT NULL,
@@ -134,7 +135,18 @@ CREATE TABLE sink_leases (
     owner TEXT NOT NULL,
     until BIGINT NOT NULL
 );
-"#];
+"#,
+    // Version 2 (SQLite's migration 11, issue 18): article pages read for `read_articles`.
+    r#"
+CREATE TABLE articles (
+    url        TEXT PRIMARY KEY,
+    fetched_at BIGINT NOT NULL,
+    text       TEXT,
+    error      TEXT
+);
+CREATE INDEX articles_fetched ON articles (fetched_at);
+"#,
+];
 
 /// Brings the database to the newest version, each migration in its own transaction.
 pub(super) fn migrate(db: &Postgres) -> Result<()> {
