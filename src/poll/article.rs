@@ -7,6 +7,7 @@
 
 use crate::config::FeedConfig;
 use crate::model::Item;
+use crate::rules::RuleSet;
 use crate::runtime::Runtime;
 
 /// An item whose summary and content together have fewer characters than this carries only a
@@ -39,6 +40,19 @@ pub fn is_short(item: &Item) -> bool {
 /// http(s) link, and some rule that applies to the feed matches it in part (some term it does
 /// not exclude occurs, yet it does not match).
 pub fn wanted(runtime: &Runtime, feed: &FeedConfig, item: &Item) -> Option<String> {
+    wanted_by(&runtime.ruleset, feed, item, |name| {
+        runtime.rule(name).is_some_and(|rule| rule.applies_to(feed))
+    })
+}
+
+/// [`wanted`] with `ruleset`'s rules, of which those that `applies` accepts count
+/// (`watchword test` tries a `--query` or one `--rule`).
+pub fn wanted_by(
+    ruleset: &RuleSet,
+    feed: &FeedConfig,
+    item: &Item,
+    applies: impl Fn(&str) -> bool,
+) -> Option<String> {
     if !feed.read_articles || !is_short(item) {
         return None;
     }
@@ -46,11 +60,8 @@ pub fn wanted(runtime: &Runtime, feed: &FeedConfig, item: &Item) -> Option<Strin
         .link
         .as_deref()
         .filter(|l| l.starts_with("http://") || l.starts_with("https://"))?;
-    let partial = runtime.ruleset.partial_matches(item);
-    partial
-        .iter()
-        .any(|name| runtime.rule(name).is_some_and(|rule| rule.applies_to(feed)))
-        .then(|| link.to_owned())
+    let partial = ruleset.partial_matches(item);
+    partial.into_iter().any(applies).then(|| link.to_owned())
 }
 
 /// `item` as matched after reading its article: the page's main text as its content (the
