@@ -372,3 +372,67 @@ fn test_explain_says_matched_after_reading_the_article() {
     assert_eq!(line["matched"], true);
     assert_eq!(line["after_article"], true);
 }
+
+#[test]
+fn on_postgres_a_page_is_read_once_and_recorded() {
+    let Some(schema) = common::external::PgSchema::create(test_name!()) else {
+        return;
+    };
+    let feeds = FeedServer::start();
+    let receiver = Receiver::start();
+    feeds.put(
+        "/local/ferry",
+        200,
+        "text/html",
+        &article_page("Ferry to run again", FERRY),
+    );
+    feeds.put(
+        "/local/timetable",
+        200,
+        "text/html",
+        &article_page("Bus timetable unchanged", TIMETABLE),
+    );
+    feeds.put_rss(
+        "/courier.xml",
+        &rss(&[
+            headline(
+                "c-1",
+                "Island ferry to run again from Monday",
+                feeds.url("/local/ferry"),
+            ),
+            headline(
+                "c-2",
+                "Ferry and bus timetable stays the same",
+                feeds.url("/local/timetable"),
+            ),
+        ]),
+    );
+    let ws = Workspace::new();
+    TomlConfig::new()
+        .database(&schema.url)
+        .feed_with(
+            "courier",
+            &feeds.url("/courier.xml"),
+            "read_articles = true",
+        )
+        .rule(RULE, QUERY, &["receiver"])
+        .webhook_sink_with("receiver", &receiver.hook_url(), "format = \"json\"")
+        .write(&ws);
+
+    for _ in 0..2 {
+        let out = ws.watchword(&["once"]);
+        assert!(out.status.success(), "{}", stderr(&out));
+    }
+    let got = receiver.all();
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert_eq!(got[0].json()["matched_after_reading_article"], true);
+    assert_eq!(feeds.hits("/local/ferry"), 1);
+    assert_eq!(
+        schema.query("SELECT COUNT(*)::text FROM articles WHERE text LIKE '%northern quay%'"),
+        vec!["1".to_string()]
+    );
+    assert_eq!(
+        schema.query("SELECT COUNT(*)::text FROM articles"),
+        vec!["2".to_string()]
+    );
+}

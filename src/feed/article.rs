@@ -106,9 +106,9 @@ fn is_public(url: &Url) -> bool {
     }
 }
 
-/// Fetches the page at `link` within `limits` and extracts its main text (plain, whitespace
-/// folded, cut to [`MAX_ARTICLE_CHARS`]). Extraction is CPU work: call this from the blocking
-/// pool's side of things only through [`extract`]; the fetch itself is async.
+/// Fetches the page at `link` within `limits`: its body and `Content-Type`, refused when it is
+/// not HTML. [`extract`] then finds its text (CPU work: the daemon runs it on the blocking
+/// pool).
 pub async fn fetch_page(
     fetcher: &Fetcher,
     link: &str,
@@ -172,7 +172,7 @@ fn cut(mut text: String, max_chars: usize) -> String {
 /// UTF-8; bytes that do not decode become U+FFFD (a page is read, not re-served).
 fn decode(body: &[u8], content_type: Option<&str>) -> String {
     let declared = content_type
-        .and_then(|ct| charset_param(ct))
+        .and_then(charset_param)
         .or_else(|| meta_charset(&body[..body.len().min(1024)]));
     let encoding = declared
         .and_then(|label| encoding_rs::Encoding::for_label(label.as_bytes()))
