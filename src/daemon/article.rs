@@ -25,8 +25,12 @@ impl Pipeline {
         feed: &FeedConfig,
         wanted: &[Wanted],
     ) -> Result<HashMap<String, String>, DaemonError> {
-        let mut links: Vec<String> = wanted.iter().map(|w| w.link.clone()).collect();
-        links.dedup();
+        let mut unique = std::collections::HashSet::new();
+        let links: Vec<String> = wanted
+            .iter()
+            .filter(|w| unique.insert(w.link.as_str()))
+            .map(|w| w.link.clone())
+            .collect();
         let store = self.store.clone();
         let lookup = links.clone();
         let known = tokio::task::spawn_blocking(move || store.articles(&lookup)).await??;
@@ -39,9 +43,6 @@ impl Pipeline {
         let mut texts = HashMap::new();
         let mut fetched = 0;
         for link in links {
-            if texts.contains_key(&link) {
-                continue;
-            }
             if let Some(stored) = known.get(&link) {
                 debug!(feed = %feed.name, "article read before");
                 if let Some(text) = &stored.text {
@@ -50,8 +51,8 @@ impl Pipeline {
                 continue;
             }
             if fetched >= daemon.article_pages {
-                debug!(feed = %feed.name, limit = daemon.article_pages, "article_pages reached: the other items are matched as the feed gave them");
-                break;
+                debug!(feed = %feed.name, limit = daemon.article_pages, "article_pages reached: the item is matched as the feed gave it");
+                continue;
             }
             fetched += 1;
             let Some(read) = self.read_one(feed, &link, limits).await else {
