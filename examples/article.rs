@@ -43,7 +43,7 @@ fn main() {
             let started = Instant::now();
             let text = extract(&body, None, "https://example.org/article");
             samples.push(started.elapsed());
-            chars = Some(text.map(|t| t.chars().count()));
+            chars = Some(text.map(|t| t.chars().count()).map_err(|e| e.to_string()));
         }
         samples.sort();
         let median = samples[samples.len() / 2];
@@ -58,15 +58,16 @@ fn main() {
                 n,
                 path.display()
             ),
-            _ => {
+            Some(Err(why)) => {
                 failed += 1;
                 println!(
-                    "{:>8.2} ms {:>8} bytes  no text  {}",
+                    "{:>8.2} ms {:>8} bytes  no text ({why})  {}",
                     median.as_secs_f64() * 1e3,
                     body.len(),
                     path.display()
                 );
             }
+            None => {}
         }
     }
     times.sort();

@@ -1,6 +1,8 @@
 //! `watchword test`: a dry run of the rules against a feed URL, a file or standard input. It
 //! touches no database and sends nothing; it prints each matching item with the rule and which
-//! terms matched in which field, and with `--explain` why near misses did not match.
+//! terms matched in which field, and with `--explain` why near misses did not match. For a
+//! configured feed with `read_articles` it reads the articles the daemon would (not cached)
+//! and marks a rule that matches only with one "matched after reading the article".
 
 use std::collections::{BTreeMap, HashMap};
 use std::io::{IsTerminal, Read, Write};

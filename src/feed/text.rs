@@ -36,7 +36,7 @@ fn render(html: &str) -> Option<String> {
 }
 
 /// Nesting depth above which [`html_to_text`] stops trusting html2text's layout.
-pub(crate) const MAX_NESTING: usize = 256;
+const MAX_NESTING: usize = 256;
 
 /// Elements that never hold children, or that HTML closes implicitly so often that counting them
 /// would overestimate the depth of ordinary markup.
