@@ -1,8 +1,10 @@
 //! `watchword test`: a dry run of the rules against a feed URL, a file or standard input. It
 //! touches no database and sends nothing; it prints each matching item with the rule and which
-//! terms matched in which field, and with `--explain` why near misses did not match.
+//! terms matched in which field, and with `--explain` why near misses did not match. For a
+//! configured feed with `read_articles` it reads the articles the daemon would (not cached)
+//! and marks a rule that matches only with one "matched after reading the article".
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::io::{IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -11,6 +13,7 @@ use anyhow::Context;
 use serde::Serialize;
 
 use crate::config::{FeedConfig, default_user_agent};
+use crate::feed::article::{self, PageLimits};
 use crate::feed::{self, FetchLimits, Fetcher};
 use crate::model::Item;
 use crate::poll::classify::{self, NoAlert};
@@ -68,7 +71,10 @@ fn run(args: TestArgs, config_path: &Path) -> Result<(), TestError> {
     let mut failed = Vec::new();
     for source in &args.sources {
         match runtime.block_on(read_source(source, &setup)) {
-            Ok(items) => setup.report(source, &items, &args, &mut out),
+            Ok(items) => {
+                let articles = runtime.block_on(setup.read_articles(source, &items, &args));
+                setup.report(source, &items, &articles, &args, &mut out)
+            }
             Err(e) => {
                 eprintln!("error: {e:#}");
                 failed.push(source.as_str());
@@ -210,15 +216,91 @@ impl Setup {
             .find(|f| f.url == source || Some(&f.url) == as_file_url.as_ref())
     }
 
-    fn report(&self, source: &str, items: &[Item], args: &TestArgs, out: &mut Output) {
+    /// For a configured feed with `read_articles`: the main text of the pages the daemon would
+    /// read (short items a rule half matches), by link, at most `article_pages` of them, with
+    /// the daemon's bounds. Nothing is cached: `test` touches no database.
+    async fn read_articles(
+        &self,
+        source: &str,
+        items: &[Item],
+        args: &TestArgs,
+    ) -> HashMap<String, String> {
+        let mut texts = HashMap::new();
+        let (Some(feed), Some(config)) = (self.feed_for(source), self.config.as_ref()) else {
+            return texts;
+        };
+        let daemon = &config.daemon;
+        let limits = PageLimits {
+            timeout: daemon.article_timeout,
+            max_bytes: daemon.article_max_size,
+            allow_private: article::is_local_feed(&feed.url),
+        };
+        let mut fetched = 0;
+        for item in items {
+            let applies = |name: &str| {
+                args.rule.as_deref().is_none_or(|only| only == name)
+                    && config.rule(name).is_none_or(|rule| rule.applies_to(feed))
+            };
+            let Some(link) = crate::poll::article::wanted_by(&self.ruleset, feed, item, applies)
+            else {
+                continue;
+            };
+            if texts.contains_key(&link) || fetched >= daemon.article_pages {
+                continue;
+            }
+            fetched += 1;
+            let read = match article::fetch_page(&self.fetcher, &link, limits).await {
+                Ok((body, content_type)) => article::extract(&body, content_type.as_deref(), &link),
+                Err(e) => Err(e),
+            };
+            match read {
+                Ok(text) => {
+                    texts.insert(link, text);
+                }
+                Err(e) => eprintln!(
+                    "warning: article {} not read: {e}",
+                    for_terminal(&redact_url(&link))
+                ),
+            }
+        }
+        texts
+    }
+
+    fn report(
+        &self,
+        source: &str,
+        items: &[Item],
+        articles: &HashMap<String, String>,
+        args: &TestArgs,
+        out: &mut Output,
+    ) {
         let feed = self.feed_for(source);
         for item in items {
             out.items += 1;
             // Matched first on the fast path; only what is printed gets explained.
-            for explanation in
+            let mut explanations =
                 self.ruleset
-                    .explain_candidates(item, args.explain, args.rule.as_deref())
-            {
+                    .explain_candidates(item, args.explain, args.rule.as_deref());
+            // A rule that matches only with the article's text is reported as the daemon
+            // would alert on it: explained on the item as read.
+            if let Some(text) = item.link.as_ref().and_then(|link| articles.get(link)) {
+                let read = crate::poll::article::with_article(item, text);
+                for mut after in self
+                    .ruleset
+                    .explain_candidates(&read, false, args.rule.as_deref())
+                {
+                    if !after.matched {
+                        continue;
+                    }
+                    after.after_article = true;
+                    match explanations.iter_mut().find(|e| e.rule == after.rule) {
+                        Some(before) if before.matched => {}
+                        Some(before) => *before = after,
+                        None => explanations.push(after),
+                    }
+                }
+            }
+            for explanation in explanations {
                 // A rule scoped to other feeds is not a match here, as in the daemon.
                 let rule_config = self.config.as_ref().and_then(|c| c.rule(&explanation.rule));
                 let out_of_scope = match (rule_config, feed) {
@@ -410,9 +492,17 @@ impl Output {
                 ),
                 (false, _) => self.paint("33", "miss "),
             };
+            let after_article = if e.after_article {
+                format!(
+                    "  {}",
+                    self.paint("36", "(matched after reading the article)")
+                )
+            } else {
+                String::new()
+            };
             // Titles and links come from feeds: no control character reaches the terminal.
             text.push_str(&format!(
-                "{verdict} {}  {}\n",
+                "{verdict} {}  {}{after_article}\n",
                 self.paint("1", &e.rule),
                 for_terminal(&item.title)
             ));

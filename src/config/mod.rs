@@ -73,6 +73,19 @@ const DEFAULT_BROKEN_AFTER: Duration = Duration::from_secs(3 * 3600);
 /// The dashboard's rule workbench searches a week: enough to try a rule on real news, at
 /// about 500 bytes of text per item (docs/dashboard.md).
 pub const DEFAULT_WORKBENCH_WINDOW: Duration = Duration::from_secs(7 * 86_400);
+/// `article_pages`: article pages one feed's poll may fetch (`read_articles`); a feed's new
+/// items beyond it are matched on what the feed says.
+const DEFAULT_ARTICLE_PAGES: usize = 5;
+/// More than this per poll is crawling a site, not taking a second look.
+const MAX_ARTICLE_PAGES: usize = 100;
+/// `article_max_size`: an article page is HTML of a few hundred KiB at most; a page larger than
+/// this is not read.
+const DEFAULT_ARTICLE_MAX_SIZE: u64 = 2 << 20;
+/// Smaller than this, no page holds an article.
+const MIN_ARTICLE_MAX_SIZE: u64 = 1 << 10;
+/// `article_timeout`: one article page, from connecting to its last byte. Shorter than a
+/// feed's: the feed's record waits for its articles.
+const DEFAULT_ARTICLE_TIMEOUT: Duration = Duration::from_secs(10);
 
 #[derive(Debug)]
 pub struct Config {
@@ -146,6 +159,13 @@ pub struct DaemonConfig {
     /// Query parameters removed from links before they are canonicalised, on top of the
     /// built-in tracking parameters (`utm_*`, `fbclid`, …).
     pub strip_params: crate::text::StripParams,
+    /// Article pages one feed's poll may fetch for `read_articles` (the rest are matched on
+    /// what the feed says).
+    pub article_pages: usize,
+    /// Largest article page read, in bytes (after decompression).
+    pub article_max_size: u64,
+    /// Time allowed for one article page, from connecting to its last byte.
+    pub article_timeout: Duration,
 }
 
 #[derive(Debug, Clone)]
@@ -158,6 +178,9 @@ pub struct FeedConfig {
     pub tags: Vec<String>,
     /// Publishing nothing new for longer than this raises a "stale" feed event.
     pub stale_after: Option<Duration>,
+    /// `read_articles`: a new item with only a headline or a short summary that a rule half
+    /// matches is matched again with the text of its linked page (`poll::article`).
+    pub read_articles: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -372,6 +395,7 @@ fn validate(
             interval: interval.max(floor),
             tags: feed.tags,
             stale_after,
+            read_articles: feed.read_articles,
         });
     }
 
@@ -810,7 +834,38 @@ fn validate_daemon(
         Some(d) => d.get_ref().0,
         None => DEFAULT_POLL_INTERVAL,
     };
+    let article_pages = match raw.article_pages {
+        Some(n) if *n.get_ref() == 0 || *n.get_ref() > MAX_ARTICLE_PAGES => {
+            problems.push(at.span(
+                n.span(),
+                format!("article_pages must be between 1 and {MAX_ARTICLE_PAGES}"),
+            ));
+            DEFAULT_ARTICLE_PAGES
+        }
+        Some(n) => *n.get_ref(),
+        None => DEFAULT_ARTICLE_PAGES,
+    };
+    let article_max_size = match raw.article_max_size {
+        Some(size) if size.get_ref().0 < MIN_ARTICLE_MAX_SIZE => {
+            problems.push(at.span(
+                size.span(),
+                "article_max_size must be at least 1 KiB".into(),
+            ));
+            DEFAULT_ARTICLE_MAX_SIZE
+        }
+        Some(size) => size.get_ref().0,
+        None => DEFAULT_ARTICLE_MAX_SIZE,
+    };
+    let article_timeout = positive(
+        raw.article_timeout,
+        DEFAULT_ARTICLE_TIMEOUT,
+        "article_timeout",
+        problems,
+    );
     let config = DaemonConfig {
+        article_pages,
+        article_max_size,
+        article_timeout,
         strip_params,
         story_window,
         story_similarity,

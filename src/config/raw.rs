@@ -69,6 +69,10 @@ pub struct RawDaemon {
     pub feed_events: Option<Spanned<Vec<Spanned<String>>>>,
     /// Issue 5: query parameters stripped from links on top of the built-in tracking list.
     pub strip_params: Option<Vec<Spanned<String>>>,
+    /// Issue 18: bounds on reading linked articles (`[[feed]] read_articles`).
+    pub article_pages: Option<Spanned<usize>>,
+    pub article_max_size: Option<Spanned<ByteSize>>,
+    pub article_timeout: Option<Spanned<HumanDuration>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -80,6 +84,9 @@ pub struct RawFeed {
     #[serde(default)]
     pub tags: Vec<String>,
     pub stale_after: Option<Spanned<HumanDuration>>,
+    /// Issue 18: a second look at the article behind a short item that a rule half matched.
+    #[serde(default)]
+    pub read_articles: bool,
 }
 
 #[derive(Debug, Deserialize)]

@@ -287,6 +287,58 @@ fn poller_keys_have_defaults_and_are_checked() {
 }
 
 #[test]
+fn article_keys_have_defaults_and_are_checked() {
+    let config = load(GOOD).expect("valid config");
+    let d = &config.daemon;
+    assert_eq!(d.article_pages, 5);
+    assert_eq!(d.article_max_size, 2 << 20);
+    assert_eq!(d.article_timeout, Duration::from_secs(10));
+    assert!(!config.feeds[0].read_articles, "off unless asked for");
+
+    let source = GOOD
+        .replace(
+            "max_age = \"3d\"",
+            "max_age = \"3d\"\narticle_pages = 0\narticle_max_size = \"100 B\"\narticle_timeout = \"0s\"",
+        );
+    let p = problems(&source);
+    let expected = [
+        "test.toml:6:17: article_pages must be between 1 and 100",
+        "test.toml:7:20: article_max_size must be at least 1 KiB",
+        "test.toml:8:19: article_timeout must be longer than 0s",
+    ];
+    for want in expected {
+        assert!(
+            p.iter().any(|line| line.contains(want)),
+            "{want} not in {p:?}"
+        );
+    }
+    let source = GOOD.replace(
+        "tags = [\"world\"]",
+        "tags = [\"world\"]\nread_articles = \"yes\"",
+    );
+    let p = problems(&source);
+    assert!(
+        p.iter()
+            .any(|line| line.contains("test.toml:15:17") && line.contains("boolean")),
+        "{p:?}"
+    );
+
+    let source = GOOD
+        .replace(
+            "max_age = \"3d\"",
+            "max_age = \"3d\"\narticle_pages = 2\narticle_max_size = \"64 KiB\"",
+        )
+        .replace(
+            "tags = [\"world\"]",
+            "tags = [\"world\"]\nread_articles = true",
+        );
+    let config = load(&source).expect("valid config");
+    assert!(config.feeds[0].read_articles);
+    assert_eq!(config.daemon.article_pages, 2);
+    assert_eq!(config.daemon.article_max_size, 64 << 10);
+}
+
+#[test]
 fn rule_scope_and_priority() {
     let source = GOOD.replace(
         "notify = [\"out\"]\n",
@@ -303,6 +355,7 @@ fn rule_scope_and_priority() {
         interval: Duration::from_secs(60),
         tags: vec!["sport".into()],
         stale_after: None,
+        read_articles: false,
     };
     assert!(!rule.applies_to(&other));
     // Unscoped rules apply everywhere, at normal priority.

@@ -4,6 +4,7 @@
 //! SQLite work and matching run on the blocking pool (`spawn_blocking`) so they never stall
 //! the runtime's network tasks.
 
+mod article;
 mod deliver;
 mod retention;
 mod schedule;
@@ -131,13 +132,7 @@ impl Pipeline {
         url: &str,
         global: &Arc<Semaphore>,
     ) -> (Option<OwnedSemaphorePermit>, Option<OwnedSemaphorePermit>) {
-        let key = host_key(url);
-        let host = key.map(|key| {
-            let mut hosts = self.hosts.lock().unwrap_or_else(|p| p.into_inner());
-            Arc::clone(hosts.entry(key).or_insert_with(|| {
-                Arc::new(Semaphore::new(self.config.daemon.per_host_concurrency))
-            }))
-        });
+        let host = self.host_semaphore(url);
         // The semaphores are never closed, so acquiring cannot fail; if it ever did, polling
         // without a permit is the lesser evil.
         let host_permit = match host {
@@ -310,18 +305,31 @@ impl Pipeline {
         let config = Arc::clone(&self.config);
         let feed_config = feed.clone();
         // Parsing (HTML to text of up to max_body_size bytes), matching and SQLite are CPU or
-        // disk work: off the runtime, in one go.
+        // disk work: off the runtime. In two halves when the match stage wants articles read
+        // (`read_articles`): their pages are fetched here, between the halves.
+        let now = Utc::now();
+        let prepared = tokio::task::spawn_blocking(move || {
+            crate::poll::prepare(&store, &config, &feed_config, state, fetched, now)
+        })
+        .await??;
+        let articles = if prepared.wanted.is_empty() {
+            HashMap::new()
+        } else {
+            self.read_articles(feed, &prepared.wanted).await?
+        };
+        let store = self.store.clone();
+        let config = Arc::clone(&self.config);
+        let feed_config = feed.clone();
         let polled = tokio::task::spawn_blocking(move || {
-            let now = Utc::now();
             let mut polled =
-                crate::poll::settle(&store, &config, &feed_config, state, fetched, now)?;
+                crate::poll::finish(&store, &config, &feed_config, prepared, &articles)?;
             // The workbench's copy of the new items' text, after the poll is committed: losing
             // it costs the dashboard a few items, never an alert, so a failure is only logged.
             let texts = std::mem::take(&mut polled.texts);
             let keep = config.daemon.workbench_window.as_secs().min(i64::MAX as u64) as i64;
             if keep > 0
                 && !texts.is_empty()
-                && let Err(e) = store.record_item_texts(&texts, now.timestamp(), keep)
+                && let Err(e) = store.record_item_texts(&texts, Utc::now().timestamp(), keep)
             {
                 debug!(feed = %feed_config.name, "cannot keep the new items' text for the dashboard: {e}");
             }

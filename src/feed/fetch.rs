@@ -226,7 +226,9 @@ impl Fetcher {
                 // The whole fetch, redirects and body included, within one deadline: reqwest's
                 // own timeout restarts with every redirect.
                 let total = self.limits.timeout;
-                match tokio::time::timeout(total, self.fetch_http(parsed, validators)).await {
+                let fetch =
+                    self.fetch_http(parsed, validators, self.limits.max_body_bytes, &|_| true);
+                match tokio::time::timeout(total, fetch).await {
                     Ok(result) => result,
                     Err(_) => Err(FetchError::Timeout { after: total }),
                 }
@@ -245,13 +247,47 @@ impl Fetcher {
         }
     }
 
+    /// One web page (an item's article), not a feed: GET `url` within its own `timeout` and
+    /// `max_bytes`, with the client's user agent, connect and read timeouts, and redirects
+    /// checked hop by hop (`may_visit` refuses a redirect to a host the page may not lead to).
+    /// Returns the body and its `Content-Type`.
+    pub async fn fetch_page(
+        &self,
+        url: Url,
+        timeout: Duration,
+        max_bytes: u64,
+        may_visit: &(dyn Fn(&Url) -> bool + Sync),
+    ) -> Result<(Vec<u8>, Option<String>), FetchError> {
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err(FetchError::UnsupportedScheme {
+                scheme: url.scheme().to_owned(),
+            });
+        }
+        let none = Validators::default();
+        let fetch = self.fetch_http(url, &none, max_bytes, may_visit);
+        match tokio::time::timeout(timeout, fetch).await {
+            Ok(Ok(FetchOutcome::Fetched { body, info, .. })) => Ok((body, info.content_type)),
+            Ok(Ok(FetchOutcome::NotModified(_))) => Err(FetchError::Http {
+                status: StatusCode::NOT_MODIFIED,
+                retry_after: None,
+            }),
+            Ok(Err(e)) => Err(e),
+            Err(_) => Err(FetchError::Timeout { after: timeout }),
+        }
+    }
+
     async fn fetch_http(
         &self,
         url: Url,
         validators: &Validators,
+        body_limit: u64,
+        may_visit: &(dyn Fn(&Url) -> bool + Sync),
     ) -> Result<FetchOutcome, FetchError> {
         let secret_url = url.to_string();
-        let limits = self.limits;
+        let limits = FetchLimits {
+            max_body_bytes: body_limit,
+            ..self.limits
+        };
         let classify =
             |e: reqwest::Error, stage: Stage| scrub(classify(e, stage, limits), &secret_url);
 
@@ -299,6 +335,11 @@ impl Fetcher {
             if !matches!(next.scheme(), "http" | "https") {
                 return Err(FetchError::BadRedirect {
                     reason: format!("redirect to an unsupported scheme \"{}\"", next.scheme()),
+                });
+            }
+            if !may_visit(&next) {
+                return Err(FetchError::BadRedirect {
+                    reason: "redirect to a local or private address".to_owned(),
                 });
             }
             all_permanent &= matches!(

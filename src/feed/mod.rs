@@ -6,8 +6,10 @@
 //! - `charset`: any declared charset → UTF-8, entity-declaring DTDs refused;
 //! - `repair`: the XML mistakes browsers forgive (stray `&`, unknown RSS versions…) fixed, and
 //!   the entry boundaries that let a feed be read one entry at a time;
-//! - `text`: HTML → plain text.
+//! - `text`: HTML → plain text;
+//! - `article`: an item's linked page, fetched within bounds, and its main text.
 
+pub mod article;
 pub mod charset;
 pub mod fetch;
 pub mod parse;

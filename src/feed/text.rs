@@ -46,7 +46,7 @@ const NON_NESTING: &[&str] = &[
 ];
 
 /// A linear, approximate tag-depth scan: good enough to spot hostile nesting, not a parser.
-fn nesting_exceeds(html: &str, limit: usize) -> bool {
+pub(crate) fn nesting_exceeds(html: &str, limit: usize) -> bool {
     let mut depth: usize = 0;
     let mut rest = html;
     while let Some(i) = rest.find('<') {

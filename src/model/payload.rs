@@ -116,6 +116,20 @@ pub fn mark_update(payload: &str, previous_title: &str) -> String {
     serde_json::Value::Object(object).to_string()
 }
 
+/// Marks an alert payload as raised only once the item's linked article was read
+/// (`read_articles`): `"matched_after_reading_article": true`. A payload that is not a JSON
+/// object is passed on unchanged.
+pub fn mark_article(payload: &str) -> String {
+    let Ok(serde_json::Value::Object(mut object)) = serde_json::from_str(payload) else {
+        return payload.to_string();
+    };
+    object.insert(
+        "matched_after_reading_article".into(),
+        serde_json::Value::Bool(true),
+    );
+    serde_json::Value::Object(object).to_string()
+}
+
 /// The payload of a story's follow-up alert (`story_updates`): the first report's payload
 /// with the follow-up's id and the story's sources so far. A payload that is not a JSON object
 /// is passed on unchanged.

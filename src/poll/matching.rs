@@ -27,9 +27,38 @@ pub fn alerts_for(
     now: DateTime<Utc>,
     edit: Option<Edit<'_>>,
 ) -> Vec<NewAlert> {
+    alerts(runtime, feed, item, item, now, edit)
+}
+
+/// The matches of `read` (`item` with its article's text, `poll::article::with_article`) as
+/// alerts about `item`: ids and payload fields are the item's as the feed gave it, the matched
+/// terms are what the rule found with the article, and the payload says the article was read.
+pub fn alerts_after_article(
+    runtime: &Runtime,
+    feed: &FeedConfig,
+    item: &Item,
+    read: &Item,
+    now: DateTime<Utc>,
+) -> Vec<NewAlert> {
+    let mut alerts = alerts(runtime, feed, read, item, now, None);
+    for alert in &mut alerts {
+        alert.payload = payload::mark_article(&alert.payload);
+    }
+    alerts
+}
+
+/// Matches `matched`, and renders each alert about `item`.
+fn alerts(
+    runtime: &Runtime,
+    feed: &FeedConfig,
+    matched: &Item,
+    item: &Item,
+    now: DateTime<Utc>,
+    edit: Option<Edit<'_>>,
+) -> Vec<NewAlert> {
     runtime
         .ruleset
-        .matches(item)
+        .matches(matched)
         .into_iter()
         .filter_map(|m| {
             let rule = runtime.rule(&m.rule)?;

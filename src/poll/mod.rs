@@ -11,12 +11,19 @@
 //!
 //! [`settle`] runs stages 2–7 in that order; each stage is a function with plain inputs and
 //! outputs. Everything here is synchronous: the daemon calls it on the blocking pool.
+//!
+//! A feed with `read_articles` is settled in two halves, [`prepare`] (stages 2–6) and
+//! [`finish`] (record): the match stage names the new items worth a second look
+//! ([`article`]), the daemon fetches their pages between the halves, and [`finish`] matches
+//! those items again with the pages' text before recording.
 
+pub mod article;
 pub mod classify;
 pub mod health;
 pub mod matching;
 pub mod schedule;
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -64,16 +71,43 @@ pub struct Polled {
     pub texts: Vec<ItemText>,
 }
 
+/// A poll settled up to its record: what [`finish`] writes, and the new items whose articles
+/// may complete a rule's match ([`Prepared::wanted`]).
+#[derive(Debug)]
+pub struct Prepared {
+    record: PollRecord,
+    outcome: FeedOutcome,
+    next_due_at: Option<i64>,
+    now: DateTime<Utc>,
+    /// New items a rule half matched, for a feed with `read_articles`, in feed order.
+    pub wanted: Vec<article::Wanted>,
+    /// The new items' text, for the dashboard's workbench (passed on in `Polled::texts`).
+    texts: Vec<ItemText>,
+}
+
 /// Turns a fetch into the feed's new state, its new items, alerts and feed events, writes them
-/// in one transaction, and says when the feed is next due.
+/// in one transaction, and says when the feed is next due. No article is read.
 pub fn settle(
+    store: &impl PollStore,
+    runtime: &Runtime,
+    feed: &FeedConfig,
+    state: FeedState,
+    fetched: Result<FetchOutcome, FetchError>,
+    now: DateTime<Utc>,
+) -> Result<Polled, StoreError> {
+    let prepared = prepare(store, runtime, feed, state, fetched, now)?;
+    finish(store, runtime, feed, prepared, &HashMap::new())
+}
+
+/// The first half of [`settle`]: every stage but the record.
+pub fn prepare(
     store: &impl PollStore,
     runtime: &Runtime,
     feed: &FeedConfig,
     mut state: FeedState,
     fetched: Result<FetchOutcome, FetchError>,
     now: DateTime<Utc>,
-) -> Result<Polled, StoreError> {
+) -> Result<Prepared, StoreError> {
     let daemon = &runtime.daemon;
     let at = now.timestamp();
     let mut record = FetchRecord {
@@ -92,6 +126,7 @@ pub fn settle(
             .map(Duration::from_secs)
     };
     let mut texts = Vec::new();
+    let mut wanted = Vec::new();
     let (outcome, events, next_in) = match fetched {
         Ok(fetched) => {
             let info = fetched.info().clone();
@@ -126,7 +161,8 @@ pub fn settle(
                                 .iter()
                                 .map(|new| ItemText::of(new.item, at))
                                 .collect();
-                            (record.items, record.edits) = to_record(runtime, feed, sorted, now);
+                            (record.items, record.edits, wanted) =
+                                to_record(runtime, feed, sorted, now);
                             crate::service::metrics::items_seen(fetched_items, record.items.len());
                             let count = record.items.len();
                             (count, FeedOutcome::Recorded(RecordSummary::default()))
@@ -193,12 +229,56 @@ pub fn settle(
     }
     state.next_due_at = next_in.map(|d| at.saturating_add(d.as_secs() as i64));
     let next_due_at = state.next_due_at;
-    let feed_events = events.len();
-    let summary = store.record_poll(&PollRecord {
-        fetch: record,
-        state,
-        events,
-    })?;
+    Ok(Prepared {
+        record: PollRecord {
+            fetch: record,
+            state,
+            events,
+        },
+        outcome,
+        next_due_at,
+        now,
+        wanted,
+        texts,
+    })
+}
+
+/// The second half of [`settle`]: the wanted items whose article text is in `articles` (by
+/// link) are matched again with it, and the poll is recorded in one transaction.
+pub fn finish(
+    store: &impl PollStore,
+    runtime: &Runtime,
+    feed: &FeedConfig,
+    prepared: Prepared,
+    articles: &HashMap<String, String>,
+) -> Result<Polled, StoreError> {
+    let Prepared {
+        mut record,
+        outcome,
+        next_due_at,
+        now,
+        wanted,
+        texts,
+    } = prepared;
+    for wanted in wanted {
+        let Some(text) = articles.get(&wanted.link) else {
+            continue;
+        };
+        let read = article::with_article(&wanted.item, text);
+        let alerts = matching::alerts_after_article(runtime, feed, &wanted.item, &read, now);
+        if alerts.is_empty() {
+            debug!(feed = %feed.name, item = %wanted.item.id, "article read: still no match");
+            continue;
+        }
+        if let Some(new) = record.fetch.items.get_mut(wanted.index) {
+            info!(feed = %feed.name, item = %wanted.item.id, alerts = alerts.len(), "matched after reading the article");
+            // The story is found by what the feed said, like every other report's.
+            new.story = matching::story_key(&wanted.item, runtime.daemon.story_by_names);
+            new.alerts = alerts;
+        }
+    }
+    let feed_events = record.events.len();
+    let summary = store.record_poll(&record)?;
     let outcome = match outcome {
         FeedOutcome::Recorded(_) => FeedOutcome::Recorded(summary),
         other => other,
@@ -249,7 +329,7 @@ fn to_record(
     feed: &FeedConfig,
     sorted: Classified<'_>,
     now: DateTime<Utc>,
-) -> (Vec<NewItem>, Vec<EditedItem>) {
+) -> (Vec<NewItem>, Vec<EditedItem>, Vec<article::Wanted>) {
     let story = |item, alerts: &[_]| {
         if alerts.is_empty() {
             StoryKey::default()
@@ -283,16 +363,28 @@ fn to_record(
             }
         })
         .collect();
+    let mut wanted = Vec::new();
     let items = sorted
         .new
         .into_iter()
-        .map(|new| {
+        .enumerate()
+        .map(|(index, new)| {
             let alerts = if new.too_old {
                 debug!(feed = %feed.name, item = %new.item.id, "older than max_age: recorded without alerting");
                 Vec::new()
             } else {
                 matching::alerts_for(runtime, feed, new.item, now, None)
             };
+            if alerts.is_empty()
+                && !new.too_old
+                && let Some(link) = article::wanted(runtime, feed, new.item)
+            {
+                wanted.push(article::Wanted {
+                    index,
+                    link,
+                    item: new.item.clone(),
+                });
+            }
             NewItem {
                 id: new.item.id.clone(),
                 link: new.item.link.clone(),
@@ -305,7 +397,7 @@ fn to_record(
             }
         })
         .collect();
-    (items, edits)
+    (items, edits, wanted)
 }
 
 /// Records (and logs, once per new target) where permanent redirects now lead.

@@ -17,6 +17,10 @@ pub struct Explanation {
     pub terms: Vec<TermReport>,
     /// When the rule does not match: the parts that failed, one sentence each.
     pub reasons: Vec<String>,
+    /// Matched only once the item's linked article was read (`read_articles`): the terms
+    /// found in `content` are the article's. Set by the caller that read it.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub after_article: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -73,6 +77,7 @@ pub(crate) fn explain(
         matched,
         terms,
         reasons,
+        after_article: false,
     }
 }
 

@@ -449,6 +449,22 @@ impl RuleSet {
             .collect()
     }
 
+    /// The rules that match `item` only in part: some term they do not exclude occurs, yet
+    /// they do not match (what `test --explain` calls a near miss). Every rule is looked at,
+    /// not only the presearcher's candidates: a rule anchored on its other term is the very
+    /// case where more text may complete it. In rule order.
+    pub fn partial_matches(&self, item: &Item) -> Vec<&str> {
+        let found = self.matcher.scan(item);
+        if found.is_empty() {
+            return Vec::new();
+        }
+        self.rules
+            .iter()
+            .filter(|rule| explain::has_positive_term(rule, &found) && !rule.expr.eval(&found))
+            .map(|rule| rule.name.as_str())
+            .collect()
+    }
+
     /// Number of rules.
     pub fn len(&self) -> usize {
         self.rules.len()

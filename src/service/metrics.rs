@@ -78,6 +78,10 @@ fn describe() {
     );
     describe_counter!("watchword_items_new_total", "Items seen for the first time");
     describe_counter!(
+        "watchword_articles_read_total",
+        "Article pages fetched for read_articles, by outcome (text, none)"
+    );
+    describe_counter!(
         "watchword_rule_matches_total",
         "New items that matched a rule, by rule"
     );
@@ -154,6 +158,12 @@ fn fetch_labels(e: &FetchError) -> (&'static str, String) {
 pub fn items_seen(fetched: usize, new: usize) {
     counter!("watchword_items_fetched_total").increment(fetched as u64);
     counter!("watchword_items_new_total").increment(new as u64);
+}
+
+/// An article page was fetched for `read_articles`; `text`: it yielded main text.
+pub fn article_read(text: bool) {
+    let outcome = if text { "text" } else { "none" };
+    counter!("watchword_articles_read_total", "outcome" => outcome).increment(1);
 }
 
 pub fn rule_matched(rule: &str) {

@@ -255,6 +255,17 @@ impl Store {
         dispatch!(self.record_fetch(record))
     }
 
+    /// The article pages among `urls` read before (`read_articles`), by URL.
+    pub fn articles(&self, urls: &[String]) -> Result<HashMap<String, super::StoredArticle>> {
+        dispatch!(self.articles(urls))
+    }
+
+    /// Records an article page read, so that it is not fetched again; the first reading of a
+    /// URL stays.
+    pub fn record_article(&self, article: &super::StoredArticle) -> Result<()> {
+        dispatch!(self.record_article(article))
+    }
+
     /// The stored state of `feed`, or `None` if it was never polled.
     pub fn feed_state(&self, feed: &str) -> Result<Option<FeedState>> {
         dispatch!(self.feed_state(feed))

@@ -5,6 +5,7 @@
 //! they raised — happen in one transaction, so a crash leaves either all of them or none: an
 //! item is never marked seen without its alerts, and an alert never exists without its item.
 
+mod articles;
 mod dashboard;
 mod facade;
 mod feeds;
@@ -17,6 +18,7 @@ mod schema;
 mod stories;
 
 use crate::story::{StoryKey, StoryPolicy};
+pub use articles::StoredArticle;
 pub use dashboard::{
     AlertDetail, AlertListRow, AlertQuery, AttemptRow, DayCounts, DeliveryDetail, FeedHealth,
     ItemText, MAX_FIELD_CHARS,

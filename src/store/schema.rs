@@ -253,6 +253,21 @@ WHEN NEW.attempts > OLD.attempts BEGIN
 END;
 "#,
     ),
+    // Migration 11 (issue 18): a second look at the article.
+    M::up(
+        r#"
+-- Article pages read for `read_articles`, by link, so that none is fetched twice: the main
+-- text extracted (cut to feed::article::MAX_ARTICLE_CHARS), or why there is none. Pruned with
+-- items (`retention`).
+CREATE TABLE articles (
+    url        TEXT PRIMARY KEY,
+    fetched_at INTEGER NOT NULL,
+    text       TEXT,
+    error      TEXT
+) WITHOUT ROWID;
+CREATE INDEX articles_fetched ON articles (fetched_at);
+"#,
+    ),
 ];
 
 pub fn migrations() -> Migrations<'static> {

@@ -301,6 +301,11 @@ impl Sqlite {
                AND NOT EXISTS (SELECT 1 FROM alerts a WHERE a.story_id = stories.id)",
             params![closed_before],
         )?;
+        // Read pages go with the items that led to them; not counted, as they alert nothing.
+        tx.execute(
+            "DELETE FROM articles WHERE fetched_at < ?1",
+            params![items_before],
+        )?;
         tx.commit()?;
         Ok(report)
     }

@@ -11,7 +11,7 @@ use crate::model::{AttemptOutcome, StorySource};
 use crate::store::feeds::FEED_EVENT_RULE_PREFIX;
 use crate::store::{
     AlertFilter, Delivery, DeliveryRow, DisabledSink, FailingFeed, FeedState, Health, OutboxCounts,
-    PruneReport,
+    PruneReport, StoredArticle,
 };
 
 const STATE_COLUMNS: &str = "name, url, etag, last_modified, last_fetch_at, last_success_at,
@@ -541,6 +541,46 @@ impl Postgres {
     }
 }
 
+impl Postgres {
+    pub fn articles(&self, urls: &[String]) -> Result<HashMap<String, StoredArticle>> {
+        let urls: Vec<&str> = urls.iter().map(String::as_str).collect();
+        self.with_tx(|tx| {
+            let rows = tx.query(
+                "SELECT url, fetched_at, text, error FROM articles WHERE url = ANY($1)",
+                &[&urls],
+            )?;
+            Ok(rows
+                .into_iter()
+                .map(|row| {
+                    let article = StoredArticle {
+                        url: row.get(0),
+                        fetched_at: row.get(1),
+                        text: row.get(2),
+                        error: row.get(3),
+                    };
+                    (article.url.clone(), article)
+                })
+                .collect())
+        })
+    }
+
+    pub fn record_article(&self, article: &StoredArticle) -> Result<()> {
+        self.with_tx(|tx| {
+            tx.execute(
+                "INSERT INTO articles (url, fetched_at, text, error) VALUES ($1, $2, $3, $4)
+                 ON CONFLICT (url) DO NOTHING",
+                &[
+                    &article.url,
+                    &article.fetched_at,
+                    &article.text,
+                    &article.error,
+                ],
+            )?;
+            Ok(())
+        })
+    }
+}
+
 fn prune_in(
     tx: &Tx<'_>,
     closed_before: i64,
@@ -579,6 +619,11 @@ fn prune_in(
            AND NOT EXISTS (SELECT 1 FROM alerts a WHERE a.story_id = stories.id)",
         &[&closed_before],
     )? as usize;
+    // Read pages go with the items that led to them; not counted, as they alert nothing.
+    tx.execute(
+        "DELETE FROM articles WHERE fetched_at < $1",
+        &[&items_before],
+    )?;
     Ok(report)
 }
 

@@ -205,6 +205,16 @@ $$;
 CREATE TRIGGER deliveries_attempted AFTER UPDATE OF attempts ON deliveries
     FOR EACH ROW WHEN (NEW.attempts > OLD.attempts) EXECUTE FUNCTION watchword_record_attempt();
 "#,
+    // Version 3 (SQLite's migration 11, issue 18): article pages read for `read_articles`.
+    r#"
+CREATE TABLE articles (
+    url        TEXT PRIMARY KEY,
+    fetched_at BIGINT NOT NULL,
+    text       TEXT,
+    error      TEXT
+);
+CREATE INDEX articles_fetched ON articles (fetched_at);
+"#,
 ];
 
 /// Brings the database to the newest version, each migration in its own transaction.
