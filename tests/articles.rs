@@ -51,6 +51,38 @@ fn headline(guid: &'static str, title: &'static str, link: String) -> Entry<'sta
     }
 }
 
+/// "courier": two headlines whose articles are on the same server; the rule's other term is in
+/// the first article only.
+fn serve_courier_with_two_articles(feeds: &FeedServer) {
+    feeds.put(
+        "/local/ferry",
+        200,
+        "text/html",
+        &article_page("Ferry to run again", FERRY),
+    );
+    feeds.put(
+        "/local/timetable",
+        200,
+        "text/html",
+        &article_page("Bus timetable unchanged", TIMETABLE),
+    );
+    feeds.put_rss(
+        "/courier.xml",
+        &rss(&[
+            headline(
+                "c-1",
+                "Island ferry to run again from Monday",
+                feeds.url("/local/ferry"),
+            ),
+            headline(
+                "c-2",
+                "Ferry and bus timetable stays the same",
+                feeds.url("/local/timetable"),
+            ),
+        ]),
+    );
+}
+
 fn config(ws: &Workspace, feed_url: &str, hook: &str, feed_extra: &str) -> TomlConfig {
     TomlConfig::for_workspace(ws)
         .daemon("per_host_concurrency = 1")
@@ -305,33 +337,7 @@ fn at_most_article_pages_per_poll() {
 #[test]
 fn test_explain_says_matched_after_reading_the_article() {
     let feeds = FeedServer::start();
-    feeds.put(
-        "/local/ferry",
-        200,
-        "text/html",
-        &article_page("Ferry to run again", FERRY),
-    );
-    feeds.put(
-        "/local/timetable",
-        200,
-        "text/html",
-        &article_page("Bus timetable unchanged", TIMETABLE),
-    );
-    feeds.put_rss(
-        "/courier.xml",
-        &rss(&[
-            headline(
-                "c-1",
-                "Island ferry to run again from Monday",
-                feeds.url("/local/ferry"),
-            ),
-            headline(
-                "c-2",
-                "Ferry and bus timetable stays the same",
-                feeds.url("/local/timetable"),
-            ),
-        ]),
-    );
+    serve_courier_with_two_articles(&feeds);
     let ws = Workspace::new();
     let feed_url = feeds.url("/courier.xml");
     TomlConfig::for_workspace(&ws)
@@ -380,33 +386,7 @@ fn on_postgres_a_page_is_read_once_and_recorded() {
     };
     let feeds = FeedServer::start();
     let receiver = Receiver::start();
-    feeds.put(
-        "/local/ferry",
-        200,
-        "text/html",
-        &article_page("Ferry to run again", FERRY),
-    );
-    feeds.put(
-        "/local/timetable",
-        200,
-        "text/html",
-        &article_page("Bus timetable unchanged", TIMETABLE),
-    );
-    feeds.put_rss(
-        "/courier.xml",
-        &rss(&[
-            headline(
-                "c-1",
-                "Island ferry to run again from Monday",
-                feeds.url("/local/ferry"),
-            ),
-            headline(
-                "c-2",
-                "Ferry and bus timetable stays the same",
-                feeds.url("/local/timetable"),
-            ),
-        ]),
-    );
+    serve_courier_with_two_articles(&feeds);
     let ws = Workspace::new();
     TomlConfig::new()
         .database(&schema.url)
