@@ -372,3 +372,46 @@ fn a_longer_country_name_hides_the_shorter_one_inside_it() {
         BTreeSet::from(["gn", "pg"])
     );
 }
+
+#[test]
+fn a_short_country_name_is_not_found_at_the_start_of_other_languages_words() {
+    let server = FeedServer::start();
+    let titles = [
+        (
+            "en-indicate",
+            "Markets indicate individual investors are wary",
+        ),
+        (
+            "en-children",
+            "Children chill as malted drinks and chili sauce sell out",
+        ),
+        ("en-silicon", "Silicon supply tightens for chip makers"),
+        (
+            "es-gana",
+            "El equipo gana la final y los exportadores esperan ganar",
+        ),
+        ("es-ganar", "Los exportadores esperan ganar cuota este año"),
+        ("pl-in", "Premier rozmawiał w Indiach o handlu"),
+        ("pl-ru", "Sankcje wobec Rosji zostaną przedłużone"),
+        ("uz-cn", "Xitoyning eksporti o'sdi"),
+        ("tr-cl", "Şili'de seçim sonuçları açıklandı"),
+    ];
+    server.put_rss("/feed.xml", &feed_of(titles.iter().copied()));
+    let ws = Workspace::new();
+    let query =
+        "@country:IN OR @country:CL OR @country:MT OR @country:GH OR @country:RU OR @country:CN";
+    let out = ws.watchword(&["test", "--query", query, &server.url("/feed.xml")]);
+    let text = stdout(&out);
+    assert!(out.status.success(), "{}\n{text}", stderr(&out));
+    let matched: BTreeSet<&str> = titles
+        .iter()
+        .filter(|(_, title)| text.contains(&format!("MATCH query  {title}\n")))
+        .map(|(guid, _)| *guid)
+        .collect();
+    // Polish *Indie*, Uzbek *Chili*, Turkish *Şili* and *Gana* once matched as bare prefixes.
+    assert_eq!(
+        matched,
+        BTreeSet::from(["pl-in", "pl-ru", "uz-cn", "tr-cl"]),
+        "{text}"
+    );
+}

@@ -90,6 +90,10 @@ EXACT_CASE = {
     ("it", "Mali"): "mali, 'ills'",
     ("tr", "Mali"): "mali, 'financial'",
     ("pt", "Chile"): "chile, the pepper",
+    ("uz", "Chili"): "chili, the pepper (in English text)",
+    ("tr", "Gana"): "gana, 'wins' (in Spanish text)",
+    ("uz", "Gana"): "gana, 'wins' (in Spanish text)",
+    ("pt", "Gana"): "gana, 'desire'; Spanish 'wins'",
 }
 
 # Candidates for review: this far above the median of the other languages' names.

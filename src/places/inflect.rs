@@ -126,13 +126,13 @@ pub fn forms(lang: Lang, kind: Kind, term: &str) -> Vec<String> {
         | Lang::Id => {}
         Lang::Ko => {
             // Particles are written onto the noun (카자흐스탄은, 카자흐스탄과).
-            out.extend(with_suffixes(term, 2));
+            out.extend(with_suffixes(lang, term, 2));
         }
         Lang::Tr | Lang::Uz | Lang::Kk | Lang::Bn => {
             // Case endings are written onto the name (Qozogʻistonning, Қазақстанның,
             // কাজাখস্তানের; Turkish after an apostrophe, which splits the word anyway, but
             // not in derived words: Kazakistanlı).
-            out.extend(with_suffixes(term, 4));
+            out.extend(with_suffixes(lang, term, 4));
         }
         Lang::Uk | Lang::Pl => out.extend(slavic_stem(term)),
         Lang::He => out.extend(he_with_proclitics(term)),
@@ -182,32 +182,102 @@ pub fn forms(lang: Lang, kind: Kind, term: &str) -> Vec<String> {
 
 /// The name with any ending: its last word as a prefix, when that word has at least
 /// `min_letters` letters (a shorter prefix would start too many other words).
-fn with_suffixes(term: &str, min_letters: usize) -> Option<String> {
+///
+/// In the Latin script a short prefix is shared with every other Latin-script language the
+/// gazetteer reads: Turkish *Şili** (Chile) started *silicon*, Uzbek *Chili** *chili*,
+/// *Gana** Spanish *ganar*. There a prefix needs [`LATIN_PREFIX_LETTERS`]; Turkish writes
+/// case endings after an apostrophe, which splits the word, so its short names need none,
+/// and Uzbek short names take the endings it writes onto names ([`UZ_ENDINGS`]).
+fn with_suffixes(lang: Lang, term: &str, min_letters: usize) -> Vec<String> {
     let last = term.rsplit(' ').next().unwrap_or(term);
-    (last.chars().filter(|c| c.is_alphabetic()).count() >= min_letters).then(|| format!("{term}*"))
+    let letters = last.chars().filter(|c| c.is_alphabetic()).count();
+    if letters < min_letters {
+        return Vec::new();
+    }
+    if !is_latin(last) || letters >= LATIN_PREFIX_LETTERS {
+        return vec![format!("{term}*")];
+    }
+    match lang {
+        Lang::Uz => UZ_ENDINGS.iter().map(|e| format!("{term}{e}")).collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// Letters a Latin-script name needs before any ending may follow it as a bare prefix
+/// (`Kazachstan*`, `Hindiston*`); shorter ones take listed endings.
+const LATIN_PREFIX_LETTERS: usize = 6;
+
+/// Uzbek case and derivation endings written onto a name: genitive, dative, accusative,
+/// locative, ablative, and -dagi/-lik (of, from): Xitoyning, Xitoyga, Eronda, Erondagi.
+const UZ_ENDINGS: [&str; 12] = [
+    "ning", "ga", "ka", "qa", "ni", "da", "ta", "dan", "tan", "dagi", "lik", "liklar",
+];
+
+fn is_latin(word: &str) -> bool {
+    word.chars()
+        .filter(|c| c.is_alphabetic())
+        .all(|c| c.is_ascii_alphabetic() || ('\u{c0}'..='\u{24f}').contains(&c))
 }
 
 /// Ukrainian and Polish decline names by replacing or adding endings (Росія → Росії, Росією;
 /// Rosja → Rosji; Kazachstan → Kazachstanu): the last word's stem, without a final vowel, as
 /// a prefix, when at least four letters are left. Only the last word declines here, so the
 /// inflected first words of multi-word names (Саудівської Аравії) are missed.
-fn slavic_stem(term: &str) -> Option<String> {
+///
+/// A Latin-script (Polish) stem shorter than [`LATIN_PREFIX_LETTERS`] is not a prefix: *Indi**
+/// started *indicate* and *individual*, *Chil** *children*, *Malt** *malted*. Those take
+/// the endings Polish gives a name of their shape instead ([`polish_endings`]).
+fn slavic_stem(term: &str) -> Vec<String> {
     let (before, last) = match term.rsplit_once(' ') {
         Some((before, last)) => (Some(before), last),
         None => (None, term),
     };
     const VOWELS: &str = "аяоіїиеєуюйaeiouyąę";
-    let stem = match last.chars().last() {
-        Some(c) if VOWELS.contains(c.to_lowercase().next().unwrap_or(c)) => drop_last(last, 1),
+    let final_letter = last
+        .chars()
+        .last()
+        .map(|c| c.to_lowercase().next().unwrap_or(c));
+    let stem = match final_letter {
+        Some(c) if VOWELS.contains(c) => drop_last(last, 1),
         _ => last,
     };
-    if stem.chars().filter(|c| c.is_alphabetic()).count() < 4 {
-        return None;
+    let letters = stem.chars().filter(|c| c.is_alphabetic()).count();
+    if letters < 4 {
+        return Vec::new();
     }
-    Some(match before {
-        Some(before) => format!("{before} {stem}*"),
-        None => format!("{stem}*"),
-    })
+    let prefix = |word: String| match before {
+        Some(before) => format!("{before} {word}"),
+        None => word,
+    };
+    if !is_latin(stem) || letters >= LATIN_PREFIX_LETTERS {
+        return vec![prefix(format!("{stem}*"))];
+    }
+    polish_endings(last)
+        .iter()
+        .map(|ending| prefix(format!("{stem}{ending}")))
+        .collect()
+}
+
+/// The endings Polish gives a name by the shape of its base form: feminine -a (Rosja →
+/// Rosji, Rosją; Kanada → Kanady, Kanadę), plural -y/-ie (Chiny → Chinach; Indie → Indii,
+/// Indiach), masculine on a consonant (Iran → Iranu, Iranie). Names on -e, -o, -u, -i
+/// (Chile, Maroko, Peru, Mali) do not decline. Locatives with a changed consonant (Kanadzie,
+/// Niemczech) are missed.
+fn polish_endings(base: &str) -> &'static [&'static str] {
+    let lower = base.to_lowercase();
+    if lower.ends_with("ia") || lower.ends_with("ja") {
+        &["i", "ą", "ę"]
+    } else if lower.ends_with('a') {
+        &["y", "i", "ę", "ą", "ie"]
+    } else if lower.ends_with("ie") {
+        &["i", "ach", "om", "ami"]
+    } else if lower.ends_with('y') {
+        &["ach", "om", "ami"]
+    } else if lower.ends_with(['e', 'o', 'u', 'i']) {
+        &[]
+    } else {
+        &["u", "ie", "em", "owi", "a"]
+    }
 }
 
 /// Hebrew writes the conjunction, prepositions, the article and relative ש onto the next
@@ -1083,7 +1153,14 @@ mod tests {
     fn ukrainian_and_polish_names_match_their_case_endings_through_the_stem() {
         assert_forms(names(Lang::Uk, "Росія"), &["Росія", "Росі*"]);
         assert_forms(names(Lang::Uk, "Казахстан"), &["Казахстан", "Казахстан*"]);
-        assert_forms(names(Lang::Pl, "Rosja"), &["Rosja", "Rosj*"]);
+        assert_forms(
+            names(Lang::Pl, "Rosja"),
+            &["Rosja", "Rosji", "Rosją", "Rosję"],
+        );
+        assert_forms(
+            names(Lang::Pl, "Kazachstan"),
+            &["Kazachstan", "Kazachstan*"],
+        );
         assert_forms(
             names(Lang::Pl, "Arabia Saudyjska"),
             &["Arabia Saudyjska", "Arabia Saudyjsk*"],
@@ -1091,6 +1168,35 @@ mod tests {
         // Too short a stem would start too many other words.
         assert_forms(names(Lang::Pl, "Kuba"), &["Kuba"]);
         assert_forms(names(Lang::Uk, "=Того"), &["=Того"]);
+    }
+
+    #[test]
+    fn short_latin_script_names_take_listed_endings_not_any() {
+        // A bare `Indi*` started *indicate* and *individual*; `Chil*` *children*.
+        assert_forms(
+            names(Lang::Pl, "Indie"),
+            &["Indie", "Indii", "Indiach", "Indiom", "Indiami"],
+        );
+        assert_forms(names(Lang::Pl, "Chile"), &["Chile"]);
+        assert_forms(
+            names(Lang::Pl, "Malta"),
+            &["Malta", "Malty", "Malti", "Maltę", "Maltą", "Maltie"],
+        );
+        assert_forms(
+            names(Lang::Pl, "Iran"),
+            &["Iran", "Iranu", "Iranie", "Iranem", "Iranowi", "Irana"],
+        );
+        // Turkish writes endings after an apostrophe, which splits the word.
+        assert_forms(names(Lang::Tr, "Şili"), &["Şili"]);
+        assert_forms(
+            names(Lang::Tr, "Kazakistan"),
+            &["Kazakistan", "Kazakistan*"],
+        );
+        let uz = names(Lang::Uz, "Xitoy");
+        assert!(uz.contains(&"Xitoyning".to_owned()), "{uz:?}");
+        assert!(!uz.iter().any(|f| f.ends_with('*')), "{uz:?}");
+        // Cyrillic stems are not shared with the Latin-script languages.
+        assert_forms(names(Lang::Uk, "Індія"), &["Індія", "Інді*"]);
     }
 
     #[test]
