@@ -17,6 +17,12 @@
 //! - **merge recall**: of all reports after an event's first, the share that joined its story.
 //!
 //! Not a criterion bench: the point is the quality table; the timings at the end are one pass.
+//!
+//! `-- dev --pairs` shows how well pairwise scores separate same-event pairs from others;
+//! `-- dev --explore` clusters in memory with other ways of joining by names (the story's
+//! names together, shared specific names alone, the rule's recent story with no conflicting
+//! country or number; `EXPLORE_WINDOW_H=6` for the window), for choosing one. The replay
+//! through the store is what the docs report.
 
 use std::collections::{BTreeMap, HashMap};
 use std::time::Instant;
@@ -331,6 +337,10 @@ fn main() {
         pairs(&prepared);
         return;
     }
+    if std::env::args().any(|a| a == "--explore") {
+        explore(&prepared);
+        return;
+    }
     let events: std::collections::BTreeSet<&str> =
         prepared.iter().map(|p| p.labelled.event.as_str()).collect();
     println!(
@@ -491,6 +501,181 @@ fn pairs(prepared: &[Prepared<'_>]) {
                 pct(diff, diff_total)
             );
         }
+    }
+}
+
+/// In-memory clustering with other ways of scoring an item against a story's names, for
+/// choosing one; the replay (through the store) is what the docs report.
+fn explore(prepared: &[Prepared<'_>]) {
+    use watchword::story::{Entities, EntityKind};
+    let w = |id: &str| EntityKind::of(id).map_or(0.0, EntityKind::weight);
+    let specific = |id: &str| EntityKind::of(id).is_some_and(EntityKind::is_specific);
+    type Scorer<'s> = Box<dyn Fn(&Entities, &[&Entities]) -> bool + 's>;
+    let pairwise = |t: f64| -> Scorer {
+        Box::new(move |x: &Entities, reports: &[&Entities]| {
+            reports.iter().any(|r| {
+                let o = x.compare(r);
+                o.specific > 0 && o.similarity >= t
+            })
+        })
+    };
+    let coverage = |t: f64, min_specific: usize| -> Scorer {
+        Box::new(move |x: &Entities, reports: &[&Entities]| {
+            let union: std::collections::BTreeSet<&str> =
+                reports.iter().flat_map(|r| r.iter()).collect();
+            let shared: Vec<&str> = x.iter().filter(|id| union.contains(id)).collect();
+            let total: f64 = x.iter().map(w).sum();
+            let both: f64 = shared.iter().map(|id| w(id)).sum();
+            let spec = shared.iter().filter(|id| specific(id)).count();
+            total > 0.0 && spec >= min_specific && both / total >= t
+        })
+    };
+    let evidence = |e: f64, t: f64| -> Scorer {
+        Box::new(move |x: &Entities, reports: &[&Entities]| {
+            reports.iter().any(|r| {
+                let o = x.compare(r);
+                let ev: f64 = o
+                    .shared
+                    .iter()
+                    .filter(|id| specific(id))
+                    .map(|id| w(id))
+                    .sum();
+                (o.specific > 0 && o.similarity >= t) || ev >= e
+            })
+        })
+    };
+    let kinds = |e: &Entities, k: EntityKind| -> std::collections::BTreeSet<String> {
+        e.iter()
+            .filter(|id| EntityKind::of(id) == Some(k))
+            .map(str::to_owned)
+            .collect()
+    };
+    // Same rule within hours, no conflicting subject: reports of one rule's story share its
+    // terms already; what tells the next event is another country, kind of event or number.
+    let same_rule = |min_shared: f64, conflicts: &'static [EntityKind]| -> Scorer {
+        Box::new(move |x: &Entities, reports: &[&Entities]| {
+            reports.iter().any(|r| {
+                let conflict = conflicts.iter().any(|k| {
+                    let a = kinds(x, *k);
+                    let b = kinds(r, *k);
+                    !a.is_empty() && !b.is_empty() && a.is_disjoint(&b)
+                });
+                let shared: f64 = x.iter().filter(|id| r.contains(id)).map(w).sum();
+                !conflict && shared >= min_shared
+            })
+        })
+    };
+    let mut scorers: Vec<(String, Scorer)> = vec![("pairwise 0.75".into(), pairwise(0.75))];
+    for t in [0.5, 0.75] {
+        scorers.push((
+            format!("story's names cover ≥ {t} of the item's"),
+            coverage(t, 1),
+        ));
+    }
+    for e in [2.0, 3.0] {
+        scorers.push((
+            format!("pairwise 0.75, or specific names ≥ {e}"),
+            evidence(e, 0.75),
+        ));
+    }
+    for min in [0.0, 1.0, 2.0, 3.0] {
+        scorers.push((format!("rule, shared ≥ {min}"), same_rule(min, &[])));
+        scorers.push((
+            format!("rule, shared ≥ {min}, no country conflict"),
+            same_rule(min, &[EntityKind::Country]),
+        ));
+        scorers.push((
+            format!("rule, shared ≥ {min}, no country/number conflict"),
+            same_rule(min, &[EntityKind::Country, EntityKind::Number]),
+        ));
+        scorers.push((
+            format!("rule, shared ≥ {min}, no country/number/event conflict"),
+            same_rule(
+                min,
+                &[EntityKind::Country, EntityKind::Number, EntityKind::Event],
+            ),
+        ));
+    }
+    let window = std::env::var("EXPLORE_WINDOW_H")
+        .ok()
+        .and_then(|h| h.parse::<i64>().ok())
+        .unwrap_or(12)
+        * 3600;
+    for (name, scorer) in &scorers {
+        // story index of each report
+        let mut story_of: Vec<usize> = Vec::with_capacity(prepared.len());
+        let mut stories = 0;
+        for (i, p) in prepared.iter().enumerate() {
+            let at = p.labelled.published;
+            let mut found = None;
+            // Same link, then wording (as the daemon does), then names.
+            for (j, q) in prepared[..i].iter().enumerate() {
+                if p.key.link.is_some() && p.key.link == q.key.link {
+                    found = Some(story_of[j]);
+                }
+            }
+            if found.is_none() {
+                let mut best: Option<(f64, usize)> = None;
+                for (j, q) in prepared[..i].iter().enumerate() {
+                    if let (Some(a), Some(b)) = (&p.key.signature, &q.key.signature) {
+                        let sim = a.similarity(b);
+                        if sim >= watchword::story::StoryPolicy::default().threshold
+                            && best.is_none_or(|(s, _)| sim > s)
+                        {
+                            best = Some((sim, story_of[j]));
+                        }
+                    }
+                }
+                found = best.map(|b| b.1);
+            }
+            if found.is_none() {
+                // Newest story first among those that pass.
+                for story in (0..stories).rev() {
+                    let first = story_of.iter().position(|s| *s == story);
+                    let rule_only = name.starts_with("rule");
+                    if rule_only
+                        && first.is_some_and(|f| prepared[f].labelled.topic != p.labelled.topic)
+                    {
+                        continue;
+                    }
+                    let reports: Vec<&Entities> = prepared[..i]
+                        .iter()
+                        .enumerate()
+                        .filter(|(j, q)| {
+                            story_of[*j] == story && (at - q.labelled.published).abs() <= window
+                        })
+                        .map(|(_, q)| &q.key.entities)
+                        .collect();
+                    if !reports.is_empty() && scorer(&p.key.entities, &reports) {
+                        found = Some(story);
+                        break;
+                    }
+                }
+            }
+            let story = found.unwrap_or_else(|| {
+                stories += 1;
+                stories - 1
+            });
+            story_of.push(story);
+        }
+        let map: HashMap<(String, String), i64> = prepared
+            .iter()
+            .zip(&story_of)
+            .map(|(p, s)| {
+                (
+                    (p.labelled.outlet.clone(), p.labelled.link.clone()),
+                    *s as i64,
+                )
+            })
+            .collect();
+        let alerts = {
+            let mut pairs: std::collections::BTreeSet<(&str, usize)> = Default::default();
+            for (p, s) in prepared.iter().zip(&story_of) {
+                pairs.insert((p.labelled.topic.as_str(), *s));
+            }
+            pairs.len()
+        };
+        row(name, &score(prepared, &map, alerts));
     }
 }
 
