@@ -111,7 +111,7 @@ impl Fingerprinter {
             .filter(|w| !w.is_empty() && !is_stop_word(w))
             .collect();
         match self.shingling {
-            Shingling::Words => words.iter().map(|w| fnv1a(w.as_bytes())).collect(),
+            Shingling::Words => word_shingles(&words),
             Shingling::WordPairs => {
                 if words.len() < 2 {
                     return words.iter().map(|w| fnv1a(w.as_bytes())).collect();
@@ -139,6 +139,57 @@ impl Fingerprinter {
             }
         }
     }
+}
+
+/// One shingle per content word, except in Chinese and Japanese: there every Han or Hiragana
+/// character is its own token (the normalizer's), and single characters are shared by any two
+/// texts on one subject (地震 "earthquake", 发射成功 "launched successfully"): the Kumamoto and
+/// Sanriku quakes, or two Chinese launches, looked a third alike. A run of such characters
+/// gives its pairs of neighbours instead, as CJK search indexes do; a run of one stays itself.
+fn word_shingles(words: &[&str]) -> HashSet<u64> {
+    let mut out = HashSet::with_capacity(words.len());
+    let mut run: Vec<&str> = Vec::new();
+    let mut flush = |run: &mut Vec<&str>, out: &mut HashSet<u64>| {
+        match run.as_slice() {
+            [] => {}
+            [one] => {
+                out.insert(fnv1a(one.as_bytes()));
+            }
+            many => out.extend(
+                many.windows(2)
+                    .map(|p| fnv1a_pair(p[0].as_bytes(), p[1].as_bytes())),
+            ),
+        }
+        run.clear();
+    };
+    for word in words {
+        if is_ideographic_char(word) {
+            run.push(word);
+        } else {
+            flush(&mut run, &mut out);
+            out.insert(fnv1a(word.as_bytes()));
+        }
+    }
+    flush(&mut run, &mut out);
+    out
+}
+
+/// A token that is one Han or Hiragana character: how the normalizer splits Chinese and
+/// Japanese text.
+fn is_ideographic_char(word: &str) -> bool {
+    let mut chars = word.chars();
+    matches!(
+        (chars.next(), chars.next()),
+        (
+            Some(
+                '\u{3040}'..='\u{309f}'
+                | '\u{3400}'..='\u{4dbf}'
+                | '\u{4e00}'..='\u{9fff}'
+                | '\u{f900}'..='\u{faff}',
+            ),
+            None,
+        )
+    )
 }
 
 impl Signature {
@@ -457,6 +508,24 @@ fn splitmix64(state: &mut u64) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn chinese_and_japanese_text_is_compared_by_pairs_of_characters() {
+        // Two different launches written alike: as single characters they share most of
+        // their shingles (号, 发, 射, 成, 功 …); as pairs only 发射 and 成功.
+        let words = |s: &str| -> Vec<String> { s.chars().map(String::from).collect() };
+        let a = words("天舟十号货运飞船发射成功");
+        let b = words("长征十号运载火箭首飞发射成功");
+        let set = |w: &[String]| word_shingles(&w.iter().map(String::as_str).collect::<Vec<_>>());
+        let (sa, sb) = (set(&a), set(&b));
+        let shared = sa.intersection(&sb).count();
+        // 十号, 发射, 射成, 成功
+        assert_eq!(shared, 4, "{sa:?} {sb:?}");
+        assert_eq!(sa.len(), a.len() - 1);
+        // Other scripts keep one shingle per word, and a lone character stays itself.
+        let mixed = word_shingles(&["tokayev", "访", "astana"]);
+        assert_eq!(mixed.len(), 3);
+    }
 
     #[test]
     fn identical_text_has_identical_signature_and_keys() {
