@@ -336,9 +336,16 @@ pub fn stdout(output: &Output) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
-/// Polls until `check` is true or `timeout` passes.
+/// How long any wait gives the daemon before a test calls it a failure. Every caller waits
+/// for something that must happen, and returns as soon as it does, so a long bound costs a
+/// passing test nothing; a short one failed on a loaded 2-core machine, where a debug-build
+/// daemon's first poll took over 10 s (three `delivery` tests, waiting 10 s each).
+const MIN_WAIT: Duration = Duration::from_secs(60);
+
+/// Polls until `check` is true or `timeout` (at least [`MIN_WAIT`]) passes. The timeout a
+/// caller gives says how long the step should take on a quiet machine.
 pub fn wait_for(timeout: Duration, mut check: impl FnMut() -> bool) -> bool {
-    let deadline = std::time::Instant::now() + timeout;
+    let deadline = std::time::Instant::now() + timeout.max(MIN_WAIT);
     while std::time::Instant::now() < deadline {
         if check() {
             return true;
