@@ -54,7 +54,8 @@ pub enum ArticleError {
 }
 
 /// Whether a link may be fetched at all: http(s), and a public host unless `allow_private`.
-/// A host name is judged by its name only (`localhost`), not by what it resolves to.
+/// A host name is judged here by its name (`localhost`); the addresses it resolves to are
+/// checked when the connection is made.
 pub fn check_link(link: &str, allow_private: bool) -> Result<Url, ArticleError> {
     let url = Url::parse(link).map_err(|_| ArticleError::Scheme)?;
     if !matches!(url.scheme(), "http" | "https") {
@@ -77,37 +78,17 @@ pub fn is_local_feed(feed_url: &str) -> bool {
 }
 
 /// Not loopback, private, link-local, unspecified, CGNAT or unique-local, and not `localhost`.
+/// A name is judged here by its name; what it resolves to is judged when the page is fetched
+/// ([`super::public::PublicOnly`]).
 fn is_public(url: &Url) -> bool {
-    let ip = match url.host() {
-        None => return false,
+    match url.host() {
+        None => false,
         Some(Host::Domain(name)) => {
             let name = name.trim_end_matches('.').to_ascii_lowercase();
-            return name != "localhost" && !name.ends_with(".localhost");
+            name != "localhost" && !name.ends_with(".localhost")
         }
-        Some(Host::Ipv4(v4)) => IpAddr::V4(v4),
-        Some(Host::Ipv6(v6)) => match v6.to_ipv4_mapped() {
-            Some(v4) => IpAddr::V4(v4),
-            None => IpAddr::V6(v6),
-        },
-    };
-    match ip {
-        IpAddr::V4(v4) => {
-            let [a, b, ..] = v4.octets();
-            !(v4.is_loopback()
-                || v4.is_private()
-                || v4.is_link_local()
-                || v4.is_unspecified()
-                || v4.is_broadcast()
-                || a == 0
-                || (a == 100 && (64..128).contains(&b)))
-        }
-        IpAddr::V6(v6) => {
-            let first = v6.segments()[0];
-            !(v6.is_loopback()
-                || v6.is_unspecified()
-                || (first & 0xfe00) == 0xfc00
-                || (first & 0xffc0) == 0xfe80)
-        }
+        Some(Host::Ipv4(v4)) => super::public::is_public_ip(IpAddr::V4(v4)),
+        Some(Host::Ipv6(v6)) => super::public::is_public_ip(IpAddr::V6(v6)),
     }
 }
 
@@ -122,9 +103,13 @@ pub async fn fetch_page(
     let url = check_link(link, limits.allow_private)?;
     let allow_private = limits.allow_private;
     let (body, content_type) = fetcher
-        .fetch_page(url, limits.timeout, limits.max_bytes, &|hop: &Url| {
-            check_link(hop.as_str(), allow_private).is_ok()
-        })
+        .fetch_page(
+            url,
+            limits.timeout,
+            limits.max_bytes,
+            !allow_private,
+            &|hop: &Url| check_link(hop.as_str(), allow_private).is_ok(),
+        )
         .await?;
     if let Some(kind) = &content_type {
         let mime = kind

@@ -170,25 +170,44 @@ impl FetchError {
 #[derive(Debug, Clone)]
 pub struct Fetcher {
     client: reqwest::Client,
+    /// For pages a feed from the internet links to: its resolver drops local and private
+    /// addresses, so a public name that resolves to one (DNS rebinding, or a name pointed at
+    /// 127.0.0.1 on purpose) is refused where the connection is made, not only by its name.
+    public_client: reqwest::Client,
     limits: FetchLimits,
 }
 
 impl Fetcher {
     pub fn new(user_agent: &str, limits: FetchLimits) -> Result<Fetcher, FetchError> {
-        let client = reqwest::Client::builder()
-            .user_agent(user_agent)
-            .gzip(true)
-            .brotli(true)
-            // Redirects are followed by hand (`fetch_http`) to learn whether every hop was
-            // permanent, which reqwest's policy cannot report back.
-            .redirect(reqwest::redirect::Policy::none())
-            .connect_timeout(limits.connect_timeout)
-            .read_timeout(limits.read_timeout)
-            .build()
-            .map_err(|e| FetchError::Client {
+        let builder = || {
+            reqwest::Client::builder()
+                .user_agent(user_agent)
+                .gzip(true)
+                .brotli(true)
+                // Redirects are followed by hand (`fetch_http`) to learn whether every hop was
+                // permanent, which reqwest's policy cannot report back.
+                .redirect(reqwest::redirect::Policy::none())
+                .connect_timeout(limits.connect_timeout)
+                .read_timeout(limits.read_timeout)
+        };
+        let built = |result: reqwest::Result<reqwest::Client>| {
+            result.map_err(|e| FetchError::Client {
                 message: root_cause(&e.without_url()),
-            })?;
-        Ok(Fetcher { client, limits })
+            })
+        };
+        let client = built(builder().build())?;
+        let public_client = built(
+            builder()
+                .dns_resolver(std::sync::Arc::new(super::public::PublicOnly))
+                // A proxy would resolve the name itself, past the resolver's check.
+                .no_proxy()
+                .build(),
+        )?;
+        Ok(Fetcher {
+            client,
+            public_client,
+            limits,
+        })
     }
 
     pub fn limits(&self) -> FetchLimits {
@@ -226,8 +245,13 @@ impl Fetcher {
                 // The whole fetch, redirects and body included, within one deadline: reqwest's
                 // own timeout restarts with every redirect.
                 let total = self.limits.timeout;
-                let fetch =
-                    self.fetch_http(parsed, validators, self.limits.max_body_bytes, &|_| true);
+                let fetch = self.fetch_http(
+                    &self.client,
+                    parsed,
+                    validators,
+                    self.limits.max_body_bytes,
+                    &|_| true,
+                );
                 match tokio::time::timeout(total, fetch).await {
                     Ok(result) => result,
                     Err(_) => Err(FetchError::Timeout { after: total }),
@@ -250,12 +274,14 @@ impl Fetcher {
     /// One web page (an item's article), not a feed: GET `url` within its own `timeout` and
     /// `max_bytes`, with the client's user agent, connect and read timeouts, and redirects
     /// checked hop by hop (`may_visit` refuses a redirect to a host the page may not lead to).
-    /// Returns the body and its `Content-Type`.
+    /// Returns the body and its `Content-Type`. With `public_only`, names that resolve only
+    /// to local or private addresses are refused when the connection is made.
     pub async fn fetch_page(
         &self,
         url: Url,
         timeout: Duration,
         max_bytes: u64,
+        public_only: bool,
         may_visit: &(dyn Fn(&Url) -> bool + Sync),
     ) -> Result<(Vec<u8>, Option<String>), FetchError> {
         if !matches!(url.scheme(), "http" | "https") {
@@ -264,7 +290,12 @@ impl Fetcher {
             });
         }
         let none = Validators::default();
-        let fetch = self.fetch_http(url, &none, max_bytes, may_visit);
+        let client = if public_only {
+            &self.public_client
+        } else {
+            &self.client
+        };
+        let fetch = self.fetch_http(client, url, &none, max_bytes, may_visit);
         match tokio::time::timeout(timeout, fetch).await {
             Ok(Ok(FetchOutcome::Fetched { body, info, .. })) => Ok((body, info.content_type)),
             Ok(Ok(FetchOutcome::NotModified(_))) => Err(FetchError::Http {
@@ -278,6 +309,7 @@ impl Fetcher {
 
     async fn fetch_http(
         &self,
+        client: &reqwest::Client,
         url: Url,
         validators: &Validators,
         body_limit: u64,
@@ -305,8 +337,7 @@ impl Fetcher {
         let mut redirects = 0;
         let mut all_permanent = true;
         let mut response = loop {
-            let response = self
-                .client
+            let response = client
                 .get(current.clone())
                 .headers(headers.clone())
                 .send()

@@ -13,6 +13,7 @@ pub mod article;
 pub mod charset;
 pub mod fetch;
 pub mod parse;
+pub mod public;
 pub mod repair;
 pub mod text;
 

@@ -149,7 +149,7 @@ impl Fingerprinter {
 fn word_shingles(words: &[&str]) -> HashSet<u64> {
     let mut out = HashSet::with_capacity(words.len());
     let mut run: Vec<&str> = Vec::new();
-    let mut flush = |run: &mut Vec<&str>, out: &mut HashSet<u64>| {
+    let flush = |run: &mut Vec<&str>, out: &mut HashSet<u64>| {
         match run.as_slice() {
             [] => {}
             [one] => {
