@@ -416,3 +416,78 @@ fn on_postgres_a_page_is_read_once_and_recorded() {
         vec!["2".to_string()]
     );
 }
+
+#[test]
+fn pages_on_two_hosts_are_read_side_by_side() {
+    use std::io::{Read, Write};
+    use std::net::TcpListener;
+    use std::sync::{Arc, Condvar, Mutex};
+
+    // Each publisher answers only once the other has been asked too: read one after the
+    // other, the first page would wait past `article_timeout` and not be read.
+    let arrived = Arc::new((Mutex::new(0usize), Condvar::new()));
+    let publisher = |text: &'static [&'static str]| -> String {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let arrived = Arc::clone(&arrived);
+        std::thread::spawn(move || {
+            for mut stream in listener.incoming().flatten() {
+                let mut head = Vec::new();
+                let mut byte = [0u8; 1];
+                while !head.ends_with(b"\r\n\r\n") && stream.read(&mut byte).is_ok_and(|n| n == 1) {
+                    head.push(byte[0]);
+                }
+                let (count, both) = &*arrived;
+                let mut count = count.lock().expect("lock");
+                *count += 1;
+                both.notify_all();
+                let _ = both
+                    .wait_timeout_while(count, Duration::from_secs(20), |n| *n < 2)
+                    .expect("wait");
+                let page = article_page("Ferry to run again", text);
+                let _ = write!(
+                    stream,
+                    "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{page}",
+                    page.len()
+                );
+            }
+        });
+        format!("http://{addr}/local/ferry")
+    };
+    let first = publisher(FERRY);
+    let second = publisher(FERRY);
+    let feeds = FeedServer::start();
+    let receiver = Receiver::start();
+    feeds.put_rss(
+        "/courier.xml",
+        &rss(&[
+            headline("c-1", "Ferry notice one", first),
+            headline("c-2", "Ferry notice two", second),
+        ]),
+    );
+    let ws = Workspace::new();
+    config(
+        &ws,
+        &feeds.url("/courier.xml"),
+        &receiver.hook_url(),
+        "read_articles = true",
+    )
+    .daemon("article_timeout = \"3s\"")
+    .write(&ws);
+    let out = ws.watchword(&["once"]);
+    let log = stderr(&out);
+    assert!(out.status.success(), "{log}");
+    assert!(!log.contains("article not read"), "{log}");
+    let mut titles: Vec<String> = receiver
+        .all()
+        .iter()
+        .map(|r| {
+            r.json()["item"]["title"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned()
+        })
+        .collect();
+    titles.sort();
+    assert_eq!(titles, ["Ferry notice one", "Ferry notice two"], "{log}");
+}

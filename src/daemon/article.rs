@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use chrono::Utc;
+use futures_util::{StreamExt, stream};
 use tracing::{debug, warn};
 
 use super::{DaemonError, Pipeline, host_key};
@@ -41,7 +42,7 @@ impl Pipeline {
             allow_private: article::is_local_feed(&feed.url),
         };
         let mut texts = HashMap::new();
-        let mut fetched = 0;
+        let mut to_read = Vec::new();
         for link in links {
             if let Some(stored) = known.get(&link) {
                 debug!(feed = %feed.name, "article read before");
@@ -50,12 +51,41 @@ impl Pipeline {
                 }
                 continue;
             }
-            if fetched >= daemon.article_pages {
+            if to_read.len() >= daemon.article_pages {
                 debug!(feed = %feed.name, limit = daemon.article_pages, "article_pages reached: the item is matched as the feed gave it");
                 continue;
             }
-            fetched += 1;
-            let Some(read) = self.read_one(feed, &link, limits).await else {
+            to_read.push(link);
+        }
+        if to_read.is_empty() {
+            return Ok(texts);
+        }
+        // Pages are read side by side, so a poll waits for its slowest page, not for the sum
+        // of them. Those on the feed's own host share the slot this poll holds, plus whatever
+        // spare slots of that host are free now (taken without waiting, held until the pages
+        // are read), so `per_host_concurrency` still bounds the host.
+        let spare = self.host_semaphore(&feed.url).and_then(|host| {
+            let spare = u32::try_from(daemon.per_host_concurrency.saturating_sub(1)).ok()?;
+            (1..=spare)
+                .rev()
+                .find_map(|n| Arc::clone(&host).try_acquire_many_owned(n).ok())
+        });
+        let own_host =
+            tokio::sync::Semaphore::new(1 + spare.as_ref().map_or(0, |p| p.num_permits()));
+        let reads: Vec<(String, Option<StoredArticle>)> = stream::iter(to_read)
+            .map(|link| {
+                let own_host = &own_host;
+                async move {
+                    let read = self.read_one(feed, &link, limits, own_host).await;
+                    (link, read)
+                }
+            })
+            .buffer_unordered(daemon.article_pages.max(1))
+            .collect()
+            .await;
+        drop(spare);
+        for (link, read) in reads {
+            let Some(read) = read else {
                 continue;
             };
             let store = self.store.clone();
@@ -75,11 +105,17 @@ impl Pipeline {
         feed: &FeedConfig,
         link: &str,
         limits: PageLimits,
+        own_host: &tokio::sync::Semaphore,
     ) -> Option<StoredArticle> {
-        // The feed's own slots are held by this poll: a page on the feed's host uses the
-        // feed's slot; another host's slot is waited for no longer than a page may take, so
-        // two polls each holding the host the other wants cannot wait on each other forever.
-        let _permit = if host_key(link) == host_key(&feed.url) {
+        // The feed's own host's slots are held by this poll (`own_host`); another host's slot
+        // is waited for no longer than a page may take, so two polls each holding the host the
+        // other wants cannot wait on each other forever.
+        let own = if host_key(link) == host_key(&feed.url) {
+            Some(own_host.acquire().await.ok()?)
+        } else {
+            None
+        };
+        let _permit = if own.is_some() {
             None
         } else {
             let host = self.host_semaphore(link)?;
