@@ -209,7 +209,12 @@ impl Recognizer {
             .collect();
         let named = matches.into_iter().map(|m| m.rule);
         let numbers = numbers(title).chain(numbers(&lead)).collect::<Vec<_>>();
+        let title_names = (!is_title_case(title))
+            .then(|| proper_names(title))
+            .into_iter()
+            .flatten();
         let names: Vec<String> = proper_names(&lead)
+            .chain(title_names)
             .filter(|s| !known.contains(s))
             .map(|s| format!("name:{s}"))
             .collect();
@@ -284,6 +289,21 @@ fn number_of(groups: &[String]) -> String {
     }
 }
 
+/// Whether a headline capitalizes most of its longer words, as English headlines do: then
+/// its capitals say nothing about names. Headlines in sentence case (most other languages)
+/// capitalize only the first word and the names.
+fn is_title_case(title: &str) -> bool {
+    let words: Vec<&str> = title
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| w.chars().count() >= 4 && w.chars().all(char::is_alphabetic))
+        .collect();
+    let capitalized = words
+        .iter()
+        .filter(|w| w.chars().next().is_some_and(char::is_uppercase))
+        .count();
+    words.len() >= 2 && capitalized * 2 > words.len()
+}
+
 /// Capitalized words that are not names, in the languages that capitalize them mid-sentence:
 /// days and months. "said on Monday" would otherwise be a name most reports of a day share,
 /// across events (`name:tst`, Tuesday's skeleton, was in 12 of the labelled set's 48 events,
@@ -328,7 +348,7 @@ const NOT_NAMES: &[&str] = &[
 /// start a sentence, in a script that capitalizes (Latin, Cyrillic, Greek, Armenian), as
 /// consonant skeletons ([`skeleton`]). German capitalizes every noun, so a German lead gives
 /// common nouns too; they weigh on the union only and rarely meet another report's.
-/// Headlines are left out: English ones capitalize every word.
+/// Headlines are read only in sentence case ([`is_title_case`]): English ones capitalize every word.
 fn proper_names(lead: &str) -> impl Iterator<Item = String> {
     let mut out = Vec::new();
     let mut sentence_start = true;
@@ -532,6 +552,22 @@ mod tests {
         assert_eq!(group_member("White House"), "\"White House\"");
         assert_eq!(group_member("Госдеп*"), "Госдеп*");
         assert_eq!(group_member("C5+1"), "\"C5+1\"");
+    }
+
+    #[test]
+    fn sentence_case_headlines_give_names_and_title_case_ones_do_not() {
+        assert!(is_title_case(
+            "Hurricane Paulette Makes Landfall in Eastern Cuba"
+        ));
+        assert!(!is_title_case("El huracán Paulette toca tierra en Baracoa"));
+        let r = recognizer().expect("names");
+        let es = r.recognize("El huracán Paulette toca tierra en Baracoa", "");
+        assert!(
+            es.contains(&format!("name:{}", skeleton("Baracoa"))),
+            "{es:?}"
+        );
+        let en = r.recognize("Hurricane Makes Landfall in Eastern Cuba", "");
+        assert!(!en.iter().any(|id| id.starts_with("name:")), "{en:?}");
     }
 
     #[test]
