@@ -243,13 +243,15 @@ fn group_member(form: &str) -> String {
 
 /// The numbers a text gives, in any script's digits: `2.5` and `2,5` alike, and `600,000`,
 /// `600.000` and `600 000` alike (groups of three after a separator are thousands); not years,
-/// which most reports of a season share.
+/// which most reports of a season share. A number followed by a word of scale is its value:
+/// *1.5 million*, *1,5 млн*, *1.5m* and Chinese *150万* are all `number:1500000`, which the
+/// same figure written in two languages otherwise is not.
 fn numbers(text: &str) -> impl Iterator<Item = String> + '_ {
     let mut out = Vec::new();
     // The digit groups of the number being read, split at separators.
     let mut groups: Vec<String> = Vec::new();
-    let mut chars = text.chars().peekable();
-    while let Some(c) = chars.next() {
+    let mut chars = text.char_indices().peekable();
+    while let Some((at, c)) = chars.next() {
         if let Some(d) = digit(c) {
             match groups.last_mut() {
                 Some(group) => group.push(d),
@@ -258,12 +260,16 @@ fn numbers(text: &str) -> impl Iterator<Item = String> + '_ {
             continue;
         }
         let separator = matches!(c, '.' | ',' | '٫' | '٬' | '\u{a0}' | '\u{202f}' | '\'');
-        if separator && !groups.is_empty() && chars.peek().copied().and_then(digit).is_some() {
+        if separator
+            && !groups.is_empty()
+            && chars.peek().and_then(|&(_, next)| digit(next)).is_some()
+        {
             groups.push(String::new());
             continue;
         }
         if !groups.is_empty() {
-            out.push(number_of(&std::mem::take(&mut groups)));
+            let number = number_of(&std::mem::take(&mut groups));
+            out.push(scaled(number, &text[at..]));
         }
     }
     if !groups.is_empty() {
@@ -272,6 +278,105 @@ fn numbers(text: &str) -> impl Iterator<Item = String> + '_ {
     out.into_iter()
         .filter(|n| !is_year(n))
         .map(|n| format!("number:{n}"))
+}
+
+/// Words of scale after a number, lower-case, with their power of ten. Latin and Cyrillic ones
+/// must end the word (*1.5m* but not *15 metres*); the Han ones are written onto the number.
+const SCALES: &[(&str, u32)] = &[
+    ("thousand", 3),
+    ("million", 6),
+    ("millions", 6),
+    ("mln", 6),
+    ("mn", 6),
+    ("m", 6),
+    ("billion", 9),
+    ("billions", 9),
+    ("bn", 9),
+    ("trillion", 12),
+    ("millón", 6),
+    ("millones", 6),
+    ("milhão", 6),
+    ("milhões", 6),
+    ("milione", 6),
+    ("milioni", 6),
+    ("mio", 6),
+    ("millionen", 6),
+    ("milliard", 9),
+    ("milliards", 9),
+    ("milliarden", 9),
+    ("mrd", 9),
+    ("miliardo", 9),
+    ("miliardi", 9),
+    ("bilhão", 9),
+    ("bilhões", 9),
+    ("milyon", 6),
+    ("milyar", 9),
+    ("тыс", 3),
+    ("млн", 6),
+    ("миллион", 6),
+    ("миллиона", 6),
+    ("миллионов", 6),
+    ("мільйон", 6),
+    ("мільйона", 6),
+    ("мільйонів", 6),
+    ("млрд", 9),
+    ("миллиард", 9),
+    ("миллиарда", 9),
+    ("миллиардов", 9),
+    ("мільярд", 9),
+    ("мільярда", 9),
+    ("мільярдів", 9),
+    ("مليون", 6),
+    ("ملايين", 6),
+    ("مليار", 9),
+    ("میلیون", 6),
+    ("میلیارد", 9),
+];
+
+/// Scales written onto the number in Chinese and Japanese: 万 is 10⁴, 亿/億 10⁸.
+const HAN_SCALES: &[(char, u32)] = &[('千', 3), ('万', 4), ('萬', 4), ('亿', 8), ('億', 8)];
+
+/// `number` times the scale the text after it (`rest`) starts with, if any.
+fn scaled(number: String, rest: &str) -> String {
+    if let Some(first) = rest.chars().next()
+        && let Some(&(_, power)) = HAN_SCALES.iter().find(|(c, _)| *c == first)
+    {
+        return shift_decimal(&number, power);
+    }
+    let rest = rest
+        .strip_prefix([' ', '\u{a0}', '\u{202f}'])
+        .unwrap_or(rest);
+    let word: String = rest
+        .chars()
+        .take_while(|c| c.is_alphabetic())
+        .flat_map(char::to_lowercase)
+        .collect();
+    match SCALES.iter().find(|(scale, _)| *scale == word) {
+        Some(&(_, power)) => shift_decimal(&number, power),
+        None => number,
+    }
+}
+
+/// `number` (digits, at most one `.`) times 10^`power`, written without a needless point or
+/// leading zeros: `1.5` × 10⁶ is `1500000`, `150` × 10⁴ is `1500000`.
+fn shift_decimal(number: &str, power: u32) -> String {
+    let (whole, fraction) = number.split_once('.').unwrap_or((number, ""));
+    let power = power as usize;
+    let mut digits = whole.to_owned();
+    if fraction.len() <= power {
+        digits.push_str(fraction);
+        digits.extend(std::iter::repeat_n('0', power - fraction.len()));
+    } else {
+        digits.push_str(&fraction[..power]);
+        digits.push('.');
+        digits.push_str(&fraction[power..]);
+    }
+    let trimmed = digits.trim_start_matches('0');
+    if trimmed.is_empty() || trimmed.starts_with('.') {
+        format!("0{trimmed}")
+    } else {
+        trimmed.to_owned()
+    }
 }
 
 /// One number from its digit groups: thousands when every group after the first has three
@@ -538,11 +643,32 @@ mod tests {
             [
                 "number:2.5",
                 "number:25",
-                "number:1.5",
+                "number:1500000000",
                 "number:600000",
                 "number:600000"
             ]
         );
+    }
+
+    #[test]
+    fn a_figure_with_its_scale_is_its_value_in_any_language() {
+        let value = |text: &str| numbers(text).collect::<Vec<_>>();
+        for text in [
+            "1.5 million tonnes",
+            "1.5m t of wheat",
+            "1,5 млн тонн",
+            "150万吨小麦",
+            "1.5 مليون طن",
+            "1,5 millones de toneladas",
+        ] {
+            assert_eq!(value(text), ["number:1500000"], "{text}");
+        }
+        assert_eq!(value("$1.2bn tranche"), ["number:1200000000"]);
+        assert_eq!(value("12億ドル"), ["number:1200000000"]);
+        // Not a scale: a unit, or a longer word.
+        assert_eq!(value("15 metres, 3 mines"), ["number:15", "number:3"]);
+        assert_eq!(shift_decimal("0.25", 1), "2.5");
+        assert_eq!(shift_decimal("1.2345", 2), "123.45");
     }
 
     #[test]
