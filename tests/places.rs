@@ -445,3 +445,61 @@ fn names_the_fresh_sample_found_missing_are_matched() {
         );
     }
 }
+
+#[test]
+fn capitals_name_their_countries_in_the_cldr_languages_and_common_words_do_not() {
+    // (guid, title, reference, should it match?), written for this test.
+    let items = [
+        (
+            "kz-ko",
+            "아스타나, 아브라함 협정 가입 확인",
+            "@country:KZ",
+            true,
+        ),
+        (
+            "uz-ja",
+            "タシケントで中央アジア首脳会議",
+            "@country:UZ",
+            true,
+        ),
+        (
+            "uz-tr",
+            "Taşkent'te Orta Asya zirvesi başladı",
+            "@region:central-asia",
+            true,
+        ),
+        ("kg-zh", "比什凯克举行边境谈判", "@country:KG", true),
+        (
+            "ae-hi",
+            "अबू धाबी में शिखर सम्मेलन",
+            "@bloc:abraham-accords[members]",
+            true,
+        ),
+        ("il-he", "ביקור בירושלים", "@country:IL", true),
+        // Rome (罗马) inside Romania (罗马尼亚): a longer country name hides the capital.
+        ("ro-zh", "罗马尼亚总统访问布鲁塞尔", "@country:IT", false),
+        // Dushanbe in Persian is also "Monday"; it is left out of the data.
+        (
+            "tj-fa",
+            "جلسه دوشنبه در تهران برگزار شد",
+            "@country:TJ",
+            false,
+        ),
+    ];
+    let server = FeedServer::start();
+    server.put_rss(
+        "/feed.xml",
+        &feed_of(items.iter().map(|(guid, title, _, _)| (*guid, *title))),
+    );
+    for (guid, title, query, hit) in items {
+        let ws = Workspace::new();
+        let out = ws.watchword(&["test", "--query", query, &server.url("/feed.xml")]);
+        let text = stdout(&out);
+        assert!(out.status.success(), "{}\n{text}", stderr(&out));
+        assert_eq!(
+            text.contains(&format!("MATCH query  {title}\n")),
+            hit,
+            "{guid}: {query}\n{text}"
+        );
+    }
+}
