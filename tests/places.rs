@@ -503,3 +503,56 @@ fn capitals_name_their_countries_in_the_cldr_languages_and_common_words_do_not()
         );
     }
 }
+
+#[test]
+fn ukrainian_and_polish_names_match_with_their_first_words_declined() {
+    // (guid, title, reference), written for this test; the country items were missed when
+    // only the last word of a name declined.
+    let items = [
+        (
+            "sa-pl",
+            "Rozmowy pokojowe w Arabii Saudyjskiej",
+            "@country:SA",
+        ),
+        (
+            "ae-pl",
+            "Delegacja Zjednoczonych Emiratów Arabskich w Warszawie",
+            "@country:AE",
+        ),
+        (
+            "kr-pl",
+            "Prezydent Korei Południowej z wizytą w Astanie",
+            "@country:KR",
+        ),
+        (
+            "ae-uk",
+            "Делегація Об'єднаних Арабських Еміратів прибула до Києва",
+            "@country:AE",
+        ),
+        (
+            "sa-uk",
+            "Переговори в Саудівській Аравії завершилися",
+            "@country:SA",
+        ),
+        (
+            "ca-uk",
+            "Саміт лідерів Центральної Азії відбудеться в Астані",
+            "@region:central-asia[own]",
+        ),
+    ];
+    let server = FeedServer::start();
+    server.put_rss(
+        "/feed.xml",
+        &feed_of(items.iter().map(|(guid, title, _)| (*guid, *title))),
+    );
+    for (guid, title, query) in items {
+        let ws = Workspace::new();
+        let out = ws.watchword(&["test", "--query", query, &server.url("/feed.xml")]);
+        let text = stdout(&out);
+        assert!(out.status.success(), "{}\n{text}", stderr(&out));
+        assert!(
+            text.contains(&format!("MATCH query  {title}\n")),
+            "{guid}: {query} missed it\n{text}"
+        );
+    }
+}
