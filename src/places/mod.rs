@@ -365,10 +365,10 @@ fn multi_word_stems(gazetteer: &'static Gazetteer) -> HashMap<String, Vec<&'stat
             let base = base.trim_start_matches('=');
             // Normalizing every name to count its words would cost more than all the rest; a
             // name without a separator, Han or Hiragana is one token.
-            if base
-                .chars()
-                .all(|c| c.is_alphanumeric() && !crate::text::normalize::is_unspaced_script(c))
-            {
+            if base.chars().all(|c| {
+                crate::text::normalize::is_word_char(c)
+                    && !crate::text::normalize::is_unspaced_script(c)
+            }) {
                 continue;
             }
             for word in crate::text::normalize(base)
@@ -409,10 +409,10 @@ fn country_forms(code: &str, multi_word_only: bool) -> Arc<Vec<CountryForm>> {
     let kinds = BTreeSet::from(LONGER_KINDS);
     let mut out = Vec::new();
     for (lang, kind, base) in country.names.selected(&langs, &kinds, false) {
-        let one_word = base
-            .trim_start_matches('=')
-            .chars()
-            .all(|c| c.is_alphanumeric() && !crate::text::normalize::is_unspaced_script(c));
+        let one_word = base.trim_start_matches('=').chars().all(|c| {
+            crate::text::normalize::is_word_char(c)
+                && !crate::text::normalize::is_unspaced_script(c)
+        });
         if multi_word_only && one_word {
             continue;
         }
