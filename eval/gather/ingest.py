@@ -8,8 +8,14 @@ A batch file (kept in eval/cache/batches/, never committed) is a series of block
 
 The text goes to eval/cache/items.jsonl (gitignored), the label to eval/labels.tsv.
 Ids already present are replaced (re-ingesting a batch is idempotent).
+
+    python3 eval/gather/ingest.py [--labels FILE] [--exclude FILE ...] BATCH...
+
+`--labels` writes the labels to another file (the fresh sample: eval/labels-fresh.tsv);
+`--exclude` skips, with a note, every id already labelled in FILE (a fresh sample holds no
+item of the corpus it checks).
 """
-import json, sys, pathlib
+import argparse, json, sys, pathlib
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 CACHE = ROOT / "cache" / "items.jsonl"
@@ -46,17 +52,35 @@ def load_jsonl(p):
     return out
 
 
-def main():
-    cache = load_jsonl(CACHE)
+def read_labels(path):
     labels = {}
-    if LABELS.exists():
-        for line in LABELS.read_text(encoding="utf-8").splitlines()[1:]:
+    if path.exists():
+        for line in path.read_text(encoding="utf-8").splitlines()[1:]:
             if line.strip():
                 f = line.split("\t")
                 labels[f[0]] = f
-    n = 0
-    for path in sys.argv[1:]:
+    return labels
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--labels", default=str(LABELS))
+    ap.add_argument("--exclude", action="append", default=[])
+    ap.add_argument("batches", nargs="+")
+    args = ap.parse_args()
+    labels_path = pathlib.Path(args.labels)
+    excluded = set()
+    for e in args.exclude:
+        excluded |= set(read_labels(pathlib.Path(e)))
+    cache = load_jsonl(CACHE)
+    labels = read_labels(labels_path)
+    n = skipped = 0
+    for path in args.batches:
         for b in parse(path):
+            if b["id"] in excluded:
+                skipped += 1
+                print(f"skipped (already labelled): {b['id']}", file=sys.stderr)
+                continue
             if not b["text"]:
                 sys.exit(f"{path}: {b['id']}: empty text")
             cache[b["id"]] = {"id": b["id"], "lang": b["lang"], "source": "pages",
@@ -67,11 +91,11 @@ def main():
     with CACHE.open("w", encoding="utf-8") as f:
         for r in cache.values():
             f.write(json.dumps(r, ensure_ascii=False) + "\n")
-    with LABELS.open("w", encoding="utf-8") as f:
+    with labels_path.open("w", encoding="utf-8") as f:
         f.write(HEADER)
         for row in labels.values():
             f.write("\t".join(row) + "\n")
-    print(f"ingested {n}; cache {len(cache)}; labels {len(labels)}")
+    print(f"ingested {n}, skipped {skipped}; cache {len(cache)}; labels {len(labels)} in {labels_path}")
 
 
 if __name__ == "__main__":

@@ -134,7 +134,10 @@ pub fn forms(lang: Lang, kind: Kind, term: &str) -> Vec<String> {
             // not in derived words: Kazakistanlı).
             out.extend(with_suffixes(lang, term, 4));
         }
-        Lang::Uk | Lang::Pl => out.extend(slavic_stem(term)),
+        Lang::Uk | Lang::Pl => {
+            out.extend(slavic_stem(term));
+            out.extend(slavic_phrase_cases(lang, term));
+        }
         Lang::He => out.extend(he_with_proclitics(term)),
         Lang::En => {
             if demonym {
@@ -279,6 +282,129 @@ fn polish_endings(base: &str) -> &'static [&'static str] {
         &["u", "ie", "em", "owi", "a"]
     }
 }
+
+/// The case forms of a multi-word name in Ukrainian or Polish, whose words before the last
+/// decline with it (Саудівська Аравія → Саудівської Аравії, Саудівською Аравією; Arabia
+/// Saudyjska → Arabii Saudyjskiej; Zjednoczone Emiraty Arabskie → Zjednoczonych Emiratów
+/// Arabskich): for each case, every word but the last takes that case's ending by the regular
+/// pattern its ending shows (adjectives and feminine and plural nouns), and the last word is
+/// the [`slavic_stem`] prefix, which covers all its endings (or, when its stem is too short
+/// for a prefix, the word in that case: Центральної Азії). A word whose pattern is not known
+/// (a masculine noun, whose genitive may be -а or -у) is left as it is, and a phrase with no
+/// declined word is not added.
+fn slavic_phrase_cases(lang: Lang, term: &str) -> Vec<String> {
+    let Some((before, last_word)) = term.rsplit_once(' ') else {
+        return Vec::new();
+    };
+    let table: &[(&str, [&str; SLAVIC_CASES])] = match lang {
+        Lang::Uk => UK_ENDINGS,
+        Lang::Pl => PL_ENDINGS,
+        _ => return Vec::new(),
+    };
+    let decline = |word: &str, case: usize| -> Option<String> {
+        let lower = word.to_lowercase();
+        table
+            .iter()
+            .find(|(ending, _)| lower.ends_with(ending))
+            .map(|(ending, cases)| {
+                let keep = drop_last(word, ending.chars().count());
+                format!("{keep}{}", cases[case])
+            })
+    };
+    // The last word's prefix, when it has one; a short Latin-script stem has listed endings
+    // instead, and the last word then declines by the table like the others.
+    let stem = slavic_stem(term)
+        .into_iter()
+        .find(|form| form.ends_with('*'))
+        .map(|s| s.rsplit(' ').next().unwrap_or_default().to_owned());
+    let words: Vec<&str> = before.split(' ').collect();
+    let mut out = Vec::new();
+    for case in 0..SLAVIC_CASES {
+        let last = match &stem {
+            Some(stem) => stem.clone(),
+            None => match decline(last_word, case) {
+                Some(word) => word,
+                None => return out,
+            },
+        };
+        let mut declined = false;
+        let mut phrase: Vec<String> = Vec::with_capacity(words.len() + 1);
+        for word in &words {
+            match decline(word, case) {
+                Some(form) => {
+                    phrase.push(form);
+                    declined = true;
+                }
+                None => phrase.push((*word).to_owned()),
+            }
+        }
+        if declined {
+            phrase.push(last);
+            let phrase = phrase.join(" ");
+            if !out.contains(&phrase) {
+                out.push(phrase);
+            }
+        }
+    }
+    out
+}
+
+/// Genitive, dative, accusative, instrumental, locative, and a second locative (Ukrainian
+/// masculine adjectives: -ому and -ім).
+const SLAVIC_CASES: usize = 6;
+
+/// Ukrainian endings of the words before a name's last word, by the ending of the nominative
+/// (longest first where one ending ends another): adjectives feminine (Саудівська, Південна,
+/// Центральна), masculine (Південний) and plural (Об'єднані, Арабські); feminine nouns
+/// (Республіка, Аравія, Корея) and plural nouns (Емірати, Штати).
+const UK_ENDINGS: &[(&str, [&str; SLAVIC_CASES])] = &[
+    (
+        "ська",
+        ["ської", "ській", "ську", "ською", "ській", "ській"],
+    ),
+    (
+        "цька",
+        ["цької", "цькій", "цьку", "цькою", "цькій", "цькій"],
+    ),
+    (
+        "льна",
+        ["льної", "льній", "льну", "льною", "льній", "льній"],
+    ),
+    ("на", ["ної", "ній", "ну", "ною", "ній", "ній"]),
+    ("ова", ["ової", "овій", "ову", "овою", "овій", "овій"]),
+    ("ний", ["ного", "ному", "ний", "ним", "ному", "нім"]),
+    (
+        "ський",
+        ["ського", "ському", "ський", "ським", "ському", "ськім"],
+    ),
+    ("ні", ["них", "ним", "ні", "ними", "них", "них"]),
+    (
+        "ські",
+        ["ських", "ським", "ські", "ськими", "ських", "ських"],
+    ),
+    ("ка", ["ки", "ці", "ку", "кою", "ці", "ці"]),
+    ("ія", ["ії", "ії", "ію", "ією", "ії", "ії"]),
+    ("ея", ["еї", "еї", "ею", "еєю", "еї", "еї"]),
+    ("ти", ["тів", "там", "ти", "тами", "тах", "тах"]),
+];
+
+/// Polish endings of the words before a name's last word, likewise: adjectives feminine
+/// (Saudyjska, Środkowa, Południowa, Północna) and plural (Zjednoczone, Arabskie); feminine
+/// nouns (Arabia, Azja, Korea, Gwinea, Republika) and plural nouns (Emiraty, Stany).
+const PL_ENDINGS: &[(&str, [&str; SLAVIC_CASES])] = &[
+    ("ska", ["skiej", "skiej", "ską", "ską", "skiej", "skiej"]),
+    ("cka", ["ckiej", "ckiej", "cką", "cką", "ckiej", "ckiej"]),
+    ("owa", ["owej", "owej", "ową", "ową", "owej", "owej"]),
+    ("na", ["nej", "nej", "ną", "ną", "nej", "nej"]),
+    ("skie", ["skich", "skim", "skie", "skimi", "skich", "skich"]),
+    ("one", ["onych", "onym", "one", "onymi", "onych", "onych"]),
+    ("ia", ["ii", "ii", "ię", "ią", "ii", "ii"]),
+    ("ja", ["ji", "ji", "ję", "ją", "ji", "ji"]),
+    ("ea", ["ei", "ei", "eę", "eą", "ei", "ei"]),
+    ("ka", ["ki", "ce", "kę", "ką", "ce", "ce"]),
+    ("ty", ["tów", "tom", "ty", "tami", "tach", "tach"]),
+    ("ny", ["nów", "nom", "ny", "nami", "nach", "nach"]),
+];
 
 /// Hebrew writes the conjunction, prepositions, the article and relative ש onto the next
 /// word (וקזחסטן, בקזחסטן, שבקזחסטן): the name with each common prefix chain.
@@ -1163,10 +1289,59 @@ mod tests {
         );
         assert_forms(
             names(Lang::Pl, "Arabia Saudyjska"),
-            &["Arabia Saudyjska", "Arabia Saudyjsk*"],
+            &[
+                "Arabia Saudyjska",
+                "Arabia Saudyjsk*",
+                "Arabii Saudyjsk*",
+                "Arabię Saudyjsk*",
+                "Arabią Saudyjsk*",
+            ],
         );
         // Too short a stem would start too many other words.
         assert_forms(names(Lang::Pl, "Kuba"), &["Kuba"]);
+    }
+
+    #[test]
+    fn ukrainian_and_polish_multi_word_names_decline_their_first_words() {
+        let pl = names(Lang::Pl, "Arabia Saudyjska");
+        assert_contains(
+            &pl,
+            &["Arabii Saudyjsk*", "Arabią Saudyjsk*", "Arabię Saudyjsk*"],
+        );
+        let pl = names(Lang::Pl, "Zjednoczone Emiraty Arabskie");
+        assert_contains(
+            &pl,
+            &[
+                "Zjednoczonych Emiratów Arabski*",
+                "Zjednoczonym Emiratom Arabski*",
+                "Zjednoczonymi Emiratami Arabski*",
+                "Zjednoczonych Emiratach Arabski*",
+            ],
+        );
+        assert_contains(&names(Lang::Pl, "Azja Środkowa"), &["Azji Środkow*"]);
+        assert_contains(&names(Lang::Pl, "Korea Południowa"), &["Korei Południow*"]);
+        let uk = names(Lang::Uk, "Об'єднані Арабські Емірати");
+        assert_contains(
+            &uk,
+            &[
+                "Об'єднаних Арабських Емірат*",
+                "Об'єднаним Арабським Емірат*",
+                "Об'єднаними Арабськими Емірат*",
+            ],
+        );
+        let uk = names(Lang::Uk, "Саудівська Аравія");
+        assert_contains(&uk, &["Саудівської Араві*", "Саудівською Араві*"]);
+        assert_contains(&names(Lang::Uk, "Південний Судан"), &["Південного Судан*"]);
+        // Азі- is too short a prefix: the last word takes the case too.
+        assert_contains(
+            &names(Lang::Uk, "Центральна Азія"),
+            &["Центральної Азії", "Центральною Азією"],
+        );
+        // A masculine noun first is left alone: its genitive may be -а or -у.
+        assert_forms(
+            names(Lang::Pl, "Sudan Południowy"),
+            &["Sudan Południowy", "Sudan Południow*"],
+        );
         assert_forms(names(Lang::Uk, "=Того"), &["=Того"]);
     }
 

@@ -255,8 +255,9 @@ pub fn gazetteer() -> Result<&'static Gazetteer, PlaceError> {
 }
 
 /// A country's name that contains another country's name as whole words: *Papua New Guinea*
-/// holds *Guinea*, *South Sudan* holds *Sudan*. The matcher drops a hit of the shorter name
-/// that lies inside a hit of the longer one (longest match wins).
+/// holds *Guinea*, *South Sudan* holds *Sudan*, and likewise for demonyms: *South Sudanese*
+/// holds *Sudanese*, *sud-soudanaise* holds *soudanaise*. The matcher drops a hit of the
+/// shorter name that lies inside a hit of the longer one (longest match wins).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LongerName {
     /// Normalized words, one space apart, as a term's pattern.
@@ -349,21 +350,25 @@ fn stem(word: &str) -> String {
     word.chars().take(3).collect()
 }
 
-/// For each [`stem`] of a word of some country's name of two words or more (base forms, every
-/// language), the countries with such a name.
+/// What a longer name can be: a name, or a demonym (*South Sudanese* is not *Sudanese*).
+/// Capitals are left out: a capital holding another country's name is rare and it is a city.
+const LONGER_KINDS: [Kind; 2] = [Kind::Names, Kind::Demonyms];
+
+/// For each [`stem`] of a word of some country's name or demonym of two words or more (base
+/// forms, every language), the countries with such a name.
 fn multi_word_stems(gazetteer: &'static Gazetteer) -> HashMap<String, Vec<&'static str>> {
     let langs: BTreeSet<Lang> = Lang::ALL.iter().map(|(lang, _)| *lang).collect();
-    let kinds = BTreeSet::from([Kind::Names]);
+    let kinds = BTreeSet::from(LONGER_KINDS);
     let mut stems: HashMap<String, Vec<&'static str>> = HashMap::new();
     for country in gazetteer.countries.values() {
         for (_, _, base) in country.names.selected(&langs, &kinds, false) {
             let base = base.trim_start_matches('=');
             // Normalizing every name to count its words would cost more than all the rest; a
             // name without a separator, Han or Hiragana is one token.
-            if base
-                .chars()
-                .all(|c| c.is_alphanumeric() && !crate::text::normalize::is_unspaced_script(c))
-            {
+            if base.chars().all(|c| {
+                crate::text::normalize::is_word_char(c)
+                    && !crate::text::normalize::is_unspaced_script(c)
+            }) {
                 continue;
             }
             for word in crate::text::normalize(base)
@@ -386,8 +391,9 @@ struct CountryForm {
     prefix: bool,
 }
 
-/// The forms of `code`'s names in every language, normalized; with `multi_word_only`, only
-/// of the names of two words or more. Generated once per country and kind of list.
+/// The forms of `code`'s names and demonyms in every language, normalized; with
+/// `multi_word_only`, only of those of two words or more. Generated once per country and kind
+/// of list.
 fn country_forms(code: &str, multi_word_only: bool) -> Arc<Vec<CountryForm>> {
     type Cache = Mutex<HashMap<(String, bool), Arc<Vec<CountryForm>>>>;
     static CACHE: OnceLock<Cache> = OnceLock::new();
@@ -400,22 +406,25 @@ fn country_forms(code: &str, multi_word_only: bool) -> Arc<Vec<CountryForm>> {
         return Arc::default();
     };
     let langs: BTreeSet<Lang> = Lang::ALL.iter().map(|(lang, _)| *lang).collect();
-    let kinds = BTreeSet::from([Kind::Names]);
+    let kinds = BTreeSet::from(LONGER_KINDS);
     let mut out = Vec::new();
-    for (lang, _, base) in country.names.selected(&langs, &kinds, false) {
-        let one_word = base
-            .trim_start_matches('=')
-            .chars()
-            .all(|c| c.is_alphanumeric() && !crate::text::normalize::is_unspaced_script(c));
+    for (lang, kind, base) in country.names.selected(&langs, &kinds, false) {
+        let one_word = base.trim_start_matches('=').chars().all(|c| {
+            crate::text::normalize::is_word_char(c)
+                && !crate::text::normalize::is_unspaced_script(c)
+        });
         if multi_word_only && one_word {
             continue;
         }
         // Particles written onto the first word (Arabic, Hebrew) or endings onto the last
         // (Turkic, Korean, Bengali) leave the inner words as they are: the base form is enough
         // to find a name inside a longer one, at a tenth of the cost. Russian, German,
-        // Ukrainian and Polish decline the words around it (Южном Судане).
-        let forms = match lang {
-            Lang::Ru | Lang::De | Lang::Uk | Lang::Pl => inflect::forms(lang, Kind::Names, base),
+        // Ukrainian and Polish decline the words around it (Южном Судане), and a demonym
+        // takes number and gender at its end (South Sudanese, sud-soudanaises).
+        let forms = match (lang, kind) {
+            (Lang::Ru | Lang::De | Lang::Uk | Lang::Pl, _) | (_, Kind::Demonyms) => {
+                inflect::forms(lang, kind, base)
+            }
             _ => vec![base.to_owned()],
         };
         for form in forms {

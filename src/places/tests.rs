@@ -247,6 +247,23 @@ fn longer_names_hold_the_shorter_names_of_other_countries_only() {
 }
 
 #[test]
+fn longer_demonyms_hide_the_shorter_ones() {
+    // "South Sudanese opposition figure" and "l'armée sud-soudanaise" are not Sudan.
+    let patterns = |p: &str| -> Vec<String> {
+        longer_names(p, false)
+            .iter()
+            .map(|l| l.pattern.clone())
+            .collect()
+    };
+    assert!(patterns("sudanese").contains(&"south sudanese".to_owned()));
+    assert!(patterns("soudanaise").contains(&"sud soudanaise".to_owned()));
+    assert!(patterns("soudanais").contains(&"sud soudanais".to_owned()));
+    assert!(patterns("korean").contains(&"north korean".to_owned()));
+    // Sudan's own demonym is not hidden by Sudan's own longer forms.
+    assert!(!patterns("sudanese").iter().any(|p| p == "sudanese"));
+}
+
+#[test]
 fn the_ambiguous_mark_is_refused_anywhere_but_a_capital() {
     let loaded = g();
     let mut countries = loaded.countries.clone();
