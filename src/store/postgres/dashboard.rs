@@ -16,44 +16,61 @@ fn count(n: i64) -> u64 {
 
 impl Postgres {
     /// See `Sqlite::record_item_texts`: the workbench's copy of new items' text, and forgetting
-    /// what left its window.
+    /// what left its window. All of a poll's texts in one statement, sent together with the
+    /// one that forgets: one round trip.
     pub fn record_item_texts(&self, texts: &[ItemText], now: i64, keep_secs: i64) -> Result<usize> {
-        self.with_light_tx(|tx| {
-            let mut written = 0;
-            for text in texts.iter().filter(|t| t.seen_at > now - keep_secs) {
-                let authors = serde_json::to_string(&text.authors).unwrap_or_else(|_| "[]".into());
-                let categories =
-                    serde_json::to_string(&text.categories).unwrap_or_else(|_| "[]".into());
-                written += tx.execute(
+        let since = now - keep_secs;
+        // One row per item, the last one given winning (as one statement per text would): an
+        // upsert may not touch one row twice.
+        let mut latest: HashMap<(&str, &str), &ItemText> = HashMap::new();
+        for text in texts.iter().filter(|t| t.seen_at > since) {
+            latest.insert((text.feed.as_str(), text.item_id.as_str()), text);
+        }
+        let texts: Vec<&ItemText> = latest.into_values().collect();
+        let feeds: Vec<&str> = texts.iter().map(|t| t.feed.as_str()).collect();
+        let ids: Vec<&str> = texts.iter().map(|t| t.item_id.as_str()).collect();
+        let seen: Vec<i64> = texts.iter().map(|t| t.seen_at).collect();
+        let published: Vec<Option<i64>> = texts.iter().map(|t| t.published).collect();
+        let links: Vec<Option<&str>> = texts.iter().map(|t| t.link.as_deref()).collect();
+        let titles: Vec<&str> = texts.iter().map(|t| t.title.as_str()).collect();
+        let summaries: Vec<&str> = texts.iter().map(|t| t.summary.as_str()).collect();
+        let contents: Vec<&str> = texts.iter().map(|t| t.content.as_str()).collect();
+        let json = |list: &[String]| serde_json::to_string(list).unwrap_or_else(|_| "[]".into());
+        let authors: Vec<String> = texts.iter().map(|t| json(&t.authors)).collect();
+        let categories: Vec<String> = texts.iter().map(|t| json(&t.categories)).collect();
+        self.with_conn(|tx| {
+            let (written, _) = tx.execute_both(
+                (
                     "INSERT INTO item_texts
                         (feed, item_id, seen_at, published, link, title, summary, content,
                          authors, categories)
-                     SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10
-                     WHERE EXISTS (SELECT 1 FROM items WHERE feed = $1 AND item_id = $2)
+                     SELECT t.* FROM unnest($1::TEXT[], $2::TEXT[], $3::BIGINT[], $4::BIGINT[],
+                         $5::TEXT[], $6::TEXT[], $7::TEXT[], $8::TEXT[], $9::TEXT[], $10::TEXT[])
+                         AS t(feed, item_id, seen_at, published, link, title, summary, content,
+                              authors, categories)
+                     WHERE EXISTS (SELECT 1 FROM items i
+                                   WHERE i.feed = t.feed AND i.item_id = t.item_id)
                      ON CONFLICT (feed, item_id) DO UPDATE SET seen_at = EXCLUDED.seen_at,
                         published = EXCLUDED.published, link = EXCLUDED.link,
                         title = EXCLUDED.title, summary = EXCLUDED.summary,
                         content = EXCLUDED.content, authors = EXCLUDED.authors,
                         categories = EXCLUDED.categories",
                     &[
-                        &text.feed,
-                        &text.item_id,
-                        &text.seen_at,
-                        &text.published,
-                        &text.link,
-                        &text.title,
-                        &text.summary,
-                        &text.content,
+                        &feeds,
+                        &ids,
+                        &seen,
+                        &published,
+                        &links,
+                        &titles,
+                        &summaries,
+                        &contents,
                         &authors,
                         &categories,
                     ],
-                )? as usize;
-            }
-            tx.execute(
-                "DELETE FROM item_texts WHERE seen_at < $1",
-                &[&(now - keep_secs)],
+                ),
+                ("DELETE FROM item_texts WHERE seen_at < $1", &[&since]),
             )?;
-            Ok(written)
+            Ok(written as usize)
         })
     }
 

@@ -4,9 +4,10 @@
 
 use std::collections::HashMap;
 
+use super::queries::{STATE_COLUMN_COUNT, STATE_COLUMNS, state_from_row};
 use super::{Postgres, Result, Tx, locks};
 use crate::model::StorySource;
-use crate::store::facade::FeedClaim;
+use crate::store::facade::PollClaim;
 use crate::store::feeds::FEED_EVENT_RULE_PREFIX;
 use crate::store::recording::{self, AlertRow, RecordingTx};
 use crate::store::{
@@ -55,58 +56,226 @@ impl Postgres {
         })
     }
 
-    /// Leases `feed` to this replica for one poll. The row lock taken by the upsert orders
-    /// replicas that race for the same feed; the loser sees the winner's lease (or, once the
-    /// winner has recorded its poll, the feed's next due time) and does not fetch.
-    pub fn claim_feed(
+    /// Takes `feed` for one poll in one statement: its lease, one of its host's shared slots
+    /// (`host`: the host and its `per_host_concurrency`) when one is free, and its stored
+    /// state. A slot taken here is given back by the statement that records the poll (or by
+    /// [`Postgres::release_held_slot`]).
+    #[allow(clippy::too_many_arguments)]
+    pub fn claim_poll(
         &self,
         feed: &str,
         url: &str,
+        host: Option<(&str, usize)>,
         now: i64,
         lease_secs: i64,
         honour_schedule: bool,
-    ) -> Result<FeedClaim> {
+    ) -> Result<PollClaim> {
         let until = now.saturating_add(lease_secs.max(1));
         let replica: &str = &self.replica;
-        // Two statements without a transaction: the upsert is atomic by itself, and the read
-        // after a refusal only says when to look again.
-        self.with_conn(|tx| {
+        let limit = host.map_or(0, |(_, limit)| slot_limit(limit));
+        let host = host.map(|(host, _)| host);
+        if let Some(host) = host {
+            self.make_host_slots(host, limit)?;
+        }
+        let (claimed, refused) = self.with_conn(|tx| {
             let claimed = tx.query_opt(
-                "INSERT INTO feeds (name, url, lease_owner, lease_until) VALUES ($1, $2, $3, $4)
-                 ON CONFLICT (name) DO UPDATE SET lease_owner = EXCLUDED.lease_owner,
-                     lease_until = EXCLUDED.lease_until
-                 WHERE (feeds.lease_until IS NULL OR feeds.lease_until <= $5
-                        OR feeds.lease_owner = $3)
-                   AND (NOT $6 OR feeds.next_due_at IS NULL OR feeds.next_due_at <= $5
-                        OR feeds.url <> EXCLUDED.url)
-                 RETURNING 1",
-                &[&feed, &url, &replica, &until, &now, &honour_schedule],
+                &format!(
+                    "WITH claimed AS (
+                        INSERT INTO feeds (name, url, lease_owner, lease_until)
+                        VALUES ($1, $2, $3, $4)
+                        ON CONFLICT (name) DO UPDATE SET lease_owner = EXCLUDED.lease_owner,
+                            lease_until = EXCLUDED.lease_until
+                        WHERE (feeds.lease_until IS NULL OR feeds.lease_until <= $5
+                               OR feeds.lease_owner = $3)
+                          AND (NOT $6 OR feeds.next_due_at IS NULL OR feeds.next_due_at <= $5
+                               OR feeds.url <> EXCLUDED.url)
+                        RETURNING {STATE_COLUMNS}
+                    ), slot AS (
+                        UPDATE host_slots SET owner = $3, until = $4
+                        WHERE (host, slot) = (
+                            SELECT host, slot FROM host_slots
+                            WHERE host = $7 AND slot < $8 AND (owner IS NULL OR until <= $5)
+                              AND EXISTS (SELECT 1 FROM claimed)
+                            ORDER BY slot LIMIT 1 FOR UPDATE SKIP LOCKED)
+                        RETURNING slot
+                    )
+                    SELECT claimed.*, (SELECT slot FROM slot) FROM claimed"
+                ),
+                &[
+                    &feed,
+                    &url,
+                    &replica,
+                    &until,
+                    &now,
+                    &honour_schedule,
+                    &host,
+                    &limit,
+                ],
             )?;
-            if claimed.is_some() {
-                return Ok(FeedClaim::Claimed);
+            if let Some(row) = claimed {
+                return Ok((Some(row), None));
             }
-            let row = tx.query_one(
+            // Refused: a statement of its own, so it sees the lease or the poll that won.
+            let row = tx.query_opt(
                 "SELECT lease_until, next_due_at FROM feeds WHERE name = $1",
                 &[&feed],
             )?;
-            let lease: Option<i64> = row.get(0);
-            let due: Option<i64> = row.get(1);
-            Ok(match lease.filter(|&l| l > now) {
-                Some(lease) => FeedClaim::Leased(lease),
-                None => FeedClaim::NotDue(due.unwrap_or(now)),
-            })
+            Ok((None, row))
+        })?;
+        let Some(row) = claimed else {
+            let lease: Option<i64> = refused.as_ref().and_then(|row| row.get(0));
+            let due: Option<i64> = refused.as_ref().and_then(|row| row.get(1));
+            return Ok(match lease.filter(|&l| l > now) {
+                Some(lease) => PollClaim::Leased(lease),
+                None => PollClaim::NotDue(due.unwrap_or(now)),
+            });
+        };
+        let slot: Option<i32> = row.get(STATE_COLUMN_COUNT);
+        if let (Some(host), Some(slot)) = (host, slot) {
+            self.hold_slot(feed, host, slot);
+        }
+        let fetched_before = row.get::<_, Option<i64>>(4).is_some();
+        Ok(PollClaim::Claimed {
+            state: fetched_before.then(|| Box::new(state_from_row(&row))),
+            host_slot: host.is_none() || slot.is_some(),
         })
     }
 
-    /// Records one poll in one transaction and releases the feed's lease. A poll whose items
-    /// raise alerts first takes the story lock, so story decisions across replicas are
-    /// serial: each sees the stories and alerts the one before committed.
+    /// Records one poll and releases the feed's lease and its host slot. A poll that only
+    /// adds items and state (no alert, feed event or edit: most polls) is one statement; one
+    /// that decides stories is one transaction which first locks the stories' look-up keys,
+    /// so decisions across replicas that may concern one story are serial: each sees the
+    /// stories and alerts the one before committed.
     pub fn record_poll(&self, poll: &PollRecord) -> Result<RecordSummary> {
+        let slot = self.take_held_slot(&poll.fetch.feed);
+        let recorded = if crate::store::feeds::writes_outbox(poll) || !poll.fetch.edits.is_empty() {
+            self.record_deciding(poll, slot.as_ref())
+        } else {
+            self.record_plain(poll, slot.as_ref())
+        };
+        if recorded.is_err()
+            && let Some((host, slot)) = slot
+        {
+            // The statement that would have given the slot back did not run.
+            let _ = self.release_slot(&host, slot);
+        }
+        recorded
+    }
+
+    /// A poll that writes nothing to the outbox and decides no story: its items, the items it
+    /// still lists, its state, its lease and host slot let go, in one statement (one round
+    /// trip, atomic by itself). Its commit does not wait for the WAL flush, as on SQLite: a
+    /// crash may lose it at the cost of a refetch, never an alert.
+    fn record_plain(
+        &self,
+        poll: &PollRecord,
+        slot: Option<&(String, i32)>,
+    ) -> Result<RecordSummary> {
+        let fetch = &poll.fetch;
+        let items = ItemColumns::of(&fetch.items);
+        let s = &poll.state;
+        let status = s.last_status.map(i64::from);
+        let failures = i64::from(s.consecutive_failures);
+        let replica: &str = &self.replica;
+        let (slot_host, slot_number) = match slot {
+            Some((host, slot)) => (Some(host.as_str()), Some(*slot)),
+            None => (None, None),
+        };
+        let new_items: i64 = self.with_conn(|tx| {
+            Ok(tx
+                .query_one(
+                    "WITH new AS (
+                        INSERT INTO items
+                            (feed, item_id, link, title, published, first_seen_at, status,
+                             text_hash)
+                        SELECT $1, id, link, title, published, $3, status, text_hash
+                        FROM unnest($4::TEXT[], $5::TEXT[], $6::TEXT[], $7::BIGINT[],
+                                    $8::TEXT[], $9::BIGINT[])
+                            AS i(id, link, title, published, status, text_hash)
+                        ON CONFLICT DO NOTHING
+                        RETURNING 1
+                    ), listed AS (
+                        UPDATE items SET last_listed_at = $3
+                        WHERE feed = $1 AND item_id = ANY($10)
+                          AND COALESCE(last_listed_at, first_seen_at) < $3::BIGINT - 86400
+                    ), slot AS (
+                        UPDATE host_slots SET owner = NULL, until = NULL
+                        WHERE host = $11 AND slot = $12 AND owner = $13
+                    ), state AS (
+                        INSERT INTO feeds (name, url, etag, last_modified, last_fetch_at,
+                            last_success_at, last_status, last_error, consecutive_failures,
+                            failing_since, last_new_item_at, next_due_at, moved_to, gone_at,
+                            broken_since, stale_since, items_seen, ttl, skipped)
+                        VALUES ($1, $2, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24,
+                            $25, $26, $27, (SELECT COUNT(*) FROM new), $28, $29)
+                        ON CONFLICT (name) DO UPDATE SET url = EXCLUDED.url,
+                            etag = EXCLUDED.etag, last_modified = EXCLUDED.last_modified,
+                            last_fetch_at = EXCLUDED.last_fetch_at,
+                            last_success_at = EXCLUDED.last_success_at,
+                            last_status = EXCLUDED.last_status,
+                            last_error = EXCLUDED.last_error,
+                            consecutive_failures = EXCLUDED.consecutive_failures,
+                            failing_since = EXCLUDED.failing_since,
+                            last_new_item_at = EXCLUDED.last_new_item_at,
+                            next_due_at = EXCLUDED.next_due_at, moved_to = EXCLUDED.moved_to,
+                            gone_at = EXCLUDED.gone_at, broken_since = EXCLUDED.broken_since,
+                            stale_since = EXCLUDED.stale_since,
+                            items_seen = feeds.items_seen + EXCLUDED.items_seen,
+                            ttl = EXCLUDED.ttl, skipped = EXCLUDED.skipped,
+                            lease_owner = NULL, lease_until = NULL
+                    )
+                    SELECT COUNT(*) FROM new",
+                    &[
+                        &fetch.feed,
+                        &fetch.url,
+                        &fetch.at,
+                        &items.ids,
+                        &items.links,
+                        &items.titles,
+                        &items.published,
+                        &items.statuses,
+                        &items.hashes,
+                        &fetch.listed,
+                        &slot_host,
+                        &slot_number,
+                        &replica,
+                        &s.etag,
+                        &s.last_modified,
+                        &s.last_fetch_at,
+                        &s.last_success_at,
+                        &status,
+                        &s.last_error,
+                        &failures,
+                        &s.failing_since,
+                        &s.last_new_item_at,
+                        &s.next_due_at,
+                        &s.moved_to,
+                        &s.gone_at,
+                        &s.broken_since,
+                        &s.stale_since,
+                        &s.ttl,
+                        &s.skipped,
+                    ],
+                )?
+                .get(0))
+        })?;
+        Ok(RecordSummary {
+            new_items: new_items.max(0) as usize,
+            ..RecordSummary::default()
+        })
+    }
+
+    /// A poll that may raise alerts (or feed events, or edits): one transaction, which waits
+    /// for the WAL flush only when it may write to the outbox.
+    fn record_deciding(
+        &self,
+        poll: &PollRecord,
+        slot: Option<&(String, i32)>,
+    ) -> Result<RecordSummary> {
         let policy = self.story_policy;
+        let replica: &str = &self.replica;
         let record = |tx: &Tx<'_>| {
-            if decides_stories(&poll.fetch) {
-                tx.execute("SELECT pg_advisory_xact_lock($1)", &[&locks::STORIES])?;
-            }
+            lock_story_keys(tx, &poll.fetch)?;
             let summary = insert_items(tx, &poll.fetch, policy)?;
             for event in &poll.events {
                 let rule = format!("{FEED_EVENT_RULE_PREFIX}{}", event.kind);
@@ -134,18 +303,35 @@ impl Postgres {
             let status = s.last_status.map(i64::from);
             let failures = i64::from(s.consecutive_failures);
             let new_items = summary.new_items as i64;
+            let (slot_host, slot_number) = match slot {
+                Some((host, slot)) => (Some(host.as_str()), Some(*slot)),
+                None => (None, None),
+            };
             tx.execute(
-                "INSERT INTO feeds (name, url) VALUES ($1, $2) ON CONFLICT DO NOTHING",
-                &[&poll.fetch.feed, &poll.fetch.url],
-            )?;
-            tx.execute(
-                "UPDATE feeds SET url = $2, etag = $3, last_modified = $4, last_fetch_at = $5,
-                    last_success_at = $6, last_status = $7, last_error = $8,
-                    consecutive_failures = $9, failing_since = $10, last_new_item_at = $11,
-                    next_due_at = $12, moved_to = $13, gone_at = $14, broken_since = $15,
-                    stale_since = $16, items_seen = items_seen + $17, ttl = $18, skipped = $19,
-                    lease_owner = NULL, lease_until = NULL
-                 WHERE name = $1",
+                "WITH slot AS (
+                    UPDATE host_slots SET owner = NULL, until = NULL
+                    WHERE host = $20 AND slot = $21 AND owner = $22
+                 )
+                 INSERT INTO feeds (name, url, etag, last_modified, last_fetch_at,
+                    last_success_at, last_status, last_error, consecutive_failures,
+                    failing_since, last_new_item_at, next_due_at, moved_to, gone_at,
+                    broken_since, stale_since, items_seen, ttl, skipped)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,
+                    $17, $18, $19)
+                 ON CONFLICT (name) DO UPDATE SET url = EXCLUDED.url, etag = EXCLUDED.etag,
+                    last_modified = EXCLUDED.last_modified,
+                    last_fetch_at = EXCLUDED.last_fetch_at,
+                    last_success_at = EXCLUDED.last_success_at,
+                    last_status = EXCLUDED.last_status, last_error = EXCLUDED.last_error,
+                    consecutive_failures = EXCLUDED.consecutive_failures,
+                    failing_since = EXCLUDED.failing_since,
+                    last_new_item_at = EXCLUDED.last_new_item_at,
+                    next_due_at = EXCLUDED.next_due_at, moved_to = EXCLUDED.moved_to,
+                    gone_at = EXCLUDED.gone_at, broken_since = EXCLUDED.broken_since,
+                    stale_since = EXCLUDED.stale_since,
+                    items_seen = feeds.items_seen + EXCLUDED.items_seen,
+                    ttl = EXCLUDED.ttl, skipped = EXCLUDED.skipped,
+                    lease_owner = NULL, lease_until = NULL",
                 &[
                     &poll.fetch.feed,
                     &poll.fetch.url,
@@ -166,6 +352,9 @@ impl Postgres {
                     &new_items,
                     &s.ttl,
                     &s.skipped,
+                    &slot_host,
+                    &slot_number,
+                    &replica,
                 ],
             )?;
             if summary.new_alerts > 0 || !poll.events.is_empty() {
@@ -174,8 +363,8 @@ impl Postgres {
             Ok(summary)
         };
         // As on SQLite: only a poll that may write outbox rows waits for its commit to be on
-        // disk; one of 304s, failures and items that match nothing may lose its commit to a
-        // crash at the cost of a refetch.
+        // disk; one of edits that match nothing may lose its commit to a crash at the cost of
+        // a refetch.
         if crate::store::feeds::writes_outbox(poll) {
             self.with_tx(record)
         } else {
@@ -187,9 +376,7 @@ impl Postgres {
     pub fn record_fetch(&self, record: &FetchRecord) -> Result<RecordSummary> {
         let policy = self.story_policy;
         self.with_tx(|tx| {
-            if decides_stories(record) {
-                tx.execute("SELECT pg_advisory_xact_lock($1)", &[&locks::STORIES])?;
-            }
+            lock_story_keys(tx, record)?;
             let summary = insert_items(tx, record, policy)?;
             let new_items = summary.new_items as i64;
             match &record.error {
@@ -222,13 +409,109 @@ impl Postgres {
     }
 }
 
-/// Whether recording `record` makes story decisions (items or edits that raise alerts).
-fn decides_stories(record: &FetchRecord) -> bool {
-    record
-        .items
-        .iter()
-        .any(|item| !item.too_old && !item.alerts.is_empty())
-        || record.edits.iter().any(|edit| !edit.alerts.is_empty())
+/// More look-up keys than this in one recording take the one story lock for the database
+/// instead: advisory locks live in a shared table of fixed size (`max_locks_per_transaction`
+/// × connections), which a feed of a hundred alerting items, 35 keys each, could fill.
+const MAX_KEY_LOCKS: usize = 128;
+
+/// Locks the look-up keys (link, bands, names) of every item and edit in `record` that may
+/// decide a story, in sorted order (no two recordings wait on each other in a circle), so two
+/// reports that could find each other's story are decided one after the other, while
+/// reports of unrelated stories are decided in parallel. Every such recording also holds the
+/// story lock for the database in shared mode; one with too many keys holds it alone.
+/// Decisions on one story reached by different keys are serial too: joining a story updates
+/// its row (`touch_story`), which waits for a concurrent recording that joined it.
+fn lock_story_keys(tx: &Tx<'_>, record: &FetchRecord) -> Result<()> {
+    let keys = story_lock_keys(record);
+    if keys.is_empty() {
+        return Ok(());
+    }
+    if keys.len() > MAX_KEY_LOCKS {
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&locks::STORIES])?;
+        return Ok(());
+    }
+    tx.execute(
+        "WITH every AS (SELECT pg_advisory_xact_lock_shared($1))
+         SELECT COUNT(pg_advisory_xact_lock($2, k)) FROM every, unnest($3::INT4[]) AS k",
+        &[&locks::STORIES, &locks::STORY_KEY, &keys],
+    )?;
+    Ok(())
+}
+
+/// The advisory lock numbers of the story look-up keys in `record`, sorted and distinct: a
+/// stable 32-bit hash of each (two keys that share a number only wait on each other).
+fn story_lock_keys(record: &FetchRecord) -> Vec<i32> {
+    let mut keys = Vec::new();
+    let mut add = |key: &crate::story::StoryKey| {
+        if let Some(link) = &key.link {
+            keys.push(stable_hash32(b'l', link.as_bytes()));
+        }
+        if let Some(signature) = &key.signature {
+            for band in signature.band_keys() {
+                // Band keys are 32-bit values (`story::decide`); the tag keeps them apart from
+                // the hashed kinds only by chance, which costs nothing but a wait.
+                keys.push(band as u32 as i32);
+            }
+        }
+        for id in key.entities.keys() {
+            keys.push(stable_hash32(b'e', id.as_bytes()));
+        }
+    };
+    for item in &record.items {
+        if !item.too_old && !item.alerts.is_empty() {
+            add(&item.story);
+        }
+    }
+    for edit in &record.edits {
+        if !edit.alerts.is_empty() {
+            add(&edit.story);
+        }
+    }
+    keys.sort_unstable();
+    keys.dedup();
+    keys
+}
+
+/// FNV-1a, folded to 32 bits: the same number in every replica (std's hasher is seeded per
+/// process).
+fn stable_hash32(kind: u8, bytes: &[u8]) -> i32 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for &b in std::iter::once(&kind).chain(bytes) {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    ((h >> 32) ^ h) as u32 as i32
+}
+
+/// Per-host slots as the database counts them.
+fn slot_limit(limit: usize) -> i32 {
+    i32::try_from(limit.max(1)).unwrap_or(i32::MAX)
+}
+
+/// A poll's new items as columns, for one `INSERT … SELECT FROM unnest(…)`.
+struct ItemColumns<'a> {
+    ids: Vec<&'a str>,
+    links: Vec<Option<&'a str>>,
+    titles: Vec<&'a str>,
+    published: Vec<Option<i64>>,
+    statuses: Vec<&'a str>,
+    hashes: Vec<Option<i64>>,
+}
+
+impl<'a> ItemColumns<'a> {
+    fn of(items: &'a [NewItem]) -> ItemColumns<'a> {
+        ItemColumns {
+            ids: items.iter().map(|i| i.id.as_str()).collect(),
+            links: items.iter().map(|i| i.link.as_deref()).collect(),
+            titles: items.iter().map(|i| i.title.as_str()).collect(),
+            published: items.iter().map(|i| i.published).collect(),
+            statuses: items
+                .iter()
+                .map(|i| if i.too_old { "old" } else { "new" })
+                .collect(),
+            hashes: items.iter().map(|i| i.text_hash).collect(),
+        }
+    }
 }
 
 /// `recording::insert_items` on PostgreSQL.
@@ -253,15 +536,7 @@ impl RecordingTx for Ledger<'_, '_> {
         items: &[NewItem],
         at: i64,
     ) -> Result<std::collections::HashSet<String>> {
-        let ids: Vec<&str> = items.iter().map(|i| i.id.as_str()).collect();
-        let links: Vec<Option<&str>> = items.iter().map(|i| i.link.as_deref()).collect();
-        let titles: Vec<&str> = items.iter().map(|i| i.title.as_str()).collect();
-        let published: Vec<Option<i64>> = items.iter().map(|i| i.published).collect();
-        let statuses: Vec<&str> = items
-            .iter()
-            .map(|i| if i.too_old { "old" } else { "new" })
-            .collect();
-        let hashes: Vec<Option<i64>> = items.iter().map(|i| i.text_hash).collect();
+        let c = ItemColumns::of(items);
         Ok(self
             .tx
             .query(
@@ -273,7 +548,14 @@ impl RecordingTx for Ledger<'_, '_> {
                  ON CONFLICT DO NOTHING
                  RETURNING item_id",
                 &[
-                    &feed, &at, &ids, &links, &titles, &published, &statuses, &hashes,
+                    &feed,
+                    &at,
+                    &c.ids,
+                    &c.links,
+                    &c.titles,
+                    &c.published,
+                    &c.statuses,
+                    &c.hashes,
                 ],
             )?
             .into_iter()
@@ -365,60 +647,75 @@ impl StoryLedger for Ledger<'_, '_> {
             .map(|row| row.get::<_, i64>(0)))
     }
 
+    /// Three statements whatever the number of keys and candidates: the stories of every
+    /// key, which of the most promising are open, and their first reports.
     fn candidates(&mut self, keys: &[i64], open_since: i64) -> Result<Vec<(StoryId, Vec<Report>)>> {
         let mut shared: HashMap<i64, (u32, u32)> = HashMap::new();
-        for &key in keys {
-            let band = is_band_key(key);
-            for row in self.tx.query(
-                "SELECT story_id FROM story_keys WHERE key = $1 ORDER BY story_id DESC LIMIT $2",
-                &[&key, &MAX_STORIES_PER_KEY],
-            )? {
-                let entry = shared.entry(row.get::<_, i64>(0)).or_default();
-                entry.0 += 1;
-                entry.1 += u32::from(band);
-            }
+        for row in self.tx.query(
+            "SELECT k.key, s.story_id FROM unnest($1::BIGINT[]) AS k(key)
+             CROSS JOIN LATERAL (SELECT story_id FROM story_keys WHERE key = k.key
+                                 ORDER BY story_id DESC LIMIT $2) AS s",
+            &[&keys, &MAX_STORIES_PER_KEY],
+        )? {
+            let band = is_band_key(row.get::<_, i64>(0));
+            let entry = shared.entry(row.get::<_, i64>(1)).or_default();
+            entry.0 += 1;
+            entry.1 += u32::from(band);
+        }
+        if shared.is_empty() {
+            return Ok(Vec::new());
         }
         let mut ranked: Vec<((u32, u32), i64)> = shared
             .into_iter()
             .map(|(story, (all, band))| ((band, all), story))
             .collect();
         ranked.sort_unstable_by(|a, b| b.cmp(a));
-        let mut candidates = Vec::with_capacity(MAX_CANDIDATES);
-        for (_, story) in ranked {
-            if candidates.len() == MAX_CANDIDATES {
-                break;
-            }
-            let open = self.tx.query_opt(
-                "SELECT 1 FROM stories WHERE id = $1 AND last_seen_at >= $2",
-                &[&story, &open_since],
-            )?;
-            if open.is_none() {
-                continue;
-            }
-            let rows = self.tx.query(
-                "SELECT signature, entities, published FROM items
-                 WHERE story_id = $1 AND (signature IS NOT NULL OR entities IS NOT NULL)
-                 ORDER BY first_seen_at LIMIT $2",
-                &[&story, &MAX_COMPARED],
-            )?;
-            let reports = rows
-                .into_iter()
-                .map(|row| Report {
-                    signature: row
-                        .get::<_, Option<Vec<u8>>>(0)
-                        .as_deref()
-                        .and_then(Signature::from_bytes),
-                    entities: row
-                        .get::<_, Option<String>>(1)
-                        .as_deref()
-                        .map(Entities::from_text)
-                        .unwrap_or_default(),
-                    published: row.get(2),
-                })
-                .collect();
-            candidates.push((story, reports));
+        let ranked: Vec<i64> = ranked.into_iter().map(|(_, story)| story).collect();
+        let open: std::collections::HashSet<i64> = self
+            .tx
+            .query(
+                "SELECT id FROM stories WHERE id = ANY($1) AND last_seen_at >= $2",
+                &[&ranked, &open_since],
+            )?
+            .into_iter()
+            .map(|row| row.get::<_, i64>(0))
+            .collect();
+        let chosen: Vec<i64> = ranked
+            .into_iter()
+            .filter(|story| open.contains(story))
+            .take(MAX_CANDIDATES)
+            .collect();
+        if chosen.is_empty() {
+            return Ok(Vec::new());
         }
-        Ok(candidates)
+        let mut reports: HashMap<i64, Vec<Report>> = HashMap::new();
+        for row in self.tx.query(
+            "SELECT c.id, r.signature, r.entities, r.published
+             FROM unnest($1::BIGINT[]) WITH ORDINALITY AS c(id, n)
+             CROSS JOIN LATERAL (
+                 SELECT signature, entities, published, first_seen_at FROM items
+                 WHERE story_id = c.id AND (signature IS NOT NULL OR entities IS NOT NULL)
+                 ORDER BY first_seen_at LIMIT $2) AS r
+             ORDER BY c.n, r.first_seen_at",
+            &[&chosen, &MAX_COMPARED],
+        )? {
+            reports.entry(row.get(0)).or_default().push(Report {
+                signature: row
+                    .get::<_, Option<Vec<u8>>>(1)
+                    .as_deref()
+                    .and_then(Signature::from_bytes),
+                entities: row
+                    .get::<_, Option<String>>(2)
+                    .as_deref()
+                    .map(Entities::from_text)
+                    .unwrap_or_default(),
+                published: row.get(3),
+            });
+        }
+        Ok(chosen
+            .into_iter()
+            .map(|story| (story, reports.remove(&story).unwrap_or_default()))
+            .collect())
     }
 
     fn open_story(&mut self, at: i64, title: &str, link: Option<&str>) -> Result<StoryId> {
@@ -441,21 +738,19 @@ impl StoryLedger for Ledger<'_, '_> {
     }
 
     fn join_story(&mut self, story: StoryId, report: Membership<'_>) -> Result<()> {
-        if !report.keys.is_empty() {
-            self.tx.execute(
-                "INSERT INTO story_keys (key, story_id) SELECT UNNEST($1::BIGINT[]), $2
-                 ON CONFLICT DO NOTHING",
-                &[&report.keys, &story],
-            )?;
-        }
         let entities = &report.key.entities;
         let joined_by = report
             .joined_by
             .and_then(|why| serde_json::to_string(why).ok());
         let signature = report.key.signature.as_ref().map(Signature::to_bytes);
         let entities = (!entities.is_empty()).then(|| entities.to_text());
+        // The keys and the membership in one statement.
         self.tx.execute(
-            "UPDATE items SET story_id = $3, signature = $4, entities = $5, joined_by = $6,
+            "WITH keys AS (
+                INSERT INTO story_keys (key, story_id) SELECT UNNEST($8::BIGINT[]), $3
+                ON CONFLICT DO NOTHING
+             )
+             UPDATE items SET story_id = $3, signature = $4, entities = $5, joined_by = $6,
              lang = $7 WHERE feed = $1 AND item_id = $2",
             &[
                 &report.feed,
@@ -465,6 +760,7 @@ impl StoryLedger for Ledger<'_, '_> {
                 &entities,
                 &joined_by,
                 &report.key.lang,
+                &report.keys,
             ],
         )?;
         Ok(())
