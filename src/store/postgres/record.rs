@@ -181,20 +181,25 @@ impl Postgres {
             Some((host, slot)) => (Some(host.as_str()), Some(*slot)),
             None => (None, None),
         };
+        // A poll without items (a 304, a failure) inserts none: no INSERT at all, so the
+        // items' statement trigger does not run for nothing. The parameters stay typed.
+        let new = if fetch.items.is_empty() {
+            "SELECT 1 FROM unnest($4::TEXT[], $5::TEXT[], $6::TEXT[], $7::BIGINT[],
+                                  $8::TEXT[], $9::BIGINT[]) WHERE false"
+        } else {
+            "INSERT INTO items
+                (feed, item_id, link, title, published, first_seen_at, status, text_hash)
+             SELECT $1, id, link, title, published, $3, status, text_hash
+             FROM unnest($4::TEXT[], $5::TEXT[], $6::TEXT[], $7::BIGINT[], $8::TEXT[],
+                         $9::BIGINT[]) AS i(id, link, title, published, status, text_hash)
+             ON CONFLICT DO NOTHING
+             RETURNING 1"
+        };
         let new_items: i64 = self.with_conn(|tx| {
             Ok(tx
                 .query_one(
-                    "WITH new AS (
-                        INSERT INTO items
-                            (feed, item_id, link, title, published, first_seen_at, status,
-                             text_hash)
-                        SELECT $1, id, link, title, published, $3, status, text_hash
-                        FROM unnest($4::TEXT[], $5::TEXT[], $6::TEXT[], $7::BIGINT[],
-                                    $8::TEXT[], $9::BIGINT[])
-                            AS i(id, link, title, published, status, text_hash)
-                        ON CONFLICT DO NOTHING
-                        RETURNING 1
-                    ), listed AS (
+                    &format!(
+                        "WITH new AS ({new}), listed AS (
                         UPDATE items SET last_listed_at = $3
                         WHERE feed = $1 AND item_id = ANY($10)
                           AND COALESCE(last_listed_at, first_seen_at) < $3::BIGINT - 86400
@@ -224,7 +229,8 @@ impl Postgres {
                             ttl = EXCLUDED.ttl, skipped = EXCLUDED.skipped,
                             lease_owner = NULL, lease_until = NULL
                     )
-                    SELECT COUNT(*) FROM new",
+                    SELECT COUNT(*) FROM new"
+                    ),
                     &[
                         &fetch.feed,
                         &fetch.url,
@@ -275,8 +281,8 @@ impl Postgres {
         let policy = self.story_policy;
         let replica: &str = &self.replica;
         let record = |tx: &Tx<'_>| {
-            lock_story_keys(tx, &poll.fetch)?;
             let summary = insert_items(tx, &poll.fetch, policy)?;
+            let mut events_recorded = 0;
             for event in &poll.events {
                 let rule = format!("{FEED_EVENT_RULE_PREFIX}{}", event.kind);
                 let inserted = tx.execute(
@@ -295,6 +301,7 @@ impl Postgres {
                 if inserted == 0 {
                     continue;
                 }
+                events_recorded += 1;
                 for sink in &event.sinks {
                     insert_delivery(tx, event.id.as_str(), sink, poll.fetch.at)?;
                 }
@@ -357,26 +364,28 @@ impl Postgres {
                     &replica,
                 ],
             )?;
-            if summary.new_alerts > 0 || !poll.events.is_empty() {
+            // Only a poll that wrote outbox rows waits for its commit to be on disk: one whose
+            // matches only joined stories already alerted on (or edits that alert nothing) may
+            // lose its commit to a crash at the cost of a refetch, like SQLite's unsynced
+            // batches. Decided here, where it is known, in the statement that notifies.
+            let durable = summary.new_alerts > 0 || events_recorded > 0;
+            if durable {
+                tx.execute(
+                    "SELECT set_config('synchronous_commit', 'on', true), pg_notify($1, '')",
+                    &[&super::notify::CHANNEL],
+                )?;
+            } else if !poll.events.is_empty() {
                 super::notify::outbox_changed(tx)?;
             }
             Ok(summary)
         };
-        // As on SQLite: only a poll that may write outbox rows waits for its commit to be on
-        // disk; one of edits that match nothing may lose its commit to a crash at the cost of
-        // a refetch.
-        if crate::store::feeds::writes_outbox(poll) {
-            self.with_tx(record)
-        } else {
-            self.with_light_tx(record)
-        }
+        self.with_light_tx(record)
     }
 
     /// Records a fetch without the poller's state (tests and benches, as on SQLite).
     pub fn record_fetch(&self, record: &FetchRecord) -> Result<RecordSummary> {
         let policy = self.story_policy;
         self.with_tx(|tx| {
-            lock_story_keys(tx, record)?;
             let summary = insert_items(tx, record, policy)?;
             let new_items = summary.new_items as i64;
             match &record.error {
@@ -421,8 +430,7 @@ const MAX_KEY_LOCKS: usize = 128;
 /// story lock for the database in shared mode; one with too many keys holds it alone.
 /// Decisions on one story reached by different keys are serial too: joining a story updates
 /// its row (`touch_story`), which waits for a concurrent recording that joined it.
-fn lock_story_keys(tx: &Tx<'_>, record: &FetchRecord) -> Result<()> {
-    let keys = story_lock_keys(record);
+fn lock_story_keys(tx: &Tx<'_>, keys: &[i32]) -> Result<()> {
     if keys.is_empty() {
         return Ok(());
     }
@@ -433,7 +441,7 @@ fn lock_story_keys(tx: &Tx<'_>, record: &FetchRecord) -> Result<()> {
     tx.execute(
         "WITH every AS (SELECT pg_advisory_xact_lock_shared($1))
          SELECT COUNT(pg_advisory_xact_lock($2, k)) FROM every, unnest($3::INT4[]) AS k",
-        &[&locks::STORIES, &locks::STORY_KEY, &keys],
+        &[&locks::STORIES, &locks::STORY_KEY, &keys.to_vec()],
     )?;
     Ok(())
 }
@@ -516,7 +524,11 @@ impl<'a> ItemColumns<'a> {
 
 /// `recording::insert_items` on PostgreSQL.
 fn insert_items(tx: &Tx<'_>, record: &FetchRecord, policy: StoryPolicy) -> Result<RecordSummary> {
-    recording::insert_items(&mut Ledger { tx }, record, policy)
+    let mut ledger = Ledger {
+        tx,
+        unlocked: Some(story_lock_keys(record)),
+    };
+    recording::insert_items(&mut ledger, record, policy)
 }
 
 fn insert_delivery(tx: &Tx<'_>, alert: &str, sink: &str, at: i64) -> Result<()> {
@@ -623,14 +635,22 @@ impl RecordingTx for Ledger<'_, '_> {
     }
 }
 
-/// Band keys are below 2³²; link and name keys above (see `story::decide`).
-fn is_band_key(key: i64) -> bool {
-    (0..1 << 32).contains(&key)
-}
-
 /// The story decisions' view of the recording transaction.
 struct Ledger<'t, 'a> {
     tx: &'t Tx<'a>,
+    /// The story locks this recording needs, until it takes them: at its first story
+    /// statement, so they are not held while its items are inserted.
+    unlocked: Option<Vec<i32>>,
+}
+
+impl Ledger<'_, '_> {
+    /// Takes the recording's story locks before its first story statement.
+    fn locked(&mut self) -> Result<&Tx<'_>> {
+        if let Some(keys) = self.unlocked.take() {
+            lock_story_keys(self.tx, &keys)?;
+        }
+        Ok(self.tx)
+    }
 }
 
 impl StoryLedger for Ledger<'_, '_> {
@@ -638,7 +658,7 @@ impl StoryLedger for Ledger<'_, '_> {
 
     fn story_with_key(&mut self, key: i64, open_since: i64) -> Result<Option<StoryId>> {
         Ok(self
-            .tx
+            .locked()?
             .query_opt(
                 "SELECT k.story_id FROM story_keys k JOIN stories s ON s.id = k.story_id
                  WHERE k.key = $1 AND s.last_seen_at >= $2 ORDER BY k.story_id LIMIT 1",
@@ -647,80 +667,72 @@ impl StoryLedger for Ledger<'_, '_> {
             .map(|row| row.get::<_, i64>(0)))
     }
 
-    /// Three statements whatever the number of keys and candidates: the stories of every
-    /// key, which of the most promising are open, and their first reports.
+    /// One statement whatever the number of keys and candidates: the stories of every key
+    /// (the newest few per key), ranked by the band keys then all the keys they share, the
+    /// first `MAX_CANDIDATES` still open, each with its first reports. The ranking is the
+    /// SQLite backend's (`store::stories`).
     fn candidates(&mut self, keys: &[i64], open_since: i64) -> Result<Vec<(StoryId, Vec<Report>)>> {
-        let mut shared: HashMap<i64, (u32, u32)> = HashMap::new();
-        for row in self.tx.query(
-            "SELECT k.key, s.story_id FROM unnest($1::BIGINT[]) AS k(key)
-             CROSS JOIN LATERAL (SELECT story_id FROM story_keys WHERE key = k.key
-                                 ORDER BY story_id DESC LIMIT $2) AS s",
-            &[&keys, &MAX_STORIES_PER_KEY],
-        )? {
-            let band = is_band_key(row.get::<_, i64>(0));
-            let entry = shared.entry(row.get::<_, i64>(1)).or_default();
-            entry.0 += 1;
-            entry.1 += u32::from(band);
-        }
-        if shared.is_empty() {
-            return Ok(Vec::new());
-        }
-        let mut ranked: Vec<((u32, u32), i64)> = shared
-            .into_iter()
-            .map(|(story, (all, band))| ((band, all), story))
-            .collect();
-        ranked.sort_unstable_by(|a, b| b.cmp(a));
-        let ranked: Vec<i64> = ranked.into_iter().map(|(_, story)| story).collect();
-        let open: std::collections::HashSet<i64> = self
-            .tx
-            .query(
-                "SELECT id FROM stories WHERE id = ANY($1) AND last_seen_at >= $2",
-                &[&ranked, &open_since],
-            )?
-            .into_iter()
-            .map(|row| row.get::<_, i64>(0))
-            .collect();
-        let chosen: Vec<i64> = ranked
-            .into_iter()
-            .filter(|story| open.contains(story))
-            .take(MAX_CANDIDATES)
-            .collect();
-        if chosen.is_empty() {
-            return Ok(Vec::new());
-        }
-        let mut reports: HashMap<i64, Vec<Report>> = HashMap::new();
-        for row in self.tx.query(
-            "SELECT c.id, r.signature, r.entities, r.published
-             FROM unnest($1::BIGINT[]) WITH ORDINALITY AS c(id, n)
-             CROSS JOIN LATERAL (
+        let rows = self.locked()?.query(
+            "WITH hits AS (
+                SELECT k.key, s.story_id FROM unnest($1::BIGINT[]) AS k(key)
+                CROSS JOIN LATERAL (SELECT story_id FROM story_keys WHERE key = k.key
+                                    ORDER BY story_id DESC LIMIT $2) AS s
+             ), ranked AS (
+                SELECT story_id,
+                       COUNT(*) FILTER (WHERE key >= 0 AND key < 4294967296) AS band,
+                       COUNT(*) AS every
+                FROM hits GROUP BY story_id
+             ), chosen AS (
+                SELECT r.story_id, r.band, r.every FROM ranked r
+                JOIN stories st ON st.id = r.story_id AND st.last_seen_at >= $3
+                ORDER BY r.band DESC, r.every DESC, r.story_id DESC LIMIT $4
+             )
+             SELECT c.story_id, r.signature, r.entities, r.published, r.first_seen_at IS NULL
+             FROM chosen c
+             LEFT JOIN LATERAL (
                  SELECT signature, entities, published, first_seen_at FROM items
-                 WHERE story_id = c.id AND (signature IS NOT NULL OR entities IS NOT NULL)
-                 ORDER BY first_seen_at LIMIT $2) AS r
-             ORDER BY c.n, r.first_seen_at",
-            &[&chosen, &MAX_COMPARED],
-        )? {
-            reports.entry(row.get(0)).or_default().push(Report {
-                signature: row
-                    .get::<_, Option<Vec<u8>>>(1)
-                    .as_deref()
-                    .and_then(Signature::from_bytes),
-                entities: row
-                    .get::<_, Option<String>>(2)
-                    .as_deref()
-                    .map(Entities::from_text)
-                    .unwrap_or_default(),
-                published: row.get(3),
-            });
+                 WHERE story_id = c.story_id AND (signature IS NOT NULL OR entities IS NOT NULL)
+                 ORDER BY first_seen_at LIMIT $5) AS r ON true
+             ORDER BY c.band DESC, c.every DESC, c.story_id DESC, r.first_seen_at",
+            &[
+                &keys,
+                &MAX_STORIES_PER_KEY,
+                &open_since,
+                &(MAX_CANDIDATES as i64),
+                &MAX_COMPARED,
+            ],
+        )?;
+        let mut candidates: Vec<(StoryId, Vec<Report>)> = Vec::with_capacity(MAX_CANDIDATES);
+        for row in rows {
+            let story: i64 = row.get(0);
+            if candidates.last().is_none_or(|(last, _)| *last != story) {
+                candidates.push((story, Vec::new()));
+            }
+            if row.get::<_, bool>(4) {
+                // A story none of whose reports can be compared: a candidate all the same.
+                continue;
+            }
+            if let Some((_, reports)) = candidates.last_mut() {
+                reports.push(Report {
+                    signature: row
+                        .get::<_, Option<Vec<u8>>>(1)
+                        .as_deref()
+                        .and_then(Signature::from_bytes),
+                    entities: row
+                        .get::<_, Option<String>>(2)
+                        .as_deref()
+                        .map(Entities::from_text)
+                        .unwrap_or_default(),
+                    published: row.get(3),
+                });
+            }
         }
-        Ok(chosen
-            .into_iter()
-            .map(|story| (story, reports.remove(&story).unwrap_or_default()))
-            .collect())
+        Ok(candidates)
     }
 
     fn open_story(&mut self, at: i64, title: &str, link: Option<&str>) -> Result<StoryId> {
         Ok(self
-            .tx
+            .locked()?
             .query_one(
                 "INSERT INTO stories (first_seen_at, last_seen_at, title, link)
                  VALUES ($1, $1, $2, $3) RETURNING id",
@@ -730,7 +742,7 @@ impl StoryLedger for Ledger<'_, '_> {
     }
 
     fn touch_story(&mut self, story: StoryId, at: i64) -> Result<()> {
-        self.tx.execute(
+        self.locked()?.execute(
             "UPDATE stories SET last_seen_at = GREATEST(last_seen_at, $2) WHERE id = $1",
             &[&story, &at],
         )?;
@@ -745,7 +757,7 @@ impl StoryLedger for Ledger<'_, '_> {
         let signature = report.key.signature.as_ref().map(Signature::to_bytes);
         let entities = (!entities.is_empty()).then(|| entities.to_text());
         // The keys and the membership in one statement.
-        self.tx.execute(
+        self.locked()?.execute(
             "WITH keys AS (
                 INSERT INTO story_keys (key, story_id) SELECT UNNEST($8::BIGINT[]), $3
                 ON CONFLICT DO NOTHING
@@ -768,7 +780,7 @@ impl StoryLedger for Ledger<'_, '_> {
 
     fn rule_alerted(&mut self, rule: &str, story: StoryId) -> Result<bool> {
         Ok(self
-            .tx
+            .locked()?
             .query_opt(
                 "SELECT 1 FROM alerts WHERE rule = $1 AND story_id = $2 AND kind = 'first'",
                 &[&rule, &story],
@@ -778,7 +790,7 @@ impl StoryLedger for Ledger<'_, '_> {
 
     fn outlet_count(&mut self, story: StoryId) -> Result<u64> {
         let n: i64 = self
-            .tx
+            .locked()?
             .query_one(
                 "SELECT COUNT(DISTINCT feed) FROM items WHERE story_id = $1",
                 &[&story],
@@ -788,7 +800,7 @@ impl StoryLedger for Ledger<'_, '_> {
     }
 
     fn sources(&mut self, story: StoryId) -> Result<Vec<StorySource>> {
-        sources_in(self.tx, story)
+        sources_in(self.locked()?, story)
     }
 }
 

@@ -215,6 +215,25 @@ CREATE TABLE articles (
 );
 CREATE INDEX articles_fetched ON articles (fetched_at);
 "#,
+    // Version 4: items per feed and day counted once per statement (a poll's items are one
+    // statement), not once per item: two statements per poll instead of two per item.
+    r#"
+DROP TRIGGER items_per_day ON items;
+DROP FUNCTION watchword_count_item_day();
+CREATE FUNCTION watchword_count_item_days() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO feed_days (feed, day, items)
+        SELECT feed, first_seen_at / 86400, COUNT(*) FROM new_items GROUP BY 1, 2
+        ON CONFLICT (feed, day) DO UPDATE SET items = feed_days.items + EXCLUDED.items;
+    DELETE FROM feed_days d
+        USING (SELECT feed, MAX(first_seen_at) / 86400 AS day FROM new_items GROUP BY feed) n
+        WHERE d.feed = n.feed AND d.day < n.day - 40;
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER items_per_day AFTER INSERT ON items REFERENCING NEW TABLE AS new_items
+    FOR EACH STATEMENT EXECUTE FUNCTION watchword_count_item_days();
+"#,
 ];
 
 /// Brings the database to the newest version, each migration in its own transaction.
