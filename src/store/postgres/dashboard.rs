@@ -3,7 +3,9 @@
 
 use std::collections::HashMap;
 
-use super::{Postgres, Result, Tx, record::sources_in};
+use std::sync::atomic::Ordering;
+
+use super::{Params, Postgres, Result, Tx, record::sources_in};
 use crate::store::feeds::FEED_EVENT_RULE_PREFIX;
 use crate::store::{
     AlertDetail, AlertListRow, AlertQuery, AttemptRow, DayCounts, DeliveryDetail, FeedHealth,
@@ -38,38 +40,50 @@ impl Postgres {
         let json = |list: &[String]| serde_json::to_string(list).unwrap_or_else(|_| "[]".into());
         let authors: Vec<String> = texts.iter().map(|t| json(&t.authors)).collect();
         let categories: Vec<String> = texts.iter().map(|t| json(&t.categories)).collect();
+        let insert = "INSERT INTO item_texts
+                (feed, item_id, seen_at, published, link, title, summary, content, authors,
+                 categories)
+             SELECT t.feed, t.item_id, t.seen_at, t.published, t.link, t.title, t.summary,
+                    t.content, t.authors, t.categories
+             FROM unnest($1::TEXT[], $2::TEXT[], $3::BIGINT[], $4::BIGINT[], $5::TEXT[],
+                         $6::TEXT[], $7::TEXT[], $8::TEXT[], $9::TEXT[], $10::TEXT[])
+                 AS t(feed, item_id, seen_at, published, link, title, summary, content,
+                      authors, categories)
+             -- Only items recorded: a look-up per text by the primary key (as a semi-join it
+             -- was planned, on a young table, as a scan of every item).
+             CROSS JOIN LATERAL (SELECT 1 FROM items i
+                 WHERE i.feed = t.feed AND i.item_id = t.item_id LIMIT 1) AS recorded
+             ON CONFLICT (feed, item_id) DO UPDATE SET seen_at = EXCLUDED.seen_at,
+                published = EXCLUDED.published, link = EXCLUDED.link, title = EXCLUDED.title,
+                summary = EXCLUDED.summary, content = EXCLUDED.content,
+                authors = EXCLUDED.authors, categories = EXCLUDED.categories";
+        let params: Params<'_> = &[
+            &feeds,
+            &ids,
+            &seen,
+            &published,
+            &links,
+            &titles,
+            &summaries,
+            &contents,
+            &authors,
+            &categories,
+        ];
+        // Forgetting what left the window is a range scan whatever it finds: once a minute
+        // (readers ask for a window anyway), sent together with the insert.
+        let forgotten = &self.texts_forgotten_at;
+        let forget = forgotten.load(Ordering::Relaxed) <= now - 60
+            && forgotten.fetch_max(now, Ordering::Relaxed).le(&(now - 60));
         self.with_conn(|tx| {
-            let (written, _) = tx.execute_both(
-                (
-                    "INSERT INTO item_texts
-                        (feed, item_id, seen_at, published, link, title, summary, content,
-                         authors, categories)
-                     SELECT t.* FROM unnest($1::TEXT[], $2::TEXT[], $3::BIGINT[], $4::BIGINT[],
-                         $5::TEXT[], $6::TEXT[], $7::TEXT[], $8::TEXT[], $9::TEXT[], $10::TEXT[])
-                         AS t(feed, item_id, seen_at, published, link, title, summary, content,
-                              authors, categories)
-                     WHERE EXISTS (SELECT 1 FROM items i
-                                   WHERE i.feed = t.feed AND i.item_id = t.item_id)
-                     ON CONFLICT (feed, item_id) DO UPDATE SET seen_at = EXCLUDED.seen_at,
-                        published = EXCLUDED.published, link = EXCLUDED.link,
-                        title = EXCLUDED.title, summary = EXCLUDED.summary,
-                        content = EXCLUDED.content, authors = EXCLUDED.authors,
-                        categories = EXCLUDED.categories",
-                    &[
-                        &feeds,
-                        &ids,
-                        &seen,
-                        &published,
-                        &links,
-                        &titles,
-                        &summaries,
-                        &contents,
-                        &authors,
-                        &categories,
-                    ],
-                ),
-                ("DELETE FROM item_texts WHERE seen_at < $1", &[&since]),
-            )?;
+            let written = if forget {
+                tx.execute_both(
+                    (insert, params),
+                    ("DELETE FROM item_texts WHERE seen_at < $1", &[&since]),
+                )?
+                .0
+            } else {
+                tx.execute(insert, params)?
+            };
             Ok(written as usize)
         })
     }

@@ -62,6 +62,9 @@ pub struct Postgres {
     /// the feed's claim, given back by the statement that records the poll, so politeness
     /// costs a poll no statements of its own.
     held_slots: Arc<std::sync::Mutex<std::collections::HashMap<String, (String, i32)>>>,
+    /// When this process last forgot the workbench texts that left their window (unix
+    /// seconds): at most once a minute, not with every poll's texts.
+    texts_forgotten_at: Arc<std::sync::atomic::AtomicI64>,
 }
 
 impl Postgres {
@@ -143,6 +146,7 @@ impl Postgres {
             listening: Arc::new(std::sync::Once::new()),
             hosts_with_slots: Arc::default(),
             held_slots: Arc::default(),
+            texts_forgotten_at: Arc::default(),
         };
         // The first connection tells a wrong host, user or database at start-up, with the URL.
         db.with_tx(|_| Ok(()))

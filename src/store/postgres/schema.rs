@@ -221,13 +221,18 @@ CREATE INDEX articles_fetched ON articles (fetched_at);
 DROP TRIGGER items_per_day ON items;
 DROP FUNCTION watchword_count_item_day();
 CREATE FUNCTION watchword_count_item_days() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    f TEXT;
+    d BIGINT;
 BEGIN
     INSERT INTO feed_days (feed, day, items)
         SELECT feed, first_seen_at / 86400, COUNT(*) FROM new_items GROUP BY 1, 2
         ON CONFLICT (feed, day) DO UPDATE SET items = feed_days.items + EXCLUDED.items;
-    DELETE FROM feed_days d
-        USING (SELECT feed, MAX(first_seen_at) / 86400 AS day FROM new_items GROUP BY feed) n
-        WHERE d.feed = n.feed AND d.day < n.day - 40;
+    -- One feed at a time: a statement with the feed as a value is planned on the primary key,
+    -- where a join with the transition table was planned as a scan of every feed's days.
+    FOR f, d IN SELECT feed, MAX(first_seen_at) / 86400 FROM new_items GROUP BY feed LOOP
+        DELETE FROM feed_days WHERE feed = f AND day < d - 40;
+    END LOOP;
     RETURN NULL;
 END
 $$;
