@@ -65,6 +65,9 @@ pub struct Postgres {
     /// When this process last forgot the workbench texts that left their window (unix
     /// seconds): at most once a minute, not with every poll's texts.
     texts_forgotten_at: Arc<std::sync::atomic::AtomicI64>,
+    /// Polls that bring no item (`304`s, failures) waiting to be recorded together: one
+    /// statement for all that finish while the one before is being written.
+    states: Arc<super::group_commit::GroupCommit<record::StateJob, ()>>,
 }
 
 impl Postgres {
@@ -147,6 +150,7 @@ impl Postgres {
             hosts_with_slots: Arc::default(),
             held_slots: Arc::default(),
             texts_forgotten_at: Arc::default(),
+            states: Arc::default(),
         };
         // The first connection tells a wrong host, user or database at start-up, with the URL.
         db.with_tx(|_| Ok(()))

@@ -148,8 +148,19 @@ impl Postgres {
     /// stories and alerts the one before committed.
     pub fn record_poll(&self, poll: &PollRecord) -> Result<RecordSummary> {
         let slot = self.take_held_slot(&poll.fetch.feed);
-        let recorded = if crate::store::feeds::writes_outbox(poll) || !poll.fetch.edits.is_empty() {
+        let fetch = &poll.fetch;
+        let recorded = if crate::store::feeds::writes_outbox(poll) || !fetch.edits.is_empty() {
             self.record_deciding(poll, slot.as_ref())
+        } else if fetch.items.is_empty() && fetch.listed.is_empty() {
+            let job = StateJob {
+                name: fetch.feed.clone(),
+                url: fetch.url.clone(),
+                state: poll.state.clone(),
+                slot: slot.clone(),
+            };
+            self.states
+                .submit(job, |jobs| self.record_states(jobs))
+                .map(|()| RecordSummary::default())
         } else {
             self.record_plain(poll, slot.as_ref())
         };
@@ -160,6 +171,123 @@ impl Postgres {
             let _ = self.release_slot(&host, slot);
         }
         recorded
+    }
+
+    /// The state of polls that brought no item, each releasing its lease and host slot: one
+    /// statement for the batch. Should it fail, each poll is tried alone, so one bad row does
+    /// not fail the others.
+    fn record_states(&self, jobs: &[&StateJob]) -> Vec<Result<()>> {
+        if jobs.len() > 1 {
+            let mut names: Vec<&str> = jobs.iter().map(|j| j.name.as_str()).collect();
+            names.sort_unstable();
+            names.dedup();
+            // One row per feed, or the upsert refuses the batch (a feed is polled once at a
+            // time, so this holds unless a caller records one poll twice).
+            if names.len() == jobs.len() && self.write_states(jobs).is_ok() {
+                return jobs.iter().map(|_| Ok(())).collect();
+            }
+        }
+        jobs.iter().map(|job| self.write_states(&[job])).collect()
+    }
+
+    fn write_states(&self, jobs: &[&StateJob]) -> Result<()> {
+        let replica: &str = &self.replica;
+        let text = |f: fn(&StateJob) -> Option<&str>| -> Vec<Option<&str>> {
+            jobs.iter().map(|j| f(j)).collect()
+        };
+        let number = |f: fn(&StateJob) -> Option<i64>| -> Vec<Option<i64>> {
+            jobs.iter().map(|j| f(j)).collect()
+        };
+        let names: Vec<&str> = jobs.iter().map(|j| j.name.as_str()).collect();
+        let urls: Vec<&str> = jobs.iter().map(|j| j.url.as_str()).collect();
+        let etags = text(|j| j.state.etag.as_deref());
+        let modified = text(|j| j.state.last_modified.as_deref());
+        let fetched = number(|j| j.state.last_fetch_at);
+        let succeeded = number(|j| j.state.last_success_at);
+        let statuses = number(|j| j.state.last_status.map(i64::from));
+        let errors = text(|j| j.state.last_error.as_deref());
+        let failures: Vec<i64> = jobs
+            .iter()
+            .map(|j| i64::from(j.state.consecutive_failures))
+            .collect();
+        let failing = number(|j| j.state.failing_since);
+        let new_item = number(|j| j.state.last_new_item_at);
+        let due = number(|j| j.state.next_due_at);
+        let moved = text(|j| j.state.moved_to.as_deref());
+        let gone = number(|j| j.state.gone_at);
+        let broken = number(|j| j.state.broken_since);
+        let stale = number(|j| j.state.stale_since);
+        let ttls = number(|j| j.state.ttl);
+        let skipped = text(|j| j.state.skipped.as_deref());
+        let slot_hosts: Vec<Option<&str>> = jobs
+            .iter()
+            .map(|j| j.slot.as_ref().map(|(host, _)| host.as_str()))
+            .collect();
+        let slots: Vec<Option<i32>> = jobs
+            .iter()
+            .map(|j| j.slot.as_ref().map(|(_, slot)| *slot))
+            .collect();
+        self.with_conn(|tx| {
+            tx.execute(
+                "WITH slot AS (
+                    UPDATE host_slots h SET owner = NULL, until = NULL
+                    FROM unnest($19::TEXT[], $20::INT4[]) AS r(host, slot)
+                    WHERE h.host = r.host AND h.slot = r.slot AND h.owner = $21
+                 )
+                 INSERT INTO feeds (name, url, etag, last_modified, last_fetch_at,
+                    last_success_at, last_status, last_error, consecutive_failures,
+                    failing_since, last_new_item_at, next_due_at, moved_to, gone_at,
+                    broken_since, stale_since, items_seen, ttl, skipped)
+                 SELECT name, url, etag, last_modified, last_fetch_at, last_success_at,
+                    last_status, last_error, consecutive_failures, failing_since,
+                    last_new_item_at, next_due_at, moved_to, gone_at, broken_since,
+                    stale_since, 0, ttl, skipped
+                 FROM unnest($1::TEXT[], $2::TEXT[], $3::TEXT[], $4::TEXT[], $5::BIGINT[],
+                    $6::BIGINT[], $7::BIGINT[], $8::TEXT[], $9::BIGINT[], $10::BIGINT[],
+                    $11::BIGINT[], $12::BIGINT[], $13::TEXT[], $14::BIGINT[], $15::BIGINT[],
+                    $16::BIGINT[], $17::BIGINT[], $18::TEXT[])
+                    AS s(name, url, etag, last_modified, last_fetch_at, last_success_at,
+                         last_status, last_error, consecutive_failures, failing_since,
+                         last_new_item_at, next_due_at, moved_to, gone_at, broken_since,
+                         stale_since, ttl, skipped)
+                 ON CONFLICT (name) DO UPDATE SET url = EXCLUDED.url, etag = EXCLUDED.etag,
+                    last_modified = EXCLUDED.last_modified,
+                    last_fetch_at = EXCLUDED.last_fetch_at,
+                    last_success_at = EXCLUDED.last_success_at,
+                    last_status = EXCLUDED.last_status, last_error = EXCLUDED.last_error,
+                    consecutive_failures = EXCLUDED.consecutive_failures,
+                    failing_since = EXCLUDED.failing_since,
+                    last_new_item_at = EXCLUDED.last_new_item_at,
+                    next_due_at = EXCLUDED.next_due_at, moved_to = EXCLUDED.moved_to,
+                    gone_at = EXCLUDED.gone_at, broken_since = EXCLUDED.broken_since,
+                    stale_since = EXCLUDED.stale_since, ttl = EXCLUDED.ttl,
+                    skipped = EXCLUDED.skipped, lease_owner = NULL, lease_until = NULL",
+                &[
+                    &names,
+                    &urls,
+                    &etags,
+                    &modified,
+                    &fetched,
+                    &succeeded,
+                    &statuses,
+                    &errors,
+                    &failures,
+                    &failing,
+                    &new_item,
+                    &due,
+                    &moved,
+                    &gone,
+                    &broken,
+                    &stale,
+                    &ttls,
+                    &skipped,
+                    &slot_hosts,
+                    &slots,
+                    &replica,
+                ],
+            )?;
+            Ok(())
+        })
     }
 
     /// A poll that writes nothing to the outbox and decides no story: its items, the items it
@@ -494,6 +622,14 @@ fn stable_hash32(kind: u8, bytes: &[u8]) -> i32 {
 /// Per-host slots as the database counts them.
 fn slot_limit(limit: usize) -> i32 {
     i32::try_from(limit.max(1)).unwrap_or(i32::MAX)
+}
+
+/// The state of a poll that brought no item, waiting to be recorded with others.
+pub(super) struct StateJob {
+    name: String,
+    url: String,
+    state: crate::store::FeedState,
+    slot: Option<(String, i32)>,
 }
 
 /// A poll's new items as columns, for one `INSERT … SELECT FROM unnest(…)`.
