@@ -216,7 +216,8 @@ CREATE TABLE articles (
 CREATE INDEX articles_fetched ON articles (fetched_at);
 "#,
     // Version 4: items per feed and day counted once per statement (a poll's items are one
-    // statement), not once per item: two statements per poll instead of two per item.
+    // statement), not once per item: two statements per poll instead of two per item; and
+    // a story's reports indexed in the order decisions read them.
     r#"
 DROP TRIGGER items_per_day ON items;
 DROP FUNCTION watchword_count_item_day();
@@ -238,6 +239,10 @@ END
 $$;
 CREATE TRIGGER items_per_day AFTER INSERT ON items REFERENCING NEW TABLE AS new_items
     FOR EACH STATEMENT EXECUTE FUNCTION watchword_count_item_days();
+
+-- A story's first reports (what a decision compares) without reading all of a big story's.
+DROP INDEX items_story;
+CREATE INDEX items_story ON items (story_id, first_seen_at) WHERE story_id IS NOT NULL;
 "#,
 ];
 
