@@ -2,7 +2,7 @@
 //!
 //! The database is the only coordination between replicas:
 //! - a feed is polled by the replica that leased it (`feeds.lease_owner`, `lease_until`,
-//!   [`Postgres::claim_feed`]); the lease ends when the poll is recorded, or runs out if the
+//!   [`Postgres::claim_poll`]); the lease ends when the poll is recorded, or runs out if the
 //!   replica dies, and the feed's stored `next_due_at` tells every replica when it is due;
 //! - pending deliveries are leased the same way (`FOR UPDATE SKIP LOCKED`) when a deliverer
 //!   takes them, so an alert is sent by one replica at a time, with the same id on every try;
