@@ -28,7 +28,9 @@ use crate::alert::{AlertError, Deliverer};
 use crate::config::FeedConfig;
 use crate::feed::{FetchError, FetchLimits, Fetcher, Validators};
 use crate::runtime::Runtime;
-use crate::store::{FeedClaim, FeedState, Store, StoreError};
+use crate::store::{
+    FeedState, PollClaim, PollRecord, PollStore, RecordSummary, SeenItem, Store, StoreError,
+};
 use crate::story::StoryPolicy;
 use crate::text::redact_url;
 
@@ -48,7 +50,7 @@ pub enum DaemonError {
 const MAX_IDLE: Duration = Duration::from_secs(60);
 
 /// With replicas, how long after a feed's stored due time the replicas that did not poll it
-/// last look at it: the one that did claims it first, uncontended (see `claim_feed`).
+/// last look at it: the one that did claims it first, uncontended (see `claim_poll`).
 const SHARED_FEED_GRACE_SECS: i64 = 2;
 
 /// Everything one pass needs, shared by the fetch tasks.
@@ -168,106 +170,118 @@ impl Pipeline {
         honour_schedule: bool,
     ) -> Result<Polled, DaemonError> {
         let started = std::time::Instant::now();
-        let mut host_slot = None;
-        if self.store.is_shared() {
-            host_slot = self.shared_host_slot(&feed.url).await?;
-            match self.claim_feed(feed, honour_schedule).await {
-                Ok(None) => {}
-                claimed_elsewhere_or_failed => {
-                    self.release_host_slot(host_slot).await;
-                    if let Ok(Some(next)) = &claimed_elsewhere_or_failed {
-                        debug!(feed = %feed.name, "feed polled by another replica; next look at {next}");
-                    }
-                    let next = claimed_elsewhere_or_failed?;
-                    return Ok(Polled {
-                        outcome: FeedOutcome::Elsewhere,
-                        next_due_at: next,
-                        feed_events: 0,
-                        texts: Vec::new(),
-                    });
-                }
+        let stored = match self.claim_poll(feed, honour_schedule).await? {
+            Ok(stored) => stored,
+            Err(next) => {
+                debug!(feed = %feed.name, "feed polled by another replica; next look at {next}");
+                return Ok(Polled {
+                    outcome: FeedOutcome::Elsewhere,
+                    next_due_at: Some(next),
+                    feed_events: 0,
+                    texts: Vec::new(),
+                });
+            }
+        };
+        let polled = self.poll_claimed_feed(feed, started, stored).await;
+        if polled.is_err() && self.store.is_shared() {
+            // Recording gives the feed's host slot back; this poll was not recorded.
+            let store = self.store.clone();
+            let name = feed.name.clone();
+            if let Ok(Err(e)) =
+                tokio::task::spawn_blocking(move || store.release_held_slot(&name)).await
+            {
+                warn!("cannot release a host slot: {e}; its lease runs out by itself");
             }
         }
-        self.poll_claimed_feed(feed, started, host_slot).await
+        polled
     }
 
-    /// Leases `feed` to this replica (PostgreSQL); `Some(next)`: not ours, look again then.
-    async fn claim_feed(
+    /// Takes `feed` for this poll (on PostgreSQL its lease and one of its host's slots shared
+    /// by all replicas, in one statement) and reads its stored state. `Err(next)`: another
+    /// replica has it; look again then.
+    async fn claim_poll(
         &self,
         feed: &FeedConfig,
         honour_schedule: bool,
-    ) -> Result<Option<i64>, DaemonError> {
+    ) -> Result<Result<Option<FeedState>, i64>, DaemonError> {
         let store = self.store.clone();
         let (name, url) = (feed.name.clone(), feed.url.clone());
+        let host = if store.is_shared() {
+            host_key(&feed.url)
+        } else {
+            None
+        };
+        let limit = self.config.daemon.per_host_concurrency;
         let lease = self.config.daemon.replica_lease.as_secs() as i64;
         let now = Utc::now().timestamp();
-        let claim = tokio::task::spawn_blocking(move || {
-            store.claim_feed(&name, &url, now, lease, honour_schedule)
+        let claim = tokio::task::spawn_blocking({
+            let host = host.clone();
+            move || {
+                let host = host.as_deref().map(|host| (host, limit));
+                store.claim_poll(&name, &url, host, now, lease, honour_schedule)
+            }
         })
         .await??;
-        Ok(match claim {
-            FeedClaim::Claimed => None,
+        match claim {
+            PollClaim::Claimed { state, host_slot } => {
+                if !host_slot && let Some(host) = host {
+                    self.wait_for_host_slot(feed, host).await?;
+                }
+                Ok(Ok(state.map(|state| *state)))
+            }
             // Another replica polled it and scheduled its next poll for `due`; it will be back
             // then itself. Looking a little later than it leaves the feed to it, instead of
             // every replica racing for every feed at the same instant (each loser a wasted
             // claim that waits on the winner's row lock).
-            FeedClaim::NotDue(due) => Some(due.min(now + 86_400) + SHARED_FEED_GRACE_SECS),
-            FeedClaim::Leased(until) => Some(until),
-        })
+            PollClaim::NotDue(due) => Ok(Err(due.min(now + 86_400) + SHARED_FEED_GRACE_SECS)),
+            PollClaim::Leased(until) => Ok(Err(until)),
+        }
     }
 
-    /// One of the host's `per_host_concurrency` slots shared by every replica, waited for
-    /// (this process's own per-host limit is already held by the caller).
-    async fn shared_host_slot(&self, url: &str) -> Result<Option<(String, i32)>, DaemonError> {
-        let Some(host) = host_key(url) else {
-            return Ok(None);
-        };
+    /// Waits for one of the host's `per_host_concurrency` slots shared by every replica, for
+    /// a feed claimed while all were taken (this process's own per-host limit is already held
+    /// by the caller). Should the database fail meanwhile, the feed is let go.
+    async fn wait_for_host_slot(&self, feed: &FeedConfig, host: String) -> Result<(), DaemonError> {
         let limit = self.config.daemon.per_host_concurrency;
         let lease = self.config.daemon.replica_lease.as_secs() as i64;
         let mut pause = Duration::from_millis(100);
         loop {
-            let store = self.store.clone();
-            let key = host.clone();
-            let now = Utc::now().timestamp();
-            let slot = tokio::task::spawn_blocking(move || {
-                store.acquire_host_slot(&key, limit, now, lease)
-            })
-            .await??;
-            if let Some(slot) = slot {
-                return Ok(Some((host, slot)));
-            }
             // Other replicas are fetching from this host: its fetches end within
             // fetch_timeout, usually far sooner.
             tokio::time::sleep(pause).await;
             pause = (pause * 2).min(Duration::from_secs(2));
+            let store = self.store.clone();
+            let (name, key) = (feed.name.clone(), host.clone());
+            let now = Utc::now().timestamp();
+            let taken = tokio::task::spawn_blocking(move || {
+                store.acquire_feed_host_slot(&name, &key, limit, now, lease)
+            })
+            .await?;
+            match taken {
+                Ok(true) => return Ok(()),
+                Ok(false) => {}
+                Err(e) => {
+                    let store = self.store.clone();
+                    let name = feed.name.clone();
+                    let _ = tokio::task::spawn_blocking(move || store.release_feed(&name)).await;
+                    return Err(e.into());
+                }
+            }
         }
     }
 
-    async fn release_host_slot(&self, slot: Option<(String, i32)>) {
-        let Some((host, slot)) = slot else {
-            return;
-        };
-        let store = self.store.clone();
-        let released =
-            tokio::task::spawn_blocking(move || store.release_host_slot(&host, slot)).await;
-        if let Ok(Err(e)) = released {
-            // Harmless: the slot's lease runs out by itself.
-            warn!("cannot release a host slot: {e}");
-        }
-    }
-
-    /// Polls a feed this process holds; `host_slot` (replicas' shared per-host slot) is let go
-    /// as soon as the request is over: politeness is about requests in flight, not the
-    /// recording that follows.
+    /// Polls a feed this process holds (`stored`: its state as read with the claim). On
+    /// PostgreSQL the feed's host slot is held until the poll is recorded: a page the poll
+    /// reads on the feed's host (`read_articles`) goes through it too.
     async fn poll_claimed_feed(
         &self,
         feed: &FeedConfig,
         started: std::time::Instant,
-        host_slot: Option<(String, i32)>,
+        stored: Option<FeedState>,
     ) -> Result<Polled, DaemonError> {
-        let store = self.store.clone();
-        let name = feed.name.clone();
-        let stored = tokio::task::spawn_blocking(move || store.feed_state(&name)).await??;
+        // Read with the claim: the classify stage needs it, and nothing else writes the feed
+        // while this poll holds it.
+        let last_success = stored.as_ref().and_then(|s| s.last_success_at);
         let mut state = stored.unwrap_or_else(|| FeedState {
             name: feed.name.clone(),
             url: feed.url.clone(),
@@ -282,8 +296,7 @@ impl Pipeline {
             state.gone_at = None;
         }
         if state.gone_at.is_some() {
-            // Nothing will be fetched or recorded: let go of the slot and the feed's lease now.
-            self.release_host_slot(host_slot).await;
+            // Nothing will be fetched or recorded: let go of the feed's lease and slot now.
             let store = self.store.clone();
             let name = feed.name.clone();
             tokio::task::spawn_blocking(move || store.release_feed(&name)).await??;
@@ -299,7 +312,6 @@ impl Pipeline {
             last_modified: state.last_modified.clone(),
         };
         let fetched = self.fetcher.fetch_conditional(&feed.url, &validators).await;
-        self.release_host_slot(host_slot).await;
         crate::service::metrics::observe_fetch(&fetched, started.elapsed());
         let store = self.store.clone();
         let config = Arc::clone(&self.config);
@@ -309,6 +321,10 @@ impl Pipeline {
         // (`read_articles`): their pages are fetched here, between the halves.
         let now = Utc::now();
         let prepared = tokio::task::spawn_blocking(move || {
+            let store = ClaimedFeedStore {
+                store: &store,
+                last_success,
+            };
             crate::poll::prepare(&store, &config, &feed_config, state, fetched, now)
         })
         .await??;
@@ -512,6 +528,31 @@ impl PassReport {
                 self.store_errors += 1;
             }
         }
+    }
+}
+
+/// The store as one poll of a claimed feed sees it: the feed's last success is the one read
+/// with the claim, not asked again.
+struct ClaimedFeedStore<'a> {
+    store: &'a Store,
+    last_success: Option<i64>,
+}
+
+impl PollStore for ClaimedFeedStore<'_> {
+    fn seen_items(
+        &self,
+        feed: &str,
+        ids: &[String],
+    ) -> crate::store::Result<HashMap<String, SeenItem>> {
+        self.store.seen_items(feed, ids)
+    }
+
+    fn last_success_at(&self, _feed: &str) -> crate::store::Result<Option<i64>> {
+        Ok(self.last_success)
+    }
+
+    fn record_poll(&self, poll: &PollRecord) -> crate::store::Result<RecordSummary> {
+        self.store.record_poll(poll)
     }
 }
 

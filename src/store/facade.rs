@@ -28,11 +28,15 @@ enum Backend {
     Postgres(Postgres),
 }
 
-/// Whether this process may poll a feed now (see [`Store::claim_feed`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FeedClaim {
-    /// Ours until the poll is recorded (or the lease runs out).
-    Claimed,
+/// Whether this process may poll a feed now (see [`Store::claim_poll`]).
+#[derive(Debug, Clone)]
+pub enum PollClaim {
+    /// Ours until the poll is recorded (or the lease runs out): the feed's stored state
+    /// (`None`: never fetched), and whether one of its host's shared slots came with it.
+    Claimed {
+        state: Option<Box<FeedState>>,
+        host_slot: bool,
+    },
     /// Another replica polled it since we planned to: next due then (unix seconds).
     NotDue(i64),
     /// Another replica is polling it now; its lease ends then (unix seconds).
@@ -118,43 +122,55 @@ impl Store {
     }
 
     /// Takes `feed` for one poll, unless another replica has it or (with `honour_schedule`)
-    /// has polled it since this one's schedule said it was due. On SQLite (one writer) always
-    /// [`FeedClaim::Claimed`]. The lease is released when the poll is recorded, or runs out
-    /// after `lease_secs` if this process dies first.
-    pub fn claim_feed(
+    /// has polled it since this one's schedule said it was due; with it one of `host`'s
+    /// `per_host_concurrency` fetch slots shared by all replicas when one is free
+    /// (`host_slot: false`: ask [`Store::acquire_feed_host_slot`] until one is), and its
+    /// stored state. On PostgreSQL that is one statement; the lease and the slot are given
+    /// back when the poll is recorded, or run out after `lease_secs` if this process dies
+    /// first. On SQLite (one writer) always claimed, with its slot: the process's own
+    /// per-host limit is all there is.
+    pub fn claim_poll(
         &self,
         feed: &str,
         url: &str,
+        host: Option<(&str, usize)>,
         now: i64,
         lease_secs: i64,
         honour_schedule: bool,
-    ) -> Result<FeedClaim> {
+    ) -> Result<PollClaim> {
         match &self.backend {
-            Backend::Sqlite(_) => Ok(FeedClaim::Claimed),
-            Backend::Postgres(db) => db.claim_feed(feed, url, now, lease_secs, honour_schedule),
+            Backend::Sqlite(db) => Ok(PollClaim::Claimed {
+                state: db.feed_state(feed)?.map(Box::new),
+                host_slot: true,
+            }),
+            Backend::Postgres(db) => {
+                db.claim_poll(feed, url, host, now, lease_secs, honour_schedule)
+            }
         }
     }
 
-    /// Takes one of `limit` fetch slots on `host` shared by all replicas (`None`: all are
-    /// taken; ask again shortly). On SQLite the process's own per-host limit is all there is,
-    /// so always a slot.
-    pub fn acquire_host_slot(
+    /// One of `host`'s `limit` fetch slots shared by all replicas, for the poll of `feed`
+    /// claimed without one (false: all are taken; ask again shortly). Renews the feed's lease.
+    pub fn acquire_feed_host_slot(
         &self,
+        feed: &str,
         host: &str,
         limit: usize,
         now: i64,
         lease_secs: i64,
-    ) -> Result<Option<i32>> {
+    ) -> Result<bool> {
         match &self.backend {
-            Backend::Sqlite(_) => Ok(Some(0)),
-            Backend::Postgres(db) => db.acquire_host_slot(host, limit, now, lease_secs),
+            Backend::Sqlite(_) => Ok(true),
+            Backend::Postgres(db) => db.acquire_feed_host_slot(feed, host, limit, now, lease_secs),
         }
     }
 
-    pub fn release_host_slot(&self, host: &str, slot: i32) -> Result<()> {
+    /// Gives back the host slot the poll of `feed` still holds: for a poll that ends without
+    /// being recorded (recording gives it back).
+    pub fn release_held_slot(&self, feed: &str) -> Result<()> {
         match &self.backend {
             Backend::Sqlite(_) => Ok(()),
-            Backend::Postgres(db) => db.release_host_slot(host, slot),
+            Backend::Postgres(db) => db.release_held_slot(feed),
         }
     }
 

@@ -23,7 +23,7 @@ pub use dashboard::{
     AlertDetail, AlertListRow, AlertQuery, AttemptRow, DayCounts, DeliveryDetail, FeedHealth,
     ItemText, MAX_FIELD_CHARS,
 };
-pub use facade::{FeedClaim, Store};
+pub use facade::{PollClaim, Store};
 pub use feeds::{FeedState, PollRecord};
 pub use health::{FailingFeed, Health};
 pub use outbox::{AlertFilter, Delivery, DeliveryRow, DisabledSink, OutboxCounts};

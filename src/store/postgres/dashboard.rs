@@ -3,7 +3,9 @@
 
 use std::collections::HashMap;
 
-use super::{Postgres, Result, Tx, record::sources_in};
+use std::sync::atomic::Ordering;
+
+use super::{Params, Postgres, Result, Tx, record::sources_in};
 use crate::store::feeds::FEED_EVENT_RULE_PREFIX;
 use crate::store::{
     AlertDetail, AlertListRow, AlertQuery, AttemptRow, DayCounts, DeliveryDetail, FeedHealth,
@@ -16,44 +18,73 @@ fn count(n: i64) -> u64 {
 
 impl Postgres {
     /// See `Sqlite::record_item_texts`: the workbench's copy of new items' text, and forgetting
-    /// what left its window.
+    /// what left its window. All of a poll's texts in one statement, sent together with the
+    /// one that forgets: one round trip.
     pub fn record_item_texts(&self, texts: &[ItemText], now: i64, keep_secs: i64) -> Result<usize> {
-        self.with_light_tx(|tx| {
-            let mut written = 0;
-            for text in texts.iter().filter(|t| t.seen_at > now - keep_secs) {
-                let authors = serde_json::to_string(&text.authors).unwrap_or_else(|_| "[]".into());
-                let categories =
-                    serde_json::to_string(&text.categories).unwrap_or_else(|_| "[]".into());
-                written += tx.execute(
-                    "INSERT INTO item_texts
-                        (feed, item_id, seen_at, published, link, title, summary, content,
-                         authors, categories)
-                     SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10
-                     WHERE EXISTS (SELECT 1 FROM items WHERE feed = $1 AND item_id = $2)
-                     ON CONFLICT (feed, item_id) DO UPDATE SET seen_at = EXCLUDED.seen_at,
-                        published = EXCLUDED.published, link = EXCLUDED.link,
-                        title = EXCLUDED.title, summary = EXCLUDED.summary,
-                        content = EXCLUDED.content, authors = EXCLUDED.authors,
-                        categories = EXCLUDED.categories",
-                    &[
-                        &text.feed,
-                        &text.item_id,
-                        &text.seen_at,
-                        &text.published,
-                        &text.link,
-                        &text.title,
-                        &text.summary,
-                        &text.content,
-                        &authors,
-                        &categories,
-                    ],
-                )? as usize;
-            }
-            tx.execute(
-                "DELETE FROM item_texts WHERE seen_at < $1",
-                &[&(now - keep_secs)],
-            )?;
-            Ok(written)
+        let since = now - keep_secs;
+        // One row per item, the last one given winning (as one statement per text would): an
+        // upsert may not touch one row twice.
+        let mut latest: HashMap<(&str, &str), &ItemText> = HashMap::new();
+        for text in texts.iter().filter(|t| t.seen_at > since) {
+            latest.insert((text.feed.as_str(), text.item_id.as_str()), text);
+        }
+        let texts: Vec<&ItemText> = latest.into_values().collect();
+        let feeds: Vec<&str> = texts.iter().map(|t| t.feed.as_str()).collect();
+        let ids: Vec<&str> = texts.iter().map(|t| t.item_id.as_str()).collect();
+        let seen: Vec<i64> = texts.iter().map(|t| t.seen_at).collect();
+        let published: Vec<Option<i64>> = texts.iter().map(|t| t.published).collect();
+        let links: Vec<Option<&str>> = texts.iter().map(|t| t.link.as_deref()).collect();
+        let titles: Vec<&str> = texts.iter().map(|t| t.title.as_str()).collect();
+        let summaries: Vec<&str> = texts.iter().map(|t| t.summary.as_str()).collect();
+        let contents: Vec<&str> = texts.iter().map(|t| t.content.as_str()).collect();
+        let json = |list: &[String]| serde_json::to_string(list).unwrap_or_else(|_| "[]".into());
+        let authors: Vec<String> = texts.iter().map(|t| json(&t.authors)).collect();
+        let categories: Vec<String> = texts.iter().map(|t| json(&t.categories)).collect();
+        let insert = "INSERT INTO item_texts
+                (feed, item_id, seen_at, published, link, title, summary, content, authors,
+                 categories)
+             SELECT t.feed, t.item_id, t.seen_at, t.published, t.link, t.title, t.summary,
+                    t.content, t.authors, t.categories
+             FROM unnest($1::TEXT[], $2::TEXT[], $3::BIGINT[], $4::BIGINT[], $5::TEXT[],
+                         $6::TEXT[], $7::TEXT[], $8::TEXT[], $9::TEXT[], $10::TEXT[])
+                 AS t(feed, item_id, seen_at, published, link, title, summary, content,
+                      authors, categories)
+             -- Only items recorded: a look-up per text by the primary key (as a semi-join it
+             -- was planned, on a young table, as a scan of every item).
+             CROSS JOIN LATERAL (SELECT 1 FROM items i
+                 WHERE i.feed = t.feed AND i.item_id = t.item_id LIMIT 1) AS recorded
+             ON CONFLICT (feed, item_id) DO UPDATE SET seen_at = EXCLUDED.seen_at,
+                published = EXCLUDED.published, link = EXCLUDED.link, title = EXCLUDED.title,
+                summary = EXCLUDED.summary, content = EXCLUDED.content,
+                authors = EXCLUDED.authors, categories = EXCLUDED.categories";
+        let params: Params<'_> = &[
+            &feeds,
+            &ids,
+            &seen,
+            &published,
+            &links,
+            &titles,
+            &summaries,
+            &contents,
+            &authors,
+            &categories,
+        ];
+        // Forgetting what left the window is a range scan whatever it finds: once a minute
+        // (readers ask for a window anyway), sent together with the insert.
+        let forgotten = &self.texts_forgotten_at;
+        let forget = forgotten.load(Ordering::Relaxed) <= now - 60
+            && forgotten.fetch_max(now, Ordering::Relaxed).le(&(now - 60));
+        self.with_conn(|tx| {
+            let written = if forget {
+                tx.execute_both(
+                    (insert, params),
+                    ("DELETE FROM item_texts WHERE seen_at < $1", &[&since]),
+                )?
+                .0
+            } else {
+                tx.execute(insert, params)?
+            };
+            Ok(written as usize)
         })
     }
 

@@ -1,58 +1,91 @@
-//! Leases that share out work between replicas: a slot on a host (politeness), and a sink
+//! Leases that share out work between replicas: a slot on a host (politeness; taken with a
+//! feed's claim in `record.rs` when one is free), and a sink
 //! (its rate limit and its order). A lease names its replica and runs out at a unix time, so
 //! a replica that dies holds nothing for longer than its lease.
 
 use super::{Postgres, Result};
 
 impl Postgres {
-    /// Takes one of `limit` slots on `host` until `now + lease_secs`; `None` when all are
-    /// held by live leases (the caller waits and asks again).
-    pub fn acquire_host_slot(
-        &self,
-        host: &str,
-        limit: usize,
-        now: i64,
-        lease_secs: i64,
-    ) -> Result<Option<i32>> {
-        let limit = i32::try_from(limit.max(1)).unwrap_or(i32::MAX);
-        let until = now.saturating_add(lease_secs);
-        let replica: &str = &self.replica;
-        // The host's slot rows are made once per process, not before every fetch: that insert
-        // of `limit` rows, contended by every replica, was most of a slot's cost.
+    /// Makes `host`'s slot rows once per process. Only missing rows are inserted, so on a host
+    /// that has them this is a plain read: it never waits for the transactions that hold them.
+    pub(super) fn make_host_slots(&self, host: &str, limit: i32) -> Result<()> {
         let key = (host.to_string(), limit);
         let made = self
             .hosts_with_slots
             .lock()
             .map(|hosts| hosts.contains(&key))
             .unwrap_or(false);
-        if !made {
-            self.with_light_tx(|tx| {
-                tx.execute(
-                    "INSERT INTO host_slots (host, slot) SELECT $1, generate_series(0, $2 - 1)
-                     ON CONFLICT DO NOTHING",
-                    &[&host, &limit],
-                )
-            })?;
-            if let Ok(mut hosts) = self.hosts_with_slots.lock() {
-                hosts.insert(key);
-            }
+        if made {
+            return Ok(());
         }
         self.with_conn(|tx| {
-            Ok(tx
-                .query_opt(
-                    "UPDATE host_slots SET owner = $3, until = $4
-                     WHERE (host, slot) = (
-                         SELECT host, slot FROM host_slots
-                         WHERE host = $1 AND slot < $2 AND (owner IS NULL OR until <= $5)
-                         ORDER BY slot LIMIT 1 FOR UPDATE SKIP LOCKED)
-                     RETURNING slot",
-                    &[&host, &limit, &replica, &until, &now],
-                )?
-                .map(|row| row.get::<_, i32>(0)))
-        })
+            tx.execute(
+                "INSERT INTO host_slots (host, slot)
+                 SELECT $1, s FROM generate_series(0, $2 - 1) AS s
+                 WHERE NOT EXISTS (SELECT 1 FROM host_slots WHERE host = $1 AND slot = s)
+                 ON CONFLICT DO NOTHING",
+                &[&host, &limit],
+            )
+        })?;
+        if let Ok(mut hosts) = self.hosts_with_slots.lock() {
+            hosts.insert(key);
+        }
+        Ok(())
     }
 
-    pub fn release_host_slot(&self, host: &str, slot: i32) -> Result<()> {
+    /// Takes one of `limit` slots on `host` for the poll of `feed`, which this replica has
+    /// claimed without one (all were taken then), and renews the feed's lease from `now`;
+    /// false while every slot is held by a live lease (the caller waits and asks again). The
+    /// slot is given back when the poll is recorded.
+    pub fn acquire_feed_host_slot(
+        &self,
+        feed: &str,
+        host: &str,
+        limit: usize,
+        now: i64,
+        lease_secs: i64,
+    ) -> Result<bool> {
+        let limit = i32::try_from(limit.max(1)).unwrap_or(i32::MAX);
+        let until = now.saturating_add(lease_secs.max(1));
+        let replica: &str = &self.replica;
+        self.make_host_slots(host, limit)?;
+        let slot = self.with_conn(|tx| {
+            Ok(tx
+                .query_opt(
+                    "WITH slot AS (
+                        UPDATE host_slots SET owner = $3, until = $4
+                        WHERE (host, slot) = (
+                            SELECT host, slot FROM host_slots
+                            WHERE host = $1 AND slot < $2 AND (owner IS NULL OR until <= $5)
+                            ORDER BY slot LIMIT 1 FOR UPDATE SKIP LOCKED)
+                        RETURNING slot
+                    ), renewed AS (
+                        UPDATE feeds SET lease_until = $4
+                        WHERE name = $6 AND lease_owner = $3 AND EXISTS (SELECT 1 FROM slot)
+                    )
+                    SELECT slot FROM slot",
+                    &[&host, &limit, &replica, &until, &now, &feed],
+                )?
+                .map(|row| row.get::<_, i32>(0)))
+        })?;
+        if let Some(slot) = slot {
+            self.hold_slot(feed, host, slot);
+        }
+        Ok(slot.is_some())
+    }
+
+    pub(super) fn hold_slot(&self, feed: &str, host: &str, slot: i32) {
+        if let Ok(mut held) = self.held_slots.lock() {
+            held.insert(feed.to_string(), (host.to_string(), slot));
+        }
+    }
+
+    /// The host slot the poll of `feed` holds, no longer counted as held.
+    pub(super) fn take_held_slot(&self, feed: &str) -> Option<(String, i32)> {
+        self.held_slots.lock().ok()?.remove(feed)
+    }
+
+    pub(super) fn release_slot(&self, host: &str, slot: i32) -> Result<()> {
         let replica: &str = &self.replica;
         self.with_conn(|tx| {
             tx.execute(
@@ -62,6 +95,15 @@ impl Postgres {
             )?;
             Ok(())
         })
+    }
+
+    /// Gives back the host slot the poll of `feed` holds, if it still does (a poll that ended
+    /// without being recorded: its record would have given it back).
+    pub fn release_held_slot(&self, feed: &str) -> Result<()> {
+        match self.take_held_slot(feed) {
+            Some((host, slot)) => self.release_slot(&host, slot),
+            None => Ok(()),
+        }
     }
 
     /// Takes (or renews) `sink` for this replica until `now + lease_secs`; false while another
@@ -121,14 +163,23 @@ const RELEASES: &[&str] = &[
 ];
 
 impl Postgres {
-    /// Lets go of `feed` without recording a poll (a feed found gone before fetching).
+    /// Lets go of `feed`, and of its host slot, without recording a poll (a feed found gone
+    /// before fetching).
     pub fn release_feed(&self, feed: &str) -> Result<()> {
         let replica: &str = &self.replica;
-        self.with_light_tx(|tx| {
+        let (host, slot) = match self.take_held_slot(feed) {
+            Some((host, slot)) => (Some(host), Some(slot)),
+            None => (None, None),
+        };
+        self.with_conn(|tx| {
             tx.execute(
-                "UPDATE feeds SET lease_owner = NULL, lease_until = NULL
+                "WITH slot AS (
+                    UPDATE host_slots SET owner = NULL, until = NULL
+                    WHERE host = $3 AND slot = $4 AND owner = $2
+                 )
+                 UPDATE feeds SET lease_owner = NULL, lease_until = NULL
                  WHERE name = $1 AND lease_owner = $2",
-                &[&feed, &replica],
+                &[&feed, &replica, &host, &slot],
             )?;
             Ok(())
         })
@@ -137,6 +188,9 @@ impl Postgres {
     /// Lets go of everything this process holds (at exit): the next process, or another
     /// replica, takes over at once rather than after the leases run out.
     pub fn release_leases(&self) -> Result<()> {
+        if let Ok(mut held) = self.held_slots.lock() {
+            held.clear();
+        }
         self.release_owners(&[self.replica.to_string()])
     }
 

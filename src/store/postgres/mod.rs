@@ -2,12 +2,13 @@
 //!
 //! The database is the only coordination between replicas:
 //! - a feed is polled by the replica that leased it (`feeds.lease_owner`, `lease_until`,
-//!   [`Postgres::claim_feed`]); the lease ends when the poll is recorded, or runs out if the
+//!   [`Postgres::claim_poll`]); the lease ends when the poll is recorded, or runs out if the
 //!   replica dies, and the feed's stored `next_due_at` tells every replica when it is due;
 //! - pending deliveries are leased the same way (`FOR UPDATE SKIP LOCKED`) when a deliverer
 //!   takes them, so an alert is sent by one replica at a time, with the same id on every try;
-//! - story decisions take a transaction-scoped advisory lock, so two replicas recording two
-//!   reports of one story at the same moment decide one after the other and raise one alert;
+//! - story decisions take transaction-scoped advisory locks on the stories' look-up keys, so
+//!   two replicas recording two reports of one story at the same moment decide one after the
+//!   other and raise one alert, while unrelated stories are decided in parallel;
 //! - retention runs on one replica at a time (a try-lock; the others skip that round).
 //!
 //! The API is synchronous like SQLite's: each call runs its SQL on a small tokio runtime owned
@@ -57,6 +58,16 @@ pub struct Postgres {
     listening: Arc<std::sync::Once>,
     /// Hosts (and slot counts) whose `host_slots` rows this process has made.
     hosts_with_slots: Arc<std::sync::Mutex<std::collections::HashSet<(String, i32)>>>,
+    /// The host slot each feed this process is polling holds (feed → host, slot): taken with
+    /// the feed's claim, given back by the statement that records the poll, so politeness
+    /// costs a poll no statements of its own.
+    held_slots: Arc<std::sync::Mutex<std::collections::HashMap<String, (String, i32)>>>,
+    /// When this process last forgot the workbench texts that left their window (unix
+    /// seconds): at most once a minute, not with every poll's texts.
+    texts_forgotten_at: Arc<std::sync::atomic::AtomicI64>,
+    /// Polls that bring no item (`304`s, failures) waiting to be recorded together: one
+    /// statement for all that finish while the one before is being written.
+    states: Arc<super::group_commit::GroupCommit<record::StateJob, ()>>,
 }
 
 impl Postgres {
@@ -137,6 +148,9 @@ impl Postgres {
             outbox_signal: Arc::default(),
             listening: Arc::new(std::sync::Once::new()),
             hosts_with_slots: Arc::default(),
+            held_slots: Arc::default(),
+            texts_forgotten_at: Arc::default(),
+            states: Arc::default(),
         };
         // The first connection tells a wrong host, user or database at start-up, with the URL.
         db.with_tx(|_| Ok(()))
@@ -294,6 +308,24 @@ impl Tx<'_> {
         }))
     }
 
+    /// Two statements sent together (pipelined): one round trip for both. Each runs as its
+    /// own statement, in order; on a pooled connection without a transaction each commits by
+    /// itself.
+    pub fn execute_both(
+        &self,
+        first: (&str, Params<'_>),
+        second: (&str, Params<'_>),
+    ) -> Result<(u64, u64)> {
+        on_session!(self, |c| self.rt.block_on(async {
+            let one = c.prepare_cached(first.0).await?;
+            let two = c.prepare_cached(second.0).await?;
+            Ok(tokio::try_join!(
+                c.execute(&one, first.1),
+                c.execute(&two, second.1)
+            )?)
+        }))
+    }
+
     /// Several statements without parameters (the schema).
     pub fn batch(&self, sql: &str) -> Result<()> {
         on_session!(self, |c| self
@@ -314,8 +346,13 @@ fn replica_name() -> String {
 pub(super) mod locks {
     /// Schema migrations: replicas starting together migrate one after the other.
     pub const MIGRATE: i64 = 0x7777_0001;
-    /// Story decisions: reports that may belong to one story are decided one at a time.
+    /// Story decisions: held shared by every recording that decides stories, alone by one
+    /// with too many look-up keys to lock each (`record::lock_story_keys`).
     pub const STORIES: i64 = 0x7777_0002;
+    /// A story look-up key (link, band, name), in the two-number form (a space of its own):
+    /// reports that may belong to one story are decided one at a time, unrelated stories in
+    /// parallel.
+    pub const STORY_KEY: i32 = 0x7777_0002;
     /// Retention: one replica prunes at a time.
     pub const PRUNE: i64 = 0x7777_0003;
 }

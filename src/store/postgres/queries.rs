@@ -14,11 +14,15 @@ use crate::store::{
     PruneReport, StoredArticle,
 };
 
-const STATE_COLUMNS: &str = "name, url, etag, last_modified, last_fetch_at, last_success_at,
+pub(super) const STATE_COLUMNS: &str =
+    "name, url, etag, last_modified, last_fetch_at, last_success_at,
     last_status, last_error, consecutive_failures, failing_since, last_new_item_at, next_due_at,
     moved_to, gone_at, broken_since, stale_since, items_seen, ttl, skipped";
 
-fn state_from_row(row: &Row) -> FeedState {
+/// How many columns `STATE_COLUMNS` names.
+pub(super) const STATE_COLUMN_COUNT: usize = 19;
+
+pub(super) fn state_from_row(row: &Row) -> FeedState {
     FeedState {
         name: row.get(0),
         url: row.get(1),
