@@ -11,30 +11,7 @@ use std::time::Duration;
 
 use common::external::PgSchema;
 use common::*;
-
-/// Distinct stories that all match "Kazakhstan AND Abraham Accords", none joining another's.
-fn story(n: usize) -> (String, String, String) {
-    let words = invented_words(n, 6);
-    (
-        format!("ca-{n}"),
-        format!("Kazakhstan and the Abraham Accords: {}", words.join(" ")),
-        format!("https://wire.example.org/world/update-{n}"),
-    )
-}
-
-fn feed_of(stories: &[(String, String, String)]) -> String {
-    let entries: Vec<Entry<'_>> = stories
-        .iter()
-        .map(|(guid, title, link)| Entry {
-            guid,
-            title,
-            link,
-            description: "",
-            published: minutes_ago(5),
-        })
-        .collect();
-    rss(&entries)
-}
+use common::{accords_story as story, rss_of_stories as feed_of};
 
 /// The tests here start several daemons each; run one at a time, so that on a two-core CI
 /// machine no replica's poll outlives its lease only because five other tests' replicas are

@@ -77,30 +77,10 @@ fn pump(from: &TcpStream, to: &TcpStream) {
     });
 }
 
+/// The first `n` of the stories `tests/postgres.rs` uses, as one feed.
 fn stories(n: usize) -> String {
-    let stories: Vec<(String, String, String)> = (1..=n)
-        .map(|i| {
-            (
-                format!("ca-{i}"),
-                format!(
-                    "Kazakhstan and the Abraham Accords: {}",
-                    invented_words(i, 6).join(" ")
-                ),
-                format!("https://wire.example.org/world/update-{i}"),
-            )
-        })
-        .collect();
-    let entries: Vec<Entry<'_>> = stories
-        .iter()
-        .map(|(guid, title, link)| Entry {
-            guid,
-            title,
-            link,
-            description: "",
-            published: minutes_ago(5),
-        })
-        .collect();
-    rss(&entries)
+    let stories: Vec<_> = (1..=n).map(accords_story).collect();
+    rss_of_stories(&stories)
 }
 
 #[test]

@@ -386,3 +386,27 @@ pub fn wire_entry<'a>(guid: &'a str, title: &'a str) -> Entry<'a> {
         published: minutes_ago(20),
     }
 }
+
+/// Distinct stories that all match "Kazakhstan AND Abraham Accords", none joining another's.
+pub fn accords_story(n: usize) -> (String, String, String) {
+    let words = invented_words(n, 6);
+    (
+        format!("ca-{n}"),
+        format!("Kazakhstan and the Abraham Accords: {}", words.join(" ")),
+        format!("https://wire.example.org/world/update-{n}"),
+    )
+}
+
+pub fn rss_of_stories(stories: &[(String, String, String)]) -> String {
+    let entries: Vec<Entry<'_>> = stories
+        .iter()
+        .map(|(guid, title, link)| Entry {
+            guid,
+            title,
+            link,
+            description: "",
+            published: minutes_ago(5),
+        })
+        .collect();
+    rss(&entries)
+}
