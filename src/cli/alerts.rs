@@ -217,20 +217,10 @@ fn render_table(config: &Config, rows: &[DeliveryRow], disabled: &[DisabledSink]
 
 /// Why a source joined its story, for a person to judge whether it belongs there.
 fn joined_by(why: Option<&crate::model::JoinedBy>) -> String {
-    use crate::model::JoinedBy;
+    let why_text = clip(&crate::entities::explain_join(why), 160);
     match why {
-        None => " — first report".to_owned(),
-        Some(JoinedBy::Link) => " — joined: same link".to_owned(),
-        Some(JoinedBy::Text { similarity }) => {
-            format!(" — joined: similar wording ({similarity:.2})")
-        }
-        Some(JoinedBy::Entities { similarity, shared }) => {
-            let names: Vec<String> = shared.iter().map(|id| crate::entities::label(id)).collect();
-            format!(
-                " — joined: same names ({similarity:.2}): {}",
-                clip(&names.join(", "), 120)
-            )
-        }
+        None => format!(" — {why_text}"),
+        Some(_) => format!(" — joined: {why_text}"),
     }
 }
 

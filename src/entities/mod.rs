@@ -83,6 +83,22 @@ fn entries() -> Result<Vec<(&'static str, EntityKind, String, RawEntry)>, Entity
     Ok(out)
 }
 
+/// Why a report joined its story, in words a person can judge a merge by: the CLI's `alerts`
+/// and the dashboard's story page say the same thing. Names are shown by their labels
+/// (`Kassym-Jomart Tokayev`), not their ids (`person:tokayev`).
+pub fn explain_join(why: Option<&crate::model::JoinedBy>) -> String {
+    use crate::model::JoinedBy;
+    match why {
+        None => "first report".to_owned(),
+        Some(JoinedBy::Link) => "same link".to_owned(),
+        Some(JoinedBy::Text { similarity }) => format!("similar wording ({similarity:.2})"),
+        Some(JoinedBy::Entities { similarity, shared }) => {
+            let names: Vec<String> = shared.iter().map(|id| label(id)).collect();
+            format!("same names ({similarity:.2}): {}", names.join(", "))
+        }
+    }
+}
+
 /// What an id stands for, for people: `person:tokayev` → "Tokayev", `country:KZ` →
 /// "Kazakhstan", `number:25` → "25". Reads the data files, not the compiled names, so
 /// `watchword alerts` can explain a join without compiling them.
@@ -722,5 +738,20 @@ mod tests {
         assert_eq!(label("org:white_house"), "White House");
         assert_eq!(label("country:KZ"), "Kazakhstan");
         assert_eq!(label("number:25"), "25");
+    }
+
+    #[test]
+    fn a_join_is_explained_with_labels_not_ids() {
+        use crate::model::JoinedBy;
+        let why = JoinedBy::Entities {
+            similarity: 0.8,
+            shared: vec!["country:KZ".into(), "person:tokayev".into()],
+        };
+        assert_eq!(
+            explain_join(Some(&why)),
+            "same names (0.80): Kazakhstan, Tokayev"
+        );
+        assert_eq!(explain_join(None), "first report");
+        assert_eq!(explain_join(Some(&JoinedBy::Link)), "same link");
     }
 }

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use crate::config::Config;
-use crate::model::{JoinedBy, StorySource};
+use crate::model::StorySource;
 use crate::rules::{Explanation, RuleSet, RuleSpec};
 use crate::runtime::Runtime;
 use crate::store::{
@@ -308,16 +308,9 @@ pub fn alert(
     }))
 }
 
-/// Why a source joined its story, for a person (the words of `watchword alerts`).
+/// Why a source joined its story, for a person: the words of `watchword alerts`.
 pub fn joined_by(source: &StorySource) -> String {
-    match &source.joined_by {
-        None => "first report".to_owned(),
-        Some(JoinedBy::Link) => "same link".to_owned(),
-        Some(JoinedBy::Text { similarity }) => format!("similar wording ({similarity:.2})"),
-        Some(JoinedBy::Entities { similarity, shared }) => {
-            format!("same names ({similarity:.2}): {}", shared.join(", "))
-        }
-    }
+    crate::entities::explain_join(source.joined_by.as_ref())
 }
 
 /// How the feeds page sorts.
