@@ -15,6 +15,7 @@
 //! by this handle, so callers on the blocking pool (`spawn_blocking`) or in the CLI need no
 //! runtime of their own. It must not be called from async code (it would block a worker).
 
+mod claim;
 pub(crate) mod copy;
 mod dashboard;
 mod lease;
@@ -68,6 +69,8 @@ pub struct Postgres {
     /// Polls that bring no item (`304`s, failures) waiting to be recorded together: one
     /// statement for all that finish while the one before is being written.
     states: Arc<super::group_commit::GroupCommit<record::StateJob, ()>>,
+    /// Claims of feeds for polls waiting to go to the server together (`claim`).
+    claims: Arc<super::group_commit::GroupCommit<claim::ClaimJob, crate::store::PollClaim>>,
 }
 
 impl Postgres {
@@ -151,6 +154,7 @@ impl Postgres {
             held_slots: Arc::default(),
             texts_forgotten_at: Arc::default(),
             states: Arc::default(),
+            claims: Arc::default(),
         };
         // The first connection tells a wrong host, user or database at start-up, with the URL.
         db.with_tx(|_| Ok(()))

@@ -4,10 +4,8 @@
 
 use std::collections::HashMap;
 
-use super::queries::{STATE_COLUMN_COUNT, STATE_COLUMNS, state_from_row};
 use super::{Postgres, Result, Tx, locks};
 use crate::model::StorySource;
-use crate::store::facade::PollClaim;
 use crate::store::feeds::FEED_EVENT_RULE_PREFIX;
 use crate::store::recording::{self, AlertRow, RecordingTx};
 use crate::store::{
@@ -53,91 +51,6 @@ impl Postgres {
                     &[&feed],
                 )?
                 .and_then(|row| row.get::<_, Option<i64>>(0)))
-        })
-    }
-
-    /// Takes `feed` for one poll in one statement: its lease, one of its host's shared slots
-    /// (`host`: the host and its `per_host_concurrency`) when one is free, and its stored
-    /// state. A slot taken here is given back by the statement that records the poll (or by
-    /// [`Postgres::release_held_slot`]).
-    #[allow(clippy::too_many_arguments)]
-    pub fn claim_poll(
-        &self,
-        feed: &str,
-        url: &str,
-        host: Option<(&str, usize)>,
-        now: i64,
-        lease_secs: i64,
-        honour_schedule: bool,
-    ) -> Result<PollClaim> {
-        let until = now.saturating_add(lease_secs.max(1));
-        let replica: &str = &self.replica;
-        let limit = host.map_or(0, |(_, limit)| slot_limit(limit));
-        let host = host.map(|(host, _)| host);
-        if let Some(host) = host {
-            self.make_host_slots(host, limit)?;
-        }
-        let (claimed, refused) = self.with_conn(|tx| {
-            let claimed = tx.query_opt(
-                &format!(
-                    "WITH claimed AS (
-                        INSERT INTO feeds (name, url, lease_owner, lease_until)
-                        VALUES ($1, $2, $3, $4)
-                        ON CONFLICT (name) DO UPDATE SET lease_owner = EXCLUDED.lease_owner,
-                            lease_until = EXCLUDED.lease_until
-                        WHERE (feeds.lease_until IS NULL OR feeds.lease_until <= $5
-                               OR feeds.lease_owner = $3)
-                          AND (NOT $6 OR feeds.next_due_at IS NULL OR feeds.next_due_at <= $5
-                               OR feeds.url <> EXCLUDED.url)
-                        RETURNING {STATE_COLUMNS}
-                    ), slot AS (
-                        UPDATE host_slots SET owner = $3, until = $4
-                        WHERE (host, slot) = (
-                            SELECT host, slot FROM host_slots
-                            WHERE host = $7 AND slot < $8 AND (owner IS NULL OR until <= $5)
-                              AND EXISTS (SELECT 1 FROM claimed)
-                            ORDER BY slot LIMIT 1 FOR UPDATE SKIP LOCKED)
-                        RETURNING slot
-                    )
-                    SELECT claimed.*, (SELECT slot FROM slot) FROM claimed"
-                ),
-                &[
-                    &feed,
-                    &url,
-                    &replica,
-                    &until,
-                    &now,
-                    &honour_schedule,
-                    &host,
-                    &limit,
-                ],
-            )?;
-            if let Some(row) = claimed {
-                return Ok((Some(row), None));
-            }
-            // Refused: a statement of its own, so it sees the lease or the poll that won.
-            let row = tx.query_opt(
-                "SELECT lease_until, next_due_at FROM feeds WHERE name = $1",
-                &[&feed],
-            )?;
-            Ok((None, row))
-        })?;
-        let Some(row) = claimed else {
-            let lease: Option<i64> = refused.as_ref().and_then(|row| row.get(0));
-            let due: Option<i64> = refused.as_ref().and_then(|row| row.get(1));
-            return Ok(match lease.filter(|&l| l > now) {
-                Some(lease) => PollClaim::Leased(lease),
-                None => PollClaim::NotDue(due.unwrap_or(now)),
-            });
-        };
-        let slot: Option<i32> = row.get(STATE_COLUMN_COUNT);
-        if let (Some(host), Some(slot)) = (host, slot) {
-            self.hold_slot(feed, host, slot);
-        }
-        let fetched_before = row.get::<_, Option<i64>>(4).is_some();
-        Ok(PollClaim::Claimed {
-            state: fetched_before.then(|| Box::new(state_from_row(&row))),
-            host_slot: host.is_none() || slot.is_some(),
         })
     }
 
@@ -620,10 +533,6 @@ fn stable_hash32(kind: u8, bytes: &[u8]) -> i32 {
 }
 
 /// Per-host slots as the database counts them.
-fn slot_limit(limit: usize) -> i32 {
-    i32::try_from(limit.max(1)).unwrap_or(i32::MAX)
-}
-
 /// The state of a poll that brought no item, waiting to be recorded with others.
 pub(super) struct StateJob {
     name: String,
