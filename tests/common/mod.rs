@@ -39,46 +39,94 @@ pub struct Page {
     pub delay: Duration,
 }
 
-/// Serves whatever pages the test put at each path; 404 for the rest.
+/// Serves whatever pages the test put at each path; 404 for the rest. Answers one request at a
+/// time, in the order they come (a slow page holds up the next), as the tests expect of one
+/// small publisher; connections are hyper's (through axum), so a burst of new connections is
+/// never left unserved. (tiny_http, which this used before, can leave a connection queued behind
+/// idle keep-alive ones when several arrive at once: a fetch then timed out for no reason.)
 pub struct FeedServer {
     pub base: String,
     pages: Arc<Mutex<HashMap<String, Page>>>,
     hits: Arc<Mutex<HashMap<String, usize>>>,
-    server: Arc<tiny_http::Server>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
 }
+
+#[derive(Clone)]
+struct Served {
+    pages: Arc<Mutex<HashMap<String, Page>>>,
+    hits: Arc<Mutex<HashMap<String, usize>>>,
+    one_at_a_time: Arc<tokio::sync::Mutex<()>>,
+}
+
+async fn serve_page(
+    axum::extract::State(served): axum::extract::State<Served>,
+    uri: axum::http::Uri,
+) -> axum::response::Response {
+    let path = uri
+        .path_and_query()
+        .map_or_else(|| uri.path().to_string(), |p| p.as_str().to_string());
+    *served
+        .hits
+        .lock()
+        .expect("hits")
+        .entry(path.clone())
+        .or_default() += 1;
+    let _turn = served.one_at_a_time.lock().await;
+    let page = served.pages.lock().expect("pages").get(&path).cloned();
+    let Some(page) = page else {
+        return (axum::http::StatusCode::NOT_FOUND, "not found").into_response();
+    };
+    tokio::time::sleep(page.delay).await;
+    let status = axum::http::StatusCode::from_u16(page.status).expect("a status the test gave");
+    (
+        status,
+        [(axum::http::header::CONTENT_TYPE, page.content_type)],
+        page.body,
+    )
+        .into_response()
+}
+
+use axum::response::IntoResponse;
 
 impl FeedServer {
     pub fn start() -> FeedServer {
-        let server = Arc::new(tiny_http::Server::http("127.0.0.1:0").expect("bind feed server"));
-        let base = format!("http://{}", server.server_addr());
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind feed server");
+        listener
+            .set_nonblocking(true)
+            .expect("non-blocking listener");
+        let base = format!(
+            "http://{}",
+            listener.local_addr().expect("feed server address")
+        );
         let pages: Arc<Mutex<HashMap<String, Page>>> = Arc::default();
         let hits: Arc<Mutex<HashMap<String, usize>>> = Arc::default();
-        let (srv, map, counts) = (Arc::clone(&server), Arc::clone(&pages), Arc::clone(&hits));
+        let served = Served {
+            pages: Arc::clone(&pages),
+            hits: Arc::clone(&hits),
+            one_at_a_time: Arc::default(),
+        };
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         thread::spawn(move || {
-            for request in srv.incoming_requests() {
-                *counts
-                    .lock()
-                    .expect("hits")
-                    .entry(request.url().to_string())
-                    .or_default() += 1;
-                let page = map.lock().expect("pages").get(request.url()).cloned();
-                if let Some(page) = &page {
-                    thread::sleep(page.delay);
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .expect("feed server runtime");
+            runtime.block_on(async move {
+                let listener =
+                    tokio::net::TcpListener::from_std(listener).expect("feed server listener");
+                let app = axum::Router::new().fallback(serve_page).with_state(served);
+                tokio::select! {
+                    _ = axum::serve(listener, app) => {}
+                    _ = stopped => {}
                 }
-                let response = match page {
-                    Some(page) => tiny_http::Response::from_string(page.body)
-                        .with_status_code(page.status)
-                        .with_header(header("Content-Type", &page.content_type)),
-                    None => tiny_http::Response::from_string("not found").with_status_code(404),
-                };
-                let _ = request.respond(response);
-            }
+            });
         });
         FeedServer {
             base,
             pages,
             hits,
-            server,
+            stop: Some(stop),
         }
     }
 
@@ -127,7 +175,9 @@ impl FeedServer {
 
 impl Drop for FeedServer {
     fn drop(&mut self) {
-        self.server.unblock();
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
     }
 }
 
