@@ -46,8 +46,11 @@ async fn listen(config: Arc<tokio_postgres::Config>, tls: MakeRustlsConnect, sig
     loop {
         match listen_once(&config, tls.clone(), &signal).await {
             Ok(()) => debug!("the outbox listener's connection closed; reconnecting"),
+            // Through StoreError: tokio-postgres's Display leaves out the cause (the TLS
+            // failure, the refused connection).
             Err(e) => warn!(
-                "cannot listen for other replicas' alerts ({e}); retrying in {}s",
+                "cannot listen for other replicas' alerts ({}); retrying in {}s",
+                crate::store::StoreError::from(e),
                 pause.as_secs()
             ),
         }
