@@ -277,39 +277,52 @@ fn a_missing_or_empty_sslrootcert_and_an_unknown_sslmode_are_config_errors_at_th
 
 #[test]
 fn a_server_that_refuses_tls_is_named_when_sslmode_requires_it() {
-    // A server with `ssl = off` answers the client's TLS request with "N".
+    // A server with `ssl = off` answers each client's TLS request with "N".
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
     let port = listener.local_addr().expect("addr").port();
-    let server = std::thread::spawn(move || {
-        let (mut client, _) = listener.accept().expect("accept");
-        let mut request = [0u8; 8];
-        client.read_exact(&mut request).expect("the TLS request");
-        client.write_all(b"N").expect("answer");
-        // Then the client gives up: it reads nothing more from us.
-        let mut rest = Vec::new();
-        let _ = client.read_to_end(&mut rest);
-        request
+    let (requests, received) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for client in listener.incoming() {
+            let Ok(mut client) = client else { return };
+            let mut request = [0u8; 8];
+            if client.read_exact(&mut request).is_ok() {
+                let _ = client.write_all(b"N");
+            }
+            let _ = requests.send(request);
+            // Then the client gives up: it sends nothing more.
+            let _ = client.read_to_end(&mut Vec::new());
+        }
     });
-    let ws = Workspace::new();
-    ws.write_config(&format!(
-        "[daemon]\ndatabase = \"postgres://ww:{PASSWORD}@127.0.0.1:{port}/watchword?sslmode=require\"\n\n\
-         [[feed]]\nname = \"a\"\nurl = \"http://127.0.0.1:9/a.xml\"\n"
-    ));
-    let out = ws.watchword(&["once"]);
-    let err = stderr(&out);
-    assert_eq!(out.status.code(), Some(1), "{err}");
-    assert!(
-        err.contains(&format!(
-            "cannot connect to PostgreSQL at postgres://ww:***@127.0.0.1:{port}/watchword?sslmode=require: \
-             the server does not accept TLS (`ssl = off` in its postgresql.conf), and \
-             sslmode=require requires it"
-        )),
-        "{err}"
-    );
-    assert!(!err.contains(PASSWORD), "{err}");
-    // PostgreSQL's SSLRequest: length 8, code 80877103.
-    let request = server.join().expect("server");
-    assert_eq!(request, [0, 0, 0, 8, 4, 210, 22, 47]);
+    for (sslmode, advice) in [
+        (
+            "require",
+            "turn `ssl` on at the server, or use sslmode=prefer to connect without TLS when \
+             the server offers none",
+        ),
+        // Who asked for a verified server is not told how to do without TLS.
+        ("verify-full", "turn `ssl` on at the server\n"),
+    ] {
+        let ws = Workspace::new();
+        ws.write_config(&format!(
+            "[daemon]\ndatabase = \"postgres://ww:{PASSWORD}@127.0.0.1:{port}/watchword?sslmode={sslmode}\"\n\n\
+             [[feed]]\nname = \"a\"\nurl = \"http://127.0.0.1:9/a.xml\"\n"
+        ));
+        let out = ws.watchword(&["once"]);
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(1), "{err}");
+        assert!(
+            err.contains(&format!(
+                "cannot connect to PostgreSQL at postgres://ww:***@127.0.0.1:{port}/watchword?sslmode={sslmode}: \
+                 the server does not accept TLS (`ssl = off` in its postgresql.conf), and \
+                 sslmode={sslmode} requires it: {advice}"
+            )),
+            "{err}"
+        );
+        assert!(!err.contains(PASSWORD), "{err}");
+        // PostgreSQL's SSLRequest: length 8, code 80877103.
+        let request = received.recv().expect("a connection");
+        assert_eq!(request, [0, 0, 0, 8, 4, 210, 22, 47]);
+    }
 }
 
 /// A role of the test's own whose sessions the server counts (and caps), dropped after the

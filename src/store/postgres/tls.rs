@@ -198,11 +198,18 @@ pub(super) fn explain(error: &tokio_postgres::Error, tls: &PgTls, host: &str) ->
     // tokio-postgres's own words when the server answers the TLS request with "no".
     let refused =
         error.source().map(ToString::to_string).as_deref() == Some("server does not support TLS");
+    // Who asked for a verified server is not told how to do without TLS.
+    let or_else = match tls.mode {
+        SslMode::Require => {
+            ", or use sslmode=prefer to connect without TLS when the server \
+                             offers none"
+        }
+        _ => "",
+    };
     refused.then(|| {
         format!(
             "the server does not accept TLS (`ssl = off` in its postgresql.conf), and {mode} \
-             requires it: turn `ssl` on at the server, or use sslmode=prefer to connect without \
-             TLS when the server offers none"
+             requires it: turn `ssl` on at the server{or_else}"
         )
     })
 }
