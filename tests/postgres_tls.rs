@@ -208,7 +208,7 @@ fn verify_full_names_the_host_the_certificate_lacks_and_verify_ca_checks_the_cha
             } else {
                 "(sslmode=verify-ca)".to_string()
             },
-            "sslmode=require to encrypt without checking".to_string(),
+            "or remove sslrootcert and use sslmode=require to encrypt without checking".to_string(),
         ] {
             assert!(err.contains(&expected), "{expected:?} in:\n{err}");
         }

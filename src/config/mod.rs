@@ -56,8 +56,8 @@ const DEFAULT_ALERT_RETENTION: Duration = Duration::from_secs(400 * 24 * 3600);
 const DEFAULT_STORY_UPDATE_AFTER: u32 = 3;
 /// More simultaneous fetches than this exhausts file descriptors before it speeds anything up.
 const MAX_CONCURRENCY: usize = 1024;
-/// More than any PostgreSQL server lets one client have without a pooler in front: a bigger
-/// number is a typo, not a plan.
+/// Sessions per process; more is a typo, not a plan (a server's `max_connections` is 100 by
+/// default, for all its clients together).
 const MAX_DATABASE_CONNECTIONS: usize = 1000;
 /// Polling faster than this is rude to publishers and never needed for news.
 const MIN_POLL_INTERVAL: Duration = Duration::from_secs(10);
@@ -1057,8 +1057,6 @@ fn check_webhook_url(url: &str) -> Result<(), String> {
     }
 }
 
-/// Expands `${NAME}`, `${file:PATH}` and `${credential:NAME}` (see `secret`), so secrets such
-/// as webhook URLs can stay out of the config file. `$${` escapes a literal `${`.
 /// The URL's TLS options (`sslmode`, `sslrootcert`) as `check` can judge them without the
 /// server: a known mode, and a root file that is there and holds certificates.
 fn check_postgres_tls(
@@ -1105,6 +1103,8 @@ fn check_postgres_tls(
     }
 }
 
+/// Expands `${NAME}`, `${file:PATH}` and `${credential:NAME}` (see `secret`), so secrets such
+/// as webhook URLs can stay out of the config file. `$${` escapes a literal `${`.
 fn expand_env(value: &str) -> Result<String, String> {
     // Relative `${file:…}` paths here resolve against the working directory; sink fields go
     // through `sink::validate_sink`, which resolves them against the config's directory.

@@ -181,15 +181,19 @@ pub(super) fn explain(error: &tokio_postgres::Error, tls: &PgTls, host: &str) ->
                 )
             }
             rustls::Error::InvalidCertificate(CertificateError::UnknownIssuer) => {
-                let trusted = match &tls.root {
-                    Some(RootCerts::File(path)) => format!("sslrootcert={}", path.display()),
-                    _ => "the authorities this system trusts".to_string(),
+                // A root file makes even require check the chain (libpq's rule).
+                let (trusted, unchecked) = match &tls.root {
+                    Some(RootCerts::File(path)) => (
+                        format!("sslrootcert={}", path.display()),
+                        "remove sslrootcert and use",
+                    ),
+                    _ => ("the authorities this system trusts".to_string(), "use"),
                 };
                 format!(
                     "the server's certificate is not signed by {trusted} ({mode}): give the \
                      certificate of the authority that signed it (for a self-signed server \
-                     certificate, that certificate itself) with sslrootcert=PATH, or use \
-                     sslmode=require to encrypt without checking who the server is"
+                     certificate, that certificate itself) with sslrootcert=PATH, or \
+                     {unchecked} sslmode=require to encrypt without checking who the server is"
                 )
             }
             other => format!("TLS with the server failed ({mode}): {other}"),
@@ -199,12 +203,10 @@ pub(super) fn explain(error: &tokio_postgres::Error, tls: &PgTls, host: &str) ->
     let refused =
         error.source().map(ToString::to_string).as_deref() == Some("server does not support TLS");
     // Who asked for a verified server is not told how to do without TLS.
-    let or_else = match tls.mode {
-        SslMode::Require => {
-            ", or use sslmode=prefer to connect without TLS when the server \
-                             offers none"
-        }
-        _ => "",
+    let or_else = if tls.mode == SslMode::Require {
+        ", or use sslmode=prefer to connect without TLS when the server offers none"
+    } else {
+        ""
     };
     refused.then(|| {
         format!(
