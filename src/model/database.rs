@@ -341,7 +341,13 @@ fn redact_query_password(tail: &str) -> String {
     let pairs: Vec<String> = query
         .split('&')
         .map(|pair| match pair.split_once('=') {
-            Some((key, _)) if key.eq_ignore_ascii_case("password") => format!("{key}=***"),
+            // libpq's sslpassword (a client key's passphrase) too, though it is refused.
+            Some((key, _))
+                if key.eq_ignore_ascii_case("password")
+                    || key.eq_ignore_ascii_case("sslpassword") =>
+            {
+                format!("{key}=***")
+            }
             _ => pair.to_string(),
         })
         .collect();
@@ -368,6 +374,10 @@ mod tests {
         assert_eq!(
             shown("postgresql://db/watchword?user=ww&password=s3cret&sslmode=require"),
             "postgresql://db/watchword?user=ww&password=***&sslmode=require"
+        );
+        assert_eq!(
+            shown("postgres://db/ww?sslkey=/k.pem&sslpassword=s3cret"),
+            "postgres://db/ww?sslkey=/k.pem&sslpassword=***"
         );
         assert_eq!(
             shown("postgres://ww@127.0.0.1/test"),
