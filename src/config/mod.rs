@@ -56,6 +56,9 @@ const DEFAULT_ALERT_RETENTION: Duration = Duration::from_secs(400 * 24 * 3600);
 const DEFAULT_STORY_UPDATE_AFTER: u32 = 3;
 /// More simultaneous fetches than this exhausts file descriptors before it speeds anything up.
 const MAX_CONCURRENCY: usize = 1024;
+/// Sessions per process; more is a typo, not a plan (a server's `max_connections` is 100 by
+/// default, for all its clients together).
+const MAX_DATABASE_CONNECTIONS: usize = 1000;
 /// Polling faster than this is rude to publishers and never needed for news.
 const MIN_POLL_INTERVAL: Duration = Duration::from_secs(10);
 /// Loopback only: the metrics reveal feed and rule names, and the port is allow-listed in the
@@ -570,7 +573,10 @@ fn validate_daemon(
     let database = match raw.database {
         Some(path) => match expand_env(path.get_ref()) {
             Ok(expanded) => match (PostgresUrl::parse(&expanded), url_scheme(&expanded)) {
-                (Some(url), _) => Database::Postgres(url),
+                (Some(url), _) => {
+                    check_postgres_tls(&url, path.span(), at, problems);
+                    Database::Postgres(url)
+                }
                 // Only the scheme is echoed: the rest of such a URL may hold a password.
                 (None, Some(scheme)) => {
                     problems.push(at.span(
@@ -612,10 +618,28 @@ fn validate_daemon(
         Some(n) => *n.get_ref(),
         None => DEFAULT_CONCURRENCY,
     };
+    let database_connections = match raw.database_connections {
+        Some(n) if !(1..=MAX_DATABASE_CONNECTIONS).contains(n.get_ref()) => {
+            problems.push(at.span(
+                n.span(),
+                format!(
+                    "database_connections must be between 1 and {MAX_DATABASE_CONNECTIONS}: \
+                     each is a session on the PostgreSQL server, counted against its \
+                     max_connections (with every replica's, plus one listener each)"
+                ),
+            ));
+            None
+        }
+        Some(n) => Some(n),
+        None => None,
+    };
     // Relative to the working directory at start-up is surprising in logs and under systemd.
     let database = match database {
         Database::Sqlite(path) => Database::Sqlite(std::path::absolute(&path).unwrap_or(path)),
-        postgres => postgres,
+        Database::Postgres(url) => Database::Postgres(match &database_connections {
+            Some(n) => url.with_connections(*n.get_ref()),
+            None => url,
+        }),
     };
     let user_agent = match raw.user_agent {
         // Checked here, not when the HTTP client is built, so `check` catches it with a line.
@@ -819,6 +843,16 @@ fn validate_daemon(
     }
     let strip_params = crate::text::StripParams::new(strip_names.iter().map(String::as_str));
     let mut warnings = Vec::new();
+    if let (Some(n), Database::Sqlite(_)) = (&database_connections, &database) {
+        warnings.push(
+            at.span(
+                n.span(),
+                "database_connections applies to a PostgreSQL database only; a SQLite file is \
+             written through one connection"
+                    .into(),
+            ),
+        );
+    }
     let poll_interval = match &raw.poll_interval {
         Some(d) if d.get_ref().0 < min_interval => {
             warnings.push(at.span(
@@ -1020,6 +1054,52 @@ fn check_webhook_url(url: &str) -> Result<(), String> {
             parsed.scheme()
         )),
         Err(e) => Err(format!("webhook url is not a valid URL ({e})")),
+    }
+}
+
+/// The URL's TLS options (`sslmode`, `sslrootcert`) as `check` can judge them without the
+/// server: a known mode, and a root file that is there and holds certificates.
+fn check_postgres_tls(
+    url: &PostgresUrl,
+    span: std::ops::Range<usize>,
+    at: &Locator<'_>,
+    problems: &mut Vec<Diagnostic>,
+) {
+    let tls = match url.tls() {
+        Ok(tls) => tls,
+        Err(message) => {
+            problems.push(at.span(span, format!("database: {message}")));
+            return;
+        }
+    };
+    let Some(crate::model::RootCerts::File(path)) = &tls.root else {
+        return;
+    };
+    let shown = path.display();
+    let problem = if path.is_relative() {
+        Some(format!(
+            "database: sslrootcert={shown} is a relative path, which would be looked up from \
+             wherever watchword is started: give it absolute"
+        ))
+    } else {
+        match std::fs::read(path) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Some(format!(
+                "database: sslrootcert={shown} does not exist: give the PEM file of the \
+                 authority that signs the server's certificate (for a self-signed server, its \
+                 certificate), or sslrootcert=system for the authorities this system trusts"
+            )),
+            Err(e) => Some(format!("database: cannot read sslrootcert={shown}: {e}")),
+            Ok(pem) if !pem.windows(27).any(|w| w == b"-----BEGIN CERTIFICATE-----") => {
+                Some(format!(
+                    "database: sslrootcert={shown} holds no PEM certificate (no \"-----BEGIN \
+                     CERTIFICATE-----\" line): give the authority's certificate in PEM form"
+                ))
+            }
+            Ok(_) => None,
+        }
+    };
+    if let Some(message) = problem {
+        problems.push(at.span(span, message));
     }
 }
 

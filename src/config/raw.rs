@@ -33,6 +33,8 @@ pub struct RawDaemon {
     pub fetch_timeout: Option<Spanned<HumanDuration>>,
     pub delivery_timeout: Option<Spanned<HumanDuration>>,
     pub replica_lease: Option<Spanned<HumanDuration>>,
+    /// PostgreSQL only: the size of each process's connection pool.
+    pub database_connections: Option<Spanned<usize>>,
     pub max_body_size: Option<ByteSize>,
     pub concurrency: Option<Spanned<usize>>,
     // Issue 7: the metrics/health listener and the stop grace period.

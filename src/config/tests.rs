@@ -393,3 +393,39 @@ fn rule_scope_must_name_real_feeds_and_tags() {
     let p = problems(&bad);
     assert!(p[0].contains("unknown variant `asap`"), "{p:?}");
 }
+
+#[test]
+fn database_connections_sizes_the_postgres_pool_and_is_checked() {
+    let with = |daemon: &str| GOOD.replace("database = \"state/watchword.db\"", daemon);
+    let pool = |source: &str| match &load(source).expect("valid config").daemon.database {
+        Database::Postgres(url) => url.connections(),
+        Database::Sqlite(_) => panic!("a PostgreSQL database"),
+    };
+    let url = "database = \"postgres://ww@db.internal/watchword\"";
+    assert_eq!(pool(&with(url)), crate::model::DEFAULT_DATABASE_CONNECTIONS);
+    assert_eq!(pool(&with(&format!("{url}\ndatabase_connections = 3"))), 3);
+    for wrong in ["0", "1001"] {
+        assert_eq!(
+            problems(&with(&format!("{url}\ndatabase_connections = {wrong}"))),
+            vec![
+                "/etc/watchword/test.toml:4:24: database_connections must be between 1 and \
+                 1000: each is a session on the PostgreSQL server, counted against its \
+                 max_connections (with every replica's, plus one listener each)"
+                    .to_string()
+            ]
+        );
+    }
+    // On SQLite it means nothing: said, not refused.
+    let sqlite = load(&GOOD.replace(
+        "poll_interval = \"90s\"",
+        "poll_interval = \"90s\"\ndatabase_connections = 4",
+    ))
+    .expect("valid config");
+    assert!(
+        sqlite.warnings.iter().any(|w| w
+            .to_string()
+            .contains("database_connections applies to a PostgreSQL database only")),
+        "{:?}",
+        sqlite.warnings
+    );
+}

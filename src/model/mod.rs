@@ -9,5 +9,7 @@ pub mod payload;
 pub mod time;
 
 pub use alert::{AlertId, AttemptOutcome, FeedEvent, JoinedBy, NewAlert, StorySource};
-pub use database::{Database, PostgresUrl};
+pub use database::{
+    DEFAULT_DATABASE_CONNECTIONS, Database, PgTls, PostgresUrl, RootCerts, SslMode,
+};
 pub use item::{Item, MatchedTerm};

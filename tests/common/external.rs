@@ -17,22 +17,25 @@ pub const REQUIRE: &str = "WATCHWORD_TEST_REQUIRE_EXTERNAL";
 pub fn service(var: &str, test: &str) -> Option<String> {
     match std::env::var(var) {
         Ok(value) if !value.trim().is_empty() => Some(value),
-        _ if std::env::var_os(REQUIRE).is_some() => {
-            panic!("{test}: {var} is not set, and {REQUIRE} forbids skipping this test")
-        }
-        _ => {
-            let line = format!("SKIPPED {test}: {var} is not set\n");
-            // libtest captures print!/eprint! of a passing test; /dev/stderr is the same
-            // terminal through a descriptor of our own, which it does not capture.
-            match std::fs::OpenOptions::new().append(true).open("/dev/stderr") {
-                Ok(mut tty) => {
-                    let _ = std::io::Write::write_all(&mut tty, line.as_bytes());
-                }
-                Err(_) => eprint!("{line}"),
-            }
-            None
-        }
+        _ => skip(test, &format!("{var} is not set")),
     }
+}
+
+/// `None` after printing `SKIPPED <test>: <why>`; a panic instead when [`REQUIRE`] is set.
+pub fn skip<T>(test: &str, why: &str) -> Option<T> {
+    if std::env::var_os(REQUIRE).is_some() {
+        panic!("{test}: {why}, and {REQUIRE} forbids skipping this test");
+    }
+    let line = format!("SKIPPED {test}: {why}\n");
+    // libtest captures print!/eprint! of a passing test; /dev/stderr is the same terminal
+    // through a descriptor of our own, which it does not capture.
+    match std::fs::OpenOptions::new().append(true).open("/dev/stderr") {
+        Ok(mut tty) => {
+            let _ = std::io::Write::write_all(&mut tty, line.as_bytes());
+        }
+        Err(_) => eprint!("{line}"),
+    }
+    None
 }
 
 /// Expands to the calling test function's path, for [`service`]'s message.
@@ -82,6 +85,33 @@ impl PgSchema {
     /// [`PgSchema::query`], for a schema the daemon may not have created yet.
     pub fn try_query(&self, query: &str) -> Result<Vec<String>, String> {
         sql(&self.url, query)
+    }
+}
+
+impl PgSchema {
+    /// The test server's certificate file, for tests of TLS: `None` (after saying why, by the
+    /// test's name; a failure under [`REQUIRE`]) when the server has `ssl = off` or its
+    /// certificate cannot be read from here.
+    pub fn server_certificate(&self, test: &str) -> Option<std::path::PathBuf> {
+        if self.query("SHOW ssl") != ["on"] {
+            return skip(test, "the PostgreSQL server has ssl = off");
+        }
+        let file = self.query("SHOW ssl_cert_file").concat();
+        // A relative ssl_cert_file is in the server's data directory.
+        let path = match std::path::Path::new(&file) {
+            path if path.is_absolute() => path.to_path_buf(),
+            path => std::path::Path::new(&self.query("SHOW data_directory").concat()).join(path),
+        };
+        match std::fs::read_to_string(&path) {
+            Ok(pem) if pem.contains("-----BEGIN CERTIFICATE-----") => Some(path),
+            _ => skip(
+                test,
+                &format!(
+                    "the PostgreSQL server's certificate {} cannot be read here",
+                    path.display()
+                ),
+            ),
+        }
     }
 }
 

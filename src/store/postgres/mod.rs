@@ -23,20 +23,17 @@ mod notify;
 mod queries;
 mod record;
 mod schema;
+mod tls;
 
 use std::sync::Arc;
 
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
+use tokio_postgres::Row;
 use tokio_postgres::types::ToSql;
-use tokio_postgres::{NoTls, Row};
 
 use super::{Result, StoreError};
 use crate::model::PostgresUrl;
 use crate::story::StoryPolicy;
-
-/// Connections per process: polls record concurrently (`daemon.concurrency` is the ceiling of
-/// fetches in flight, and most of a poll is the fetch), deliverers and the listener read.
-const POOL_SIZE: usize = 8;
 
 /// `[daemon] replica_lease`'s default, for handles opened without a config (tests, tools).
 const DEFAULT_LEASE_SECS: i64 = 120;
@@ -53,8 +50,9 @@ pub struct Postgres {
     story_policy: StoryPolicy,
     /// How long deliveries taken by this replica stay its own (`replica_lease`).
     lease_secs: i64,
-    /// For the outbox listener's own connection (`notify`).
+    /// For the outbox listener's own connection (`notify`), with the pool's TLS.
     config: Arc<tokio_postgres::Config>,
+    tls: tokio_postgres_rustls::MakeRustlsConnect,
     outbox_signal: Arc<tokio::sync::Notify>,
     listening: Arc<std::sync::Once>,
     /// Hosts (and slot counts) whose `host_slots` rows this process has made.
@@ -107,10 +105,13 @@ impl Postgres {
             url: url.to_string(),
             cause,
         };
+        let tls = url.tls().map_err(connect_err)?;
         let mut config: tokio_postgres::Config = url
-            .expose()
+            .expose_for_driver()
             .parse()
             .map_err(|e: tokio_postgres::Error| connect_err(format!("not a valid URL: {e}")))?;
+        config.ssl_mode(tls::driver_mode(tls.mode));
+        let connector = tls::connector(&tls).map_err(connect_err)?;
         // Commits do not wait for the WAL flush unless they say so: only the outbox's writes
         // (alerts, deliveries' outcomes) must survive a power cut, and those transactions set
         // `synchronous_commit = on` (`Durability::Durable`). Leases and feed state lost to a
@@ -128,13 +129,13 @@ impl Postgres {
             .map_err(|e| connect_err(format!("cannot start its I/O thread: {e}")))?;
         let manager = Manager::from_config(
             config.clone(),
-            NoTls,
+            connector.clone(),
             ManagerConfig {
                 recycling_method: RecyclingMethod::Fast,
             },
         );
         let pool = Pool::builder(manager)
-            .max_size(POOL_SIZE)
+            .max_size(url.connections())
             .runtime(deadpool_postgres::Runtime::Tokio1)
             .wait_timeout(Some(std::time::Duration::from_secs(30)))
             .create_timeout(Some(std::time::Duration::from_secs(10)))
@@ -148,6 +149,7 @@ impl Postgres {
             story_policy: StoryPolicy::default(),
             lease_secs: DEFAULT_LEASE_SECS,
             config: Arc::new(config),
+            tls: connector,
             outbox_signal: Arc::default(),
             listening: Arc::new(std::sync::Once::new()),
             hosts_with_slots: Arc::default(),
@@ -156,9 +158,22 @@ impl Postgres {
             states: Arc::default(),
             claims: Arc::default(),
         };
-        // The first connection tells a wrong host, user or database at start-up, with the URL.
-        db.with_tx(|_| Ok(()))
-            .map_err(|e| connect_err(e.to_string()))?;
+        // The first connection tells a wrong host, user, database or certificate at start-up,
+        // with the URL and, for TLS, what to change.
+        let rt = db.runtime.handle()?;
+        match rt.block_on(db.pool.get()) {
+            Ok(_) => {}
+            Err(deadpool_postgres::PoolError::Backend(e)) => {
+                let host = match db.config.get_hosts().first() {
+                    Some(tokio_postgres::config::Host::Tcp(host)) => host.clone(),
+                    _ => "localhost".to_string(),
+                };
+                let cause = tls::explain(&e, &tls, &host)
+                    .unwrap_or_else(|| StoreError::from(e).to_string());
+                return Err(connect_err(cause));
+            }
+            Err(other) => return Err(connect_err(StoreError::from(other).to_string())),
+        }
         Ok(db)
     }
 

@@ -8,7 +8,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::Notify;
-use tokio_postgres::{AsyncMessage, NoTls};
+use tokio_postgres::AsyncMessage;
+use tokio_postgres_rustls::MakeRustlsConnect;
 use tracing::{debug, warn};
 
 use super::{Postgres, Tx};
@@ -29,9 +30,10 @@ impl Postgres {
         let signal = Arc::clone(&self.outbox_signal);
         self.listening.call_once(|| {
             let config = Arc::clone(&self.config);
+            let tls = self.tls.clone();
             let signal = Arc::clone(&signal);
             if let Ok(rt) = self.runtime.handle() {
-                rt.spawn(listen(config, signal));
+                rt.spawn(listen(config, tls, signal));
             }
         });
         signal
@@ -39,13 +41,16 @@ impl Postgres {
 }
 
 /// LISTENs on its own connection, reconnecting with a growing pause when it drops.
-async fn listen(config: Arc<tokio_postgres::Config>, signal: Arc<Notify>) {
+async fn listen(config: Arc<tokio_postgres::Config>, tls: MakeRustlsConnect, signal: Arc<Notify>) {
     let mut pause = Duration::from_secs(1);
     loop {
-        match listen_once(&config, &signal).await {
+        match listen_once(&config, tls.clone(), &signal).await {
             Ok(()) => debug!("the outbox listener's connection closed; reconnecting"),
+            // Through StoreError: tokio-postgres's Display leaves out the cause (the TLS
+            // failure, the refused connection).
             Err(e) => warn!(
-                "cannot listen for other replicas' alerts ({e}); retrying in {}s",
+                "cannot listen for other replicas' alerts ({}); retrying in {}s",
+                crate::store::StoreError::from(e),
                 pause.as_secs()
             ),
         }
@@ -57,9 +62,10 @@ async fn listen(config: Arc<tokio_postgres::Config>, signal: Arc<Notify>) {
 
 async fn listen_once(
     config: &tokio_postgres::Config,
+    tls: MakeRustlsConnect,
     signal: &Notify,
 ) -> std::result::Result<(), tokio_postgres::Error> {
-    let (client, mut connection) = config.connect(NoTls).await?;
+    let (client, mut connection) = config.connect(tls).await?;
     // The connection must be polled for the LISTEN to be sent and for notifications to come.
     let driver = async {
         loop {
