@@ -184,10 +184,20 @@ async fn prepare_reload(current: &Arc<Runtime>, store: &Store) -> Option<Arc<Pip
     };
     let (old_d, new_d) = (&current.daemon, &new.daemon);
     if old_d.database != new_d.database {
+        let pool = |d: &crate::model::Database| match d {
+            crate::model::Database::Postgres(url) => {
+                format!(" with {} connection(s)", url.connections())
+            }
+            crate::model::Database::Sqlite(_) => String::new(),
+        };
+        // The pool's size is part of the database setting: say it, or a change of
+        // `database_connections` alone reads as a change to the same URL.
         warn!(
-            "the database path changed to {}; that takes a restart (still using {})",
+            "the database changed to {}{}; that takes a restart (still using {}{})",
             new_d.database.display(),
-            old_d.database.display()
+            pool(&new_d.database),
+            old_d.database.display(),
+            pool(&old_d.database)
         );
     }
     if old_d.metrics_listen != new_d.metrics_listen {
