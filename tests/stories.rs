@@ -789,11 +789,12 @@ fn one_event_in_four_languages_is_one_alert_and_the_next_days_confirmation_anoth
                 .to_owned()
         })
         .collect();
-    assert_eq!(got.len(), 2, "two events, two alerts: {titles:?}");
-
     // `alerts` names each source with its language and why it joined.
     let out = ws.watchword(&["alerts"]);
     let text = stdout(&out);
+    // With the stories and their sources, a wrong split can be told from the order the
+    // reports came in (seen once under load, not reproduced since).
+    assert_eq!(got.len(), 2, "two events, two alerts: {titles:?}\n{text}");
     assert!(out.status.success(), "{}", stderr(&out));
     for outlet in ["vesti (ru)", "khaleej (ar)", "hexagone (fr)"] {
         assert!(
