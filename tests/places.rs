@@ -316,6 +316,19 @@ const NATURAL_ITEMS: &[(&str, &str, bool)] = &[
         "Le Kazakhstan va rejoindre les Accords Abraham, selon Washington",
         true,
     ),
+    // The re-measured fresh sample (eval/results-fresh-now.md): Reuters' French "so-called
+    // Abraham accords", ...
+    (
+        "kz-fr-dits",
+        "Astana confirme son entrée dans les accords dits d'Abraham",
+        true,
+    ),
+    // ... written as fixed forms, not as "accords" near "Abraham", which would take this too.
+    (
+        "kz-fr-person",
+        "Au Kazakhstan, Abraham Cohen signe des accords de distribution de céréales",
+        false,
+    ),
 ];
 
 #[test]
