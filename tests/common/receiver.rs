@@ -5,9 +5,7 @@
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::thread;
-use std::time::{Duration, Instant};
-
-use super::header;
+use std::time::Instant;
 
 /// A reply the [`Receiver`] gives: status, headers and body, or [`HOLD`].
 #[derive(Clone, Debug)]
@@ -118,12 +116,67 @@ struct State {
 
 /// Records every request; answers with the scripted replies in order, then with the
 /// fallback (200 unless changed with [`Receiver::always`]). Each request is answered on its
-/// own thread, so a held one does not block the next.
+/// own task, so a held one does not block the next. Connections are hyper's (through axum):
+/// tiny_http, used before, could leave a connection queued behind idle keep-alive ones when
+/// several arrived at once (its task pool's race), which stalled a delivery for no reason.
 pub struct Receiver {
     /// `http://127.0.0.1:PORT`
     pub base: String,
     state: Arc<Mutex<State>>,
-    server: Arc<tiny_http::Server>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+async fn receive(
+    axum::extract::State(state): axum::extract::State<Arc<Mutex<State>>>,
+    method: axum::http::Method,
+    uri: axum::http::Uri,
+    request_headers: axum::http::HeaderMap,
+    body: axum::body::Bytes,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let headers = request_headers
+        .iter()
+        .map(|(name, value)| {
+            (
+                name.as_str().to_ascii_lowercase(),
+                String::from_utf8_lossy(value.as_bytes()).into_owned(),
+            )
+        })
+        .collect();
+    let reply = {
+        let mut state = state.lock().expect("receiver state");
+        let reply = match state.script.pop_front() {
+            Some(reply) => reply,
+            None => state.fallback.clone(),
+        };
+        state.log.push(Hit {
+            method: method.as_str().to_string(),
+            path: uri
+                .path_and_query()
+                .map_or_else(|| uri.path().to_string(), |p| p.as_str().to_string()),
+            headers,
+            body: String::from_utf8_lossy(&body).into_owned(),
+            status_sent: reply.status,
+            at: Instant::now(),
+        });
+        reply
+    };
+    if reply.hold {
+        // Never answered: the connection stays open until the sender gives up or the
+        // receiver is dropped.
+        std::future::pending::<()>().await;
+    }
+    let mut response = (
+        axum::http::StatusCode::from_u16(reply.status).expect("a status the test gave"),
+        reply.body,
+    )
+        .into_response();
+    for (name, value) in &reply.headers {
+        let name = axum::http::HeaderName::from_bytes(name.as_bytes()).expect("header name");
+        let value = axum::http::HeaderValue::from_str(value).expect("header value");
+        response.headers_mut().append(name, value);
+    }
+    response
 }
 
 impl Receiver {
@@ -144,63 +197,43 @@ impl Receiver {
             addr.starts_with("127.0.0.1:"),
             "the receiver listens on loopback only, not {addr}"
         );
-        let server = Arc::new(tiny_http::Server::http(addr).expect("bind receiver"));
-        let base = format!("http://{}", server.server_addr());
+        let listener = std::net::TcpListener::bind(addr).expect("bind receiver");
+        listener
+            .set_nonblocking(true)
+            .expect("non-blocking listener");
+        let base = format!(
+            "http://{}",
+            listener.local_addr().expect("receiver address")
+        );
         let state = Arc::new(Mutex::new(State {
             log: Vec::new(),
             script: VecDeque::new(),
             fallback: Reply::status(200),
         }));
-        let (srv, st) = (Arc::clone(&server), Arc::clone(&state));
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let shared = Arc::clone(&state);
         thread::spawn(move || {
-            for mut request in srv.incoming_requests() {
-                let st = Arc::clone(&st);
-                thread::spawn(move || {
-                    let mut body = String::new();
-                    let _ = request.as_reader().read_to_string(&mut body);
-                    let headers = request
-                        .headers()
-                        .iter()
-                        .map(|h| {
-                            (
-                                h.field.as_str().as_str().to_ascii_lowercase(),
-                                h.value.as_str().to_string(),
-                            )
-                        })
-                        .collect();
-                    let reply = {
-                        let mut state = st.lock().expect("receiver state");
-                        let reply = match state.script.pop_front() {
-                            Some(reply) => reply,
-                            None => state.fallback.clone(),
-                        };
-                        state.log.push(Hit {
-                            method: request.method().as_str().to_string(),
-                            path: request.url().to_string(),
-                            headers,
-                            body,
-                            status_sent: reply.status,
-                            at: Instant::now(),
-                        });
-                        reply
-                    };
-                    if reply.hold {
-                        thread::sleep(Duration::from_secs(120));
-                        return;
-                    }
-                    let mut response =
-                        tiny_http::Response::from_string(reply.body).with_status_code(reply.status);
-                    for (name, value) in &reply.headers {
-                        response = response.with_header(header(name, value));
-                    }
-                    let _ = request.respond(response);
-                });
-            }
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .expect("receiver runtime");
+            runtime.block_on(async move {
+                let listener =
+                    tokio::net::TcpListener::from_std(listener).expect("receiver listener");
+                let app = axum::Router::new().fallback(receive).with_state(shared);
+                tokio::select! {
+                    _ = axum::serve(listener, app) => {}
+                    _ = stopped => {}
+                }
+            });
+            // Held requests are abandoned, not awaited.
+            runtime.shutdown_background();
         });
         Receiver {
             base,
             state,
-            server,
+            stop: Some(stop),
         }
     }
 
@@ -242,6 +275,8 @@ impl Receiver {
 
 impl Drop for Receiver {
     fn drop(&mut self) {
-        self.server.unblock();
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
     }
 }
