@@ -88,12 +88,40 @@ async fn serve_page(
 
 use axum::response::IntoResponse;
 
+/// Serves `app` on `listener` (bound on 127.0.0.1) from a thread and runtime of its own, until
+/// the returned sender is used or dropped; requests still open then are abandoned. The test
+/// servers' one way of running: hyper's connection handling, not a hand-rolled one.
+pub fn serve_in_background(
+    listener: TcpListener,
+    app: axum::Router,
+) -> tokio::sync::oneshot::Sender<()> {
+    listener
+        .set_nonblocking(true)
+        .expect("non-blocking listener");
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("test server runtime");
+        runtime.block_on(async move {
+            let listener =
+                tokio::net::TcpListener::from_std(listener).expect("test server listener");
+            tokio::select! {
+                _ = axum::serve(listener, app) => {}
+                _ = stopped => {}
+            }
+        });
+        // Held requests are abandoned, not awaited.
+        runtime.shutdown_background();
+    });
+    stop
+}
+
 impl FeedServer {
     pub fn start() -> FeedServer {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind feed server");
-        listener
-            .set_nonblocking(true)
-            .expect("non-blocking listener");
         let base = format!(
             "http://{}",
             listener.local_addr().expect("feed server address")
@@ -105,23 +133,8 @@ impl FeedServer {
             hits: Arc::clone(&hits),
             one_at_a_time: Arc::default(),
         };
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .enable_all()
-                .build()
-                .expect("feed server runtime");
-            runtime.block_on(async move {
-                let listener =
-                    tokio::net::TcpListener::from_std(listener).expect("feed server listener");
-                let app = axum::Router::new().fallback(serve_page).with_state(served);
-                tokio::select! {
-                    _ = axum::serve(listener, app) => {}
-                    _ = stopped => {}
-                }
-            });
-        });
+        let app = axum::Router::new().fallback(serve_page).with_state(served);
+        let stop = serve_in_background(listener, app);
         FeedServer {
             base,
             pages,

@@ -4,7 +4,6 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
-use std::thread;
 use std::time::Instant;
 
 /// A reply the [`Receiver`] gives: status, headers and body, or [`HOLD`].
@@ -198,9 +197,6 @@ impl Receiver {
             "the receiver listens on loopback only, not {addr}"
         );
         let listener = std::net::TcpListener::bind(addr).expect("bind receiver");
-        listener
-            .set_nonblocking(true)
-            .expect("non-blocking listener");
         let base = format!(
             "http://{}",
             listener.local_addr().expect("receiver address")
@@ -210,26 +206,10 @@ impl Receiver {
             script: VecDeque::new(),
             fallback: Reply::status(200),
         }));
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let shared = Arc::clone(&state);
-        thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .enable_all()
-                .build()
-                .expect("receiver runtime");
-            runtime.block_on(async move {
-                let listener =
-                    tokio::net::TcpListener::from_std(listener).expect("receiver listener");
-                let app = axum::Router::new().fallback(receive).with_state(shared);
-                tokio::select! {
-                    _ = axum::serve(listener, app) => {}
-                    _ = stopped => {}
-                }
-            });
-            // Held requests are abandoned, not awaited.
-            runtime.shutdown_background();
-        });
+        let app = axum::Router::new()
+            .fallback(receive)
+            .with_state(Arc::clone(&state));
+        let stop = super::serve_in_background(listener, app);
         Receiver {
             base,
             state,
