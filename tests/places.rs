@@ -73,6 +73,19 @@ fn feed_of<'a>(items: impl Iterator<Item = (&'a str, &'a str)>) -> String {
 
 /// A config with one feed at `url` and one rule with `query`, alerting to stdout; the caller
 /// adds any groups.
+/// Each item (guid, title, query) is found by its own query, through `watchword test`.
+fn each_found_by_its_query(items: &[(&str, &str, &str)]) {
+    let server = FeedServer::start();
+    server.put_rss(
+        "/feed.xml",
+        &feed_of(items.iter().map(|(guid, title, _)| (*guid, *title))),
+    );
+    for (guid, title, query) in items {
+        let (matched, text) = matched_by(&server.url("/feed.xml"), query, &[(guid, title)]);
+        assert!(matched.contains(guid), "{guid}: {query} missed it\n{text}");
+    }
+}
+
 /// Runs `watchword test --query QUERY` over the feed at `url`: which of `titles` (guid,
 /// title) it matched, and what it printed (for failure messages).
 fn matched_by<'a>(
@@ -486,19 +499,7 @@ fn names_the_fresh_sample_found_missing_are_matched() {
             "@country:KR",
         ),
     ];
-    let server = FeedServer::start();
-    server.put_rss(
-        "/feed.xml",
-        &feed_of(items.iter().map(|(guid, title, _)| (*guid, *title))),
-    );
-    for (guid, title, query) in items {
-        let (matched, text) = matched_by(&server.url("/feed.xml"), query, &[(guid, title)]);
-        assert!(
-            matched.contains(guid),
-            "{guid}: {query} missed it
-{text}"
-        );
-    }
+    each_found_by_its_query(&items);
 }
 
 #[test]
@@ -588,17 +589,5 @@ fn ukrainian_and_polish_names_match_with_their_first_words_declined() {
             "@region:central-asia[own]",
         ),
     ];
-    let server = FeedServer::start();
-    server.put_rss(
-        "/feed.xml",
-        &feed_of(items.iter().map(|(guid, title, _)| (*guid, *title))),
-    );
-    for (guid, title, query) in items {
-        let (matched, text) = matched_by(&server.url("/feed.xml"), query, &[(guid, title)]);
-        assert!(
-            matched.contains(guid),
-            "{guid}: {query} missed it
-{text}"
-        );
-    }
+    each_found_by_its_query(&items);
 }
