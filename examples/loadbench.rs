@@ -6,7 +6,8 @@
 //! target/release/examples/loadbench 5000 20
 //! ```
 //!
-//! `LOADBENCH_READ_TIMEOUT=5s` sets `read_timeout`; `LOADBENCH_LOG=info` prints watchword's log.
+//! `LOADBENCH_READ_TIMEOUT=5s` sets `read_timeout`; `LOADBENCH_CONCURRENCY=32` sets `concurrency`
+//! and `per_host_concurrency` (16 unless set); `LOADBENCH_LOG=info` prints watchword's log.
 //! `LOADBENCH_DATABASE=postgres://postgres@127.0.0.1:5432/test` runs it on PostgreSQL instead
 //! of a SQLite file: in a schema of its own, dropped at the end (docs/postgres.md).
 //!
@@ -178,9 +179,9 @@ fn config_text(base: &str, feeds: usize, database: &str) -> String {
     let mut toml = format!(
         r#"[daemon]
 database = "{}"
-concurrency = 16
+concurrency = {concurrency}
 # Every feed here lives on one host (127.0.0.1); in real life they are spread out.
-per_host_concurrency = 16
+per_host_concurrency = {concurrency}
 {read_timeout}
 
 [groups]
@@ -200,6 +201,10 @@ kind = "stdout"
         read_timeout = std::env::var("LOADBENCH_READ_TIMEOUT")
             .map(|t| format!("read_timeout = \"{t}\""))
             .unwrap_or_default(),
+        concurrency = std::env::var("LOADBENCH_CONCURRENCY")
+            .ok()
+            .and_then(|c| c.parse::<usize>().ok())
+            .unwrap_or(16),
     );
     for i in 0..feeds {
         toml.push_str(&format!(
