@@ -2,8 +2,8 @@
 //! when one is free, and the feed's stored state, in one statement. Claims this process makes
 //! while another of its claims is on its way to the server wait and go together in the next
 //! statement (`group_commit`): a pass of many fetch tasks, mostly `304`s, pays a share of one
-//! round trip per feed instead of a round trip each, which is what made PostgreSQL's warm pass
-//! twice SQLite's.
+//! round trip per feed instead of a round trip each (the larger part of what a `304` cost on
+//! PostgreSQL; docs/postgres.md has the figures).
 
 use std::collections::HashMap;
 
