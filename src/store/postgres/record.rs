@@ -14,6 +14,35 @@ use crate::store::{
 use crate::story::decide::{Membership, Report, StoryId, StoryLedger};
 use crate::story::{Entities, Signature, StoryPolicy};
 
+/// The feed-state columns a poll writes, and the upsert that writes them and lets the feed's
+/// lease go: one text for every statement that records a poll's state (a batch of `304`s,
+/// a plain poll, a poll that decides stories), so a new column cannot be missed in one of them.
+/// Macros, not consts, so the statements stay `&'static str` (`concat!`).
+macro_rules! feed_state_insert {
+    () => {
+        "INSERT INTO feeds (name, url, etag, last_modified, last_fetch_at, last_success_at,
+            last_status, last_error, consecutive_failures, failing_since, last_new_item_at,
+            next_due_at, moved_to, gone_at, broken_since, stale_since, items_seen, ttl, skipped)"
+    };
+}
+
+macro_rules! feed_state_upsert {
+    () => {
+        "ON CONFLICT (name) DO UPDATE SET url = EXCLUDED.url, etag = EXCLUDED.etag,
+            last_modified = EXCLUDED.last_modified, last_fetch_at = EXCLUDED.last_fetch_at,
+            last_success_at = EXCLUDED.last_success_at, last_status = EXCLUDED.last_status,
+            last_error = EXCLUDED.last_error,
+            consecutive_failures = EXCLUDED.consecutive_failures,
+            failing_since = EXCLUDED.failing_since, last_new_item_at = EXCLUDED.last_new_item_at,
+            next_due_at = EXCLUDED.next_due_at, moved_to = EXCLUDED.moved_to,
+            gone_at = EXCLUDED.gone_at, broken_since = EXCLUDED.broken_since,
+            stale_since = EXCLUDED.stale_since,
+            items_seen = feeds.items_seen + EXCLUDED.items_seen,
+            ttl = EXCLUDED.ttl, skipped = EXCLUDED.skipped,
+            lease_owner = NULL, lease_until = NULL"
+    };
+}
+
 /// As in `store::stories`: how many earlier reports of a candidate story are compared, how
 /// many candidates are verified, how many recent stories one key brings.
 const MAX_COMPARED: i64 = 12;
@@ -142,39 +171,30 @@ impl Postgres {
             .collect();
         self.with_conn(|tx| {
             tx.execute(
-                "WITH slot AS (
-                    UPDATE host_slots h SET owner = NULL, until = NULL
-                    FROM unnest($19::TEXT[], $20::INT4[]) AS r(host, slot)
-                    WHERE h.host = r.host AND h.slot = r.slot AND h.owner = $21
-                 )
-                 INSERT INTO feeds (name, url, etag, last_modified, last_fetch_at,
-                    last_success_at, last_status, last_error, consecutive_failures,
-                    failing_since, last_new_item_at, next_due_at, moved_to, gone_at,
-                    broken_since, stale_since, items_seen, ttl, skipped)
-                 SELECT name, url, etag, last_modified, last_fetch_at, last_success_at,
-                    last_status, last_error, consecutive_failures, failing_since,
-                    last_new_item_at, next_due_at, moved_to, gone_at, broken_since,
-                    stale_since, 0, ttl, skipped
-                 FROM unnest($1::TEXT[], $2::TEXT[], $3::TEXT[], $4::TEXT[], $5::BIGINT[],
-                    $6::BIGINT[], $7::BIGINT[], $8::TEXT[], $9::BIGINT[], $10::BIGINT[],
-                    $11::BIGINT[], $12::BIGINT[], $13::TEXT[], $14::BIGINT[], $15::BIGINT[],
-                    $16::BIGINT[], $17::BIGINT[], $18::TEXT[])
-                    AS s(name, url, etag, last_modified, last_fetch_at, last_success_at,
-                         last_status, last_error, consecutive_failures, failing_since,
-                         last_new_item_at, next_due_at, moved_to, gone_at, broken_since,
-                         stale_since, ttl, skipped)
-                 ON CONFLICT (name) DO UPDATE SET url = EXCLUDED.url, etag = EXCLUDED.etag,
-                    last_modified = EXCLUDED.last_modified,
-                    last_fetch_at = EXCLUDED.last_fetch_at,
-                    last_success_at = EXCLUDED.last_success_at,
-                    last_status = EXCLUDED.last_status, last_error = EXCLUDED.last_error,
-                    consecutive_failures = EXCLUDED.consecutive_failures,
-                    failing_since = EXCLUDED.failing_since,
-                    last_new_item_at = EXCLUDED.last_new_item_at,
-                    next_due_at = EXCLUDED.next_due_at, moved_to = EXCLUDED.moved_to,
-                    gone_at = EXCLUDED.gone_at, broken_since = EXCLUDED.broken_since,
-                    stale_since = EXCLUDED.stale_since, ttl = EXCLUDED.ttl,
-                    skipped = EXCLUDED.skipped, lease_owner = NULL, lease_until = NULL",
+                concat!(
+                    "WITH slot AS (
+                        UPDATE host_slots h SET owner = NULL, until = NULL
+                        FROM unnest($19::TEXT[], $20::INT4[]) AS r(host, slot)
+                        WHERE h.host = r.host AND h.slot = r.slot AND h.owner = $21
+                     )
+                     ",
+                    feed_state_insert!(),
+                    "
+                     SELECT name, url, etag, last_modified, last_fetch_at, last_success_at,
+                        last_status, last_error, consecutive_failures, failing_since,
+                        last_new_item_at, next_due_at, moved_to, gone_at, broken_since,
+                        stale_since, 0, ttl, skipped
+                     FROM unnest($1::TEXT[], $2::TEXT[], $3::TEXT[], $4::TEXT[], $5::BIGINT[],
+                        $6::BIGINT[], $7::BIGINT[], $8::TEXT[], $9::BIGINT[], $10::BIGINT[],
+                        $11::BIGINT[], $12::BIGINT[], $13::TEXT[], $14::BIGINT[], $15::BIGINT[],
+                        $16::BIGINT[], $17::BIGINT[], $18::TEXT[])
+                        AS s(name, url, etag, last_modified, last_fetch_at, last_success_at,
+                             last_status, last_error, consecutive_failures, failing_since,
+                             last_new_item_at, next_due_at, moved_to, gone_at, broken_since,
+                             stale_since, ttl, skipped)
+                     ",
+                    feed_state_upsert!()
+                ),
                 &[
                     &names,
                     &urls,
@@ -248,29 +268,14 @@ impl Postgres {
                         UPDATE host_slots SET owner = NULL, until = NULL
                         WHERE host = $11 AND slot = $12 AND owner = $13
                     ), state AS (
-                        INSERT INTO feeds (name, url, etag, last_modified, last_fetch_at,
-                            last_success_at, last_status, last_error, consecutive_failures,
-                            failing_since, last_new_item_at, next_due_at, moved_to, gone_at,
-                            broken_since, stale_since, items_seen, ttl, skipped)
+                        {insert_state}
                         VALUES ($1, $2, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24,
                             $25, $26, $27, (SELECT COUNT(*) FROM new), $28, $29)
-                        ON CONFLICT (name) DO UPDATE SET url = EXCLUDED.url,
-                            etag = EXCLUDED.etag, last_modified = EXCLUDED.last_modified,
-                            last_fetch_at = EXCLUDED.last_fetch_at,
-                            last_success_at = EXCLUDED.last_success_at,
-                            last_status = EXCLUDED.last_status,
-                            last_error = EXCLUDED.last_error,
-                            consecutive_failures = EXCLUDED.consecutive_failures,
-                            failing_since = EXCLUDED.failing_since,
-                            last_new_item_at = EXCLUDED.last_new_item_at,
-                            next_due_at = EXCLUDED.next_due_at, moved_to = EXCLUDED.moved_to,
-                            gone_at = EXCLUDED.gone_at, broken_since = EXCLUDED.broken_since,
-                            stale_since = EXCLUDED.stale_since,
-                            items_seen = feeds.items_seen + EXCLUDED.items_seen,
-                            ttl = EXCLUDED.ttl, skipped = EXCLUDED.skipped,
-                            lease_owner = NULL, lease_until = NULL
+                        {upsert_state}
                     )
-                    SELECT COUNT(*) FROM new"
+                    SELECT COUNT(*) FROM new",
+                        insert_state = feed_state_insert!(),
+                        upsert_state = feed_state_upsert!(),
                     ),
                     &[
                         &fetch.feed,
@@ -356,30 +361,19 @@ impl Postgres {
                 None => (None, None),
             };
             tx.execute(
-                "WITH slot AS (
-                    UPDATE host_slots SET owner = NULL, until = NULL
-                    WHERE host = $20 AND slot = $21 AND owner = $22
-                 )
-                 INSERT INTO feeds (name, url, etag, last_modified, last_fetch_at,
-                    last_success_at, last_status, last_error, consecutive_failures,
-                    failing_since, last_new_item_at, next_due_at, moved_to, gone_at,
-                    broken_since, stale_since, items_seen, ttl, skipped)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,
-                    $17, $18, $19)
-                 ON CONFLICT (name) DO UPDATE SET url = EXCLUDED.url, etag = EXCLUDED.etag,
-                    last_modified = EXCLUDED.last_modified,
-                    last_fetch_at = EXCLUDED.last_fetch_at,
-                    last_success_at = EXCLUDED.last_success_at,
-                    last_status = EXCLUDED.last_status, last_error = EXCLUDED.last_error,
-                    consecutive_failures = EXCLUDED.consecutive_failures,
-                    failing_since = EXCLUDED.failing_since,
-                    last_new_item_at = EXCLUDED.last_new_item_at,
-                    next_due_at = EXCLUDED.next_due_at, moved_to = EXCLUDED.moved_to,
-                    gone_at = EXCLUDED.gone_at, broken_since = EXCLUDED.broken_since,
-                    stale_since = EXCLUDED.stale_since,
-                    items_seen = feeds.items_seen + EXCLUDED.items_seen,
-                    ttl = EXCLUDED.ttl, skipped = EXCLUDED.skipped,
-                    lease_owner = NULL, lease_until = NULL",
+                concat!(
+                    "WITH slot AS (
+                        UPDATE host_slots SET owner = NULL, until = NULL
+                        WHERE host = $20 AND slot = $21 AND owner = $22
+                     )
+                     ",
+                    feed_state_insert!(),
+                    "
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,
+                        $17, $18, $19)
+                     ",
+                    feed_state_upsert!()
+                ),
                 &[
                     &poll.fetch.feed,
                     &poll.fetch.url,
