@@ -473,6 +473,96 @@ fn per_host_concurrency_holds_across_replicas() {
     assert!(most >= 1);
 }
 
+/// A fetch task lets its local fetch slots go as soon as its `304` is queued, before the
+/// statement that gives the host's shared slot back has run (`Store::record_poll_then`). The
+/// next claim of that host, made at that moment, must still find the slot free: it is
+/// queued after the record and written after it. Were the slots let go before the record is
+/// queued, that claim would run first, find the host's only slot taken, and wait.
+#[test]
+fn a_claim_made_once_a_304_is_queued_finds_the_host_slot_it_gives_back() {
+    use watchword::model::{Database, PostgresUrl};
+    use watchword::store::{FeedState, FetchRecord, PollClaim, PollRecord, Store};
+    let _serial = one_at_a_time();
+    let Some(schema) = PgSchema::create(test_name!()) else {
+        return;
+    };
+    let database = Database::Postgres(PostgresUrl::parse(&schema.url).expect("url"));
+    let store = Store::connect(&database).expect("connect");
+    let host = Some(("wire.example.org:443", 1));
+    let (first, second) = (
+        ("first", "https://wire.example.org/first.xml"),
+        ("second", "https://wire.example.org/second.xml"),
+    );
+    let claim = |(name, url): (&str, &str)| {
+        store
+            .claim_poll(name, url, host, 1_000, 60, true)
+            .expect("claim")
+    };
+    assert!(
+        matches!(
+            claim(first),
+            PollClaim::Claimed {
+                host_slot: true,
+                ..
+            }
+        ),
+        "the first feed takes the host's one slot"
+    );
+    let not_modified = PollRecord {
+        fetch: FetchRecord {
+            feed: first.0.into(),
+            url: first.1.into(),
+            at: 1_000,
+            error: None,
+            items: Vec::new(),
+            listed: Vec::new(),
+            edits: Vec::new(),
+        },
+        state: FeedState {
+            name: first.0.into(),
+            url: first.1.into(),
+            last_fetch_at: Some(1_000),
+            last_status: Some(304),
+            next_due_at: Some(4_600),
+            ..FeedState::default()
+        },
+        events: Vec::new(),
+    };
+    let next = std::thread::scope(|scope| {
+        let next_claim = std::sync::Mutex::new(None);
+        store
+            .record_poll_then(&not_modified, || {
+                *next_claim.lock().expect("lock") = Some(scope.spawn(|| claim(second)));
+                // Long enough for that claim to be written first, were it allowed to.
+                std::thread::sleep(Duration::from_millis(200));
+            })
+            .expect("record the 304");
+        let handle = next_claim.lock().expect("lock").take();
+        handle
+            .expect("let_go ran")
+            .join()
+            .expect("the claim's thread")
+    });
+    assert!(
+        matches!(
+            next,
+            PollClaim::Claimed {
+                host_slot: true,
+                ..
+            }
+        ),
+        "the second feed's claim found the host's slot still taken: {next:?}"
+    );
+    assert_eq!(
+        one(
+            &schema,
+            "SELECT COUNT(*) FROM host_slots WHERE owner IS NOT NULL"
+        ),
+        1,
+        "one slot held, by the second feed's poll"
+    );
+}
+
 #[test]
 fn alerts_recorded_by_one_replica_wake_the_others() {
     use watchword::model::{AlertId, Database, NewAlert, PostgresUrl};

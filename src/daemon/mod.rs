@@ -15,6 +15,7 @@ pub use supervise::{Control, serve};
 pub use crate::poll::{FeedOutcome, Polled};
 pub use deliver::url_fingerprint;
 
+use std::cell::Cell;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -129,11 +130,7 @@ impl Pipeline {
 
     /// Waits for a fetch slot on the feed's host, then for one of the global slots: in that
     /// order, so a task queued behind a busy host never holds a global slot other hosts need.
-    pub(super) async fn fetch_slots(
-        &self,
-        url: &str,
-        global: &Arc<Semaphore>,
-    ) -> (Option<OwnedSemaphorePermit>, Option<OwnedSemaphorePermit>) {
+    pub(super) async fn fetch_slots(&self, url: &str, global: &Arc<Semaphore>) -> FetchSlots {
         let host = self.host_semaphore(url);
         // The semaphores are never closed, so acquiring cannot fail; if it ever did, polling
         // without a permit is the lesser evil.
@@ -142,7 +139,10 @@ impl Pipeline {
             None => None,
         };
         let global_permit = Arc::clone(global).acquire_owned().await.ok();
-        (host_permit, global_permit)
+        FetchSlots {
+            _host: host_permit,
+            _global: global_permit,
+        }
     }
 
     /// The database, for a command that reads what a pass left (`once --strict`).
@@ -156,10 +156,15 @@ impl Pipeline {
 
     /// Fetches, parses, matches and records one feed, with a conditional GET. Errors of the
     /// feed itself (network, HTTP, parse) are recorded against the feed and returned as
-    /// `FeedOutcome::Failed`; only a database failure is an `Err`. The caller holds the fetch
-    /// slots ([`Pipeline::fetch_slots`]).
-    pub async fn poll_feed(&self, feed: &FeedConfig) -> Result<Polled, DaemonError> {
-        self.poll_feed_when(feed, true).await
+    /// `FeedOutcome::Failed`; only a database failure is an `Err`. `slots` are the fetch
+    /// slots the caller took for it ([`Pipeline::fetch_slots`]), let go as soon as the poll
+    /// no longer needs them ([`Store::record_poll_then`]).
+    pub(super) async fn poll_feed(
+        &self,
+        feed: &FeedConfig,
+        slots: FetchSlots,
+    ) -> Result<Polled, DaemonError> {
+        self.poll_feed_when(feed, true, slots).await
     }
 
     /// [`Pipeline::poll_feed`]; with `honour_schedule` false (a manual `once` pass) a feed is
@@ -168,6 +173,7 @@ impl Pipeline {
         &self,
         feed: &FeedConfig,
         honour_schedule: bool,
+        slots: FetchSlots,
     ) -> Result<Polled, DaemonError> {
         let started = std::time::Instant::now();
         let stored = match self.claim_poll(feed, honour_schedule).await? {
@@ -182,7 +188,7 @@ impl Pipeline {
                 });
             }
         };
-        let polled = self.poll_claimed_feed(feed, started, stored).await;
+        let polled = self.poll_claimed_feed(feed, started, stored, slots).await;
         if polled.is_err() && self.store.is_shared() {
             // Recording gives the feed's host slot back; this poll was not recorded.
             let store = self.store.clone();
@@ -278,6 +284,7 @@ impl Pipeline {
         feed: &FeedConfig,
         started: std::time::Instant,
         stored: Option<FeedState>,
+        slots: FetchSlots,
     ) -> Result<Polled, DaemonError> {
         // Read with the claim: the classify stage needs it, and nothing else writes the feed
         // while this poll holds it.
@@ -324,6 +331,7 @@ impl Pipeline {
             let store = ClaimedFeedStore {
                 store: &store,
                 last_success,
+                slots: Cell::new(None),
             };
             crate::poll::prepare(&store, &config, &feed_config, state, fetched, now)
         })
@@ -337,8 +345,14 @@ impl Pipeline {
         let config = Arc::clone(&self.config);
         let feed_config = feed.clone();
         let polled = tokio::task::spawn_blocking(move || {
+            let claimed = ClaimedFeedStore {
+                store: &store,
+                last_success,
+                slots: Cell::new(Some(slots)),
+            };
             let mut polled =
-                crate::poll::finish(&store, &config, &feed_config, prepared, &articles)?;
+                crate::poll::finish(&claimed, &config, &feed_config, prepared, &articles)?;
+            drop(claimed);
             // The workbench's copy of the new items' text, after the poll is committed: losing
             // it costs the dashboard a few items, never an alert, so a failure is only logged.
             let texts = std::mem::take(&mut polled.texts);
@@ -413,8 +427,8 @@ impl Pipeline {
             let pipeline = Arc::clone(self);
             let permits = Arc::clone(&permits);
             tasks.spawn(async move {
-                let _slots = pipeline.fetch_slots(&feed.url, &permits).await;
-                let outcome = pipeline.poll_feed_when(&feed, false).await;
+                let slots = pipeline.fetch_slots(&feed.url, &permits).await;
+                let outcome = pipeline.poll_feed_when(&feed, false, slots).await;
                 (feed.name, outcome)
             });
         }
@@ -531,11 +545,20 @@ impl PassReport {
     }
 }
 
+/// The fetch slots one poll holds ([`Pipeline::fetch_slots`]): the feed's host's and one of
+/// the global ones. Dropping it lets them go.
+pub(super) struct FetchSlots {
+    _host: Option<OwnedSemaphorePermit>,
+    _global: Option<OwnedSemaphorePermit>,
+}
+
 /// The store as one poll of a claimed feed sees it: the feed's last success is the one read
-/// with the claim, not asked again.
+/// with the claim, not asked again, and the poll's fetch slots go when its record no longer
+/// needs them.
 struct ClaimedFeedStore<'a> {
     store: &'a Store,
     last_success: Option<i64>,
+    slots: Cell<Option<FetchSlots>>,
 }
 
 impl PollStore for ClaimedFeedStore<'_> {
@@ -552,7 +575,8 @@ impl PollStore for ClaimedFeedStore<'_> {
     }
 
     fn record_poll(&self, poll: &PollRecord) -> crate::store::Result<RecordSummary> {
-        self.store.record_poll(poll)
+        self.store
+            .record_poll_then(poll, || drop(self.slots.take()))
     }
 }
 

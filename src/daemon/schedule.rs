@@ -93,7 +93,7 @@ impl Pipeline {
                 let feed = feed.clone();
                 let stopping = shutdown.clone();
                 let handle = tasks.spawn(async move {
-                    let _slots = pipeline.fetch_slots(&feed.url, &permits).await;
+                    let slots = pipeline.fetch_slots(&feed.url, &permits).await;
                     // Queued behind the concurrency limits when the stop came: don't start.
                     if *stopping.borrow() {
                         let not_started = Polled {
@@ -104,7 +104,7 @@ impl Pipeline {
                         };
                         return (index, Ok(not_started));
                     }
-                    (index, pipeline.poll_feed(&feed).await)
+                    (index, pipeline.poll_feed(&feed, slots).await)
                 });
                 task_feed.insert(handle.id(), index);
             }

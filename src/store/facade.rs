@@ -266,6 +266,26 @@ impl Store {
         dispatch!(self.record_poll(poll))
     }
 
+    /// [`Store::record_poll`], calling `let_go` once the fetch slots this process holds for
+    /// the poll can go to its next poll of the host: on PostgreSQL, for a poll that brought no
+    /// item, as soon as its state is queued ahead of that poll's claim, so the claim finds the
+    /// host's shared slot given back without waiting for this record's round trip; otherwise
+    /// once the poll is recorded or has failed.
+    pub fn record_poll_then(
+        &self,
+        poll: &PollRecord,
+        let_go: impl FnOnce(),
+    ) -> Result<RecordSummary> {
+        match &self.backend {
+            Backend::Sqlite(db) => {
+                let recorded = db.record_poll(poll);
+                let_go();
+                recorded
+            }
+            Backend::Postgres(db) => db.record_poll_then(poll, let_go),
+        }
+    }
+
     /// Records one fetch without the poller's state (tests and benches).
     pub fn record_fetch(&self, record: &super::FetchRecord) -> Result<RecordSummary> {
         dispatch!(self.record_fetch(record))

@@ -47,12 +47,26 @@ impl<T, R> GroupCommit<T, R> {
     /// whichever writer leads that batch, so any writer's `run` may run any other's jobs (all
     /// callers pass the same function).
     pub(super) fn submit(&self, job: T, run: impl FnOnce(&[&T]) -> Vec<Result<R>>) -> Result<R> {
+        self.submit_then(job, || {}, run)
+    }
+
+    /// [`GroupCommit::submit`], calling `queued` as soon as `job` is in the queue: any job
+    /// submitted after that runs in the same batch as `job` or a later one, never an earlier.
+    pub(super) fn submit_then(
+        &self,
+        job: T,
+        queued: impl FnOnce(),
+        run: impl FnOnce(&[&T]) -> Vec<Result<R>>,
+    ) -> Result<R> {
         let slot = Arc::new(Slot {
             job,
             result: Mutex::new(None),
         });
         let mut queue = self.queue.lock().map_err(|_| StoreError::Poisoned)?;
         queue.waiting.push_back(Arc::clone(&slot));
+        drop(queue);
+        queued();
+        let mut queue = self.queue.lock().map_err(|_| StoreError::Poisoned)?;
         loop {
             if let Some(result) = take(&slot)? {
                 return result;
@@ -127,6 +141,43 @@ mod tests {
         assert!(panicked.is_err());
         let next = group.submit(2, |jobs| jobs.iter().map(|j| Ok(**j)).collect());
         assert_eq!(next.ok(), Some(2));
+    }
+
+    #[test]
+    fn a_job_submitted_after_another_is_queued_never_runs_before_it() {
+        let group = Arc::new(GroupCommit::<u32, u32>::default());
+        let order = Arc::new(Mutex::new(Vec::new()));
+        let run = |order: Arc<Mutex<Vec<u32>>>| {
+            move |jobs: &[&u32]| {
+                order.lock().expect("lock").extend(jobs.iter().map(|j| **j));
+                jobs.iter().map(|j| Ok(**j)).collect::<Vec<_>>()
+            }
+        };
+        // The second job is submitted from inside the first one's `queued`, i.e. after the
+        // first is in the queue and before anyone has led a batch: it may share the batch,
+        // but must come after.
+        let first = {
+            let group2 = Arc::clone(&group);
+            let order2 = Arc::clone(&order);
+            let second = std::sync::Mutex::new(None);
+            let result = group.submit_then(
+                1,
+                || {
+                    let group3 = Arc::clone(&group2);
+                    let order3 = Arc::clone(&order2);
+                    *second.lock().expect("lock") =
+                        Some(std::thread::spawn(move || group3.submit(2, run(order3))));
+                    // Give the second writer time to queue, or even to lead.
+                    std::thread::sleep(Duration::from_millis(50));
+                },
+                run(Arc::clone(&order)),
+            );
+            let second = second.lock().expect("lock").take().expect("spawned");
+            assert_eq!(second.join().expect("join").ok(), Some(2));
+            result
+        };
+        assert_eq!(first.ok(), Some(1));
+        assert_eq!(*order.lock().expect("lock"), vec![1, 2]);
     }
 
     #[test]

@@ -7,6 +7,7 @@
 
 use std::collections::HashMap;
 
+use super::poll_queue::{PollWrite, PollWritten};
 use super::queries::{STATE_COLUMN_COUNT, STATE_COLUMNS, state_from_row};
 use super::{Postgres, Result};
 use crate::store::facade::PollClaim;
@@ -53,12 +54,18 @@ impl Postgres {
             lease_secs,
             honour_schedule,
         };
-        self.claims.submit(job, |jobs| self.claim_batch(jobs))
+        let written = self
+            .poll_writes
+            .submit(PollWrite::Claim(job), |jobs| self.write_polls(jobs))?;
+        match written {
+            PollWritten::Claimed(claim) => Ok(claim),
+            PollWritten::Recorded => Err(missing_row()),
+        }
     }
 
     /// The claims of one batch, one statement for those that can share it. Should it fail,
     /// each claim is tried alone, so one bad row does not fail the others.
-    fn claim_batch(&self, jobs: &[&ClaimJob]) -> Vec<Result<PollClaim>> {
+    pub(super) fn claim_batch(&self, jobs: &[&ClaimJob]) -> Vec<Result<PollClaim>> {
         let mut names: Vec<&str> = jobs.iter().map(|j| j.feed.as_str()).collect();
         names.sort_unstable();
         names.dedup();

@@ -20,6 +20,7 @@ pub(crate) mod copy;
 mod dashboard;
 mod lease;
 mod notify;
+mod poll_queue;
 mod queries;
 mod record;
 mod schema;
@@ -64,11 +65,11 @@ pub struct Postgres {
     /// When this process last forgot the workbench texts that left their window (unix
     /// seconds): at most once a minute, not with every poll's texts.
     texts_forgotten_at: Arc<std::sync::atomic::AtomicI64>,
-    /// Polls that bring no item (`304`s, failures) waiting to be recorded together: one
-    /// statement for all that finish while the one before is being written.
-    states: Arc<super::group_commit::GroupCommit<record::StateJob, ()>>,
-    /// Claims of feeds for polls waiting to go to the server together (`claim`).
-    claims: Arc<super::group_commit::GroupCommit<claim::ClaimJob, crate::store::PollClaim>>,
+    /// The claims of polls and the states of polls that brought no item (`304`s, failures),
+    /// waiting to go to the server together (`poll_queue`): one batch while the one before
+    /// is being written.
+    poll_writes:
+        Arc<super::group_commit::GroupCommit<poll_queue::PollWrite, poll_queue::PollWritten>>,
 }
 
 impl Postgres {
@@ -155,8 +156,7 @@ impl Postgres {
             hosts_with_slots: Arc::default(),
             held_slots: Arc::default(),
             texts_forgotten_at: Arc::default(),
-            states: Arc::default(),
-            claims: Arc::default(),
+            poll_writes: Arc::default(),
         };
         // The first connection tells a wrong host, user, database or certificate at start-up,
         // with the URL and, for TLS, what to change.

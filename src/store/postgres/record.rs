@@ -4,6 +4,7 @@
 
 use std::collections::HashMap;
 
+use super::poll_queue::PollWrite;
 use super::{Postgres, Result, Tx, locks};
 use crate::model::StorySource;
 use crate::store::feeds::FEED_EVENT_RULE_PREFIX;
@@ -89,6 +90,18 @@ impl Postgres {
     /// so decisions across replicas that may concern one story are serial: each sees the
     /// stories and alerts the one before committed.
     pub fn record_poll(&self, poll: &PollRecord) -> Result<RecordSummary> {
+        self.record_poll_then(poll, || {})
+    }
+
+    /// [`Postgres::record_poll`], calling `let_go` as soon as any claim this process makes
+    /// after it is sure to find the poll's host slot given back: for a poll that brought no
+    /// item, once its state is queued ahead of such claims (`poll_queue`); for any other,
+    /// once it is recorded (or has failed).
+    pub fn record_poll_then(
+        &self,
+        poll: &PollRecord,
+        let_go: impl FnOnce(),
+    ) -> Result<RecordSummary> {
         let slot = self.take_held_slot(&poll.fetch.feed);
         let fetch = &poll.fetch;
         let recorded = if crate::store::feeds::writes_outbox(poll) || !fetch.edits.is_empty() {
@@ -100,25 +113,35 @@ impl Postgres {
                 state: poll.state.clone(),
                 slot: slot.clone(),
             };
-            self.states
-                .submit(job, |jobs| self.record_states(jobs))
-                .map(|()| RecordSummary::default())
+            return self
+                .poll_writes
+                .submit_then(PollWrite::State(Box::new(job)), let_go, |jobs| {
+                    self.write_polls(jobs)
+                })
+                .map(|_| RecordSummary::default())
+                .inspect_err(|_| self.give_back_unrecorded(slot));
         } else {
             self.record_plain(poll, slot.as_ref())
         };
-        if recorded.is_err()
-            && let Some((host, slot)) = slot
-        {
-            // The statement that would have given the slot back did not run.
+        if recorded.is_err() {
+            self.give_back_unrecorded(slot);
+        }
+        let_go();
+        recorded
+    }
+
+    /// The host slot of a poll whose record failed: the statement that would have given it
+    /// back did not run.
+    fn give_back_unrecorded(&self, slot: Option<(String, i32)>) {
+        if let Some((host, slot)) = slot {
             let _ = self.release_slot(&host, slot);
         }
-        recorded
     }
 
     /// The state of polls that brought no item, each releasing its lease and host slot: one
     /// statement for the batch. Should it fail, each poll is tried alone, so one bad row does
     /// not fail the others.
-    fn record_states(&self, jobs: &[&StateJob]) -> Vec<Result<()>> {
+    pub(super) fn record_states(&self, jobs: &[&StateJob]) -> Vec<Result<()>> {
         if jobs.len() > 1 {
             let mut names: Vec<&str> = jobs.iter().map(|j| j.name.as_str()).collect();
             names.sort_unstable();
