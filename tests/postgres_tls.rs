@@ -440,3 +440,132 @@ fn database_connections_caps_the_sessions_a_process_opens() {
     }
     assert_eq!(store.disabled_sinks().expect("read").len(), CALLERS);
 }
+
+/// A proxy to the server at `upstream` (host:port) whose TLS is broken: it answers a client's
+/// TLS request with "S" (go ahead) and then with a fatal `handshake_failure` alert, as a
+/// server would whose TLS the client cannot speak; connections that do not ask for TLS are
+/// passed through. Returns its port and the first eight bytes of each connection.
+fn tls_breaking_proxy(upstream: String) -> (u16, std::sync::mpsc::Receiver<[u8; 8]>) {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let (openings, seen) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for client in listener.incoming() {
+            let Ok(mut client) = client else { return };
+            let mut opening = [0u8; 8];
+            if client.read_exact(&mut opening).is_err() {
+                continue;
+            }
+            let _ = openings.send(opening);
+            if opening == SSL_REQUEST {
+                // "S", then a TLS alert record: fatal (2), handshake_failure (40).
+                let _ = client.write_all(b"S");
+                let _ = client.write_all(&[0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x28]);
+                continue;
+            }
+            let Ok(mut server) = std::net::TcpStream::connect(&upstream) else {
+                continue;
+            };
+            if server.write_all(&opening).is_err() {
+                continue;
+            }
+            let (Ok(mut to_server), Ok(mut from_server)) = (client.try_clone(), server.try_clone())
+            else {
+                continue;
+            };
+            std::thread::spawn(move || {
+                let _ = std::io::copy(&mut to_server, &mut server);
+                let _ = server.shutdown(std::net::Shutdown::Write);
+            });
+            std::thread::spawn(move || {
+                let _ = std::io::copy(&mut from_server, &mut client);
+                let _ = client.shutdown(std::net::Shutdown::Write);
+            });
+        }
+    });
+    (port, seen)
+}
+
+/// PostgreSQL's SSLRequest: length 8, code 80877103.
+const SSL_REQUEST: [u8; 8] = [0, 0, 0, 8, 4, 210, 22, 47];
+
+/// The host:port of `url`.
+fn address_of(url: &str) -> String {
+    let (_, rest) = url.split_once("://").expect("a URL");
+    let authority = &rest[..rest.find(['/', '?']).unwrap_or(rest.len())];
+    authority
+        .rsplit_once('@')
+        .map_or(authority, |(_, address)| address)
+        .to_string()
+}
+
+#[test]
+fn prefer_connects_without_tls_when_the_tls_handshake_fails_and_require_does_not() {
+    let Some(schema) = PgSchema::create(test_name!()) else {
+        return;
+    };
+    let (port, openings) = tls_breaking_proxy(address_of(&schema.url));
+    let through_proxy = with_credentials(&schema.url, "postgres", PASSWORD)
+        .replace(&address_of(&schema.url), &format!("127.0.0.1:{port}"));
+    let feeds = FeedServer::start();
+    let receiver = Receiver::start();
+
+    // No sslmode: libpq's prefer. The pool's sessions and the outbox listener's all try TLS,
+    // fail, and connect without it, as psql would.
+    let application = format!("{}_prefer", schema.name);
+    let ws = Workspace::new();
+    config(
+        &format!("{through_proxy}&application_name={application}"),
+        &feeds,
+        &receiver,
+    )
+    .daemon(&format!("metrics_listen = \"127.0.0.1:{}\"", free_port()))
+    .write(&ws);
+    let daemon = Daemon::start(&ws, &[]);
+    let listening = wait_for(Duration::from_secs(20), || {
+        sessions_encrypted(&schema, &application)
+            .iter()
+            .any(|s| s.starts_with("true"))
+    });
+    let sessions = sessions_encrypted(&schema, &application);
+    let log = daemon.stop();
+    assert!(listening, "no LISTEN session through the proxy\n{log}");
+    assert!(
+        sessions.len() >= 2 && sessions.iter().all(|s| s.ends_with(" false")),
+        "every session plain TCP; the server saw (listener, ssl): {sessions:?}\n{log}"
+    );
+    let fallbacks = log
+        .matches("connected to PostgreSQL without TLS: the TLS attempt failed")
+        .count();
+    assert_eq!(fallbacks, 1, "said once, not once per connection:\n{log}");
+    assert!(log.contains("sslmode=require to refuse it"), "{log}");
+    assert!(!log.contains(PASSWORD), "{log}");
+    let asked: Vec<[u8; 8]> = openings.try_iter().collect();
+    assert!(
+        asked.iter().filter(|o| **o == SSL_REQUEST).count() >= 2
+            && asked.iter().any(|o| *o != SSL_REQUEST),
+        "each connection asked for TLS first, then came back without: {asked:?}"
+    );
+
+    // require: no second try; the failure is named.
+    let ws = Workspace::new();
+    config(
+        &format!("{through_proxy}&sslmode=require"),
+        &feeds,
+        &receiver,
+    )
+    .write(&ws);
+    let out = ws.watchword(&["once"]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("TLS with the server failed (sslmode=require)"),
+        "{err}"
+    );
+    assert!(!err.contains(PASSWORD), "{err}");
+    let asked: Vec<[u8; 8]> = openings.try_iter().collect();
+    assert!(
+        asked.iter().all(|o| *o == SSL_REQUEST),
+        "sslmode=require never connects without TLS: {asked:?}"
+    );
+}

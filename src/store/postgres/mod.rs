@@ -53,7 +53,7 @@ pub struct Postgres {
     lease_secs: i64,
     /// For the outbox listener's own connection (`notify`), with the pool's TLS.
     config: Arc<tokio_postgres::Config>,
-    tls: tokio_postgres_rustls::MakeRustlsConnect,
+    connector: tls::Connector,
     outbox_signal: Arc<tokio::sync::Notify>,
     listening: Arc<std::sync::Once>,
     /// Hosts (and slot counts) whose `host_slots` rows this process has made.
@@ -112,7 +112,7 @@ impl Postgres {
             .parse()
             .map_err(|e: tokio_postgres::Error| connect_err(format!("not a valid URL: {e}")))?;
         config.ssl_mode(tls::driver_mode(tls.mode));
-        let connector = tls::connector(&tls).map_err(connect_err)?;
+        let connector = tls::Connector::new(&tls).map_err(connect_err)?;
         // Commits do not wait for the WAL flush unless they say so: only the outbox's writes
         // (alerts, deliveries' outcomes) must survive a power cut, and those transactions set
         // `synchronous_commit = on` (`Durability::Durable`). Leases and feed state lost to a
@@ -128,7 +128,7 @@ impl Postgres {
             .enable_all()
             .build()
             .map_err(|e| connect_err(format!("cannot start its I/O thread: {e}")))?;
-        let manager = Manager::from_config(
+        let manager = Manager::from_connect(
             config.clone(),
             connector.clone(),
             ManagerConfig {
@@ -150,7 +150,7 @@ impl Postgres {
             story_policy: StoryPolicy::default(),
             lease_secs: DEFAULT_LEASE_SECS,
             config: Arc::new(config),
-            tls: connector,
+            connector,
             outbox_signal: Arc::default(),
             listening: Arc::new(std::sync::Once::new()),
             hosts_with_slots: Arc::default(),

@@ -9,9 +9,9 @@ use std::time::Duration;
 
 use tokio::sync::Notify;
 use tokio_postgres::AsyncMessage;
-use tokio_postgres_rustls::MakeRustlsConnect;
 use tracing::{debug, warn};
 
+use super::tls::Connector;
 use super::{Postgres, Tx};
 use crate::store::Result;
 
@@ -30,10 +30,10 @@ impl Postgres {
         let signal = Arc::clone(&self.outbox_signal);
         self.listening.call_once(|| {
             let config = Arc::clone(&self.config);
-            let tls = self.tls.clone();
+            let connector = self.connector.clone();
             let signal = Arc::clone(&signal);
             if let Ok(rt) = self.runtime.handle() {
-                rt.spawn(listen(config, tls, signal));
+                rt.spawn(listen(config, connector, signal));
             }
         });
         signal
@@ -41,10 +41,10 @@ impl Postgres {
 }
 
 /// LISTENs on its own connection, reconnecting with a growing pause when it drops.
-async fn listen(config: Arc<tokio_postgres::Config>, tls: MakeRustlsConnect, signal: Arc<Notify>) {
+async fn listen(config: Arc<tokio_postgres::Config>, connector: Connector, signal: Arc<Notify>) {
     let mut pause = Duration::from_secs(1);
     loop {
-        match listen_once(&config, tls.clone(), &signal).await {
+        match listen_once(&config, &connector, &signal).await {
             Ok(()) => debug!("the outbox listener's connection closed; reconnecting"),
             // Through StoreError: tokio-postgres's Display leaves out the cause (the TLS
             // failure, the refused connection).
@@ -62,10 +62,10 @@ async fn listen(config: Arc<tokio_postgres::Config>, tls: MakeRustlsConnect, sig
 
 async fn listen_once(
     config: &tokio_postgres::Config,
-    tls: MakeRustlsConnect,
+    connector: &Connector,
     signal: &Notify,
 ) -> std::result::Result<(), tokio_postgres::Error> {
-    let (client, mut connection) = config.connect(tls).await?;
+    let (client, mut connection) = connector.connect(config).await?;
     // The connection must be polled for the LISTEN to be sent and for notifications to come.
     let driver = async {
         loop {

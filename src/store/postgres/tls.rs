@@ -8,6 +8,11 @@
 
 use std::error::Error as StdError;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use futures_util::future::BoxFuture;
+use tokio_postgres::tls::MakeTlsConnect;
+use tracing::{debug, warn};
 
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::client::{verify_server_cert_signed_by_trust_anchor, verify_server_name};
@@ -21,7 +26,7 @@ use tokio_postgres_rustls::MakeRustlsConnect;
 use crate::model::{PgTls, RootCerts, SslMode};
 
 /// The connector for `tls`; fails (saying what to do) when its `sslrootcert` cannot be read.
-pub(super) fn connector(tls: &PgTls) -> Result<MakeRustlsConnect, String> {
+fn connector(tls: &PgTls) -> Result<MakeRustlsConnect, String> {
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
     let roots = if tls.verifies_chain() {
         Some(Arc::new(trusted_roots(tls.root.as_ref())?))
@@ -41,6 +46,92 @@ pub(super) fn connector(tls: &PgTls) -> Result<MakeRustlsConnect, String> {
         .with_no_client_auth();
     config.enable_sni = tls.sni;
     Ok(MakeRustlsConnect::new(config))
+}
+
+/// Opens connections as libpq does for `tls`'s `sslmode`: for `prefer` (the default), TLS
+/// when the server offers it, and a second try without TLS when the TLS attempt fails (the
+/// handshake, or the server refusing the session it opened), where tokio-postgres alone would
+/// give up. The pool's connections and the outbox listener's are opened here.
+#[derive(Clone)]
+pub(super) struct Connector {
+    tls: MakeRustlsConnect,
+    fall_back_to_plain: bool,
+    /// Whether a fallback has been logged: once per process, not once per connection.
+    warned: Arc<AtomicBool>,
+}
+
+impl Connector {
+    /// The connector for `tls`; fails (saying what to do) when its `sslrootcert` cannot be
+    /// read.
+    pub(super) fn new(tls: &PgTls) -> Result<Connector, String> {
+        Ok(Connector {
+            tls: connector(tls)?,
+            fall_back_to_plain: tls.mode == SslMode::Prefer,
+            warned: Arc::default(),
+        })
+    }
+
+    pub(super) async fn connect(
+        &self,
+        config: &tokio_postgres::Config,
+    ) -> Result<
+        (
+            tokio_postgres::Client,
+            tokio_postgres::Connection<
+                tokio_postgres::Socket,
+                <MakeRustlsConnect as MakeTlsConnect<tokio_postgres::Socket>>::Stream,
+            >,
+        ),
+        tokio_postgres::Error,
+    > {
+        let tls_failed = match config.connect(self.tls.clone()).await {
+            Ok(connected) => return Ok(connected),
+            Err(e) if self.fall_back_to_plain => e,
+            Err(e) => return Err(e),
+        };
+        let mut plain = config.clone();
+        plain.ssl_mode(tokio_postgres::config::SslMode::Disable);
+        match plain.connect(self.tls.clone()).await {
+            Ok(connected) => {
+                if !self.warned.swap(true, Ordering::Relaxed) {
+                    warn!(
+                        "connected to PostgreSQL without TLS: the TLS attempt failed ({}), and \
+                         sslmode=prefer (the default) allows that; set sslmode=require to refuse \
+                         it, or sslmode=disable to skip the attempt",
+                        crate::store::StoreError::from(tls_failed)
+                    );
+                }
+                Ok(connected)
+            }
+            // Why TLS failed says more than why the second try did (the same refusal, most
+            // often).
+            Err(_) => Err(tls_failed),
+        }
+    }
+}
+
+impl deadpool_postgres::Connect for Connector {
+    fn connect(
+        &self,
+        config: &tokio_postgres::Config,
+    ) -> BoxFuture<
+        '_,
+        Result<(tokio_postgres::Client, tokio::task::JoinHandle<()>), tokio_postgres::Error>,
+    > {
+        let config = config.clone();
+        Box::pin(async move {
+            let (client, connection) = Connector::connect(self, &config).await?;
+            let driver = tokio::spawn(async move {
+                if let Err(e) = connection.await {
+                    debug!(
+                        "a PostgreSQL connection ended: {}",
+                        crate::store::StoreError::from(e)
+                    );
+                }
+            });
+            Ok((client, driver))
+        })
+    }
 }
 
 /// What tokio-postgres is told: it knows whether TLS is tried and whether it is required;
