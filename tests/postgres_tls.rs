@@ -88,6 +88,31 @@ fn sessions_encrypted(schema: &PgSchema, application: &str) -> Vec<String> {
     ))
 }
 
+/// Runs the daemon on `url` (whose `application_name` is `application`) until its outbox
+/// listener has a session, and returns whether it did, what [`sessions_encrypted`] says of its
+/// sessions then, and its log.
+fn daemon_sessions(
+    schema: &PgSchema,
+    url: &str,
+    application: &str,
+    feeds: &FeedServer,
+    receiver: &Receiver,
+) -> (bool, Vec<String>, String) {
+    let ws = Workspace::new();
+    config(url, feeds, receiver)
+        .daemon(&format!("metrics_listen = \"127.0.0.1:{}\"", free_port()))
+        .write(&ws);
+    let daemon = Daemon::start(&ws, &[]);
+    // Its pool's first connection, and the outbox listener's own.
+    let listening = wait_for(Duration::from_secs(20), || {
+        sessions_encrypted(schema, application)
+            .iter()
+            .any(|s| s.starts_with("true"))
+    });
+    let sessions = sessions_encrypted(schema, application);
+    (listening, sessions, daemon.stop())
+}
+
 #[test]
 fn sslmode_decides_whether_the_daemon_s_sessions_are_encrypted() {
     let Some(schema) = PgSchema::create(test_name!()) else {
@@ -115,19 +140,8 @@ fn sslmode_decides_whether_the_daemon_s_sessions_are_encrypted() {
             "{}{mode}&application_name={application}",
             with_credentials(&schema.url, "postgres", PASSWORD)
         );
-        let ws = Workspace::new();
-        config(&url, &feeds, &receiver)
-            .daemon(&format!("metrics_listen = \"127.0.0.1:{}\"", free_port()))
-            .write(&ws);
-        let daemon = Daemon::start(&ws, &[]);
-        // Its pool's first connection, and the outbox listener's own.
-        let listening = wait_for(Duration::from_secs(20), || {
-            sessions_encrypted(&schema, &application)
-                .iter()
-                .any(|s| s.starts_with("true"))
-        });
-        let sessions = sessions_encrypted(&schema, &application);
-        let log = daemon.stop();
+        let (listening, sessions, log) =
+            daemon_sessions(&schema, &url, &application, &feeds, &receiver);
         assert!(listening, "sslmode={sslmode:?}: no LISTEN session\n{log}");
         assert!(
             sessions.len() >= 2
@@ -513,22 +527,9 @@ fn prefer_connects_without_tls_when_the_tls_handshake_fails_and_require_does_not
     // No sslmode: libpq's prefer. The pool's sessions and the outbox listener's all try TLS,
     // fail, and connect without it, as psql would.
     let application = format!("{}_prefer", schema.name);
-    let ws = Workspace::new();
-    config(
-        &format!("{through_proxy}&application_name={application}"),
-        &feeds,
-        &receiver,
-    )
-    .daemon(&format!("metrics_listen = \"127.0.0.1:{}\"", free_port()))
-    .write(&ws);
-    let daemon = Daemon::start(&ws, &[]);
-    let listening = wait_for(Duration::from_secs(20), || {
-        sessions_encrypted(&schema, &application)
-            .iter()
-            .any(|s| s.starts_with("true"))
-    });
-    let sessions = sessions_encrypted(&schema, &application);
-    let log = daemon.stop();
+    let url = format!("{through_proxy}&application_name={application}");
+    let (listening, sessions, log) =
+        daemon_sessions(&schema, &url, &application, &feeds, &receiver);
     assert!(listening, "no LISTEN session through the proxy\n{log}");
     assert!(
         sessions.len() >= 2 && sessions.iter().all(|s| s.ends_with(" false")),
