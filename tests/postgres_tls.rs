@@ -570,3 +570,183 @@ fn prefer_connects_without_tls_when_the_tls_handshake_fails_and_require_does_not
         "sslmode=require never connects without TLS: {asked:?}"
     );
 }
+
+/// `tests/tls/NAME`: the test certificates (see tests/tls/README.md).
+fn test_tls_file(name: &str) -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/tls")
+        .join(name)
+}
+
+/// What the front saw of one connection: the client certificate it was shown, or why the
+/// handshake failed.
+type FrontSaw = Result<Option<Vec<u8>>, String>;
+
+/// A PostgreSQL front that asks for a client certificate signed by `tests/tls/ca.pem`, as a
+/// server with `clientcert=verify-ca` in pg_hba.conf does: it answers the TLS request,
+/// completes the handshake as `localhost`/`127.0.0.1` (`tests/tls/server.pem`), and passes
+/// the decrypted session to the real server at `upstream`. Returns its port and, for each
+/// connection, what it saw.
+fn client_certificate_front(upstream: String) -> (u16, std::sync::mpsc::Receiver<FrontSaw>) {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let provider = std::sync::Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in CertificateDer::pem_file_iter(test_tls_file("ca.pem")).expect("ca.pem") {
+        roots.add(cert.expect("a certificate")).expect("add ca.pem");
+    }
+    let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
+        std::sync::Arc::new(roots),
+        std::sync::Arc::clone(&provider),
+    )
+    .build()
+    .expect("client verifier");
+    let chain: Vec<CertificateDer<'static>> =
+        CertificateDer::pem_file_iter(test_tls_file("server.pem"))
+            .expect("server.pem")
+            .collect::<Result<_, _>>()
+            .expect("server.pem");
+    let key = PrivateKeyDer::from_pem_file(test_tls_file("server.key")).expect("server.key");
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .expect("protocol versions")
+        .with_client_cert_verifier(verifier)
+        .with_single_cert(chain, key)
+        .expect("server config");
+    let acceptor = tokio_rustls::TlsAcceptor::from(std::sync::Arc::new(config));
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    listener.set_nonblocking(true).expect("non-blocking");
+    let port = listener.local_addr().expect("addr").port();
+    let (saw, seen) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        runtime.block_on(async move {
+            use tokio::io::{AsyncReadExt, AsyncWriteExt};
+            let listener = tokio::net::TcpListener::from_std(listener).expect("listener");
+            loop {
+                let Ok((mut client, _)) = listener.accept().await else {
+                    return;
+                };
+                let (acceptor, saw, upstream) = (acceptor.clone(), saw.clone(), upstream.clone());
+                tokio::spawn(async move {
+                    let mut opening = [0u8; 8];
+                    if client.read_exact(&mut opening).await.is_err() || opening != SSL_REQUEST {
+                        return;
+                    }
+                    if client.write_all(b"S").await.is_err() {
+                        return;
+                    }
+                    let mut tls = match acceptor.accept(client).await {
+                        Ok(tls) => tls,
+                        Err(e) => {
+                            let _ = saw.send(Err(e.to_string()));
+                            return;
+                        }
+                    };
+                    let shown = tls
+                        .get_ref()
+                        .1
+                        .peer_certificates()
+                        .and_then(|certs| certs.first())
+                        .map(|cert| cert.to_vec());
+                    let _ = saw.send(Ok(shown));
+                    let Ok(mut server) = tokio::net::TcpStream::connect(&upstream).await else {
+                        return;
+                    };
+                    let _ = tokio::io::copy_bidirectional(&mut tls, &mut server).await;
+                });
+            }
+        });
+    });
+    (port, seen)
+}
+
+#[test]
+fn a_client_certificate_is_shown_to_a_server_that_asks_for_one() {
+    use rustls::pki_types::CertificateDer;
+    use rustls::pki_types::pem::PemObject;
+    let Some(schema) = PgSchema::create(test_name!()) else {
+        return;
+    };
+    let (port, seen) = client_certificate_front(address_of(&schema.url));
+    let ws = Workspace::new();
+    // As libpq, watchword refuses a key others can read: the copy is the owner's alone.
+    let key = ws.dir.path().join("client.key");
+    std::fs::copy(test_tls_file("client.key"), &key).expect("copy the key");
+    let chmod = |mode: u32| {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&key, std::fs::Permissions::from_mode(mode)).expect("chmod");
+    };
+    chmod(0o600);
+    let front = with_credentials(&schema.url, "postgres", PASSWORD)
+        .replace(&address_of(&schema.url), &format!("127.0.0.1:{port}"));
+    let verified = format!(
+        "{front}&sslmode=verify-full&sslrootcert={}",
+        test_tls_file("ca.pem").display()
+    );
+    let with_certificate = format!(
+        "{verified}&sslcert={}&sslkey={}",
+        test_tls_file("client.pem").display(),
+        key.display()
+    );
+    let write_config = |database: &str| {
+        ws.write_config(&format!(
+            "[daemon]\ndatabase = \"{database}\"\n\n\
+             [[feed]]\nname = \"a\"\nurl = \"http://127.0.0.1:9/a.xml\"\n"
+        ))
+    };
+
+    // With sslcert and sslkey: the server is shown the client certificate, and the session
+    // works (the schema is migrated, the feed's failed poll recorded).
+    write_config(&with_certificate);
+    let out = ws.watchword(&["once"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let client_der = CertificateDer::from_pem_file(test_tls_file("client.pem"))
+        .expect("client.pem")
+        .to_vec();
+    let shown: Vec<FrontSaw> = seen.try_iter().collect();
+    assert!(
+        !shown.is_empty()
+            && shown
+                .iter()
+                .all(|s| s.as_ref().ok() == Some(&Some(client_der.clone()))),
+        "every connection showed tests/tls/client.pem: {:?}",
+        shown
+            .iter()
+            .map(|s| s.as_ref().map(|c| c.is_some()))
+            .collect::<Vec<_>>()
+    );
+    assert_eq!(
+        schema.query("SELECT COUNT(*) FROM feeds WHERE last_fetch_at IS NOT NULL"),
+        ["1"]
+    );
+
+    // Without: the server's refusal is named, with what to give.
+    write_config(&verified);
+    let out = ws.watchword(&["once"]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains(
+            "the server asks for a client certificate: give its PEM file with sslcert=PATH"
+        ),
+        "{err}"
+    );
+    assert!(!err.contains(PASSWORD), "{err}");
+
+    // A key that others can read is refused before any connection, at its line.
+    chmod(0o644);
+    write_config(&with_certificate);
+    let check = ws.watchword(&["check"]);
+    let err = stderr(&check);
+    assert_ne!(check.status.code(), Some(0), "{err}");
+    assert!(
+        err.contains(":2:")
+            && err.contains("can be read by others (mode 644)")
+            && err.contains("chmod 600"),
+        "{err}"
+    );
+}

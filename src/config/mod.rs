@@ -1057,8 +1057,8 @@ fn check_webhook_url(url: &str) -> Result<(), String> {
     }
 }
 
-/// The URL's TLS options (`sslmode`, `sslrootcert`) as `check` can judge them without the
-/// server: a known mode, and a root file that is there and holds certificates.
+/// The URL's TLS options (`sslmode`, `sslrootcert`, `sslcert`, `sslkey`) as `check` can judge
+/// them without the server: a known mode, and files that are there and hold what they must.
 fn check_postgres_tls(
     url: &PostgresUrl,
     span: std::ops::Range<usize>,
@@ -1072,35 +1072,99 @@ fn check_postgres_tls(
             return;
         }
     };
-    let Some(crate::model::RootCerts::File(path)) = &tls.root else {
-        return;
-    };
-    let shown = path.display();
-    let problem = if path.is_relative() {
-        Some(format!(
-            "database: sslrootcert={shown} is a relative path, which would be looked up from \
-             wherever watchword is started: give it absolute"
-        ))
-    } else {
-        match std::fs::read(path) {
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Some(format!(
-                "database: sslrootcert={shown} does not exist: give the PEM file of the \
-                 authority that signs the server's certificate (for a self-signed server, its \
-                 certificate), or sslrootcert=system for the authorities this system trusts"
-            )),
-            Err(e) => Some(format!("database: cannot read sslrootcert={shown}: {e}")),
-            Ok(pem) if !pem.windows(27).any(|w| w == b"-----BEGIN CERTIFICATE-----") => {
-                Some(format!(
-                    "database: sslrootcert={shown} holds no PEM certificate (no \"-----BEGIN \
-                     CERTIFICATE-----\" line): give the authority's certificate in PEM form"
-                ))
-            }
-            Ok(_) => None,
-        }
-    };
-    if let Some(message) = problem {
-        problems.push(at.span(span, message));
+    if let Some(crate::model::RootCerts::File(path)) = &tls.root {
+        let problem = check_pem_file(path, "sslrootcert", PemWanted::Authority);
+        problems.extend(problem.map(|message| at.span(span.clone(), message)));
     }
+    if let Some(client) = &tls.client {
+        for (path, option, wanted) in [
+            (&client.cert, "sslcert", PemWanted::ClientCertificate),
+            (&client.key, "sslkey", PemWanted::PrivateKey),
+        ] {
+            let problem = check_pem_file(path, option, wanted);
+            problems.extend(problem.map(|message| at.span(span.clone(), message)));
+        }
+    }
+}
+
+/// What a PEM file named in the database URL must hold.
+#[derive(Clone, Copy, PartialEq)]
+enum PemWanted {
+    Authority,
+    ClientCertificate,
+    PrivateKey,
+}
+
+/// Why the PEM file `option=path` cannot serve, if it cannot: not absolute, not there, not
+/// readable, or without the PEM block it must hold; for a private key also, as libpq
+/// requires, readable by others than its owner (and its owner's group, if root owns it).
+fn check_pem_file(path: &std::path::Path, option: &str, wanted: PemWanted) -> Option<String> {
+    let shown = path.display();
+    if path.is_relative() {
+        return Some(format!(
+            "database: {option}={shown} is a relative path, which would be looked up from \
+             wherever watchword is started: give it absolute"
+        ));
+    }
+    let pem = match std::fs::read(path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let what = match wanted {
+                PemWanted::Authority => {
+                    "give the PEM file of the authority that signs the server's certificate \
+                     (for a self-signed server, its certificate), or sslrootcert=system for the \
+                     authorities this system trusts"
+                }
+                PemWanted::ClientCertificate => "give the PEM file of the client certificate",
+                PemWanted::PrivateKey => "give the PEM file of the client certificate's key",
+            };
+            return Some(format!("database: {option}={shown} does not exist: {what}"));
+        }
+        Err(e) => return Some(format!("database: cannot read {option}={shown}: {e}")),
+        Ok(pem) => pem,
+    };
+    let holds = |marker: &[u8]| pem.windows(marker.len()).any(|w| w == marker);
+    match wanted {
+        PemWanted::Authority | PemWanted::ClientCertificate
+            if !holds(b"-----BEGIN CERTIFICATE-----") =>
+        {
+            let whose = if wanted == PemWanted::Authority {
+                "the authority's"
+            } else {
+                "the client"
+            };
+            Some(format!(
+                "database: {option}={shown} holds no PEM certificate (no \"-----BEGIN \
+                 CERTIFICATE-----\" line): give {whose} certificate in PEM form"
+            ))
+        }
+        PemWanted::PrivateKey if !holds(b"PRIVATE KEY-----") => Some(format!(
+            "database: {option}={shown} holds no PEM private key (no \"-----BEGIN … PRIVATE \
+             KEY-----\" line): give the client certificate's key in PEM form, unencrypted"
+        )),
+        PemWanted::PrivateKey => key_file_too_open(path).map(|mode| {
+            format!(
+                "database: {option}={shown} can be read by others (mode {mode:o}): libpq \
+                 refuses such a key, and so does watchword; chmod 600 it (640 if root owns it \
+                 and watchword's group reads it)"
+            )
+        }),
+        _ => None,
+    }
+}
+
+/// The permission bits of a key file that others may read, as libpq judges them.
+#[cfg(unix)]
+fn key_file_too_open(path: &std::path::Path) -> Option<u32> {
+    use std::os::unix::fs::MetadataExt;
+    let meta = std::fs::metadata(path).ok()?;
+    let mode = meta.mode() & 0o777;
+    let allowed = if meta.uid() == 0 { 0o640 } else { 0o600 };
+    (mode & !allowed != 0).then_some(mode)
+}
+
+#[cfg(not(unix))]
+fn key_file_too_open(_path: &std::path::Path) -> Option<u32> {
+    None
 }
 
 /// Expands `${NAME}`, `${file:PATH}` and `${credential:NAME}` (see `secret`), so secrets such

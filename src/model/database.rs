@@ -128,6 +128,7 @@ impl PostgresUrl {
         let mut mode = None;
         let mut root = None;
         let mut sni = true;
+        let (mut cert_file, mut key_file) = (None, None);
         let query = self.url.split_once('?').map_or("", |(_, query)| query);
         for pair in query.split('&').filter(|pair| !pair.is_empty()) {
             let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
@@ -168,11 +169,25 @@ impl PostgresUrl {
                         other => return Err(format!("sslsni={other:?} must be 1 or 0")),
                     }
                 }
-                "sslcert" | "sslkey" | "sslpassword" | "sslcertmode" => {
+                "sslcert" | "sslkey" if value.is_empty() => {
                     return Err(format!(
-                        "{key}: client certificates are not supported; authenticate with a \
-                         password (through ${{credential:NAME}}) instead"
+                        "{key} is empty: give the path of a PEM file (sslcert: the client \
+                         certificate; sslkey: its private key)"
                     ));
+                }
+                "sslcert" => cert_file = Some(PathBuf::from(value)),
+                "sslkey" => key_file = Some(PathBuf::from(value)),
+                "sslpassword" => {
+                    return Err(
+                        "sslpassword is not supported: give sslkey an unencrypted key \
+                                file, readable only by watchword's user"
+                            .into(),
+                    );
+                }
+                "sslcertmode" => {
+                    return Err("sslcertmode is not supported: with sslcert and sslkey the \
+                                certificate is sent when the server asks for one"
+                        .into());
                 }
                 "sslcrl"
                 | "sslcrldir"
@@ -184,7 +199,7 @@ impl PostgresUrl {
                 | "sslkeylogfile" => {
                     return Err(format!(
                         "{key} is not supported (of libpq's TLS options watchword reads \
-                         sslmode, sslrootcert and sslsni): remove it"
+                         sslmode, sslrootcert, sslcert, sslkey and sslsni): remove it"
                     ));
                 }
                 _ => {}
@@ -203,12 +218,41 @@ impl PostgresUrl {
             }
             (mode, _) => mode.unwrap_or(SslMode::Prefer),
         };
-        Ok(PgTls { mode, root, sni })
+        let client = match (cert_file, key_file) {
+            (None, None) => None,
+            (Some(cert), Some(key)) => Some(ClientCert { cert, key }),
+            // libpq would look in ~/.postgresql/ for the other; a service has no such home.
+            (Some(_), None) => {
+                return Err(
+                    "sslcert needs sslkey: give the PEM file of the certificate's \
+                            private key too"
+                        .into(),
+                );
+            }
+            (None, Some(_)) => {
+                return Err("sslkey needs sslcert: give the PEM file of the client \
+                            certificate too"
+                    .into());
+            }
+        };
+        if client.is_some() && mode == SslMode::Disable {
+            return Err(
+                "sslcert and sslkey need TLS, and sslmode=disable turns it off: use \
+                        sslmode=require or a verify mode"
+                    .into(),
+            );
+        }
+        Ok(PgTls {
+            mode,
+            root,
+            sni,
+            client,
+        })
     }
 }
 
 /// libpq's TLS options that [`PostgresUrl::tls`] reads and tokio-postgres would refuse.
-const OURS: [&str; 3] = ["sslmode", "sslrootcert", "sslsni"];
+const OURS: [&str; 5] = ["sslmode", "sslrootcert", "sslsni", "sslcert", "sslkey"];
 
 /// `sslmode`, with libpq's meaning.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -254,6 +298,15 @@ pub struct PgTls {
     pub root: Option<RootCerts>,
     /// Whether to send the host name in the handshake (`sslsni`, on by default).
     pub sni: bool,
+    /// `sslcert` and `sslkey`: the certificate shown when the server asks for one.
+    pub client: Option<ClientCert>,
+}
+
+/// A client certificate and its key, both PEM files.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClientCert {
+    pub cert: PathBuf,
+    pub key: PathBuf,
 }
 
 impl PgTls {
@@ -439,7 +492,23 @@ mod tests {
             ("postgres://u:s3cret@db/ww?sslmode=allow", "sslmode=allow"),
             (
                 "postgres://u:s3cret@db/ww?sslcert=/c.pem",
-                "client certificates",
+                "sslcert needs sslkey",
+            ),
+            (
+                "postgres://u:s3cret@db/ww?sslkey=/k.pem",
+                "sslkey needs sslcert",
+            ),
+            (
+                "postgres://u:s3cret@db/ww?sslcert=&sslkey=/k.pem",
+                "sslcert is empty",
+            ),
+            (
+                "postgres://u:s3cret@db/ww?sslmode=disable&sslcert=/c.pem&sslkey=/k.pem",
+                "sslmode=disable turns it off",
+            ),
+            (
+                "postgres://u:s3cret@db/ww?sslcert=/c.pem&sslkey=/k.pem&sslpassword=pw",
+                "sslpassword is not supported",
             ),
             (
                 "postgres://u:s3cret@db/ww?sslcrl=/crl.pem",
@@ -454,6 +523,27 @@ mod tests {
             assert!(error.contains(expect), "{url}: {error}");
             assert!(!error.contains("s3cret"), "{error}");
         }
+    }
+
+    #[test]
+    fn a_client_certificate_is_a_pair_of_files() {
+        let client =
+            tls("postgres://db/ww?sslmode=verify-full&sslcert=/etc/ww/c.pem&sslkey=/etc/ww/c.key")
+                .unwrap()
+                .client;
+        assert_eq!(
+            client,
+            Some(ClientCert {
+                cert: PathBuf::from("/etc/ww/c.pem"),
+                key: PathBuf::from("/etc/ww/c.key"),
+            })
+        );
+        assert_eq!(tls("postgres://db/ww").unwrap().client, None);
+        let driver =
+            PostgresUrl::parse("postgres://db/ww?sslcert=/c.pem&sslkey=/k.pem&application_name=a")
+                .unwrap()
+                .expose_for_driver();
+        assert_eq!(driver, "postgres://db/ww?application_name=a");
     }
 
     #[test]

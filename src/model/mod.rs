@@ -10,6 +10,6 @@ pub mod time;
 
 pub use alert::{AlertId, AttemptOutcome, FeedEvent, JoinedBy, NewAlert, StorySource};
 pub use database::{
-    DEFAULT_DATABASE_CONNECTIONS, Database, PgTls, PostgresUrl, RootCerts, SslMode,
+    ClientCert, DEFAULT_DATABASE_CONNECTIONS, Database, PgTls, PostgresUrl, RootCerts, SslMode,
 };
 pub use item::{Item, MatchedTerm};

@@ -14,16 +14,17 @@ use futures_util::future::BoxFuture;
 use tokio_postgres::tls::MakeTlsConnect;
 use tracing::{debug, warn};
 
+use rustls::AlertDescription;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::client::{verify_server_cert_signed_by_trust_anchor, verify_server_name};
 use rustls::crypto::WebPkiSupportedAlgorithms;
 use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
 use rustls::server::ParsedCertificate;
 use rustls::{CertificateError, DigitallySignedStruct, RootCertStore, SignatureScheme};
 use tokio_postgres_rustls::MakeRustlsConnect;
 
-use crate::model::{PgTls, RootCerts, SslMode};
+use crate::model::{ClientCert, PgTls, RootCerts, SslMode};
 
 /// The connector for `tls`; fails (saying what to do) when its `sslrootcert` cannot be read.
 fn connector(tls: &PgTls) -> Result<MakeRustlsConnect, String> {
@@ -38,12 +39,25 @@ fn connector(tls: &PgTls) -> Result<MakeRustlsConnect, String> {
         check_name: tls.verifies_name(),
         algorithms: provider.signature_verification_algorithms,
     };
-    let mut config = rustls::ClientConfig::builder_with_provider(Arc::clone(&provider))
+    let builder = rustls::ClientConfig::builder_with_provider(Arc::clone(&provider))
         .with_safe_default_protocol_versions()
         .map_err(|e| format!("cannot set up TLS: {e}"))?
         .dangerous()
-        .with_custom_certificate_verifier(Arc::new(verifier))
-        .with_no_client_auth();
+        .with_custom_certificate_verifier(Arc::new(verifier));
+    let mut config = match &tls.client {
+        Some(client) => {
+            let (chain, key) = client_identity(client)?;
+            builder.with_client_auth_cert(chain, key).map_err(|e| {
+                format!(
+                    "sslcert={} and sslkey={} do not make a client certificate: {e}; give the \
+                     certificate and the key that belongs to it",
+                    client.cert.display(),
+                    client.key.display()
+                )
+            })?
+        }
+        None => builder.with_no_client_auth(),
+    };
     config.enable_sni = tls.sni;
     Ok(MakeRustlsConnect::new(config))
 }
@@ -143,6 +157,30 @@ pub(super) fn driver_mode(mode: SslMode) -> tokio_postgres::config::SslMode {
         SslMode::Prefer => Driver::Prefer,
         SslMode::Require | SslMode::VerifyCa | SslMode::VerifyFull => Driver::Require,
     }
+}
+
+/// `sslcert`'s certificates (the client's, then any intermediates) and `sslkey`'s key.
+fn client_identity(
+    client: &ClientCert,
+) -> Result<(Vec<CertificateDer<'static>>, PrivateKeyDer<'static>), String> {
+    let cert = client.cert.display();
+    let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(&client.cert)
+        .and_then(|certs| certs.collect())
+        .map_err(|e| format!("cannot read sslcert={cert}: {e}"))?;
+    if chain.is_empty() {
+        return Err(format!(
+            "sslcert={cert} holds no certificate (no \"-----BEGIN CERTIFICATE-----\" block): \
+             give the client certificate in PEM form"
+        ));
+    }
+    let key = PrivateKeyDer::from_pem_file(&client.key).map_err(|e| {
+        format!(
+            "cannot read sslkey={}: {e}; give the client certificate's key, unencrypted, in \
+             PEM form",
+            client.key.display()
+        )
+    })?;
+    Ok((chain, key))
 }
 
 /// `sslrootcert`'s certificates, or the system's authorities when it is `system` or not given.
@@ -285,6 +323,32 @@ pub(super) fn explain(error: &tokio_postgres::Error, tls: &PgTls, host: &str) ->
                      certificate of the authority that signed it (for a self-signed server \
                      certificate, that certificate itself) with sslrootcert=PATH, or \
                      {unchecked} sslmode=require to encrypt without checking who the server is"
+                )
+            }
+            rustls::Error::AlertReceived(AlertDescription::CertificateRequired)
+                if tls.client.is_none() =>
+            {
+                "the server asks for a client certificate: give its PEM file with \
+                 sslcert=PATH and the key's with sslkey=PATH, or let this user log in without \
+                 one (pg_hba.conf)"
+                    .to_string()
+            }
+            rustls::Error::AlertReceived(
+                alert @ (AlertDescription::UnknownCA
+                | AlertDescription::BadCertificate
+                | AlertDescription::CertificateUnknown
+                | AlertDescription::CertificateExpired
+                | AlertDescription::AccessDenied),
+            ) if tls.client.is_some() => {
+                let cert = tls
+                    .client
+                    .as_ref()
+                    .map(|c| c.cert.display().to_string())
+                    .unwrap_or_default();
+                format!(
+                    "the server refused the client certificate sslcert={cert} ({alert:?}): it \
+                     must be signed by an authority in the server's ssl_ca_file, and be valid \
+                     today"
                 )
             }
             other => format!("TLS with the server failed ({mode}): {other}"),
