@@ -737,6 +737,32 @@ fn a_client_certificate_is_shown_to_a_server_that_asks_for_one() {
     );
     assert!(!err.contains(PASSWORD), "{err}");
 
+    // A certificate the server does not accept (the test authority's, but made for a server):
+    // its refusal is named, with the file.
+    let wrong_key = ws.dir.path().join("server.key");
+    std::fs::copy(test_tls_file("server.key"), &wrong_key).expect("copy the key");
+    std::fs::set_permissions(
+        &wrong_key,
+        std::os::unix::fs::PermissionsExt::from_mode(0o600),
+    )
+    .expect("chmod");
+    let server_pem = test_tls_file("server.pem");
+    write_config(&format!(
+        "{verified}&sslcert={}&sslkey={}",
+        server_pem.display(),
+        wrong_key.display()
+    ));
+    let out = ws.watchword(&["once"]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains(&format!(
+            "the server refused the client certificate sslcert={}",
+            server_pem.display()
+        )),
+        "{err}"
+    );
+
     // A key that others can read is refused before any connection, at its line.
     chmod(0o644);
     write_config(&with_certificate);

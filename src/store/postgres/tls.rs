@@ -338,6 +338,8 @@ pub(super) fn explain(error: &tokio_postgres::Error, tls: &PgTls, host: &str) ->
                 | AlertDescription::BadCertificate
                 | AlertDescription::CertificateUnknown
                 | AlertDescription::CertificateExpired
+                | AlertDescription::CertificateRevoked
+                | AlertDescription::UnsupportedCertificate
                 | AlertDescription::AccessDenied),
             ) if tls.client.is_some() => {
                 let cert = tls
@@ -347,8 +349,8 @@ pub(super) fn explain(error: &tokio_postgres::Error, tls: &PgTls, host: &str) ->
                     .unwrap_or_default();
                 format!(
                     "the server refused the client certificate sslcert={cert} ({alert:?}): it \
-                     must be signed by an authority in the server's ssl_ca_file, and be valid \
-                     today"
+                     must be signed by an authority in the server's ssl_ca_file, be valid today, \
+                     and be made for client authentication"
                 )
             }
             other => format!("TLS with the server failed ({mode}): {other}"),
