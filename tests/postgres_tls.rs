@@ -333,9 +333,8 @@ fn a_server_that_refuses_tls_is_named_when_sslmode_requires_it() {
             "{err}"
         );
         assert!(!err.contains(PASSWORD), "{err}");
-        // PostgreSQL's SSLRequest: length 8, code 80877103.
         let request = received.recv().expect("a connection");
-        assert_eq!(request, [0, 0, 0, 8, 4, 210, 22, 47]);
+        assert_eq!(request, SSL_REQUEST);
     }
 }
 
@@ -547,6 +546,28 @@ fn prefer_connects_without_tls_when_the_tls_handshake_fails_and_require_does_not
             && asked.iter().any(|o| *o != SSL_REQUEST),
         "each connection asked for TLS first, then came back without: {asked:?}"
     );
+
+    // prefer, when the plain try fails too (nothing listens behind the proxy): the TLS
+    // failure is the one named, not the closed connection of the second try.
+    let (dead_end, _) = tls_breaking_proxy("127.0.0.1:9".into());
+    let ws = Workspace::new();
+    config(
+        &with_credentials(&schema.url, "postgres", PASSWORD)
+            .replace(&address_of(&schema.url), &format!("127.0.0.1:{dead_end}")),
+        &feeds,
+        &receiver,
+    )
+    .write(&ws);
+    let out = ws.watchword(&["once"]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains(
+            "TLS with the server failed (sslmode=prefer): received fatal alert: HandshakeFailure"
+        ),
+        "{err}"
+    );
+    assert!(!err.contains(PASSWORD), "{err}");
 
     // require: no second try; the failure is named.
     let ws = Workspace::new();
